@@ -1,0 +1,177 @@
+/**
+ * Entry point of the `pmg` command: finds the command, parses its flags, runs it, and turns
+ * any error into one line on stderr and an exit code (a stack trace only with --debug).
+ */
+import { parseArgs } from 'node:util';
+import { PmgError, isPmgError } from '../errors/pmg-error.js';
+import { packageVersion } from '../core/package-root.js';
+import { defaultSessionPool } from '../runtime/onnx-session.js';
+import type { Command, CommandIo, OptionSpec } from './command.js';
+import { commands } from './commands/index.js';
+import { exitCodes } from './exit-codes.js';
+
+const globalOptions: Record<string, OptionSpec> = {
+  help: { type: 'boolean', short: 'h', description: 'show help for pmg or for a command' },
+  debug: { type: 'boolean', description: 'show stack traces and extra diagnostics on errors' },
+  offline: { type: 'boolean', description: 'never use the network (same as PMG_OFFLINE=1)' },
+};
+
+export async function main(argv: string[], io: CommandIo = defaultIo()): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    return report(error, io, debug);
+  } finally {
+    await defaultSessionPool.releaseAll().catch(() => undefined);
+  }
+}
+
+async function dispatch(argv: string[], io: CommandIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    const topic = argv[0] === 'help' ? argv.slice(1) : [];
+    if (topic.length) {
+      const found = findCommand(topic);
+      if (found) {
+        io.stdout.write(commandHelp(found.command));
+        return 0;
+      }
+    }
+    io.stdout.write(mainHelp());
+    return 0;
+  }
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    io.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    const group = commands.filter((c) => c.name.startsWith(`${argv[0]} `));
+    if (group.length) {
+      io.stdout.write(groupHelp(argv[0]!, group));
+      return argv.length === 1 ? 0 : fail(`unknown command 'pmg ${argv.slice(0, 2).join(' ')}'; see 'pmg ${argv[0]} --help'`);
+    }
+    return fail(`unknown command '${argv[0]}'; run 'pmg --help' to see the commands`);
+  }
+  const { command, rest } = found;
+  const options = { ...globalOptions, ...command.options };
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: Object.fromEntries(
+        Object.entries(options).map(([name, spec]) => [
+          name,
+          { type: spec.type, short: spec.short, multiple: spec.multiple, default: spec.default as never },
+        ]),
+      ),
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new PmgError('invalid-argument', `${(error as Error).message.replace(/\. To specify.*$/s, '')}; see 'pmg ${command.name} --help'`);
+  }
+  if (parsed.values.help) {
+    io.stdout.write(commandHelp(command));
+    return 0;
+  }
+  const spec = command.positionals;
+  const count = parsed.positionals.length;
+  if (!spec && count > 0) {
+    throw new PmgError('invalid-argument', `unexpected argument '${parsed.positionals[0]}' for 'pmg ${command.name}'; see 'pmg ${command.name} --help'`);
+  }
+  if (spec && (count < (spec.min ?? 0) || count > (spec.max ?? Infinity))) {
+    throw new PmgError('invalid-argument', `'pmg ${command.name}' takes ${describeCount(spec.min ?? 0, spec.max ?? Infinity)} ${spec.name} argument(s), got ${count}; see 'pmg ${command.name} --help'`);
+  }
+  const offline = parsed.values.offline === true || isTruthy(io.env.PMG_OFFLINE);
+  const code = await command.run({
+    values: parsed.values as Record<string, string | boolean | string[] | boolean[] | undefined>,
+    positionals: parsed.positionals,
+    io,
+    globals: { debug: parsed.values.debug === true, offline },
+  });
+  return code ?? 0;
+}
+
+function fail(message: string): never {
+  throw new PmgError('invalid-argument', message);
+}
+
+function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
+  // Longest match first: 'models pull' before 'models'.
+  const sorted = [...commands].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
+  for (const command of sorted) {
+    const words = command.name.split(' ');
+    if (words.every((word, i) => argv[i] === word)) return { command, rest: argv.slice(words.length) };
+  }
+  return undefined;
+}
+
+function report(error: unknown, io: CommandIo, debug: boolean): number {
+  if (isPmgError(error)) {
+    io.stderr.write(`pmg: ${error.message}\n`);
+    if (debug || error.code === 'internal') io.stderr.write(`${error.stack ?? ''}\n${error.cause instanceof Error ? `caused by: ${error.cause.stack}\n` : ''}`);
+    return exitCodes[error.code];
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr.write(`pmg: internal error: ${message.split('\n')[0]}\n`);
+  io.stderr.write(`${error instanceof Error ? error.stack : ''}\n`);
+  io.stderr.write('This is a bug in pmg; please report it with the command you ran.\n');
+  return exitCodes.internal;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`);
+  return [
+    `pmg ${packageVersion()} — personalized multimodal generation (PMG, arXiv 2404.08677)`,
+    '',
+    'Usage: pmg <command> [flags]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Global flags:',
+    ...formatOptions(globalOptions),
+    '',
+    "Run 'pmg <command> --help' for a command's flags.",
+    '',
+  ].join('\n');
+}
+
+function groupHelp(group: string, members: Command[]): string {
+  const width = Math.max(...members.map((c) => c.name.length)) + 2;
+  return [`Usage: pmg ${group} <subcommand> [flags]`, '', 'Subcommands:', ...members.map((c) => `  ${c.name.padEnd(width)}${c.summary}`), ''].join('\n');
+}
+
+export function commandHelp(command: Command): string {
+  const lines = [`Usage: pmg ${command.name} ${command.usage}`.trimEnd(), '', command.summary, ''];
+  if (command.positionals) lines.push('Arguments:', `  ${command.positionals.name.padEnd(24)}${command.positionals.description}`, '');
+  const own = formatOptions(command.options);
+  if (own.length) lines.push('Flags:', ...own, '');
+  lines.push('Global flags:', ...formatOptions(globalOptions), '');
+  if (command.details) lines.push(command.details.trimEnd(), '');
+  return lines.join('\n');
+}
+
+function formatOptions(options: Record<string, OptionSpec>): string[] {
+  return Object.entries(options).map(([name, spec]) => {
+    const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`;
+    const def = spec.default !== undefined && spec.default !== false ? ` (default: ${String(spec.default)})` : '';
+    return `  ${flag.padEnd(28)}${spec.description}${def}`;
+  });
+}
+
+function describeCount(min: number, max: number): string {
+  if (min === max) return String(min);
+  if (max === Infinity) return `at least ${min}`;
+  return `${min} to ${max}`;
+}
+
+function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+function defaultIo(): CommandIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}

@@ -1,0 +1,168 @@
+/**
+ * ONNX Runtime sessions: created once per process per (file, options), checked against the
+ * input names a caller expects, run one at a time per session, released on shutdown.
+ * Only this folder (runtime/) and providers/metrics import onnxruntime-node; the diffusion
+ * pipeline and schedulers talk to interfaces.
+ */
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { PmgError } from '../errors/pmg-error.js';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  executionProvider?: ExecutionProvider;
+  /** Intra-op threads; default: the machine's cores. */
+  intraOpThreads?: number;
+}
+
+export type Feeds = Record<string, ort.Tensor>;
+
+export interface InputInfo {
+  name: string;
+  /** 'float32' | 'float16' | 'int64' | ... ; undefined for non-tensor inputs. */
+  type?: string;
+  shape?: ReadonlyArray<number | string>;
+}
+
+export class OnnxSession {
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Total milliseconds spent inside `session.run` (for the benchmarks' overhead figure). */
+  runMs = 0;
+  runCount = 0;
+
+  private constructor(
+    readonly path: string,
+    private readonly session: ort.InferenceSession,
+    readonly options: Required<SessionOptions>,
+  ) {}
+
+  static async create(path: string, options: SessionOptions = {}): Promise<OnnxSession> {
+    if (!existsSync(path)) throw new PmgError('model-file-missing', `model file ${path} does not exist`, { details: { path } });
+    const resolved: Required<SessionOptions> = {
+      executionProvider: options.executionProvider ?? 'cpu',
+      intraOpThreads: options.intraOpThreads ?? cpus().length,
+    };
+    const providers: ort.InferenceSession.ExecutionProviderConfig[] = resolved.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'];
+    try {
+      const session = await ort.InferenceSession.create(path, {
+        executionProviders: providers,
+        intraOpNumThreads: resolved.intraOpThreads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+      return new OnnxSession(path, session, resolved);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (resolved.executionProvider === 'cuda' && /cuda|provider/i.test(message)) {
+        throw new PmgError(
+          'unsupported',
+          `the CUDA execution provider is not available (${firstLine(message)}); install it with 'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js' (needs CUDA 12 and cuDNN 9), or use --device cpu`,
+          { cause: error },
+        );
+      }
+      throw new PmgError('model-layout', `cannot load ONNX model ${path}: ${firstLine(message)}`, { cause: error, details: { path } });
+    }
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  inputInfo(name: string): InputInfo | undefined {
+    const meta = this.session.inputMetadata.find((m) => m.name === name);
+    if (!meta) return undefined;
+    return meta.isTensor ? { name, type: meta.type, shape: meta.shape } : { name };
+  }
+
+  outputInfo(name: string): InputInfo | undefined {
+    const meta = this.session.outputMetadata.find((m) => m.name === name);
+    if (!meta) return undefined;
+    return meta.isTensor ? { name, type: meta.type, shape: meta.shape } : { name };
+  }
+
+  /** Throws a clear error unless the model has every one of these inputs/outputs. */
+  expect(what: string, inputs: string[], outputs: string[] = []): void {
+    const missingIn = inputs.filter((n) => !this.inputNames.includes(n));
+    const missingOut = outputs.filter((n) => !this.outputNames.includes(n));
+    if (missingIn.length || missingOut.length) {
+      throw new PmgError(
+        'model-layout',
+        `${what} ${this.path} does not have the expected ${missingIn.length ? `inputs ${missingIn.join(', ')}` : ''}${missingIn.length && missingOut.length ? ' and ' : ''}${missingOut.length ? `outputs ${missingOut.join(', ')}` : ''} (it has inputs ${this.inputNames.join(', ')}; outputs ${this.outputNames.join(', ')})`,
+        { details: { path: this.path } },
+      );
+    }
+  }
+
+  /** Run the model; calls on one session are serialised. Errors name inputs, dtypes and shapes, never data. */
+  run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, ort.Tensor>> {
+    const task = this.queue.then(async () => {
+      const started = performance.now();
+      try {
+        return (await (fetches ? this.session.run(feeds, fetches) : this.session.run(feeds))) as Record<string, ort.Tensor>;
+      } catch (error) {
+        const described = Object.entries(feeds)
+          .map(([name, t]) => `${name}:${t.type}[${t.dims.join(',')}]`)
+          .join(' ');
+        const message = error instanceof Error ? error.message : String(error);
+        throw new PmgError('internal', `ONNX run failed for ${this.path} with inputs ${described}: ${firstLine(message)}`, { cause: error });
+      } finally {
+        this.runMs += performance.now() - started;
+        this.runCount++;
+      }
+    });
+    this.queue = task.catch(() => undefined);
+    return task;
+  }
+
+  async release(): Promise<void> {
+    await this.queue;
+    await this.session.release();
+  }
+}
+
+/** One session per (path, options) for the whole process. */
+export class SessionPool {
+  private readonly sessions = new Map<string, Promise<OnnxSession>>();
+
+  constructor(private readonly defaults: SessionOptions = {}) {}
+
+  get(path: string, options: SessionOptions = {}): Promise<OnnxSession> {
+    const merged = { ...this.defaults, ...options };
+    const key = `${path}|${merged.executionProvider ?? 'cpu'}|${merged.intraOpThreads ?? ''}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = OnnxSession.create(path, merged);
+      session.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, session);
+    }
+    return session;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  async releaseAll(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const pending of all) {
+      const session = await pending.catch(() => undefined);
+      await session?.release();
+    }
+  }
+}
+
+/** The process-wide pool used by the CLI and server (library users may make their own). */
+export const defaultSessionPool = new SessionPool();
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.slice(0, 300);
+}
+
+export { ort };

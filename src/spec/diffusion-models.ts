@@ -1,0 +1,33 @@
+import type { FloatTensor } from './tensor.js';
+
+/**
+ * The three networks of a Stable Diffusion model, as the pipeline sees them. Implementations
+ * (providers/image/onnx-stable-diffusion) wrap ONNX sessions; the pipeline never imports onnxruntime.
+ */
+export interface TextEncoder {
+  /** Width of one token embedding (768 for SD 1.x, 1024 for SD 2.x). */
+  readonly hiddenSize: number;
+  /** Token window including start/end tokens (77). */
+  readonly maxLength: number;
+  /** Token ids of `text` without start/end tokens. */
+  tokenize(text: string): number[];
+  readonly bosTokenId: number;
+  readonly eosTokenId: number;
+  readonly padTokenId: number;
+  /** Encode windows of exactly maxLength ids each: [n, maxLength] -> [n, maxLength, hiddenSize]. */
+  encode(inputIds: number[][]): Promise<FloatTensor>;
+}
+
+export interface Unet {
+  /** Latent channels (4). */
+  readonly inChannels: number;
+  /** sample [b, c, h, w], timestep, encoder hidden states [b, tokens, hidden] -> noise/v prediction [b, c, h, w]. */
+  predict(sample: FloatTensor, timestep: number, encoderHiddenStates: FloatTensor): Promise<FloatTensor>;
+}
+
+export interface VaeDecoder {
+  /** From model config (0.18215 for SD 1.x/2.x). */
+  readonly scalingFactor: number;
+  /** latents [b, 4, h/8, w/8] (already divided by scalingFactor) -> images [b, 3, h, w] in [-1, 1]. */
+  decode(latents: FloatTensor): Promise<FloatTensor>;
+}

@@ -1,0 +1,30 @@
+/** A chat/text LLM as the keyword extractor sees it (providers/llm implement it). */
+export interface GenerateTextOptions {
+  /** Default 100 (the official PMG setting). */
+  maxNewTokens?: number;
+  /** Stop when any of these strings appears in the output (it is cut there). */
+  stop?: string[];
+  /** JSON schema for structured output, where the provider supports it. */
+  jsonSchema?: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+export interface GenerateTextResult {
+  text: string;
+  /** Why generation ended. */
+  finishReason: 'stop' | 'length' | 'other';
+  usage?: { promptTokens?: number; completionTokens?: number };
+}
+
+export interface LanguageModel {
+  /** e.g. 'onnx:/path/to/llm' or 'openai:http://127.0.0.1:8080/v1#model-name' — used as the cache key. */
+  readonly id: string;
+  /** Whether jsonSchema is honoured (structured variant). */
+  readonly supportsJsonSchema: boolean;
+  /**
+   * Continue a raw prompt (the official PMG prompts are plain text with `### Human:` / `### Assistant:` turns,
+   * not the model's chat template). Greedy decoding.
+   */
+  generate(prompt: string, options?: GenerateTextOptions): Promise<GenerateTextResult>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,39 @@
+import type { FloatTensor } from './tensor.js';
+
+/** Prediction type of the UNet output, as in diffusers' scheduler_config.json. */
+export type PredictionType = 'epsilon' | 'v_prediction' | 'sample';
+export type TimestepSpacing = 'leading' | 'trailing' | 'linspace';
+
+/** The known scheduler names (CLI `--scheduler` and `_class_name` in scheduler_config.json). */
+export type SchedulerName = 'ddim' | 'ddpm' | 'pndm' | 'euler' | 'euler-ancestral' | 'dpm-solver++' | 'lcm';
+
+/**
+ * A diffusion scheduler with diffusers semantics. An instance holds state for ONE generation:
+ * make a new one per run (schedulers/index.ts `createScheduler`).
+ * All tensors are float32, shaped [batch, channels, height, width].
+ */
+export interface Scheduler {
+  readonly name: SchedulerName;
+  /** The full config, defaults filled (round-trips to scheduler_config.json). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Number of model evaluations per step (1 for all schedulers here except PNDM's warm-up, which is handled inside). */
+  readonly order: number;
+  /** Std of the initial noise (1 for DDPM-style, sqrt(sigma_max^2+1) or sigma_max for Euler-style). */
+  readonly initNoiseSigma: number;
+  /** Timesteps after setTimesteps, in the order the UNet is called. */
+  readonly timesteps: readonly number[];
+  setTimesteps(numInferenceSteps: number): void;
+  /** Scale the latents before the UNet call at `timestep` (identity except for sigma-based schedulers). */
+  scaleModelInput(sample: FloatTensor, timestep: number): FloatTensor;
+  /**
+   * One denoising step. `random` supplies noise for stochastic schedulers (DDPM, Euler ancestral, LCM).
+   * Returns the previous sample and the predicted clean sample x0.
+   */
+  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, random?: NoiseSource): { prevSample: FloatTensor; predOriginalSample: FloatTensor };
+  /** Forward diffusion q(x_t | x_0). */
+  addNoise(original: FloatTensor, noise: FloatTensor, timestep: number): FloatTensor;
+}
+
+export interface NoiseSource {
+  fillGaussian(out: Float32Array, std?: number): Float32Array;
+}
