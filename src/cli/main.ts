@@ -62,7 +62,13 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
       options: Object.fromEntries(
         Object.entries(options).map(([name, spec]) => [
           name,
-          { type: spec.type, short: spec.short, multiple: spec.multiple, default: spec.default as never },
+          // Node 20's parseArgs rejects keys that are present but undefined, so only set the ones given.
+          {
+            type: spec.type,
+            ...(spec.short !== undefined ? { short: spec.short } : {}),
+            ...(spec.multiple !== undefined ? { multiple: spec.multiple } : {}),
+            ...(spec.default !== undefined ? { default: spec.default as never } : {}),
+          },
         ]),
       ),
       allowPositionals: true,

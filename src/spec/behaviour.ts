@@ -41,4 +41,8 @@ export interface Sample {
   /** Reference images (paths) where the dataset has them. */
   historyImages: string[];
   targetImage?: string;
+  /** Which part of an 8:1:1 split the sample belongs to, for protocols that split (e.g. sliding windows). */
+  split?: DataSplit;
 }
+
+export type DataSplit = 'train' | 'val' | 'test';

@@ -31,3 +31,19 @@ export interface VaeDecoder {
   /** latents [b, 4, h/8, w/8] (already divided by scalingFactor) -> images [b, 3, h, w] in [-1, 1]. */
   decode(latents: FloatTensor): Promise<FloatTensor>;
 }
+
+/** A loaded Stable Diffusion model: the three networks plus what the pipeline needs to know about them. */
+export interface StableDiffusionModel {
+  /** Where it came from (folder or hub id) and the folder it was loaded from. */
+  readonly id: string;
+  readonly dir: string;
+  /** 'sd1' (768-wide text) or 'sd2' (1024-wide text). */
+  readonly family: 'sd1' | 'sd2';
+  /** From scheduler_config.json (epsilon when absent). */
+  readonly predictionType: 'epsilon' | 'v_prediction' | 'sample';
+  /** Parsed scheduler/scheduler_config.json. */
+  readonly schedulerConfig: Readonly<Record<string, unknown>>;
+  readonly textEncoder: TextEncoder;
+  readonly unet: Unet;
+  readonly vaeDecoder: VaeDecoder;
+}

@@ -1,3 +1,5 @@
+import type { FloatTensor } from './tensor.js';
+
 /** A chat/text LLM as the keyword extractor sees it (providers/llm implement it). */
 export interface GenerateTextOptions {
   /** Default 100 (the official PMG setting). */
@@ -27,4 +29,30 @@ export interface LanguageModel {
    */
   generate(prompt: string, options?: GenerateTextOptions): Promise<GenerateTextResult>;
   close?(): Promise<void>;
+}
+
+/** Options for reading hidden states (`HiddenStateLanguageModel.hiddenStates`). */
+export interface HiddenStatesOptions {
+  /**
+   * Token positions to return (0 = first token of the tokenized prompt, BOS included; negative
+   * counts from the end, -1 = last token). Default: every position.
+   */
+  positions?: number[];
+  signal?: AbortSignal;
+}
+
+export interface HiddenStatesResult {
+  /** The prompt's token ids, as the model saw them (BOS included when the tokenizer adds one). */
+  tokenIds: number[];
+  /** The same tokens as vocabulary strings. */
+  tokens: string[];
+  /** The positions returned, non-negative, in the order asked. */
+  positions: number[];
+  /** The model's `last_hidden_state` at those positions: dims [positions.length, hidden]. */
+  lastHiddenState: FloatTensor;
+}
+
+/** A language model whose last hidden states can be read (local models; used for soft preference embeddings). */
+export interface HiddenStateLanguageModel extends LanguageModel {
+  hiddenStates(prompt: string, options?: HiddenStatesOptions): Promise<HiddenStatesResult>;
 }

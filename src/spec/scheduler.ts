@@ -22,6 +22,10 @@ export interface Scheduler {
   readonly initNoiseSigma: number;
   /** Timesteps after setTimesteps, in the order the UNet is called. */
   readonly timesteps: readonly number[];
+  /** Noise levels sigma_t = sqrt((1 - alphabar_t) / alphabar_t) per step plus the final one, for sigma-based schedulers (Euler, DPM-Solver); undefined otherwise. */
+  readonly sigmas?: readonly number[];
+  /** Index into `timesteps` of the next step, for schedulers that count steps (Euler family, DPM-Solver, LCM); undefined before the first step. */
+  readonly stepIndex?: number;
   setTimesteps(numInferenceSteps: number): void;
   /** Scale the latents before the UNet call at `timestep` (identity except for sigma-based schedulers). */
   scaleModelInput(sample: FloatTensor, timestep: number): FloatTensor;

@@ -3,5 +3,13 @@
  * cli/commands/<name>.ts that exports a Command, and listing it here.
  */
 import type { Command } from '../command.js';
+import { dataSamplesCommand } from './data-samples.js';
+import { keywordsCommand } from './keywords.js';
+import { modelsListCommand } from './models-list.js';
+import { modelsFixturesCommand } from './models-fixtures.js';
+import { modelsPullCommand } from './models-pull.js';
+import { txt2imgCommand } from './txt2img.js';
+import { metricsCommand } from './metrics.js';
+import { benchMetricsCommand } from './bench-metrics.js';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [modelsPullCommand, modelsListCommand, modelsFixturesCommand, dataSamplesCommand, keywordsCommand, txt2imgCommand, metricsCommand, benchMetricsCommand];

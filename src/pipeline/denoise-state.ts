@@ -1,0 +1,206 @@
+/**
+ * Stages 3-5 of the pipeline for a batch of candidates: timesteps, seeded latents, and the denoising
+ * loop with classifier-free guidance in ONE batched UNet call per step (the unconditional halves of
+ * all candidates first, then the conditional halves, as diffusers concatenates them).
+ *
+ * The state can be advanced a few steps at a time, read (latents and the predicted clean sample x0
+ * of every candidate), narrowed to chosen candidates with `keep`, and continued; each candidate has
+ * its own scheduler instance and its own seeded random stream, so its result does not depend on
+ * which other candidates share the batch.
+ */
+import { PmgError } from '../errors/pmg-error.js';
+import { SeededRandom } from '../core/random.js';
+import type { Unet } from '../spec/diffusion-models.js';
+import type { Scheduler } from '../spec/scheduler.js';
+import type { FloatTensor } from '../spec/tensor.js';
+import type { EncodedConditioning } from './conditioning.js';
+
+export interface DenoiseCandidate extends EncodedConditioning {
+  /** Seed of the initial noise (and of the scheduler's noise for stochastic schedulers). */
+  seed: number;
+  /** Start from these latents `[1, 4, h/8, w/8]` instead of seeded noise. */
+  latents?: FloatTensor;
+}
+
+export interface DenoiseSettings {
+  unet: Unet;
+  /** A fresh scheduler (they hold per-generation state); called once per candidate. */
+  createScheduler: () => Scheduler;
+  steps: number;
+  /** Classifier-free guidance scale; at most 1 means no guidance (conditional half only). */
+  guidanceScale: number;
+  width: number;
+  height: number;
+}
+
+export interface StepEvent {
+  /** 0-based index of the step just done, and the total. */
+  step: number;
+  stepCount: number;
+  timestep: number;
+  /** Indices (into the original candidate list) of the candidates still running. */
+  candidates: readonly number[];
+  /** Latents after this step, `[k, 4, h/8, w/8]`. */
+  latents: FloatTensor;
+  /** Predicted clean latents x0 at this step, `[k, 4, h/8, w/8]`. */
+  predictedOriginal(): FloatTensor;
+}
+
+export interface RunOptions {
+  /** Stop before this step index (default: the end). */
+  until?: number;
+  signal?: AbortSignal;
+  onStep?: (event: StepEvent) => void | Promise<void>;
+}
+
+interface Slot {
+  index: number;
+  conditioning: EncodedConditioning;
+  scheduler: Scheduler;
+  random: SeededRandom;
+  latents: Float32Array;
+  x0: Float32Array | undefined;
+}
+
+export class DenoiseState {
+  private slots: Slot[];
+  private states: FloatTensor | undefined;
+  private stepIndex = 0;
+  readonly timesteps: readonly number[];
+  readonly latentDims: number[];
+
+  constructor(
+    private readonly settings: DenoiseSettings,
+    candidates: readonly DenoiseCandidate[],
+  ) {
+    if (candidates.length === 0) throw new PmgError('invalid-argument', 'nothing to generate: the batch has no candidates');
+    this.latentDims = [1, settings.unet.inChannels, settings.height / 8, settings.width / 8];
+    const size = this.latentDims.reduce((a, b) => a * b, 1);
+    this.slots = candidates.map((c, index) => {
+      const scheduler = settings.createScheduler();
+      scheduler.setTimesteps(settings.steps);
+      const random = new SeededRandom(c.seed);
+      let latents: Float32Array;
+      if (c.latents) {
+        if (c.latents.data.length !== size) throw new PmgError('invalid-argument', `latents of candidate ${index} have ${c.latents.data.length} values; expected ${size} for [${this.latentDims.join(', ')}]`);
+        latents = Float32Array.from(c.latents.data);
+      } else {
+        latents = random.fillGaussian(new Float32Array(size), scheduler.initNoiseSigma);
+      }
+      return { index, conditioning: c, scheduler, random, latents, x0: undefined };
+    });
+    this.timesteps = this.slots[0]!.scheduler.timesteps;
+  }
+
+  get stepCount(): number {
+    return this.timesteps.length;
+  }
+
+  /** Steps done so far. */
+  get step(): number {
+    return this.stepIndex;
+  }
+
+  get done(): boolean {
+    return this.stepIndex >= this.stepCount;
+  }
+
+  /** Original indices of the candidates still running. */
+  get candidates(): number[] {
+    return this.slots.map((s) => s.index);
+  }
+
+  private get guided(): boolean {
+    return this.settings.guidanceScale > 1;
+  }
+
+  /** Keep only these candidates (original indices) for the remaining steps. */
+  keep(indices: readonly number[]): void {
+    const wanted = new Set(indices);
+    const kept = this.slots.filter((s) => wanted.has(s.index));
+    if (kept.length !== wanted.size) throw new PmgError('invalid-argument', `keep(${[...indices].join(', ')}): not every index is a running candidate (${this.candidates.join(', ')})`);
+    if (kept.length === 0) throw new PmgError('invalid-argument', 'keep() needs at least one candidate');
+    this.slots = kept;
+    this.states = undefined;
+  }
+
+  latents(): FloatTensor {
+    return this.stack((s) => s.latents);
+  }
+
+  /** x0 predicted at the last step (the current latents before any step). */
+  predictedOriginal(): FloatTensor {
+    return this.stack((s) => s.x0 ?? s.latents);
+  }
+
+  async run(options: RunOptions = {}): Promise<void> {
+    const until = Math.min(options.until ?? this.stepCount, this.stepCount);
+    while (this.stepIndex < until) {
+      if (options.signal?.aborted) throw new PmgError('aborted', `generation stopped at step ${this.stepIndex} of ${this.stepCount}`, { cause: options.signal.reason });
+      await this.advance();
+      if (options.onStep) {
+        await options.onStep({
+          step: this.stepIndex - 1,
+          stepCount: this.stepCount,
+          timestep: this.timesteps[this.stepIndex - 1]!,
+          candidates: this.candidates,
+          latents: this.latents(),
+          predictedOriginal: () => this.predictedOriginal(),
+        });
+      }
+    }
+    if (options.signal?.aborted && this.stepIndex < this.stepCount) throw new PmgError('aborted', `generation stopped at step ${this.stepIndex} of ${this.stepCount}`, { cause: options.signal.reason });
+  }
+
+  /** One denoising step for every running candidate, with one UNet call. */
+  private async advance(): Promise<void> {
+    const t = this.timesteps[this.stepIndex]!;
+    const k = this.slots.length;
+    const size = this.slots[0]!.latents.length;
+    const halves = this.guided ? 2 : 1;
+    const sample = new Float32Array(halves * k * size);
+    this.slots.forEach((slot, i) => {
+      const scaled = slot.scheduler.scaleModelInput({ data: slot.latents, dims: this.latentDims }, t).data;
+      sample.set(scaled, i * size);
+      if (halves === 2) sample.set(scaled, (k + i) * size);
+    });
+    const output = await this.settings.unet.predict({ data: sample, dims: [halves * k, ...this.latentDims.slice(1)] }, t, this.encoderStates());
+    if (output.data.length !== sample.length) {
+      throw new PmgError('model-layout', `UNet returned ${output.data.length} values for a sample of ${sample.length}`);
+    }
+    const g = this.settings.guidanceScale;
+    this.slots.forEach((slot, i) => {
+      let noise: Float32Array;
+      if (halves === 2) {
+        noise = new Float32Array(size);
+        const u = output.data.subarray(i * size, (i + 1) * size);
+        const c = output.data.subarray((k + i) * size, (k + i + 1) * size);
+        for (let j = 0; j < size; j++) noise[j] = u[j]! + g * (c[j]! - u[j]!);
+      } else {
+        noise = output.data.slice(i * size, (i + 1) * size);
+      }
+      const result = slot.scheduler.step({ data: noise, dims: this.latentDims }, t, { data: slot.latents, dims: this.latentDims }, slot.random);
+      slot.latents = result.prevSample.data;
+      slot.x0 = result.predOriginalSample.data;
+    });
+    this.stepIndex++;
+  }
+
+  /** `[halves*k, tokens, hidden]`: unconditional halves first, then conditional ones. */
+  private encoderStates(): FloatTensor {
+    if (this.states) return this.states;
+    const parts = this.guided ? [...this.slots.map((s) => s.conditioning.uncond), ...this.slots.map((s) => s.conditioning.cond)] : this.slots.map((s) => s.conditioning.cond);
+    const each = parts[0]!.data.length;
+    const data = new Float32Array(parts.length * each);
+    parts.forEach((p, i) => data.set(p.data, i * each));
+    this.states = { data, dims: [parts.length, ...parts[0]!.dims.slice(1)] };
+    return this.states;
+  }
+
+  private stack(pick: (slot: Slot) => Float32Array): FloatTensor {
+    const size = this.slots[0]!.latents.length;
+    const data = new Float32Array(this.slots.length * size);
+    this.slots.forEach((s, i) => data.set(pick(s), i * size));
+    return { data, dims: [this.slots.length, ...this.latentDims.slice(1)] };
+  }
+}

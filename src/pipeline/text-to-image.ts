@@ -1,0 +1,118 @@
+/**
+ * Text to image with Stable Diffusion, as a short list of numbered stages (like diffusers):
+ *   1. check inputs  2. encode prompts  3. set timesteps  4. prepare latents
+ *   5. denoise (batched classifier-free guidance)  6. decode.
+ * Stages 3-5 live in DenoiseState, so a caller can also drive them step by step (previews,
+ * early stopping, continuing only chosen candidates). Never imports onnxruntime.
+ */
+import { PmgError } from '../errors/pmg-error.js';
+import type { StableDiffusionModel, VaeDecoder } from '../spec/diffusion-models.js';
+import type { Scheduler, SchedulerName } from '../spec/scheduler.js';
+import type { FloatTensor } from '../spec/tensor.js';
+import { schedulerFromConfigFile } from '../schedulers/index.js';
+import { encodeConditioning, type CandidateConditioning } from './conditioning.js';
+import { DenoiseState, type StepEvent } from './denoise-state.js';
+import { MAX_PROMPT_CHARS, promptLength } from './prompt-encoding.js';
+
+export const MAX_STEPS = 1000;
+export const MAX_SIDE = 4096;
+
+export interface TextToImageRequest {
+  /** One candidate per entry (text, weighted spans, embeddings, extra tokens). */
+  candidates: CandidateConditioning[];
+  /** Seed of candidate i is `seed + i` unless `seeds` is given. Default 0. */
+  seed?: number;
+  seeds?: number[];
+  steps?: number;
+  guidanceScale?: number;
+  width?: number;
+  height?: number;
+  /** Scheduler name overriding the model's scheduler_config.json `_class_name`. */
+  scheduler?: SchedulerName | string;
+  signal?: AbortSignal;
+  onStep?: (event: StepEvent) => void | Promise<void>;
+  /** Receives non-fatal notes (e.g. unknown scheduler config keys). */
+  warn?: (message: string) => void;
+}
+
+export interface TextToImageResult {
+  /** `[k, 3, height, width]` in [-1, 1]. */
+  images: FloatTensor;
+  /** Final latents `[k, 4, height/8, width/8]`. */
+  latents: FloatTensor;
+  seeds: number[];
+}
+
+export const DEFAULTS = { steps: 30, guidanceScale: 7.5, width: 512, height: 512, seed: 0 } as const;
+
+/** Stage 1: validate the request; returns it with defaults filled. */
+export function checkInputs(request: TextToImageRequest): Required<Pick<TextToImageRequest, 'steps' | 'guidanceScale' | 'width' | 'height'>> & { seeds: number[] } {
+  const steps = request.steps ?? DEFAULTS.steps;
+  const guidanceScale = request.guidanceScale ?? DEFAULTS.guidanceScale;
+  const width = request.width ?? DEFAULTS.width;
+  const height = request.height ?? DEFAULTS.height;
+  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS) throw new PmgError('invalid-argument', `steps must be an integer from 1 to ${MAX_STEPS}, got ${steps}`, { details: { field: 'steps' } });
+  if (!Number.isFinite(guidanceScale) || guidanceScale < 0) throw new PmgError('invalid-argument', `guidance must be a number >= 0, got ${guidanceScale}`, { details: { field: 'guidance' } });
+  for (const [name, value] of [['width', width], ['height', height]] as const) {
+    if (!Number.isInteger(value) || value < 8 || value > MAX_SIDE || value % 8 !== 0) {
+      throw new PmgError('invalid-argument', `${name} must be a multiple of 8 from 8 to ${MAX_SIDE}, got ${value}`, { details: { field: name } });
+    }
+  }
+  if (request.candidates.length === 0) throw new PmgError('invalid-argument', 'nothing to generate: give at least one prompt');
+  request.candidates.forEach((c, i) => {
+    for (const [field, prompt] of [['prompt', c.prompt], ['negative prompt', c.negativePrompt]] as const) {
+      if (prompt !== undefined && promptLength(prompt) > MAX_PROMPT_CHARS) {
+        throw new PmgError('invalid-argument', `${field}${request.candidates.length > 1 ? ` ${i}` : ''} has ${promptLength(prompt)} characters; the limit is ${MAX_PROMPT_CHARS}`, { details: { field } });
+      }
+    }
+  });
+  const base = request.seed ?? DEFAULTS.seed;
+  const seeds = request.seeds ?? request.candidates.map((_, i) => base + i);
+  if (seeds.length !== request.candidates.length) throw new PmgError('invalid-argument', `${seeds.length} seeds for ${request.candidates.length} candidates; give one seed per candidate`);
+  for (const s of seeds) if (!Number.isSafeInteger(s) || s < 0) throw new PmgError('invalid-argument', `seed must be a non-negative integer, got ${s}`, { details: { field: 'seed' } });
+  return { steps, guidanceScale, width, height, seeds };
+}
+
+/** A factory of fresh schedulers from the model's scheduler_config.json (optionally another algorithm). */
+export function schedulerFactory(model: StableDiffusionModel, override?: SchedulerName | string, warn?: (message: string) => void): () => Scheduler {
+  // The first call validates the name and config and reports unknown keys; later calls are silent.
+  schedulerFromConfigFile({ ...model.schedulerConfig }, override, warn);
+  return () => schedulerFromConfigFile({ ...model.schedulerConfig }, override);
+}
+
+/** Stages 1-4: everything up to the denoising loop, as a resumable state. */
+export async function prepareDenoise(model: StableDiffusionModel, request: TextToImageRequest): Promise<DenoiseState> {
+  const checked = checkInputs(request); // 1
+  const createScheduler = schedulerFactory(model, request.scheduler, request.warn);
+  const conditioning = await encodeConditioning(model.textEncoder, request.candidates); // 2
+  return new DenoiseState( // 3 (timesteps) + 4 (latents)
+    { unet: model.unet, createScheduler, steps: checked.steps, guidanceScale: checked.guidanceScale, width: checked.width, height: checked.height },
+    conditioning.map((c, i) => ({ ...c, seed: checked.seeds[i]! })),
+  );
+}
+
+export async function textToImage(model: StableDiffusionModel, request: TextToImageRequest): Promise<TextToImageResult> {
+  const state = await prepareDenoise(model, request);
+  await state.run({ signal: request.signal, onStep: request.onStep }); // 5
+  const latents = state.latents();
+  const images = await decodeLatents(model.vaeDecoder, latents, request.signal); // 6
+  return { images, latents, seeds: state.candidates.map((i) => checkInputs(request).seeds[i]!) };
+}
+
+/** Stage 6: latents `[k, 4, h, w]` -> images `[k, 3, 8h, 8w]`, one VAE call per image (bounded memory). */
+export async function decodeLatents(vae: VaeDecoder, latents: FloatTensor, signal?: AbortSignal): Promise<FloatTensor> {
+  const [k, c, h, w] = latents.dims as [number, number, number, number];
+  const size = c * h * w;
+  const parts: FloatTensor[] = [];
+  for (let i = 0; i < k; i++) {
+    if (signal?.aborted) throw new PmgError('aborted', 'generation stopped before decoding', { cause: signal.reason });
+    const scaled = new Float32Array(size);
+    const src = latents.data.subarray(i * size, (i + 1) * size);
+    for (let j = 0; j < size; j++) scaled[j] = src[j]! / vae.scalingFactor;
+    parts.push(await vae.decode({ data: scaled, dims: [1, c, h, w] }));
+  }
+  const each = parts[0]!.data.length;
+  const data = new Float32Array(k * each);
+  parts.forEach((p, i) => data.set(p.data, i * each));
+  return { data, dims: [k, ...parts[0]!.dims.slice(1)] };
+}

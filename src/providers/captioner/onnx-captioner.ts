@@ -1,0 +1,74 @@
+/**
+ * `onnx:<folder or repo id>` image captioner through transformers.js: VisionEncoderDecoder models in the
+ * vit-gpt2 layout (e.g. Xenova/vit-gpt2-image-captioning: onnx/encoder_model.onnx,
+ * onnx/decoder_model_merged.onnx, preprocessor_config.json, tokenizer files). Greedy decoding.
+ * Florence-2 class models are not supported yet (they need a task prompt and a different processor).
+ */
+import { PmgError } from '../../errors/pmg-error.js';
+import { ModelStore, modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
+import { loadImageCaptioner, type ImageCaptionModel, type TransformersDevice } from '../../runtime/transformers-models.js';
+import type { Captioner } from '../../spec/captioner.js';
+
+/** Files a captioner folder needs (fp32). */
+export const captionerFiles = {
+  files: ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx'],
+  optionalFiles: ['generation_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt'],
+};
+
+/** Default cap on caption length in tokens. */
+export const defaultCaptionTokens = 30;
+
+export interface CreateCaptionerOptions {
+  store?: ModelStore;
+  env?: NodeJS.ProcessEnv;
+  offline?: boolean;
+  device?: TransformersDevice;
+  /** Default maximum caption length in new tokens (default 30). */
+  maxNewTokens?: number;
+}
+
+export class OnnxCaptioner implements Captioner {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    private readonly model: ImageCaptionModel,
+    private readonly maxNewTokens: number,
+  ) {}
+
+  caption(imagePath: string, options: { maxNewTokens?: number } = {}): Promise<string> {
+    const task = async (): Promise<string> => {
+      const text = await this.model.caption(imagePath, { maxNewTokens: options.maxNewTokens ?? this.maxNewTokens });
+      if (!text) {
+        throw new PmgError('no-output-generated', `the captioner ${this.id} wrote an empty caption for ${imagePath}; give the item a title or description instead`, {
+          details: { image: imagePath, raw: text },
+        });
+      }
+      return text;
+    };
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** `createCaptioner('onnx:owner/name' | 'onnx:./folder' | './folder')`. */
+export async function createCaptioner(spec: string, options: CreateCaptionerOptions = {}): Promise<Captioner> {
+  const trimmed = spec.trim();
+  const prefix = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(trimmed)?.[1];
+  let target = trimmed;
+  if (prefix !== undefined && prefix.length > 1) {
+    if (prefix.toLowerCase() !== 'onnx') {
+      throw new PmgError('invalid-argument', `unknown captioner provider '${prefix}:' in '${spec}'; use onnx:<folder or repo id> (a vit-gpt2-layout image-to-text model)`, { details: { spec } });
+    }
+    target = trimmed.slice(prefix.length + 1);
+  }
+  if (!target) throw new PmgError('invalid-argument', `the captioner spec '${spec}' names no model; use onnx:<folder or repo id>`);
+  const maxNewTokens = options.maxNewTokens ?? defaultCaptionTokens;
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new PmgError('invalid-argument', `captioner maxNewTokens must be a positive whole number, got ${maxNewTokens}`);
+  const store = options.store ?? new ModelStore(modelStoreOptionsFromEnv(options.env ?? process.env, options.offline === undefined ? {} : { offline: options.offline }));
+  const resolved = await store.resolve(target, captionerFiles);
+  const model = await loadImageCaptioner(resolved.dir, { device: options.device });
+  const id = resolved.local ? `onnx:${resolved.dir}` : `onnx:${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}`;
+  return new OnnxCaptioner(id, model, maxNewTokens);
+}

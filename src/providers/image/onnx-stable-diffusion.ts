@@ -1,0 +1,97 @@
+/**
+ * Loads a Stable Diffusion model in the diffusers ONNX layout (a local folder, or a hub id through
+ * an injected resolver such as the model store) and returns the three networks behind the
+ * pipeline's interfaces. Sessions come from a SessionPool, so each is created once per process.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PmgError } from '../../errors/pmg-error.js';
+import { ClipTokenizer } from '../../runtime/clip-tokenizer.js';
+import { defaultSessionPool, type ExecutionProvider, type OnnxSession, type SessionPool } from '../../runtime/onnx-session.js';
+import type { StableDiffusionModel } from '../../spec/diffusion-models.js';
+import { OnnxTextEncoder, OnnxUnet, OnnxVaeDecoder } from './onnx-sd-models.js';
+import { SD_OPTIONAL_FILES, SD_REQUIRED_FILES, checkSdLayout, readJsonFile, readOptionalJson } from './sd-layout.js';
+
+/** Turns a folder path or hub id into a local folder holding (at least) `files`. */
+export type ModelResolver = (spec: string, files: readonly string[], optionalFiles: readonly string[]) => Promise<{ dir: string; id: string }>;
+
+export interface LoadStableDiffusionOptions {
+  /** Resolves hub ids (e.g. the model store); without one, only local folders load. */
+  resolve?: ModelResolver;
+  pool?: SessionPool;
+  device?: ExecutionProvider;
+  /** Intra-op threads per session (default: the machine's cores). */
+  threads?: number;
+  /** Receives non-fatal notes (e.g. a missing VAE config). */
+  warn?: (message: string) => void;
+}
+
+export interface OnnxStableDiffusion extends StableDiffusionModel {
+  /** The three sessions (for run-time accounting in benchmarks). */
+  readonly sessions: { textEncoder: OnnxSession; unet: OnnxSession; vaeDecoder: OnnxSession };
+  readonly timestepDtype: string;
+}
+
+export const DEFAULT_VAE_SCALING_FACTOR = 0.18215;
+
+export async function loadStableDiffusion(spec: string, options: LoadStableDiffusionOptions = {}): Promise<OnnxStableDiffusion> {
+  const { dir, id } = await resolveFolder(spec, options.resolve);
+  checkSdLayout(dir, id);
+  const warn = options.warn ?? (() => undefined);
+  const pool = options.pool ?? defaultSessionPool;
+  const sessionOptions = { executionProvider: options.device ?? 'cpu', ...(options.threads ? { intraOpThreads: options.threads } : {}) };
+
+  const schedulerConfig = readJsonFile(join(dir, 'scheduler', 'scheduler_config.json'), `model ${id}`);
+  const predictionType = parsePrediction(schedulerConfig.prediction_type, id);
+  const tokenizer = ClipTokenizer.fromFolder(join(dir, 'tokenizer'), `model ${id}'s tokenizer`);
+  const vaeConfig = readOptionalJson([join(dir, 'vae_decoder', 'config.json'), join(dir, 'vae', 'config.json')], `model ${id}`);
+  let scalingFactor = DEFAULT_VAE_SCALING_FACTOR;
+  if (vaeConfig && typeof vaeConfig.value.scaling_factor === 'number' && vaeConfig.value.scaling_factor > 0) scalingFactor = vaeConfig.value.scaling_factor;
+  else warn(`model ${id} has no VAE scaling_factor in vae_decoder/config.json or vae/config.json; using ${DEFAULT_VAE_SCALING_FACTOR}`);
+
+  const [textSession, unetSession, vaeSession] = await Promise.all([
+    pool.get(join(dir, 'text_encoder', 'model.onnx'), sessionOptions),
+    pool.get(join(dir, 'unet', 'model.onnx'), sessionOptions),
+    pool.get(join(dir, 'vae_decoder', 'model.onnx'), sessionOptions),
+  ]);
+  const hiddenSize = textWidth(textSession, dir, id);
+  const family = hiddenSize >= 1024 ? 'sd2' : 'sd1';
+  const unet = new OnnxUnet(unetSession);
+  return {
+    id,
+    dir,
+    family,
+    predictionType,
+    schedulerConfig,
+    textEncoder: new OnnxTextEncoder(textSession, tokenizer, hiddenSize),
+    unet,
+    vaeDecoder: new OnnxVaeDecoder(vaeSession, scalingFactor),
+    sessions: { textEncoder: textSession, unet: unetSession, vaeDecoder: vaeSession },
+    timestepDtype: unet.timestepDtype,
+  };
+}
+
+async function resolveFolder(spec: string, resolve: ModelResolver | undefined): Promise<{ dir: string; id: string }> {
+  if (resolve) return resolve(spec, SD_REQUIRED_FILES, SD_OPTIONAL_FILES);
+  if (!existsSync(spec)) {
+    throw new PmgError('model-not-found', `model ${spec} is not a local folder, and no model store was given to fetch it from the hub`, { details: { model: spec } });
+  }
+  return { dir: spec, id: spec };
+}
+
+function parsePrediction(value: unknown, id: string): OnnxStableDiffusion['predictionType'] {
+  if (value === undefined || value === null) return 'epsilon';
+  if (value === 'epsilon' || value === 'v_prediction' || value === 'sample') return value;
+  throw new PmgError('invalid-input', `model ${id}: scheduler_config.json has prediction_type ${JSON.stringify(value)}; expected epsilon, v_prediction or sample`);
+}
+
+/** Text width from the encoder's output metadata, else text_encoder/config.json, else unet/config.json. */
+function textWidth(session: OnnxSession, dir: string, id: string): number {
+  const last = session.outputInfo('last_hidden_state')?.shape?.at(-1);
+  if (typeof last === 'number' && last > 0) return last;
+  const text = readOptionalJson([join(dir, 'text_encoder', 'config.json')], `model ${id}`)?.value;
+  if (typeof text?.hidden_size === 'number') return text.hidden_size;
+  const unet = readOptionalJson([join(dir, 'unet', 'config.json')], `model ${id}`)?.value;
+  if (typeof unet?.cross_attention_dim === 'number') return unet.cross_attention_dim;
+  throw new PmgError('model-layout', `model ${id}: cannot tell the text width (no numeric last axis on last_hidden_state, no hidden_size in text_encoder/config.json)`);
+}

@@ -1,0 +1,96 @@
+/**
+ * `--llm <spec>` → a LanguageModel.
+ *
+ *   onnx:<folder or repo id>      a local causal LM through transformers.js (the default; a spec with no
+ *                                 prefix is read as onnx:). Repo ids (`owner/name[@revision]`) are resolved
+ *                                 through the model store (cache, HF_ENDPOINT mirror, offline mode).
+ *   openai:<base URL>[#<model>]   an OpenAI-compatible chat server; the model name comes from `#<model>`
+ *                                 or the llmModel option (`--llm-model`); the key from the apiKey option
+ *                                 (the CLI reads PMG_LLM_API_KEY).
+ */
+import { PmgError } from '../../errors/pmg-error.js';
+import { ModelStore, modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
+import type { HiddenStateLanguageModel, LanguageModel } from '../../spec/language-model.js';
+import { OnnxCausalLanguageModel, onnxCausalLmFiles } from './onnx-causal-lm.js';
+import { OpenAiCompatibleLanguageModel, chatCompletionsUrl } from './openai-compatible.js';
+
+export const llmProviderPrefixes = ['onnx:', 'openai:'] as const;
+
+export type LlmSpec =
+  | { provider: 'onnx'; model: string }
+  | { provider: 'openai'; baseUrl: string; model?: string };
+
+export interface CreateLanguageModelOptions {
+  /** Model name on an openai: server (`--llm-model`); overrides a `#model` in the spec. */
+  llmModel?: string;
+  /** API key for openai: servers (the CLI passes PMG_LLM_API_KEY). */
+  apiKey?: string;
+  /** Per-request timeout for openai: servers, ms. */
+  timeoutMs?: number;
+  /** Retries on retryable failures for openai: servers. */
+  retries?: number;
+  /** Model store for onnx: repo ids; default one built from `env` (PMG_CACHE_DIR, HF_ENDPOINT, ...). */
+  store?: ModelStore;
+  /** Environment for the default store; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  offline?: boolean;
+  device?: 'cpu' | 'cuda';
+}
+
+/** Split a `--llm` value into provider and target; throws invalid-argument naming the accepted prefixes. */
+export function parseLlmSpec(spec: string): LlmSpec {
+  const trimmed = spec.trim();
+  if (!trimmed) throw new PmgError('invalid-argument', `--llm is empty; use ${usage}`);
+  const prefix = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(trimmed)?.[1];
+  // One-letter prefixes are Windows drive letters (C:\models\llm), i.e. a folder.
+  if (prefix === undefined || prefix.length === 1) return { provider: 'onnx', model: trimmed };
+  const rest = trimmed.slice(prefix.length + 1);
+  switch (prefix.toLowerCase()) {
+    case 'onnx':
+      if (!rest) throw new PmgError('invalid-argument', `--llm onnx: needs a folder or repo id, e.g. onnx:./models/tiny-llm or onnx:owner/name`);
+      return { provider: 'onnx', model: rest };
+    case 'openai': {
+      if (!rest) throw new PmgError('invalid-argument', `--llm openai: needs a base URL, e.g. openai:http://127.0.0.1:8080/v1`);
+      const hash = rest.indexOf('#');
+      const baseUrl = hash >= 0 ? rest.slice(0, hash) : rest;
+      const model = hash >= 0 ? rest.slice(hash + 1) : '';
+      chatCompletionsUrl(baseUrl); // validates the URL
+      return model ? { provider: 'openai', baseUrl, model } : { provider: 'openai', baseUrl };
+    }
+    case 'http':
+    case 'https':
+      throw new PmgError('invalid-argument', `--llm '${spec}' looks like a server URL; write it as openai:${trimmed} (with --llm-model NAME)`);
+    default:
+      throw new PmgError('invalid-argument', `unknown LLM provider '${prefix}:' in --llm '${spec}'; use ${usage}`, { details: { spec } });
+  }
+}
+
+const usage = `onnx:<folder or repo id> (a local model, the default) or openai:<base URL> (an OpenAI-compatible server)`;
+
+export async function createLanguageModel(spec: string, options: CreateLanguageModelOptions = {}): Promise<LanguageModel> {
+  const parsed = parseLlmSpec(spec);
+  if (parsed.provider === 'openai') {
+    const model = options.llmModel || parsed.model;
+    if (!model) {
+      throw new PmgError('invalid-argument', `--llm ${spec} needs a model name: pass --llm-model NAME (the name the server serves), or write openai:<URL>#<model>`);
+    }
+    return new OpenAiCompatibleLanguageModel({
+      baseUrl: parsed.baseUrl,
+      model,
+      apiKey: options.apiKey,
+      timeoutMs: options.timeoutMs,
+      retries: options.retries,
+    });
+  }
+  const store = options.store ?? new ModelStore(modelStoreOptionsFromEnv(options.env ?? process.env, options.offline === undefined ? {} : { offline: options.offline }));
+  const resolved = await store.resolve(parsed.model, onnxCausalLmFiles('fp32'));
+  const id = resolved.local ? `onnx:${resolved.dir}` : `onnx:${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}`;
+  const llm = new OnnxCausalLanguageModel({ dir: resolved.dir, id, device: options.device });
+  await llm.load();
+  return llm;
+}
+
+/** Whether a model can return hidden states (the local onnx: models can). */
+export function hasHiddenStates(model: LanguageModel): model is HiddenStateLanguageModel {
+  return typeof (model as Partial<HiddenStateLanguageModel>).hiddenStates === 'function';
+}

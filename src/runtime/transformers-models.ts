@@ -1,0 +1,266 @@
+/**
+ * The one place that imports @huggingface/transformers: loads tokenizers, causal LMs and CLIP from
+ * LOCAL folders in the transformers.js layout. Never touches the network (downloads are the model
+ * store's job). transformers.js keeps its settings in a global `env`; we set it from explicit
+ * arguments right before each load, and loads run one at a time so two folders never mix.
+ * Each (folder, device, dtype) is loaded once per process.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  AutoImageProcessor,
+  AutoModelForCausalLM,
+  AutoModelForVision2Seq,
+  AutoTokenizer,
+  CLIPTextModelWithProjection,
+  CLIPVisionModelWithProjection,
+  RawImage,
+  env,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  type Tensor,
+} from '@huggingface/transformers';
+import { PmgError } from '../errors/pmg-error.js';
+
+export type { PreTrainedModel, PreTrainedTokenizer, Tensor };
+export { RawImage };
+
+export type TransformersDevice = 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'auto';
+export type TransformersDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
+
+export interface TransformersLoadOptions {
+  /** Execution device (default 'cpu'). */
+  device?: TransformersDevice;
+  /** Weight file variant: fp32 → model.onnx, q8 → model_quantized.onnx, ... (default 'fp32'). */
+  dtype?: TransformersDtype;
+}
+
+const DTYPE_SUFFIX: Record<TransformersDtype, string> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+};
+
+export interface CausalLm {
+  dir: string;
+  tokenizer: PreTrainedTokenizer;
+  model: PreTrainedModel;
+  /** config.json as read from the folder. */
+  config: Record<string, unknown>;
+}
+
+export type ImageInput = RawImage | string;
+
+export interface ClipModel {
+  dir: string;
+  projectionDim: number;
+  tokenizer: PreTrainedTokenizer;
+  /** Unnormalised text embeddings, one per text (one ONNX call per batch). */
+  embedTexts(texts: readonly string[]): Promise<Float32Array[]>;
+  /** Unnormalised image embeddings, one per image (RawImage or a file path; one ONNX call per batch). */
+  embedImages(images: readonly ImageInput[]): Promise<Float32Array[]>;
+}
+
+export interface ClipLoadOptions extends TransformersLoadOptions {
+  /** Largest number of inputs per ONNX call (default 32). */
+  batchSize?: number;
+}
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
+
+/** Throw model-file-missing naming the folder and the first missing file. */
+export function requireModelFiles(dir: string, files: readonly string[], what: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new PmgError('model-not-found', `${what} folder ${dir} does not exist; pass a folder in the transformers.js layout (or pull the model first)`, {
+      details: { dir },
+    });
+  }
+  for (const file of files) {
+    if (!existsSync(join(dir, file))) {
+      throw new PmgError('model-file-missing', `${what} folder ${dir} lacks ${file}; it needs ${files.join(', ')}`, {
+        details: { dir, file, required: [...files] },
+      });
+    }
+  }
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Run one transformers.js load with env pointing at the parent of `dir`, one load at a time. */
+function withLocalEnv<T>(dir: string, load: (modelId: string) => Promise<T>): Promise<T> {
+  const run = async (): Promise<T> => {
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = dirname(dir) + '/';
+    try {
+      return await load(basename(dir));
+    } catch (error) {
+      if (error instanceof PmgError) throw error;
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      throw new PmgError('model-layout', `cannot load the model in ${dir}: ${message}`, { cause: error, details: { dir } });
+    }
+  };
+  const result = queue.then(run, run);
+  queue = result.catch(() => undefined);
+  return result;
+}
+
+const cache = new Map<string, Promise<unknown>>();
+
+function cached<T>(key: string, create: () => Promise<T>): Promise<T> {
+  let entry = cache.get(key) as Promise<T> | undefined;
+  if (!entry) {
+    entry = create();
+    cache.set(key, entry);
+    entry.catch(() => cache.delete(key));
+  }
+  return entry;
+}
+
+function onnxFile(name: string, dtype: TransformersDtype): string {
+  return `onnx/${name}${DTYPE_SUFFIX[dtype]}.onnx`;
+}
+
+function externalData(dir: string, file: string): boolean {
+  return existsSync(join(dir, `${file}_data`)) || existsSync(join(dir, `${file}.data`));
+}
+
+export function loadTokenizer(dir: string): Promise<PreTrainedTokenizer> {
+  const folder = resolve(dir);
+  return cached(`tokenizer:${folder}`, async () => {
+    requireModelFiles(folder, TOKENIZER_FILES, 'tokenizer');
+    return withLocalEnv(folder, (id) => AutoTokenizer.from_pretrained(id, { local_files_only: true }));
+  });
+}
+
+export function loadCausalLm(dir: string, options: TransformersLoadOptions = {}): Promise<CausalLm> {
+  const folder = resolve(dir);
+  const device = options.device ?? 'cpu';
+  const dtype = options.dtype ?? 'fp32';
+  return cached(`causal-lm:${folder}:${device}:${dtype}`, async () => {
+    const modelFile = onnxFile('model', dtype);
+    requireModelFiles(folder, ['config.json', ...TOKENIZER_FILES, modelFile], 'causal LM');
+    const tokenizer = await loadTokenizer(folder);
+    const model = await withLocalEnv(folder, (id) =>
+      AutoModelForCausalLM.from_pretrained(id, {
+        local_files_only: true,
+        device,
+        dtype,
+        use_external_data_format: externalData(folder, modelFile),
+      }),
+    );
+    const config = JSON.parse(JSON.stringify(model.config)) as Record<string, unknown>;
+    return { dir: folder, tokenizer, model, config };
+  });
+}
+
+/** Rows of a [n, width] float tensor as separate arrays. */
+export function tensorRows(tensor: Tensor): Float32Array[] {
+  const [rows, width] = tensor.dims as number[];
+  if (tensor.dims.length !== 2 || rows === undefined || width === undefined) {
+    throw new PmgError('invalid-response', `expected a [batch, width] embedding tensor, got dims [${tensor.dims.join(', ')}]`);
+  }
+  const data = tensor.data as Float32Array;
+  return Array.from({ length: rows }, (_, i) => Float32Array.from(data.subarray(i * width, (i + 1) * width)));
+}
+
+async function inBatches<T>(items: readonly T[], size: number, run: (batch: T[]) => Promise<Float32Array[]>): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let start = 0; start < items.length; start += size) out.push(...(await run(items.slice(start, start + size))));
+  return out;
+}
+
+export function loadClip(dir: string, options: ClipLoadOptions = {}): Promise<ClipModel> {
+  const folder = resolve(dir);
+  const device = options.device ?? 'cpu';
+  const dtype = options.dtype ?? 'fp32';
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new PmgError('invalid-argument', `batchSize must be a positive integer, got ${batchSize}`);
+  return cached(`clip:${folder}:${device}:${dtype}:${batchSize}`, async () => {
+    const textFile = onnxFile('text_model', dtype);
+    const visionFile = onnxFile('vision_model', dtype);
+    requireModelFiles(folder, ['config.json', 'preprocessor_config.json', ...TOKENIZER_FILES, textFile, visionFile], 'CLIP');
+    const tokenizer = await loadTokenizer(folder);
+    const common = { local_files_only: true, device, dtype } as const;
+    const textModel = await withLocalEnv(folder, (id) =>
+      CLIPTextModelWithProjection.from_pretrained(id, { ...common, use_external_data_format: externalData(folder, textFile) }),
+    );
+    const visionModel = await withLocalEnv(folder, (id) =>
+      CLIPVisionModelWithProjection.from_pretrained(id, { ...common, use_external_data_format: externalData(folder, visionFile) }),
+    );
+    const processor = await withLocalEnv(folder, (id) => AutoImageProcessor.from_pretrained(id, { local_files_only: true }));
+    const config = textModel.config as unknown as { projection_dim?: number };
+    const projectionDim = Number(config.projection_dim);
+    if (!Number.isInteger(projectionDim) || projectionDim < 1) {
+      throw new PmgError('model-layout', `CLIP folder ${folder}: config.json has no positive integer projection_dim`, { details: { dir: folder } });
+    }
+    const embedTexts = (texts: readonly string[]) =>
+      inBatches(texts, batchSize, async (batch) => {
+        const inputs = tokenizer(batch, { padding: true, truncation: true });
+        const outputs = (await textModel(inputs)) as { text_embeds: Tensor };
+        return tensorRows(outputs.text_embeds);
+      });
+    const embedImages = (images: readonly ImageInput[]) =>
+      inBatches(images, batchSize, async (batch) => {
+        const raw = await Promise.all(batch.map((image) => (typeof image === 'string' ? readImage(image) : image)));
+        const { pixel_values } = (await processor(raw)) as { pixel_values: Tensor };
+        const outputs = (await visionModel({ pixel_values })) as { image_embeds: Tensor };
+        return tensorRows(outputs.image_embeds);
+      });
+    return { dir: folder, projectionDim, tokenizer, embedTexts, embedImages };
+  });
+}
+
+async function readImage(path: string): Promise<RawImage> {
+  if (!existsSync(path)) throw new PmgError('file-not-found', `image ${path} does not exist`, { details: { path } });
+  try {
+    return await RawImage.read(path);
+  } catch (error) {
+    throw new PmgError('invalid-input', `cannot read image ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { path } });
+  }
+}
+
+export interface ImageCaptionModel {
+  dir: string;
+  /** Greedy caption of one image (RawImage or a file path), special tokens removed, trimmed. */
+  caption(image: ImageInput, options?: { maxNewTokens?: number }): Promise<string>;
+}
+
+/**
+ * An image-to-text model of the VisionEncoderDecoder class (vit-gpt2 layout: onnx/encoder_model.onnx,
+ * onnx/decoder_model_merged.onnx, preprocessor_config.json, tokenizer files), loaded once per process.
+ */
+export function loadImageCaptioner(dir: string, options: TransformersLoadOptions = {}): Promise<ImageCaptionModel> {
+  const folder = resolve(dir);
+  const device = options.device ?? 'cpu';
+  const dtype = options.dtype ?? 'fp32';
+  return cached(`captioner:${folder}:${device}:${dtype}`, async () => {
+    const encoderFile = onnxFile('encoder_model', dtype);
+    const decoderFile = onnxFile('decoder_model_merged', dtype);
+    requireModelFiles(folder, ['config.json', 'preprocessor_config.json', ...TOKENIZER_FILES, encoderFile, decoderFile], 'image captioner');
+    const tokenizer = await loadTokenizer(folder);
+    const model = await withLocalEnv(folder, (id) =>
+      AutoModelForVision2Seq.from_pretrained(id, {
+        local_files_only: true,
+        device,
+        dtype,
+        use_external_data_format: externalData(folder, encoderFile) || externalData(folder, decoderFile),
+      }),
+    );
+    const processor = await withLocalEnv(folder, (id) => AutoImageProcessor.from_pretrained(id, { local_files_only: true }));
+    const caption = async (image: ImageInput, captionOptions: { maxNewTokens?: number } = {}): Promise<string> => {
+      const raw = typeof image === 'string' ? await readImage(image) : image;
+      const { pixel_values } = (await processor(raw)) as { pixel_values: Tensor };
+      const generateOptions: Record<string, unknown> = { inputs: pixel_values, do_sample: false, num_beams: 1 };
+      if (captionOptions.maxNewTokens !== undefined) generateOptions.max_new_tokens = captionOptions.maxNewTokens;
+      const output = (await model.generate(generateOptions as never)) as Tensor;
+      return tokenizer.batch_decode(output, { skip_special_tokens: true })[0]!.trim();
+    };
+    return { dir: folder, caption };
+  });
+}

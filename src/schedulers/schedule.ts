@@ -1,0 +1,158 @@
+/**
+ * Noise schedules and timestep spacings shared by the schedulers, with diffusers' arithmetic:
+ * betas and alphas_cumprod are float32 values (as diffusers keeps them in float32 tensors),
+ * numpy's linspace/arange/round (round half to even) are reproduced exactly.
+ */
+import { PmgError } from '../errors/pmg-error.js';
+import type { TimestepSpacing } from '../spec/scheduler.js';
+
+export type BetaSchedule = 'linear' | 'scaled_linear' | 'squaredcos_cap_v2';
+
+export interface NoiseScheduleConfig {
+  num_train_timesteps: number;
+  beta_start: number;
+  beta_end: number;
+  beta_schedule: BetaSchedule;
+  trained_betas: number[] | null;
+  rescale_betas_zero_snr?: boolean;
+}
+
+const f32 = Math.fround;
+
+/** numpy.round: round half to even. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  if (Math.abs(x - Math.trunc(x)) === 0.5) return 2 * Math.round(x / 2);
+  return r;
+}
+
+/** numpy.linspace(start, stop, num) with endpoint, in float64. */
+export function linspace(start: number, stop: number, num: number): number[] {
+  if (num <= 0) return [];
+  if (num === 1) return [start];
+  const step = (stop - start) / (num - 1);
+  const out = new Array<number>(num);
+  for (let i = 0; i < num; i++) out[i] = i * step + start;
+  out[num - 1] = stop;
+  return out;
+}
+
+/** numpy.arange(start, stop, step) in float64 (length ceil((stop - start) / step)). */
+export function arange(start: number, stop: number, step: number): number[] {
+  const length = Math.max(0, Math.ceil((stop - start) / step));
+  const out = new Array<number>(length);
+  for (let i = 0; i < length; i++) out[i] = start + i * step;
+  return out;
+}
+
+/** numpy.interp on a grid 0..values.length-1 (x clamped to the ends). */
+export function interpOnIndexGrid(x: number, values: ArrayLike<number>): number {
+  const last = values.length - 1;
+  if (x <= 0) return values[0]!;
+  if (x >= last) return values[last]!;
+  const i = Math.floor(x);
+  const w = x - i;
+  return values[i]! + w * (values[i + 1]! - values[i]!);
+}
+
+/** betas as float32 values, one per training timestep. */
+export function makeBetas(config: NoiseScheduleConfig): Float64Array {
+  const n = config.num_train_timesteps;
+  let betas: Float64Array;
+  if (config.trained_betas !== null) {
+    if (config.trained_betas.length !== n) {
+      throw new PmgError('invalid-input', `scheduler config 'trained_betas' has ${config.trained_betas.length} values but num_train_timesteps is ${n}; make them agree`);
+    }
+    betas = Float64Array.from(config.trained_betas, f32);
+  } else if (config.beta_schedule === 'linear') {
+    betas = Float64Array.from(linspace(config.beta_start, config.beta_end, n), f32);
+  } else if (config.beta_schedule === 'scaled_linear') {
+    betas = Float64Array.from(linspace(Math.sqrt(config.beta_start), Math.sqrt(config.beta_end), n), (v) => f32(f32(v) * f32(v)));
+  } else {
+    // Cosine schedule (Nichol & Dhariwal 2021) through alpha_bar, betas capped at 0.999.
+    const alphaBar = (t: number): number => Math.cos(((t + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
+    betas = new Float64Array(n);
+    for (let i = 0; i < n; i++) betas[i] = f32(Math.min(1 - alphaBar((i + 1) / n) / alphaBar(i / n), 0.999));
+  }
+  if (config.rescale_betas_zero_snr) betas = rescaleZeroTerminalSnr(betas);
+  return betas;
+}
+
+/** Rescale betas so the last timestep has zero SNR (Lin et al. 2023, algorithm 1). */
+export function rescaleZeroTerminalSnr(betas: Float64Array): Float64Array {
+  const n = betas.length;
+  const sqrtBar = new Float64Array(n);
+  let acc = 1;
+  for (let i = 0; i < n; i++) {
+    acc = f32(acc * f32(1 - betas[i]!));
+    sqrtBar[i] = f32(Math.sqrt(acc));
+  }
+  const first = sqrtBar[0]!;
+  const last = sqrtBar[n - 1]!;
+  const bar = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const shifted = f32(f32(sqrtBar[i]! - last) * f32(first / (first - last)));
+    bar[i] = f32(shifted * shifted);
+  }
+  const out = new Float64Array(n);
+  out[0] = f32(1 - bar[0]!);
+  for (let i = 1; i < n; i++) out[i] = f32(1 - f32(bar[i]! / bar[i - 1]!));
+  return out;
+}
+
+/** Cumulative product of (1 - beta) in float32, like torch.cumprod on a float32 tensor. */
+export function alphasCumprod(betas: Float64Array): Float64Array {
+  const out = new Float64Array(betas.length);
+  let acc = 1;
+  for (let i = 0; i < betas.length; i++) {
+    acc = f32(acc * f32(1 - betas[i]!));
+    out[i] = acc;
+  }
+  return out;
+}
+
+/** Training sigmas sqrt((1 - abar) / abar) as float32. */
+export function trainSigmas(alphasCumprodValues: Float64Array): Float64Array {
+  return alphasCumprodValues.map((a) => f32(Math.sqrt(f32(f32(1 - a) / a))));
+}
+
+export function checkStepCount(schedulerName: string, numInferenceSteps: number, numTrainTimesteps: number): void {
+  if (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1 || numInferenceSteps > numTrainTimesteps) {
+    throw new PmgError(
+      'invalid-argument',
+      `steps must be an integer from 1 to ${numTrainTimesteps} (num_train_timesteps) for scheduler '${schedulerName}', got ${numInferenceSteps}`,
+      { details: { field: 'steps', value: numInferenceSteps } },
+    );
+  }
+}
+
+/**
+ * Descending inference timesteps as DDIM, DDPM and Euler space them (before any float/int cast):
+ * linspace: linspace(0, T-1, n) (rounded when `round`); leading: arange(n) * (T // n) + steps_offset;
+ * trailing: round(arange(T, 0, -T/n)) - 1.
+ */
+export function spacedTimesteps(spacing: TimestepSpacing, numTrain: number, n: number, stepsOffset: number, round: boolean): number[] {
+  if (spacing === 'linspace') {
+    const values = linspace(0, numTrain - 1, n).reverse();
+    return round ? values.map(roundHalfEven) : values.map(f32);
+  }
+  if (spacing === 'leading') {
+    const ratio = Math.floor(numTrain / n);
+    const values: number[] = [];
+    for (let i = n - 1; i >= 0; i--) values.push(i * ratio + stepsOffset);
+    return values;
+  }
+  return arange(numTrain, 0, -numTrain / n).map((v) => roundHalfEven(v) - 1);
+}
+
+/** Position of `timestep` in `timesteps` as diffusers picks it for the first step: the second match if it occurs twice. */
+export function indexForTimestep(timesteps: readonly number[], timestep: number, schedulerName: string): number {
+  const first = timesteps.indexOf(timestep);
+  if (first < 0) {
+    throw new PmgError('invalid-argument', `timestep ${timestep} is not in the schedule of scheduler '${schedulerName}'; pass one of its timesteps`, {
+      details: { timestep },
+    });
+  }
+  const second = timesteps.indexOf(timestep, first + 1);
+  return second >= 0 ? second : first;
+}

@@ -1,0 +1,39 @@
+/** Sigma (noise-level) schedules for the Euler family and DPM-Solver, with diffusers' formulas. */
+import { linspace } from './schedule.js';
+
+/** Karras et al. (2022) sigmas, rho = 7, from sigmaMax down to sigmaMin in n values. */
+export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number): number[] {
+  const rho = 7;
+  const minInv = sigmaMin ** (1 / rho);
+  const maxInv = sigmaMax ** (1 / rho);
+  return linspace(0, 1, n).map((r) => (maxInv + r * (minInv - maxInv)) ** rho);
+}
+
+/** The (fractional) training timestep whose log-sigma matches `sigma`, by linear interpolation of log sigmas. */
+export function sigmaToT(sigma: number, logSigmas: Float64Array): number {
+  const logSigma = Math.log(Math.max(sigma, 1e-10));
+  const n = logSigmas.length;
+  // Last index whose log sigma is <= logSigma (0 when none), capped at n - 2.
+  let low = 0;
+  let count = 0;
+  let best = 0;
+  for (let i = 0; i < n; i++) {
+    if (logSigma - logSigmas[i]! >= 0) count++;
+    if (count > best) {
+      best = count;
+      low = i;
+    }
+  }
+  low = Math.min(low, n - 2);
+  const high = low + 1;
+  const lo = logSigmas[low]!;
+  const hi = logSigmas[high]!;
+  const w = Math.min(1, Math.max(0, (lo - logSigma) / (lo - hi)));
+  return (1 - w) * low + w * high;
+}
+
+/** alpha_t and sigma_t of a VP process at noise level sigma: alpha = 1/sqrt(sigma^2+1), sigma_t = sigma alpha. */
+export function sigmaToAlphaSigma(sigma: number): [number, number] {
+  const alpha = 1 / Math.sqrt(sigma * sigma + 1);
+  return [alpha, sigma * alpha];
+}
