@@ -90,7 +90,7 @@ async function captionImage(item: Item, index: number, options: VerbalizeOptions
   if (!options.captioner) {
     throw new PmgError(
       'invalid-input',
-      `${label} has only an image (${item.image}) and no captioner is configured; add a "title" or "caption", or configure a captioner`,
+      `${label} has only an image (${item.image}) and no captioner is configured; add a "title" or "caption", or pass a captioner (pmg: --captioner onnx:<folder or repo id>)`,
       { details: { index, image: item.image } },
     );
   }

@@ -5,18 +5,17 @@
  * a cached file is used without touching the network, and offline mode never touches it.
  */
 import { existsSync } from 'node:fs';
-import { readdir, rmdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { missingEntries, removeEmptyParents, safeReaddir, sizeOf, walk } from './cache-files.js';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { packageVersion } from '../core/package-root.js';
 import { silentProgress, type ProgressSink } from '../core/progress.js';
 import { PmgError } from '../errors/pmg-error.js';
 import {
   checkRepoPath,
   idFromRepoFolder,
-  incompleteSuffix,
   matchesAny,
-  metadataFileName,
   parseModelSpec,
   repoCacheDir,
   revisionCacheDir,
@@ -283,7 +282,7 @@ export class ModelStore {
     const what = file ?? 'the file listing';
     const details = { repo: spec.id, revision: spec.revision, file, endpoint: this.options.endpoint, url: error.url, status: error.status, attempts: attemptsOf(error) };
     if (error.status === 404) {
-      const code = error.hubErrorCode ? ` (${error.hubErrorCode})` : '';
+      const code = `${error.hubErrorCode ? ` (${error.hubErrorCode})` : ''}${error.hubErrorCode === 'RepoNotFound' ? this.noFolderHint(spec) : ''}`;
       const message = file ? `not found: ${file} in ${this.where(spec)}${code}` : `not found: ${this.where(spec)}${code}; check the repo id and revision`;
       return new PmgError('model-not-found', message, { details, cause: error });
     }
@@ -291,7 +290,7 @@ export class ModelStore {
       const hint = this.options.token
         ? 'the token in HF_TOKEN was refused; check it can read this repo (and that you accepted its licence if it is gated)'
         : 'the repo may be private or gated (or not exist); set HF_TOKEN to a token that can read it';
-      return new PmgError('model-not-found', `access denied (HTTP ${error.status}) to ${what} of ${this.where(spec)}: ${hint}`, { details, cause: error });
+      return new PmgError('model-not-found', `access denied (HTTP ${error.status}) to ${what} of ${this.where(spec)}${this.noFolderHint(spec)}: ${hint}`, { details, cause: error });
     }
     const attempts = attemptsOf(error);
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
@@ -299,6 +298,11 @@ export class ModelStore {
       return new PmgError('timeout', `timed out fetching ${what} of ${this.where(spec)}${tries}: no data for ${formatMs(this.options.timeoutMs)}; check the network or HF_ENDPOINT`, { details, cause: error, isRetryable: true });
     }
     return new PmgError('download-failed', `download of ${what} from ${this.where(spec)} failed${tries}: ${error.message}`, { details, cause: error, isRetryable: error.retryable });
+  }
+
+  /** A repo id that fails may have been meant as a folder: say that there is none. */
+  private noFolderHint(spec: HubSpec): string {
+    return ` (no local folder ${resolvePath(this.options.cwd, spec.spec)} either)`;
   }
 
   private offlineError(spec: HubSpec, missing: string[], dir: string, include?: string[]): PmgError {
@@ -350,61 +354,6 @@ async function checkLocal(dir: string, spec: string, files: string[]): Promise<R
     }
   }
   return { dir, id: spec, revision: undefined, local: true };
-}
-
-async function missingEntries(dir: string, entries: RepoEntry[]): Promise<RepoEntry[]> {
-  const missing: RepoEntry[] = [];
-  for (const entry of entries) {
-    try {
-      const info = await stat(join(dir, entry.path));
-      if (entry.size !== undefined && info.size !== entry.size) missing.push(entry);
-    } catch {
-      missing.push(entry);
-    }
-  }
-  return missing;
-}
-
-async function sizeOf(dir: string, files: string[]): Promise<number> {
-  let total = 0;
-  for (const file of files) total += (await stat(join(dir, file))).size;
-  return total;
-}
-
-async function walk(dir: string, totals: { files: number; bytes: number; incompleteBytes: number }): Promise<void> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) await walk(path, totals);
-    else if (entry.isFile() && entry.name !== metadataFileName) {
-      const size = (await stat(path)).size;
-      if (entry.name.endsWith(incompleteSuffix)) totals.incompleteBytes += size;
-      else {
-        totals.files++;
-        totals.bytes += size;
-      }
-    }
-  }
-}
-
-async function safeReaddir(dir: string): Promise<string[]> {
-  try {
-    return (await readdir(dir)).sort();
-  } catch {
-    return [];
-  }
-}
-
-/** Removes `dir` and its parents while they are empty, stopping at `stop`. */
-async function removeEmptyParents(dir: string, stop: string): Promise<void> {
-  let current = dir;
-  while (current.startsWith(stop) && current !== stop && current.length > stop.length) {
-    try {
-      await rmdir(current);
-    } catch {
-      return;
-    }
-    current = dirname(current);
-  }
 }
 
 function isTruthy(value: string | undefined): boolean {

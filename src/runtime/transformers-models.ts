@@ -175,7 +175,7 @@ async function inBatches<T>(items: readonly T[], size: number, run: (batch: T[])
   return out;
 }
 
-export function loadClip(dir: string, options: ClipLoadOptions = {}): Promise<ClipModel> {
+export async function loadClip(dir: string, options: ClipLoadOptions = {}): Promise<ClipModel> {
   const folder = resolve(dir);
   const device = options.device ?? 'cpu';
   const dtype = options.dtype ?? 'fp32';

@@ -21,7 +21,8 @@ export const eulerAncestralSchema: ConfigSchema = {
     steps_offset: 0,
     rescale_betas_zero_snr: false,
   },
-  choices: COMMON_CHOICES,
+  // diffusers' EulerAncestralDiscreteScheduler has no 'sample' prediction.
+  choices: { ...COMMON_CHOICES, prediction_type: ['epsilon', 'v_prediction'] },
   nullable: { trained_betas: 'number[]' },
   integers: ['num_train_timesteps'],
 };

@@ -185,8 +185,15 @@ export class HubServer {
       const target = server === 'cdn' ? this.routeCdn(url, record) : this.routeHub(url, record);
       const fault = this.takeFault(record, false);
       if (fault?.kind === 'delay') {
-        await new Promise((resolve) => setTimeout(resolve, fault.ms));
-        if (res.destroyed) return;
+        // Ends early when the client gives up, so no timer outlives the test that set it.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, fault.ms);
+          res.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        if (res.destroyed || res.writableEnded) return;
       } else if (fault?.kind === 'status') {
         return sendError(res, fault.status, `injected ${fault.status}`, undefined, fault.headers);
       }

@@ -24,6 +24,8 @@ export type ServerBehaviour =
   | { kind: 'status'; status: number; message?: string; headers?: Record<string, string> }
   /** Accept the request and never answer (until the server closes). */
   | { kind: 'hang' }
+  /** Drop the connection without answering (the client sees a connection reset). */
+  | { kind: 'reset' }
   /** 200 with a body that is not JSON. */
   | { kind: 'malformed' }
   /** 200 with `choices: []`. */
@@ -115,6 +117,9 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
       case 'status':
         res.writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers });
         res.end(JSON.stringify({ error: { message: behaviour.message ?? `scripted status ${behaviour.status}`, type: 'scripted_error', code: behaviour.status } }));
+        return;
+      case 'reset':
+        res.socket?.destroy();
         return;
       case 'hang':
         return; // never answer; close() destroys the socket

@@ -4,7 +4,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { PNG } from 'pngjs';
+import { TINY_CAPTION, writeTinyCaptioner } from '../../fixtures/tiny-captioner.js';
 import { writeTinyLlm } from '../../fixtures/tiny-llm.js';
+import { startOpenAiServer } from '../../testing/openai-server.js';
 import { main } from '../main.js';
 
 let root: string;
@@ -106,6 +109,38 @@ test('--dataset movielens builds the history with the official protocol', async 
   const bad = await pmg(['keywords', '--dataset', 'movielens', '--data', 'ml', '--user', '99', '--llm', `onnx:${llmDir}`], {}, cwd);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /^pmg: user 99 is not in/);
+});
+
+test('an image-only item is captioned with --captioner; without one the error names the item', async () => {
+  const captionerDir = join(root, 'tiny-captioner');
+  await writeTinyCaptioner(captionerDir);
+  const png = new PNG({ width: 8, height: 8 });
+  png.data.fill(200);
+  const cwd = mkdtempSync(join(root, 'run-'));
+  writeFileSync(join(cwd, 'img.png'), PNG.sync.write(png));
+  writeFileSync(join(cwd, 'h.json'), JSON.stringify([{ title: 'Linen shirt' }, { id: 'p2', image: 'img.png' }]));
+  const ok = await pmg(['keywords', '--scene', 'fashion', '--history', 'h.json', '--llm', `onnx:${llmDir}`, '--captioner', `onnx:${captionerDir}`, '--json', '--no-cache'], {}, cwd);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(JSON.parse(ok.stdout).prompts.preference, new RegExp(`0\\. Linen shirt 1\\. ${TINY_CAPTION}`));
+  const missing = await pmg(['keywords', '--scene', 'fashion', '--history', 'h.json', '--llm', `onnx:${llmDir}`, '--no-cache'], {}, cwd);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /^pmg: history item 1 \(id p2\) has only an image \(img\.png\) and no captioner is configured/);
+});
+
+test('--variant structured through an OpenAI-compatible server uses its JSON-schema mode', async () => {
+  const server = await startOpenAiServer({ script: [{ kind: 'json-schema', answer: { keywords: ['Film Noir', 'rain', 'film noir', 'neon'] } }] });
+  try {
+    const r = await pmg(['keywords', '--scene', 'movie', '--history', 'h.json', '--llm', `openai:${server.baseUrl}`, '--llm-model', 'm', '--variant', 'structured', '--json', '--no-cache'], {
+      'h.json': history,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).preference, ['film noir', 'rain', 'neon']);
+    assert.equal(server.completionRequests.length, 1);
+    const body = server.completionRequests[0]!.body as { response_format?: { type?: string } };
+    assert.equal(body.response_format?.type, 'json_schema');
+  } finally {
+    await server.close();
+  }
 });
 
 const badInputs: { name: string; args: string[]; files: Record<string, string>; message: RegExp }[] = [

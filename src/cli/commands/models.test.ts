@@ -73,7 +73,7 @@ test('pull errors are one line with a non-zero exit: offline, 404, conflicting r
   assert.match(envOffline.stderr, /'pmg models pull tiny\/other --revision v1'/);
   const missing = await run(['models', 'pull', 'nobody/nothing']);
   assert.equal(missing.code, 5);
-  assert.match(missing.stderr, /^pmg: not found: nobody\/nothing@main at http:\/\/127\.0\.0\.1:\d+ \(RepoNotFound\); check the repo id and revision\n$/);
+  assert.match(missing.stderr, /^pmg: not found: nobody\/nothing@main at http:\/\/127\.0\.0\.1:\d+ \(RepoNotFound\) \(no local folder .*nobody\/nothing either\); check the repo id and revision\n$/);
   const conflict = await run(['models', 'pull', 'tiny/clip@v1', '--revision', 'v2']);
   assert.equal(conflict.code, 2);
   assert.match(conflict.stderr, /names revision 'v1' but --revision says 'v2'/);

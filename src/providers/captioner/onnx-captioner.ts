@@ -38,6 +38,9 @@ export class OnnxCaptioner implements Captioner {
 
   caption(imagePath: string, options: { maxNewTokens?: number } = {}): Promise<string> {
     const task = async (): Promise<string> => {
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(imagePath)) {
+        throw new PmgError('unsupported', `the captioner reads local image files, not URLs (${imagePath}); download the image and give its path`, { details: { image: imagePath } });
+      }
       const text = await this.model.caption(imagePath, { maxNewTokens: options.maxNewTokens ?? this.maxNewTokens });
       if (!text) {
         throw new PmgError('no-output-generated', `the captioner ${this.id} wrote an empty caption for ${imagePath}; give the item a title or description instead`, {

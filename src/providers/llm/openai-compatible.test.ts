@@ -85,6 +85,12 @@ describe('openai-compatible provider against a scripted 127.0.0.1 server', () =>
     assert.equal(server.completionRequests.length, 3);
   });
 
+  it('a dropped connection is retried', async () => {
+    fresh([{ kind: 'reset' }, { kind: 'success', content: 'again' }]);
+    assert.equal((await model().generate(prompt)).text, 'again');
+    assert.equal(server.completionRequests.length, 2);
+  });
+
   it('400 is not retried (1 request) and the error names the status and server message', async () => {
     fresh([{ kind: 'status', status: 400, message: 'bad model' }, { kind: 'success', content: 'never' }]);
     await assert.rejects(model().generate(prompt), (error: unknown) => {

@@ -153,7 +153,7 @@ export class OpenAiCompatibleLanguageModel implements LanguageModel {
       throw new PmgError('provider-call-failed', `cannot reach ${this.url} (${code ?? describe(error)}); is the LLM server running?`, {
         cause: error,
         details: { url: this.url, status: undefined, networkError: code },
-        isRetryable: code === undefined || retryableNetworkCodes.has(code),
+        isRetryable: code !== undefined && retryableNetworkCodes.has(code),
       });
     }
     if (!response.ok) {
@@ -269,8 +269,11 @@ function sleep(ms: number, signal: AbortSignal | undefined, url: string): Promis
   });
 }
 
+/** The innermost cause's message (fetch wraps the real reason, e.g. 'bad port', in `cause`). */
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message.split('\n')[0]!.slice(0, 200) : String(error);
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message.split('\n')[0]!.slice(0, 200) : String(current);
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

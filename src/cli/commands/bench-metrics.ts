@@ -1,0 +1,34 @@
+/** `pmg bench metrics`: images/s of each metric at batch 1 and 16 on the fixture networks. */
+import { PmgError } from '../../errors/pmg-error.js';
+import { benchMetrics, formatMetricsBench } from '../../bench/metrics.js';
+import { metricInfo, type MetricName } from '../../metrics/registry.js';
+import { booleanOption, stringOption, type Command } from '../command.js';
+
+export const benchMetricsCommand: Command = {
+  name: 'bench metrics',
+  summary: 'images per second of each metric at batch 1 and 16 on the fixture networks',
+  usage: '[--metrics ssim,lpips,...] [--repeats N] [--size PX] [--clip DIR] [--json]',
+  options: {
+    metrics: { type: 'string', value: 'LIST', description: 'comma-separated metrics (default: all)' },
+    repeats: { type: 'string', value: 'N', description: 'timed runs per cell; the median is shown', default: '5' },
+    size: { type: 'string', value: 'PX', description: 'side of the synthetic square images', default: '64' },
+    clip: { type: 'string', value: 'DIR', description: 'a CLIP folder for clip-t / clip-i (e.g. from pmg models fixtures)' },
+    json: { type: 'boolean', description: 'print JSON' },
+  },
+  async run(context) {
+    const metrics = stringOption(context, 'metrics')?.split(',').map((m) => metricInfo(m.trim()).name as MetricName);
+    const repeats = positiveInt(stringOption(context, 'repeats') ?? '5', '--repeats');
+    const imageSize = positiveInt(stringOption(context, 'size') ?? '64', '--size');
+    if (imageSize < 11) throw new PmgError('invalid-argument', `--size must be at least 11 (the SSIM window), got ${imageSize}`);
+    const result = await benchMetrics({ metrics, repeats, imageSize, clipDir: stringOption(context, 'clip') });
+    const command = `pmg bench metrics${metrics ? ` --metrics ${metrics.join(',')}` : ''} --repeats ${repeats} --size ${imageSize}`;
+    context.io.stdout.write(booleanOption(context, 'json') ? `${JSON.stringify({ command, ...result }, null, 2)}\n` : formatMetricsBench(result, command));
+    return 0;
+  },
+};
+
+function positiveInt(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new PmgError('invalid-argument', `${flag} must be a positive integer, got '${text}'`);
+  return value;
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { assetPath } from '../../core/package-root.js';
+import { writeTinyLpips } from '../../fixtures/tiny-lpips.js';
+import { main } from '../main.js';
+import reference from '../../metrics/reference/ssim.json' with { type: 'json' };
+import lpipsReference from '../../metrics/reference/lpips.json' with { type: 'json' };
+
+let dir = '';
+const img = (name: string) => assetPath('test-data', 'metrics', name);
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const code = await main(args, { stdout, stderr, env: { PMG_CACHE_DIR: join(dir, 'cache'), PMG_OFFLINE: '1' }, cwd: dir });
+  return { code, stdout: out, stderr: err };
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pmg-metrics-cli-'));
+  await writeTinyLpips(join(dir, 'lpips'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('pmg metrics --metric ssim prints the skimage value; --json gives per-reference values', async () => {
+  const text = await run(['metrics', '--metric', 'ssim', img('a.png'), img('b.png')]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`ssim: ${reference.ssim[0]!.ssim_rgb.toFixed(4)}`));
+  const json = await run(['metrics', '--metric', 'ssim', '--json', img('a.png'), img('b.png'), img('c.png')]);
+  const parsed = JSON.parse(json.stdout) as { values: { value: number }[]; value: number };
+  assert.equal(parsed.values.length, 2);
+  assert.ok(Math.abs(parsed.values[1]!.value - reference.ssim[1]!.ssim_rgb) < 1e-9);
+});
+
+test('pmg metrics --metric lpips with a local fixture folder', async () => {
+  const r = await run(['metrics', '--metric', 'lpips', '--model', join(dir, 'lpips'), '--json', img('a.png'), img('b.png')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Math.abs((JSON.parse(r.stdout) as { value: number }).value - lpipsReference.lpips[0]!.lpips) < 1e-4);
+});
+
+test('bad inputs give one clear line each', async () => {
+  const unknown = await run(['metrics', '--metric', 'psnr', img('a.png'), img('b.png')]);
+  assert.equal(unknown.code, 2);
+  assert.equal(unknown.stderr, "pmg: unknown metric 'psnr'; known metrics: ssim, ms-ssim, lpips, clip-t, clip-i, dino, fid\n");
+  const missing = await run(['metrics', '--metric', 'ssim', img('a.png'), join(dir, 'nope.png')]);
+  assert.equal(missing.code, 3);
+  assert.match(missing.stderr, /^pmg: image or folder .*nope\.png does not exist\n$/);
+  const small = await run(['metrics', '--metric', 'ms-ssim', img('a.png'), img('b.png')]);
+  assert.match(small.stderr, /^pmg: MS-SSIM needs images of at least 176x176 pixels, got 48x40\n$/);
+  const noText = await run(['metrics', '--metric', 'clip-t', img('a.png')]);
+  assert.equal(noText.stderr, "pmg: metric 'clip-t' needs --text\n");
+});
