@@ -9,7 +9,8 @@ import { modelsListCommand } from './models-list.js';
 import { modelsFixturesCommand } from './models-fixtures.js';
 import { modelsPullCommand } from './models-pull.js';
 import { txt2imgCommand } from './txt2img.js';
+import { benchDiffusionCommand } from './bench-diffusion.js';
 import { metricsCommand } from './metrics.js';
 import { benchMetricsCommand } from './bench-metrics.js';
 
-export const commands: Command[] = [modelsPullCommand, modelsListCommand, modelsFixturesCommand, dataSamplesCommand, keywordsCommand, txt2imgCommand, metricsCommand, benchMetricsCommand];
+export const commands: Command[] = [modelsPullCommand, modelsListCommand, modelsFixturesCommand, dataSamplesCommand, keywordsCommand, txt2imgCommand, benchDiffusionCommand, metricsCommand, benchMetricsCommand];
