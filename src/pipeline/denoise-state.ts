@@ -65,6 +65,7 @@ interface Slot {
 export class DenoiseState {
   private slots: Slot[];
   private states: FloatTensor | undefined;
+  private sampleBuffer: Float32Array | undefined;
   private stepIndex = 0;
   readonly timesteps: readonly number[];
   readonly latentDims: number[];
@@ -139,12 +140,16 @@ export class DenoiseState {
       if (options.signal?.aborted) throw new PmgError('aborted', `generation stopped at step ${this.stepIndex} of ${this.stepCount}`, { cause: options.signal.reason });
       await this.advance();
       if (options.onStep) {
+        // Latents are stacked only when the callback reads them (keeps the hot loop cheap).
+        const state = this;
         await options.onStep({
           step: this.stepIndex - 1,
           stepCount: this.stepCount,
           timestep: this.timesteps[this.stepIndex - 1]!,
           candidates: this.candidates,
-          latents: this.latents(),
+          get latents() {
+            return state.latents();
+          },
           predictedOriginal: () => this.predictedOriginal(),
         });
       }
@@ -158,7 +163,9 @@ export class DenoiseState {
     const k = this.slots.length;
     const size = this.slots[0]!.latents.length;
     const halves = this.guided ? 2 : 1;
-    const sample = new Float32Array(halves * k * size);
+    // One input buffer per batch shape, reused across steps (each run is awaited before it is rewritten).
+    if (this.sampleBuffer?.length !== halves * k * size) this.sampleBuffer = new Float32Array(halves * k * size);
+    const sample = this.sampleBuffer;
     this.slots.forEach((slot, i) => {
       const scaled = slot.scheduler.scaleModelInput({ data: slot.latents, dims: this.latentDims }, t).data;
       sample.set(scaled, i * size);

@@ -111,6 +111,7 @@ export async function decodeLatents(vae: VaeDecoder, latents: FloatTensor, signa
     for (let j = 0; j < size; j++) scaled[j] = src[j]! / vae.scalingFactor;
     parts.push(await vae.decode({ data: scaled, dims: [1, c, h, w] }));
   }
+  if (k === 1) return parts[0]!;
   const each = parts[0]!.data.length;
   const data = new Float32Array(k * each);
   parts.forEach((p, i) => data.set(p.data, i * each));

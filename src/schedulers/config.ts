@@ -62,6 +62,7 @@ function checkValue(schema: ConfigSchema, key: string, value: unknown, fallback:
     // -inf is written as the string "-inf" by some exporters; JSON itself cannot hold it.
     if (value === '-inf' || value === '-Infinity') return -Infinity;
     if (value === 'inf' || value === 'Infinity') return Infinity;
+    if (value === 'NaN') return bad('a number');
     if (typeof value !== 'number' || Number.isNaN(value)) return bad('a number');
     if (schema.integers?.includes(key) && (!Number.isInteger(value) || value < 1)) bad('a positive integer');
     return value;
@@ -94,4 +95,32 @@ export function unsupported(className: string, key: string, value: unknown, what
   throw new PmgError('unsupported', `scheduler config '${key}' = ${JSON.stringify(value)} is not supported by pmg's ${className}; ${what}`, {
     details: { field: key, value },
   });
+}
+
+/**
+ * Parse scheduler_config.json text. Python's json module writes -Infinity/Infinity/NaN bare (e.g. DPM-Solver's
+ * lambda_min_clipped); JSON.parse rejects them, so they are read as strings that the config parser understands.
+ */
+export function parseSchedulerConfigText(text: string, file = 'scheduler_config.json'): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    try {
+      value = JSON.parse(text.replace(/([:[,]\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, '$1"$2"'));
+    } catch (error) {
+      throw new PmgError('invalid-input', `${file} is not valid JSON: ${(error as Error).message}`, { cause: error, details: { file } });
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new PmgError('invalid-input', `${file} must hold a JSON object`, { details: { file } });
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A scheduler config as scheduler_config.json text that diffusers reads back (infinities written bare, as Python does). */
+export function schedulerConfigToText(config: Readonly<Record<string, unknown>>): string {
+  const marker = '__pmg_non_finite__:';
+  const text = JSON.stringify(config, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `${marker}${v}` : v), 2);
+  return text.replace(new RegExp(`"${marker}(-?Infinity|NaN)"`, 'g'), '$1') + '\n';
 }

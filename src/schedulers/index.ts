@@ -5,6 +5,7 @@
 import { PmgError } from '../errors/pmg-error.js';
 import type { Scheduler, SchedulerName } from '../spec/scheduler.js';
 import { parseSchedulerConfig, type ConfigSchema, type ConfigValue } from './config.js';
+export { parseSchedulerConfigText, schedulerConfigToText } from './config.js';
 import { DdimScheduler, ddimSchema } from './ddim.js';
 import { DdpmScheduler, ddpmSchema } from './ddpm.js';
 import { DpmSolverMultistepScheduler, dpmSolverSchema } from './dpm-solver-multistep.js';
