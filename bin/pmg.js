@@ -7,5 +7,12 @@ if (!existsSync(entry)) {
   process.stderr.write('pmg: dist/ is missing; run `npm ci` (or `npm run build`) in the pmg folder first\n');
   process.exit(70);
 }
+// A closed pipe (`pmg ... | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

@@ -43,6 +43,9 @@ export interface DiffusionBenchResult {
   batch2Ms: number;
   twoBatch1Ms: number;
   rssAfter1MiB: number;
+  /** RSS after about half the generations: with the final reading, shows whether memory still grows. */
+  rssAfterHalfMiB: number;
+  halfGenerations: number;
   rssAfterNMiB: number;
 }
 
@@ -74,7 +77,12 @@ export async function benchDiffusion(options: DiffusionBenchOptions, onProgress:
     const { batch2, twoBatch1, call } = await unetBatching(model, options);
     onProgress('timed batched guidance');
 
-    for (let i = 1 + options.repeats; i < options.generations; i++) await textToImage(model, { ...request, seed: i });
+    const half = Math.max(1 + options.repeats, Math.floor(options.generations / 2));
+    let rssAfterHalf = process.memoryUsage().rss;
+    for (let i = 1 + options.repeats; i < options.generations; i++) {
+      await textToImage(model, { ...request, seed: i });
+      if (i + 1 === half) rssAfterHalf = process.memoryUsage().rss;
+    }
     const rssAfterN = process.memoryUsage().rss;
     onProgress(`ran ${options.generations} generations`);
 
@@ -88,6 +96,8 @@ export async function benchDiffusion(options: DiffusionBenchOptions, onProgress:
       batch2Ms: batch2,
       twoBatch1Ms: twoBatch1,
       rssAfter1MiB: rssAfter1 / 2 ** 20,
+      rssAfterHalfMiB: rssAfterHalf / 2 ** 20,
+      halfGenerations: half,
       rssAfterNMiB: rssAfterN / 2 ** 20,
     };
   } finally {
@@ -120,6 +130,10 @@ async function unetBatching(model: OnnxStableDiffusion, options: DiffusionBenchO
   return { batch2: median(batch2), twoBatch1: median(twoBatch1), call: median(batch2) };
 }
 
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(0)}`;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -138,7 +152,8 @@ export function formatDiffusionBench(r: DiffusionBenchResult, command: string): 
     `outside onnxruntime run:       ${(r.outsideShare * 100).toFixed(2)} % of wall time (goal < 3 %)`,
     `batched guidance, 1 x batch 2: ${r.batch2Ms.toFixed(1)} ms   vs 2 x batch 1: ${r.twoBatch1Ms.toFixed(1)} ms (${(r.twoBatch1Ms / r.batch2Ms).toFixed(2)}x)`,
     `RSS after 1 generation:        ${r.rssAfter1MiB.toFixed(0)} MiB`,
-    `RSS after ${String(o.generations).padEnd(3)} generations:     ${r.rssAfterNMiB.toFixed(0)} MiB (${(r.rssAfterNMiB - r.rssAfter1MiB >= 0 ? '+' : '') + (r.rssAfterNMiB - r.rssAfter1MiB).toFixed(0)} MiB)`,
+    `RSS after ${String(r.halfGenerations).padEnd(3)} generations:     ${r.rssAfterHalfMiB.toFixed(0)} MiB`,
+    `RSS after ${String(o.generations).padEnd(3)} generations:     ${r.rssAfterNMiB.toFixed(0)} MiB (${signed(r.rssAfterNMiB - r.rssAfterHalfMiB)} MiB over the second half)`,
     '',
   ].join('\n');
 }

@@ -10,6 +10,7 @@ import { SessionPool } from '../runtime/onnx-session.js';
 import { SeededRandom } from '../core/random.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { encodeConditioning } from './conditioning.js';
+import { schedulerNames } from '../schedulers/index.js';
 import { prepareDenoise, textToImage, type TextToImageRequest } from './text-to-image.js';
 
 let root: string;
@@ -183,4 +184,15 @@ test('bad requests are refused before any work', async () => {
   await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a' }], guidanceScale: -1 }), /guidance/);
   await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a' }], scheduler: 'nope' }), /unknown scheduler 'nope'; known: .*ddim/);
   await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a'.repeat(100_000) }] }), /limit is 10000/);
+});
+
+test("the model's own scheduler (PNDM from scheduler_config.json) and every known scheduler run end to end", async () => {
+  const timesteps: number[] = [];
+  const own = await textToImage(sd1, { ...quiet, steps: 5, width: 64, height: 64, candidates: [{ prompt: 'a cute cat' }], onStep: (e) => void timesteps.push(e.timestep) });
+  assert.deepEqual(timesteps, [801, 601, 601, 401, 201, 1], 'PNDM (PLMS) repeats its second timestep');
+  assert.ok(own.images.data.every(Number.isFinite));
+  for (const name of schedulerNames) {
+    const result = await textToImage(sd1, { ...quiet, steps: 3, width: 32, height: 32, scheduler: name, candidates: [{ prompt: 'a cute cat' }] });
+    assert.ok(result.images.data.every(Number.isFinite), name);
+  }
 });
