@@ -75,7 +75,7 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    throw new PmgError('invalid-argument', `${(error as Error).message.replace(/\. To specify.*$/s, '')}; see 'pmg ${command.name} --help'`);
+    throw new PmgError('invalid-argument', `${describeParseError((error as Error).message)}; see 'pmg ${command.name} --help'`);
   }
   if (parsed.values.help) {
     io.stdout.write(commandHelp(command));
@@ -97,6 +97,13 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
     globals: { debug: parsed.values.debug === true, offline },
   });
   return code ?? 0;
+}
+
+/** node:util parseArgs messages, made one line each (a negative value needs `--flag=-1`). */
+function describeParseError(message: string): string {
+  const ambiguous = /^Option '(--[\w-]+)'[^\n]* argument is ambiguous/.exec(message);
+  if (ambiguous) return `${ambiguous[1]} needs a value; to give a value starting with '-', write ${ambiguous[1]}=-VALUE`;
+  return message.split('\n')[0]!.replace(/\. To specify.*$/s, '').replace(/\.$/, '');
 }
 
 function fail(message: string): never {

@@ -55,6 +55,7 @@ export interface RunOptions {
 
 interface Slot {
   index: number;
+  seed: number;
   conditioning: EncodedConditioning;
   scheduler: Scheduler;
   random: SeededRandom;
@@ -88,7 +89,7 @@ export class DenoiseState {
       } else {
         latents = random.fillGaussian(new Float32Array(size), scheduler.initNoiseSigma);
       }
-      return { index, conditioning: c, scheduler, random, latents, x0: undefined };
+      return { index, seed: c.seed, conditioning: c, scheduler, random, latents, x0: undefined };
     });
     this.timesteps = this.slots[0]!.scheduler.timesteps;
   }
@@ -109,6 +110,11 @@ export class DenoiseState {
   /** Original indices of the candidates still running. */
   get candidates(): number[] {
     return this.slots.map((s) => s.index);
+  }
+
+  /** Seeds of the candidates still running. */
+  get seeds(): number[] {
+    return this.slots.map((s) => s.seed);
   }
 
   private get guided(): boolean {

@@ -96,7 +96,7 @@ export async function textToImage(model: StableDiffusionModel, request: TextToIm
   await state.run({ signal: request.signal, onStep: request.onStep }); // 5
   const latents = state.latents();
   const images = await decodeLatents(model.vaeDecoder, latents, request.signal); // 6
-  return { images, latents, seeds: state.candidates.map((i) => checkInputs(request).seeds[i]!) };
+  return { images, latents, seeds: state.seeds };
 }
 
 /** Stage 6: latents `[k, 4, h, w]` -> images `[k, 3, 8h, 8w]`, one VAE call per image (bounded memory). */

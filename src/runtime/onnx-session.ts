@@ -51,6 +51,8 @@ export class OnnxSession {
         intraOpNumThreads: resolved.intraOpThreads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        // Errors reach the user through PmgError; onnxruntime's own warnings would only add noise on stderr.
+        logSeverityLevel: 3,
       });
       return new OnnxSession(path, session, resolved);
     } catch (error) {

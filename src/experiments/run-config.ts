@@ -1,0 +1,82 @@
+/**
+ * What an eval run is: the dataset and protocol, the methods, α values, metrics, seeds and models.
+ * Stored in `<out>/run.sqlite` on the first start and compared on every resume, so a run is never
+ * continued with other settings by accident.
+ */
+/** The methods an eval compares (the same names as personalize's `PersonalizeMethod`). */
+export type EvalMethod = 'target-only' | 'keywords' | 'pmg';
+export const EVAL_METHODS: readonly EvalMethod[] = ['target-only', 'keywords', 'pmg'];
+
+export interface EvalModelConfig {
+  /** `--models`: a folder laid out like `pmg models fixtures` writes it, or a preset name. */
+  models?: string;
+  llm?: string;
+  llmModel?: string;
+  /** `--metrics-models`: a folder with lpips/, clip/ (and dino/) sub-folders. */
+  metricsModels?: string;
+}
+
+export interface EvalConfig {
+  /** 'movielens' | 'pog' | 'stickers', or 'custom' for samples given in code (bench, tests). */
+  dataset: string;
+  /** Absolute dataset folder (empty for custom samples). */
+  data: string;
+  posters?: string;
+  images?: string;
+  protocol?: string;
+  split?: string;
+  limit?: number;
+  /** Seed of the dataset protocol (splits, random targets). */
+  sampleSeed: number;
+  methods: EvalMethod[];
+  /** α values of method 'pmg' (ascending, distinct). */
+  alphas: number[];
+  /** Metric names (see eval-metrics.ts). */
+  metrics: string[];
+  /** Generation seed, the same for every sample and method. */
+  seed: number;
+  steps?: number;
+  models: EvalModelConfig;
+}
+
+/** Canonical JSON (sorted keys, undefined dropped) so equal configs compare equal. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** The fields (dotted paths) whose values differ, each as `field (was X, now Y)`. */
+export function configDifferences(stored: EvalConfig, current: EvalConfig): string[] {
+  const a = sortKeys(stored) as Record<string, unknown>;
+  const b = sortKeys(current) as Record<string, unknown>;
+  const out: string[] = [];
+  const walk = (x: unknown, y: unknown, path: string) => {
+    const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (isObj(x) && isObj(y)) {
+      const keys = [...new Set([...Object.keys(x as object), ...Object.keys(y as object)])].sort();
+      for (const k of keys) walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
+      return;
+    }
+    if (JSON.stringify(x) !== JSON.stringify(y)) out.push(`${path} (was ${show(x)}, now ${show(y)})`);
+  };
+  walk(a, b, '');
+  return out;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'unset';
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

@@ -1,0 +1,77 @@
+/**
+ * Model presets: which hub models `pmg generate` / `pmg demo` use when no folder is given.
+ *
+ * - `fast` (default): runs on an ordinary CPU laptop in minutes. A 0.5B instruct LLM (4-bit ONNX),
+ *   CLIP ViT-B/32, and SD-Turbo (fp16 ONNX, 512 px, 1-4 steps, no classifier-free guidance).
+ * - `paper`: the paper's generator settings (SD 1.5, DPM-Solver++, 30 steps, guidance 9, 512 px) and a
+ *   7B chat model behind an OpenAI-compatible server the user runs (e.g. vLLM on 127.0.0.1:8000).
+ *
+ * Repo ids were checked against the public hub listings; `downloadBytes` is approximate (the files
+ * the loaders pull, rounded) and is documented in docs/generate.md.
+ */
+import type { TransformersDtype } from '../runtime/transformers-models.js';
+
+export interface ModelPreset {
+  name: string;
+  description: string;
+  /** LLM spec as `--llm` takes it (onnx:<repo id or folder> or openai:<base URL>). */
+  llm: string;
+  /** Model name on an openai: server. */
+  llmModel?: string;
+  /** Weight variant of an onnx: LLM (transformers.js layout: q4 → onnx/model_q4.onnx). Default fp32. */
+  llmDtype?: TransformersDtype;
+  /** CLIP repo id or folder (transformers.js layout). */
+  clip: string;
+  /** Stable Diffusion repo id or folder (diffusers ONNX layout). */
+  sd: string;
+  steps: number;
+  guidance: number;
+  width: number;
+  height: number;
+  /** Scheduler overriding the model's scheduler_config.json (undefined: the model's own). */
+  scheduler?: string;
+  /** Approximate bytes downloaded on first use (LLM + CLIP + SD; a served LLM counts 0). */
+  downloadBytes: number;
+}
+
+const MB = 1024 * 1024;
+
+export const presets: Record<'fast' | 'paper', ModelPreset> = {
+  fast: {
+    name: 'fast',
+    description: 'CPU laptop in minutes: Qwen2.5-0.5B-Instruct (q4 ONNX), CLIP ViT-B/32, SD-Turbo (fp16 ONNX, 512 px, 2 steps, no guidance)',
+    llm: 'onnx:onnx-community/Qwen2.5-0.5B-Instruct',
+    llmDtype: 'q4',
+    clip: 'Xenova/clip-vit-base-patch32',
+    sd: 'schmuell/sd-turbo-ort-web',
+    steps: 2,
+    guidance: 0,
+    width: 512,
+    height: 512,
+    // LLM q4 ~786 MB + CLIP text 254 MB + vision 352 MB + SD-Turbo fp16 (text encoder ~680 MB, UNet ~1.7 GB, VAE decoder ~100 MB)
+    downloadBytes: (786 + 254 + 352 + 680 + 1730 + 100) * MB,
+  },
+  paper: {
+    name: 'paper',
+    description: "the paper's settings: SD 1.5 (fp32 ONNX), DPM-Solver++, 30 steps, guidance 9, 512 px; Vicuna-7B on an OpenAI-compatible server at 127.0.0.1:8000",
+    llm: 'openai:http://127.0.0.1:8000/v1',
+    llmModel: 'lmsys/vicuna-7b-v1.5',
+    clip: 'Xenova/clip-vit-base-patch32',
+    sd: 'onnx-community/stable-diffusion-v1-5-ONNX',
+    steps: 30,
+    guidance: 9,
+    width: 512,
+    height: 512,
+    scheduler: 'dpm-solver++',
+    // CLIP 606 MB + SD 1.5 fp32 (text encoder ~490 MB, UNet ~3.4 GB with weights.pb, VAE decoder ~200 MB); the LLM is served
+    downloadBytes: (254 + 352 + 490 + 3440 + 200) * MB,
+  },
+};
+
+export type PresetName = keyof typeof presets;
+export const DEFAULT_PRESET: PresetName = 'fast';
+export const presetNames = Object.keys(presets) as PresetName[];
+
+export function isPresetName(name: string): name is PresetName {
+  return Object.hasOwn(presets, name);
+}

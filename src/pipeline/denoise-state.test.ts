@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Unet } from '../spec/diffusion-models.js';
+import type { Scheduler } from '../spec/scheduler.js';
+import type { FloatTensor } from '../spec/tensor.js';
+import { DenoiseState } from './denoise-state.js';
+
+/** UNet whose output for batch row b is the first value of that row's encoder states. */
+function echoUnet(calls: number[]): Unet {
+  return {
+    inChannels: 4,
+    async predict(sample, _t, states) {
+      calls.push(sample.dims[0]!);
+      const rows = sample.dims[0]!;
+      const size = sample.data.length / rows;
+      const per = states.data.length / rows;
+      const data = new Float32Array(sample.data.length);
+      for (let b = 0; b < rows; b++) data.fill(states.data[b * per]!, b * size, (b + 1) * size);
+      return { data, dims: sample.dims };
+    },
+  };
+}
+
+/** Scheduler that records the guided model output and returns x - output. */
+function recordingScheduler(outputs: number[]): Scheduler {
+  return {
+    name: 'ddim',
+    config: {},
+    order: 1,
+    initNoiseSigma: 1,
+    timesteps: [900, 500, 100],
+    setTimesteps: () => undefined,
+    scaleModelInput: (sample) => sample,
+    step(modelOutput: FloatTensor, _t: number, sample: FloatTensor) {
+      outputs.push(modelOutput.data[0]!);
+      const prev = sample.data.map((v, i) => v - modelOutput.data[i]!);
+      return { prevSample: { data: prev, dims: sample.dims }, predOriginalSample: { data: modelOutput.data, dims: sample.dims } };
+    },
+    addNoise: (x) => x,
+  };
+}
+
+const states = (value: number): FloatTensor => ({ data: new Float32Array(3 * 2).fill(value), dims: [1, 3, 2] });
+
+test('guidance: one UNet call of batch 2k per step, unconditional halves first, u + g (c - u)', async () => {
+  const calls: number[] = [];
+  const outputs: number[] = [];
+  const state = new DenoiseState(
+    { unet: echoUnet(calls), createScheduler: () => recordingScheduler(outputs), steps: 3, guidanceScale: 5, width: 16, height: 16 },
+    [
+      { cond: states(1), uncond: states(0), seed: 1 },
+      { cond: states(3), uncond: states(2), seed: 2 },
+    ],
+  );
+  await state.run();
+  assert.deepEqual(calls, [4, 4, 4]);
+  // candidate 0: 0 + 5 (1 - 0) = 5; candidate 1: 2 + 5 (3 - 2) = 7
+  assert.deepEqual(outputs, [5, 7, 5, 7, 5, 7]);
+});
+
+test('guidance <= 1 runs the conditional half only', async () => {
+  const calls: number[] = [];
+  const outputs: number[] = [];
+  const state = new DenoiseState(
+    { unet: echoUnet(calls), createScheduler: () => recordingScheduler(outputs), steps: 3, guidanceScale: 1, width: 16, height: 16 },
+    [{ cond: states(4), uncond: states(0), seed: 1 }],
+  );
+  await state.run({ until: 1 });
+  assert.deepEqual(calls, [1]);
+  assert.deepEqual(outputs, [4]);
+  assert.equal(state.step, 1);
+  assert.equal(state.done, false);
+});
+
+test('the same seed gives the same initial latents, scaled by initNoiseSigma', () => {
+  const make = (seed: number) =>
+    new DenoiseState({ unet: echoUnet([]), createScheduler: () => recordingScheduler([]), steps: 3, guidanceScale: 5, width: 16, height: 16 }, [{ cond: states(1), uncond: states(0), seed }]).latents();
+  assert.deepEqual(make(3).data, make(3).data);
+  assert.notDeepEqual(make(3).data, make(4).data);
+  assert.deepEqual(make(3).dims, [1, 4, 2, 2]);
+});

@@ -1,0 +1,74 @@
+/**
+ * PMG's candidate scores (method.md 1.4): d_t = CLIP logit(image, target text) and d_p = CLIP logit(image,
+ * preference text), logit = 100·cos(image embedding, text embedding), not clamped here (selection.ts clamps
+ * non-positive logits to LOGIT_EPSILON before the log). A text is the keywords joined with ', '.
+ * Batched: one CLIP image call for all candidates and one text call for both texts.
+ */
+import { PNG } from 'pngjs';
+import type { RgbImage } from '../core/image-io.js';
+import { PmgError } from '../errors/pmg-error.js';
+import { RawImage, type ImageInput } from '../runtime/transformers-models.js';
+
+/** What scoring needs from a CLIP model (runtime/transformers-models.ts ClipModel satisfies it). */
+export interface ClipScoringModel {
+  embedTexts(texts: readonly string[]): Promise<Float32Array[]>;
+  embedImages(images: readonly ImageInput[]): Promise<Float32Array[]>;
+}
+
+export interface CandidateScores {
+  /** Preference logits, one per image. */
+  dp: number[];
+  /** Target logits, one per image. */
+  dt: number[];
+}
+
+/** The text CLIP compares with: the keywords joined with ', '. */
+export function keywordText(keywords: readonly string[]): string {
+  return keywords.map((k) => k.trim()).filter(Boolean).join(', ');
+}
+
+export function clipLogit(image: Float32Array, text: Float32Array): number {
+  if (image.length !== text.length) throw new PmgError('invalid-response', `CLIP image embedding has ${image.length} values but the text embedding ${text.length}`);
+  let dot = 0;
+  let ni = 0;
+  let nt = 0;
+  for (let i = 0; i < image.length; i++) {
+    dot += image[i]! * text[i]!;
+    ni += image[i]! * image[i]!;
+    nt += text[i]! * text[i]!;
+  }
+  const norm = Math.sqrt(ni) * Math.sqrt(nt);
+  return norm > 0 ? (100 * dot) / norm : 0;
+}
+
+/** PNG bytes or 8-bit RGB images → CLIP inputs. */
+export function toClipImage(image: Buffer | RgbImage): RawImage {
+  if (Buffer.isBuffer(image)) {
+    const png = PNG.sync.read(image);
+    const rgb = new Uint8ClampedArray(png.width * png.height * 3);
+    for (let p = 0, q = 0; p < png.data.length; p += 4, q += 3) {
+      rgb[q] = png.data[p]!;
+      rgb[q + 1] = png.data[p + 1]!;
+      rgb[q + 2] = png.data[p + 2]!;
+    }
+    return new RawImage(rgb, png.width, png.height, 3);
+  }
+  return new RawImage(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength), image.width, image.height, 3);
+}
+
+export async function scoreCandidates(
+  clip: ClipScoringModel,
+  images: readonly (Buffer | RgbImage)[],
+  keywords: { target: readonly string[]; preference: readonly string[] },
+): Promise<CandidateScores> {
+  if (images.length === 0) return { dp: [], dt: [] };
+  const [imageEmbeds, textEmbeds] = await Promise.all([
+    clip.embedImages(images.map(toClipImage)),
+    clip.embedTexts([keywordText(keywords.target), keywordText(keywords.preference)]),
+  ]);
+  const [target, preference] = textEmbeds as [Float32Array, Float32Array];
+  if (imageEmbeds.length !== images.length || !target || !preference) {
+    throw new PmgError('invalid-response', `CLIP returned ${imageEmbeds.length} image and ${textEmbeds.length} text embeddings for ${images.length} images and 2 texts`);
+  }
+  return { dp: imageEmbeds.map((e) => clipLogit(e, preference)), dt: imageEmbeds.map((e) => clipLogit(e, target)) };
+}
