@@ -55,3 +55,13 @@ export { textToImage, prepareDenoise, decodeLatents, checkInputs, schedulerFacto
 export { tensorToRgbImages, tensorToPngs } from './core/image-tensor.js';
 export { float32ToFloat16, float16ToFloat32 } from './core/float16.js';
 export { benchDiffusion, formatDiffusionBench, DIFFUSION_BENCH_DEFAULTS, type DiffusionBenchOptions, type DiffusionBenchResult } from './bench/diffusion.js';
+export { runDemo, userFolderName, networkNeededMessage, TINY_DEMO, type DemoOptions, type DemoOutcome, type DemoUserOutcome } from './web/demo-run.js';
+export { renderDemoPage, escapeHtml, type DemoPageInput, type DemoPageUser, type DemoPageCandidate } from './web/demo-page.js';
+export { presets, DEFAULT_PRESET, presetNames, isPresetName, type ModelPreset, type PresetName } from './personalize/presets.js';
+export { loadModelSet, resolveModelSpecs, pullingResolver, CLIP_FILES, SD_INCLUDE, type ModelSet, type ModelSetSpec, type LoadModelSetOptions, type ResolvedModelSpecs } from './personalize/model-set.js';
+export { personalize, checkPersonalizeRequest, rankByZ, personalizeMethods, searchStrategies, conditioningModes, DEFAULT_EARLY_FRACTION, DEFAULT_EARLY_KEEP, type PersonalizeMethod, type PersonalizeRequest, type PersonalizeResult, type PersonalizeCandidate, type PersonalizeSettings, type SearchStrategy } from './personalize/personalize.js';
+export { writeResultFolder, resultJson, candidateImageName, type ResultFiles } from './personalize/result-files.js';
+export { scoreCandidates, clipLogit, keywordText, type ClipScoringModel, type CandidateScores } from './scoring/clip-scorer.js';
+export { benchSearch, formatSearchBench, SEARCH_BENCH_DEFAULTS, type SearchBenchOptions, type SearchBenchResult, type SearchBenchRow } from './bench/search.js';
+export { selectBest, zScore, clampLogit, checkAlpha, LOGIT_EPSILON, DEFAULT_ALPHA, type CandidateWeights, type ScoredCandidate } from './scoring/selection.js';
+export { planCandidates, checkWeights, scenePrefix, defaultRepeatWeights, defaultEmbedWeights, negativePrompts, type ConditioningMode, type CandidatePlan, type ConditioningInput } from './personalize/conditioning.js';

@@ -36,6 +36,8 @@ export interface EvalConfig {
   /** Generation seed, the same for every sample and method. */
   seed: number;
   steps?: number;
+  /** Output side in pixels (square); default: the preset's or the pipeline's. */
+  size?: number;
   models: EvalModelConfig;
 }
 

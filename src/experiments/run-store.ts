@@ -84,13 +84,16 @@ export class RunStore {
     const db = openDb(path);
     const stored = readConfig(db, path);
     if (stored) {
-      const diff = configDifferences(stored, config);
+      // A larger --limit extends a run (the protocol's order is fixed); anything else must match.
+      const extends_ = config.limit === undefined || (stored.limit !== undefined && config.limit >= stored.limit);
+      const diff = configDifferences(extends_ ? { ...stored, limit: config.limit } : stored, config);
       if (diff.length) {
         db.close();
         throw new PmgError('invalid-argument', `${outDir} holds a run with other settings: ${diff.join('; ')}; use another --out, or the same flags to resume`, {
           details: { out: outDir, differences: diff },
         });
       }
+      if (stored.limit !== config.limit) db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(canonicalJson(config), 'config');
     } else {
       db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('config', canonicalJson(config));
     }

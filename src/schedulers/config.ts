@@ -83,6 +83,15 @@ function describe(value: ConfigValue): string {
   return `a ${typeof value}`;
 }
 
+/** The noise-schedule keys every scheduler class starts with, in diffusers' order, with DDPM's linear betas. */
+export const NOISE_SCHEDULE_DEFAULTS = {
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null,
+} as const satisfies Readonly<Record<string, ConfigValue>>;
+
 /** Choices shared by several schedulers. */
 export const COMMON_CHOICES = {
   beta_schedule: ['linear', 'scaled_linear', 'squaredcos_cap_v2'],

@@ -1,19 +1,15 @@
 /** DDPM ancestral sampling (Ho et al. 2020) with diffusers' DDPMScheduler semantics (fixed variances). */
 import type { NoiseSource, Scheduler } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
-import { COMMON_CHOICES, unsupported, type ConfigSchema, type ConfigValue } from './config.js';
-import { addNoiseVp, type VpConfig } from './ddim.js';
-import { checkSameShape, clipOrThreshold, NoiseBuffer, notReady, vpCoefficients } from './prediction.js';
-import { alphasCumprod, checkStepCount, makeBetas, spacedTimesteps } from './schedule.js';
+import { COMMON_CHOICES, NOISE_SCHEDULE_DEFAULTS, unsupported, type ConfigSchema, type ConfigValue } from './config.js';
+import { clipOrThreshold, NoiseBuffer, stepResult, type ClipConfig, type StepOutput } from './prediction.js';
+import { checkStepCount, spacedTimesteps } from './schedule.js';
+import { VpSchedulerBase, type VpConfig } from './vp-scheduler.js';
 
 export const ddpmSchema: ConfigSchema = {
   className: 'DDPMScheduler',
   defaults: {
-    num_train_timesteps: 1000,
-    beta_start: 0.0001,
-    beta_end: 0.02,
-    beta_schedule: 'linear',
-    trained_betas: null,
+    ...NOISE_SCHEDULE_DEFAULTS,
     variance_type: 'fixed_small',
     clip_sample: true,
     prediction_type: 'epsilon',
@@ -32,31 +28,19 @@ export const ddpmSchema: ConfigSchema = {
 
 type VarianceType = 'fixed_small' | 'fixed_small_log' | 'fixed_large';
 
-export class DdpmScheduler implements Scheduler {
+export class DdpmScheduler extends VpSchedulerBase<VpConfig & ClipConfig & { variance_type: VarianceType }> implements Scheduler {
   readonly name = 'ddpm' as const;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly config: Readonly<Record<string, ConfigValue>>;
-  timesteps: number[] = [];
-  private readonly c: VpConfig & { variance_type: VarianceType };
-  private readonly alphasCumprod: Float64Array;
   private readonly noise = new NoiseBuffer('ddpm');
 
   constructor(config: Record<string, ConfigValue>) {
-    this.config = config;
-    this.c = config as unknown as VpConfig & { variance_type: VarianceType };
     const vt = config['variance_type'];
     if (vt === 'learned' || vt === 'learned_range' || vt === 'fixed_large_log') unsupported('DDPMScheduler', 'variance_type', vt, "use 'fixed_small' (the Stable Diffusion setting)");
-    this.alphasCumprod = alphasCumprod(makeBetas(this.c));
+    super(config);
   }
 
   setTimesteps(numInferenceSteps: number): void {
     checkStepCount(this.name, numInferenceSteps, this.c.num_train_timesteps);
     this.timesteps = spacedTimesteps(this.c.timestep_spacing, this.c.num_train_timesteps, numInferenceSteps, this.c.steps_offset, true);
-  }
-
-  scaleModelInput(sample: FloatTensor): FloatTensor {
-    return sample;
   }
 
   private previousTimestep(timestep: number): number {
@@ -65,28 +49,24 @@ export class DdpmScheduler implements Scheduler {
     return index === this.timesteps.length - 1 ? -1 : this.timesteps[index + 1]!;
   }
 
-  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, random?: NoiseSource): { prevSample: FloatTensor; predOriginalSample: FloatTensor } {
-    if (this.timesteps.length === 0) notReady(this.name);
-    checkSameShape(this.name, modelOutput, sample);
-    const prevT = this.previousTimestep(timestep);
+  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, random?: NoiseSource): StepOutput {
+    this.checkStep(modelOutput, sample);
     const alphaProd = this.alphasCumprod[timestep]!;
-    const alphaProdPrev = prevT >= 0 ? this.alphasCumprod[prevT]! : 1;
+    // DDPM's config has no set_alpha_to_one: abar before timestep 0 is 1.
+    const alphaProdPrev = this.alphaProdAt(this.previousTimestep(timestep));
     const betaProd = 1 - alphaProd;
     const betaProdPrev = 1 - alphaProdPrev;
     const currentAlpha = alphaProd / alphaProdPrev;
     const currentBeta = 1 - currentAlpha;
 
-    const k = vpCoefficients(this.c.prediction_type, alphaProd);
-    const m = modelOutput.data;
-    const s = sample.data;
-    const n = s.length;
-    const x0 = new Float32Array(n);
-    for (let i = 0; i < n; i++) x0[i] = k.x0Sample * s[i]! + k.x0Model * m[i]!;
+    const { x0 } = this.predictOriginal(modelOutput, sample, alphaProd);
     clipOrThreshold(x0, sample.dims, this.c);
 
     // Posterior mean of q(x_{t-1} | x_t, x_0), formula (7) of the DDPM paper.
     const cx0 = (Math.sqrt(alphaProdPrev) * currentBeta) / betaProd;
     const cxt = (Math.sqrt(currentAlpha) * betaProdPrev) / betaProd;
+    const s = sample.data;
+    const n = s.length;
     const prev = new Float32Array(n);
     for (let i = 0; i < n; i++) prev[i] = cx0 * x0[i]! + cxt * s[i]!;
     if (timestep > 0) {
@@ -94,7 +74,7 @@ export class DdpmScheduler implements Scheduler {
       const z = this.noise.draw(random, n);
       for (let i = 0; i < n; i++) prev[i] = prev[i]! + std * z[i]!;
     }
-    return { prevSample: { data: prev, dims: [...sample.dims] }, predOriginalSample: { data: x0, dims: [...sample.dims] } };
+    return stepResult(prev, x0, sample.dims);
   }
 
   /** The factor diffusers multiplies the noise by, per variance_type. */
@@ -109,9 +89,5 @@ export class DdpmScheduler implements Scheduler {
       case 'fixed_large':
         return Math.sqrt(currentBeta);
     }
-  }
-
-  addNoise(original: FloatTensor, noise: FloatTensor, timestep: number): FloatTensor {
-    return addNoiseVp(this.name, this.alphasCumprod, original, noise, timestep);
   }
 }

@@ -4,21 +4,17 @@
  * correction, lower-order steps at the end (lower_order_final) and final sigma 'zero' or 'sigma_min'.
  */
 import { PmgError } from '../errors/pmg-error.js';
-import type { NoiseSource, PredictionType, Scheduler, TimestepSpacing } from '../spec/scheduler.js';
+import type { NoiseSource, Scheduler } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
-import { COMMON_CHOICES, unsupported, type ConfigSchema, type ConfigValue } from './config.js';
-import { checkSameShape, dynamicThreshold, notReady } from './prediction.js';
-import { alphasCumprod, arange, checkStepCount, interpOnIndexGrid, linspace, makeBetas, roundHalfEven, trainSigmas, type NoiseScheduleConfig } from './schedule.js';
-import { karrasSigmas, sigmaToAlphaSigma, sigmaToT } from './sigmas.js';
+import { COMMON_CHOICES, NOISE_SCHEDULE_DEFAULTS, unsupported, type ConfigSchema, type ConfigValue } from './config.js';
+import { checkSameShape, checkStepIndex, checkStepInputs, combined, dynamicThreshold, notReady, pushHistory, stepResult, type StepOutput, type ThresholdConfig } from './prediction.js';
+import { arange, checkStepCount, interpOnIndexGrid, linspace, roundHalfEven, type CommonSchedulerConfig } from './schedule.js';
+import { karrasSigmas, logSigmas, sigmaTables, sigmaToAlphaSigma, sigmaToT, withFinalSigma } from './sigmas.js';
 
 export const dpmSolverSchema: ConfigSchema = {
   className: 'DPMSolverMultistepScheduler',
   defaults: {
-    num_train_timesteps: 1000,
-    beta_start: 0.0001,
-    beta_end: 0.02,
-    beta_schedule: 'linear',
-    trained_betas: null,
+    ...NOISE_SCHEDULE_DEFAULTS,
     solver_order: 2,
     prediction_type: 'epsilon',
     thresholding: false,
@@ -52,20 +48,14 @@ export const dpmSolverSchema: ConfigSchema = {
   integers: ['num_train_timesteps', 'solver_order'],
 };
 
-interface DpmConfig extends NoiseScheduleConfig {
+interface DpmConfig extends CommonSchedulerConfig, ThresholdConfig {
   solver_order: number;
-  prediction_type: PredictionType;
-  thresholding: boolean;
-  dynamic_thresholding_ratio: number;
-  sample_max_value: number;
   solver_type: 'midpoint' | 'heun';
   lower_order_final: boolean;
   euler_at_final: boolean;
   use_karras_sigmas: boolean;
   final_sigmas_type: 'zero' | 'sigma_min';
   lambda_min_clipped: number;
-  timestep_spacing: TimestepSpacing;
-  steps_offset: number;
 }
 
 export class DpmSolverMultistepScheduler implements Scheduler {
@@ -96,10 +86,9 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     if (order > 3) throw new PmgError('invalid-input', `scheduler config 'solver_order' (${cls}) must be 1, 2 or 3, got ${order}`);
     this.config = config;
     this.c = config as unknown as DpmConfig;
-    const ac = alphasCumprod(makeBetas(this.c));
-    if (this.c.rescale_betas_zero_snr) ac[ac.length - 1] = 2 ** -24;
-    this.alphasCumprod = ac;
-    this.trainSigmas = trainSigmas(ac);
+    const tables = sigmaTables(this.c);
+    this.alphasCumprod = tables.alphasCumprod;
+    this.trainSigmas = tables.trainSigmas;
   }
 
   setTimesteps(numInferenceSteps: number): void {
@@ -126,15 +115,14 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     }
     let sigmas: number[];
     if (this.c.use_karras_sigmas) {
-      const logSigmas = this.trainSigmas.map((v) => Math.fround(Math.log(v)));
+      const logs = logSigmas(this.trainSigmas);
       const s = this.trainSigmas;
       sigmas = karrasSigmas(s[0]!, s[s.length - 1]!, numInferenceSteps);
-      timesteps = sigmas.map((v) => roundHalfEven(sigmaToT(v, logSigmas)));
+      timesteps = sigmas.map((v) => roundHalfEven(sigmaToT(v, logs)));
     } else {
       sigmas = timesteps.map((t) => interpOnIndexGrid(t, this.trainSigmas));
     }
-    const last = this.c.final_sigmas_type === 'sigma_min' ? this.trainSigmas[0]! : 0;
-    this.sigmas = [...sigmas, last].map(Math.fround);
+    this.sigmas = withFinalSigma(sigmas, this.trainSigmas, this.c.final_sigmas_type);
     this.timesteps = timesteps;
     this.modelOutputs = [];
     this.lowerOrderNums = 0;
@@ -152,20 +140,16 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     return second >= 0 ? second : first;
   }
 
-  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, _random?: NoiseSource): { prevSample: FloatTensor; predOriginalSample: FloatTensor } {
-    if (this.timesteps.length === 0) notReady(this.name);
-    checkSameShape(this.name, modelOutput, sample);
-    if (this.stepIndex === undefined) this.stepIndex = this.initStepIndex(timestep);
-    const i = this.stepIndex;
+  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, _random?: NoiseSource): StepOutput {
+    checkStepInputs(this.name, this.timesteps, modelOutput, sample);
+    this.stepIndex ??= this.initStepIndex(timestep);
     const count = this.timesteps.length;
-    if (i >= count) {
-      throw new PmgError('invalid-argument', `scheduler '${this.name}': step() called more times than the ${count} timesteps; call setTimesteps again for a new run`);
-    }
+    const i = checkStepIndex(this.name, this.stepIndex, count);
     const lowerOrderFinal = i === count - 1 && (this.c.euler_at_final || (this.c.lower_order_final && count < 15) || this.c.final_sigmas_type === 'zero');
     const lowerOrderSecond = i === count - 2 && this.c.lower_order_final && count < 15;
 
     const x0 = this.convertModelOutput(modelOutput, sample, this.sigmas[i]!);
-    this.pushModelOutput(x0);
+    pushHistory(this.modelOutputs, this.c.solver_order, x0);
     const s = sample.data;
     const prev = new Float32Array(s.length);
     const order = this.c.solver_order;
@@ -174,7 +158,7 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     else this.thirdOrder(i, s, prev);
     if (this.lowerOrderNums < order) this.lowerOrderNums++;
     this.stepIndex = i + 1;
-    return { prevSample: { data: prev, dims: [...sample.dims] }, predOriginalSample: { data: x0, dims: [...sample.dims] } };
+    return stepResult(prev, x0, sample.dims);
   }
 
   private convertModelOutput(modelOutput: FloatTensor, sample: FloatTensor, sigma: number): Float32Array {
@@ -188,16 +172,6 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     else x0.set(m);
     if (this.c.thresholding) dynamicThreshold(x0, sample.dims, this.c.dynamic_thresholding_ratio, this.c.sample_max_value);
     return x0;
-  }
-
-  private pushModelOutput(x0: Float32Array): void {
-    const order = this.c.solver_order;
-    let slot: Float32Array;
-    if (this.modelOutputs.length < order) slot = new Float32Array(x0.length);
-    else slot = this.modelOutputs.shift()!;
-    if (slot.length !== x0.length) slot = new Float32Array(x0.length);
-    slot.set(x0);
-    this.modelOutputs.push(slot);
   }
 
   private lambdaOf(sigma: number): [number, number, number] {
@@ -267,8 +241,6 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     if (this.timesteps.length === 0) notReady(this.name);
     const index = this.stepIndex ?? this.initStepIndex(timestep);
     const [alpha, sigmaT] = sigmaToAlphaSigma(this.sigmas[index]!);
-    const out = new Float32Array(original.data.length);
-    for (let k = 0; k < out.length; k++) out[k] = alpha * original.data[k]! + sigmaT * noise.data[k]!;
-    return { data: out, dims: [...original.dims] };
+    return combined(alpha, original, sigmaT, noise);
   }
 }

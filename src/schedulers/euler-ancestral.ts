@@ -4,18 +4,14 @@
  */
 import type { NoiseSource, Scheduler } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
-import { COMMON_CHOICES, type ConfigSchema, type ConfigValue } from './config.js';
-import { SigmaSchedulerBase } from './euler.js';
-import { NoiseBuffer } from './prediction.js';
+import { COMMON_CHOICES, NOISE_SCHEDULE_DEFAULTS, type ConfigSchema } from './config.js';
+import { NoiseBuffer, stepResult, type StepOutput } from './prediction.js';
+import { SigmaSchedulerBase } from './sigma-scheduler.js';
 
 export const eulerAncestralSchema: ConfigSchema = {
   className: 'EulerAncestralDiscreteScheduler',
   defaults: {
-    num_train_timesteps: 1000,
-    beta_start: 0.0001,
-    beta_end: 0.02,
-    beta_schedule: 'linear',
-    trained_betas: null,
+    ...NOISE_SCHEDULE_DEFAULTS,
     prediction_type: 'epsilon',
     timestep_spacing: 'linspace',
     steps_offset: 0,
@@ -31,11 +27,7 @@ export class EulerAncestralScheduler extends SigmaSchedulerBase implements Sched
   readonly name = 'euler-ancestral' as const;
   private readonly noise = new NoiseBuffer('euler-ancestral');
 
-  constructor(config: Record<string, ConfigValue>) {
-    super(config);
-  }
-
-  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, random?: NoiseSource): { prevSample: FloatTensor; predOriginalSample: FloatTensor } {
+  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, random?: NoiseSource): StepOutput {
     const index = this.ensureStepIndex(timestep);
     const sigmaFrom = this.sigmas[index]!;
     const sigmaTo = this.sigmas[index + 1]!;
@@ -48,6 +40,6 @@ export class EulerAncestralScheduler extends SigmaSchedulerBase implements Sched
     const prev = new Float32Array(s.length);
     for (let i = 0; i < s.length; i++) prev[i] = s[i]! + (s[i]! - x0[i]!) * ratio + z[i]! * sigmaUp;
     this.stepIndex = index + 1;
-    return { prevSample: { data: prev, dims: [...sample.dims] }, predOriginalSample: { data: x0, dims: [...sample.dims] } };
+    return stepResult(prev, x0, sample.dims);
   }
 }

@@ -6,19 +6,15 @@
 import { PmgError } from '../errors/pmg-error.js';
 import type { NoiseSource, Scheduler } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
-import { COMMON_CHOICES, type ConfigSchema, type ConfigValue } from './config.js';
-import { addNoiseVp, type VpConfig } from './ddim.js';
-import { checkSameShape, notReady, vpCoefficients } from './prediction.js';
-import { alphasCumprod, arange, checkStepCount, linspace, makeBetas, roundHalfEven } from './schedule.js';
+import { COMMON_CHOICES, NOISE_SCHEDULE_DEFAULTS, type ConfigSchema } from './config.js';
+import { pushHistory, scratch, stepResult, type StepOutput } from './prediction.js';
+import { arange, checkStepCount, linspace, roundHalfEven } from './schedule.js';
+import { VpSchedulerBase, type VpConfig } from './vp-scheduler.js';
 
 export const pndmSchema: ConfigSchema = {
   className: 'PNDMScheduler',
   defaults: {
-    num_train_timesteps: 1000,
-    beta_start: 0.0001,
-    beta_end: 0.02,
-    beta_schedule: 'linear',
-    trained_betas: null,
+    ...NOISE_SCHEDULE_DEFAULTS,
     skip_prk_steps: false,
     set_alpha_to_one: false,
     prediction_type: 'epsilon',
@@ -32,29 +28,19 @@ export const pndmSchema: ConfigSchema = {
 
 const PNDM_ORDER = 4;
 
-export class PndmScheduler implements Scheduler {
+export class PndmScheduler extends VpSchedulerBase<VpConfig & { skip_prk_steps: boolean }> implements Scheduler {
   readonly name = 'pndm' as const;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly config: Readonly<Record<string, ConfigValue>>;
-  timesteps: number[] = [];
-  private readonly c: VpConfig & { skip_prk_steps: boolean };
-  private readonly alphasCumprod: Float64Array;
-  private readonly finalAlphaCumprod: number;
   private numInferenceSteps = 0;
   private prkCount = 0;
   private prkTimesteps: number[] = [];
+  /** The last model outputs (at most PNDM_ORDER), oldest first: internal copies. */
   private ets: Float32Array[] = [];
   private counter = 0;
+  // Internal scratch, reused across steps (never returned): the PRK sum of model outputs, the sample a
+  // warm-up step starts from, and the PLMS combination of model outputs.
   private curModelOutput: Float32Array | undefined;
   private curSample: Float32Array | undefined;
-
-  constructor(config: Record<string, ConfigValue>) {
-    this.config = config;
-    this.c = config as unknown as VpConfig & { skip_prk_steps: boolean };
-    this.alphasCumprod = alphasCumprod(makeBetas(this.c));
-    this.finalAlphaCumprod = this.c.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
-  }
+  private combinedOutput: Float32Array | undefined;
 
   setTimesteps(numInferenceSteps: number): void {
     const T = this.c.num_train_timesteps;
@@ -94,19 +80,18 @@ export class PndmScheduler implements Scheduler {
     this.curSample = undefined;
   }
 
-  scaleModelInput(sample: FloatTensor): FloatTensor {
-    return sample;
+  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, _random?: NoiseSource): StepOutput {
+    this.checkStep(modelOutput, sample);
+    // x0 from this call's model output, for previews (diffusers' PNDM does not return one).
+    const { x0 } = this.predictOriginal(modelOutput, sample, this.alphasCumprod[timestep]!);
+    const prev = this.counter < this.prkCount && !this.c.skip_prk_steps ? this.stepPrk(modelOutput.data, timestep, sample.data) : this.stepPlms(modelOutput.data, timestep, sample.data);
+    return stepResult(prev, x0, sample.dims);
   }
 
-  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, _random?: NoiseSource): { prevSample: FloatTensor; predOriginalSample: FloatTensor } {
-    if (this.numInferenceSteps === 0) notReady(this.name);
-    checkSameShape(this.name, modelOutput, sample);
-    // x0 from this call's model output, for previews (diffusers' PNDM does not return one).
-    const k = vpCoefficients(this.c.prediction_type, this.alphasCumprod[timestep]!);
-    const x0 = new Float32Array(sample.data.length);
-    for (let i = 0; i < x0.length; i++) x0[i] = k.x0Sample * sample.data[i]! + k.x0Model * modelOutput.data[i]!;
-    const prev = this.counter < this.prkCount && !this.c.skip_prk_steps ? this.stepPrk(modelOutput.data, timestep, sample.data) : this.stepPlms(modelOutput.data, timestep, sample.data);
-    return { prevSample: { data: prev, dims: [...sample.dims] }, predOriginalSample: { data: x0, dims: [...sample.dims] } };
+  /** Keep a copy of `sample` in the reused curSample buffer. */
+  private saveSample(sample: Float32Array): void {
+    this.curSample = scratch(this.curSample, sample.length);
+    this.curSample.set(sample);
   }
 
   private stepPrk(m: Float32Array, timestep: number, sample: Float32Array): Float32Array {
@@ -118,18 +103,17 @@ export class PndmScheduler implements Scheduler {
     const n = m.length;
     let output = m;
     if (phase === 0) {
-      this.curModelOutput = new Float32Array(n);
-      for (let i = 0; i < n; i++) this.curModelOutput[i] = m[i]! / 6;
-      this.ets.push(Float32Array.from(m));
-      this.curSample = Float32Array.from(sample);
+      const acc = (this.curModelOutput = scratch(this.curModelOutput, n));
+      for (let i = 0; i < n; i++) acc[i] = m[i]! / 6;
+      pushHistory(this.ets, PNDM_ORDER, m);
+      this.saveSample(sample);
     } else if (phase === 1 || phase === 2) {
       const acc = this.curModelOutput!;
       for (let i = 0; i < n; i++) acc[i] = acc[i]! + m[i]! / 3;
     } else {
-      const acc = this.curModelOutput!;
-      output = new Float32Array(n);
-      for (let i = 0; i < n; i++) output[i] = acc[i]! + m[i]! / 6;
-      this.curModelOutput = undefined;
+      // The sum is complete: finish it in place and use it as this step's model output.
+      output = this.curModelOutput!;
+      for (let i = 0; i < n; i++) output[i] = output[i]! + m[i]! / 6;
     }
     const base = this.curSample ?? sample;
     this.counter++;
@@ -141,8 +125,7 @@ export class PndmScheduler implements Scheduler {
     let prevTimestep = timestep - stride;
     let t = timestep;
     if (this.counter !== 1) {
-      this.ets = this.ets.slice(-3);
-      this.ets.push(Float32Array.from(m));
+      pushHistory(this.ets, PNDM_ORDER, m);
     } else {
       prevTimestep = timestep;
       t = timestep + stride;
@@ -153,15 +136,14 @@ export class PndmScheduler implements Scheduler {
     let base = sample;
     if (e.length === 1 && this.counter === 0) {
       output = m;
-      this.curSample = Float32Array.from(sample);
+      this.saveSample(sample);
     } else if (e.length === 1 && this.counter === 1) {
-      output = new Float32Array(n);
+      output = this.combinedOutput = scratch(this.combinedOutput, n);
       const last = e[0]!;
       for (let i = 0; i < n; i++) output[i] = (m[i]! + last[i]!) / 2;
       base = this.curSample!;
-      this.curSample = undefined;
     } else {
-      output = new Float32Array(n);
+      output = this.combinedOutput = scratch(this.combinedOutput, n);
       const l = e.length;
       if (l === 2) {
         const [a, b] = [e[1]!, e[0]!];
@@ -181,7 +163,7 @@ export class PndmScheduler implements Scheduler {
   /** Formula (9) of the PNDM paper: the transfer from x_t to x_{t-delta} given an epsilon estimate. */
   private prevSample(sample: Float32Array, timestep: number, prevTimestep: number, modelOutput: Float32Array): Float32Array {
     const alphaProd = this.alphasCumprod[timestep]!;
-    const alphaProdPrev = prevTimestep >= 0 ? this.alphasCumprod[prevTimestep]! : this.finalAlphaCumprod;
+    const alphaProdPrev = this.alphaProdAt(prevTimestep);
     const betaProd = 1 - alphaProd;
     const betaProdPrev = 1 - alphaProdPrev;
     const n = sample.length;
@@ -197,9 +179,5 @@ export class PndmScheduler implements Scheduler {
       out[i] = sampleCoeff * sample[i]! - modelCoeff * eps;
     }
     return out;
-  }
-
-  addNoise(original: FloatTensor, noise: FloatTensor, timestep: number): FloatTensor {
-    return addNoiseVp(this.name, this.alphasCumprod, original, noise, timestep);
   }
 }

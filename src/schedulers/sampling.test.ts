@@ -78,6 +78,25 @@ describe('sampling loop on an exact Gaussian model converges to the data', () =>
     }
   }
 
+  it('never reuses or changes an array it returned (callers keep prevSample and predOriginalSample across steps)', () => {
+    for (const name of schedulerNames) {
+      for (const config of [{ ...SD, skip_prk_steps: true }, { ...SD, solver_order: 3 }]) {
+        const scheduler = createScheduler(name, config);
+        scheduler.setTimesteps(8);
+        const random = new SeededRandom(5);
+        let latents: FloatTensor = { data: random.fillGaussian(new Float32Array(SIZE), scheduler.initNoiseSigma), dims: [...DIMS] };
+        const kept: { array: Float32Array; copy: Float32Array }[] = [];
+        for (const t of scheduler.timesteps) {
+          const out = scheduler.step(exactModel(scheduler.scaleModelInput(latents, t), t, 'epsilon'), t, latents, random);
+          for (const array of [out.prevSample.data, out.predOriginalSample.data]) kept.push({ array, copy: Float32Array.from(array) });
+          latents = out.prevSample;
+        }
+        assert.equal(new Set(kept.map((k) => k.array)).size, kept.length, `${name}: every returned array is a new one`);
+        kept.forEach((k, i) => assert.deepEqual(k.array, k.copy, `${name}: returned array ${i} changed by a later step`));
+      }
+    }
+  });
+
   it('is reproducible for a seed and differs between seeds for stochastic schedulers', () => {
     const a = sample('euler-ancestral', 'epsilon', 10, 3);
     const b = sample('euler-ancestral', 'epsilon', 10, 3);

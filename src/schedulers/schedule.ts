@@ -4,7 +4,7 @@
  * numpy's linspace/arange/round (round half to even) are reproduced exactly.
  */
 import { PmgError } from '../errors/pmg-error.js';
-import type { TimestepSpacing } from '../spec/scheduler.js';
+import type { PredictionType, TimestepSpacing } from '../spec/scheduler.js';
 
 export type BetaSchedule = 'linear' | 'scaled_linear' | 'squaredcos_cap_v2';
 
@@ -15,6 +15,13 @@ export interface NoiseScheduleConfig {
   beta_schedule: BetaSchedule;
   trained_betas: number[] | null;
   rescale_betas_zero_snr?: boolean;
+}
+
+/** Config fields every scheduler reads: the noise schedule, what the model predicts, how timesteps are spaced. */
+export interface CommonSchedulerConfig extends NoiseScheduleConfig {
+  prediction_type: PredictionType;
+  timestep_spacing: TimestepSpacing;
+  steps_offset: number;
 }
 
 const f32 = Math.fround;

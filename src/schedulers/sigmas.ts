@@ -1,5 +1,26 @@
 /** Sigma (noise-level) schedules for the Euler family and DPM-Solver, with diffusers' formulas. */
-import { linspace } from './schedule.js';
+import { alphasCumprod, linspace, makeBetas, trainSigmas, type NoiseScheduleConfig } from './schedule.js';
+
+/**
+ * alphas_cumprod and the training sigmas of a sigma-based scheduler. With zero terminal SNR the last
+ * alphas_cumprod becomes 2^-24 (diffusers' smallest fp16 subnormal) so that the largest sigma stays finite.
+ */
+export function sigmaTables(config: NoiseScheduleConfig): { alphasCumprod: Float64Array; trainSigmas: Float64Array } {
+  const ac = alphasCumprod(makeBetas(config));
+  if (config.rescale_betas_zero_snr) ac[ac.length - 1] = 2 ** -24;
+  return { alphasCumprod: ac, trainSigmas: trainSigmas(ac) };
+}
+
+/** log of the training sigmas as float32 (for sigmaToT). */
+export function logSigmas(trainSigmasValues: Float64Array): Float64Array {
+  return trainSigmasValues.map((v) => Math.fround(Math.log(v)));
+}
+
+/** The inference sigmas plus the final one (0, or the smallest training sigma for 'sigma_min'), as float32. */
+export function withFinalSigma(sigmas: readonly number[], trainSigmasValues: Float64Array, finalSigmasType: 'zero' | 'sigma_min' | undefined): number[] {
+  const last = finalSigmasType === 'sigma_min' ? trainSigmasValues[0]! : 0;
+  return [...sigmas, last].map(Math.fround);
+}
 
 /** Karras et al. (2022) sigmas, rho = 7, from sigmaMax down to sigmaMin in n values. */
 export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number): number[] {

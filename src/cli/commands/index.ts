@@ -12,5 +12,9 @@ import { txt2imgCommand } from './txt2img.js';
 import { benchDiffusionCommand } from './bench-diffusion.js';
 import { metricsCommand } from './metrics.js';
 import { benchMetricsCommand } from './bench-metrics.js';
+import { demoCommand } from './demo.js';
+import { generateCommand } from './generate.js';
+import { benchSearchCommand } from './bench-search.js';
+import { evalCommand } from './eval.js';
 
-export const commands: Command[] = [modelsPullCommand, modelsListCommand, modelsFixturesCommand, dataSamplesCommand, keywordsCommand, txt2imgCommand, benchDiffusionCommand, metricsCommand, benchMetricsCommand];
+export const commands: Command[] = [demoCommand, modelsPullCommand, modelsListCommand, modelsFixturesCommand, dataSamplesCommand, keywordsCommand, generateCommand, txt2imgCommand, benchDiffusionCommand, benchSearchCommand, metricsCommand, evalCommand, benchMetricsCommand];

@@ -4,7 +4,6 @@
  * Everything cheap is checked before the LLM is loaded or the cache file is touched, so a bad
  * input writes nothing.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
 import { loadMovieLens, movieLensSampleForUser } from '../../data/movielens.js';
@@ -14,39 +13,12 @@ import { scenes, type History, type Scene, type Target } from '../../spec/behavi
 import type { Captioner } from '../../spec/captioner.js';
 import { extractKeywords, keywordVariants, type KeywordResult, type KeywordVariant } from '../../personalize/extract-keywords.js';
 import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
-import { defaultKeywordCachePath, openKeywordCache, type KeywordCache } from '../../personalize/keyword-cache.js';
+import type { KeywordCache } from '../../personalize/keyword-cache.js';
 import { loadPrompts } from '../../personalize/prompts.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
+import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
 
-export interface PmgConfig {
-  llm?: string;
-  llmModel?: string;
-}
-
-/** `--config FILE`, else `pmg.config.json` in the working folder when present, else {}. */
-export function readPmgConfig(cwd: string, file?: string): PmgConfig {
-  const path = file ? resolve(cwd, file) : resolve(cwd, 'pmg.config.json');
-  if (!file && !existsSync(path)) return {};
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new PmgError(missing ? 'file-not-found' : 'invalid-input', missing ? `config file ${path} does not exist; check --config` : `config file ${path} is not valid JSON (${(error as Error).message.split('\n')[0]})`, {
-      cause: error,
-      details: { file: path },
-    });
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PmgError('invalid-input', `config file ${path} must be a JSON object`);
-  const config: PmgConfig = {};
-  for (const key of ['llm', 'llmModel'] as const) {
-    const value = (raw as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'string' || !value.trim()) throw new PmgError('invalid-input', `config file ${path}: "${key}" must be a non-empty string`);
-    config[key] = value;
-  }
-  return config;
-}
+export { readPmgConfig, type PmgConfig } from '../llm-options.js';
 
 interface Inputs {
   scene: Scene;
@@ -122,14 +94,13 @@ export const keywordsCommand: Command = {
     scene: { type: 'string', value: 'SCENE', description: 'movie, fashion or sticker' },
     history: { type: 'string', value: 'FILE', description: 'history JSON: a list of items or {"items", "conversation"}' },
     target: { type: 'string', value: 'FILE', description: 'target JSON: one item (stickers: {"conversation": [...]})' },
-    llm: { type: 'string', value: 'SPEC', description: 'onnx:<folder or repo id> or openai:<base URL>' },
-    'llm-model': { type: 'string', value: 'NAME', description: 'model name for openai: servers' },
+    llm: llmCommandOptions.llm,
+    'llm-model': llmCommandOptions['llm-model'],
     count: { type: 'string', value: 'N', description: 'preference keywords wanted, 1-50 (default: 8)' },
     variant: { type: 'string', value: 'V', description: `prompt variant: ${keywordVariants.join(', ')} (default: single)` },
     prompts: { type: 'string', value: 'DIR', description: 'folder of prompt templates that override the shipped ones' },
-    'no-cache': { type: 'boolean', description: 'neither read nor write the keyword cache' },
-    cache: { type: 'string', value: 'FILE', description: 'keyword cache file (default: <PMG_CACHE_DIR or ~/.cache/pmg>/keywords.sqlite)' },
-    config: { type: 'string', value: 'FILE', description: 'config file with "llm" and "llmModel" (default: ./pmg.config.json if present)' },
+    ...keywordCacheOptions,
+    config: llmCommandOptions.config,
     json: { type: 'boolean', description: 'print the result as JSON (keywords, prompts, raw answers, model, cached)' },
     dataset: { type: 'string', value: 'NAME', description: 'build history and target from a dataset: movielens' },
     data: { type: 'string', value: 'DIR', description: 'dataset folder (with --dataset)' },
@@ -143,17 +114,15 @@ export const keywordsCommand: Command = {
       throw new PmgError('invalid-argument', `unknown --variant '${variant}'; use ${keywordVariants.join(', ')}`);
     }
     const count = parseCount(stringOption(context, 'count'));
-    const noCache = booleanOption(context, 'no-cache');
-    const cacheFlag = stringOption(context, 'cache');
-    if (noCache && cacheFlag !== undefined) throw new PmgError('invalid-argument', '--cache and --no-cache contradict each other; pass one');
+    const cacheChoice = keywordCacheChoice(context);
     const { scene, history, target, baseDir } = await readInputs(context);
     if (scene === 'sticker' && variant !== 'single') {
       throw new PmgError('invalid-argument', `the sticker scene uses the official two prompts only; drop --variant ${variant}`);
     }
     const promptsDir = stringOption(context, 'prompts');
     const prompts = loadPrompts({ dir: promptsDir === undefined ? undefined : resolve(io.cwd, promptsDir) });
-    const config = readPmgConfig(io.cwd, stringOption(context, 'config'));
-    const spec = stringOption(context, 'llm') ?? config.llm;
+    const settings = llmSettings(context);
+    const spec = settings.llm;
     if (!spec) {
       throw new PmgError(
         'invalid-argument',
@@ -162,7 +131,7 @@ export const keywordsCommand: Command = {
     }
 
     const llm = await createLanguageModel(spec, {
-      llmModel: stringOption(context, 'llm-model') ?? config.llmModel,
+      llmModel: settings.llmModel,
       apiKey: io.env.PMG_LLM_API_KEY,
       offline: context.globals.offline,
     });
@@ -174,7 +143,7 @@ export const keywordsCommand: Command = {
       const captionImage = captioner
         ? (image: string) => captioner!.caption(isAbsolute(image) || /^[a-z]+:\/\//i.test(image) ? image : resolve(baseDir, image))
         : undefined;
-      cache = noCache ? undefined : openKeywordCache(cacheFlag ? resolve(io.cwd, cacheFlag) : defaultKeywordCachePath(io.env));
+      cache = openChosenKeywordCache(cacheChoice, io.env);
       const result = await extractKeywords({ scene, history, target, llm, prompts, cache, count, variant, captioner: captionImage });
       io.stdout.write(booleanOption(context, 'json') ? `${JSON.stringify(result, null, 2)}\n` : formatText(result));
       return 0;
@@ -185,3 +154,4 @@ export const keywordsCommand: Command = {
     }
   },
 };
+

@@ -1,0 +1,173 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { writeFixtures } from '../../fixtures/write-fixtures.js';
+import { presets } from '../../personalize/presets.js';
+import { zScore } from '../../scoring/selection.js';
+import { HubServer } from '../../testing/hub-server.js';
+import { main } from '../main.js';
+
+let root: string;
+
+before(() => {
+  root = mkdtempSync(join(tmpdir(), 'pmg-demo-test-'));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function sink(): Writable & { text: string } {
+  const s = new Writable({
+    write(chunk, _enc, done) {
+      s.text += String(chunk);
+      done();
+    },
+  }) as Writable & { text: string };
+  s.text = '';
+  return s;
+}
+
+async function pmg(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const stdout = sink();
+  const stderr = sink();
+  const code = await main(args, { stdout, stderr, env: { PMG_CACHE_DIR: join(cwd, 'cache'), ...env }, cwd });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+interface ResultJson {
+  alpha: number;
+  chosen: number;
+  candidates: { dp: number; dt: number; z: number; image: string; weights: { preference: number } }[];
+  keywords: { preference: string[]; target: string[] };
+}
+
+/** Checks a demo folder: page, images, result.json per user; returns the user folders. */
+function checkDemoFolder(out: string, stdout: string): string[] {
+  const page = join(out, 'index.html');
+  assert.equal(stdout.trimEnd().split('\n').at(-1), page, 'the last line of stdout is the page path');
+  const html = readFileSync(page, 'utf8');
+  const sources = [...html.matchAll(/<img [^>]*src="([^"]+)"/g)].map((m) => decodeURIComponent(m[1]!));
+  assert.ok(sources.length > 0);
+  for (const src of sources) assert.ok(existsSync(join(out, src)), `image ${src} referenced by the page exists`);
+  const users = readdirSync(out).filter((name) => name.startsWith('user-'));
+  for (const user of users) {
+    const result = JSON.parse(readFileSync(join(out, user, 'result.json'), 'utf8')) as ResultJson;
+    const z = result.candidates.map((c) => zScore(c.dp, c.dt, result.alpha));
+    result.candidates.forEach((c, i) => assert.ok(Math.abs(c.z - z[i]!) < 1e-9, `${user}: z of candidate ${i} recomputes from d_p, d_t, α`));
+    const best = z.indexOf(Math.max(...z));
+    assert.equal(result.chosen, best, `${user}: chosen is the argmax of z`);
+    assert.ok(existsSync(join(out, user, 'best.png')));
+    assert.ok(html.includes(`data-candidate="${result.chosen}" data-chosen="true"`));
+    for (const c of result.candidates) assert.ok(sources.includes(`${user}/${c.image}`), `${user}/${c.image} is on the page`);
+  }
+  return users;
+}
+
+test('demo --tiny runs offline end to end and writes a page whose images exist', async () => {
+  const cwd = mkdtempSync(join(root, 'tiny-'));
+  const r = await pmg(['demo', '--tiny', '--out', 'out'], cwd, { PMG_OFFLINE: '1' });
+  assert.equal(r.code, 0, r.stderr);
+  const out = join(cwd, 'out');
+  const users = checkDemoFolder(out, r.stdout);
+  assert.deepEqual(users.sort(), ['user-157', 'user-431', 'user-54']);
+  const html = readFileSync(join(out, 'index.html'), 'utf8');
+  assert.match(html, /these images are noise/);
+  assert.match(html, /Shawshank Redemption, The/);
+  const summary = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8'));
+  assert.equal(summary.tiny, true);
+  assert.equal(summary.users.length, 3);
+  assert.deepEqual(readdirSync(cwd).filter((n) => n.includes('.tmp-') || n.includes('.old-')), [], 'no temporary folders left');
+
+  // A second run replaces the earlier demo folder (same seed: same images).
+  const before = readFileSync(join(out, 'user-54', 'candidate-0.png'));
+  const again = await pmg(['demo', '--tiny', '--out', 'out', '--users', '1'], cwd);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('user-')), ['user-54']);
+  assert.deepEqual(readFileSync(join(out, 'user-54', 'candidate-0.png')), before);
+});
+
+test('demo refuses bad flags and a foreign --out folder with one line, writing nothing', async () => {
+  const cwd = mkdtempSync(join(root, 'bad-'));
+  mkdirSync(join(cwd, 'mine'));
+  writeFileSync(join(cwd, 'mine', 'notes.txt'), 'keep me');
+  const cases: [string[], RegExp][] = [
+    [['demo', '--tiny', '--out', 'mine'], /--out .*mine is a folder that pmg demo did not write/],
+    [['demo', '--tiny', '--alpha', '1.5', '--out', 'o1'], /--alpha must be a number between 0 and 1/],
+    [['demo', '--tiny', '--users', '4', '--out', 'o2'], /--users must be a whole number from 1 to 3/],
+    [['demo', '--tiny', '--preset', 'fast'], /--tiny uses the built-in fixture models; drop --preset/],
+    [['demo', '--preset', 'huge'], /--preset must be one of fast, paper/],
+    [['demo', '--tiny', '--steps', '0'], /--steps must be an integer from 1 to 1000/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await pmg(args, cwd);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+  }
+  assert.deepEqual(readdirSync(cwd).sort(), ['mine']);
+  assert.deepEqual(readdirSync(join(cwd, 'mine')), ['notes.txt']);
+});
+
+test('demo without --tiny while offline says in one line what it needs and how to run offline', async () => {
+  const cwd = mkdtempSync(join(root, 'offline-'));
+  for (const [args, env] of [
+    [['demo'], { PMG_OFFLINE: '1' }],
+    [['demo', '--offline', '--out', 'x'], {}],
+  ] as [string[], NodeJS.ProcessEnv][]) {
+    const r = await pmg(args, cwd, env);
+    assert.equal(r.code, 6, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    const line = lines[0]!;
+    assert.match(line, /^pmg: pmg demo needs the 'fast' preset's models/);
+    for (const id of [presets.fast.clip, presets.fast.sd, 'onnx-community/Qwen2.5-0.5B-Instruct']) assert.ok(line.includes(id), `names ${id}`);
+    assert.match(line, /about \d+(\.\d)? GB/);
+    assert.match(line, /offline mode is on/);
+    assert.match(line, /'pmg demo --tiny'/);
+    assert.equal(r.stdout, '');
+  }
+  assert.deepEqual(readdirSync(cwd), [], 'nothing written: no output folder, no cache');
+});
+
+test('demo downloads the preset from the hub on the first run and nothing on the second', async () => {
+  const fixtures = join(root, 'hub-fixtures');
+  await writeFixtures(fixtures, { only: ['llm', 'clip', 'sd'] });
+  const hub = await HubServer.start();
+  try {
+    await hub.addFolder('pmg-test/tiny-llm', join(fixtures, 'llm'));
+    await hub.addFolder('pmg-test/tiny-clip', join(fixtures, 'clip'));
+    await hub.addFolder('pmg-test/tiny-sd', join(fixtures, 'sd'));
+    const cwd = mkdtempSync(join(root, 'hub-'));
+    const presetFile = join(root, 'preset.json');
+    writeFileSync(
+      presetFile,
+      JSON.stringify({ name: 'test', description: 'fixtures on a loopback hub', llm: 'onnx:pmg-test/tiny-llm', clip: 'pmg-test/tiny-clip', sd: 'pmg-test/tiny-sd', steps: 2, guidance: 2, width: 64, height: 64, downloadBytes: 1e6 }),
+    );
+    const env = { HF_ENDPOINT: hub.url, PMG_PRESET_FILE: presetFile };
+
+    const first = await pmg(['demo', '--users', '2', '--out', 'out'], cwd, env);
+    assert.equal(first.code, 0, first.stderr);
+    checkDemoFolder(join(cwd, 'out'), first.stdout);
+    const downloads = hub.requests.filter((r) => r.route === 'resolve' || r.route === 'cdn');
+    assert.ok(downloads.some((r) => r.repo === 'pmg-test/tiny-sd' && r.file === 'unet/model.onnx'), 'the UNet was downloaded');
+    assert.ok(downloads.some((r) => r.repo === 'pmg-test/tiny-llm'), 'the LLM was downloaded');
+    assert.ok(downloads.some((r) => r.repo === 'pmg-test/tiny-clip'), 'CLIP was downloaded');
+    const html = readFileSync(join(cwd, 'out', 'index.html'), 'utf8');
+    assert.match(html, /preset <strong>test<\/strong>/);
+    assert.ok(!html.includes('these images are noise'));
+
+    const seen = hub.requests.length;
+    const second = await pmg(['demo', '--users', '2', '--out', 'out'], cwd, env);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(hub.requests.length, seen, `the second run made no requests: ${JSON.stringify(hub.requests.slice(seen).map((r) => r.url))}`);
+
+    // Cached models also work offline.
+    const offline = await pmg(['demo', '--users', '1', '--out', 'out'], cwd, { ...env, PMG_OFFLINE: '1' });
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.equal(hub.requests.length, seen);
+  } finally {
+    await hub.close();
+  }
+});

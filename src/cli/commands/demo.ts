@@ -1,0 +1,123 @@
+/** `pmg demo`: PMG for the shipped sample users, written as one HTML page (web/demo-run.ts). */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createProgress } from '../../core/progress.js';
+import { PmgError } from '../../errors/pmg-error.js';
+import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from '../../personalize/presets.js';
+import { runDemo } from '../../web/demo-run.js';
+import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
+import { modelStoreForCommand } from '../store-from-context.js';
+
+/**
+ * Env var naming a JSON file with a whole ModelPreset that replaces the chosen one: for mirrors that
+ * host the models under other ids, and for tests that serve fixture models from a loopback hub.
+ */
+export const PRESET_FILE_ENV = 'PMG_PRESET_FILE';
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'run PMG for three sample MovieLens users and write one HTML page (start here)',
+  usage: '[--tiny] [--preset fast|paper] [--models DIR] [--users N] [--out DIR] [flags]',
+  options: {
+    tiny: { type: 'boolean', description: 'offline, in seconds, on tiny random-weight fixture models (the images are noise)' },
+    preset: { type: 'string', value: 'NAME', description: `hub models to download and use: ${presetNames.join(' or ')} (default: ${DEFAULT_PRESET})` },
+    models: { type: 'string', value: 'DIR', description: 'a folder laid out like `pmg models fixtures` writes it (llm/, clip/, sd/) instead of a preset' },
+    users: { type: 'string', value: 'N', description: 'how many sample users (default: all 3)' },
+    out: { type: 'string', short: 'o', value: 'DIR', description: 'output folder; replaced when it holds an earlier demo', default: './pmg-demo' },
+    steps: { type: 'string', value: 'N', description: "denoising steps (default: the preset's)" },
+    seed: { type: 'string', value: 'S', description: 'seed of the noise', default: '0' },
+    alpha: { type: 'string', value: 'A', description: 'α in z = α·log d_p + (1−α)·log d_t, from 0 to 1 (default: 2/3)' },
+    device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
+    threads: { type: 'string', value: 'N', description: "intra-op threads per session (default: the machine's cores)" },
+  },
+  details: [
+    'Writes <out>/index.html (the page), <out>/user-<id>/{best.png,candidate-<i>.png,result.json} and <out>/demo.json,',
+    "and prints the page's path as the last line. The first run without --tiny downloads the preset's models",
+    '(see docs/demo.md for repo ids and sizes); later runs use the cache (PMG_CACHE_DIR, default ~/.cache/pmg).',
+    '',
+    'Examples:',
+    '  pmg demo --tiny            # offline, seconds, noise images: checks that everything works',
+    '  pmg demo                   # fast preset: SD-Turbo, CLIP ViT-B/32, Qwen2.5-0.5B-Instruct',
+    '  pmg demo --preset paper    # SD 1.5, 30 steps, guidance 9; needs an OpenAI-compatible LLM server',
+  ].join('\n'),
+  async run(context) {
+    const tiny = booleanOption(context, 'tiny');
+    const modelsDir = stringOption(context, 'models');
+    const presetText = stringOption(context, 'preset');
+    if (tiny && (modelsDir !== undefined || presetText !== undefined)) {
+      throw new PmgError('invalid-argument', `--tiny uses the built-in fixture models; drop --${modelsDir !== undefined ? 'models' : 'preset'}`);
+    }
+    if (modelsDir !== undefined && presetText !== undefined) throw new PmgError('invalid-argument', 'give either --models or --preset, not both');
+    const device = stringOption(context, 'device') ?? 'cpu';
+    if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
+    const preset = tiny || modelsDir !== undefined ? undefined : choosePreset(context, presetText ?? DEFAULT_PRESET);
+    const steps = intOption(context, 'steps');
+    if (steps !== undefined && (steps < 1 || steps > 1000)) throw new PmgError('invalid-argument', `--steps must be an integer from 1 to 1000, got ${steps}`);
+    const threads = intOption(context, 'threads');
+    if (threads !== undefined && threads < 1) throw new PmgError('invalid-argument', `--threads must be a positive integer, got ${threads}`);
+    const users = intOption(context, 'users');
+    const seed = intOption(context, 'seed') ?? 0;
+    const alpha = numberOption(context, 'alpha');
+    const out = resolve(context.io.cwd, stringOption(context, 'out') ?? './pmg-demo');
+    const log = (line: string): void => void context.io.stderr.write(`${line}\n`);
+
+    const outcome = await runDemo({
+      out,
+      tiny,
+      ...(preset ? { preset } : {}),
+      ...(modelsDir !== undefined ? { models: resolve(context.io.cwd, modelsDir) } : {}),
+      ...(users !== undefined ? { users } : {}),
+      ...(steps !== undefined ? { steps } : {}),
+      seed,
+      ...(alpha !== undefined ? { alpha } : {}),
+      device,
+      ...(threads !== undefined ? { threads } : {}),
+      store: modelStoreForCommand(context),
+      env: context.io.env,
+      offline: context.globals.offline,
+      log,
+      warn: (message) => log(`pmg: warning: ${message}`),
+      progress: createProgress({ stream: context.io.stderr }),
+    });
+    context.io.stdout.write(`${outcome.page}\n`);
+    return 0;
+  },
+};
+
+function choosePreset(context: CommandContext, name: string): ModelPreset {
+  const file = context.io.env[PRESET_FILE_ENV];
+  if (file) return readPresetFile(resolve(context.io.cwd, file));
+  if (!isPresetName(name)) throw new PmgError('invalid-argument', `--preset must be one of ${presetNames.join(', ')}, got '${name}'`);
+  return presets[name];
+}
+
+/** A ModelPreset from JSON (PMG_PRESET_FILE); checks the fields the demo uses. */
+export function readPresetFile(file: string): ModelPreset {
+  let value: Partial<ModelPreset>;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8')) as Partial<ModelPreset>;
+  } catch (error) {
+    throw new PmgError('invalid-input', `cannot read ${PRESET_FILE_ENV} file ${file}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+  }
+  for (const key of ['name', 'llm', 'clip', 'sd'] as const) {
+    if (typeof value[key] !== 'string' || !value[key]) throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "${key}" must be a non-empty string`);
+  }
+  for (const key of ['steps', 'guidance', 'width', 'height', 'downloadBytes'] as const) {
+    if (typeof value[key] !== 'number' || !Number.isFinite(value[key])) throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "${key}" must be a number`);
+  }
+  return { description: '', ...value } as ModelPreset;
+}
+
+function numberOption(context: CommandContext, name: string): number | undefined {
+  const text = stringOption(context, name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new PmgError('invalid-argument', `--${name} must be a number, got '${text}'`);
+  return value;
+}
+
+function intOption(context: CommandContext, name: string): number | undefined {
+  const value = numberOption(context, name);
+  if (value !== undefined && !Number.isSafeInteger(value)) throw new PmgError('invalid-argument', `--${name} must be a whole number, got '${stringOption(context, name)}'`);
+  return value;
+}

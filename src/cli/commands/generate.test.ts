@@ -1,0 +1,152 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { PNG } from 'pngjs';
+import { writeFixtures } from '../../fixtures/write-fixtures.js';
+import { zScore } from '../../scoring/selection.js';
+import { main } from '../main.js';
+
+let root: string;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'pmg-generate-'));
+  await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd'] });
+  writeFileSync(join(root, 'h.json'), JSON.stringify([{ title: 'Heat', genres: ['Action', 'Crime'] }, { title: 'Toy Story (1995)', genres: ['Animation'] }]));
+  writeFileSync(join(root, 't.json'), JSON.stringify({ title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' }));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function sink(): Writable & { text: string } {
+  const s = new Writable({
+    write(chunk, _enc, done) {
+      s.text += String(chunk);
+      done();
+    },
+  }) as Writable & { text: string };
+  s.text = '';
+  return s;
+}
+
+async function pmg(args: string[]) {
+  const stdout = sink();
+  const stderr = sink();
+  const code = await main(args, { stdout, stderr, env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' }, cwd: root });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+const common = ['generate', '--models', 'fx', '--scene', 'movie', '--history', 'h.json', '--target', 't.json', '--steps', '4', '--width', '64', '--height', '64', '--no-cache'];
+
+interface ResultJson {
+  scene: string;
+  alpha: number;
+  mode: string;
+  search: string;
+  keywords: { preference: string[]; target: string[] };
+  prompt: string[];
+  candidates: { weights: { preference: number; target: number }; dp: number; dt: number; z: number; image: string; seed: number; finished: boolean }[];
+  chosen: number;
+  models: { llm: string; clip: string; sd: string };
+  timings: Record<string, number>;
+}
+
+/** argmax of z recomputed from the reported numbers (finished candidates; ties to the lower weight). */
+function recomputedChoice(r: ResultJson): number {
+  let best = -1;
+  r.candidates.forEach((c, i) => {
+    if (!c.finished) return;
+    const z = zScore(c.dp, c.dt, r.alpha);
+    if (best < 0) return void (best = i);
+    const zb = zScore(r.candidates[best]!.dp, r.candidates[best]!.dt, r.alpha);
+    if (z > zb || (z === zb && c.weights.preference < r.candidates[best]!.weights.preference)) best = i;
+  });
+  return best;
+}
+
+for (const mode of ['repeat', 'embed'] as const) {
+  for (const search of ['exhaustive', 'early'] as const) {
+    test(`generate --mode ${mode} --search ${search} writes best.png, candidates and result.json`, async () => {
+      const out = `out-${mode}-${search}`;
+      const weights = mode === 'repeat' ? '1,2,3' : '0.5,1,1.5';
+      const r = await pmg([...common, '--mode', mode, '--search', search, '--weights', weights, '--alpha', '0.6', '--out', out]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^chosen: candidate \d \(preference weight/);
+      assert.ok(r.stdout.trim().endsWith(join(root, out, 'result.json')));
+      assert.match(r.stderr, /denoising/);
+      const result = JSON.parse(readFileSync(join(root, out, 'result.json'), 'utf8')) as ResultJson;
+      assert.equal(result.scene, 'movie');
+      assert.equal(result.alpha, 0.6);
+      assert.equal(result.mode, mode);
+      assert.equal(result.search, search);
+      assert.equal(result.candidates.length, 3);
+      assert.equal(result.prompt.length, 3);
+      assert.deepEqual(result.keywords.target, ['vintage', 'noir', 'neon', 'retro', 'pastel']);
+      assert.equal(result.models.sd, join(root, 'fx', 'sd'));
+      assert.equal(result.chosen, recomputedChoice(result));
+      assert.equal(result.candidates.filter((c) => c.finished).length, search === 'early' ? 1 : 3);
+      for (const c of result.candidates) {
+        assert.equal(c.seed, 0);
+        assert.ok(Math.abs(c.z - zScore(c.dp, c.dt, result.alpha)) < 1e-12);
+        const png = PNG.sync.read(readFileSync(join(root, out, c.image)));
+        assert.equal(png.width, 64);
+      }
+      assert.deepEqual(readFileSync(join(root, out, 'best.png')), readFileSync(join(root, out, result.candidates[result.chosen]!.image)));
+      for (const key of ['keywords', 'encode', 'denoise', 'decode', 'score', 'total']) assert.equal(typeof result.timings[key], 'number');
+    });
+  }
+}
+
+test('identical seeds give identical result.json numbers and PNG bytes', async () => {
+  const a = await pmg([...common, '--seed', '7', '--out', 'same-a']);
+  const b = await pmg([...common, '--seed', '7', '--out', 'same-b']);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  const ra = JSON.parse(readFileSync(join(root, 'same-a', 'result.json'), 'utf8')) as ResultJson;
+  const rb = JSON.parse(readFileSync(join(root, 'same-b', 'result.json'), 'utf8')) as ResultJson;
+  assert.deepEqual(ra.candidates, rb.candidates);
+  assert.equal(ra.chosen, rb.chosen);
+  for (const name of readdirSync(join(root, 'same-a')).filter((n) => n.endsWith('.png'))) {
+    assert.deepEqual(readFileSync(join(root, 'same-a', name)), readFileSync(join(root, 'same-b', name)), name);
+  }
+});
+
+test('an existing non-empty --out keeps its other files and gets ours', async () => {
+  mkdirSync(join(root, 'busy'));
+  writeFileSync(join(root, 'busy', 'notes.txt'), 'mine');
+  const r = await pmg([...common, '--weights', '1', '--out', 'busy']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(join(root, 'busy')).sort(), ['best.png', 'candidate-0.png', 'notes.txt', 'result.json']);
+  assert.ok(!readdirSync(root).some((n) => n.includes('.tmp-')));
+});
+
+const bad: [string, string[], RegExp][] = [
+  ['missing target file', ['--target', 'nope.json'], /target file .*nope\.json does not exist/],
+  ['alpha outside [0, 1]', ['--alpha', '1.5'], /--alpha must be between 0 and 1/],
+  ['empty weight list', ['--weights', ''], /--weights is empty/],
+  ['negative weight', ['--weights', '1,-2'], /-2 is negative/],
+  ['fractional repeat weight', ['--weights', '1.5'], /not a whole number/],
+  ['unknown mode', ['--mode', 'blend'], /unknown --mode 'blend'/],
+  ['unknown search', ['--search', 'greedy'], /unknown --search 'greedy'/],
+  ['bad early fraction', ['--search', 'early', '--early-fraction', '2'], /early fraction/],
+  ['unknown scene', ['--scene', 'cars'], /unknown scene 'cars'/],
+  ['unknown models', ['--models', 'nowhere'], /neither a folder nor a preset/],
+];
+for (const [name, args, message] of bad) {
+  test(`bad input (${name}): one line, non-zero exit, nothing in --out`, async () => {
+    const out = `bad-${name.replace(/\W+/g, '-')}`;
+    const argv = [...common];
+    for (let i = 0; i < args.length; i += 2) {
+      const at = argv.indexOf(args[i]!);
+      if (at >= 0) argv.splice(at, 2, args[i]!, args[i + 1]!);
+      else argv.push(args[i]!, args[i + 1]!);
+    }
+    const r = await pmg([...argv, '--out', out]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(!existsSync(join(root, out)));
+    assert.ok(!readdirSync(root).some((n) => n.startsWith(out)));
+  });
+}

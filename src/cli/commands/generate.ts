@@ -1,0 +1,191 @@
+/**
+ * `pmg generate`: PMG end to end for one user — keywords from the LLM, one batched diffusion run for every
+ * preference weight, CLIP scores, the candidate with the largest z — written to a result folder
+ * (best.png, candidate-<i>.png, result.json). Everything cheap is checked before a model is loaded, and the
+ * folder is written atomically, so bad input leaves --out untouched.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createProgress, type ProgressTask } from '../../core/progress.js';
+import { PmgError } from '../../errors/pmg-error.js';
+import { checkWeights, type ConditioningMode } from '../../personalize/conditioning.js';
+import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
+import { loadModelSet } from '../../personalize/model-set.js';
+import { checkPersonalizeRequest, conditioningModes, personalize, personalizeMethods, searchStrategies, type PersonalizeMethod, type PersonalizeRequest, type SearchStrategy } from '../../personalize/personalize.js';
+import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
+import { writeResultFolder } from '../../personalize/result-files.js';
+import { checkInputs, MAX_STEPS } from '../../pipeline/text-to-image.js';
+import { resolveSchedulerName } from '../../schedulers/index.js';
+import { scenes, type Scene } from '../../spec/behaviour.js';
+import { stringOption, type Command, type CommandContext } from '../command.js';
+import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
+import { modelStoreForCommand } from '../store-from-context.js';
+
+/** A number flag; undefined when absent. */
+export function numberFlag(context: CommandContext, name: string, kind: 'number' | 'integer' = 'number'): number | undefined {
+  const text = stringOption(context, name);
+  if (text === undefined) return undefined;
+  const value = Number(text.trim());
+  if (!text.trim() || !Number.isFinite(value) || (kind === 'integer' && !Number.isInteger(value))) {
+    throw new PmgError('invalid-argument', `--${name} must be ${kind === 'integer' ? 'a whole number' : 'a number'}, got '${text}'`, { details: { field: name } });
+  }
+  return value;
+}
+
+/** `--weights 1,2` → [1, 2]; an empty list or a non-number is an error naming the flag. */
+export function parseWeightList(text: string): number[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (!text.trim() || parts.every((p) => p === '')) throw new PmgError('invalid-argument', "--weights is empty; give at least one weight, e.g. --weights 1,2");
+  return parts.map((p) => {
+    const value = Number(p);
+    if (p === '' || !Number.isFinite(value)) throw new PmgError('invalid-argument', `--weights: '${p}' is not a number; give a comma-separated list like 1,2`);
+    if (value < 0) throw new PmgError('invalid-argument', `--weights: ${value} is negative; weights must be >= 0`);
+    return value;
+  });
+}
+
+function oneOf<T extends string>(context: CommandContext, name: string, allowed: readonly T[]): T | undefined {
+  const value = stringOption(context, name);
+  if (value !== undefined && !allowed.includes(value as T)) throw new PmgError('invalid-argument', `unknown --${name} '${value}'; use ${allowed.join('|')}`);
+  return value as T | undefined;
+}
+
+export const generateCommand: Command = {
+  name: 'generate',
+  summary: 'personalized generation: keywords, candidates for each preference weight, CLIP-scored choice',
+  usage: '--scene movie|fashion|sticker --history FILE --target FILE --out DIR [--models DIR|PRESET] [flags]',
+  options: {
+    scene: { type: 'string', value: 'SCENE', description: `${scenes.join(', ')}` },
+    history: { type: 'string', value: 'FILE', description: 'history JSON: a list of items or {"items", "conversation"}' },
+    target: { type: 'string', value: 'FILE', description: 'target JSON: one item (stickers: {"conversation": [...]})' },
+    out: { type: 'string', short: 'o', value: 'DIR', description: 'result folder: best.png, candidate-<i>.png, result.json' },
+    models: { type: 'string', value: 'DIR|PRESET', description: `a folder with llm/, clip/, sd/ (as 'pmg models fixtures' writes it) or a preset: ${presetNames.join(', ')} (default: ${DEFAULT_PRESET})` },
+    ...llmCommandOptions,
+    clip: { type: 'string', value: 'DIR|ID', description: 'CLIP folder or hub id (transformers.js layout), overrides the one of --models' },
+    sd: { type: 'string', value: 'DIR|ID', description: 'Stable Diffusion folder or hub id (diffusers ONNX layout), overrides the one of --models' },
+    method: { type: 'string', value: 'M', description: `${personalizeMethods.join('|')} (default: pmg; target-only = no preference, keywords = one fixed weight)` },
+    alpha: { type: 'string', value: 'A', description: 'z = A·log d_p + (1−A)·log d_t, from 0 to 1 (default: 2/3)' },
+    weights: { type: 'string', value: 'W,W', description: 'preference weights, one candidate each (default per scene: movie 1,2; fashion 2,3; sticker 1; embed 0.5,1,1.5)' },
+    mode: { type: 'string', value: 'MODE', description: 'repeat (repeat the preference keywords w times) or embed (scale their embeddings by w)', default: 'repeat' },
+    search: { type: 'string', value: 'S', description: 'exhaustive (all candidates to the end) or early (finish only the best previews)', default: 'exhaustive' },
+    'early-fraction': { type: 'string', value: 'F', description: 'early search: fraction of the steps before the previews are scored (default 0.4)' },
+    'early-keep': { type: 'string', value: 'K', description: 'early search: candidates finished (default 1)' },
+    steps: { type: 'string', value: 'N', description: `denoising steps, 1 to ${MAX_STEPS} (default: the preset's, else 30)` },
+    guidance: { type: 'string', value: 'G', description: "guidance scale; <= 1 turns guidance off (default: the preset's, else 7.5)" },
+    scheduler: { type: 'string', value: 'NAME', description: "scheduler (default: the preset's, else the model's scheduler_config.json)" },
+    seed: { type: 'string', value: 'S', description: 'seed of the noise; every candidate uses the same seed', default: '0' },
+    width: { type: 'string', value: 'W', description: "image width, a multiple of 8 (default: the preset's, else 512)" },
+    height: { type: 'string', value: 'H', description: "image height, a multiple of 8 (default: the preset's, else 512)" },
+    device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
+    threads: { type: 'string', value: 'N', description: "intra-op threads per diffusion session (default: the machine's cores)" },
+    ...keywordCacheOptions,
+  },
+  details: [
+    'Examples:',
+    '  pmg generate --scene movie --history h.json --target t.json --out result/            # the fast preset (downloads on first run)',
+    '  pmg models fixtures ./fx && pmg generate --models ./fx --scene movie --history h.json --target t.json --steps 4 --width 64 --height 64 --out result/',
+    '  pmg generate --models paper --scene movie --history h.json --target t.json --search early --early-keep 1 --out result/',
+    'The winner has the largest z = alpha*log(d_p) + (1-alpha)*log(d_t) (d = 100*cos of CLIP embeddings; ties go to the lower weight).',
+    'With --search early, only finished candidates can win; the others keep their preview image and scores (finished: false).',
+    'The LLM is --llm, else "llm" in pmg.config.json, else the one of --models.',
+  ].join('\n'),
+  async run(context) {
+    const { io } = context;
+    // 1. Everything cheap, before any model is loaded.
+    const sceneText = stringOption(context, 'scene');
+    if (sceneText === undefined) throw new PmgError('invalid-argument', `missing --scene; use --scene ${scenes.join('|')}`);
+    if (!scenes.includes(sceneText as Scene)) throw new PmgError('invalid-argument', `unknown scene '${sceneText}'; use --scene ${scenes.join('|')}`);
+    const scene = sceneText as Scene;
+    const historyFile = stringOption(context, 'history');
+    if (!historyFile) throw new PmgError('invalid-argument', 'missing --history FILE (a JSON list of items, or {"items": [...], "conversation": [...]})');
+    const targetFile = stringOption(context, 'target');
+    if (!targetFile) throw new PmgError('invalid-argument', 'missing --target FILE (the item to generate for; stickers: {"conversation": [...]})');
+    const outText = stringOption(context, 'out');
+    if (!outText) throw new PmgError('invalid-argument', 'missing --out DIR (the result folder)');
+    const out = resolve(io.cwd, outText);
+    if (existsSync(out) && !statSync(out).isDirectory()) throw new PmgError('invalid-argument', `--out ${out} is a file; give a folder`);
+    if (!existsSync(dirname(out))) throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`);
+
+    const history = readHistoryFile(resolve(io.cwd, historyFile));
+    const target = readTargetFile(resolve(io.cwd, targetFile));
+    const mode = oneOf<ConditioningMode>(context, 'mode', conditioningModes) ?? 'repeat';
+    const search = oneOf<SearchStrategy>(context, 'search', searchStrategies) ?? 'exhaustive';
+    const method = oneOf<PersonalizeMethod>(context, 'method', personalizeMethods) ?? 'pmg';
+    const weightsText = stringOption(context, 'weights');
+    const weights = weightsText === undefined ? undefined : parseWeightList(weightsText);
+    if (weights) checkWeights(weights, mode);
+    const alpha = numberFlag(context, 'alpha');
+    if (alpha !== undefined && (alpha < 0 || alpha > 1)) throw new PmgError('invalid-argument', `--alpha must be between 0 and 1, got ${alpha}`);
+    const device = stringOption(context, 'device') ?? 'cpu';
+    if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
+    const threads = numberFlag(context, 'threads', 'integer');
+    if (threads !== undefined && threads < 1) throw new PmgError('invalid-argument', `--threads must be a positive whole number, got ${threads}`);
+    const scheduler = stringOption(context, 'scheduler');
+    if (scheduler !== undefined) resolveSchedulerName(scheduler);
+    const request: PersonalizeRequest = {
+      scene,
+      history,
+      target,
+      method,
+      mode,
+      search,
+      ...(alpha !== undefined ? { alpha } : {}),
+      ...(weights ? { weights } : {}),
+      ...optional('earlyFraction', numberFlag(context, 'early-fraction')),
+      ...optional('earlyKeep', numberFlag(context, 'early-keep', 'integer')),
+      ...optional('steps', numberFlag(context, 'steps', 'integer')),
+      ...optional('guidance', numberFlag(context, 'guidance')),
+      ...optional('seed', numberFlag(context, 'seed', 'integer')),
+      ...optional('width', numberFlag(context, 'width', 'integer')),
+      ...optional('height', numberFlag(context, 'height', 'integer')),
+      ...optional('scheduler', scheduler),
+    };
+    const checked = checkPersonalizeRequest(request);
+    checkInputs({ candidates: [{ prompt: '' }], steps: checked.steps, guidanceScale: checked.guidance, width: checked.width, height: checked.height, seed: checked.seed });
+    const cacheChoice = keywordCacheChoice(context);
+    const llm = llmSettings(context);
+
+    // 2. Models, keywords, candidates, scores.
+    const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
+    const models = await loadModelSet(
+      { models: stringOption(context, 'models'), llm: llm.llm, llmModel: llm.llmModel, clip: stringOption(context, 'clip'), sd: stringOption(context, 'sd'), device, ...(threads ? { threads } : {}) },
+      { store: modelStoreForCommand(context), env: io.env, offline: context.globals.offline, warn },
+    );
+    const cache = openChosenKeywordCache(cacheChoice, io.env);
+    try {
+      const progress = createProgress({ stream: io.stderr });
+      let task: ProgressTask | undefined;
+      const result = await personalize(models, {
+        ...request,
+        keywordOptions: cache ? { cache } : {},
+        warn,
+        onProgress: (event) => {
+          if (event.stage === 'generate' && event.step !== undefined && event.total !== undefined) {
+            task ??= progress.start('denoising', event.total, 'steps');
+            task.update(event.step);
+            if (event.step >= event.total) {
+              task.finish();
+              task = undefined;
+            }
+          } else if (event.message) io.stderr.write(`${event.stage}: ${event.message}\n`);
+        },
+      });
+      task?.finish();
+      // 3. The result folder, atomically.
+      const files = await writeResultFolder(out, result, { models: models.ids });
+      const best = result.candidates[result.chosen]!;
+      io.stdout.write(
+        `chosen: candidate ${result.chosen} (preference weight ${best.weights.preference}, target weight ${best.weights.target}) z=${best.z.toFixed(4)} d_p=${best.dp.toFixed(2)} d_t=${best.dt.toFixed(2)}\n`,
+      );
+      io.stdout.write(`${files.resultJson}\n`);
+      return 0;
+    } finally {
+      cache?.close();
+      await models.close();
+    }
+  },
+};
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,110 @@
+/**
+ * A small, dependency-free SVG line/scatter chart for the eval report's α trade-off curve
+ * (accuracy on x, personalization on y, one point per α, the baselines as single points).
+ * Deterministic output (fixed number formatting), so reports of equal runs are equal.
+ */
+export interface ChartPoint {
+  x: number;
+  y: number;
+  /** Text next to the point (e.g. 'α=0.67'). */
+  label?: string;
+}
+
+export interface ChartSeries {
+  name: string;
+  points: ChartPoint[];
+  color: string;
+  /** Join the points with a line (the α curve); false for single baseline points. */
+  line: boolean;
+}
+
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: ChartSeries[];
+  width?: number;
+  height?: number;
+}
+
+export const SERIES_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#17becf'];
+
+export function lineChartSvg(options: ChartOptions): string {
+  const width = options.width ?? 520;
+  const height = options.height ?? 340;
+  const margin = { left: 70, right: 150, top: 36, bottom: 52 };
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
+  const all = options.series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const xs = niceScale(all.map((p) => p.x));
+  const ys = niceScale(all.map((p) => p.y));
+  const px = (x: number) => margin.left + ((x - xs.min) / (xs.max - xs.min)) * plotW;
+  const py = (y: number) => margin.top + plotH - ((y - ys.min) / (ys.max - ys.min)) * plotH;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11" role="img" aria-label="${esc(options.title)}">`);
+  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
+  out.push(`<text x="${margin.left + plotW / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(options.title)}</text>`);
+  out.push(`<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`);
+  for (const t of xs.ticks) {
+    const x = f(px(t));
+    out.push(`<line x1="${x}" y1="${margin.top + plotH}" x2="${x}" y2="${margin.top + plotH + 4}" stroke="#888"/>`);
+    out.push(`<line x1="${x}" y1="${margin.top}" x2="${x}" y2="${margin.top + plotH}" stroke="#eee"/>`);
+    out.push(`<text x="${x}" y="${margin.top + plotH + 16}" text-anchor="middle">${tickText(t, xs.step)}</text>`);
+  }
+  for (const t of ys.ticks) {
+    const y = f(py(t));
+    out.push(`<line x1="${margin.left - 4}" y1="${y}" x2="${margin.left}" y2="${y}" stroke="#888"/>`);
+    out.push(`<line x1="${margin.left}" y1="${y}" x2="${margin.left + plotW}" y2="${y}" stroke="#eee"/>`);
+    out.push(`<text x="${margin.left - 7}" y="${f(py(t) + 4)}" text-anchor="end">${tickText(t, ys.step)}</text>`);
+  }
+  out.push(`<text x="${margin.left + plotW / 2}" y="${height - 12}" text-anchor="middle">${esc(options.xLabel)}</text>`);
+  out.push(`<text x="16" y="${margin.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${margin.top + plotH / 2})">${esc(options.yLabel)}</text>`);
+  options.series.forEach((series, i) => {
+    const points = series.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+    if (series.line && points.length > 1) {
+      out.push(`<polyline fill="none" stroke="${series.color}" stroke-width="2" points="${points.map((p) => `${f(px(p.x))},${f(py(p.y))}`).join(' ')}"/>`);
+    }
+    for (const p of points) {
+      out.push(`<circle cx="${f(px(p.x))}" cy="${f(py(p.y))}" r="4" fill="${series.color}"/>`);
+      if (p.label) out.push(`<text x="${f(px(p.x) + 6)}" y="${f(py(p.y) - 6)}" fill="${series.color}">${esc(p.label)}</text>`);
+    }
+    const ly = margin.top + 10 + i * 18;
+    const lx = margin.left + plotW + 14;
+    out.push(`<circle cx="${lx}" cy="${ly}" r="4" fill="${series.color}"/>`);
+    out.push(`<text x="${lx + 9}" y="${ly + 4}">${esc(series.name)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+/** Axis range padded to round ticks (about 5 of them). */
+export function niceScale(values: readonly number[]): { min: number; max: number; step: number; ticks: number[] } {
+  let lo = values.length ? Math.min(...values) : 0;
+  let hi = values.length ? Math.max(...values) : 1;
+  if (hi - lo < 1e-12) {
+    const pad = Math.abs(lo) * 0.05 || 0.5;
+    lo -= pad;
+    hi += pad;
+  }
+  const raw = (hi - lo) / 5;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw)!;
+  const min = Math.floor(lo / step) * step;
+  const max = Math.ceil(hi / step) * step;
+  const ticks: number[] = [];
+  for (let t = min; t <= max + step / 2; t += step) ticks.push(Number(t.toPrecision(12)));
+  return { min, max: max > min ? max : min + step, step, ticks };
+}
+
+function tickText(value: number, step: number): string {
+  const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step)) + 1));
+  return value.toFixed(decimals);
+}
+
+function f(value: number): string {
+  return value.toFixed(1);
+}
+
+export function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}

@@ -1,0 +1,55 @@
+/**
+ * The samples of an eval run, built by the dataset protocols (src/data/): MovieLens, POG or stickers,
+ * in protocol order, with the protocol's skipped counts (a sample is never dropped silently).
+ */
+import { loadMovieLens, movieLensProtocols, movieLensSamples, type MovieLensProtocol } from '../data/movielens.js';
+import { loadPog, pogProtocols, pogSamples, type PogProtocol } from '../data/pog.js';
+import { dataSplits, type DataSplit, type SampleSet } from '../data/protocol.js';
+import { loadStickers, stickerSamples } from '../data/stickers.js';
+import { PmgError } from '../errors/pmg-error.js';
+
+export const EVAL_DATASETS = ['movielens', 'pog', 'stickers'] as const;
+export type EvalDataset = (typeof EVAL_DATASETS)[number];
+
+export interface EvalSampleQuery {
+  dataset: string;
+  /** Absolute dataset folder. */
+  data: string;
+  posters?: string;
+  images?: string;
+  protocol?: string;
+  split?: string;
+  limit?: number;
+  seed: number;
+}
+
+/** The protocol used when none is given: official, except stickers (window only). */
+export function defaultProtocol(dataset: string): string {
+  return dataset === 'stickers' ? 'window' : 'official';
+}
+
+export function checkDataset(dataset: string): EvalDataset {
+  if (!(EVAL_DATASETS as readonly string[]).includes(dataset)) throw new PmgError('invalid-argument', `unknown dataset '${dataset}'; use --dataset ${EVAL_DATASETS.join('|')}`);
+  return dataset as EvalDataset;
+}
+
+export async function loadEvalSamples(query: EvalSampleQuery): Promise<SampleSet> {
+  const dataset = checkDataset(query.dataset);
+  const protocol = query.protocol ?? defaultProtocol(dataset);
+  if (query.split !== undefined && !(dataSplits as readonly string[]).includes(query.split)) throw new PmgError('invalid-argument', `unknown --split '${query.split}'; use one of ${dataSplits.join(', ')}`);
+  if (query.posters !== undefined && dataset !== 'movielens') throw new PmgError('invalid-argument', '--posters is for --dataset movielens; POG takes --images, stickers read <data>/Images');
+  if (query.images !== undefined && dataset !== 'pog') throw new PmgError('invalid-argument', '--images is for --dataset pog; MovieLens takes --posters');
+  const sampleQuery = { ...(query.split ? { split: query.split as DataSplit } : {}), ...(query.limit !== undefined ? { limit: query.limit } : {}), seed: query.seed };
+  if (dataset === 'movielens') {
+    if (!(movieLensProtocols as readonly string[]).includes(protocol)) throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for movielens; use one of ${movieLensProtocols.join(', ')}`);
+    const data = await loadMovieLens(query.data, query.posters === undefined ? {} : { posters: query.posters });
+    return movieLensSamples(data, { protocol: protocol as MovieLensProtocol, ...sampleQuery });
+  }
+  if (dataset === 'pog') {
+    if (!(pogProtocols as readonly string[]).includes(protocol)) throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for pog; use one of ${pogProtocols.join(', ')}`);
+    const data = await loadPog(query.data, query.images === undefined ? {} : { images: query.images });
+    return pogSamples(data, { protocol: protocol as PogProtocol, ...sampleQuery });
+  }
+  if (protocol !== 'window') throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for stickers; stickers have only the window protocol`);
+  return stickerSamples(await loadStickers(query.data), { protocol: 'window', ...sampleQuery });
+}

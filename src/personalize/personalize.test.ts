@@ -1,0 +1,148 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFixtures } from '../fixtures/write-fixtures.js';
+import { ModelStore, modelStoreOptionsFromEnv } from '../runtime/model-store.js';
+import { selectBest, zScore } from '../scoring/selection.js';
+import type { KeywordResult } from './extract-keywords.js';
+import { loadModelSet, resolveModelSpecs, type ModelSet } from './model-set.js';
+import { personalize, rankByZ, type PersonalizeRequest } from './personalize.js';
+import { presets } from './presets.js';
+
+let root: string;
+let models: ModelSet;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'pmg-personalize-'));
+  await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd'] });
+  const store = new ModelStore(modelStoreOptionsFromEnv({ PMG_CACHE_DIR: join(root, 'cache') }, { offline: true, cwd: root }));
+  models = await loadModelSet({ models: 'fx' }, { store, env: {}, offline: true });
+});
+after(async () => {
+  await models?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const base: PersonalizeRequest = {
+  scene: 'movie',
+  history: { items: [{ title: 'Heat', genres: ['Action', 'Crime'] }, { title: 'Toy Story (1995)', genres: ['Animation'] }] },
+  target: { item: { title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' } },
+  steps: 4,
+  width: 64,
+  height: 64,
+  seed: 3,
+};
+
+const givenKeywords: KeywordResult = {
+  scene: 'movie',
+  preference: ['vintage', 'noir', 'neon'],
+  target: ['dark', 'space', 'creature'],
+  prompts: {},
+  raw: {},
+  model: 'given',
+  cached: false,
+};
+
+test('model set from a fixtures folder: onnx:DIR/llm, DIR/clip, DIR/sd, no preset', () => {
+  assert.equal(models.ids.llm, `onnx:${join(root, 'fx', 'llm')}`);
+  assert.equal(models.ids.clip, join(root, 'fx', 'clip'));
+  assert.equal(models.ids.sd, join(root, 'fx', 'sd'));
+  assert.equal(models.preset, undefined);
+});
+
+test('presets and overrides resolve without loading anything', () => {
+  const fast = resolveModelSpecs({}, root);
+  assert.equal(fast.preset?.name, 'fast');
+  assert.equal(fast.llm, presets.fast.llm);
+  assert.equal(fast.llmDtype, 'q4');
+  const paper = resolveModelSpecs({ models: 'paper', sd: './my-sd' }, root);
+  assert.equal(paper.sd, './my-sd');
+  assert.equal(paper.llmModel, 'lmsys/vicuna-7b-v1.5');
+  assert.equal(paper.preset?.guidance, 9);
+  const overridden = resolveModelSpecs({ models: 'fx', llm: 'openai:http://127.0.0.1:1/v1', llmModel: 'm' }, root);
+  assert.equal(overridden.llm, 'openai:http://127.0.0.1:1/v1');
+  assert.equal(overridden.clip, join(root, 'fx', 'clip'));
+  assert.throws(() => resolveModelSpecs({ models: 'no-such-thing' }, root), /neither a folder nor a preset/);
+});
+
+test('exhaustive: keywords from the tiny LLM, one candidate per weight, same seed, chosen = argmax z', async () => {
+  const events: string[] = [];
+  const r = await personalize(models, { ...base, onProgress: (e) => events.push(e.stage) });
+  assert.deepEqual(r.keywords.preference, ['vintage', 'noir', 'neon', 'retro', 'pastel', 'cinematic', 'minimal', 'dramatic']);
+  assert.deepEqual(r.candidates.map((c) => c.weights), [{ preference: 1, target: 1 }, { preference: 2, target: 1 }]);
+  assert.deepEqual(r.candidates.map((c) => c.seed), [3, 3]);
+  assert.ok(r.candidates.every((c) => c.finished));
+  assert.match(r.candidates[1]!.prompt, /^movie poster, Alien, named 'Alien', .*vintage.*vintage/);
+  for (const c of r.candidates) assert.equal(c.z, zScore(c.dp, c.dt, r.alpha));
+  assert.equal(r.chosen, selectBest(r.candidates, r.alpha).chosen);
+  assert.notDeepEqual(r.candidates[0]!.png, r.candidates[1]!.png);
+  for (const key of ['keywords', 'encode', 'denoise', 'decode', 'score', 'total']) assert.equal(typeof r.timings[key], 'number', key);
+  assert.ok(events.includes('keywords') && events.includes('generate') && events.includes('score'));
+});
+
+test('exhaustive batched run gives the same images as each candidate alone with the same seed', async () => {
+  const request = { ...base, keywords: givenKeywords, weights: [0, 1, 3] };
+  const batched = await personalize(models, request);
+  for (const [i, w] of request.weights.entries()) {
+    const alone = await personalize(models, { ...request, weights: [w] });
+    assert.deepEqual(alone.candidates[0]!.png, batched.candidates[i]!.png, `weight ${w}`);
+    assert.ok(Math.abs(alone.candidates[0]!.dp - batched.candidates[i]!.dp) < 1e-3);
+  }
+});
+
+test('same seed → identical numbers and PNGs; another seed → other images', async () => {
+  const a = await personalize(models, { ...base, keywords: givenKeywords, mode: 'embed' });
+  const b = await personalize(models, { ...base, keywords: givenKeywords, mode: 'embed' });
+  assert.deepEqual(a.candidates.map((c) => [c.dp, c.dt, c.z, c.png]), b.candidates.map((c) => [c.dp, c.dt, c.z, c.png]));
+  const c = await personalize(models, { ...base, keywords: givenKeywords, mode: 'embed', seed: 4 });
+  assert.notDeepEqual(a.candidates[0]!.png, c.candidates[0]!.png);
+});
+
+test('embed mode: continuous weights give different conditioning and images', async () => {
+  const r = await personalize(models, { ...base, keywords: givenKeywords, mode: 'embed', weights: [0.5, 1.5] });
+  assert.deepEqual(r.candidates.map((c) => c.weights.preference), [0.5, 1.5]);
+  assert.equal(r.candidates[0]!.prompt, r.candidates[1]!.prompt);
+  assert.notDeepEqual(r.candidates[0]!.png, r.candidates[1]!.png);
+});
+
+test('early: finishes only earlyKeep candidates, the best previews; the winner is a finished one', async () => {
+  const request = { ...base, keywords: givenKeywords, weights: [0, 1, 2, 3], search: 'early' as const, earlyKeep: 2, earlyFraction: 0.5 };
+  const r = await personalize(models, request);
+  assert.equal(r.candidates.filter((c) => c.finished).length, 2);
+  assert.equal(r.settings.earlySteps, Math.round(0.5 * 5)); // the tiny model's PNDM runs 5 timesteps for 4 steps
+  assert.ok(r.candidates[r.chosen]!.finished);
+  const finished = r.candidates.map((c, i) => [c, i] as const).filter(([c]) => c.finished);
+  assert.equal(r.chosen, finished[selectBest(finished.map(([c]) => c), r.alpha).chosen]![1]);
+  // Finished candidates equal the exhaustive run's images (same seed, same steps).
+  const exhaustive = await personalize(models, { ...request, search: 'exhaustive' });
+  for (const [c, i] of finished) assert.deepEqual(c.png, exhaustive.candidates[i]!.png);
+  // An unfinished candidate's image is its preview, not the final image.
+  const stopped = r.candidates.findIndex((c) => !c.finished);
+  assert.notDeepEqual(r.candidates[stopped]!.png, exhaustive.candidates[stopped]!.png);
+});
+
+test('methods: target-only drops the preference part; keywords uses one fixed weight', async () => {
+  const only = await personalize(models, { ...base, keywords: givenKeywords, method: 'target-only' });
+  assert.equal(only.candidates.length, 1);
+  assert.equal(only.candidates[0]!.prompt, "movie poster, Alien, named 'Alien', dark, space, creature");
+  assert.deepEqual(only.candidates[0]!.weights, { preference: 0, target: 1 });
+  const kw = await personalize(models, { ...base, keywords: givenKeywords, method: 'keywords', fixedWeight: 2 });
+  assert.equal(kw.candidates.length, 1);
+  assert.equal(kw.candidates[0]!.weights.preference, 2);
+  await assert.rejects(personalize(models, { ...base, keywords: givenKeywords, method: 'keywords', weights: [1, 2] }), /only used by method 'pmg'/);
+});
+
+test('bad requests are refused before any model runs', async () => {
+  await assert.rejects(personalize(models, { ...base, alpha: 1.5 }), /alpha must be a number between 0 and 1/);
+  await assert.rejects(personalize(models, { ...base, keywords: givenKeywords, weights: [] }), /the list is empty/);
+  await assert.rejects(personalize(models, { ...base, keywords: givenKeywords, weights: [-1] }), />= 0/);
+  await assert.rejects(personalize(models, { ...base, search: 'fast' as never }), /unknown search/);
+  await assert.rejects(personalize(models, { ...base, earlyFraction: 1 }), /early fraction/);
+});
+
+test('rankByZ: best z first, ties to the lower preference weight', () => {
+  const c = (p: number, dp: number, dt: number) => ({ weights: { preference: p, target: 1 }, dp, dt });
+  assert.deepEqual(rankByZ([c(2, 30, 20), c(1, 30, 20), c(3, 40, 25)], 2 / 3), [2, 1, 0]);
+});

@@ -1,0 +1,312 @@
+/**
+ * PMG end to end for one user (method.md 1.4):
+ *   1. keywords (LLM, or given)  2. candidate plans (conditioning.ts)  3. encode  4. ONE batched denoising
+ *   run for all candidates, all with the same seed so only the conditioning differs  5. decode
+ *   6. CLIP scores d_p, d_t  7. z = α·log d_p + (1−α)·log d_t, the largest z wins (ties: lower weight).
+ *
+ * Search: `exhaustive` runs every candidate to the end. `early` runs all of them to `earlyFraction` of the
+ * steps, decodes each candidate's predicted clean latents x0 as a preview, scores the previews, and finishes
+ * only the best `earlyKeep`; the others are reported with their preview image and scores, `finished: false`.
+ * In `early`, `chosen` is the best z among the finished candidates.
+ */
+import { tensorToRgbImages } from '../core/image-tensor.js';
+import { encodePng, type RgbImage } from '../core/image-io.js';
+import { PmgError } from '../errors/pmg-error.js';
+import type { CandidateConditioning } from '../pipeline/conditioning.js';
+import { DEFAULTS, decodeLatents, prepareDenoise } from '../pipeline/text-to-image.js';
+import { scoreCandidates } from '../scoring/clip-scorer.js';
+import { DEFAULT_ALPHA, checkAlpha, selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
+import type { History, Scene, Target } from '../spec/behaviour.js';
+import { defaultEmbedWeights, defaultRepeatWeights, planCandidates, type CandidatePlan, type ConditioningMode } from './conditioning.js';
+import { extractKeywords, type KeywordResult, type KeywordVariant } from './extract-keywords.js';
+import type { KeywordCache } from './keyword-cache.js';
+import type { ModelSet } from './model-set.js';
+import { loadPrompts } from './prompts.js';
+
+export type PersonalizeMethod = 'pmg' | 'keywords' | 'target-only';
+export type SearchStrategy = 'exhaustive' | 'early';
+export const personalizeMethods: readonly PersonalizeMethod[] = ['pmg', 'keywords', 'target-only'];
+export const conditioningModes: readonly ConditioningMode[] = ['repeat', 'embed'];
+export const searchStrategies: readonly SearchStrategy[] = ['exhaustive', 'early'];
+export const DEFAULT_EARLY_FRACTION = 0.4;
+export const DEFAULT_EARLY_KEEP = 1;
+
+export interface ProgressEvent {
+  stage: 'keywords' | 'generate' | 'score' | 'decode';
+  step?: number;
+  total?: number;
+  message?: string;
+}
+
+export interface PersonalizeRequest {
+  scene: Scene;
+  history: History;
+  target: Target;
+  /** Default 'pmg'; 'target-only' = target keywords only; 'keywords' = preference keywords at ONE fixed weight, no search. */
+  method?: PersonalizeMethod;
+  /** Default 2/3. */
+  alpha?: number;
+  /** 'repeat' (default) | 'embed'. */
+  mode?: ConditioningMode;
+  /** Default per scene (conditioning.ts). */
+  weights?: number[];
+  /** For method 'keywords' (default: the scene's first default weight). */
+  fixedWeight?: number;
+  search?: SearchStrategy;
+  earlyFraction?: number;
+  earlyKeep?: number;
+  steps?: number;
+  guidance?: number;
+  seed?: number;
+  width?: number;
+  height?: number;
+  scheduler?: string;
+  negative?: string;
+  /** Precomputed keywords (skip the LLM). */
+  keywords?: KeywordResult;
+  keywordOptions?: { count?: number; variant?: KeywordVariant; promptsDir?: string; cache?: KeywordCache };
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  warn?: (message: string) => void;
+}
+
+export interface PersonalizeCandidate {
+  weights: CandidateWeights;
+  prompt: string;
+  negative: string;
+  seed: number;
+  dp: number;
+  dt: number;
+  z: number;
+  png: Buffer;
+  /** False for candidates stopped early by `early` search (their png is the preview). */
+  finished: boolean;
+}
+
+export interface PersonalizeSettings {
+  steps: number;
+  guidance: number;
+  width: number;
+  height: number;
+  seed: number;
+  scheduler?: string;
+  earlyFraction?: number;
+  earlyKeep?: number;
+  /** Steps run before the early choice (early search only). */
+  earlySteps?: number;
+}
+
+export interface PersonalizeResult {
+  scene: Scene;
+  method: PersonalizeMethod;
+  alpha: number;
+  mode: ConditioningMode;
+  search: SearchStrategy;
+  keywords: { preference: string[]; target: string[]; prompts: Record<string, string>; raw: Record<string, string>; model: string; cached: boolean };
+  candidates: PersonalizeCandidate[];
+  chosen: number;
+  /** ms per stage: keywords, encode, denoise, decode, score, total. */
+  timings: Record<string, number>;
+  /** The generation settings used (defaults filled). */
+  settings: PersonalizeSettings;
+}
+
+/** Checked request fields with defaults filled (everything cheap, before any model runs). */
+export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: ModelSet['preset']) {
+  const method = request.method ?? 'pmg';
+  if (!personalizeMethods.includes(method)) throw new PmgError('invalid-argument', `unknown method '${method}'; use ${personalizeMethods.join(', ')}`);
+  const mode = request.mode ?? 'repeat';
+  if (!conditioningModes.includes(mode)) throw new PmgError('invalid-argument', `unknown mode '${mode}'; use --mode ${conditioningModes.join('|')}`);
+  const search = request.search ?? 'exhaustive';
+  if (!searchStrategies.includes(search)) throw new PmgError('invalid-argument', `unknown search '${search}'; use --search ${searchStrategies.join('|')}`);
+  const alpha = checkAlpha(request.alpha ?? DEFAULT_ALPHA);
+  const earlyFraction = request.earlyFraction ?? DEFAULT_EARLY_FRACTION;
+  if (!Number.isFinite(earlyFraction) || earlyFraction <= 0 || earlyFraction >= 1) {
+    throw new PmgError('invalid-argument', `early fraction must be a number between 0 and 1 (exclusive), got ${earlyFraction}`);
+  }
+  const earlyKeep = request.earlyKeep ?? DEFAULT_EARLY_KEEP;
+  if (!Number.isInteger(earlyKeep) || earlyKeep < 1) throw new PmgError('invalid-argument', `early keep must be a whole number >= 1, got ${earlyKeep}`);
+  const seed = request.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new PmgError('invalid-argument', `seed must be a non-negative integer, got ${seed}`);
+  const steps = request.steps ?? preset?.steps ?? DEFAULTS.steps;
+  const guidance = request.guidance ?? preset?.guidance ?? DEFAULTS.guidanceScale;
+  const width = request.width ?? preset?.width ?? DEFAULTS.width;
+  const height = request.height ?? preset?.height ?? DEFAULTS.height;
+  const scheduler = request.scheduler ?? preset?.scheduler;
+  const defaults = mode === 'repeat' ? defaultRepeatWeights[request.scene] : defaultEmbedWeights;
+  let weights: number[];
+  if (method === 'pmg') weights = request.weights ?? defaults;
+  else if (method === 'keywords') weights = [request.fixedWeight ?? defaults[0]!];
+  else weights = [0];
+  if (request.weights && method !== 'pmg') throw new PmgError('invalid-argument', `weights are only used by method 'pmg' (method '${method}' generates one candidate)`);
+  return { method, mode, search, alpha, earlyFraction, earlyKeep, seed, steps, guidance, width, height, scheduler, weights };
+}
+
+/** Candidate plans for the keywords (checks weights; target-only drops the preference part). */
+export function planForMethod(request: PersonalizeRequest, checked: ReturnType<typeof checkPersonalizeRequest>, keywords: { preference: string[]; target: string[] }): CandidatePlan[] {
+  return planCandidates({
+    scene: request.scene,
+    mode: checked.mode,
+    title: request.target.item?.title,
+    targetKeywords: keywords.target,
+    preferenceKeywords: checked.method === 'target-only' ? [] : keywords.preference,
+    weights: checked.weights,
+    ...(request.negative !== undefined ? { negative: request.negative } : {}),
+  });
+}
+
+export async function personalize(models: ModelSet, request: PersonalizeRequest): Promise<PersonalizeResult> {
+  const started = performance.now();
+  const checked = checkPersonalizeRequest(request, models.preset);
+  const timings: Record<string, number> = {};
+  const progress = request.onProgress ?? (() => undefined);
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[name] = (timings[name] ?? 0) + (performance.now() - t0);
+    }
+  };
+
+  // 1. keywords
+  let keywordResult: KeywordResult;
+  if (request.keywords) {
+    keywordResult = request.keywords;
+    timings.keywords = 0;
+  } else {
+    progress({ stage: 'keywords', message: `asking ${models.llm.id}` });
+    const options = request.keywordOptions ?? {};
+    keywordResult = await timed('keywords', () =>
+      extractKeywords({
+        scene: request.scene,
+        history: request.history,
+        target: request.target,
+        llm: models.llm,
+        prompts: loadPrompts(options.promptsDir === undefined ? {} : { dir: options.promptsDir }),
+        cache: options.cache,
+        count: options.count,
+        variant: options.variant,
+        signal: request.signal,
+      }),
+    );
+  }
+  const keywords = { preference: [...keywordResult.preference], target: [...keywordResult.target] };
+
+  // 2. plans  3. encode (+ timesteps and seeded latents)
+  const plans = planForMethod(request, checked, keywords);
+  const conditioning: CandidateConditioning[] = plans.map((plan) => ({
+    prompt: checked.mode === 'repeat' ? plan.prompt : plan.spans.map((s) => ({ text: s.text, weight: s.weight })),
+    negativePrompt: plan.negative,
+  }));
+  const seeds = plans.map(() => checked.seed);
+  const state = await timed('encode', () =>
+    prepareDenoise(models.sd, {
+      candidates: conditioning,
+      seeds,
+      steps: checked.steps,
+      guidanceScale: checked.guidance,
+      width: checked.width,
+      height: checked.height,
+      scheduler: checked.scheduler,
+      signal: request.signal,
+      warn: request.warn,
+    }),
+  );
+  const total = state.stepCount;
+  const onStep = (event: { step: number; stepCount: number }): void => progress({ stage: 'generate', step: event.step + 1, total: event.stepCount });
+
+  const k = plans.length;
+  const images: (RgbImage | undefined)[] = new Array(k);
+  const dp: number[] = new Array(k).fill(0);
+  const dt: number[] = new Array(k).fill(0);
+  const finished: boolean[] = new Array(k).fill(true);
+  const score = async (indices: number[], rgb: RgbImage[]): Promise<void> => {
+    progress({ stage: 'score', message: `CLIP on ${rgb.length} image(s)` });
+    const s = await timed('score', () => scoreCandidates(models.clip, rgb, keywords));
+    indices.forEach((index, j) => {
+      images[index] = rgb[j];
+      dp[index] = s.dp[j]!;
+      dt[index] = s.dt[j]!;
+    });
+  };
+  const decode = async (latents: Parameters<typeof decodeLatents>[1]): Promise<RgbImage[]> => {
+    progress({ stage: 'decode', message: `VAE on ${latents.dims[0]} latent(s)` });
+    return tensorToRgbImages(await timed('decode', () => decodeLatents(models.sd.vaeDecoder, latents, request.signal)));
+  };
+
+  let earlySteps: number | undefined;
+  const keep = Math.min(checked.earlyKeep, k);
+  if (checked.search === 'early' && keep < k && total > 1) {
+    // 4a. all candidates to the early step; score the x0 previews; keep the best.
+    earlySteps = Math.min(total - 1, Math.max(1, Math.round(checked.earlyFraction * total)));
+    await timed('denoise', () => state.run({ until: earlySteps, signal: request.signal, onStep }));
+    const all = plans.map((_, i) => i);
+    await score(all, await decode(state.predictedOriginal()));
+    const ranked = rankByZ(plans.map((p, i) => ({ weights: p.weights, dp: dp[i]!, dt: dt[i]! })), checked.alpha);
+    const kept = ranked.slice(0, keep).sort((a, b) => a - b);
+    for (const i of all) finished[i] = kept.includes(i);
+    state.keep(kept);
+    await timed('denoise', () => state.run({ signal: request.signal, onStep }));
+    await score(kept, await decode(state.latents()));
+  } else {
+    await timed('denoise', () => state.run({ signal: request.signal, onStep }));
+    await score(plans.map((_, i) => i), await decode(state.latents()));
+  }
+
+  // 7. selection (among finished candidates)
+  const z = plans.map((_, i) => zScore(dp[i]!, dt[i]!, checked.alpha));
+  const finishedIdx = plans.map((_, i) => i).filter((i) => finished[i]);
+  const best = selectBest(finishedIdx.map((i) => ({ weights: plans[i]!.weights, dp: dp[i]!, dt: dt[i]! })), checked.alpha);
+  const chosen = finishedIdx[best.chosen]!;
+  const pngs = await Promise.all(images.map((image) => encodePng(image!)));
+  timings.total = performance.now() - started;
+  for (const key of Object.keys(timings)) timings[key] = Math.round(timings[key]! * 10) / 10;
+
+  return {
+    scene: request.scene,
+    method: checked.method,
+    alpha: checked.alpha,
+    mode: checked.mode,
+    search: checked.search,
+    keywords: {
+      preference: keywords.preference,
+      target: keywords.target,
+      prompts: keywordResult.prompts,
+      raw: keywordResult.raw,
+      model: keywordResult.model,
+      cached: keywordResult.cached,
+    },
+    candidates: plans.map((plan, i) => ({
+      weights: plan.weights,
+      prompt: plan.prompt,
+      negative: plan.negative,
+      seed: seeds[i]!,
+      dp: dp[i]!,
+      dt: dt[i]!,
+      z: z[i]!,
+      png: pngs[i]!,
+      finished: finished[i]!,
+    })),
+    chosen,
+    timings,
+    settings: {
+      steps: checked.steps,
+      guidance: checked.guidance,
+      width: checked.width,
+      height: checked.height,
+      seed: checked.seed,
+      ...(checked.scheduler ? { scheduler: checked.scheduler } : {}),
+      ...(checked.search === 'early' ? { earlyFraction: checked.earlyFraction, earlyKeep: checked.earlyKeep } : {}),
+      ...(earlySteps !== undefined ? { earlySteps } : {}),
+    },
+  };
+}
+
+/** Candidate indices from best to worst z; ties go to the lower preference weight, then target weight, then index. */
+export function rankByZ(candidates: readonly { weights: CandidateWeights; dp: number; dt: number }[], alpha: number): number[] {
+  const z = candidates.map((c) => zScore(c.dp, c.dt, alpha));
+  return candidates
+    .map((_, i) => i)
+    .sort((a, b) => z[b]! - z[a]! || candidates[a]!.weights.preference - candidates[b]!.weights.preference || candidates[a]!.weights.target - candidates[b]!.weights.target || a - b);
+}

@@ -1,0 +1,83 @@
+/**
+ * The on-disk form of a personalization result (issue 5 §4):
+ *   <out>/best.png, <out>/candidate-<i>.png, <out>/result.json
+ * Written atomically: everything goes into a sibling `<out>.tmp-<pid>` folder first. When `<out>` does not
+ * exist (or is an empty folder) the temp folder is renamed into place; when it holds other files, our files
+ * are moved into it one by one only after all of them were written. On failure nothing is left behind.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { PmgError } from '../errors/pmg-error.js';
+import type { PersonalizeResult } from './personalize.js';
+
+export interface ResultFiles {
+  resultJson: string;
+  best: string;
+  candidates: string[];
+}
+
+export function candidateImageName(index: number): string {
+  return `candidate-${index}.png`;
+}
+
+/** The JSON written to result.json (without image bytes). */
+export function resultJson(result: PersonalizeResult, extra: { models: { llm: string; clip: string; sd: string } }): Record<string, unknown> {
+  return {
+    scene: result.scene,
+    method: result.method,
+    alpha: result.alpha,
+    mode: result.mode,
+    search: result.search,
+    keywords: result.keywords,
+    prompt: result.candidates.map((c) => c.prompt),
+    candidates: result.candidates.map((c, i) => ({
+      weights: c.weights,
+      prompt: c.prompt,
+      negative: c.negative,
+      seed: c.seed,
+      dp: c.dp,
+      dt: c.dt,
+      z: c.z,
+      image: candidateImageName(i),
+      finished: c.finished,
+    })),
+    chosen: result.chosen,
+    best: 'best.png',
+    models: extra.models,
+    settings: result.settings,
+    timings: result.timings,
+  };
+}
+
+export async function writeResultFolder(outDir: string, result: PersonalizeResult, extra: { models: { llm: string; clip: string; sd: string } }): Promise<ResultFiles> {
+  const out = resolve(outDir);
+  const chosen = result.candidates[result.chosen];
+  if (!chosen) throw new PmgError('invalid-argument', `result has no candidate ${result.chosen} to save as best.png`);
+  if (existsSync(out) && !(await stat(out)).isDirectory()) throw new PmgError('invalid-argument', `--out ${out} is a file; give a folder`);
+  if (!existsSync(dirname(out))) throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`);
+
+  const files = new Map<string, Buffer | string>();
+  result.candidates.forEach((c, i) => files.set(candidateImageName(i), c.png));
+  files.set('best.png', chosen.png);
+  files.set('result.json', `${JSON.stringify(resultJson(result, extra), null, 2)}\n`);
+
+  const temp = `${out}.tmp-${process.pid}`;
+  await rm(temp, { recursive: true, force: true });
+  try {
+    await mkdir(temp);
+    for (const [name, content] of files) await writeFile(join(temp, name), content);
+    const existing = existsSync(out) ? await readdir(out) : undefined;
+    if (existing === undefined || existing.length === 0) {
+      if (existing) await rmdir(out);
+      await rename(temp, out);
+    } else {
+      for (const name of files.keys()) await rename(join(temp, name), join(out, name));
+      await rm(temp, { recursive: true, force: true });
+    }
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return { resultJson: join(out, 'result.json'), best: join(out, 'best.png'), candidates: result.candidates.map((_, i) => join(out, candidateImageName(i))) };
+}

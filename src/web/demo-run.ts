@@ -1,0 +1,297 @@
+/**
+ * `pmg demo` as a function: runs PMG (personalize()) for the users of the shipped MovieLens sample and
+ * writes one folder:
+ *   <out>/index.html                 the page (web/demo-page.ts)
+ *   <out>/demo.json                  what ran (preset, models, settings, users); also marks the folder as a demo folder
+ *   <out>/user-<id>/result.json, best.png, candidate-<i>.png   (personalize/result-files.ts)
+ * Everything is written to `<out>.tmp-<pid>` first and renamed into place at the end, so a failure leaves
+ * nothing in --out. An existing --out is replaced only when it is an earlier demo folder (has demo.json).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type { ProgressSink, ProgressTask } from '../core/progress.js';
+import { loadDemoSamples } from '../data/demo-sample.js';
+import { PmgError, isPmgError } from '../errors/pmg-error.js';
+import { writeFixtures } from '../fixtures/write-fixtures.js';
+import { loadModelSet, type ModelSet, type ModelSetSpec } from '../personalize/model-set.js';
+import { personalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
+import { isPresetName, presets, type ModelPreset } from '../personalize/presets.js';
+import { writeResultFolder } from '../personalize/result-files.js';
+import type { ModelStore } from '../runtime/model-store.js';
+import { DEFAULT_ALPHA, checkAlpha } from '../scoring/selection.js';
+import type { Sample } from '../spec/behaviour.js';
+import { renderDemoPage, type DemoPageUser } from './demo-page.js';
+import { formatBytes } from '../core/progress.js';
+
+/** Settings of the tiny run: small and fast, the images are noise anyway. */
+export const TINY_DEMO = { steps: 3, width: 64, height: 64, guidance: 2 } as const;
+export const DEMO_MARKER = 'demo.json';
+const TINY_LLM_LABEL = 'tiny fixture LLM (random weights)';
+export const SAMPLE_NOTE =
+  'History and targets: three users of MovieLens ml-latest-small (GroupLens, 2018), redistributed for research under the MovieLens licence: no endorsement by GroupLens or the University of Minnesota, no commercial use without permission (see assets/sample/README.md). Target descriptions written by the pmg authors.';
+
+export interface DemoOptions {
+  /** Absolute output folder. */
+  out: string;
+  /** Run on the tiny random-weight fixture models, offline. */
+  tiny: boolean;
+  /** Hub models to use (ignored with `tiny` or `models`). */
+  preset?: ModelPreset;
+  /** A folder laid out like `pmg models fixtures` writes it (llm/, clip/, sd/). */
+  models?: string;
+  /** How many sample users (default: all). */
+  users?: number;
+  steps?: number;
+  seed?: number;
+  alpha?: number;
+  device?: 'cpu' | 'cuda';
+  threads?: number;
+  store: ModelStore;
+  env: NodeJS.ProcessEnv;
+  offline: boolean;
+  /** One line of progress text (the CLI writes it to stderr). */
+  log?: (line: string) => void;
+  warn?: (message: string) => void;
+  /** Bars for the denoising steps. */
+  progress?: ProgressSink;
+  /** Default: the shipped sample (data/demo-sample.ts). */
+  samples?: Sample[];
+  signal?: AbortSignal;
+  /** Shown on the page (omit for byte-identical pages). */
+  generatedAt?: string;
+}
+
+export interface DemoUserOutcome {
+  user: string;
+  /** Folder name under out, e.g. 'user-54'. */
+  folder: string;
+  chosen: number;
+  candidates: number;
+}
+
+export interface DemoOutcome {
+  /** Absolute path of index.html. */
+  page: string;
+  users: DemoUserOutcome[];
+}
+
+/** Folder name of a user: 'user-<id>' with anything unusual replaced. */
+export function userFolderName(user: string): string {
+  return `user-${user.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+/, '_') || 'unknown'}`;
+}
+
+/** The models a preset downloads, as the offline message names them. */
+export function presetRepoIds(preset: ModelPreset): string[] {
+  const ids: string[] = [];
+  if (preset.llm.startsWith('onnx:')) ids.push(preset.llm.slice('onnx:'.length));
+  ids.push(preset.clip, preset.sd);
+  return ids;
+}
+
+/** Refuse an --out that is a file, or a non-empty folder that an earlier demo did not write. */
+export function checkDemoOut(out: string): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new PmgError('invalid-argument', `--out ${out} is a file; give a folder (it is created, or replaced when it holds an earlier demo)`);
+  const entries = readdirSync(out);
+  if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
+    throw new PmgError('invalid-argument', `--out ${out} is a folder that pmg demo did not write (no ${DEMO_MARKER}); choose an empty or new folder`);
+  }
+}
+
+function needsNetwork(error: unknown): boolean {
+  return isPmgError(error) && (error.code === 'offline' || error.code === 'download-failed' || error.code === 'timeout');
+}
+
+/** The one line `pmg demo` prints when the preset's models cannot be fetched. */
+export function networkNeededMessage(preset: ModelPreset, reason: string): string {
+  const server = preset.llm.startsWith('openai:') ? ` and an OpenAI-compatible server at ${preset.llm.slice('openai:'.length)} running ${preset.llmModel ?? 'a chat model'}` : '';
+  return `pmg demo needs the '${preset.name}' preset's models from the hub on first run (${presetRepoIds(preset).join(', ')}; about ${formatBytes(preset.downloadBytes)})${server}, but ${reason}; connect and run it again, or run offline with 'pmg demo --tiny'`;
+}
+
+function reasonOf(error: PmgError, offline: boolean): string {
+  if (error.code === 'offline' || offline) return 'offline mode is on (--offline, PMG_OFFLINE or HF_HUB_OFFLINE) and they are not in the cache';
+  return `the download failed (${error.message.split('\n')[0]!.replace(/;.*$/, '')})`;
+}
+
+/** A failing OpenAI-compatible server (the paper preset's LLM): say what to start, in one line. */
+function explainServerFailure(error: unknown, options: DemoOptions): unknown {
+  const preset = options.tiny || options.models ? undefined : options.preset;
+  if (!preset?.llm.startsWith('openai:') || !isPmgError(error) || (error.code !== 'provider-call-failed' && error.code !== 'timeout')) return error;
+  const url = preset.llm.slice('openai:'.length);
+  return new PmgError(
+    error.code,
+    `the '${preset.name}' preset needs an OpenAI-compatible server at ${url} serving ${preset.llmModel ?? 'a chat model'} (${error.message.split('\n')[0]}); start one (see docs/demo.md), use --preset fast, or run offline with 'pmg demo --tiny'`,
+    { cause: error, details: error.details },
+  );
+}
+
+async function loadModels(options: DemoOptions, fixturesDir: string | undefined): Promise<ModelSet> {
+  const spec: ModelSetSpec = { ...(options.device ? { device: options.device } : {}), ...(options.threads ? { threads: options.threads } : {}) };
+  if (fixturesDir) spec.models = fixturesDir;
+  else if (options.models) spec.models = options.models;
+  else if (options.preset && isPresetName(options.preset.name) && presets[options.preset.name] === options.preset) spec.models = options.preset.name;
+  else if (options.preset) {
+    // A preset from PMG_PRESET_FILE: its parts one by one.
+    spec.llm = options.preset.llm;
+    if (options.preset.llmModel) spec.llmModel = options.preset.llmModel;
+    spec.clip = options.preset.clip;
+    spec.sd = options.preset.sd;
+  }
+  try {
+    return await loadModelSet(spec, { store: options.store, env: options.env, offline: options.offline || options.tiny, ...(options.warn ? { warn: options.warn } : {}) });
+  } catch (error) {
+    if (options.preset && !fixturesDir && !options.models && needsNetwork(error)) {
+      throw new PmgError((error as PmgError).code, networkNeededMessage(options.preset, reasonOf(error as PmgError, options.offline)), { cause: error });
+    }
+    throw error;
+  }
+}
+
+function requestFor(sample: Sample, options: DemoOptions, log: (line: string) => void, label: string): PersonalizeRequest {
+  const preset = options.tiny || options.models ? undefined : options.preset;
+  const size = options.tiny ? TINY_DEMO : preset;
+  const request: PersonalizeRequest = {
+    scene: sample.scene,
+    history: sample.history,
+    target: sample.target,
+    alpha: options.alpha ?? DEFAULT_ALPHA,
+    seed: options.seed ?? 0,
+  };
+  const steps = options.steps ?? (options.tiny ? TINY_DEMO.steps : preset?.steps);
+  if (steps !== undefined) request.steps = steps;
+  if (size) {
+    request.width = size.width;
+    request.height = size.height;
+    request.guidance = size.guidance;
+  }
+  if (preset?.scheduler) request.scheduler = preset.scheduler;
+  if (options.signal) request.signal = options.signal;
+  if (options.warn) request.warn = options.warn;
+  let task: ProgressTask | undefined;
+  let lastStage = '';
+  request.onProgress = (event) => {
+    if (event.stage !== lastStage) {
+      task?.finish();
+      task = undefined;
+      lastStage = event.stage;
+      log(`${label}: ${event.stage}${event.message ? ` (${event.message})` : ''}`);
+    }
+    if (event.stage === 'generate' && event.step !== undefined && event.total !== undefined && options.progress) {
+      task ??= options.progress.start(`${label}: denoising`, event.total, 'steps');
+      task.update(event.step);
+    }
+  };
+  return request;
+}
+
+function pageUser(sample: Sample, folder: string, result: PersonalizeResult, modelLabel?: string): DemoPageUser {
+  return {
+    user: sample.user,
+    history: sample.history.items,
+    target: sample.target.item ?? {},
+    keywords: { preference: result.keywords.preference, target: result.keywords.target, model: modelLabel ?? result.keywords.model, cached: result.keywords.cached },
+    candidates: result.candidates.map((c, i) => ({
+      weights: c.weights,
+      prompt: c.prompt,
+      seed: c.seed,
+      dp: c.dp,
+      dt: c.dt,
+      z: c.z,
+      image: `${folder}/candidate-${i}.png`,
+      finished: c.finished,
+    })),
+    chosen: result.chosen,
+    timings: result.timings,
+  };
+}
+
+/** Put `stage` at `out`: replaces an earlier demo folder, never anything else. */
+function publish(stage: string, out: string): void {
+  if (!existsSync(out)) {
+    renameSync(stage, out);
+    return;
+  }
+  checkDemoOut(out);
+  const old = `${out}.old-${process.pid}`;
+  renameSync(out, old);
+  try {
+    renameSync(stage, out);
+  } catch (error) {
+    renameSync(old, out);
+    throw error;
+  }
+  rmSync(old, { recursive: true, force: true });
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
+  const log = options.log ?? (() => undefined);
+  const alpha = checkAlpha(options.alpha ?? DEFAULT_ALPHA, '--alpha');
+  const all = options.samples ?? loadDemoSamples();
+  const count = options.users ?? all.length;
+  if (!Number.isInteger(count) || count < 1 || count > all.length) {
+    throw new PmgError('invalid-argument', `--users must be a whole number from 1 to ${all.length} (the sample has ${all.length} users), got ${count}`);
+  }
+  if (!options.tiny && !options.models && !options.preset) throw new PmgError('invalid-argument', 'pmg demo needs a preset, --models or --tiny');
+  const samples = all.slice(0, count);
+  checkDemoOut(options.out);
+
+  const parent = dirname(options.out);
+  const createdParent = mkdirSync(parent, { recursive: true });
+  const stage = join(parent, `${basename(options.out)}.tmp-${process.pid}`);
+  rmSync(stage, { recursive: true, force: true });
+  const fixturesDir = options.tiny ? mkdtempSync(join(tmpdir(), 'pmg-demo-models-')) : undefined;
+  let models: ModelSet | undefined;
+  try {
+    if (fixturesDir) {
+      log('writing the tiny fixture models (random weights: the images will be noise)');
+      await writeFixtures(fixturesDir, { only: ['llm', 'clip', 'sd'] });
+    }
+    models = await loadModels(options, fixturesDir);
+    mkdirSync(stage);
+    const users: DemoPageUser[] = [];
+    let settingsSteps: number | undefined;
+    let runMode: { mode: string; search: string } | undefined;
+    const outcomes: DemoUserOutcome[] = [];
+    for (const [index, sample] of samples.entries()) {
+      const label = `user ${sample.user} (${index + 1}/${samples.length})`;
+      const folder = userFolderName(sample.user);
+      const result = await personalize(models, requestFor(sample, options, log, label)).catch((error: unknown) => {
+        throw explainServerFailure(error, options);
+      });
+      await writeResultFolder(join(stage, folder), result, { models: models.ids });
+      users.push(pageUser(sample, folder, result, fixturesDir ? TINY_LLM_LABEL : undefined));
+      settingsSteps ??= result.settings.steps;
+      runMode ??= { mode: result.mode, search: result.search };
+      outcomes.push({ user: sample.user, folder, chosen: result.chosen, candidates: result.candidates.length });
+      log(`${label}: chose candidate ${result.chosen} of ${result.candidates.length}`);
+    }
+    const ids = fixturesDir ? { llm: TINY_LLM_LABEL, clip: 'tiny fixture CLIP (random weights)', sd: 'tiny fixture Stable Diffusion (random weights)' } : models.ids;
+    const presetName = options.tiny || options.models ? undefined : options.preset?.name;
+    const steps = settingsSteps;
+    const html = renderDemoPage({
+      ...(presetName ? { preset: presetName } : {}),
+      models: ids,
+      alpha,
+      tiny: options.tiny,
+      ...(steps !== undefined ? { steps } : {}),
+      seed: options.seed ?? 0,
+      ...(runMode ?? {}),
+      sampleNote: SAMPLE_NOTE,
+      ...(options.generatedAt ? { generatedAt: options.generatedAt } : {}),
+      users,
+    });
+    writeFileSync(join(stage, 'index.html'), html);
+    const summary = { tool: 'pmg demo', tiny: options.tiny, preset: presetName ?? null, models: ids, alpha, steps: steps ?? null, seed: options.seed ?? 0, users: outcomes };
+    writeFileSync(join(stage, DEMO_MARKER), `${JSON.stringify(summary, null, 2)}\n`);
+    publish(stage, options.out);
+    return { page: join(options.out, 'index.html'), users: outcomes };
+  } catch (error) {
+    rmSync(stage, { recursive: true, force: true });
+    if (createdParent) rmSync(createdParent, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await models?.close().catch(() => undefined);
+    if (fixturesDir) rmSync(fixturesDir, { recursive: true, force: true });
+  }
+}
