@@ -16,5 +16,21 @@ import { demoCommand } from './demo.js';
 import { generateCommand } from './generate.js';
 import { benchSearchCommand } from './bench-search.js';
 import { evalCommand } from './eval.js';
+import { benchAllCommand } from './bench-all.js';
 
-export const commands: Command[] = [demoCommand, modelsPullCommand, modelsListCommand, modelsFixturesCommand, dataSamplesCommand, keywordsCommand, generateCommand, txt2imgCommand, benchDiffusionCommand, benchSearchCommand, metricsCommand, evalCommand, benchMetricsCommand];
+export const commands: Command[] = [
+  demoCommand,
+  generateCommand,
+  keywordsCommand,
+  txt2imgCommand,
+  modelsPullCommand,
+  modelsListCommand,
+  modelsFixturesCommand,
+  dataSamplesCommand,
+  metricsCommand,
+  evalCommand,
+  benchAllCommand,
+  benchDiffusionCommand,
+  benchSearchCommand,
+  benchMetricsCommand,
+];

@@ -1,0 +1,25 @@
+/** `pmg bench all` (what `npm run bench` runs): every benchmark in turn, each with its default settings. */
+import type { Command } from '../command.js';
+import { benchDiffusionCommand } from './bench-diffusion.js';
+import { benchMetricsCommand } from './bench-metrics.js';
+import { benchSearchCommand } from './bench-search.js';
+
+const benches: Command[] = [benchDiffusionCommand, benchSearchCommand, benchMetricsCommand];
+
+export const benchAllCommand: Command = {
+  name: 'bench all',
+  summary: `run every benchmark with its defaults (${benches.map((b) => b.name).join(', ')}); what npm run bench runs`,
+  usage: '',
+  options: {},
+  async run(context) {
+    for (const bench of benches) {
+      context.io.stdout.write(`\n== pmg ${bench.name} ==\n`);
+      const values = Object.fromEntries(
+        Object.entries(bench.options).flatMap(([name, spec]) => (spec.default === undefined ? [] : [[name, spec.default]])),
+      );
+      const code = await bench.run({ ...context, values, positionals: [] });
+      if (code) return code;
+    }
+    return 0;
+  },
+};
