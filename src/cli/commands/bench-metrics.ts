@@ -1,18 +1,20 @@
 /** `pmg bench metrics`: images/s of each metric at batch 1 and 16 on the fixture networks. */
 import { PmgError } from '../../errors/pmg-error.js';
 import { benchMetrics, formatMetricsBench } from '../../bench/metrics.js';
+import { benchEvalStages, formatEvalStages } from '../../bench/eval-stages.js';
 import { metricInfo, type MetricName } from '../../metrics/registry.js';
 import { booleanOption, stringOption, type Command } from '../command.js';
 
 export const benchMetricsCommand: Command = {
   name: 'bench metrics',
-  summary: 'images per second of each metric at batch 1 and 16 on the fixture networks',
-  usage: '[--metrics ssim,lpips,...] [--repeats N] [--size PX] [--clip DIR] [--json]',
+  summary: 'images per second of each metric at batch 1 and 16, and the share of an eval run per stage, on the fixture networks',
+  usage: '[--metrics ssim,lpips,...] [--repeats N] [--size PX] [--clip DIR] [--no-eval] [--json]',
   options: {
     metrics: { type: 'string', value: 'LIST', description: 'comma-separated metrics (default: all)' },
     repeats: { type: 'string', value: 'N', description: 'timed runs per cell; the median is shown', default: '5' },
     size: { type: 'string', value: 'PX', description: 'side of the synthetic square images', default: '64' },
     clip: { type: 'string', value: 'DIR', description: 'a CLIP folder for clip-t / clip-i (e.g. from pmg models fixtures)' },
+    'no-eval': { type: 'boolean', description: 'skip the small fixture eval run that measures the share of each stage (LLM, diffusion, scoring, metrics)' },
     json: { type: 'boolean', description: 'print JSON' },
   },
   async run(context) {
@@ -22,7 +24,12 @@ export const benchMetricsCommand: Command = {
     if (imageSize < 11) throw new PmgError('invalid-argument', `--size must be at least 11 (the SSIM window), got ${imageSize}`);
     const result = await benchMetrics({ metrics, repeats, imageSize, clipDir: stringOption(context, 'clip') });
     const command = `pmg bench metrics${metrics ? ` --metrics ${metrics.join(',')}` : ''} --repeats ${repeats} --size ${imageSize}`;
-    context.io.stdout.write(booleanOption(context, 'json') ? `${JSON.stringify({ command, ...result }, null, 2)}\n` : formatMetricsBench(result, command));
+    const evalStages = booleanOption(context, 'no-eval') ? undefined : await benchEvalStages();
+    context.io.stdout.write(
+      booleanOption(context, 'json')
+        ? `${JSON.stringify({ command, ...result, ...(evalStages ? { evalStages } : {}) }, null, 2)}\n`
+        : `${formatMetricsBench(result, command)}${evalStages ? `\n${formatEvalStages(evalStages)}` : ''}`,
+    );
     return 0;
   },
 };

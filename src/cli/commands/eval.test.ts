@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { assetPath } from '../../core/package-root.js';
+import { writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
+import { main } from '../main.js';
+
+const excerpt = assetPath('test-data', 'movielens-excerpt');
+const tmp = mkdtempSync(join(tmpdir(), 'pmg-eval-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+before(async () => {
+  await writeEvalModels(join(tmp, 'fx'));
+  await writePosters(excerpt, join(tmp, 'posters'));
+});
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (append: (s: string) => void) => new Writable({ write: (chunk, _e, done) => (append(String(chunk)), done()) });
+  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { PMG_OFFLINE: '1', PMG_CACHE_DIR: join(tmp, 'cache') }, cwd: tmp });
+  return { code, out, err };
+}
+
+const base = ['eval', '--dataset', 'movielens', '--data', excerpt, '--posters', 'posters', '--models', 'fx', '--metrics-models', 'fx', '--steps', '2', '--size', '32', '--limit', '2', '--no-cache'];
+
+describe('pmg eval', () => {
+  it('runs, prints where the report is, resumes with no work, and writes a human sheet', async () => {
+    const first = await run(...base, '--methods', 'target-only,pmg', '--alpha', '0.8,0.5', '--out', 'runs/ok');
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.out, /^2 sample\(s\) evaluated \(0 from an earlier start, 4 generation call\(s\) now\); skipped: none$/m);
+    assert.match(first.out, /^report: .*runs\/ok\/report\.html$/m);
+    assert.match(first.err, /eval: /, 'progress on stderr');
+    const csv = readFileSync(join(tmp, 'runs/ok/results.csv'), 'utf8');
+    assert.deepEqual(csv.trim().split('\n').slice(1).map((l) => l.split(',').slice(2, 4).join('@')), ['target-only@', 'pmg@0.5', 'pmg@0.8', 'target-only@', 'pmg@0.5', 'pmg@0.8']);
+    const again = await run(...base, '--methods', 'target-only,pmg', '--alpha', '0.5,0.8', '--out', 'runs/ok');
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /\(2 from an earlier start, 0 generation call\(s\) now\)/);
+    assert.equal(readFileSync(join(tmp, 'runs/ok/results.csv'), 'utf8'), csv);
+    const other = await run(...base, '--methods', 'pmg', '--out', 'runs/ok');
+    assert.equal(other.code, 2);
+    assert.equal(other.err, `pmg: ${join(tmp, 'runs/ok')} holds a run with other settings: alphas (was 0.5,0.8, now 0.5,0.67,0.8); methods (was target-only,pmg, now pmg); use another --out, or the same flags to resume\n`);
+    const sheet = await run('eval', '--human-sheet', '--out', 'runs/ok');
+    assert.equal(sheet.code, 0, sheet.err);
+    assert.match(sheet.out, /^2 question\(s\): .*human\/pmg@0\.8-vs-target-only\/index\.html$/m);
+    const badPair = await run('eval', '--human-sheet', '--out', 'runs/ok', '--pairs', 'pmg:keywords');
+    assert.equal(badPair.err, "pmg: --pairs names 'keywords', which this run did not evaluate (it has target-only, pmg)\n");
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['missing data folder', ['eval', ...base.slice(1).map((a) => (a === excerpt ? join(tmp, 'nope') : a)), '--out', 'runs/x'], /^pmg: MovieLens folder not found: .*nope \(check --data\)\n$/],
+    ['missing poster folder', [...base.map((a) => (a === 'posters' ? 'no-posters' : a)), '--out', 'runs/x'], /^pmg: image folder not found: .*no-posters \(set by --posters\)\n$/],
+    ['unknown method', [...base, '--methods', 'pmg,dreambooth', '--out', 'runs/x'], /^pmg: unknown method 'dreambooth' in --methods; use target-only, keywords, pmg\n$/],
+    ['unknown metric', [...base, '--metrics', 'lpips,hpsv9', '--out', 'runs/x'], /^pmg: unknown metric 'hpsv9'; known metrics: .*\n$/],
+    ['set metric', [...base, '--metrics', 'fid', '--out', 'runs/x'], /^pmg: metric 'fid' compares image sets.*\n$/],
+    ['bad alpha', [...base, '--alpha', '0.5,1.5', '--out', 'runs/x'], /^pmg: --alpha: '1\.5' is not a number between 0 and 1\n$/],
+    ['no LPIPS network', [...base.filter((a, i) => a !== '--metrics-models' && base[i - 1] !== '--metrics-models'), '--out', 'runs/x'], /^pmg: metric 'lpips' needs a lpips network: pass --metrics-models DIR.*\n$/],
+    ['no --out', [...base], /^pmg: missing --out DIR.*\n$/],
+    ['no run for the human sheet', ['eval', '--human-sheet', '--out', 'runs/none'], /^pmg: .*runs\/none has no eval run \(run\.sqlite is missing\).*\n$/],
+  ];
+  for (const [name, argv, pattern] of bad) {
+    it(`bad input: ${name} gives one clear line and writes nothing`, async () => {
+      const { code, err } = await run(...argv);
+      assert.notEqual(code, 0);
+      assert.match(err, pattern);
+      assert.ok(!existsSync(join(tmp, 'runs/x')), 'no run folder left behind');
+    });
+  }
+});
