@@ -65,3 +65,14 @@ export { scoreCandidates, clipLogit, keywordText, type ClipScoringModel, type Ca
 export { benchSearch, formatSearchBench, SEARCH_BENCH_DEFAULTS, type SearchBenchOptions, type SearchBenchResult, type SearchBenchRow } from './bench/search.js';
 export { selectBest, zScore, clampLogit, checkAlpha, LOGIT_EPSILON, DEFAULT_ALPHA, type CandidateWeights, type ScoredCandidate } from './scoring/selection.js';
 export { planCandidates, checkWeights, scenePrefix, defaultRepeatWeights, defaultEmbedWeights, negativePrompts, type ConditioningMode, type CandidatePlan, type ConditioningInput } from './personalize/conditioning.js';
+export { runEval, plannedRows, sampleFolder, writeAtomic, type EvalRunOptions, type EvalRunSummary, type PersonalizeFn } from './experiments/runner.js';
+export { RunStore, RUN_DB, resultKey, type ResultRow, type StoredSample, type StoredKeywords } from './experiments/run-store.js';
+export { EVAL_METHODS, configDifferences, type EvalConfig, type EvalMethod, type EvalModelConfig } from './experiments/run-config.js';
+export { EvalScorer, EVAL_METRICS, DEFAULT_EVAL_METRICS, checkEvalMetrics, metricColumns, targetText, type EvalMetricName, type EvalReferences } from './experiments/eval-metrics.js';
+export { loadEvalSamples, EVAL_DATASETS, type EvalSampleQuery } from './experiments/eval-samples.js';
+export { writeReport, reportData, type ReportData, type ReportFiles, type GroupStats } from './experiments/report.js';
+export { resultsCsv } from './experiments/results-csv.js';
+export { lineChartSvg, type ChartOptions, type ChartSeries, type ChartPoint } from './experiments/chart-svg.js';
+export { writeHumanSheets, parsePairs, type PairSide, type HumanSheetResult } from './experiments/human-sheet.js';
+export { summarize, tQuantile975, relativeChange, type Summary } from './experiments/stats.js';
+export { benchEvalStages, formatEvalStages, type EvalStagesResult, type EvalStageShare } from './bench/eval-stages.js';

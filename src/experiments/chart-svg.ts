@@ -64,9 +64,17 @@ export function lineChartSvg(options: ChartOptions): string {
     if (series.line && points.length > 1) {
       out.push(`<polyline fill="none" stroke="${series.color}" stroke-width="2" points="${points.map((p) => `${f(px(p.x))},${f(py(p.y))}`).join(' ')}"/>`);
     }
+    // Points at the same place (e.g. several α choosing the same candidate) share one dot and one label.
+    const places = new Map<string, { x: number; y: number; labels: string[] }>();
     for (const p of points) {
-      out.push(`<circle cx="${f(px(p.x))}" cy="${f(py(p.y))}" r="4" fill="${series.color}"/>`);
-      if (p.label) out.push(`<text x="${f(px(p.x) + 6)}" y="${f(py(p.y) - 6)}" fill="${series.color}">${esc(p.label)}</text>`);
+      const key = `${f(px(p.x))},${f(py(p.y))}`;
+      const place = places.get(key) ?? { x: px(p.x), y: py(p.y), labels: [] };
+      if (p.label) place.labels.push(p.label);
+      places.set(key, place);
+    }
+    for (const place of places.values()) {
+      out.push(`<circle cx="${f(place.x)}" cy="${f(place.y)}" r="4" fill="${series.color}"/>`);
+      if (place.labels.length) out.push(`<text x="${f(place.x + 6)}" y="${f(place.y - 6)}" fill="${series.color}">${esc(place.labels.join(', '))}</text>`);
     }
     const ly = margin.top + 10 + i * 18;
     const lx = margin.left + plotW + 14;
