@@ -69,7 +69,7 @@ export { runEval, plannedRows, sampleFolder, writeAtomic, type EvalRunOptions, t
 export { RunStore, RUN_DB, resultKey, type ResultRow, type StoredSample, type StoredKeywords } from './experiments/run-store.js';
 export { EVAL_METHODS, configDifferences, type EvalConfig, type EvalMethod, type EvalModelConfig } from './experiments/run-config.js';
 export { EvalScorer, EVAL_METRICS, DEFAULT_EVAL_METRICS, checkEvalMetrics, metricColumns, targetText, type EvalMetricName, type EvalReferences } from './experiments/eval-metrics.js';
-export { loadEvalSamples, EVAL_DATASETS, type EvalSampleQuery } from './experiments/eval-samples.js';
+export { loadEvalSamples, EVAL_DATASETS, type EvalSampleQuery, type EvalSampleSource } from './experiments/eval-samples.js';
 export { writeReport, reportData, type ReportData, type ReportFiles, type GroupStats } from './experiments/report.js';
 export { resultsCsv } from './experiments/results-csv.js';
 export { lineChartSvg, type ChartOptions, type ChartSeries, type ChartPoint } from './experiments/chart-svg.js';

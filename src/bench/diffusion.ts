@@ -4,7 +4,7 @@
  * (one batch-2 call) against two batch-1 calls, and resident memory after 1 and N generations.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinySd } from '../fixtures/tiny-sd.js';
 import { SeededRandom } from '../core/random.js';
@@ -12,6 +12,8 @@ import { loadStableDiffusion, type OnnxStableDiffusion } from '../providers/imag
 import { SessionPool } from '../runtime/onnx-session.js';
 import { encodeConditioning } from '../pipeline/conditioning.js';
 import { textToImage } from '../pipeline/text-to-image.js';
+import { formatMachine, machineInfo, type MachineInfo } from './machine.js';
+import { median } from './median.js';
 
 export interface DiffusionBenchOptions {
   steps: number;
@@ -29,7 +31,7 @@ export interface DiffusionBenchOptions {
 export const DIFFUSION_BENCH_DEFAULTS: DiffusionBenchOptions = { steps: 10, width: 512, height: 512, repeats: 5, generations: 50, unetScale: 8, scheduler: 'ddim' };
 
 export interface DiffusionBenchResult {
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string };
+  machine: MachineInfo;
   options: DiffusionBenchOptions;
   /** Median of one UNet call with batch 2 (both guidance halves). */
   unetCallMs: number;
@@ -87,7 +89,7 @@ export async function benchDiffusion(options: DiffusionBenchOptions, onProgress:
     onProgress(`ran ${options.generations} generations`);
 
     return {
-      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, node: process.version },
+      machine: machineInfo(),
       options,
       unetCallMs: call,
       imageMs: median(walls),
@@ -134,17 +136,11 @@ function signed(value: number): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(0)}`;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 export function formatDiffusionBench(r: DiffusionBenchResult, command: string): string {
   const o = r.options;
   return [
     `command: ${command}`,
-    `machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB.toFixed(1)} GiB, node ${r.machine.node}`,
+    `machine: ${formatMachine(r.machine)}`,
     `setup:   fixture UNet scale ${o.unetScale}, ${o.width}x${o.height}, ${o.steps} steps, ${o.scheduler}, guidance on (batch 2 per call), threads ${o.threads ?? 'all cores'}`,
     `UNet call (batch 2):           ${r.unetCallMs.toFixed(1)} ms (median)`,
     `wall time per image:           ${r.imageMs.toFixed(1)} ms (median of ${o.repeats})`,

@@ -5,7 +5,7 @@
  * clip-t / clip-i need a CLIP folder (`clipDir`, e.g. from `pmg models fixtures`) and are skipped without one.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir, platform, arch } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRandom } from '../core/random.js';
 import type { RgbImage } from '../core/image-io.js';
@@ -14,6 +14,7 @@ import { writeTinyInception } from '../fixtures/tiny-inception.js';
 import { writeTinyLpips } from '../fixtures/tiny-lpips.js';
 import { SessionPool } from '../runtime/onnx-session.js';
 import { METRIC_NAMES, createMetric, metricInfo, type MetricName } from '../metrics/registry.js';
+import { formatMachine, machineInfo, type MachineInfo } from './machine.js';
 
 export interface MetricsBenchOptions {
   batches?: number[];
@@ -32,7 +33,7 @@ export interface MetricsBenchRow {
 }
 
 export interface MetricsBenchResult {
-  machine: string;
+  machine: MachineInfo;
   imageSize: number;
   repeats: number;
   rows: MetricsBenchRow[];
@@ -91,18 +92,13 @@ export async function benchMetrics(options: MetricsBenchOptions = {}): Promise<M
     await pool.releaseAll();
     await rm(dir, { recursive: true, force: true });
   }
-  return { machine: machineLine(), imageSize: size, repeats, rows };
-}
-
-export function machineLine(): string {
-  const cores = cpus();
-  return `${cores[0]?.model.trim() ?? 'unknown CPU'} x${cores.length}, ${platform()} ${arch()}, Node ${process.version}`;
+  return { machine: machineInfo(), imageSize: size, repeats, rows };
 }
 
 export function formatMetricsBench(result: MetricsBenchResult, command: string): string {
   const lines = [
     `command: ${command}`,
-    `machine: ${result.machine}`,
+    `machine: ${formatMachine(result.machine)}`,
     `images ${result.imageSize}x${result.imageSize} (ms-ssim 176x176), fixture networks, median of ${result.repeats} runs`,
     '',
     `${'metric'.padEnd(9)}${'batch'.padStart(6)}${'images/s'.padStart(12)}${'median ms'.padStart(12)}`,

@@ -6,7 +6,7 @@
  * only the cost is meaningful; the agreement rate on random weights says nothing about real models.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyClip } from '../fixtures/tiny-clip.js';
 import { writeTinySd } from '../fixtures/tiny-sd.js';
@@ -16,6 +16,8 @@ import { personalize, type PersonalizeRequest } from '../personalize/personalize
 import { loadStableDiffusion } from '../providers/image/onnx-stable-diffusion.js';
 import { SessionPool } from '../runtime/onnx-session.js';
 import { loadClip } from '../runtime/transformers-models.js';
+import { formatMachine, machineInfo, type MachineInfo } from './machine.js';
+import { median } from './median.js';
 
 export interface SearchBenchOptions {
   /** Candidate counts to time (default 2, 4, 8). */
@@ -46,7 +48,7 @@ export interface SearchBenchRow {
 }
 
 export interface SearchBenchResult {
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string };
+  machine: MachineInfo;
   options: SearchBenchOptions;
   rows: SearchBenchRow[];
 }
@@ -121,23 +123,17 @@ export async function benchSearch(options: SearchBenchOptions, onProgress: (line
       rows.push({ candidates: count, oneByOneMs: median(single), exhaustiveMs: median(exhaustive), earlyMs: median(early), agree, repeats: options.repeats });
       onProgress(`timed ${count} candidates`);
     }
-    return { machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, node: process.version }, options, rows };
+    return { machine: machineInfo(), options, rows };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export function formatSearchBench(r: SearchBenchResult, command: string): string {
   const o = r.options;
   const lines = [
     `command: ${command}`,
-    `machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB.toFixed(1)} GiB, node ${r.machine.node}`,
+    `machine: ${formatMachine(r.machine)}`,
     `fixture models (random weights): UNet scale ${o.unetScale}, ${o.size}x${o.size} px, ${o.steps} steps, guidance ${o.guidance}, ${o.scheduler}; early: fraction ${o.earlyFraction}, keep ${o.earlyKeep}`,
     `medians of ${o.repeats} repeats; cost relative to generating and scoring the candidates one at a time (lower is better)`,
     '',

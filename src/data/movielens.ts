@@ -25,8 +25,9 @@ import {
   checkLimit,
   checkSeed,
   requireDir,
+  itemSample,
   slidingWindows,
-  splitEightOneOne,
+  windowSamples,
   type SampleQuery,
   type SampleSet,
 } from './protocol.js';
@@ -179,15 +180,7 @@ function buildSample(data: MovieLensData, id: string, user: string, historyIds: 
     if (!target.image) return 'missing-target-image';
     if (history.some((item) => !item.image)) return 'missing-history-image';
   }
-  return {
-    id,
-    user,
-    scene: 'movie',
-    history: { items: history },
-    target: { item: target },
-    historyImages: history.flatMap((item) => (item.image ? [item.image] : [])),
-    ...(target.image ? { targetImage: target.image } : {}),
-  };
+  return itemSample(id, user, 'movie', history, target);
 }
 
 function officialSample(data: MovieLensData, user: string): Sample | string {
@@ -229,16 +222,8 @@ export function movieLensSamples(data: MovieLensData, options: MovieLensSampleOp
     if (found.length === 0) skip.add('too-few-positives');
     for (const w of found) windows.push({ id: `movielens:user-${user}:window-${w.start}`, user, history: w.history, target: w.target });
   }
-  const split = splitEightOneOne(windows.map((w) => w.id), options.seed ?? 0);
-  for (const w of windows) {
-    const part = split.get(w.id)!;
-    if (options.split && part !== options.split) continue;
-    if (options.limit !== undefined && samples.length >= options.limit) break;
-    const result = buildSample(data, w.id, w.user, w.history, w.target);
-    if (typeof result === 'string') skip.add(result);
-    else samples.push({ ...result, split: part });
-  }
-  return { samples, skipped: skip.counts };
+  const windowed = windowSamples(windows, options, skip, (w) => buildSample(data, w.id, w.user, w.history, w.target));
+  return { samples: windowed, skipped: skip.counts };
 }
 
 /** The official-protocol sample of one user (issue 3's `--dataset movielens --user ID`). */

@@ -23,9 +23,10 @@ import {
   checkLimit,
   checkSeed,
   requireDir,
+  itemSample,
   seedFor,
   slidingWindows,
-  splitEightOneOne,
+  windowSamples,
   type SampleQuery,
   type SampleSet,
 } from './protocol.js';
@@ -138,18 +139,6 @@ export function pogItem(data: PogData, id: string): Item | undefined {
   return { id, title: item.title, category: item.category, image };
 }
 
-function sample(id: string, user: string, history: Item[], target: Item): Sample {
-  return {
-    id,
-    user,
-    scene: 'fashion',
-    history: { items: history },
-    target: { item: target },
-    historyImages: history.map((i) => i.image!),
-    targetImage: target.image!,
-  };
-}
-
 /**
  * Samples under a protocol.
  * - official (PMG [C]): per user (file order), history = the last 5 clicked usable items (in click order),
@@ -186,7 +175,7 @@ export function pogSamples(data: PogData, options: PogSampleOptions): SampleSet 
       }
       const random = new SeededRandom(seedFor(seed, user.id));
       const target = candidates[Math.floor(random.nextFloat() * candidates.length)]!;
-      samples.push(sample(`pog:user-${user.id}`, user.id, history, target));
+      samples.push(itemSample(`pog:user-${user.id}`, user.id, 'fashion', history, target));
     }
     return { samples, skipped: skip.counts };
   }
@@ -198,12 +187,6 @@ export function pogSamples(data: PogData, options: PogSampleOptions): SampleSet 
     if (found.length === 0) skip.add('too-few-items');
     for (const w of found) windows.push({ id: `pog:user-${user.id}:window-${w.start}`, user: user.id, history: w.history, target: w.target });
   }
-  const split = splitEightOneOne(windows.map((w) => w.id), seed);
-  for (const w of windows) {
-    const part = split.get(w.id)!;
-    if (options.split && part !== options.split) continue;
-    if (options.limit !== undefined && samples.length >= options.limit) break;
-    samples.push({ ...sample(w.id, w.user, w.history, w.target), split: part });
-  }
-  return { samples, skipped: skip.counts };
+  const windowed = windowSamples(windows, options, skip, (w) => itemSample(w.id, w.user, 'fashion', w.history, w.target));
+  return { samples: windowed, skipped: skip.counts };
 }

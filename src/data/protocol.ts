@@ -1,12 +1,13 @@
 /**
- * What every dataset protocol shares: the result shape (samples + skipped counts), the successors'
- * sliding window (5 history + 1 target), the seeded 8:1:1 split, and image lookup in a folder.
+ * What every dataset protocol shares: the result shape (samples + skipped counts), a sample of items,
+ * the successors' sliding window (5 history + 1 target), the seeded 8:1:1 split and the window samples
+ * taken from it, and image lookup in a folder.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeededRandom } from '../core/random.js';
 import { PmgError } from '../errors/pmg-error.js';
-import type { DataSplit, Sample } from '../spec/behaviour.js';
+import type { DataSplit, Item, Sample, Scene } from '../spec/behaviour.js';
 
 export type { DataSplit } from '../spec/behaviour.js';
 export const dataSplits: readonly DataSplit[] = ['train', 'val', 'test'];
@@ -25,6 +26,19 @@ export interface SampleQuery {
   limit?: number;
   /** Seed of the split and of random target choices (default 0). */
   seed?: number;
+}
+
+/** A sample of items; the images of the items that have one are its reference images. */
+export function itemSample(id: string, user: string, scene: Scene, history: Item[], target: Item): Sample {
+  return {
+    id,
+    user,
+    scene,
+    history: { items: history },
+    target: { item: target },
+    historyImages: history.flatMap((item) => (item.image ? [item.image] : [])),
+    ...(target.image ? { targetImage: target.image } : {}),
+  };
 }
 
 export const WINDOW_HISTORY = 5;
@@ -57,6 +71,25 @@ export function splitEightOneOne(ids: readonly string[], seed = 0): Map<string, 
   const result = new Map<string, DataSplit>();
   order.forEach((id, i) => result.set(id, i < train ? 'train' : i < train + val ? 'val' : 'test'));
   return result;
+}
+
+/**
+ * The samples of a window protocol: the windows split 8:1:1 by the query's seed, only those of the
+ * query's split (all when none), in order, at most `limit`, each tagged with its part. `build` gives a
+ * window's sample, or the reason it is skipped (counted in `skip`).
+ */
+export function windowSamples<W extends { id: string }>(windows: readonly W[], query: SampleQuery, skip: SkipCounter, build: (window: W) => Sample | string): Sample[] {
+  const split = splitEightOneOne(windows.map((w) => w.id), query.seed ?? 0);
+  const samples: Sample[] = [];
+  for (const w of windows) {
+    const part = split.get(w.id)!;
+    if (query.split && part !== query.split) continue;
+    if (query.limit !== undefined && samples.length >= query.limit) break;
+    const result = build(w);
+    if (typeof result === 'string') skip.add(result);
+    else samples.push({ ...result, split: part });
+  }
+  return samples;
 }
 
 /** A 32-bit FNV-1a hash of a string mixed with a seed: a per-user random stream that does not depend on the order users are visited in. */

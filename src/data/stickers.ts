@@ -15,8 +15,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
-import type { Item, Sample } from '../spec/behaviour.js';
-import { SkipCounter, checkLimit, checkSeed, requireDir, slidingWindows, splitEightOneOne, type SampleQuery, type SampleSet } from './protocol.js';
+import type { Item } from '../spec/behaviour.js';
+import { SkipCounter, checkLimit, checkSeed, itemSample, requireDir, slidingWindows, windowSamples, type SampleQuery, type SampleSet } from './protocol.js';
 
 export interface Sticker {
   topic: string;
@@ -116,35 +116,16 @@ export function stickerSamples(data: StickerData, options: StickerSampleOptions 
     if (found.length === 0) skip.add('too-few-stickers');
     for (const w of found) windows.push({ id: `stickers:${topic}:window-${w.start}`, user: topic, stickers: [...w.history, w.target] });
   }
-  const split = splitEightOneOne(windows.map((w) => w.id), options.seed ?? 0);
-  const samples: Sample[] = [];
   const exists = new Map<string, boolean>();
   const present = (path: string): boolean => {
     let value = exists.get(path);
     if (value === undefined) exists.set(path, (value = existsSync(path)));
     return value;
   };
-  for (const w of windows) {
-    const part = split.get(w.id)!;
-    if (options.split && part !== options.split) continue;
-    if (options.limit !== undefined && samples.length >= options.limit) break;
-    if (!w.stickers.every((s) => present(s.image))) {
-      skip.add('missing-image');
-      continue;
-    }
+  const samples = windowSamples(windows, options, skip, (w) => {
+    if (!w.stickers.every((s) => present(s.image))) return 'missing-image';
     const items = w.stickers.map(stickerItem);
-    const history = items.slice(0, -1);
-    const target = items[items.length - 1]!;
-    samples.push({
-      id: w.id,
-      user: w.user,
-      scene: 'sticker',
-      history: { items: history },
-      target: { item: target },
-      historyImages: history.map((i) => i.image!),
-      targetImage: target.image!,
-      split: part,
-    });
-  }
+    return itemSample(w.id, w.user, 'sticker', items.slice(0, -1), items[items.length - 1]!);
+  });
   return { samples, skipped: skip.counts };
 }

@@ -11,15 +11,21 @@ import { PmgError } from '../errors/pmg-error.js';
 export const EVAL_DATASETS = ['movielens', 'pog', 'stickers'] as const;
 export type EvalDataset = (typeof EVAL_DATASETS)[number];
 
-export interface EvalSampleQuery {
+/** Where an eval's samples come from; a run's config (run-config.ts) records the same fields. */
+export interface EvalSampleSource {
+  /** 'movielens' | 'pog' | 'stickers' (a run config may say 'custom' for samples given in code: bench, tests). */
   dataset: string;
-  /** Absolute dataset folder. */
+  /** Absolute dataset folder (empty for custom samples). */
   data: string;
   posters?: string;
   images?: string;
   protocol?: string;
   split?: string;
   limit?: number;
+}
+
+export interface EvalSampleQuery extends EvalSampleSource {
+  /** Seed of the dataset protocol (splits, random targets). */
   seed: number;
 }
 
@@ -29,7 +35,7 @@ export function defaultProtocol(dataset: string): string {
 }
 
 export function checkDataset(dataset: string): EvalDataset {
-  if (!(EVAL_DATASETS as readonly string[]).includes(dataset)) throw new PmgError('invalid-argument', `unknown dataset '${dataset}'; use --dataset ${EVAL_DATASETS.join('|')}`);
+  if (!(EVAL_DATASETS as readonly string[]).includes(dataset)) throw new PmgError('invalid-argument', `unknown dataset '${dataset}'; use one of ${EVAL_DATASETS.join(', ')}`);
   return dataset as EvalDataset;
 }
 

@@ -3,6 +3,8 @@
  * Stored in `<out>/run.sqlite` on the first start and compared on every resume, so a run is never
  * continued with other settings by accident.
  */
+import type { EvalSampleSource } from './eval-samples.js';
+
 /** The methods an eval compares (the same names as personalize's `PersonalizeMethod`). */
 export type EvalMethod = 'target-only' | 'keywords' | 'pmg';
 export const EVAL_METHODS: readonly EvalMethod[] = ['target-only', 'keywords', 'pmg'];
@@ -16,16 +18,7 @@ export interface EvalModelConfig {
   metricsModels?: string;
 }
 
-export interface EvalConfig {
-  /** 'movielens' | 'pog' | 'stickers', or 'custom' for samples given in code (bench, tests). */
-  dataset: string;
-  /** Absolute dataset folder (empty for custom samples). */
-  data: string;
-  posters?: string;
-  images?: string;
-  protocol?: string;
-  split?: string;
-  limit?: number;
+export interface EvalConfig extends EvalSampleSource {
   /** Seed of the dataset protocol (splits, random targets). */
   sampleSeed: number;
   methods: EvalMethod[];

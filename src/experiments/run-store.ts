@@ -12,6 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { PmgError } from '../errors/pmg-error.js';
+import type { KeywordResult } from '../personalize/extract-keywords.js';
 import type { Scene } from '../spec/behaviour.js';
 import { canonicalJson, configDifferences, type EvalConfig, type EvalMethod } from './run-config.js';
 
@@ -31,14 +32,8 @@ export interface StoredSample {
   targetText: string;
 }
 
-export interface StoredKeywords {
-  preference: string[];
-  target: string[];
-  prompts: Record<string, string>;
-  raw: Record<string, string>;
-  model: string;
-  cached: boolean;
-}
+/** A sample's keywords as extractKeywords returned them (the scene is the sample's). */
+export type StoredKeywords = Omit<KeywordResult, 'scene'>;
 
 export interface ResultRow {
   sampleId: string;

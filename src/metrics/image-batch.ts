@@ -7,6 +7,7 @@
  *   resized to each reference's size (Lanczos-3, core/image-io.ts) before comparing.
  * - CLIP-I, DINO, FID resize every image to the network's own input size, so sizes never clash.
  */
+import { cosineSimilarity } from '../core/cosine-similarity.js';
 import { resizeRgb, type RgbImage } from '../core/image-io.js';
 import { PmgError } from '../errors/pmg-error.js';
 
@@ -57,16 +58,8 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** Cosine similarity of two embeddings of the same size. */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new PmgError('invalid-argument', `embedding sizes differ: ${a.length} and ${b.length}`);
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  const denominator = Math.sqrt(aa) * Math.sqrt(bb);
-  return denominator > 0 ? ab / denominator : 0;
+  return cosineSimilarity(a, b);
 }

@@ -17,7 +17,6 @@ import {
   idFromRepoFolder,
   matchesAny,
   parseModelSpec,
-  repoCacheDir,
   revisionCacheDir,
   revisionFromFolder,
   type ModelSpec,

@@ -5,6 +5,7 @@
  * Batched: one CLIP image call for all candidates and one text call for both texts.
  */
 import { PNG } from 'pngjs';
+import { cosineSimilarity } from '../core/cosine-similarity.js';
 import type { RgbImage } from '../core/image-io.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { RawImage, type ImageInput } from '../runtime/transformers-models.js';
@@ -27,18 +28,10 @@ export function keywordText(keywords: readonly string[]): string {
   return keywords.map((k) => k.trim()).filter(Boolean).join(', ');
 }
 
+/** The CLIP logit: 100 · cos(image embedding, text embedding). */
 export function clipLogit(image: Float32Array, text: Float32Array): number {
   if (image.length !== text.length) throw new PmgError('invalid-response', `CLIP image embedding has ${image.length} values but the text embedding ${text.length}`);
-  let dot = 0;
-  let ni = 0;
-  let nt = 0;
-  for (let i = 0; i < image.length; i++) {
-    dot += image[i]! * text[i]!;
-    ni += image[i]! * image[i]!;
-    nt += text[i]! * text[i]!;
-  }
-  const norm = Math.sqrt(ni) * Math.sqrt(nt);
-  return norm > 0 ? (100 * dot) / norm : 0;
+  return cosineSimilarity(image, text, 100);
 }
 
 /** PNG bytes or 8-bit RGB images → CLIP inputs. */

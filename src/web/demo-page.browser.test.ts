@@ -9,8 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Writable } from 'node:stream';
-import { main } from '../cli/main.js';
+import { runCli } from '../testing/run-cli.js';
 
 // Browser globals used inside page callbacks (this project compiles without the DOM lib).
 declare const getComputedStyle: (element: unknown) => { borderTopColor: string };
@@ -26,13 +25,9 @@ before(() => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function sink(): Writable {
-  return new Writable({ write: (_chunk, _enc, done) => done() });
-}
-
 test('the demo page loads every image in Chromium and marks the chosen candidates', { skip, timeout: 60_000 }, async () => {
   const out = join(root, 'out');
-  const code = await main(['demo', '--tiny', '--out', out], { stdout: sink(), stderr: sink(), env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' }, cwd: root });
+  const { code } = await runCli(['demo', '--tiny', '--out', out], { cwd: root, env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' } });
   assert.equal(code, 0);
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({

@@ -2,7 +2,8 @@
 import { PmgError } from '../../errors/pmg-error.js';
 import { DIFFUSION_BENCH_DEFAULTS, benchDiffusion, formatDiffusionBench } from '../../bench/diffusion.js';
 import { resolveSchedulerName } from '../../schedulers/index.js';
-import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
+import { booleanOption, stringOption, type Command } from '../command.js';
+import { intOption } from '../option-values.js';
 
 const d = DIFFUSION_BENCH_DEFAULTS;
 
@@ -21,18 +22,19 @@ export const benchDiffusionCommand: Command = {
     json: { type: 'boolean', description: 'print JSON' },
   },
   async run(context) {
-    const size = int(context, 'size', d.width);
+    const positive = (name: string, fallback: number): number => intOption(context, name, { min: 1, fallback });
+    const size = positive('size', d.width);
     if (size % 8 !== 0) throw new PmgError('invalid-argument', `--size must be a multiple of 8, got ${size}`);
-    const threadsText = stringOption(context, 'threads');
+    const threads = intOption(context, 'threads', { min: 1 });
     const options = {
-      steps: int(context, 'steps', d.steps),
+      steps: positive('steps', d.steps),
       width: size,
       height: size,
-      repeats: int(context, 'repeats', d.repeats),
-      generations: int(context, 'generations', d.generations),
-      unetScale: int(context, 'unet-scale', d.unetScale),
+      repeats: positive('repeats', d.repeats),
+      generations: positive('generations', d.generations),
+      unetScale: positive('unet-scale', d.unetScale),
       scheduler: resolveSchedulerName(stringOption(context, 'scheduler') ?? d.scheduler),
-      ...(threadsText !== undefined ? { threads: int(context, 'threads', 1) } : {}),
+      ...(threads !== undefined ? { threads } : {}),
     };
     const result = await benchDiffusion(options, (line) => void context.io.stderr.write(`${line}\n`));
     const command = `pmg bench diffusion --steps ${options.steps} --size ${size} --repeats ${options.repeats} --generations ${options.generations} --unet-scale ${options.unetScale} --scheduler ${options.scheduler}${options.threads ? ` --threads ${options.threads}` : ''}`;
@@ -40,11 +42,3 @@ export const benchDiffusionCommand: Command = {
     return 0;
   },
 };
-
-function int(context: CommandContext, name: string, fallback: number): number {
-  const text = stringOption(context, name);
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new PmgError('invalid-argument', `--${name} must be a positive integer, got '${text}'`);
-  return value;
-}

@@ -4,6 +4,7 @@ import { benchMetrics, formatMetricsBench } from '../../bench/metrics.js';
 import { benchEvalStages, formatEvalStages } from '../../bench/eval-stages.js';
 import { metricInfo, type MetricName } from '../../metrics/registry.js';
 import { booleanOption, stringOption, type Command } from '../command.js';
+import { intOption } from '../option-values.js';
 
 export const benchMetricsCommand: Command = {
   name: 'bench metrics',
@@ -19,8 +20,8 @@ export const benchMetricsCommand: Command = {
   },
   async run(context) {
     const metrics = stringOption(context, 'metrics')?.split(',').map((m) => metricInfo(m.trim()).name as MetricName);
-    const repeats = positiveInt(stringOption(context, 'repeats') ?? '5', '--repeats');
-    const imageSize = positiveInt(stringOption(context, 'size') ?? '64', '--size');
+    const repeats = intOption(context, 'repeats', { min: 1, fallback: 5 });
+    const imageSize = intOption(context, 'size', { min: 1, fallback: 64 });
     if (imageSize < 11) throw new PmgError('invalid-argument', `--size must be at least 11 (the SSIM window), got ${imageSize}`);
     const result = await benchMetrics({ metrics, repeats, imageSize, clipDir: stringOption(context, 'clip') });
     const command = `pmg bench metrics${metrics ? ` --metrics ${metrics.join(',')}` : ''} --repeats ${repeats} --size ${imageSize}`;
@@ -33,9 +34,3 @@ export const benchMetricsCommand: Command = {
     return 0;
   },
 };
-
-function positiveInt(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new PmgError('invalid-argument', `${flag} must be a positive integer, got '${text}'`);
-  return value;
-}

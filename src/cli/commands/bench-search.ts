@@ -2,7 +2,8 @@
 import { PmgError } from '../../errors/pmg-error.js';
 import { SEARCH_BENCH_DEFAULTS, benchSearch, formatSearchBench, type SearchBenchOptions } from '../../bench/search.js';
 import { resolveSchedulerName } from '../../schedulers/index.js';
-import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
+import { booleanOption, stringOption, type Command } from '../command.js';
+import { intOption } from '../option-values.js';
 
 const d = SEARCH_BENCH_DEFAULTS;
 
@@ -34,18 +35,19 @@ export const benchSearchCommand: Command = {
     if (!(fraction > 0 && fraction < 1)) throw new PmgError('invalid-argument', `--early-fraction must be between 0 and 1, got '${stringOption(context, 'early-fraction')}'`);
     const guidance = Number(stringOption(context, 'guidance') ?? d.guidance);
     if (!Number.isFinite(guidance) || guidance < 0) throw new PmgError('invalid-argument', `--guidance must be a number >= 0, got '${stringOption(context, 'guidance')}'`);
-    const size = int(context, 'size', d.size);
+    const positive = (name: string, fallback: number): number => intOption(context, name, { min: 1, fallback });
+    const size = positive('size', d.size);
     if (size % 8 !== 0) throw new PmgError('invalid-argument', `--size must be a multiple of 8, got ${size}`);
-    const threads = stringOption(context, 'threads') === undefined ? undefined : int(context, 'threads', 1);
+    const threads = intOption(context, 'threads', { min: 1 });
     const options: SearchBenchOptions = {
       counts,
-      steps: int(context, 'steps', d.steps),
+      steps: positive('steps', d.steps),
       size,
       guidance,
-      repeats: int(context, 'repeats', d.repeats),
-      unetScale: int(context, 'unet-scale', d.unetScale),
+      repeats: positive('repeats', d.repeats),
+      unetScale: positive('unet-scale', d.unetScale),
       earlyFraction: fraction,
-      earlyKeep: int(context, 'early-keep', d.earlyKeep),
+      earlyKeep: positive('early-keep', d.earlyKeep),
       scheduler: resolveSchedulerName(stringOption(context, 'scheduler') ?? d.scheduler),
       ...(threads ? { threads } : {}),
     };
@@ -55,11 +57,3 @@ export const benchSearchCommand: Command = {
     return 0;
   },
 };
-
-function int(context: CommandContext, name: string, fallback: number): number {
-  const text = stringOption(context, name);
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new PmgError('invalid-argument', `--${name} must be a positive integer, got '${text}'`);
-  return value;
-}

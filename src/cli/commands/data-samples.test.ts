@@ -2,21 +2,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { assetPath } from '../../core/package-root.js';
-import { main } from '../main.js';
+import { runCli } from '../../testing/run-cli.js';
 
 const excerpt = assetPath('test-data', 'movielens-excerpt');
 const tmp = mkdtempSync(join(tmpdir(), 'pmg-data-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => new Writable({ write: (chunk, _e, done) => (append(String(chunk)), done()) });
-  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: {}, cwd: tmp });
-  return { code, out, err };
+  const { code, stdout, stderr } = await runCli(argv, { cwd: tmp });
+  return { code, out: stdout, err: stderr };
 }
 
 test('pmg data samples --json prints the official samples and the skipped counts', async () => {

@@ -3,22 +3,10 @@
  * an evaluation will use. Samples go to stdout (JSON array with --json); skipped counts to stderr.
  */
 import { PmgError } from '../../errors/pmg-error.js';
+import { checkDataset, EVAL_DATASETS, loadEvalSamples } from '../../experiments/eval-samples.js';
 import type { Sample } from '../../spec/behaviour.js';
-import { loadMovieLens, movieLensProtocols, movieLensSamples, type MovieLensProtocol } from '../../data/movielens.js';
-import { loadPog, pogProtocols, pogSamples, type PogProtocol } from '../../data/pog.js';
-import { dataSplits, type DataSplit, type SampleSet } from '../../data/protocol.js';
-import { loadStickers, stickerSamples } from '../../data/stickers.js';
-import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
-
-export const datasets = ['movielens', 'pog', 'stickers'] as const;
-export type DatasetName = (typeof datasets)[number];
-
-function integerOption(context: CommandContext, name: string): number | undefined {
-  const raw = stringOption(context, name);
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw.trim())) throw new PmgError('invalid-argument', `--${name} must be a non-negative integer, got '${raw}'`);
-  return Number(raw);
-}
+import { booleanOption, stringOption, type Command } from '../command.js';
+import { intOption } from '../option-values.js';
 
 export const dataSamplesCommand: Command = {
   name: 'data samples',
@@ -32,7 +20,7 @@ export const dataSamplesCommand: Command = {
     'Example: pmg data samples --dataset movielens --data ml-latest-small --limit 5 --json',
   ].join('\n'),
   options: {
-    dataset: { type: 'string', value: 'NAME', description: `dataset: ${datasets.join(', ')}` },
+    dataset: { type: 'string', value: 'NAME', description: `dataset: ${EVAL_DATASETS.join(', ')}` },
     data: { type: 'string', value: 'DIR', description: 'folder of the dataset files' },
     posters: { type: 'string', value: 'DIR', description: 'MovieLens: folder of <movieId>.jpg|png posters; samples then need every poster' },
     images: { type: 'string', value: 'DIR', description: 'POG: folder of <itemId>.jpg|png images (default: <data>/images)' },
@@ -45,33 +33,24 @@ export const dataSamplesCommand: Command = {
   async run(context) {
     const dataset = stringOption(context, 'dataset');
     const data = stringOption(context, 'data');
-    if (!dataset) throw new PmgError('invalid-argument', `--dataset is required (one of ${datasets.join(', ')})`);
-    if (!(datasets as readonly string[]).includes(dataset)) throw new PmgError('invalid-argument', `unknown dataset '${dataset}'; use one of ${datasets.join(', ')}`);
+    if (!dataset) throw new PmgError('invalid-argument', `--dataset is required (one of ${EVAL_DATASETS.join(', ')})`);
+    checkDataset(dataset);
     if (!data) throw new PmgError('invalid-argument', '--data DIR is required (the folder of the dataset files)');
-    const split = stringOption(context, 'split');
-    if (split !== undefined && !(dataSplits as readonly string[]).includes(split)) throw new PmgError('invalid-argument', `unknown --split '${split}'; use one of ${dataSplits.join(', ')}`);
-    const limit = integerOption(context, 'limit');
-    const seed = integerOption(context, 'seed') ?? 0;
-    const protocol = stringOption(context, 'protocol') ?? (dataset === 'stickers' ? 'window' : 'official');
-    const query = { ...(split ? { split: split as DataSplit } : {}), ...(limit !== undefined ? { limit } : {}), seed };
+    const limit = intOption(context, 'limit', { min: 0 });
     const posters = stringOption(context, 'posters');
     const images = stringOption(context, 'images');
-    if (posters !== undefined && dataset !== 'movielens') throw new PmgError('invalid-argument', '--posters is for --dataset movielens; POG takes --images, stickers read <data>/Images');
-    if (images !== undefined && dataset !== 'pog') throw new PmgError('invalid-argument', '--images is for --dataset pog; MovieLens takes --posters');
-
-    let result: SampleSet;
-    if (dataset === 'movielens') {
-      if (!(movieLensProtocols as readonly string[]).includes(protocol)) throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for movielens; use one of ${movieLensProtocols.join(', ')}`);
-      const loaded = await loadMovieLens(data, posters === undefined ? {} : { posters });
-      result = movieLensSamples(loaded, { protocol: protocol as MovieLensProtocol, ...query });
-    } else if (dataset === 'pog') {
-      if (!(pogProtocols as readonly string[]).includes(protocol)) throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for pog; use one of ${pogProtocols.join(', ')}`);
-      const loaded = await loadPog(data, images === undefined ? {} : { images });
-      result = pogSamples(loaded, { protocol: protocol as PogProtocol, ...query });
-    } else {
-      if (protocol !== 'window') throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for stickers; stickers have only the window protocol`);
-      result = stickerSamples(await loadStickers(data), { protocol: 'window', ...query });
-    }
+    const protocol = stringOption(context, 'protocol');
+    const split = stringOption(context, 'split');
+    const result = await loadEvalSamples({
+      dataset,
+      data,
+      ...(posters !== undefined ? { posters } : {}),
+      ...(images !== undefined ? { images } : {}),
+      ...(protocol !== undefined ? { protocol } : {}),
+      ...(split !== undefined ? { split } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      seed: intOption(context, 'seed', { min: 0, fallback: 0 }),
+    });
 
     const { stdout, stderr } = context.io;
     if (booleanOption(context, 'json')) stdout.write(`${JSON.stringify(result.samples, null, 2)}\n`);

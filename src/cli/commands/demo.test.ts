@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { writeFixtures } from '../../fixtures/write-fixtures.js';
 import { presets } from '../../personalize/presets.js';
 import { zScore } from '../../scoring/selection.js';
 import { HubServer } from '../../testing/hub-server.js';
-import { main } from '../main.js';
+import { runCli } from '../../testing/run-cli.js';
 
 let root: string;
 
@@ -17,22 +16,8 @@ before(() => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function sink(): Writable & { text: string } {
-  const s = new Writable({
-    write(chunk, _enc, done) {
-      s.text += String(chunk);
-      done();
-    },
-  }) as Writable & { text: string };
-  s.text = '';
-  return s;
-}
-
-async function pmg(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await main(args, { stdout, stderr, env: { PMG_CACHE_DIR: join(cwd, 'cache'), ...env }, cwd });
-  return { code, stdout: stdout.text, stderr: stderr.text };
+function pmg(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  return runCli(args, { cwd, env: { PMG_CACHE_DIR: join(cwd, 'cache'), ...env } });
 }
 
 interface ResultJson {

@@ -6,6 +6,7 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from '../../personalize/presets.js';
 import { runDemo } from '../../web/demo-run.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
+import { intOption, numberOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
 
 /**
@@ -51,12 +52,10 @@ export const demoCommand: Command = {
     const device = stringOption(context, 'device') ?? 'cpu';
     if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
     const preset = tiny || modelsDir !== undefined ? undefined : choosePreset(context, presetText ?? DEFAULT_PRESET);
-    const steps = intOption(context, 'steps');
-    if (steps !== undefined && (steps < 1 || steps > 1000)) throw new PmgError('invalid-argument', `--steps must be an integer from 1 to 1000, got ${steps}`);
-    const threads = intOption(context, 'threads');
-    if (threads !== undefined && threads < 1) throw new PmgError('invalid-argument', `--threads must be a positive integer, got ${threads}`);
+    const steps = intOption(context, 'steps', { min: 1, max: 1000 });
+    const threads = intOption(context, 'threads', { min: 1 });
     const users = intOption(context, 'users');
-    const seed = intOption(context, 'seed') ?? 0;
+    const seed = intOption(context, 'seed', { fallback: 0 });
     const alpha = numberOption(context, 'alpha');
     const out = resolve(context.io.cwd, stringOption(context, 'out') ?? './pmg-demo');
     const log = (line: string): void => void context.io.stderr.write(`${line}\n`);
@@ -106,18 +105,4 @@ export function readPresetFile(file: string): ModelPreset {
     if (typeof value[key] !== 'number' || !Number.isFinite(value[key])) throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "${key}" must be a number`);
   }
   return { description: '', ...value } as ModelPreset;
-}
-
-function numberOption(context: CommandContext, name: string): number | undefined {
-  const text = stringOption(context, name);
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) throw new PmgError('invalid-argument', `--${name} must be a number, got '${text}'`);
-  return value;
-}
-
-function intOption(context: CommandContext, name: string): number | undefined {
-  const value = numberOption(context, name);
-  if (value !== undefined && !Number.isSafeInteger(value)) throw new PmgError('invalid-argument', `--${name} must be a whole number, got '${stringOption(context, name)}'`);
-  return value;
 }

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { assetPath } from '../../core/package-root.js';
 import { writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
-import { main } from '../main.js';
+import { runCli } from '../../testing/run-cli.js';
 
 const excerpt = assetPath('test-data', 'movielens-excerpt');
 const tmp = mkdtempSync(join(tmpdir(), 'pmg-eval-cli-'));
@@ -18,11 +17,8 @@ before(async () => {
 });
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => new Writable({ write: (chunk, _e, done) => (append(String(chunk)), done()) });
-  const code = await main(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), env: { PMG_OFFLINE: '1', PMG_CACHE_DIR: join(tmp, 'cache') }, cwd: tmp });
-  return { code, out, err };
+  const { code, stdout, stderr } = await runCli(argv, { cwd: tmp, env: { PMG_OFFLINE: '1', PMG_CACHE_DIR: join(tmp, 'cache') } });
+  return { code, out: stdout, err: stderr };
 }
 
 const base = ['eval', '--dataset', 'movielens', '--data', excerpt, '--posters', 'posters', '--models', 'fx', '--metrics-models', 'fx', '--steps', '2', '--size', '32', '--limit', '2', '--no-cache'];

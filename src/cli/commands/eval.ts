@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { createProgress } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { checkEvalMetrics, DEFAULT_EVAL_METRICS, EVAL_METRICS, EvalScorer, METRIC_MODEL_FOLDER } from '../../experiments/eval-metrics.js';
-import { checkDataset, defaultProtocol, EVAL_DATASETS, loadEvalSamples } from '../../experiments/eval-samples.js';
+import { checkDataset, defaultProtocol, EVAL_DATASETS, loadEvalSamples, type EvalSampleSource } from '../../experiments/eval-samples.js';
 import { parsePairs, writeHumanSheets } from '../../experiments/human-sheet.js';
 import { writeReport } from '../../experiments/report.js';
 import { EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
@@ -20,6 +20,7 @@ import { CLIP_FILES, loadModelSet } from '../../personalize/model-set.js';
 import { presetNames } from '../../personalize/presets.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
+import { intOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
 
 const DEFAULT_ALPHAS = '0.5,0.67,0.8';
@@ -76,13 +77,6 @@ function list(text: string): string[] {
   return text.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-function integer(context: CommandContext, name: string, min: number): number | undefined {
-  const raw = stringOption(context, name);
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min) throw new PmgError('invalid-argument', `--${name} must be a whole number >= ${min}, got '${raw}'`);
-  return Number(raw);
-}
-
 function folderFlag(context: CommandContext, name: string): string | undefined {
   const raw = stringOption(context, name);
   if (raw === undefined) return undefined;
@@ -124,10 +118,10 @@ async function evaluate(context: CommandContext): Promise<number> {
   const methods = parseMethods(stringOption(context, 'methods') ?? EVAL_METHODS.join(','));
   const alphas = methods.includes('pmg') ? parseAlphas(stringOption(context, 'alpha') ?? DEFAULT_ALPHAS) : [];
   const metrics = checkEvalMetrics(list(stringOption(context, 'metrics') ?? DEFAULT_EVAL_METRICS.join(',')));
-  const limit = integer(context, 'limit', 1) ?? 50;
-  const seed = integer(context, 'seed', 0) ?? 0;
-  const steps = integer(context, 'steps', 1);
-  const size = integer(context, 'size', 8);
+  const limit = intOption(context, 'limit', { min: 1, fallback: 50 });
+  const seed = intOption(context, 'seed', { min: 0, fallback: 0 });
+  const steps = intOption(context, 'steps', { min: 1 });
+  const size = intOption(context, 'size', { min: 8 });
   if (size !== undefined && size % 8 !== 0) throw new PmgError('invalid-argument', `--size must be a multiple of 8, got ${size}`);
   const metricsModels = folderFlag(context, 'metrics-models');
   const posters = stringOption(context, 'posters');
@@ -150,24 +144,19 @@ async function evaluate(context: CommandContext): Promise<number> {
   }
 
   // 3. Samples, then the run store (config check) — still before any model loads.
-  const sampleSet = await loadEvalSamples({
+  const split = stringOption(context, 'split');
+  const source: EvalSampleSource = {
     dataset,
     data,
     ...(posters !== undefined ? { posters: resolve(io.cwd, posters) } : {}),
     ...(images !== undefined ? { images: resolve(io.cwd, images) } : {}),
     protocol: stringOption(context, 'protocol') ?? defaultProtocol(dataset),
-    ...(stringOption(context, 'split') ? { split: stringOption(context, 'split') } : {}),
+    ...(split ? { split } : {}),
     limit,
-    seed,
-  });
+  };
+  const sampleSet = await loadEvalSamples({ ...source, seed });
   const config: EvalConfig = {
-    dataset,
-    data,
-    ...(posters !== undefined ? { posters: resolve(io.cwd, posters) } : {}),
-    ...(images !== undefined ? { images: resolve(io.cwd, images) } : {}),
-    protocol: stringOption(context, 'protocol') ?? defaultProtocol(dataset),
-    ...(stringOption(context, 'split') ? { split: stringOption(context, 'split') } : {}),
-    limit,
+    ...source,
     sampleSeed: seed,
     methods,
     alphas,
@@ -239,7 +228,7 @@ async function humanSheet(context: CommandContext): Promise<number> {
   const store = RunStore.openExisting(out);
   try {
     const pairs = parsePairs(stringOption(context, 'pairs') ?? 'pmg:target-only', store.config.methods, store.config.alphas);
-    const sheets = await writeHumanSheets(store, out, pairs, integer(context, 'seed', 0) ?? 0);
+    const sheets = await writeHumanSheets(store, out, pairs, intOption(context, 'seed', { min: 0, fallback: 0 }));
     for (const sheet of sheets) context.io.stdout.write(`${sheet.questions} question(s): ${sheet.html}\nkey: ${sheet.key}\n`);
     return 0;
   } finally {

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { PNG } from 'pngjs';
 import { writeFixtures } from '../../fixtures/write-fixtures.js';
 import { zScore } from '../../scoring/selection.js';
-import { main } from '../main.js';
+import { runCli } from '../../testing/run-cli.js';
 
 let root: string;
 
@@ -19,22 +18,8 @@ before(async () => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function sink(): Writable & { text: string } {
-  const s = new Writable({
-    write(chunk, _enc, done) {
-      s.text += String(chunk);
-      done();
-    },
-  }) as Writable & { text: string };
-  s.text = '';
-  return s;
-}
-
-async function pmg(args: string[]) {
-  const stdout = sink();
-  const stderr = sink();
-  const code = await main(args, { stdout, stderr, env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' }, cwd: root });
-  return { code, stdout: stdout.text, stderr: stderr.text };
+function pmg(args: string[]) {
+  return runCli(args, { cwd: root, env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' } });
 }
 
 const common = ['generate', '--models', 'fx', '--scene', 'movie', '--history', 'h.json', '--target', 't.json', '--steps', '4', '--width', '64', '--height', '64', '--no-cache'];

@@ -19,18 +19,8 @@ import { resolveSchedulerName } from '../../schedulers/index.js';
 import { scenes, type Scene } from '../../spec/behaviour.js';
 import { stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
+import { intOption, numberOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
-
-/** A number flag; undefined when absent. */
-export function numberFlag(context: CommandContext, name: string, kind: 'number' | 'integer' = 'number'): number | undefined {
-  const text = stringOption(context, name);
-  if (text === undefined) return undefined;
-  const value = Number(text.trim());
-  if (!text.trim() || !Number.isFinite(value) || (kind === 'integer' && !Number.isInteger(value))) {
-    throw new PmgError('invalid-argument', `--${name} must be ${kind === 'integer' ? 'a whole number' : 'a number'}, got '${text}'`, { details: { field: name } });
-  }
-  return value;
-}
 
 /** `--weights 1,2` → [1, 2]; an empty list or a non-number is an error naming the flag. */
 export function parseWeightList(text: string): number[] {
@@ -114,12 +104,11 @@ export const generateCommand: Command = {
     const weightsText = stringOption(context, 'weights');
     const weights = weightsText === undefined ? undefined : parseWeightList(weightsText);
     if (weights) checkWeights(weights, mode);
-    const alpha = numberFlag(context, 'alpha');
+    const alpha = numberOption(context, 'alpha');
     if (alpha !== undefined && (alpha < 0 || alpha > 1)) throw new PmgError('invalid-argument', `--alpha must be between 0 and 1, got ${alpha}`);
     const device = stringOption(context, 'device') ?? 'cpu';
     if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
-    const threads = numberFlag(context, 'threads', 'integer');
-    if (threads !== undefined && threads < 1) throw new PmgError('invalid-argument', `--threads must be a positive whole number, got ${threads}`);
+    const threads = intOption(context, 'threads', { min: 1 });
     const scheduler = stringOption(context, 'scheduler');
     if (scheduler !== undefined) resolveSchedulerName(scheduler);
     const request: PersonalizeRequest = {
@@ -131,13 +120,13 @@ export const generateCommand: Command = {
       search,
       ...(alpha !== undefined ? { alpha } : {}),
       ...(weights ? { weights } : {}),
-      ...optional('earlyFraction', numberFlag(context, 'early-fraction')),
-      ...optional('earlyKeep', numberFlag(context, 'early-keep', 'integer')),
-      ...optional('steps', numberFlag(context, 'steps', 'integer')),
-      ...optional('guidance', numberFlag(context, 'guidance')),
-      ...optional('seed', numberFlag(context, 'seed', 'integer')),
-      ...optional('width', numberFlag(context, 'width', 'integer')),
-      ...optional('height', numberFlag(context, 'height', 'integer')),
+      ...optional('earlyFraction', numberOption(context, 'early-fraction')),
+      ...optional('earlyKeep', intOption(context, 'early-keep')),
+      ...optional('steps', intOption(context, 'steps')),
+      ...optional('guidance', numberOption(context, 'guidance')),
+      ...optional('seed', intOption(context, 'seed')),
+      ...optional('width', intOption(context, 'width')),
+      ...optional('height', intOption(context, 'height')),
       ...optional('scheduler', scheduler),
     };
     const checked = checkPersonalizeRequest(request);

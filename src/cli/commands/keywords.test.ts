@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { PNG } from 'pngjs';
 import { TINY_CAPTION, writeTinyCaptioner } from '../../fixtures/tiny-captioner.js';
 import { writeTinyLlm } from '../../fixtures/tiny-llm.js';
 import { startOpenAiServer } from '../../testing/openai-server.js';
-import { main } from '../main.js';
+import { runCli } from '../../testing/run-cli.js';
 
 let root: string;
 let llmDir: string;
@@ -20,25 +19,11 @@ before(async () => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function sink(): Writable & { text: string } {
-  const s = new Writable({
-    write(chunk, _enc, done) {
-      s.text += String(chunk);
-      done();
-    },
-  }) as Writable & { text: string };
-  s.text = '';
-  return s;
-}
-
 /** Run `pmg ...` in a fresh working folder with its own cache dir. */
 async function pmg(args: string[], files: Record<string, string> = {}, cwd = mkdtempSync(join(root, 'run-'))) {
   for (const [name, content] of Object.entries(files)) writeFileSync(join(cwd, name), content);
-  const stdout = sink();
-  const stderr = sink();
   const cacheDir = join(cwd, 'cache');
-  const code = await main(args, { stdout, stderr, env: { PMG_CACHE_DIR: cacheDir, PMG_OFFLINE: '1' }, cwd });
-  return { code, stdout: stdout.text, stderr: stderr.text, cwd, cacheDir };
+  return { ...(await runCli(args, { cwd, env: { PMG_CACHE_DIR: cacheDir, PMG_OFFLINE: '1' } })), cwd, cacheDir };
 }
 
 const history = JSON.stringify([
@@ -157,7 +142,7 @@ const badInputs: { name: string; args: string[]; files: Record<string, string>; 
     message: /h\.json: items\[0\]\.description is 10485760 characters long, over the limit of 2000/,
   },
   { name: 'bad target', args: ['--history', 'h.json', '--target', 't.json'], files: { 'h.json': history, 't.json': '{"title": 5}' }, message: /t\.json: title must be a string/ },
-  { name: 'bad count', args: ['--history', 'h.json', '--count', 'lots'], files: { 'h.json': history }, message: /--count must be a whole number/ },
+  { name: 'bad count', args: ['--history', 'h.json', '--count', 'lots'], files: { 'h.json': history }, message: /--count must be an integer from 1 to 50, got 'lots'/ },
   { name: 'bad variant', args: ['--history', 'h.json', '--variant', 'fancy'], files: { 'h.json': history }, message: /unknown --variant 'fancy'/ },
 ];
 

@@ -17,6 +17,7 @@ import type { KeywordCache } from '../../personalize/keyword-cache.js';
 import { loadPrompts } from '../../personalize/prompts.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
+import { intOption } from '../option-values.js';
 
 export { readPmgConfig, type PmgConfig } from '../llm-options.js';
 
@@ -58,15 +59,6 @@ async function readInputs(context: CommandContext): Promise<Inputs> {
   const targetFile = stringOption(context, 'target');
   const target = targetFile ? readTargetFile(resolve(cwd, targetFile)) : undefined;
   return { scene: sceneFlag as Scene, history, target, baseDir: dirname(resolve(cwd, historyFile)) };
-}
-
-function parseCount(text: string | undefined): number {
-  if (text === undefined) return 8;
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(n) || n < 1 || n > 50) {
-    throw new PmgError('invalid-argument', `--count must be a whole number from 1 to 50, got '${text}'`);
-  }
-  return n;
 }
 
 function formatText(result: KeywordResult): string {
@@ -113,7 +105,7 @@ export const keywordsCommand: Command = {
     if (!keywordVariants.includes(variant)) {
       throw new PmgError('invalid-argument', `unknown --variant '${variant}'; use ${keywordVariants.join(', ')}`);
     }
-    const count = parseCount(stringOption(context, 'count'));
+    const count = intOption(context, 'count', { min: 1, max: 50, fallback: 8 });
     const cacheChoice = keywordCacheChoice(context);
     const { scene, history, target, baseDir } = await readInputs(context);
     if (scene === 'sticker' && variant !== 'single') {

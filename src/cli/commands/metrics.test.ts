@@ -2,26 +2,18 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { assetPath } from '../../core/package-root.js';
 import { writeTinyLpips } from '../../fixtures/tiny-lpips.js';
-import { main } from '../main.js';
+import { runCli, type CliRun } from '../../testing/run-cli.js';
 import reference from '../../metrics/reference/ssim.json' with { type: 'json' };
 import lpipsReference from '../../metrics/reference/lpips.json' with { type: 'json' };
 
 let dir = '';
 const img = (name: string) => assetPath('test-data', 'metrics', name);
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(args, { stdout, stderr, env: { PMG_CACHE_DIR: join(dir, 'cache'), PMG_OFFLINE: '1' }, cwd: dir });
-  return { code, stdout: out, stderr: err };
+function run(args: string[]): Promise<CliRun> {
+  return runCli(args, { cwd: dir, env: { PMG_CACHE_DIR: join(dir, 'cache'), PMG_OFFLINE: '1' } });
 }
 
 before(async () => {

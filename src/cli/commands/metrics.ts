@@ -9,6 +9,7 @@ import { readImageRgb } from '../../core/image-io.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { METRIC_NAMES, createMetric, metricInfo } from '../../metrics/registry.js';
 import { booleanOption, stringOption, type Command } from '../command.js';
+import { intOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
@@ -37,8 +38,7 @@ export const metricsCommand: Command = {
     const name = stringOption(context, 'metric');
     if (!name) throw new PmgError('invalid-argument', `--metric is required; known metrics: ${METRIC_NAMES.join(', ')}`);
     const info = metricInfo(name);
-    const batchSize = Number(stringOption(context, 'batch-size') ?? '16');
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new PmgError('invalid-argument', `--batch-size must be a positive integer, got '${stringOption(context, 'batch-size')}'`);
+    const batchSize = intOption(context, 'batch-size', { min: 1, fallback: 16 });
     const text = stringOption(context, 'text');
     if (info.kind === 'text' && !text) throw new PmgError('invalid-argument', "metric 'clip-t' needs --text");
     const [first, ...rest] = context.positionals.map((p) => resolve(context.io.cwd, p));

@@ -2,19 +2,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { HubServer } from '../../testing/hub-server.js';
-import { main } from '../main.js';
-
-class Capture extends Writable {
-  text = '';
-  isTTY = false;
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString('utf8');
-    callback();
-  }
-}
+import { runCli, type CliRun } from '../../testing/run-cli.js';
 
 let server: HubServer;
 let work: string;
@@ -30,11 +20,8 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await main(argv, { stdout, stderr, env: { HF_ENDPOINT: server.url, PMG_CACHE_DIR: join(work, 'cache'), HOME: work, ...env }, cwd: work });
-  return { code, stdout: stdout.text, stderr: stderr.text };
+function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(argv, { cwd: work, env: { HF_ENDPOINT: server.url, PMG_CACHE_DIR: join(work, 'cache'), HOME: work, ...env } });
 }
 
 test('pmg models pull downloads from the HF_ENDPOINT mirror with progress; a second run downloads nothing', async () => {

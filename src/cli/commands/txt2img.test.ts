@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { writeTinySd } from '../../fixtures/tiny-sd.js';
-import { main } from '../main.js';
+import { runCli, type CliRun } from '../../testing/run-cli.js';
 
 let root: string;
 let model: string;
@@ -17,23 +16,8 @@ before(() => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function sink(): Writable & { text: string } {
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      stream.text += String(chunk);
-      done();
-    },
-  }) as Writable & { text: string };
-  stream.text = '';
-  return stream;
-}
-
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = sink();
-  const stderr = sink();
-  const env = { PMG_OFFLINE: '1', PMG_CACHE_DIR: join(root, 'cache') };
-  const code = await main(args, { stdout, stderr, env, cwd: root });
-  return { code, stdout: stdout.text, stderr: stderr.text };
+function run(...args: string[]): Promise<CliRun> {
+  return runCli(args, { cwd: root, env: { PMG_OFFLINE: '1', PMG_CACHE_DIR: join(root, 'cache') } });
 }
 
 const common = ['--model', 'model', '--steps', '3', '--width', '64', '--height', '64', '--scheduler', 'ddim', '--threads', '1'];

@@ -10,6 +10,7 @@ import { loadStableDiffusion, type ModelResolver } from '../../providers/image/o
 import type { ModelStore } from '../../runtime/model-store.js';
 import { resolveSchedulerName } from '../../schedulers/index.js';
 import { stringOption, type Command, type CommandContext } from '../command.js';
+import { intOption, numberOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
 
 /** Local folders pass straight to the layout check (clear messages); hub ids are fetched with the files listed. */
@@ -51,20 +52,17 @@ export const txt2imgCommand: Command = {
     const modelSpec = required(context, 'model');
     const prompt = required(context, 'prompt');
     const negative = stringOption(context, 'negative') ?? '';
-    const steps = intOption(context, 'steps', DEFAULTS.steps);
+    const steps = intOption(context, 'steps', { fallback: DEFAULTS.steps });
     const guidanceScale = numberOption(context, 'guidance', DEFAULTS.guidanceScale);
-    const seed = intOption(context, 'seed', DEFAULTS.seed);
-    const width = intOption(context, 'width', DEFAULTS.width);
-    const height = intOption(context, 'height', DEFAULTS.height);
-    const batch = intOption(context, 'batch', 1);
-    const threadsText = stringOption(context, 'threads');
-    const threads = threadsText === undefined ? undefined : intOption(context, 'threads', 1);
+    const seed = intOption(context, 'seed', { fallback: DEFAULTS.seed });
+    const width = intOption(context, 'width', { fallback: DEFAULTS.width });
+    const height = intOption(context, 'height', { fallback: DEFAULTS.height });
+    const batch = intOption(context, 'batch', { min: 1, max: 16, fallback: 1 });
+    const threads = intOption(context, 'threads', { min: 1, max: 1024 });
     const device = stringOption(context, 'device') ?? 'cpu';
     const scheduler = stringOption(context, 'scheduler');
     const out = resolve(context.io.cwd, required(context, 'out'));
 
-    if (batch < 1 || batch > 16) throw new PmgError('invalid-argument', `--batch must be from 1 to 16, got ${batch}`);
-    if (threads !== undefined && (threads < 1 || threads > 1024)) throw new PmgError('invalid-argument', `--threads must be a positive integer, got ${threadsText}`);
     if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
     if (extname(out).toLowerCase() !== '.png') throw new PmgError('invalid-argument', `--out ${out} must end in .png`);
     if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`);
@@ -125,19 +123,5 @@ function writeAllAtomically(paths: string[], contents: Buffer[]): void {
 function required(context: CommandContext, name: string): string {
   const value = stringOption(context, name);
   if (value === undefined || value.trim() === '') throw new PmgError('invalid-argument', `--${name} is required; see 'pmg txt2img --help'`);
-  return value;
-}
-
-function numberOption(context: CommandContext, name: string, fallback: number): number {
-  const text = stringOption(context, name);
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) throw new PmgError('invalid-argument', `--${name} must be a number, got '${text}'`);
-  return value;
-}
-
-function intOption(context: CommandContext, name: string, fallback: number): number {
-  const value = numberOption(context, name, fallback);
-  if (!Number.isSafeInteger(value)) throw new PmgError('invalid-argument', `--${name} must be an integer, got '${stringOption(context, name)}'`);
   return value;
 }

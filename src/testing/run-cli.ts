@@ -1,0 +1,36 @@
+/**
+ * Run `pmg <argv>` in process for a test: the CLI's `main` with stdout and stderr captured as text,
+ * the given environment (nothing of process.env) and working folder.
+ */
+import { Writable } from 'node:stream';
+import { main } from '../cli/main.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRunOptions {
+  /** The working folder relative paths are resolved against. */
+  cwd: string;
+  /** The whole environment the command sees (default: empty). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function runCli(argv: readonly string[], options: CliRunOptions): Promise<CliRun> {
+  const stdout = new TextSink();
+  const stderr = new TextSink();
+  const code = await main([...argv], { stdout, stderr, env: options.env ?? {}, cwd: options.cwd });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** A stream that keeps what is written to it (not a terminal). */
+class TextSink extends Writable {
+  text = '';
+  isTTY = false;
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
+    this.text += String(chunk);
+    done();
+  }
+}
