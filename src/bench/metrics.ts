@@ -2,13 +2,14 @@
  * `pmg bench metrics`: images per second of each metric at batch 1 and batch 16, on the fixture
  * networks (written to a temporary folder) and 64x64 synthetic images; medians of `repeats` runs.
  * A "batch" is one generated image against B references (set metrics: B vs B images).
- * clip-t / clip-i need a CLIP folder (`clipDir`, e.g. from `pmg models fixtures`) and are skipped without one.
+ * clip-t / clip-i use the CLIP folder `clipDir` when given (e.g. a real CLIP), else the tiny fixture CLIP.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRandom } from '../core/random.js';
 import type { RgbImage } from '../core/image-io.js';
+import { writeTinyClip } from '../fixtures/tiny-clip.js';
 import { writeTinyDino } from '../fixtures/tiny-dino.js';
 import { writeTinyInception } from '../fixtures/tiny-inception.js';
 import { writeTinyLpips } from '../fixtures/tiny-lpips.js';
@@ -58,14 +59,11 @@ export async function benchMetrics(options: MetricsBenchOptions = {}): Promise<M
     await writeTinyLpips(join(dir, 'lpips'));
     await writeTinyDino(join(dir, 'dino'));
     await writeTinyInception(join(dir, 'fid'));
-    const modelDirs: Partial<Record<MetricName, string>> = { lpips: join(dir, 'lpips'), dino: join(dir, 'dino'), fid: join(dir, 'fid'), 'clip-t': options.clipDir, 'clip-i': options.clipDir };
+    const clipDir = options.clipDir ?? (await writeTinyClip(join(dir, 'clip')), join(dir, 'clip'));
+    const modelDirs: Partial<Record<MetricName, string>> = { lpips: join(dir, 'lpips'), dino: join(dir, 'dino'), fid: join(dir, 'fid'), 'clip-t': clipDir, 'clip-i': clipDir };
     const benchSize = (name: MetricName) => (name === 'ms-ssim' ? Math.max(size, 176) : size);
     for (const name of names) {
       const info = metricInfo(name);
-      if (info.modelFiles.length && !modelDirs[name]) {
-        for (const batch of batches) rows.push({ metric: name, batch, imagesPerSecond: NaN, medianMs: NaN, skipped: 'no CLIP folder given (--clip DIR)' });
-        continue;
-      }
       const metric = await createMetric(name, { modelDir: modelDirs[name], pool, batchSize: Math.max(...batches) });
       for (const batch of batches) {
         const s = benchSize(name);

@@ -14,7 +14,7 @@ export const benchMetricsCommand: Command = {
     metrics: { type: 'string', value: 'LIST', description: 'comma-separated metrics (default: all)' },
     repeats: { type: 'string', value: 'N', description: 'timed runs per cell; the median is shown', default: '5' },
     size: { type: 'string', value: 'PX', description: 'side of the synthetic square images', default: '64' },
-    clip: { type: 'string', value: 'DIR', description: 'a CLIP folder for clip-t / clip-i (e.g. from pmg models fixtures)' },
+    clip: { type: 'string', value: 'DIR', description: 'a CLIP folder for clip-t / clip-i (default: the tiny fixture CLIP)' },
     'no-eval': { type: 'boolean', description: 'skip the small fixture eval run that measures the share of each stage (LLM, diffusion, scoring, metrics)' },
     json: { type: 'boolean', description: 'print JSON' },
   },
