@@ -196,3 +196,11 @@ test("the model's own scheduler (PNDM from scheduler_config.json) and every know
     assert.ok(result.images.data.every(Number.isFinite), name);
   }
 });
+
+test('a UNet exported with a fixed batch of 1 runs guided batches in slices, with the same images', async () => {
+  const fixed = await loadStableDiffusion(writeTinySd(join(root, 'sd1-batch1'), { fixedUnetBatch: 1 }), { pool, ...quiet });
+  const candidates = [{ prompt: 'a cute cat' }, { prompt: 'movie poster, dark noir city' }];
+  const sliced = await generate(fixed, { candidates, seed: 5 });
+  const whole = await generate(sd1, { candidates, seed: 5 });
+  assert.ok(maxAbsDiff(sliced.images, whole.images) < 1e-4, 'slicing the batch must not change the images');
+});

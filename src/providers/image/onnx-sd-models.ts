@@ -79,6 +79,8 @@ export class OnnxUnet implements Unet {
   readonly inChannels = 4;
   private readonly timestepType: string;
   private readonly timestepShape: ReadonlyArray<number | string>;
+  /** Set when the model was exported with a fixed batch size (some web exports use 1): larger batches run in slices. */
+  private readonly fixedBatch: number | undefined;
 
   constructor(private readonly session: OnnxSession) {
     session.expect('UNet', ['sample', 'timestep', 'encoder_hidden_states']);
@@ -88,7 +90,12 @@ export class OnnxUnet implements Unet {
     if (!['int64', 'int32', 'float32', 'float16', 'float64'].includes(this.timestepType)) {
       throw new PmgError('model-layout', `UNet ${session.path}: timestep has dtype ${this.timestepType}; expected int64 or float`, { details: { path: session.path } });
     }
+    this.fixedBatch = fixedDim(session, 'sample', 0);
+    this.fixedTokens = fixedDim(session, 'encoder_hidden_states', 1);
   }
+
+  /** Set when the model only takes this many conditioning tokens (long prompts and extra tokens need a dynamic axis). */
+  private readonly fixedTokens: number | undefined;
 
   /** The dtype the model wants for `timestep` (read from the session's input metadata). */
   get timestepDtype(): string {
@@ -96,6 +103,18 @@ export class OnnxUnet implements Unet {
   }
 
   async predict(sample: FloatTensor, timestep: number, encoderHiddenStates: FloatTensor): Promise<FloatTensor> {
+    const tokens = encoderHiddenStates.dims[1]!;
+    if (this.fixedTokens !== undefined && tokens !== this.fixedTokens) {
+      throw new PmgError(
+        'model-layout',
+        `UNet ${this.session.path} takes exactly ${this.fixedTokens} conditioning tokens, but this prompt needs ${tokens}; shorten the prompt to one 75-token window and drop extra tokens, or use a UNet exported with a dynamic sequence axis`,
+        { details: { path: this.session.path } },
+      );
+    }
+    return inBatchSlices(this.fixedBatch, [sample, encoderHiddenStates], ([s, e]) => this.predictBatch(s!, timestep, e!));
+  }
+
+  private async predictBatch(sample: FloatTensor, timestep: number, encoderHiddenStates: FloatTensor): Promise<FloatTensor> {
     const out = await this.session.run({
       sample: toOrtFloat(this.session, 'sample', sample),
       timestep: this.timestepTensor(timestep, sample.dims[0]!),
@@ -133,11 +152,49 @@ export class OnnxVaeDecoder implements VaeDecoder {
     readonly scalingFactor: number,
   ) {
     session.expect('VAE decoder', ['latent_sample']);
+    this.fixedBatch = fixedDim(session, 'latent_sample', 0);
   }
 
-  async decode(latents: FloatTensor): Promise<FloatTensor> {
+  private readonly fixedBatch: number | undefined;
+
+  decode(latents: FloatTensor): Promise<FloatTensor> {
+    return inBatchSlices(this.fixedBatch, [latents], ([l]) => this.decodeBatch(l!));
+  }
+
+  private async decodeBatch(latents: FloatTensor): Promise<FloatTensor> {
     const out = await this.session.run({ latent_sample: toOrtFloat(this.session, 'latent_sample', latents) });
     const name = this.session.outputNames.includes('sample') ? 'sample' : this.session.outputNames[0]!;
     return fromOrtFloat(this.session, name, out[name]);
   }
+}
+
+/** The size of an input's axis when the model fixes it to a number; undefined when it is symbolic or unknown. */
+function fixedDim(session: OnnxSession, input: string, axis: number): number | undefined {
+  const size = session.inputInfo(input)?.shape?.[axis];
+  return typeof size === 'number' && size > 0 ? size : undefined;
+}
+
+/**
+ * Run `run` on slices of at most `limit` rows of every input (all share the batch axis 0) and join the outputs
+ * on axis 0. Without a limit, or when the batch fits, it is one call.
+ */
+async function inBatchSlices(limit: number | undefined, inputs: FloatTensor[], run: (slices: FloatTensor[]) => Promise<FloatTensor>): Promise<FloatTensor> {
+  const batch = inputs[0]!.dims[0]!;
+  if (limit === undefined || batch <= limit) return run(inputs);
+  if (batch % limit !== 0) throw new PmgError('model-layout', `the model takes batches of exactly ${limit}; a batch of ${batch} cannot be split evenly`);
+  const outputs: FloatTensor[] = [];
+  for (let start = 0; start < batch; start += limit) outputs.push(await run(inputs.map((t) => sliceRows(t, start, limit))));
+  const rows = outputs[0]!.dims.slice(1);
+  const data = new Float32Array(outputs.reduce((n, t) => n + t.data.length, 0));
+  let offset = 0;
+  for (const t of outputs) {
+    data.set(t.data, offset);
+    offset += t.data.length;
+  }
+  return { data, dims: [batch, ...rows] };
+}
+
+function sliceRows(tensor: FloatTensor, start: number, count: number): FloatTensor {
+  const row = tensor.data.length / tensor.dims[0]!;
+  return { data: tensor.data.subarray(start * row, (start + count) * row), dims: [count, ...tensor.dims.slice(1)] };
 }
