@@ -166,13 +166,17 @@ async function loadClipModel(spec: string, device: 'cpu' | 'cuda', store: ModelS
   return { clip: await loadClip(pulled.dir, { device }), id: `${pulled.id}@${pulled.commit ?? pulled.revision ?? 'main'}` };
 }
 
-/** Local folders go to the layout check as they are; hub ids pull whole model folders. */
+/** Local folders go to the layout check as they are; hub ids pull whole model folders (a base tokenizer: only its files). */
 export function pullingResolver(store: ModelStore): ModelResolver {
-  return async (spec) => {
+  return async (spec, files, optionalFiles, purpose) => {
     const parsed = store.parse(spec);
     if (parsed.kind === 'local') {
       const resolved = await store.resolve(spec);
       return { dir: resolved.dir, id: resolved.dir };
+    }
+    if (purpose === 'tokenizer') {
+      const resolved = await store.resolve(spec, { files: [...files], optionalFiles: [...optionalFiles] });
+      return { dir: resolved.dir, id: `${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}` };
     }
     const pulled = await store.pull(spec, { include: SD_INCLUDE });
     return { dir: pulled.dir, id: `${pulled.id}@${pulled.commit ?? pulled.revision ?? 'main'}` };

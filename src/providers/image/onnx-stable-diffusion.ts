@@ -2,6 +2,7 @@
  * Loads a Stable Diffusion model in the diffusers ONNX layout (a local folder, or a hub id through
  * an injected resolver such as the model store) and returns the three networks behind the
  * pipeline's interfaces. Sessions come from a SessionPool, so each is created once per process.
+ * A model without tokenizer/ or scheduler/ gets its base model's (see sd-fallbacks.ts), with a warning.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,10 +11,10 @@ import { ClipTokenizer } from '../../runtime/clip-tokenizer.js';
 import { defaultSessionPool, type ExecutionProvider, type OnnxSession, type SessionPool } from '../../runtime/onnx-session.js';
 import type { StableDiffusionModel } from '../../spec/diffusion-models.js';
 import { OnnxTextEncoder, OnnxUnet, OnnxVaeDecoder } from './onnx-sd-models.js';
+import { fallbackSchedulerConfig, loadBaseTokenizer, missingTokenizerFiles, parsePredictionType, type ModelResolver } from './sd-fallbacks.js';
 import { SD_OPTIONAL_FILES, SD_REQUIRED_FILES, checkSdLayout, readJsonFile, readOptionalJson } from './sd-layout.js';
 
-/** Turns a folder path or hub id into a local folder holding (at least) `files`. */
-export type ModelResolver = (spec: string, files: readonly string[], optionalFiles: readonly string[]) => Promise<{ dir: string; id: string }>;
+export type { ModelResolver } from './sd-fallbacks.js';
 
 export interface LoadStableDiffusionOptions {
   /** Resolves hub ids (e.g. the model store); without one, only local folders load. */
@@ -22,8 +23,13 @@ export interface LoadStableDiffusionOptions {
   device?: ExecutionProvider;
   /** Intra-op threads per session (default: the machine's cores). */
   threads?: number;
-  /** Receives non-fatal notes (e.g. a missing VAE config). */
+  /** Receives non-fatal notes (e.g. a missing VAE config, or a tokenizer/scheduler taken from the base model). */
   warn?: (message: string) => void;
+  /**
+   * Tokenizer for a model without tokenizer/ (a folder or hub id, files at its top level or under tokenizer/).
+   * Default: the family's base, SD1_BASE_TOKENIZER or SD2_BASE_TOKENIZER, fetched through `resolve`.
+   */
+  baseTokenizer?: string;
 }
 
 export interface OnnxStableDiffusion extends StableDiffusionModel {
@@ -41,9 +47,6 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
   const pool = options.pool ?? defaultSessionPool;
   const sessionOptions = { executionProvider: options.device ?? 'cpu', ...(options.threads ? { intraOpThreads: options.threads } : {}) };
 
-  const schedulerConfig = readJsonFile(join(dir, 'scheduler', 'scheduler_config.json'), `model ${id}`);
-  const predictionType = parsePrediction(schedulerConfig.prediction_type, id);
-  const tokenizer = ClipTokenizer.fromFolder(join(dir, 'tokenizer'), `model ${id}'s tokenizer`);
   const vaeConfig = readOptionalJson([join(dir, 'vae_decoder', 'config.json'), join(dir, 'vae', 'config.json')], `model ${id}`);
   let scalingFactor = DEFAULT_VAE_SCALING_FACTOR;
   if (vaeConfig && typeof vaeConfig.value.scaling_factor === 'number' && vaeConfig.value.scaling_factor > 0) scalingFactor = vaeConfig.value.scaling_factor;
@@ -56,6 +59,16 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
   ]);
   const hiddenSize = textWidth(textSession, dir, id);
   const family = hiddenSize >= 1024 ? 'sd2' : 'sd1';
+  const fallback = { dir, id, family, hiddenSize, warn, resolve: options.resolve ?? localTokenizerResolver(id) } as const;
+
+  const schedulerPath = join(dir, 'scheduler', 'scheduler_config.json');
+  const schedulerConfig = existsSync(schedulerPath) ? readJsonFile(schedulerPath, `model ${id}`) : fallbackSchedulerConfig(fallback, unetSession);
+  const predictionType = parsePredictionType(schedulerConfig.prediction_type, id);
+  const missingTokenizer = missingTokenizerFiles(dir);
+  const tokenizer =
+    missingTokenizer.length === 0
+      ? ClipTokenizer.fromFolder(join(dir, 'tokenizer'), `model ${id}'s tokenizer`)
+      : await loadBaseTokenizer(fallback, missingTokenizer, options.baseTokenizer);
   const unet = new OnnxUnet(unetSession);
   return {
     id,
@@ -72,17 +85,27 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
 }
 
 async function resolveFolder(spec: string, resolve: ModelResolver | undefined): Promise<{ dir: string; id: string }> {
-  if (resolve) return resolve(spec, SD_REQUIRED_FILES, SD_OPTIONAL_FILES);
+  if (resolve) return resolve(spec, SD_REQUIRED_FILES, SD_OPTIONAL_FILES, 'model');
+  return localResolver(spec);
+}
+
+/** Without a resolver only local folders load. */
+async function localResolver(spec: string): Promise<{ dir: string; id: string }> {
   if (!existsSync(spec)) {
     throw new PmgError('model-not-found', `model ${spec} is not a local folder, and no model store was given to fetch it from the hub`, { details: { model: spec } });
   }
   return { dir: spec, id: spec };
 }
 
-function parsePrediction(value: unknown, id: string): OnnxStableDiffusion['predictionType'] {
-  if (value === undefined || value === null) return 'epsilon';
-  if (value === 'epsilon' || value === 'v_prediction' || value === 'sample') return value;
-  throw new PmgError('invalid-input', `model ${id}: scheduler_config.json has prediction_type ${JSON.stringify(value)}; expected epsilon, v_prediction or sample`);
+function localTokenizerResolver(model: string): ModelResolver {
+  return async (spec) => {
+    if (existsSync(spec)) return { dir: spec, id: spec };
+    throw new PmgError(
+      'model-not-found',
+      `model ${model} has no tokenizer/ and its base tokenizer ${spec} is not a local folder; load through a model store to fetch it, or give a tokenizer folder as baseTokenizer`,
+      { details: { model, tokenizer: spec } },
+    );
+  };
 }
 
 /** Text width from the encoder's output metadata, else text_encoder/config.json, else unet/config.json. */

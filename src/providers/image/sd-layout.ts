@@ -7,18 +7,17 @@ import { join } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
 
 /** Files a Stable Diffusion ONNX folder must have. */
-export const SD_REQUIRED_FILES = [
-  'model_index.json',
-  'text_encoder/model.onnx',
-  'tokenizer/vocab.json',
-  'tokenizer/merges.txt',
-  'unet/model.onnx',
-  'vae_decoder/model.onnx',
-  'scheduler/scheduler_config.json',
-] as const;
+export const SD_REQUIRED_FILES = ['model_index.json', 'text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx'] as const;
 
-/** Files used when present (ONNX external-data sidecars, configs, tokenizer extras). */
+/**
+ * Files some hub exports leave out: without them the base model's tokenizer and a built-in scheduler
+ * config of the family are used (sd-fallbacks.ts), with a warning.
+ */
+export const SD_FALLBACK_FILES = ['tokenizer/vocab.json', 'tokenizer/merges.txt', 'scheduler/scheduler_config.json'] as const;
+
+/** Files used when present (the fallback files above, ONNX external-data sidecars, configs, tokenizer extras). */
 export const SD_OPTIONAL_FILES = [
+  ...SD_FALLBACK_FILES,
   'text_encoder/model.onnx.data',
   'text_encoder/config.json',
   'unet/model.onnx.data',
@@ -32,9 +31,12 @@ export const SD_OPTIONAL_FILES = [
 ] as const;
 
 export const SD_LAYOUT_DESCRIPTION =
-  'the diffusers ONNX layout: model_index.json, text_encoder/model.onnx, tokenizer/{vocab.json,merges.txt}, unet/model.onnx, vae_decoder/model.onnx, scheduler/scheduler_config.json';
+  'the diffusers ONNX layout: model_index.json, text_encoder/model.onnx, unet/model.onnx, vae_decoder/model.onnx (tokenizer/ and scheduler/ when missing come from the base model)';
 
-/** Throws `model-layout` for a folder in another layout, `model-file-missing` naming the first missing file. */
+/**
+ * Throws `model-layout` for a folder in another layout, `model-file-missing` naming the first missing required
+ * file. tokenizer/ and scheduler/ are not checked here: the loader falls back to the base model's.
+ */
 export function checkSdLayout(dir: string, modelName: string): void {
   if (!existsSync(dir)) throw new PmgError('model-not-found', `model folder ${dir} does not exist`, { details: { dir } });
   const top = safeList(dir);
