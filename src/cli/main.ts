@@ -48,8 +48,10 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
   if (!found) {
     const group = commands.filter((c) => c.name.startsWith(`${argv[0]} `));
     if (group.length) {
+      const helpOnly = argv.length === 1 || (argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h'));
+      if (!helpOnly) fail(`unknown command 'pmg ${argv.slice(0, 2).join(' ')}'; see 'pmg ${argv[0]} --help'`);
       io.stdout.write(groupHelp(argv[0]!, group));
-      return argv.length === 1 ? 0 : fail(`unknown command 'pmg ${argv.slice(0, 2).join(' ')}'; see 'pmg ${argv[0]} --help'`);
+      return 0;
     }
     return fail(`unknown command '${argv[0]}'; run 'pmg --help' to see the commands`);
   }
