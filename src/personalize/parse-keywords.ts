@@ -14,6 +14,8 @@ const refusal = /\b(?:sorry|cannot|can't|unable to|as an ai|i don't|i do not)\b/
 
 /** Cut the answer where the model starts a new turn or stops. */
 export function cutAtTurnEnd(raw: string): string {
+  // An answer that opens by echoing its own turn marker (`### Assistant: The keywords are: ...`) starts there.
+  raw = raw.replace(/^\s*(?:###\s*)?Assistant\s*:\s*/i, '');
   const markers = [/###/, /\n\s*(?:Human|User|Assistant)\s*:/i, /<\/s>/, /<\|(?:im_end|endoftext|eot_id)\|>/];
   let end = raw.length;
   for (const marker of markers) {

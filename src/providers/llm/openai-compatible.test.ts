@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { PmgError } from '../../errors/pmg-error.js';
 import { startOpenAiServer, type OpenAiTestServer } from '../../testing/openai-server.js';
+import { parseKeywords } from '../../personalize/parse-keywords.js';
 import { OpenAiCompatibleLanguageModel, chatCompletionsUrl, parseRetryAfter } from './openai-compatible.js';
 
 const prompt = '### Human: Give 8 keywords.\n### Assistant: The keywords are:';
@@ -39,7 +40,7 @@ describe('openai-compatible provider against a scripted 127.0.0.1 server', () =>
     assert.deepEqual(body.messages, [{ role: 'user', content: prompt }]);
     assert.equal(body.temperature, 0);
     assert.equal(body.max_tokens, 42);
-    assert.deepEqual(body.stop, ['\n\n', '###']);
+    assert.deepEqual(body.stop, ['\n\n'], 'the Vicuna marker ### is applied here, not sent');
     assert.equal(body.response_format, undefined);
   });
 
@@ -51,6 +52,14 @@ describe('openai-compatible provider against a scripted 127.0.0.1 server', () =>
     fresh([{ kind: 'success', content: '1. a 2. b', finishReason: 'length' }]);
     assert.equal((await model().generate(prompt)).finishReason, 'length');
     assert.equal((server.completionRequests[0]!.body as { max_tokens: number }).max_tokens, 100);
+  });
+
+  it('an answer that opens by echoing "### Assistant:" keeps its keywords (and the marker is not sent as a stop)', async () => {
+    fresh([{ kind: 'success', content: '### Assistant: The keywords are: 1. Film Noir 2. Heist\n### Human: next' }]);
+    const result = await model().generate(prompt, { stop: ['###'] });
+    assert.equal(result.text, '### Assistant: The keywords are: 1. Film Noir 2. Heist\n');
+    assert.equal((server.completionRequests[0]!.body as { stop?: string[] }).stop, undefined);
+    assert.deepEqual(parseKeywords(result.text, 8), ['film noir', 'heist']);
   });
 
   it('JSON-schema mode sends response_format and no default stop', async () => {

@@ -11,8 +11,9 @@
  *   continue a half-written assistant turn, so the prompt is not split into turns; the keyword parser
  *   accepts a repeated "The keywords are:" preamble.
  * - Decoding: temperature 0 (greedy where the server allows it), `max_tokens` = maxNewTokens (default 100),
- *   `stop` = the caller's stop strings plus `###` (at most 4 are sent, the API's limit; all are also
- *   applied to the answer here, since some servers ignore or echo them).
+ *   `stop` = the caller's stop strings (at most 4 are sent, the API's limit); they and `###` are applied to
+ *   the answer here (some servers ignore or echo stops). `###` is not sent: a server would stop at it even
+ *   when the model opens its answer by echoing `### Assistant:`, and return nothing.
  * - JSON schema: `response_format: { type: 'json_schema', json_schema: { name, schema, strict: true } }`.
  * - Failures: each attempt has a timeout (AbortSignal.timeout). Connection refused/reset, 429 and 5xx are
  *   retried up to `retries` times with exponential backoff (429 honours Retry-After); other statuses
@@ -20,7 +21,7 @@
  */
 import { PmgError } from '../../errors/pmg-error.js';
 import type { GenerateTextOptions, GenerateTextResult, LanguageModel } from '../../spec/language-model.js';
-import { cutAtStop, effectiveStopStrings } from './stop-strings.js';
+import { cutAtStop, effectiveStopStrings, serverStopStrings } from './stop-strings.js';
 
 export interface OpenAiCompatibleOptions {
   /** e.g. `http://127.0.0.1:8080/v1` (see the module comment for how it is completed). */
@@ -106,7 +107,8 @@ export class OpenAiCompatibleLanguageModel implements LanguageModel {
       temperature: 0,
       max_tokens: options.maxNewTokens ?? defaultMaxNewTokens,
     };
-    if (stops.length) body.stop = stops.slice(0, maxStopStringsSent);
+    const sent = serverStopStrings(stops);
+    if (sent.length) body.stop = sent.slice(0, maxStopStringsSent);
     if (jsonMode) body.response_format = { type: 'json_schema', json_schema: { name: 'pmg_output', schema: options.jsonSchema, strict: true } };
 
     const answer = await this.postWithRetries(JSON.stringify(body), options.signal);

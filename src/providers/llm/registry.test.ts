@@ -9,7 +9,7 @@ import { startOpenAiServer, type OpenAiTestServer } from '../../testing/openai-s
 import { OnnxCausalLanguageModel } from './onnx-causal-lm.js';
 import { OpenAiCompatibleLanguageModel } from './openai-compatible.js';
 import { createLanguageModel, hasHiddenStates, parseLlmSpec } from './registry.js';
-import { cutAtStop, effectiveStopStrings } from './stop-strings.js';
+import { cutAtStop, effectiveStopStrings, serverStopStrings } from './stop-strings.js';
 
 describe('parseLlmSpec', () => {
   it('reads onnx:, openai: and bare folders', () => {
@@ -43,6 +43,15 @@ describe('stop strings', () => {
     assert.deepEqual(effectiveStopStrings(undefined, true), []);
     assert.deepEqual(cutAtStop('1. a 2. b\n### Human: x', ['Human', '###']), { text: '1. a 2. b\n', stopped: true });
     assert.deepEqual(cutAtStop('1. a', ['###']), { text: '1. a', stopped: false });
+  });
+
+  it('a stop string that opens the answer (an echoed turn marker) does not cut it; a later one does', () => {
+    assert.deepEqual(cutAtStop('### Assistant: The keywords are: 1. war 2. epic\n### Human: more', ['###']), {
+      text: '### Assistant: The keywords are: 1. war 2. epic\n',
+      stopped: true,
+    });
+    assert.deepEqual(cutAtStop('  ###', ['###']), { text: '  ###', stopped: false });
+    assert.deepEqual(serverStopStrings(['\n\n', '###']), ['\n\n']);
   });
 });
 
