@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../testing/run-cli.js';
 import { commands } from './commands/index.js';
@@ -48,4 +50,18 @@ test('--version prints the package version', async () => {
   const result = await run('--version');
   assert.equal(result.code, 0);
   assert.match(result.stdout, /^\d+\.\d+\.\d+\n$/);
+});
+
+test('a file-system problem with a path the user gave is one line with exit code 74, not an internal error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pmg-main-'));
+  try {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const result = await run('models', 'fixtures', join(file, 'sub'), '--only', 'clip');
+    assert.equal(result.code, 74);
+    assert.match(result.stderr, /^pmg: cannot \w+ .*a-file.*: a part of the path is a file, not a folder; check the path/);
+    assert.equal(result.stderr.trimEnd().split('\n').length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

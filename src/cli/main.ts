@@ -128,11 +128,40 @@ function report(error: unknown, io: CommandIo, debug: boolean): number {
     if (debug || error.code === 'internal') io.stderr.write(`${error.stack ?? ''}\n${error.cause instanceof Error ? `caused by: ${error.cause.stack}\n` : ''}`);
     return exitCodes[error.code];
   }
+  const system = fileSystemError(error);
+  if (system) {
+    io.stderr.write(`pmg: ${system}\n`);
+    if (debug && error instanceof Error) io.stderr.write(`${error.stack ?? ''}\n`);
+    return FILE_SYSTEM_EXIT_CODE;
+  }
   const message = error instanceof Error ? error.message : String(error);
   io.stderr.write(`pmg: internal error: ${message.split('\n')[0]}\n`);
   io.stderr.write(`${error instanceof Error ? error.stack : ''}\n`);
   io.stderr.write('This is a bug in pmg; please report it with the command you ran.\n');
   return exitCodes.internal;
+}
+
+/** Exit code for a file or folder that cannot be read or written (EX_IOERR). */
+const FILE_SYSTEM_EXIT_CODE = 74;
+
+const fileSystemProblems: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EEXIST: 'it already exists',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder, not a file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the disk',
+  EROFS: 'the file system is read-only',
+  ENOTEMPTY: 'the folder is not empty',
+};
+
+/** One line for an error the operating system raised about a path the user gave (a file where a folder was wanted, a full disk...). */
+function fileSystemError(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, path, syscall } = error as NodeJS.ErrnoException;
+  if (!code || !path || !(code in fileSystemProblems)) return undefined;
+  return `cannot ${syscall ?? 'use'} ${path}: ${fileSystemProblems[code]}; check the path and its permissions`;
 }
 
 function mainHelp(): string {
