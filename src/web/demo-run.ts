@@ -40,6 +40,9 @@ export interface DemoOptions {
   preset?: ModelPreset;
   /** A folder laid out like `pmg models fixtures` writes it (llm/, clip/, sd/). */
   models?: string;
+  /** Another LLM for the keywords than the preset's or the folder's (`onnx:...` or `openai:...`), and its model name. */
+  llm?: string;
+  llmModel?: string;
   /** How many sample users (default: all). */
   users?: number;
   steps?: number;
@@ -138,6 +141,8 @@ async function loadModels(options: DemoOptions, fixturesDir: string | undefined)
     spec.clip = options.preset.clip;
     spec.sd = options.preset.sd;
   }
+  if (options.llm !== undefined) spec.llm = options.llm;
+  if (options.llmModel !== undefined) spec.llmModel = options.llmModel;
   try {
     return await loadModelSet(spec, { store: options.store, env: options.env, offline: options.offline || options.tiny, ...(options.warn ? { warn: options.warn } : {}) });
   } catch (error) {

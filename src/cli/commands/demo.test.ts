@@ -83,6 +83,7 @@ test('demo refuses bad flags and a foreign --out folder with one line, writing n
     [['demo', '--tiny', '--preset', 'fast'], /--tiny uses the built-in fixture models; drop --preset/],
     [['demo', '--preset', 'huge'], /--preset must be one of fast, paper/],
     [['demo', '--tiny', '--steps', '0'], /--steps must be an integer from 1 to 1000/],
+    [['demo', '--tiny', '--llm', 'openai:http://127.0.0.1:9/v1'], /--tiny uses the built-in fixture LLM; drop --llm/],
   ];
   for (const [args, message] of cases) {
     const r = await pmg(args, cwd);
@@ -155,4 +156,14 @@ test('demo downloads the preset from the hub on the first run and nothing on the
   } finally {
     await hub.close();
   }
+});
+
+test('demo --llm replaces the keyword LLM of --models (or of a preset)', async () => {
+  const cwd = mkdtempSync(join(root, 'llm-'));
+  await writeFixtures(join(cwd, 'fx'), { only: ['llm', 'clip', 'sd'] });
+  await writeFixtures(join(cwd, 'other'), { only: ['llm'] });
+  const r = await pmg(['demo', '--models', 'fx', '--llm', `onnx:${join(cwd, 'other', 'llm')}`, '--users', '1', '--steps', '2', '--out', 'out'], cwd);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(readFileSync(join(cwd, 'out', 'demo.json'), 'utf8')) as { models: { llm: string } };
+  assert.match(summary.models.llm, /other[\\/]llm/);
 });

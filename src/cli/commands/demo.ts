@@ -6,6 +6,7 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from '../../personalize/presets.js';
 import { runDemo } from '../../web/demo-run.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
+import { llmCommandOptions, llmSettings } from '../llm-options.js';
 import { intOption, numberOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
 
@@ -30,6 +31,7 @@ export const demoCommand: Command = {
     alpha: { type: 'string', value: 'A', description: 'α in z = α·log d_p + (1−α)·log d_t, from 0 to 1 (default: 2/3)' },
     device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
     threads: { type: 'string', value: 'N', description: "intra-op threads per session (default: the machine's cores)" },
+    ...llmCommandOptions,
   },
   details: [
     'Writes <out>/index.html (the page), <out>/user-<id>/{best.png,candidate-<i>.png,result.json} and <out>/demo.json,',
@@ -40,6 +42,7 @@ export const demoCommand: Command = {
     '  pmg demo --tiny            # offline, seconds, noise images: checks that everything works',
     '  pmg demo                   # fast preset: SD-Turbo, CLIP ViT-B/32, Qwen2.5-0.5B-Instruct',
     '  pmg demo --preset paper    # SD 1.5, 30 steps, guidance 9; needs an OpenAI-compatible LLM server',
+    '  pmg demo --preset paper --llm openai:http://127.0.0.1:8080/v1 --llm-model qwen2.5-7b-instruct   # your own server',
   ].join('\n'),
   async run(context) {
     const tiny = booleanOption(context, 'tiny');
@@ -49,6 +52,9 @@ export const demoCommand: Command = {
       throw new PmgError('invalid-argument', `--tiny uses the built-in fixture models; drop --${modelsDir !== undefined ? 'models' : 'preset'}`);
     }
     if (modelsDir !== undefined && presetText !== undefined) throw new PmgError('invalid-argument', 'give either --models or --preset, not both');
+    if (tiny && (stringOption(context, 'llm') !== undefined || stringOption(context, 'llm-model') !== undefined)) {
+      throw new PmgError('invalid-argument', '--tiny uses the built-in fixture LLM; drop --llm / --llm-model');
+    }
     const device = stringOption(context, 'device') ?? 'cpu';
     if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
     const preset = tiny || modelsDir !== undefined ? undefined : choosePreset(context, presetText ?? DEFAULT_PRESET);
@@ -58,6 +64,8 @@ export const demoCommand: Command = {
     const seed = intOption(context, 'seed', { fallback: 0 });
     const alpha = numberOption(context, 'alpha');
     const out = resolve(context.io.cwd, stringOption(context, 'out') ?? './pmg-demo');
+    // The keyword LLM: --llm / --llm-model, else pmg.config.json, else the preset's (not with --tiny: all fixtures).
+    const llm = tiny ? {} : llmSettings(context);
     const log = (line: string): void => void context.io.stderr.write(`${line}\n`);
 
     const outcome = await runDemo({
@@ -65,6 +73,7 @@ export const demoCommand: Command = {
       tiny,
       ...(preset ? { preset } : {}),
       ...(modelsDir !== undefined ? { models: resolve(context.io.cwd, modelsDir) } : {}),
+      ...llm,
       ...(users !== undefined ? { users } : {}),
       ...(steps !== undefined ? { steps } : {}),
       seed,
