@@ -13,6 +13,7 @@ import { writeTinySd } from '../fixtures/tiny-sd.js';
 import type { KeywordResult } from '../personalize/extract-keywords.js';
 import type { ModelSet } from '../personalize/model-set.js';
 import { personalize, type PersonalizeRequest } from '../personalize/personalize.js';
+import { DEFAULT_PREVIEW_SCALE, type PreviewScale } from '../pipeline/latent-preview.js';
 import { loadStableDiffusion } from '../providers/image/onnx-stable-diffusion.js';
 import { SessionPool } from '../runtime/onnx-session.js';
 import { loadClip } from '../runtime/transformers-models.js';
@@ -30,11 +31,13 @@ export interface SearchBenchOptions {
   unetScale: number;
   earlyFraction: number;
   earlyKeep: number;
+  /** Early search: x0 latents average-pooled s x s before the preview decode (default 2). */
+  previewScale?: PreviewScale;
   scheduler: string;
   threads?: number;
 }
 
-export const SEARCH_BENCH_DEFAULTS: SearchBenchOptions = { counts: [2, 4, 8], steps: 10, size: 256, guidance: 7.5, repeats: 3, unetScale: 8, earlyFraction: 0.4, earlyKeep: 1, scheduler: 'ddim' };
+export const SEARCH_BENCH_DEFAULTS: SearchBenchOptions = { counts: [2, 4, 8], steps: 10, size: 256, guidance: 7.5, repeats: 3, unetScale: 8, earlyFraction: 0.4, earlyKeep: 1, previewScale: DEFAULT_PREVIEW_SCALE, scheduler: 'ddim' };
 
 export interface SearchBenchRow {
   candidates: number;
@@ -91,6 +94,7 @@ export async function benchSearch(options: SearchBenchOptions, onProgress: (line
       seed,
       earlyFraction: options.earlyFraction,
       earlyKeep: options.earlyKeep,
+      previewScale: options.previewScale ?? DEFAULT_PREVIEW_SCALE,
     });
     const time = async <T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> => {
       const started = performance.now();
@@ -134,7 +138,7 @@ export function formatSearchBench(r: SearchBenchResult, command: string): string
   const lines = [
     `command: ${command}`,
     `machine: ${formatMachine(r.machine)}`,
-    `fixture models (random weights): UNet scale ${o.unetScale}, ${o.size}x${o.size} px, ${o.steps} steps, guidance ${o.guidance}, ${o.scheduler}; early: fraction ${o.earlyFraction}, keep ${o.earlyKeep}`,
+    `fixture models (random weights): UNet scale ${o.unetScale}, ${o.size}x${o.size} px, ${o.steps} steps, guidance ${o.guidance}, ${o.scheduler}; early: fraction ${o.earlyFraction}, keep ${o.earlyKeep}, preview scale ${o.previewScale ?? DEFAULT_PREVIEW_SCALE}`,
     `medians of ${o.repeats} repeats; cost relative to generating and scoring the candidates one at a time (lower is better)`,
     '',
     'candidates  one-by-one ms  exhaustive ms (rel)  early ms (rel)     early winner = exhaustive',

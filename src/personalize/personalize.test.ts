@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { writeFixtures } from '../fixtures/write-fixtures.js';
+import { chunkCount } from '../pipeline/prompt-encoding.js';
 import { ModelStore, modelStoreOptionsFromEnv } from '../runtime/model-store.js';
 import { selectBest, zScore } from '../scoring/selection.js';
 import type { KeywordResult } from './extract-keywords.js';
@@ -90,6 +92,55 @@ test('exhaustive batched run gives the same images as each candidate alone with 
     assert.deepEqual(alone.candidates[0]!.png, batched.candidates[i]!.png, `weight ${w}`);
     assert.ok(Math.abs(alone.candidates[0]!.dp - batched.candidates[i]!.dp) < 1e-3);
   }
+});
+
+test('exhaustive batched == each alone also when candidates need different numbers of 75-token chunks', async () => {
+  const long: KeywordResult = { ...givenKeywords, preference: ['vintage film grain', 'film noir shadows', 'neon city lights', 'retro pastel colors'] };
+  const request = { ...base, keywords: long, weights: [1, 3] };
+  const batched = await personalize(models, request);
+  const chunks = batched.candidates.map((c) => chunkCount(models.sd.textEncoder, models.sd.textEncoder.tokenize(c.prompt).length));
+  assert.deepEqual(chunks, [1, 2], 'the candidates need different chunk counts');
+  for (const [i, w] of request.weights.entries()) {
+    const alone = await personalize(models, { ...request, weights: [w] });
+    assert.deepEqual(alone.candidates[0]!.png, batched.candidates[i]!.png, `weight ${w}`);
+    assert.equal(alone.candidates[0]!.dp, batched.candidates[i]!.dp);
+  }
+});
+
+test('embed mode: targetWeight (w_t) scales the target part and is reported; repeat mode refuses it', async () => {
+  const plain = await personalize(models, { ...base, keywords: givenKeywords, mode: 'embed', weights: [1] });
+  const scaled = await personalize(models, { ...base, keywords: givenKeywords, mode: 'embed', weights: [1], targetWeight: 0.5 });
+  assert.deepEqual(scaled.candidates[0]!.weights, { preference: 1, target: 0.5 });
+  assert.deepEqual(plain.candidates[0]!.weights, { preference: 1, target: 1 });
+  assert.notDeepEqual(scaled.candidates[0]!.png, plain.candidates[0]!.png);
+  await assert.rejects(personalize(models, { ...base, keywords: givenKeywords, targetWeight: 2 }), /target weight \(--target-weight\) 2 needs --mode embed/);
+  await assert.rejects(personalize(models, { ...base, keywords: givenKeywords, mode: 'embed', targetWeight: -1 }), />= 0/);
+  const one = await personalize(models, { ...base, keywords: givenKeywords, weights: [1], targetWeight: 1 });
+  assert.equal(one.candidates[0]!.weights.target, 1);
+});
+
+test('early: the x0 preview is decoded from a 2x2-pooled latent (previewScale), then shown at full size', async () => {
+  const decoded: number[][] = [];
+  const vae = models.sd.vaeDecoder;
+  const spy: ModelSet = { ...models, sd: { ...models.sd, vaeDecoder: { scalingFactor: vae.scalingFactor, decode: (l) => (decoded.push(l.dims), vae.decode(l)) } } };
+  const request = { ...base, keywords: givenKeywords, weights: [0, 1, 2], search: 'early' as const, width: 128, height: 128 };
+  const r = await personalize(spy, request);
+  assert.deepEqual(decoded.slice(0, 3), [[1, 4, 8, 8], [1, 4, 8, 8], [1, 4, 8, 8]], 'previews: 16x16 latents pooled to 8x8');
+  assert.deepEqual(decoded.slice(3), [[1, 4, 16, 16]], 'the finished candidate at full size');
+  assert.equal(r.settings.previewScale, 2);
+  assert.equal(r.settings.previewScaleUsed, 2);
+  const stopped = r.candidates.find((c) => !c.finished)!;
+  assert.equal(PNG.sync.read(stopped.png).width, 128);
+  // previewScale 1 decodes the previews at full size; 4 would leave a 4x4 latent, so it is lowered to 2.
+  decoded.length = 0;
+  const full = await personalize(spy, { ...request, previewScale: 1 });
+  assert.deepEqual(decoded[0], [1, 4, 16, 16]);
+  assert.equal(full.settings.previewScaleUsed, 1);
+  const four = await personalize(spy, { ...request, previewScale: 4 });
+  assert.equal(four.settings.previewScale, 4);
+  assert.equal(four.settings.previewScaleUsed, 2);
+  assert.deepEqual(four.candidates.map((c) => c.png), r.candidates.map((c) => c.png));
+  await assert.rejects(personalize(models, { ...request, previewScale: 3 as never }), /preview scale \(--preview-scale\) must be 1, 2 or 4, got 3/);
 });
 
 test('same seed → identical numbers and PNGs; another seed → other images', async () => {

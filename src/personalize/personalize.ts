@@ -1,18 +1,21 @@
 /**
  * PMG end to end for one user (method.md 1.4):
  *   1. keywords (LLM, or given)  2. candidate plans (conditioning.ts)  3. encode  4. ONE batched denoising
- *   run for all candidates, all with the same seed so only the conditioning differs  5. decode
+ *   run for all candidates (one UNet call per step per token length), all with the same seed so only the
+ *   conditioning differs  5. decode
  *   6. CLIP scores d_p, d_t  7. z = α·log d_p + (1−α)·log d_t, the largest z wins (ties: lower weight).
  *
  * Search: `exhaustive` runs every candidate to the end. `early` runs all of them to `earlyFraction` of the
- * steps, decodes each candidate's predicted clean latents x0 as a preview, scores the previews, and finishes
- * only the best `earlyKeep`; the others are reported with their preview image and scores, `finished: false`.
+ * steps, decodes each candidate's predicted clean latents x0 as a cheap preview (x0 average-pooled
+ * `previewScale` x `previewScale` before the VAE, pixels repeated back to full size), scores the previews, and
+ * finishes only the best `earlyKeep`; the others are reported with their preview image and scores, `finished: false`.
  * In `early`, `chosen` is the best z among the finished candidates.
  */
 import { tensorToRgbImages } from '../core/image-tensor.js';
 import { encodePng, type RgbImage } from '../core/image-io.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { CandidateConditioning } from '../pipeline/conditioning.js';
+import { checkPreviewScale, decodePreview, DEFAULT_PREVIEW_SCALE, type PreviewScale } from '../pipeline/latent-preview.js';
 import { DEFAULTS, decodeLatents, prepareDenoise } from '../pipeline/text-to-image.js';
 import { scoreCandidates } from '../scoring/clip-scorer.js';
 import { DEFAULT_ALPHA, checkAlpha, selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
@@ -48,13 +51,17 @@ export interface PersonalizeRequest {
   alpha?: number;
   /** 'repeat' (default) | 'embed'. */
   mode?: ConditioningMode;
-  /** Default per scene (conditioning.ts). */
+  /** Preference weights w_p, one candidate each. Default per scene (conditioning.ts). */
   weights?: number[];
+  /** w_t, the factor of the target part's embeddings (`embed` mode only; default 1). */
+  targetWeight?: number;
   /** For method 'keywords' (default: the scene's first default weight). */
   fixedWeight?: number;
   search?: SearchStrategy;
   earlyFraction?: number;
   earlyKeep?: number;
+  /** Early search: x0 latents are average-pooled s x s before the preview decode (1, 2 or 4; default 2). */
+  previewScale?: PreviewScale;
   steps?: number;
   guidance?: number;
   seed?: number;
@@ -92,6 +99,9 @@ export interface PersonalizeSettings {
   scheduler?: string;
   earlyFraction?: number;
   earlyKeep?: number;
+  /** Early search: the requested preview scale, and the one used (lowered so the pooled latent stays >= 8x8). */
+  previewScale?: PreviewScale;
+  previewScaleUsed?: PreviewScale;
   /** Steps run before the early choice (early search only). */
   earlySteps?: number;
 }
@@ -126,6 +136,12 @@ export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: Mo
   }
   const earlyKeep = request.earlyKeep ?? DEFAULT_EARLY_KEEP;
   if (!Number.isInteger(earlyKeep) || earlyKeep < 1) throw new PmgError('invalid-argument', `early keep must be a whole number >= 1, got ${earlyKeep}`);
+  const previewScale = checkPreviewScale(request.previewScale ?? DEFAULT_PREVIEW_SCALE, 'preview scale (--preview-scale)');
+  const targetWeight = request.targetWeight ?? 1;
+  if (!Number.isFinite(targetWeight) || targetWeight < 0) throw new PmgError('invalid-argument', `target weight (--target-weight) must be a number >= 0, got ${targetWeight}`);
+  if (mode === 'repeat' && targetWeight !== 1) {
+    throw new PmgError('invalid-argument', `target weight (--target-weight) ${targetWeight} needs --mode embed: in repeat mode the target keywords are written once (weight 1) and only the preference keywords are repeated`);
+  }
   const seed = request.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new PmgError('invalid-argument', `seed must be a non-negative integer, got ${seed}`);
   const steps = request.steps ?? preset?.steps ?? DEFAULTS.steps;
@@ -139,7 +155,7 @@ export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: Mo
   else if (method === 'keywords') weights = [request.fixedWeight ?? defaults[0]!];
   else weights = [0];
   if (request.weights && method !== 'pmg') throw new PmgError('invalid-argument', `weights are only used by method 'pmg' (method '${method}' generates one candidate)`);
-  return { method, mode, search, alpha, earlyFraction, earlyKeep, seed, steps, guidance, width, height, scheduler, weights };
+  return { method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, targetWeight, seed, steps, guidance, width, height, scheduler, weights };
 }
 
 /** Candidate plans for the keywords (checks weights; target-only drops the preference part). */
@@ -151,6 +167,7 @@ export function planForMethod(request: PersonalizeRequest, checked: ReturnType<t
     targetKeywords: keywords.target,
     preferenceKeywords: checked.method === 'target-only' ? [] : keywords.preference,
     weights: checked.weights,
+    targetWeight: checked.targetWeight,
     ...(request.negative !== undefined ? { negative: request.negative } : {}),
   });
 }
@@ -236,13 +253,17 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   };
 
   let earlySteps: number | undefined;
+  let previewScaleUsed: PreviewScale | undefined;
   const keep = Math.min(checked.earlyKeep, k);
   if (checked.search === 'early' && keep < k && total > 1) {
     // 4a. all candidates to the early step; score the x0 previews; keep the best.
     earlySteps = Math.min(total - 1, Math.max(1, Math.round(checked.earlyFraction * total)));
     await timed('denoise', () => state.run({ until: earlySteps, signal: request.signal, onStep }));
     const all = plans.map((_, i) => i);
-    await score(all, await decode(state.predictedOriginal()));
+    progress({ stage: 'decode', message: `VAE preview of ${k} latent(s)` });
+    const preview = await timed('decode', () => decodePreview(models.sd.vaeDecoder, state.predictedOriginal(), { scale: checked.previewScale, signal: request.signal }));
+    previewScaleUsed = preview.scale;
+    await score(all, tensorToRgbImages(preview.images));
     const ranked = rankByZ(plans.map((p, i) => ({ weights: p.weights, dp: dp[i]!, dt: dt[i]! })), checked.alpha);
     const kept = ranked.slice(0, keep).sort((a, b) => a - b);
     for (const i of all) finished[i] = kept.includes(i);
@@ -297,7 +318,8 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       height: checked.height,
       seed: checked.seed,
       ...(checked.scheduler ? { scheduler: checked.scheduler } : {}),
-      ...(checked.search === 'early' ? { earlyFraction: checked.earlyFraction, earlyKeep: checked.earlyKeep } : {}),
+      ...(checked.search === 'early' ? { earlyFraction: checked.earlyFraction, earlyKeep: checked.earlyKeep, previewScale: checked.previewScale } : {}),
+      ...(previewScaleUsed !== undefined ? { previewScaleUsed } : {}),
       ...(earlySteps !== undefined ? { earlySteps } : {}),
     },
   };

@@ -1,12 +1,15 @@
 /**
  * Conditioning of a batch of candidates: each candidate's text (or ready embeddings), its negative
  * prompt, and extra conditioning tokens appended after the text (PMG's soft preference tokens).
- * All candidates end up with the same number of tokens, so they run in one batched UNet call.
+ * Every candidate keeps its OWN token length: its negative prompt is padded to the candidate's window
+ * count (and its prompt to the negative's, if that is longer), never to another candidate's, so a
+ * candidate's conditioning is the same whether it runs alone or in a batch. Candidates of different
+ * lengths run in separate UNet calls (DenoiseState groups them by length).
  */
 import { PmgError } from '../errors/pmg-error.js';
 import type { TextEncoder } from '../spec/diffusion-models.js';
 import type { FloatTensor } from '../spec/tensor.js';
-import { encodePrompts, type PromptInput } from './prompt-encoding.js';
+import { encodeTokenized, tokenizePrompt, windowCount, type PromptInput, type TokenizedPrompt } from './prompt-encoding.js';
 
 export interface CandidateConditioning {
   /** Text of the candidate (ignored when `promptEmbeds` is given). */
@@ -29,27 +32,34 @@ export interface EncodedConditioning {
 
 export async function encodeConditioning(encoder: TextEncoder, candidates: readonly CandidateConditioning[]): Promise<EncodedConditioning[]> {
   const width = encoder.hiddenSize;
-  // Encode every text (positive and negative) in one call, padded to the same chunk count.
-  const texts: PromptInput[] = [];
-  const names: string[] = [];
+  const windowsOf = (t: FloatTensor): number => Math.max(1, Math.ceil(tokenCount(t) / encoder.maxLength));
+  // Tokenize every text first, so each candidate's window count is known before anything is encoded.
+  const texts: TokenizedPrompt[] = [];
+  const minChunks: number[] = [];
   const slots = candidates.map((c, i) => {
+    const name = (what: string): string => (candidates.length > 1 ? `${what} ${i}` : what);
+    if (c.promptEmbeds) checkStates(c.promptEmbeds, width, 'prompt embeddings');
+    if (c.negativePromptEmbeds) checkStates(c.negativePromptEmbeds, width, 'negative prompt embeddings');
+    const positive = c.promptEmbeds ? undefined : tokenizePrompt(encoder, c.prompt ?? '', name('prompt'));
+    const negative = c.negativePromptEmbeds ? undefined : tokenizePrompt(encoder, c.negativePrompt ?? '', name('negative prompt'));
+    const positiveWindows = positive ? windowCount(encoder, positive) : windowsOf(c.promptEmbeds!);
+    const negativeWindows = negative ? windowCount(encoder, negative) : windowsOf(c.negativePromptEmbeds!);
+    const windows = Math.max(positiveWindows, negativeWindows);
     const slot: { cond?: number; uncond?: number } = {};
-    if (!c.promptEmbeds) {
-      slot.cond = texts.push(c.prompt ?? '') - 1;
-      names.push(candidates.length > 1 ? `prompt ${i}` : 'prompt');
+    if (positive) {
+      slot.cond = texts.push(positive) - 1;
+      minChunks.push(windows);
     }
-    if (!c.negativePromptEmbeds) {
-      slot.uncond = texts.push(c.negativePrompt ?? '') - 1;
-      names.push(candidates.length > 1 ? `negative prompt ${i}` : 'negative prompt');
+    if (negative) {
+      slot.uncond = texts.push(negative) - 1;
+      minChunks.push(windows);
     }
     return slot;
   });
-  const embedsTokens = candidates.flatMap((c) => [c.promptEmbeds, c.negativePromptEmbeds]).filter((t): t is FloatTensor => t !== undefined);
-  for (const t of embedsTokens) checkStates(t, width, 'prompt embeddings');
-  const minChunks = embedsTokens.length ? Math.max(1, Math.ceil(Math.max(...embedsTokens.map(tokenCount)) / encoder.maxLength)) : 1;
-  const encoded = await encodePrompts(encoder, texts, { minChunks, names });
+  // All windows of all texts in one text-encoder call; each text keeps its own window count.
+  const encoded = await encodeTokenized(encoder, texts, minChunks);
 
-  const result = candidates.map((c, i) => {
+  return candidates.map((c, i) => {
     let cond = c.promptEmbeds ?? encoded[slots[i]!.cond!]!;
     let uncond = c.negativePromptEmbeds ?? encoded[slots[i]!.uncond!]!;
     if (c.extraTokens) {
@@ -59,14 +69,9 @@ export async function encodeConditioning(encoder: TextEncoder, candidates: reado
     }
     return { cond: toStates(cond, width), uncond: toStates(uncond, width) };
   });
-  const lengths = new Set(result.flatMap((r) => [tokenCount(r.cond), tokenCount(r.uncond)]));
-  if (lengths.size > 1) {
-    throw new PmgError('invalid-argument', `conditioning of the batch has different token counts (${[...lengths].join(', ')}); give every candidate the same number of extra tokens and embeddings of the same length`);
-  }
-  return result;
 }
 
-function tokenCount(t: FloatTensor): number {
+export function tokenCount(t: FloatTensor): number {
   return t.dims.length === 3 ? t.dims[1]! : t.dims[0]!;
 }
 

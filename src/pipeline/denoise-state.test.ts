@@ -79,3 +79,52 @@ test('the same seed gives the same initial latents, scaled by initNoiseSigma', (
   assert.notDeepEqual(make(3).data, make(4).data);
   assert.deepEqual(make(3).dims, [1, 4, 2, 2]);
 });
+
+const statesOfLength = (value: number, tokens: number): FloatTensor => ({ data: new Float32Array(tokens * 2).fill(value), dims: [1, tokens, 2] });
+
+test('candidates of different token lengths: one UNet call per length per step, each as if it ran alone', async () => {
+  const run = async (candidates: { cond: FloatTensor; uncond: FloatTensor; seed: number }[]) => {
+    const calls: number[] = [];
+    const lengths: number[] = [];
+    const unet = echoUnet(calls);
+    const state = new DenoiseState(
+      {
+        unet: { inChannels: 4, predict: (sample, t, s) => (lengths.push(s.dims[1]!), unet.predict(sample, t, s)) },
+        createScheduler: () => recordingScheduler([]),
+        steps: 3,
+        guidanceScale: 5,
+        width: 16,
+        height: 16,
+      },
+      candidates,
+    );
+    await state.run();
+    return { calls, lengths, latents: state.latents(), callLengths: state.unetCallLengths };
+  };
+  const a = { cond: statesOfLength(1, 3), uncond: statesOfLength(0, 3), seed: 1 };
+  const b = { cond: statesOfLength(3, 5), uncond: statesOfLength(2, 5), seed: 2 };
+  const c = { cond: statesOfLength(4, 3), uncond: statesOfLength(1, 3), seed: 3 };
+  const batch = await run([a, b, c]);
+  // Per step: tokens 3 (a, c: 2 uncond + 2 cond rows), then tokens 5 (b: 1 + 1).
+  assert.deepEqual(batch.calls, [4, 2, 4, 2, 4, 2]);
+  assert.deepEqual(batch.lengths, [3, 5, 3, 5, 3, 5]);
+  assert.deepEqual(batch.callLengths, [3, 5]);
+  const size = 4 * 2 * 2;
+  for (const [i, alone] of [a, b, c].entries()) {
+    const single = await run([alone]);
+    assert.deepEqual(single.calls, [2, 2, 2]);
+    assert.deepEqual(batch.latents.data.subarray(i * size, (i + 1) * size), single.latents.data, `candidate ${i}`);
+  }
+});
+
+test('a candidate whose halves differ in length still runs; equal lengths stay one call per step', async () => {
+  const calls: number[] = [];
+  const outputs: number[] = [];
+  const state = new DenoiseState(
+    { unet: echoUnet(calls), createScheduler: () => recordingScheduler(outputs), steps: 3, guidanceScale: 5, width: 16, height: 16 },
+    [{ cond: statesOfLength(1, 4), uncond: statesOfLength(0, 3), seed: 1 }],
+  );
+  await state.run({ until: 1 });
+  assert.deepEqual(calls, [1, 1]);
+  assert.deepEqual(outputs, [5]);
+});

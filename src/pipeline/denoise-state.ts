@@ -1,7 +1,10 @@
 /**
  * Stages 3-5 of the pipeline for a batch of candidates: timesteps, seeded latents, and the denoising
- * loop with classifier-free guidance in ONE batched UNet call per step (the unconditional halves of
- * all candidates first, then the conditional halves, as diffusers concatenates them).
+ * loop with classifier-free guidance in batched UNet calls: the UNet rows (each candidate's unconditional
+ * and conditional half) are grouped by token length, and each group is ONE UNet call per step, its
+ * unconditional halves first, then its conditional halves, as diffusers concatenates them. When every
+ * candidate has the same length (the common case) that is one call per step for the whole batch;
+ * candidates of different lengths are never padded to each other's length.
  *
  * The state can be advanced a few steps at a time, read (latents and the predicted clean sample x0
  * of every candidate), narrowed to chosen candidates with `keep`, and continued; each candidate has
@@ -63,10 +66,17 @@ interface Slot {
   x0: Float32Array | undefined;
 }
 
+/** One UNet call per step: rows of equal token length (slot index into `slots`, and which half). */
+interface Group {
+  rows: { slot: number; cond: boolean }[];
+  states: FloatTensor;
+  /** Input buffer, reused across steps (each call is awaited before it is rewritten). */
+  sample: Float32Array;
+}
+
 export class DenoiseState {
   private slots: Slot[];
-  private states: FloatTensor | undefined;
-  private sampleBuffer: Float32Array | undefined;
+  private groups: Group[] | undefined;
   private stepIndex = 0;
   readonly timesteps: readonly number[];
   readonly latentDims: number[];
@@ -128,7 +138,7 @@ export class DenoiseState {
     if (kept.length !== wanted.size) throw new PmgError('invalid-argument', `keep(${[...indices].join(', ')}): not every index is a running candidate (${this.candidates.join(', ')})`);
     if (kept.length === 0) throw new PmgError('invalid-argument', 'keep() needs at least one candidate');
     this.slots = kept;
-    this.states = undefined;
+    this.groups = undefined;
   }
 
   latents(): FloatTensor {
@@ -163,34 +173,37 @@ export class DenoiseState {
     if (options.signal?.aborted && this.stepIndex < this.stepCount) throw new PmgError('aborted', `generation stopped at step ${this.stepIndex} of ${this.stepCount}`, { cause: options.signal.reason });
   }
 
-  /** One denoising step for every running candidate, with one UNet call. */
+  /** One denoising step for every running candidate: one UNet call per token length. */
   private async advance(): Promise<void> {
     const t = this.timesteps[this.stepIndex]!;
-    const k = this.slots.length;
     const size = this.slots[0]!.latents.length;
-    const halves = this.guided ? 2 : 1;
-    // One input buffer per batch shape, reused across steps (each run is awaited before it is rewritten).
-    if (this.sampleBuffer?.length !== halves * k * size) this.sampleBuffer = new Float32Array(halves * k * size);
-    const sample = this.sampleBuffer;
-    this.slots.forEach((slot, i) => {
-      const scaled = slot.scheduler.scaleModelInput({ data: slot.latents, dims: this.latentDims }, t).data;
-      sample.set(scaled, i * size);
-      if (halves === 2) sample.set(scaled, (k + i) * size);
-    });
-    const output = await this.settings.unet.predict({ data: sample, dims: [halves * k, ...this.latentDims.slice(1)] }, t, this.encoderStates());
-    if (output.data.length !== sample.length) {
-      throw new PmgError('model-layout', `UNet returned ${output.data.length} values for a sample of ${sample.length}`);
+    const groups = this.unetGroups();
+    const scaled = this.slots.map((slot) => slot.scheduler.scaleModelInput({ data: slot.latents, dims: this.latentDims }, t).data);
+    const uncondOut: Float32Array[] = new Array(this.slots.length);
+    const condOut: Float32Array[] = new Array(this.slots.length);
+    for (const group of groups) {
+      const sample = group.sample;
+      group.rows.forEach((row, j) => sample.set(scaled[row.slot]!, j * size));
+      const output = await this.settings.unet.predict({ data: sample, dims: [group.rows.length, ...this.latentDims.slice(1)] }, t, group.states);
+      if (output.data.length !== sample.length) {
+        throw new PmgError('model-layout', `UNet returned ${output.data.length} values for a sample of ${sample.length}`);
+      }
+      // With several calls per step, copy: a later call may reuse the output buffer.
+      group.rows.forEach((row, j) => {
+        const part = groups.length > 1 ? output.data.slice(j * size, (j + 1) * size) : output.data.subarray(j * size, (j + 1) * size);
+        (row.cond ? condOut : uncondOut)[row.slot] = part;
+      });
     }
     const g = this.settings.guidanceScale;
     this.slots.forEach((slot, i) => {
       let noise: Float32Array;
-      if (halves === 2) {
+      if (this.guided) {
         noise = new Float32Array(size);
-        const u = output.data.subarray(i * size, (i + 1) * size);
-        const c = output.data.subarray((k + i) * size, (k + i + 1) * size);
+        const u = uncondOut[i]!;
+        const c = condOut[i]!;
         for (let j = 0; j < size; j++) noise[j] = u[j]! + g * (c[j]! - u[j]!);
       } else {
-        noise = output.data.slice(i * size, (i + 1) * size);
+        noise = condOut[i]!.slice();
       }
       const result = slot.scheduler.step({ data: noise, dims: this.latentDims }, t, { data: slot.latents, dims: this.latentDims }, slot.random);
       slot.latents = result.prevSample.data;
@@ -199,15 +212,35 @@ export class DenoiseState {
     this.stepIndex++;
   }
 
-  /** `[halves*k, tokens, hidden]`: unconditional halves first, then conditional ones. */
-  private encoderStates(): FloatTensor {
-    if (this.states) return this.states;
-    const parts = this.guided ? [...this.slots.map((s) => s.conditioning.uncond), ...this.slots.map((s) => s.conditioning.cond)] : this.slots.map((s) => s.conditioning.cond);
-    const each = parts[0]!.data.length;
-    const data = new Float32Array(parts.length * each);
-    parts.forEach((p, i) => data.set(p.data, i * each));
-    this.states = { data, dims: [parts.length, ...parts[0]!.dims.slice(1)] };
-    return this.states;
+  /** Token length of every UNet call per step (one entry per call, in call order). */
+  get unetCallLengths(): number[] {
+    return this.unetGroups().map((g) => g.states.dims[1]!);
+  }
+
+  /**
+   * The UNet calls of one step: rows (unconditional halves of all candidates, then conditional halves)
+   * grouped by token length, in order of first appearance; each group's encoder states `[rows, tokens, hidden]`.
+   */
+  private unetGroups(): Group[] {
+    if (this.groups) return this.groups;
+    const rows = [...(this.guided ? this.slots.map((_, slot) => ({ slot, cond: false })) : []), ...this.slots.map((_, slot) => ({ slot, cond: true }))];
+    const byLength = new Map<number, { slot: number; cond: boolean }[]>();
+    const statesOf = (row: { slot: number; cond: boolean }): FloatTensor => (row.cond ? this.slots[row.slot]!.conditioning.cond : this.slots[row.slot]!.conditioning.uncond);
+    for (const row of rows) {
+      const tokens = statesOf(row).dims[1]!;
+      const list = byLength.get(tokens);
+      if (list) list.push(row);
+      else byLength.set(tokens, [row]);
+    }
+    const size = this.slots[0]!.latents.length;
+    this.groups = [...byLength.values()].map((groupRows) => {
+      const parts = groupRows.map(statesOf);
+      const each = parts[0]!.data.length;
+      const data = new Float32Array(parts.length * each);
+      parts.forEach((p, i) => data.set(p.data, i * each));
+      return { rows: groupRows, states: { data, dims: [parts.length, ...parts[0]!.dims.slice(1)] }, sample: new Float32Array(groupRows.length * size) };
+    });
+    return this.groups;
   }
 
   private stack(pick: (slot: Slot) => Float32Array): FloatTensor {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TextEncoder } from '../spec/diffusion-models.js';
-import { chunkCount, encodePrompts, promptWindows, tokenizePrompt } from './prompt-encoding.js';
+import { chunkCount, encodePrompts, promptWindows, tokenizePrompt, windowCount } from './prompt-encoding.js';
 
 /** A fake encoder: one token per word (id = word length + 10); the embedding of a position is its id repeated. */
 function fakeEncoder(): TextEncoder & { calls: number[][][] } {
@@ -47,30 +47,52 @@ test('exactly 75 tokens is one chunk; the empty prompt is one chunk', () => {
   assert.equal(chunkCount(encoder, 0), 1);
 });
 
-test('prompts of one batch are padded to the same chunk count and encoded in one call', async () => {
+test('prompts of one call are encoded in one call, each with its own chunk count (no padding to the longest)', async () => {
   const encoder = fakeEncoder();
   const long = Array.from({ length: 80 }, () => 'word').join(' ');
   const [a, b] = await encodePrompts(encoder, [long, '']);
   assert.deepEqual(a!.dims, [1, 154, 2]);
-  assert.deepEqual(b!.dims, [1, 154, 2]);
+  assert.deepEqual(b!.dims, [1, 77, 2], 'the short prompt is not padded to the long one');
   assert.equal(encoder.calls.length, 1);
-  assert.equal(encoder.calls[0]!.length, 4);
-  // The empty prompt's second window is [bos, eos, pad, ...].
-  assert.equal(b!.data[77 * 2], 1);
-  assert.equal(b!.data[78 * 2], 2);
-  assert.equal(b!.data[79 * 2], 3);
+  assert.equal(encoder.calls[0]!.length, 3);
+  // minChunks pads with empty windows [bos, eos, pad, ...].
+  const [padded] = await encodePrompts(encoder, [''], { minChunks: 2 });
+  assert.deepEqual(padded!.dims, [1, 154, 2]);
+  assert.equal(padded!.data[77 * 2], 1);
+  assert.equal(padded!.data[78 * 2], 2);
+  assert.equal(padded!.data[79 * 2], 3);
+  // One minimum per prompt.
+  const [x, y] = await encodePrompts(encoder, ['aa', 'bb'], { minChunks: [1, 3] });
+  assert.deepEqual([x!.dims[1], y!.dims[1]], [77, 231]);
 });
 
-test('span weights scale only their tokens; start, end and padding keep weight 1', async () => {
+test('spans are encoded separately, each in its own window(s), and the whole span output is scaled', async () => {
   const encoder = fakeEncoder();
   const [t] = await encodePrompts(encoder, [[{ text: 'aa' }, { text: 'bbb cccc', weight: 0.5 }]]);
+  assert.deepEqual(t!.dims, [1, 154, 2], 'two spans, one window each');
+  assert.deepEqual(encoder.calls[0], [
+    [1, 12, 2, ...Array(74).fill(3)],
+    [1, 13, 14, 2, ...Array(73).fill(3)],
+  ]);
   const at = (position: number) => t!.data[position * 2];
-  assert.equal(at(0), 1); // bos
-  assert.equal(at(1), 12); // 'aa'
-  assert.equal(at(2), 13 * 0.5);
-  assert.equal(at(3), 14 * 0.5);
-  assert.equal(at(4), 2); // eos
-  assert.equal(at(5), 3); // pad
+  assert.deepEqual([at(0), at(1), at(2), at(3)], [1, 12, 2, 3]); // span 1: bos, 'aa', eos, pad (weight 1)
+  assert.deepEqual([at(77), at(78), at(79), at(80), at(81)], [0.5, 13 * 0.5, 14 * 0.5, 2 * 0.5, 3 * 0.5]); // span 2, all x 0.5
+  // A span longer than 75 tokens gets 2 windows; the windows of all spans count towards the limit.
+  const long = Array.from({ length: 80 }, () => 'word').join(' ');
+  const tokens = tokenizePrompt(encoder, [{ text: 'aa', weight: 2 }, { text: long, weight: 3 }]);
+  assert.equal(windowCount(encoder, tokens), 3);
+  const { windows, windowWeights } = promptWindows(encoder, tokens);
+  assert.equal(windows.length, 3);
+  assert.deepEqual(windowWeights, [2, 3, 3]);
+  assert.equal(windows[1]![76], 2, 'the long span fills its first window');
+  assert.throws(() => tokenizePrompt(encoder, Array.from({ length: 33 }, () => ({ text: 'a' }))), /33 chunks.*limit is 32 chunks/);
+});
+
+test('a plain string is one segment: same windows as before spans existed', () => {
+  const encoder = fakeEncoder();
+  const tokens = tokenizePrompt(encoder, 'aa bbb');
+  assert.equal(tokens.segments.length, 1);
+  assert.deepEqual(promptWindows(encoder, tokens, 2).windowWeights, [1, 1]);
 });
 
 test('too long prompts are refused with the limit in the message', () => {

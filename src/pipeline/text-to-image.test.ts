@@ -11,6 +11,7 @@ import { SeededRandom } from '../core/random.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { encodeConditioning } from './conditioning.js';
 import { schedulerNames } from '../schedulers/index.js';
+import { encodePrompt } from './prompt-encoding.js';
 import { prepareDenoise, textToImage, type TextToImageRequest } from './text-to-image.js';
 
 let root: string;
@@ -88,15 +89,62 @@ test('extra conditioning tokens are appended and change the output', async () =>
   await assert.rejects(encodeConditioning(sd1.textEncoder, [{ prompt: 'x', extraTokens: wrong }]), /\[n, 768\]/);
 });
 
-test('span weights scale that span only', async () => {
-  const [one, two] = await encodeConditioning(sd1.textEncoder, [
-    { prompt: [{ text: 'a cute cat' }, { text: 'red dress', weight: 1 }] },
-    { prompt: [{ text: 'a cute cat' }, { text: 'red dress', weight: 2 }] },
-  ]);
+test('spans are encoded separately: each span equals that span encoded alone, times its weight', async () => {
+  const target = 'movie poster, a cute cat';
+  const preference = 'red dress, noir, neon city';
+  const [c] = await encodeConditioning(sd1.textEncoder, [{ prompt: [{ text: target, weight: 0.75 }, { text: preference, weight: 2 }] }]);
   const w = 768;
-  // position 1..3 = 'a cute cat', 4..5 = 'red dress'
-  assert.equal(two!.cond.data[2 * w + 5], one!.cond.data[2 * w + 5]);
-  assert.ok(Math.abs(two!.cond.data[4 * w + 7]! - 2 * one!.cond.data[4 * w + 7]!) < 1e-6);
+  assert.deepEqual(c!.cond.dims, [1, 154, w], 'one window per span, joined on the token axis');
+  assert.deepEqual(c!.uncond.dims, [1, 154, w], 'the negative prompt is padded to the same number of windows');
+  const alone = async (text: string) => (await encodePrompt(sd1.textEncoder, text)).data;
+  const [t, p] = [await alone(target), await alone(preference)];
+  const span = (i: number) => c!.cond.data.subarray(i * 77 * w, (i + 1) * 77 * w);
+  let maxTarget = 0;
+  let maxPreference = 0;
+  let scale = 0;
+  for (let j = 0; j < 77 * w; j++) {
+    scale = Math.max(scale, Math.abs(t[j]!), Math.abs(p[j]!));
+    maxTarget = Math.max(maxTarget, Math.abs(span(0)[j]! - 0.75 * t[j]!));
+    maxPreference = Math.max(maxPreference, Math.abs(span(1)[j]! - 2 * p[j]!));
+  }
+  // Equal up to float rounding (the encoder batch holds 3 windows here, 1 alone).
+  assert.ok(maxTarget < 1e-6 * scale, `target span differs by ${maxTarget} (values up to ${scale})`);
+  assert.ok(maxPreference < 1e-6 * scale, `preference span differs by ${maxPreference} (values up to ${scale})`);
+  // A plain string is still one sequence (repeat mode), not split into parts.
+  const [plain] = await encodeConditioning(sd1.textEncoder, [{ prompt: `${target}, ${preference}` }]);
+  assert.deepEqual(plain!.cond.dims, [1, 77, w]);
+});
+
+test('ready prompt embeddings (encodePrompt of the same text) give the same image as the text', async () => {
+  const prompt = 'movie poster, dark noir city';
+  const fromText = await generate(sd1, { candidates: [{ prompt, negativePrompt: 'blurry' }], seed: 6 });
+  const promptEmbeds = await encodePrompt(sd1.textEncoder, prompt);
+  const fromEmbeds = await generate(sd1, { candidates: [{ promptEmbeds, negativePrompt: 'blurry' }], seed: 6 });
+  // The text encoder sees a batch of 1 window here and 2 (with the negative) there: equal up to float rounding.
+  const diff = maxAbsDiff(fromEmbeds.images, fromText.images);
+  assert.ok(diff < 1e-4, `embeddings vs text differ by ${diff}`);
+  const other = await generate(sd1, { candidates: [{ prompt: 'a cute cat', negativePrompt: 'blurry' }], seed: 6 });
+  assert.ok(maxAbsDiff(other.images, fromText.images) > 0.05, 'another prompt gives another image');
+  const spans = [{ text: 'movie poster' }, { text: 'dark noir city', weight: 1.5 }];
+  const spanText = await generate(sd1, { candidates: [{ prompt: spans }], seed: 6 });
+  const spanEmbeds = await generate(sd1, { candidates: [{ promptEmbeds: await encodePrompt(sd1.textEncoder, spans) }], seed: 6 });
+  assert.ok(maxAbsDiff(spanEmbeds.images, spanText.images) < 1e-4);
+});
+
+test('candidates of different chunk counts keep their own length; batched equals each alone', async () => {
+  const long = Array.from({ length: 30 }, () => 'red silk dress').join(', '); // 2 chunks
+  const candidates = [{ prompt: 'a cute cat', negativePrompt: 'blurry' }, { prompt: long, negativePrompt: 'blurry' }];
+  const [short, longer] = await encodeConditioning(sd1.textEncoder, candidates);
+  assert.deepEqual([short!.cond.dims[1], short!.uncond.dims[1]], [77, 77], 'the short candidate is not padded to the long one');
+  assert.deepEqual([longer!.cond.dims[1], longer!.uncond.dims[1]], [154, 154]);
+  const state = await prepareDenoise(sd1, { ...base, ...quiet, candidates, seeds: [5, 5] });
+  assert.deepEqual(state.unetCallLengths, [77, 154], 'one UNet call per length per step');
+  const batch = await generate(sd1, { candidates, seeds: [5, 5] });
+  for (const [i, c] of candidates.entries()) {
+    const alone = await generate(sd1, { candidates: [c], seed: 5 });
+    const diff = maxAbsDiff(slice(batch.images, i), alone.images);
+    assert.ok(diff < 1e-5, `candidate ${i}: batched and alone differ by ${diff}`);
+  }
 });
 
 test('batched guidance (one UNet call of batch 2) equals two unbatched calls', async () => {

@@ -97,6 +97,18 @@ test('identical seeds give identical result.json numbers and PNG bytes', async (
   }
 });
 
+test('--target-weight (embed) and --preview-scale are used and recorded in result.json', async () => {
+  const argv = [...common, '--mode', 'embed', '--weights', '0.5,1', '--target-weight', '0.75', '--search', 'early', '--preview-scale', '4', '--out', 'tw'];
+  argv.splice(argv.indexOf('--width'), 4, '--width', '128', '--height', '128');
+  const r = await pmg(argv);
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(readFileSync(join(root, 'tw', 'result.json'), 'utf8')) as ResultJson & { settings: Record<string, unknown> };
+  assert.deepEqual(result.candidates.map((c) => c.weights), [{ preference: 0.5, target: 0.75 }, { preference: 1, target: 0.75 }]);
+  assert.equal(result.settings.previewScale, 4);
+  assert.equal(result.settings.previewScaleUsed, 2, '16x16 latents: 4 would leave 4x4, so 2 is used');
+  for (const c of result.candidates) assert.equal(PNG.sync.read(readFileSync(join(root, 'tw', c.image))).width, 128);
+});
+
 test('an existing non-empty --out keeps its other files and gets ours', async () => {
   mkdirSync(join(root, 'busy'));
   writeFileSync(join(root, 'busy', 'notes.txt'), 'mine');
@@ -116,6 +128,9 @@ const bad: [string, string[], RegExp][] = [
   ['unknown search', ['--search', 'greedy'], /unknown --search 'greedy'/],
   ['bad early fraction', ['--search', 'early', '--early-fraction', '2'], /early fraction/],
   ['unknown scene', ['--scene', 'cars'], /unknown scene 'cars'/],
+  ['target weight in repeat mode', ['--target-weight', '2'], /--target-weight 2 needs --mode embed: in repeat mode/],
+  ['non-numeric target weight', ['--mode', 'embed', '--target-weight', 'heavy'], /--target-weight must be a number, got 'heavy'/],
+  ['bad preview scale', ['--search', 'early', '--preview-scale', '3'], /--preview-scale must be 1, 2 or 4, got 3/],
   ['unknown models', ['--models', 'nowhere'], /neither a folder nor a preset/],
 ];
 for (const [name, args, message] of bad) {

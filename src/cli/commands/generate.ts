@@ -14,6 +14,7 @@ import { loadModelSet } from '../../personalize/model-set.js';
 import { checkPersonalizeRequest, conditioningModes, personalize, personalizeMethods, searchStrategies, type PersonalizeMethod, type PersonalizeRequest, type SearchStrategy } from '../../personalize/personalize.js';
 import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
 import { writeResultFolder } from '../../personalize/result-files.js';
+import { checkPreviewScale, type PreviewScale } from '../../pipeline/latent-preview.js';
 import { checkInputs, MAX_STEPS } from '../../pipeline/text-to-image.js';
 import { resolveSchedulerName } from '../../schedulers/index.js';
 import { scenes, type Scene } from '../../spec/behaviour.js';
@@ -56,10 +57,12 @@ export const generateCommand: Command = {
     method: { type: 'string', value: 'M', description: `${personalizeMethods.join('|')} (default: pmg; target-only = no preference, keywords = one fixed weight)` },
     alpha: { type: 'string', value: 'A', description: 'z = A·log d_p + (1−A)·log d_t, from 0 to 1 (default: 2/3)' },
     weights: { type: 'string', value: 'W,W', description: 'preference weights, one candidate each (default per scene: movie 1,2; fashion 2,3; sticker 1; embed 0.5,1,1.5)' },
+    'target-weight': { type: 'string', value: 'W', description: 'embed mode: w_t, the factor of the target part (default 1; repeat mode allows only 1)' },
     mode: { type: 'string', value: 'MODE', description: 'repeat (repeat the preference keywords w times) or embed (scale their embeddings by w)', default: 'repeat' },
     search: { type: 'string', value: 'S', description: 'exhaustive (all candidates to the end) or early (finish only the best previews)', default: 'exhaustive' },
     'early-fraction': { type: 'string', value: 'F', description: 'early search: fraction of the steps before the previews are scored (default 0.4)' },
     'early-keep': { type: 'string', value: 'K', description: 'early search: candidates finished (default 1)' },
+    'preview-scale': { type: 'string', value: '1|2|4', description: 'early search: x0 latents average-pooled SxS before the preview decode (default 2; lowered so the pooled latent stays >= 8x8)' },
     steps: { type: 'string', value: 'N', description: `denoising steps, 1 to ${MAX_STEPS} (default: the preset's, else 30)` },
     guidance: { type: 'string', value: 'G', description: "guidance scale; <= 1 turns guidance off (default: the preset's, else 7.5)" },
     scheduler: { type: 'string', value: 'NAME', description: "scheduler (default: the preset's, else the model's scheduler_config.json)" },
@@ -104,6 +107,13 @@ export const generateCommand: Command = {
     const weightsText = stringOption(context, 'weights');
     const weights = weightsText === undefined ? undefined : parseWeightList(weightsText);
     if (weights) checkWeights(weights, mode);
+    const targetWeight = numberOption(context, 'target-weight');
+    if (targetWeight !== undefined && targetWeight !== 1 && mode === 'repeat') {
+      throw new PmgError('invalid-argument', `--target-weight ${targetWeight} needs --mode embed: in repeat mode the target keywords are written once (weight 1) and only the preference keywords are repeated`);
+    }
+    if (targetWeight !== undefined && targetWeight < 0) throw new PmgError('invalid-argument', `--target-weight must be a number >= 0, got ${targetWeight}`);
+    const previewScale = intOption(context, 'preview-scale');
+    if (previewScale !== undefined) checkPreviewScale(previewScale, '--preview-scale');
     const alpha = numberOption(context, 'alpha');
     if (alpha !== undefined && (alpha < 0 || alpha > 1)) throw new PmgError('invalid-argument', `--alpha must be between 0 and 1, got ${alpha}`);
     const device = stringOption(context, 'device') ?? 'cpu';
@@ -120,6 +130,8 @@ export const generateCommand: Command = {
       search,
       ...(alpha !== undefined ? { alpha } : {}),
       ...(weights ? { weights } : {}),
+      ...optional('targetWeight', targetWeight),
+      ...optional('previewScale', previewScale as PreviewScale | undefined),
       ...optional('earlyFraction', numberOption(context, 'early-fraction')),
       ...optional('earlyKeep', intOption(context, 'early-keep')),
       ...optional('steps', intOption(context, 'steps')),
