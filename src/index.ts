@@ -53,6 +53,7 @@ export { encodePrompt, encodePrompts, tokenizePrompt, promptWindows, chunkCount,
 export { encodeConditioning, type CandidateConditioning, type EncodedConditioning } from './pipeline/conditioning.js';
 export { DenoiseState, type DenoiseCandidate, type DenoiseSettings, type StepEvent, type RunOptions } from './pipeline/denoise-state.js';
 export { textToImage, prepareDenoise, decodeLatents, checkInputs, schedulerFactory, type TextToImageRequest, type TextToImageResult } from './pipeline/text-to-image.js';
+export { decodePreview, poolLatents, effectivePreviewScale, checkPreviewScale, DEFAULT_PREVIEW_SCALE, type PreviewScale, type PreviewOptions } from './pipeline/latent-preview.js';
 export { tensorToRgbImages, tensorToPngs } from './core/image-tensor.js';
 export { float32ToFloat16, float16ToFloat32 } from './core/float16.js';
 export { benchDiffusion, formatDiffusionBench, DIFFUSION_BENCH_DEFAULTS, type DiffusionBenchOptions, type DiffusionBenchResult } from './bench/diffusion.js';
