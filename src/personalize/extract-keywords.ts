@@ -96,7 +96,7 @@ class Asker {
     const { llm, cache, scene } = this.options;
     const maxNewTokens = this.options.maxNewTokens ?? 100;
     const parts = {
-      model: llm.id,
+      model: llm.cacheKey ?? llm.id,
       template: template.name,
       templateVersion: template.version,
       scene,

@@ -21,6 +21,11 @@ export interface GenerateTextResult {
 export interface LanguageModel {
   /** e.g. 'onnx:/path/to/llm' or 'openai:http://127.0.0.1:8080/v1#model-name' — used as the cache key. */
   readonly id: string;
+  /**
+   * What identifies this model's answers for caching, when the id alone does not (a local folder whose
+   * weights can change under the same path). Default: `id`.
+   */
+  readonly cacheKey?: string;
   /** Whether jsonSchema is honoured (structured variant). */
   readonly supportsJsonSchema: boolean;
   /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -78,6 +78,16 @@ describe('onnx causal LM provider on the tiny LLM fixture (real transformers.js 
     // Rows differ between positions (the states are not constant).
     assert.notDeepEqual(picked.lastHiddenState.data.subarray(0, 64), picked.lastHiddenState.data.subarray(64));
     await assert.rejects(llm.hiddenStates(keywordPrompt, { positions: [n] }), { code: 'invalid-argument' });
+  });
+
+  it('its cache key changes when the weights under the same folder change', async () => {
+    const dir = join(root, 'tiny-llm');
+    const before = new OnnxCausalLanguageModel({ dir }).cacheKey;
+    assert.equal(new OnnxCausalLanguageModel({ dir }).cacheKey, before, 'the same files give the same key');
+    assert.ok(before.startsWith(`onnx:${dir}#`));
+    const model = join(dir, 'onnx', 'model.onnx');
+    await utimes(model, new Date(), new Date(Date.now() + 60_000));
+    assert.notEqual(new OnnxCausalLanguageModel({ dir }).cacheKey, before, 'rewritten weights give another key');
   });
 
   it('loads the model once per process', async () => {

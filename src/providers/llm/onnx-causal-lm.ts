@@ -12,6 +12,9 @@
  * - `hiddenStates(prompt)` runs one forward pass and returns the graph's `last_hidden_state` output
  *   (export it as an extra graph output; transformers.js `generate()` cannot return hidden states).
  */
+import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
 import type {
   GenerateTextOptions,
@@ -56,7 +59,11 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
   constructor(options: OnnxCausalLmOptions) {
     this.options = { dir: options.dir, device: options.device ?? 'cpu', dtype: options.dtype ?? 'fp32' };
     this.id = options.id ?? `onnx:${options.dir}`;
+    this.cacheKey = `${this.id}#${folderFingerprint(options.dir)}`;
   }
+
+  /** The id plus a fingerprint of the weight and tokenizer files, so new weights under the same path miss the cache. */
+  readonly cacheKey: string;
 
   /** Load (once per process) without generating; errors name the folder and missing file. */
   load(): Promise<CausalLm> {
@@ -187,4 +194,24 @@ function eosIds(lm: CausalLm): Set<number> {
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
+}
+
+/** sha256 (first 16 hex digits) of the names, sizes and modification times of a model folder's config, tokenizer and ONNX files. */
+function folderFingerprint(dir: string): string {
+  const files = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
+  try {
+    for (const name of readdirSync(join(dir, 'onnx')).sort()) files.push(join('onnx', name));
+  } catch {
+    // No onnx/ folder: loading will say so; the fingerprint just covers what exists.
+  }
+  const hash = createHash('sha256');
+  for (const file of files) {
+    try {
+      const info = statSync(join(dir, file));
+      hash.update(`${file}:${info.size}:${info.mtimeMs}\n`);
+    } catch {
+      hash.update(`${file}:-\n`);
+    }
+  }
+  return hash.digest('hex').slice(0, 16);
 }
