@@ -125,6 +125,7 @@ export const keywordsCommand: Command = {
     const llm = await createLanguageModel(spec, {
       llmModel: settings.llmModel,
       apiKey: io.env.PMG_LLM_API_KEY,
+      env: io.env,
       offline: context.globals.offline,
     });
     let cache: KeywordCache | undefined;

@@ -146,7 +146,7 @@ export class OpenAiCompatibleLanguageModel implements LanguageModel {
     } catch (error) {
       if (signal?.aborted) throw abortedError(this.url, error);
       if (timeout.aborted) {
-        throw new PmgError('timeout', `POST ${this.url} got no answer within ${this.options.timeoutMs} ms; check the server or raise the LLM timeout`, {
+        throw new PmgError('timeout', `POST ${this.url} got no answer within ${this.options.timeoutMs} ms; check the server or raise the timeout (PMG_LLM_TIMEOUT, in seconds)`, {
           cause: error,
           details: { url: this.url, timeoutMs: this.options.timeoutMs, attempt },
         });

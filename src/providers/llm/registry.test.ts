@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PmgError } from '../../errors/pmg-error.js';
 import { writeTinyLlm } from '../../fixtures/tiny-llm.js';
 import { ModelStore } from '../../runtime/model-store.js';
 import { startOpenAiServer, type OpenAiTestServer } from '../../testing/openai-server.js';
@@ -69,6 +70,16 @@ describe('createLanguageModel', () => {
   after(async () => {
     await server.close();
     await rm(root, { recursive: true, force: true });
+  });
+
+  it('PMG_LLM_TIMEOUT sets the openai: request timeout in seconds; a bad value is a clear error', async () => {
+    server.setScript([{ kind: 'hang' }]);
+    const llm = await createLanguageModel(`openai:${server.baseUrl}#tiny`, { env: { PMG_LLM_TIMEOUT: '0.2' }, retries: 0 });
+    const started = Date.now();
+    await assert.rejects(llm.generate('hi'), (e: unknown) => e instanceof PmgError && e.code === 'timeout' && /200 ms/.test(e.message) && /PMG_LLM_TIMEOUT/.test(e.message));
+    assert.ok(Date.now() - started < 5000, 'gave up after about 0.2 s, not the 120 s default');
+    await assert.rejects(createLanguageModel(`openai:${server.baseUrl}#tiny`, { env: { PMG_LLM_TIMEOUT: 'soon' } }), /PMG_LLM_TIMEOUT must be a number of seconds > 0, got 'soon'/);
+    server.setScript([{ kind: 'success', content: ' 1. a 2. b' }]);
   });
 
   it('builds a local model from a folder (bare or onnx:) that can read hidden states', async () => {

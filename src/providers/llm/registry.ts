@@ -78,7 +78,7 @@ export async function createLanguageModel(spec: string, options: CreateLanguageM
       baseUrl: parsed.baseUrl,
       model,
       apiKey: options.apiKey,
-      timeoutMs: options.timeoutMs,
+      timeoutMs: options.timeoutMs ?? timeoutFromEnv(options.env ?? process.env),
       retries: options.retries,
     });
   }
@@ -88,6 +88,19 @@ export async function createLanguageModel(spec: string, options: CreateLanguageM
   const llm = new OnnxCausalLanguageModel({ dir: resolved.dir, id, device: options.device });
   await llm.load();
   return llm;
+}
+
+/** Environment variable with the per-request timeout of openai: LLM servers, in seconds (default 120). */
+export const LLM_TIMEOUT_ENV = 'PMG_LLM_TIMEOUT';
+
+function timeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env[LLM_TIMEOUT_ENV];
+  if (text === undefined || text.trim() === '') return undefined;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new PmgError('invalid-argument', `${LLM_TIMEOUT_ENV} must be a number of seconds > 0, got '${text}'`);
+  }
+  return Math.round(seconds * 1000);
 }
 
 /** Whether a model can return hidden states (the local onnx: models can). */
