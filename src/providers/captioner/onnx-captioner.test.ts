@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -50,7 +52,26 @@ describe('onnx captioner on the tiny vit-gpt2-layout fixture', () => {
     const captioner = await createCaptioner(modelDir, { store });
     await assert.rejects(captioner.caption(join(root, 'missing.png')), { code: 'file-not-found', message: /missing\.png/ });
     await assert.rejects(captioner.caption(join(root, 'broken.png')), { code: 'invalid-input', message: /broken\.png/ });
-    await assert.rejects(captioner.caption('https://example.com/a.jpg'), { code: 'unsupported', message: /example\.com/ });
+    await assert.rejects(captioner.caption('ftp://example.com/a.jpg'), { code: 'unsupported', message: /example\.com/ });
+  });
+
+  it('captions an http image fetched from a real loopback server, and refuses it offline', async () => {
+    const png = await readFile(join(root, 'red.png'));
+    const server = createServer((request, response) => {
+      if (request.url === '/red.png') response.writeHead(200, { 'content-type': 'image/png' }).end(png);
+      else response.writeHead(404).end();
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const captioner = await createCaptioner(modelDir, { store });
+      assert.equal(await captioner.caption(`${base}/red.png`), TINY_CAPTION);
+      await assert.rejects(captioner.caption(`${base}/missing.png`), { code: 'download-failed', message: /HTTP 404/ });
+      const offline = await createCaptioner(modelDir, { store, offline: true });
+      await assert.rejects(offline.caption(`${base}/red.png`), { code: 'offline', message: /red\.png/ });
+    } finally {
+      server.close();
+    }
   });
 
   it('rejects unknown providers, missing folders and uncached repos offline', async () => {

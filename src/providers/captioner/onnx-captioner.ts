@@ -8,6 +8,7 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { ModelStore, modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
 import { loadImageCaptioner, type ImageCaptionModel, type TransformersDevice } from '../../runtime/transformers-models.js';
 import type { Captioner } from '../../spec/captioner.js';
+import { isImageUrl, withFetchedImage, type FetchImageOptions } from './fetch-image.js';
 
 /** Files a captioner folder needs (fp32). */
 export const captionerFiles = {
@@ -34,14 +35,15 @@ export class OnnxCaptioner implements Captioner {
     readonly id: string,
     private readonly model: ImageCaptionModel,
     private readonly maxNewTokens: number,
+    private readonly fetchOptions: FetchImageOptions = {},
   ) {}
 
   caption(imagePath: string, options: { maxNewTokens?: number } = {}): Promise<string> {
     const task = async (): Promise<string> => {
-      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(imagePath)) {
-        throw new PmgError('unsupported', `the captioner reads local image files, not URLs (${imagePath}); download the image and give its path`, { details: { image: imagePath } });
-      }
-      const text = await this.model.caption(imagePath, { maxNewTokens: options.maxNewTokens ?? this.maxNewTokens });
+      const maxNewTokens = options.maxNewTokens ?? this.maxNewTokens;
+      const text = isImageUrl(imagePath)
+        ? await withFetchedImage(imagePath, this.fetchOptions, (path) => this.model.caption(path, { maxNewTokens }))
+        : await this.model.caption(imagePath, { maxNewTokens });
       if (!text) {
         throw new PmgError('no-output-generated', `the captioner ${this.id} wrote an empty caption for ${imagePath}; give the item a title or description instead`, {
           details: { image: imagePath, raw: text },
@@ -73,5 +75,5 @@ export async function createCaptioner(spec: string, options: CreateCaptionerOpti
   const resolved = await store.resolve(target, captionerFiles);
   const model = await loadImageCaptioner(resolved.dir, { device: options.device });
   const id = resolved.local ? `onnx:${resolved.dir}` : `onnx:${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}`;
-  return new OnnxCaptioner(id, model, maxNewTokens);
+  return new OnnxCaptioner(id, model, maxNewTokens, { offline: options.offline ?? false });
 }
