@@ -7,7 +7,7 @@ import reference from './reference/fid.json' with { type: 'json' };
 const flat = (m: number[][]) => Float64Array.from(m.flat());
 const rows = (m: number[][]) => m.map((r) => Float64Array.from(r));
 
-test('Jacobi eigen-decomposition reconstructs the matrix', () => {
+test('the symmetric eigen-decomposition reconstructs the matrix', () => {
   const a = flat(reference.cases[0]!.sigma1);
   const n = 6;
   const { values, vectors } = symmetricEigen(a, n, true);
