@@ -156,6 +156,7 @@ export const generateCommand: Command = {
     try {
       const progress = createProgress({ stream: io.stderr });
       let task: ProgressTask | undefined;
+      let lastStep = '';
       const result = await personalize(models, {
         ...request,
         keywordOptions: cache ? { cache } : {},
@@ -164,11 +165,17 @@ export const generateCommand: Command = {
           if (event.stage === 'generate' && event.step !== undefined && event.total !== undefined) {
             task ??= progress.start('denoising', event.total, 'steps');
             task.update(event.step);
+            lastStep = `${event.step}/${event.total}`;
             if (event.step >= event.total) {
               task.finish();
               task = undefined;
             }
-          } else if (event.message) io.stderr.write(`${event.stage}: ${event.message}\n`);
+          } else if (event.message) {
+            // Early search pauses the denoising for previews: end the bar's line before other lines.
+            task?.finish(`paused at step ${lastStep}`);
+            task = undefined;
+            io.stderr.write(`${event.stage}: ${event.message}\n`);
+          }
         },
       });
       task?.finish();
