@@ -19,7 +19,7 @@ test('the shipped demo sample has 3 MovieLens users with keyworded histories and
     assert.ok(s.target.item!.title && s.target.item!.genres!.length > 0);
     assert.match(s.target.item!.description!, /^[^\n]{20,200}$/);
   }
-  assert.equal(samples[0]!.target.item!.title, 'Shawshank Redemption, The');
+  assert.equal(samples[0]!.target.item!.title, 'The Shawshank Redemption');
 });
 
 test('a broken demo file is one clear error', () => {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { assetPath } from '../core/package-root.js';
 import { PmgError } from '../errors/pmg-error.js';
+import { readableMovieTitle } from './movie-title.js';
 import type { Item, Sample } from '../spec/behaviour.js';
 
 interface DemoMovie {
@@ -23,10 +24,11 @@ interface DemoFile {
 
 export const DEMO_SAMPLE_PATH = ['assets', 'sample', 'movielens-demo.json'] as const;
 
+/** Titles in the file keep MovieLens's spelling ("Shawshank Redemption, The"); items read as people write them. */
 function toItem(movie: DemoMovie): Item {
   return {
     id: movie.id,
-    title: movie.title,
+    title: readableMovieTitle(movie.title).title,
     genres: [...movie.genres],
     ...(movie.keywords ? { keywords: [...movie.keywords] } : {}),
     ...(movie.description ? { description: movie.description } : {}),

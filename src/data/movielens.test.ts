@@ -53,7 +53,7 @@ test('official protocol on the real excerpt matches the independent reference', 
   assert.deepEqual(ids(u54), { history: ['356', '593'], target: '318' });
   assert.equal(u54.history.items[0]!.title, 'Forrest Gump');
   assert.deepEqual(u54.history.items[0]!.genres, ['Comedy', 'Drama', 'Romance', 'War']);
-  assert.equal(u54.target.item!.title, 'Shawshank Redemption, The');
+  assert.equal(u54.target.item!.title, 'The Shawshank Redemption');
 });
 
 test('keywords: five most frequent tags, topped up with genres', async () => {

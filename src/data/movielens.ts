@@ -11,14 +11,15 @@
  * (descending) then alphabetically — topped up with the movie's genres (lower-cased, not already
  * present) when fewer than five tags exist. A movie with no tags gets its genres.
  *
- * Titles keep MovieLens's spelling ("Silence of the Lambs, The") without the trailing "(year)",
- * which goes to `year`.
+ * Titles are read as people write them (movie-title.ts): the trailing "(year)" goes to `year` and a trailing article
+ * moves back to the front ("Silence of the Lambs, The (1991)" → "The Silence of the Lambs", 1991).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
 import type { Item, Sample } from '../spec/behaviour.js';
 import { csvRecords } from './csv.js';
+import { readableMovieTitle } from './movie-title.js';
 import {
   ImageFolder,
   SkipCounter,
@@ -86,7 +87,7 @@ export async function loadMovieLens(dir: string, options: MovieLensOptions = {})
     const id = values.movieId!.trim();
     if (!id) throw new PmgError('invalid-input', `${moviesFile}:${line}: empty movieId`);
     const genres = values.genres === '(no genres listed)' ? [] : values.genres!.split('|').map((g) => g.trim()).filter(Boolean);
-    movies.set(id, { id, ...splitTitle(values.title!), genres, keywords: [] });
+    movies.set(id, { id, ...readableMovieTitle(values.title!), genres, keywords: [] });
   }
 
   const ratings = new Map<string, Rating[]>();
@@ -123,12 +124,6 @@ export async function loadMovieLens(dir: string, options: MovieLensOptions = {})
 
   const users = [...ratings.keys()].sort(compareIds);
   return { dir, movies, ratings, users, ratingCount, ...(posters ? { posters } : {}) };
-}
-
-function splitTitle(raw: string): { title: string; year?: number } {
-  const match = /^(.*?)\s*\((\d{4})(?:[-–]\d{4})?\)\s*$/.exec(raw);
-  if (!match) return { title: raw.trim() };
-  return { title: match[1]!, year: Number(match[2]) };
 }
 
 function movieKeywords(movie: Movie, counts: Map<string, number> | undefined): string[] {

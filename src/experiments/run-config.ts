@@ -3,6 +3,7 @@
  * Stored in `<out>/run.sqlite` on the first start and compared on every resume, so a run is never
  * continued with other settings by accident.
  */
+import type { PromptStyleName } from '../personalize/prompt-styles.js';
 import type { EvalSampleSource } from './eval-samples.js';
 
 /** The methods an eval compares (the same names as personalize's `PersonalizeMethod`). */
@@ -31,6 +32,8 @@ export interface EvalConfig extends EvalSampleSource {
   steps?: number;
   /** Output side in pixels (square); default: the preset's or the pipeline's. */
   size?: number;
+  /** Negative prompts and sticker prefix (prompt-styles.ts); default: the preset's, else 'pmg'. */
+  promptStyle?: PromptStyleName;
   models: EvalModelConfig;
 }
 

@@ -17,6 +17,7 @@ import { silentProgress, type ProgressSink } from '../core/progress.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { KeywordCache } from '../personalize/keyword-cache.js';
 import type { ModelSet } from '../personalize/model-set.js';
+import type { CaptionImage } from '../personalize/verbalize.js';
 import { personalize as defaultPersonalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
 import { selectBest } from '../scoring/selection.js';
 import type { Sample } from '../spec/behaviour.js';
@@ -38,6 +39,8 @@ export interface EvalRunOptions {
   /** Injectable for tests (count calls) and benchmarks; default personalize(). */
   personalize?: PersonalizeFn;
   keywordCache?: KeywordCache;
+  /** Captions history items that only have an image. */
+  captioner?: CaptionImage;
   progress?: ProgressSink;
   signal?: AbortSignal;
   /** Called after each transaction (one method of one sample); a throw stops the run (tests simulate a kill). */
@@ -123,7 +126,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
           ...(config.steps !== undefined ? { steps: config.steps } : {}),
           ...(config.size !== undefined ? { width: config.size, height: config.size } : {}),
           ...(keywords ? { keywords: { scene: sample.scene, ...keywords } } : {}),
-          ...(options.keywordCache ? { keywordOptions: { cache: options.keywordCache } } : {}),
+          ...(config.promptStyle ? { promptStyle: config.promptStyle } : {}),
+          keywordOptions: { ...(options.keywordCache ? { cache: options.keywordCache } : {}), ...(options.captioner ? { captioner: options.captioner } : {}) },
           ...(signal ? { signal } : {}),
         });
         summary.personalizeCalls++;

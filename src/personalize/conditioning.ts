@@ -10,6 +10,7 @@
 import { PmgError } from '../errors/pmg-error.js';
 import type { Scene } from '../spec/behaviour.js';
 import type { CandidateWeights } from '../scoring/selection.js';
+import { promptStyles, type PromptStyle } from './prompt-styles.js';
 
 export type ConditioningMode = 'repeat' | 'embed';
 
@@ -41,6 +42,8 @@ export interface ConditioningInput {
   targetWeight?: number;
   /** Overrides the scene's negative prompt. */
   negative?: string;
+  /** The negative prompts and sticker prefix to use (default: pmg's own, prompt-styles.ts). */
+  style?: PromptStyle;
 }
 
 /** Official candidate weights per scene (method.md 1.4). */
@@ -50,20 +53,24 @@ export const defaultEmbedWeights: number[] = [0.5, 1, 1.5];
 /** How many target keywords go into the prompt (the first five, method.md 1.2). */
 export const TARGET_KEYWORDS_USED = 5;
 
-export const stickerStylePhrase = 'cute emoji sticker, white background';
+/** pmg's own negative prompts (the `pmg` prompt style); the `official` style has the authors' lists. */
+export const negativePrompts: Readonly<Record<Scene, string>> = promptStyles.pmg.negative;
 
-export const negativePrompts: Record<Scene, string> = {
-  movie: 'low quality, blurry, distorted face, extra limbs, watermark, jpeg artifacts, misspelled text',
-  fashion: 'low quality, blurry, person, face, body, mannequin, watermark, cluttered background',
-  sticker: 'low quality, blurry, photo, realistic, complex background, watermark, text',
-};
-
-export function scenePrefix(scene: Scene, title?: string): string {
+/** The fixed words a scene's generator prompt starts with. */
+export function scenePrefix(scene: Scene, title?: string, style: PromptStyle = promptStyles.pmg): string {
   if (scene === 'movie') {
     const name = (title ?? '').trim();
     return name ? `movie poster, ${name}, named '${name}'` : 'movie poster';
   }
-  return scene === 'fashion' ? 'costume' : stickerStylePhrase;
+  return scene === 'fashion' ? 'costume' : style.stickerPrefix;
+}
+
+/**
+ * The target part of the generator prompt exactly as the generator gets it: the scene prefix and the first five
+ * target keywords (movie: `movie poster, <title>, named '<title>', kw1..kw5`). d_t is scored against this text.
+ */
+export function targetPromptText(input: Pick<ConditioningInput, 'scene' | 'title' | 'targetKeywords' | 'style'>): string {
+  return [scenePrefix(input.scene, input.title, input.style), ...input.targetKeywords.slice(0, TARGET_KEYWORDS_USED)].filter(Boolean).join(', ');
 }
 
 export function checkWeights(weights: readonly number[], mode: ConditioningMode): void {
@@ -83,9 +90,9 @@ export function planCandidates(input: ConditioningInput): CandidatePlan[] {
   checkWeights(weights, input.mode);
   const targetWeight = input.targetWeight ?? 1;
   if (!Number.isFinite(targetWeight) || targetWeight < 0) throw new PmgError('invalid-argument', `target weight must be >= 0, got ${targetWeight}`);
-  const target = [scenePrefix(input.scene, input.title), ...input.targetKeywords.slice(0, TARGET_KEYWORDS_USED)].filter(Boolean).join(', ');
+  const target = targetPromptText(input);
   const preference = input.preferenceKeywords.join(', ');
-  const negative = input.negative ?? negativePrompts[input.scene];
+  const negative = input.negative ?? (input.style ?? promptStyles.pmg).negative[input.scene];
   return weights.map((w) => {
     if (input.mode === 'repeat') {
       const prompt = [target, ...Array.from({ length: w }, () => preference)].filter(Boolean).join(', ');

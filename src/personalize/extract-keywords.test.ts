@@ -40,12 +40,22 @@ test('movie: preference (8) and target (ask 10, use 5) with the official setting
   assert.deepEqual(Object.keys(result.prompts), ['preference', 'target']);
   assert.deepEqual(Object.keys(result.raw), ['preference', 'target']);
   assert.match(result.prompts.preference!, /0\. Toy Story \(Animation\) 1\. Heat \(Crime\)/);
-  assert.match(result.prompts.target!, /Design a poster for the movie "Alien"\. Genres: Horror\. Synopsis: not given/);
+  assert.match(result.prompts.target!, /Design a poster for the movie "Alien"\.\nGenres: Horror\.\nDescribe the poster/, 'no synopsis: no Synopsis line');
+  assert.doesNotMatch(result.prompts.target!, /Synopsis|not given/);
   assert.match(result.prompts.target!, /in 10 keywords/);
   assert.equal(result.model, 'fake:scripted');
   assert.equal(result.cached, false);
   assert.equal(llm.calls[0]?.options?.maxNewTokens, 100);
   assert.deepEqual(llm.calls[0]?.options?.stop, ['###']);
+});
+
+test('a target with a synopsis gets the Synopsis line; an override template without "optional" still says not given', async () => {
+  const alien = { item: { title: 'Alien', description: 'A crew meets a creature.' } };
+  const result = await extractKeywords({ scene: 'movie', history: movies, target: alien, llm: scriptedLlm(), prompts });
+  assert.match(result.prompts.target!, /"Alien"\.\nSynopsis: A crew meets a creature\.\nDescribe/, 'no genres: no Genres line');
+  const old = { ...prompts['movie-target'], optional: undefined, text: 'Poster for "{{title}}". Genres: {{genres}}. Synopsis: {{synopsis}} in {{ask}} keywords.\n### Assistant: The keywords are:' };
+  const legacy = await extractKeywords({ scene: 'movie', history: movies, target: { item: { title: 'Alien' } }, llm: scriptedLlm(), prompts: { ...prompts, 'movie-target': old } });
+  assert.match(legacy.prompts.target!, /Genres: not given\. Synopsis: not given/);
 });
 
 test('count caps the preference keywords; no target file means no target keywords', async () => {

@@ -189,13 +189,9 @@ async function targetKeywords(options: ExtractKeywordsOptions, asker: Asker, var
   const template = options.prompts[name];
   const ask = template.ask ?? (scene === 'movie' ? 10 : 8);
   const use = Math.min(template.use ?? 5, ask);
-  const prompt = renderPrompt(template, {
-    ask,
-    title: fields.title,
-    genres: fields.genres || 'not given',
-    synopsis: fields.synopsis || 'not given',
-    category: fields.category || 'not given',
-  });
+  // An empty field leaves its line out of templates that mark it optional; older override files say 'not given'.
+  const field = (name: 'genres' | 'synopsis' | 'category'): string => fields[name] || (template.optional?.includes(name) ? '' : 'not given');
+  const prompt = renderPrompt(template, { ask, title: fields.title, genres: field('genres'), synopsis: field('synopsis'), category: field('category') });
   const keywords = structured
     ? await asker.ask('target', template, prompt, (raw) => parseKeywordsJson(raw, ask), keywordSchema(ask))
     : await asker.ask('target', template, prompt, (raw) => parseKeywords(raw, ask));

@@ -7,10 +7,12 @@ import { PNG } from 'pngjs';
 import { writeFixtures } from '../fixtures/write-fixtures.js';
 import { chunkCount } from '../pipeline/prompt-encoding.js';
 import { ModelStore, modelStoreOptionsFromEnv } from '../runtime/model-store.js';
+import { clipLogit, keywordText, toClipImage } from '../scoring/clip-scorer.js';
 import { selectBest, zScore } from '../scoring/selection.js';
 import type { KeywordResult } from './extract-keywords.js';
 import { loadModelSet, resolveModelSpecs, type ModelSet } from './model-set.js';
 import { personalize, rankByZ, type PersonalizeRequest } from './personalize.js';
+import { promptStyles } from './prompt-styles.js';
 import { presets } from './presets.js';
 
 let root: string;
@@ -61,7 +63,7 @@ test('presets and overrides resolve without loading anything', () => {
   assert.equal(fast.llmDtype, 'q4');
   const paper = resolveModelSpecs({ models: 'paper', sd: './my-sd' }, root);
   assert.equal(paper.sd, './my-sd');
-  assert.equal(paper.llmModel, 'lmsys/vicuna-7b-v1.5');
+  assert.equal(paper.llmModel, 'meta-llama/Llama-2-7b-chat-hf');
   assert.equal(paper.preset?.guidance, 9);
   const overridden = resolveModelSpecs({ models: 'fx', llm: 'openai:http://127.0.0.1:1/v1', llmModel: 'm' }, root);
   assert.equal(overridden.llm, 'openai:http://127.0.0.1:1/v1');
@@ -191,6 +193,33 @@ test('bad requests are refused before any model runs', async () => {
   await assert.rejects(personalize(models, { ...base, keywords: givenKeywords, weights: [-1] }), />= 0/);
   await assert.rejects(personalize(models, { ...base, search: 'fast' as never }), /unknown search/);
   await assert.rejects(personalize(models, { ...base, earlyFraction: 1 }), /early fraction/);
+});
+
+test('d_t is scored against the target part of the prompt as the generator got it, d_p against the preference keywords', async () => {
+  const r = await personalize(models, { ...base, keywords: givenKeywords, weights: [1] });
+  assert.equal(r.scoring.targetText, "movie poster, Alien, named 'Alien', dark, space, creature");
+  assert.equal(r.scoring.preferenceText, 'vintage, noir, neon');
+  assert.ok(r.candidates[0]!.prompt.startsWith(r.scoring.targetText));
+  const [image] = await models.clip.embedImages([toClipImage(r.candidates[0]!.png)]);
+  const [target, preference, bare] = await models.clip.embedTexts([r.scoring.targetText, r.scoring.preferenceText, keywordText(givenKeywords.target)]);
+  assert.ok(Math.abs(clipLogit(image!, target!) - r.candidates[0]!.dt) < 1e-4, 'd_t recomputed from scoring.targetText');
+  assert.ok(Math.abs(clipLogit(image!, preference!) - r.candidates[0]!.dp) < 1e-4, 'd_p recomputed from scoring.preferenceText');
+  assert.ok(Math.abs(clipLogit(image!, bare!) - r.candidates[0]!.dt) > 1e-3, 'the bare target keywords would give another d_t');
+});
+
+test("prompt styles: 'official' uses the authors' negative prompts and sticker prefix; the paper preset picks it", async () => {
+  const sticker: PersonalizeRequest = { ...base, scene: 'sticker', keywords: { ...givenKeywords, scene: 'sticker', preference: ['cat'], target: ['happy', 'smile', 'jump'] } };
+  const official = await personalize(models, { ...sticker, promptStyle: 'official' });
+  assert.equal(official.candidates[0]!.prompt, 'a cute emoji, stickers, biaoqing, white background, happy, smile, jump, cat');
+  assert.equal(official.candidates[0]!.negative, promptStyles.official.negative.sticker);
+  assert.equal(official.scoring.targetText, 'a cute emoji, stickers, biaoqing, white background, happy, smile, jump');
+  assert.equal(official.settings.promptStyle, 'official');
+  const own = await personalize(models, { ...sticker, steps: 1 });
+  assert.equal(own.settings.promptStyle, 'pmg');
+  assert.ok(own.candidates[0]!.prompt.startsWith(promptStyles.pmg.stickerPrefix));
+  assert.equal(presets.paper.promptStyle, 'official');
+  assert.equal(promptStyles.official.negative.movie, 'broken text, unclear, twisted');
+  await assert.rejects(personalize(models, { ...sticker, promptStyle: 'fancy' as never }), /unknown prompt style 'fancy'/);
 });
 
 test('rankByZ: best z first, ties to the lower preference weight', () => {

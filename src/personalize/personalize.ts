@@ -17,14 +17,16 @@ import { PmgError } from '../errors/pmg-error.js';
 import type { CandidateConditioning } from '../pipeline/conditioning.js';
 import { checkPreviewScale, decodePreview, DEFAULT_PREVIEW_SCALE, type PreviewScale } from '../pipeline/latent-preview.js';
 import { DEFAULTS, decodeLatents, prepareDenoise } from '../pipeline/text-to-image.js';
-import { scoreCandidates } from '../scoring/clip-scorer.js';
+import { keywordText, scoreCandidates, type ScoringTexts } from '../scoring/clip-scorer.js';
 import { DEFAULT_ALPHA, checkAlpha, selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
 import type { History, Scene, Target } from '../spec/behaviour.js';
-import { defaultEmbedWeights, defaultRepeatWeights, planCandidates, type CandidatePlan, type ConditioningMode } from './conditioning.js';
+import { defaultEmbedWeights, defaultRepeatWeights, planCandidates, targetPromptText, type CandidatePlan, type ConditioningMode } from './conditioning.js';
 import { extractKeywords, type KeywordResult, type KeywordVariant } from './extract-keywords.js';
 import type { KeywordCache } from './keyword-cache.js';
 import type { ModelSet } from './model-set.js';
+import { DEFAULT_PROMPT_STYLE, promptStyle, type PromptStyle, type PromptStyleName } from './prompt-styles.js';
 import { loadPrompts } from './prompts.js';
+import type { CaptionImage } from './verbalize.js';
 
 export type PersonalizeMethod = 'pmg' | 'keywords' | 'target-only';
 export type SearchStrategy = 'exhaustive' | 'early';
@@ -69,9 +71,11 @@ export interface PersonalizeRequest {
   height?: number;
   scheduler?: string;
   negative?: string;
+  /** The scenes' negative prompts and sticker prefix (prompt-styles.ts); default: the preset's, else 'pmg'. */
+  promptStyle?: PromptStyleName;
   /** Precomputed keywords (skip the LLM). */
   keywords?: KeywordResult;
-  keywordOptions?: { count?: number; variant?: KeywordVariant; promptsDir?: string; cache?: KeywordCache };
+  keywordOptions?: { count?: number; variant?: KeywordVariant; promptsDir?: string; cache?: KeywordCache; captioner?: CaptionImage };
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
   warn?: (message: string) => void;
@@ -104,6 +108,8 @@ export interface PersonalizeSettings {
   previewScaleUsed?: PreviewScale;
   /** Steps run before the early choice (early search only). */
   earlySteps?: number;
+  /** The negative prompts and sticker prefix used (prompt-styles.ts). */
+  promptStyle: PromptStyleName;
 }
 
 export interface PersonalizeResult {
@@ -114,6 +120,8 @@ export interface PersonalizeResult {
   search: SearchStrategy;
   keywords: { preference: string[]; target: string[]; prompts: Record<string, string>; raw: Record<string, string>; model: string; cached: boolean };
   candidates: PersonalizeCandidate[];
+  /** The texts d_t and d_p were scored against, so anyone can recompute them. */
+  scoring: { targetText: string; preferenceText: string };
   chosen: number;
   /** ms per stage: keywords, encode, denoise, decode, score, total. */
   timings: Record<string, number>;
@@ -149,13 +157,14 @@ export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: Mo
   const width = request.width ?? preset?.width ?? DEFAULTS.width;
   const height = request.height ?? preset?.height ?? DEFAULTS.height;
   const scheduler = request.scheduler ?? preset?.scheduler;
+  const style = promptStyle(request.promptStyle ?? preset?.promptStyle ?? DEFAULT_PROMPT_STYLE);
   const defaults = mode === 'repeat' ? defaultRepeatWeights[request.scene] : defaultEmbedWeights;
   let weights: number[];
   if (method === 'pmg') weights = request.weights ?? defaults;
   else if (method === 'keywords') weights = [request.fixedWeight ?? defaults[0]!];
   else weights = [0];
   if (request.weights && method !== 'pmg') throw new PmgError('invalid-argument', `weights are only used by method 'pmg' (method '${method}' generates one candidate)`);
-  return { method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, targetWeight, seed, steps, guidance, width, height, scheduler, weights };
+  return { method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, targetWeight, seed, steps, guidance, width, height, scheduler, weights, style };
 }
 
 /** Candidate plans for the keywords (checks weights; target-only drops the preference part). */
@@ -168,8 +177,17 @@ export function planForMethod(request: PersonalizeRequest, checked: ReturnType<t
     preferenceKeywords: checked.method === 'target-only' ? [] : keywords.preference,
     weights: checked.weights,
     targetWeight: checked.targetWeight,
+    style: checked.style,
     ...(request.negative !== undefined ? { negative: request.negative } : {}),
   });
+}
+
+/** What d_t and d_p are scored against: the target part of the prompt as generated, and the preference keywords. */
+export function scoringTexts(request: Pick<PersonalizeRequest, 'scene' | 'target'>, style: PromptStyle, keywords: { preference: readonly string[]; target: readonly string[] }): ScoringTexts {
+  return {
+    target: targetPromptText({ scene: request.scene, title: request.target.item?.title, targetKeywords: keywords.target, style }),
+    preference: keywordText(keywords.preference),
+  };
 }
 
 export async function personalize(models: ModelSet, request: PersonalizeRequest): Promise<PersonalizeResult> {
@@ -204,6 +222,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
         cache: options.cache,
         count: options.count,
         variant: options.variant,
+        captioner: options.captioner,
         signal: request.signal,
       }),
     );
@@ -212,6 +231,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
 
   // 2. plans  3. encode (+ timesteps and seeded latents)
   const plans = planForMethod(request, checked, keywords);
+  const texts = scoringTexts(request, checked.style, keywords);
   const conditioning: CandidateConditioning[] = plans.map((plan) => ({
     prompt: checked.mode === 'repeat' ? plan.prompt : plan.spans.map((s) => ({ text: s.text, weight: s.weight })),
     negativePrompt: plan.negative,
@@ -240,7 +260,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   const finished: boolean[] = new Array(k).fill(true);
   const score = async (indices: number[], rgb: RgbImage[]): Promise<void> => {
     progress({ stage: 'score', message: `CLIP on ${rgb.length} image(s)` });
-    const s = await timed('score', () => scoreCandidates(models.clip, rgb, keywords));
+    const s = await timed('score', () => scoreCandidates(models.clip, rgb, texts));
     indices.forEach((index, j) => {
       images[index] = rgb[j];
       dp[index] = s.dp[j]!;
@@ -309,6 +329,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       png: pngs[i]!,
       finished: finished[i]!,
     })),
+    scoring: { targetText: texts.target, preferenceText: texts.preference },
     chosen,
     timings,
     settings: {
@@ -321,6 +342,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       ...(checked.search === 'early' ? { earlyFraction: checked.earlyFraction, earlyKeep: checked.earlyKeep, previewScale: checked.previewScale } : {}),
       ...(previewScaleUsed !== undefined ? { previewScaleUsed } : {}),
       ...(earlySteps !== undefined ? { earlySteps } : {}),
+      promptStyle: checked.style.name,
     },
   };
 }

@@ -3,13 +3,15 @@
  *
  * - `fast` (default): runs on an ordinary CPU laptop in minutes. A 0.5B instruct LLM (4-bit ONNX),
  *   CLIP ViT-B/32, and SD-Turbo (fp16 ONNX, 512 px, 1-4 steps, no classifier-free guidance).
- * - `paper`: the paper's generator settings (SD 1.5, DPM-Solver++, 30 steps, guidance 9, 512 px) and a
- *   7B chat model behind an OpenAI-compatible server the user runs (e.g. vLLM on 127.0.0.1:8000).
+ * - `paper`: the paper's generator settings (SD 1.5, DPM-Solver++, 30 steps, guidance 9, 512 px), the official
+ *   negative prompts and sticker prefix, and the LLM the authors ran, Llama-2-7B-chat, behind an
+ *   OpenAI-compatible server the user runs (e.g. vLLM on 127.0.0.1:8000).
  *
  * Repo ids were checked against the public hub listings; `downloadBytes` is approximate (the files
  * the loaders pull, rounded) and is documented in docs/generate.md.
  */
 import type { TransformersDtype } from '../runtime/transformers-models.js';
+import type { PromptStyleName } from './prompt-styles.js';
 
 export interface ModelPreset {
   name: string;
@@ -30,6 +32,8 @@ export interface ModelPreset {
   height: number;
   /** Scheduler overriding the model's scheduler_config.json (undefined: the model's own). */
   scheduler?: string;
+  /** Negative prompts and sticker prefix (prompt-styles.ts). */
+  promptStyle: PromptStyleName;
   /** Approximate bytes downloaded on first use (LLM + CLIP + SD; a served LLM counts 0). */
   downloadBytes: number;
 }
@@ -48,14 +52,15 @@ export const presets: Record<'fast' | 'paper', ModelPreset> = {
     guidance: 0,
     width: 512,
     height: 512,
+    promptStyle: 'pmg',
     // LLM q4 ~786 MB + CLIP text 254 MB + vision 352 MB + SD-Turbo fp16 (text encoder ~680 MB, UNet ~1.7 GB, VAE decoder ~100 MB)
     downloadBytes: (786 + 254 + 352 + 680 + 1730 + 100) * MB,
   },
   paper: {
     name: 'paper',
-    description: "the paper's settings: SD 1.5 (fp32 ONNX), DPM-Solver++, 30 steps, guidance 9, 512 px; Vicuna-7B on an OpenAI-compatible server at 127.0.0.1:8000",
+    description: "the paper's settings: SD 1.5 (fp32 ONNX), DPM-Solver++, 30 steps, guidance 9, 512 px, the official negative prompts; Llama-2-7B-chat on an OpenAI-compatible server at 127.0.0.1:8000",
     llm: 'openai:http://127.0.0.1:8000/v1',
-    llmModel: 'lmsys/vicuna-7b-v1.5',
+    llmModel: 'meta-llama/Llama-2-7b-chat-hf',
     clip: 'Xenova/clip-vit-base-patch32',
     sd: 'onnx-community/stable-diffusion-v1-5-ONNX',
     steps: 30,
@@ -63,6 +68,7 @@ export const presets: Record<'fast' | 'paper', ModelPreset> = {
     width: 512,
     height: 512,
     scheduler: 'dpm-solver++',
+    promptStyle: 'official',
     // CLIP 606 MB + SD 1.5 fp32 (text encoder ~490 MB, UNet ~3.4 GB with weights.pb, VAE decoder ~200 MB); the LLM is served
     downloadBytes: (254 + 352 + 490 + 3440 + 200) * MB,
   },

@@ -37,6 +37,22 @@ test('rendering fills placeholders once and shows the example output form', () =
   assert.match(text, /1\. keyword 2\. keyword 3\. keyword/);
 });
 
+test('a line that uses an empty optional placeholder is left out; "optional" must name the template\'s placeholders', () => {
+  const set = loadPrompts();
+  assert.deepEqual(set['movie-target'].optional, ['genres', 'synopsis']);
+  const full = renderPrompt(set['fashion-target'], { ask: 8, title: 'Shirt', category: 'tops', synopsis: 'linen' });
+  assert.match(full, /"Shirt"\.\nCategory: tops\.\nDetails: linen\nDescribe it in 8 keywords/);
+  const bare = renderPrompt(set['fashion-target'], { ask: 8, title: 'Shirt', category: '', synopsis: ' ' });
+  assert.match(bare, /"Shirt"\.\nDescribe it in 8 keywords/);
+  const dir = mkdtempSync(join(tmpdir(), 'pmg-prompts-'));
+  try {
+    writeFileSync(join(dir, 'movie-target.json'), JSON.stringify({ version: 1, optional: ['items'], template: '{{title}}' }));
+    assert.throws(() => loadPrompts({ dir }), /movie-target\.json: "optional" must be a list of this template's placeholders/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('--prompts DIR overrides only the files present and checks them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pmg-prompts-'));
   try {

@@ -2,7 +2,9 @@
  * Prompt templates for keyword extraction. The shipped templates are JSON files in
  * assets/prompts/ (one per prompt, each with a `version` that is part of the cache key);
  * `--prompts DIR` overrides the ones whose file is present in DIR (same file name).
- * Templates use `{{name}}` placeholders, filled in one pass (values are never re-expanded).
+ * Templates use `{{name}}` placeholders, filled in one pass (values are never re-expanded). Placeholders a
+ * template lists under `optional` may be empty: a line that uses one whose value is empty is left out (a target
+ * without a synopsis gets no "Synopsis:" line).
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +46,8 @@ export interface PromptTemplate {
   /** Attribute templates: the attributes and keywords asked per attribute. */
   attributes?: string[];
   perAttribute?: number;
+  /** Placeholders that may be empty; a line using an empty one is left out. */
+  optional?: string[];
 }
 
 export type PromptSet = Record<TemplateName, PromptTemplate>;
@@ -118,12 +122,25 @@ export function loadTemplateFile(path: string, name: TemplateName): PromptTempla
     }
     template.attributes = t.attributes as string[];
   }
+  if (t.optional !== undefined) {
+    if (!Array.isArray(t.optional) || !t.optional.every((o) => typeof o === 'string' && allowed.includes(o))) {
+      bad(`"optional" must be a list of this template's placeholders (${allowed.join(', ')})`);
+    }
+    template.optional = t.optional as string[];
+  }
   return template;
 }
 
-/** Fill a template's placeholders; every placeholder it uses must have a value. */
+/**
+ * Fill a template's placeholders; every placeholder it uses must have a value. Lines that use an optional
+ * placeholder whose value is empty are left out.
+ */
 export function renderPrompt(template: PromptTemplate, values: Partial<Record<string, string | number>>): string {
-  return template.text.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_, key: string) => {
+  const optional = template.optional ?? [];
+  const emptyOptional = (line: string): boolean =>
+    [...line.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].some(([, key]) => optional.includes(key!) && String(values[key!] ?? '').trim() === '');
+  const text = optional.length ? template.text.split('\n').filter((line) => !emptyOptional(line)).join('\n') : template.text;
+  return text.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_, key: string) => {
     const value = values[key];
     if (value === undefined) {
       throw new PmgError('internal', `prompt template ${template.name} uses {{${key}}} but no value was given`);

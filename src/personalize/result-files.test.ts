@@ -20,9 +20,10 @@ const result: PersonalizeResult = {
     { weights: { preference: 2, target: 1 }, prompt: 'p2', negative: 'n', seed: 0, dp: 20, dt: 25, z: 3.1, png: Buffer.from('a'), finished: false },
     { weights: { preference: 3, target: 1 }, prompt: 'p3', negative: 'n', seed: 0, dp: 22, dt: 24, z: 3.2, png: Buffer.from('b'), finished: true },
   ],
+  scoring: { targetText: 'costume, shirt', preferenceText: 'linen' },
   chosen: 1,
   timings: { total: 5 },
-  settings: { steps: 2, guidance: 0, width: 64, height: 64, seed: 0 },
+  settings: { steps: 2, guidance: 0, width: 64, height: 64, seed: 0, promptStyle: 'pmg' },
 };
 const models = { llm: 'l', clip: 'c', sd: 's' };
 
@@ -36,7 +37,20 @@ test('writes best.png (the chosen candidate), candidate-<i>.png and result.json 
   assert.equal(json.candidates[0].finished, false);
   assert.equal(json.chosen, 1);
   assert.deepEqual(json.models, models);
+  assert.deepEqual(json.scoring, { targetText: 'costume, shirt', preferenceText: 'linen' });
   assert.ok(!readdirSync(root).some((n) => n.includes('.tmp-')));
+});
+
+test('a re-run with fewer candidates removes the stale candidate images of the previous result, and nothing else', async () => {
+  const out = join(root, 'rerun');
+  await writeResultFolder(out, result, { models });
+  writeFileSync(join(out, 'candidate-7.png'), 'not listed by result.json');
+  writeFileSync(join(out, 'notes.txt'), 'mine');
+  const fewer: PersonalizeResult = { ...result, candidates: [result.candidates[1]!], chosen: 0 };
+  await writeResultFolder(out, fewer, { models });
+  assert.deepEqual(readdirSync(out).sort(), ['best.png', 'candidate-0.png', 'candidate-7.png', 'notes.txt', 'result.json']);
+  assert.equal(readFileSync(join(out, 'candidate-0.png'), 'utf8'), 'b');
+  assert.equal(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).candidates.length, 1);
 });
 
 test('an empty existing folder is replaced; a file at --out or a missing parent is refused with nothing written', async () => {

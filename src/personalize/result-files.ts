@@ -3,10 +3,11 @@
  *   <out>/best.png, <out>/candidate-<i>.png, <out>/result.json
  * Written atomically: everything goes into a sibling `<out>.tmp-<pid>` folder first. When `<out>` does not
  * exist (or is an empty folder) the temp folder is renamed into place; when it holds other files, our files
- * are moved into it one by one only after all of them were written. On failure nothing is left behind.
+ * are moved into it one by one only after all of them were written, and the candidate images of the folder's previous
+ * result that the new one does not replace are removed (nothing else). On failure nothing is left behind.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
 import type { PersonalizeResult } from './personalize.js';
@@ -19,6 +20,24 @@ export interface ResultFiles {
 
 export function candidateImageName(index: number): string {
   return `candidate-${index}.png`;
+}
+
+/**
+ * Candidate images an earlier run wrote into `out` that the new result does not overwrite (a re-run with fewer
+ * weights). Only files the folder's previous result.json lists as its candidates' images, named as pmg names
+ * them, count: anything else in the folder is never touched.
+ */
+async function staleCandidateImages(out: string, written: ReadonlySet<string>): Promise<string[]> {
+  let previous: unknown;
+  try {
+    previous = JSON.parse(await readFile(join(out, 'result.json'), 'utf8'));
+  } catch {
+    return [];
+  }
+  const candidates = (previous as { candidates?: unknown } | null)?.candidates;
+  if (!Array.isArray(candidates)) return [];
+  const names = candidates.map((c: unknown) => (c as { image?: unknown } | null)?.image);
+  return names.filter((name): name is string => typeof name === 'string' && /^candidate-\d+\.png$/.test(name) && !written.has(name));
 }
 
 /** The JSON written to result.json (without image bytes). */
@@ -42,6 +61,7 @@ export function resultJson(result: PersonalizeResult, extra: { models: { llm: st
       image: candidateImageName(i),
       finished: c.finished,
     })),
+    scoring: result.scoring,
     chosen: result.chosen,
     best: 'best.png',
     models: extra.models,
@@ -72,8 +92,10 @@ export async function writeResultFolder(outDir: string, result: PersonalizeResul
       if (existing) await rmdir(out);
       await rename(temp, out);
     } else {
+      const stale = await staleCandidateImages(out, new Set(files.keys()));
       for (const name of files.keys()) await rename(join(temp, name), join(out, name));
       await rm(temp, { recursive: true, force: true });
+      for (const name of stale) await rm(join(out, name), { force: true });
     }
   } catch (error) {
     await rm(temp, { recursive: true, force: true });

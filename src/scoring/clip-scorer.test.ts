@@ -32,7 +32,7 @@ test('scoreCandidates: one image call for all candidates, one text call for both
   const png = new PNG({ width: 1, height: 1 });
   png.data.set([0, 200, 0, 255]);
   const green = PNG.sync.write(png);
-  const scores = await scoreCandidates(fake, [red, green], { target: ['dark', ' space'], preference: ['noir'] });
+  const scores = await scoreCandidates(fake, [red, green], { target: keywordText(['dark', ' space']), preference: keywordText(['noir']) });
   assert.deepEqual(calls, ['images:2', 'texts:dark, space|noir']);
   assert.deepEqual(scores.dt, [100, 0]);
   assert.deepEqual(scores.dp, [0, 100]);

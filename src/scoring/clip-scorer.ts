@@ -1,7 +1,7 @@
 /**
  * PMG's candidate scores (method.md 1.4): d_t = CLIP logit(image, target text) and d_p = CLIP logit(image,
  * preference text), logit = 100·cos(image embedding, text embedding), not clamped here (selection.ts clamps
- * non-positive logits to LOGIT_EPSILON before the log). A text is the keywords joined with ', '.
+ * non-positive logits to LOGIT_EPSILON before the log). The texts are described at `ScoringTexts`.
  * Batched: one CLIP image call for all candidates and one text call for both texts.
  */
 import { PNG } from 'pngjs';
@@ -23,7 +23,17 @@ export interface CandidateScores {
   dt: number[];
 }
 
-/** The text CLIP compares with: the keywords joined with ', '. */
+/**
+ * The two texts a candidate is scored against (method.md 1.4): `target`, the target part of the generator prompt
+ * exactly as the generator got it (conditioning.ts `targetPromptText`), and `preference`, the preference
+ * keywords joined with ', ' (`keywordText`).
+ */
+export interface ScoringTexts {
+  target: string;
+  preference: string;
+}
+
+/** The preference text CLIP compares with: the keywords joined with ', '. */
 export function keywordText(keywords: readonly string[]): string {
   return keywords.map((k) => k.trim()).filter(Boolean).join(', ');
 }
@@ -52,12 +62,12 @@ export function toClipImage(image: Buffer | RgbImage): RawImage {
 export async function scoreCandidates(
   clip: ClipScoringModel,
   images: readonly (Buffer | RgbImage)[],
-  keywords: { target: readonly string[]; preference: readonly string[] },
+  texts: ScoringTexts,
 ): Promise<CandidateScores> {
   if (images.length === 0) return { dp: [], dt: [] };
   const [imageEmbeds, textEmbeds] = await Promise.all([
     clip.embedImages(images.map(toClipImage)),
-    clip.embedTexts([keywordText(keywords.target), keywordText(keywords.preference)]),
+    clip.embedTexts([texts.target, texts.preference]),
   ]);
   const [target, preference] = textEmbeds as [Float32Array, Float32Array];
   if (imageEmbeds.length !== images.length || !target || !preference) {

@@ -28,7 +28,7 @@ test('pmg data samples --json prints the official samples and the skipped counts
   assert.equal(err, '3 sample(s); skipped: none\n');
   const all = await run('data', 'samples', '--dataset', 'movielens', '--data', excerpt);
   assert.equal(all.code, 0);
-  assert.match(all.out, /^movielens:user-54 {2}user 54\n {2}0\. Forrest Gump \[356\]\n {2}1\. Silence of the Lambs, The \[593\]\n {2}-> Shawshank Redemption, The \[318\]$/m);
+  assert.match(all.out, /^movielens:user-54 {2}user 54\n {2}0\. Forrest Gump \[356\]\n {2}1\. The Silence of the Lambs \[593\]\n {2}-> The Shawshank Redemption \[318\]$/m);
   assert.equal(all.err, '6 sample(s); skipped: too-few-positives 2\n');
 });
 

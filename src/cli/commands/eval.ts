@@ -18,6 +18,8 @@ import { runEval } from '../../experiments/runner.js';
 import { METRICS } from '../../metrics/registry.js';
 import { CLIP_FILES, loadModelSet } from '../../personalize/model-set.js';
 import { presetNames } from '../../personalize/presets.js';
+import { promptStyle, type PromptStyleName } from '../../personalize/prompt-styles.js';
+import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
 import { intOption } from '../option-values.js';
@@ -43,6 +45,8 @@ export const evalCommand: Command = {
     'metrics-models': { type: 'string', value: 'DIR', description: "folder with lpips/, clip/ (dino/) networks, as 'pmg models fixtures' writes it" },
     models: { type: 'string', value: 'DIR|PRESET', description: `generation models: a folder with llm/, clip/, sd/ or a preset: ${presetNames.join(', ')}` },
     ...llmCommandOptions,
+    ...captionerCommandOption,
+    'prompt-style': { type: 'string', value: 'STYLE', description: "official (the authors' negative prompts and sticker prefix) or pmg (pmg's own); default: the preset's (paper: official), else pmg" },
     steps: { type: 'string', value: 'N', description: "denoising steps (default: the preset's)" },
     size: { type: 'string', value: 'PX', description: "output side in pixels, a multiple of 8 (default: the preset's)" },
     seed: { type: 'string', value: 'S', description: 'seed of the noise (the same for every sample and method) and of the protocol', default: '0' },
@@ -122,6 +126,8 @@ async function evaluate(context: CommandContext): Promise<number> {
   const seed = intOption(context, 'seed', { min: 0, fallback: 0 });
   const steps = intOption(context, 'steps', { min: 1 });
   const size = intOption(context, 'size', { min: 8 });
+  const style = stringOption(context, 'prompt-style');
+  if (style !== undefined) promptStyle(style, '--prompt-style');
   if (size !== undefined && size % 8 !== 0) throw new PmgError('invalid-argument', `--size must be a multiple of 8, got ${size}`);
   const metricsModels = folderFlag(context, 'metrics-models');
   const posters = stringOption(context, 'posters');
@@ -164,6 +170,7 @@ async function evaluate(context: CommandContext): Promise<number> {
     seed,
     ...(steps !== undefined ? { steps } : {}),
     ...(size !== undefined ? { size } : {}),
+    ...(style !== undefined ? { promptStyle: style as PromptStyleName } : {}),
     models: { ...(models ? { models } : {}), ...(llm.llm ? { llm: llm.llm } : {}), ...(llm.llmModel ? { llmModel: llm.llmModel } : {}), ...(metricsModels ? { metricsModels } : {}) },
   };
   const existed = existsSync(out);
@@ -174,6 +181,7 @@ async function evaluate(context: CommandContext): Promise<number> {
   process.once('SIGINT', onSignal);
   let modelSet: Awaited<ReturnType<typeof loadModelSet>> | undefined;
   const cache = openChosenKeywordCache(cacheChoice, io.env);
+  let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
   try {
     // 4. Models and metric networks.
     const modelStore = modelStoreForCommand(context);
@@ -183,6 +191,7 @@ async function evaluate(context: CommandContext): Promise<number> {
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
     modelSet = await loadModelSet({ models, llm: llm.llm, llmModel: llm.llmModel }, { store: modelStore, env: io.env, offline: context.globals.offline, warn });
     const scorer = await EvalScorer.load(metrics, folders);
+    captioner = await openCaptioner(context, io.cwd);
     // 5. The run, then the report.
     const summary = await runEval({
       store,
@@ -194,6 +203,7 @@ async function evaluate(context: CommandContext): Promise<number> {
       progress: createProgress({ stream: io.stderr }),
       signal: controller.signal,
       ...(cache ? { keywordCache: cache } : {}),
+      ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}),
     });
     const files = await writeReport(store, out);
     const skipped = Object.entries(summary.skipped).map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
@@ -211,6 +221,7 @@ async function evaluate(context: CommandContext): Promise<number> {
   } finally {
     process.removeListener('SIGINT', onSignal);
     cache?.close();
+    await captioner?.close();
     try {
       store.close();
     } catch {

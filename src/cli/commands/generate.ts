@@ -13,11 +13,13 @@ import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
 import { loadModelSet } from '../../personalize/model-set.js';
 import { checkPersonalizeRequest, conditioningModes, personalize, personalizeMethods, searchStrategies, type PersonalizeMethod, type PersonalizeRequest, type SearchStrategy } from '../../personalize/personalize.js';
 import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
+import { promptStyle } from '../../personalize/prompt-styles.js';
 import { writeResultFolder } from '../../personalize/result-files.js';
 import { checkPreviewScale, type PreviewScale } from '../../pipeline/latent-preview.js';
 import { checkInputs, MAX_STEPS } from '../../pipeline/text-to-image.js';
 import { resolveSchedulerName } from '../../schedulers/index.js';
 import { scenes, type Scene } from '../../spec/behaviour.js';
+import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
 import { stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
 import { intOption, numberOption } from '../option-values.js';
@@ -69,6 +71,8 @@ export const generateCommand: Command = {
     seed: { type: 'string', value: 'S', description: 'seed of the noise; every candidate uses the same seed', default: '0' },
     width: { type: 'string', value: 'W', description: "image width, a multiple of 8 (default: the preset's, else 512)" },
     height: { type: 'string', value: 'H', description: "image height, a multiple of 8 (default: the preset's, else 512)" },
+    'prompt-style': { type: 'string', value: 'STYLE', description: "official (the authors' negative prompts and sticker prefix) or pmg (pmg's own); default: the preset's (paper: official), else pmg" },
+    ...captionerCommandOption,
     device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
     threads: { type: 'string', value: 'N', description: "intra-op threads per diffusion session (default: the machine's cores)" },
     ...keywordCacheOptions,
@@ -121,6 +125,8 @@ export const generateCommand: Command = {
     const threads = intOption(context, 'threads', { min: 1 });
     const scheduler = stringOption(context, 'scheduler');
     if (scheduler !== undefined) resolveSchedulerName(scheduler);
+    const style = stringOption(context, 'prompt-style');
+    if (style !== undefined) promptStyle(style, '--prompt-style');
     const request: PersonalizeRequest = {
       scene,
       history,
@@ -140,6 +146,7 @@ export const generateCommand: Command = {
       ...optional('width', intOption(context, 'width')),
       ...optional('height', intOption(context, 'height')),
       ...optional('scheduler', scheduler),
+      ...optional('promptStyle', style as PersonalizeRequest['promptStyle']),
     };
     const checked = checkPersonalizeRequest(request);
     checkInputs({ candidates: [{ prompt: '' }], steps: checked.steps, guidanceScale: checked.guidance, width: checked.width, height: checked.height, seed: checked.seed });
@@ -153,13 +160,15 @@ export const generateCommand: Command = {
       { store: modelStoreForCommand(context), env: io.env, offline: context.globals.offline, warn },
     );
     const cache = openChosenKeywordCache(cacheChoice, io.env);
+    let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
     try {
+      captioner = await openCaptioner(context, dirname(resolve(io.cwd, historyFile)));
       const progress = createProgress({ stream: io.stderr });
       let task: ProgressTask | undefined;
       let lastStep = '';
       const result = await personalize(models, {
         ...request,
-        keywordOptions: cache ? { cache } : {},
+        keywordOptions: { ...(cache ? { cache } : {}), ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}) },
         warn,
         onProgress: (event) => {
           if (event.stage === 'generate' && event.step !== undefined && event.total !== undefined) {
@@ -189,6 +198,7 @@ export const generateCommand: Command = {
       return 0;
     } finally {
       cache?.close();
+      await captioner?.close();
       await models.close();
     }
   },

@@ -4,17 +4,16 @@
  * Everything cheap is checked before the LLM is loaded or the cache file is touched, so a bad
  * input writes nothing.
  */
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
 import { loadMovieLens, movieLensSampleForUser } from '../../data/movielens.js';
-import { createCaptioner } from '../../providers/captioner/onnx-captioner.js';
 import { createLanguageModel } from '../../providers/llm/registry.js';
 import { scenes, type History, type Scene, type Target } from '../../spec/behaviour.js';
-import type { Captioner } from '../../spec/captioner.js';
 import { extractKeywords, keywordVariants, type KeywordResult, type KeywordVariant } from '../../personalize/extract-keywords.js';
 import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
 import type { KeywordCache } from '../../personalize/keyword-cache.js';
 import { loadPrompts } from '../../personalize/prompts.js';
+import { captionerCommandOption, openCaptioner, type OpenedCaptioner } from '../captioner-option.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
 import { intOption } from '../option-values.js';
@@ -97,7 +96,7 @@ export const keywordsCommand: Command = {
     dataset: { type: 'string', value: 'NAME', description: 'build history and target from a dataset: movielens' },
     data: { type: 'string', value: 'DIR', description: 'dataset folder (with --dataset)' },
     user: { type: 'string', value: 'ID', description: 'user id in the dataset (with --dataset)' },
-    captioner: { type: 'string', value: 'SPEC', description: 'image-to-text model for items that only have an image: onnx:<folder or repo id>' },
+    ...captionerCommandOption,
   },
   async run(context) {
     const { io } = context;
@@ -129,20 +128,16 @@ export const keywordsCommand: Command = {
       offline: context.globals.offline,
     });
     let cache: KeywordCache | undefined;
-    let captioner: Captioner | undefined;
+    let captioner: OpenedCaptioner | undefined;
     try {
-      const captionerSpec = stringOption(context, 'captioner');
-      if (captionerSpec !== undefined) captioner = await createCaptioner(captionerSpec, { env: io.env, offline: context.globals.offline });
-      const captionImage = captioner
-        ? (image: string) => captioner!.caption(isAbsolute(image) || /^[a-z]+:\/\//i.test(image) ? image : resolve(baseDir, image))
-        : undefined;
+      captioner = await openCaptioner(context, baseDir);
       cache = openChosenKeywordCache(cacheChoice, io.env);
-      const result = await extractKeywords({ scene, history, target, llm, prompts, cache, count, variant, captioner: captionImage });
+      const result = await extractKeywords({ scene, history, target, llm, prompts, cache, count, variant, captioner: captioner.captionImage });
       io.stdout.write(booleanOption(context, 'json') ? `${JSON.stringify(result, null, 2)}\n` : formatText(result));
       return 0;
     } finally {
       cache?.close();
-      await captioner?.close?.();
+      await captioner?.close();
       await llm.close?.();
     }
   },
