@@ -1,4 +1,5 @@
 /** The pmg library API. */
+export { scenes, type Scene, type Item, type History, type Target, type ConversationTurn, type Sample, type DataSplit } from './spec/behaviour.js';
 export { PmgError, isPmgError, type PmgErrorCode, type PmgErrorOptions } from './errors/pmg-error.js';
 export { SeededRandom } from './core/random.js';
 export { createProgress, silentProgress, type ProgressSink, type ProgressTask } from './core/progress.js';
@@ -61,12 +62,15 @@ export { runDemo, userFolderName, networkNeededMessage, TINY_DEMO, type DemoOpti
 export { renderDemoPage, escapeHtml, type DemoPageInput, type DemoPageUser, type DemoPageCandidate } from './web/demo-page.js';
 export { presets, DEFAULT_PRESET, presetNames, isPresetName, type ModelPreset, type PresetName } from './personalize/presets.js';
 export { loadModelSet, resolveModelSpecs, pullingResolver, CLIP_FILES, SD_INCLUDE, type ModelSet, type ModelSetSpec, type LoadModelSetOptions, type ResolvedModelSpecs } from './personalize/model-set.js';
-export { personalize, checkPersonalizeRequest, rankByZ, personalizeMethods, searchStrategies, conditioningModes, DEFAULT_EARLY_FRACTION, DEFAULT_EARLY_KEEP, type PersonalizeMethod, type PersonalizeRequest, type PersonalizeResult, type PersonalizeCandidate, type PersonalizeSettings, type SearchStrategy } from './personalize/personalize.js';
+export { personalize, checkPersonalizeRequest, scoringTexts, rankByZ, personalizeMethods, searchStrategies, conditioningModes, DEFAULT_EARLY_FRACTION, DEFAULT_EARLY_KEEP, type PersonalizeMethod, type PersonalizeRequest, type PersonalizeResult, type PersonalizeCandidate, type PersonalizeSettings, type SearchStrategy } from './personalize/personalize.js';
 export { writeResultFolder, resultJson, candidateImageName, type ResultFiles } from './personalize/result-files.js';
-export { scoreCandidates, clipLogit, keywordText, type ClipScoringModel, type CandidateScores } from './scoring/clip-scorer.js';
+export { scoreCandidates, clipLogit, keywordText, type ClipScoringModel, type CandidateScores, type ScoringTexts } from './scoring/clip-scorer.js';
 export { benchSearch, formatSearchBench, SEARCH_BENCH_DEFAULTS, type SearchBenchOptions, type SearchBenchResult, type SearchBenchRow } from './bench/search.js';
 export { selectBest, zScore, clampLogit, checkAlpha, LOGIT_EPSILON, DEFAULT_ALPHA, type CandidateWeights, type ScoredCandidate } from './scoring/selection.js';
-export { planCandidates, checkWeights, scenePrefix, defaultRepeatWeights, defaultEmbedWeights, negativePrompts, type ConditioningMode, type CandidatePlan, type ConditioningInput } from './personalize/conditioning.js';
+export { planCandidates, checkWeights, scenePrefix, targetPromptText, defaultRepeatWeights, defaultEmbedWeights, negativePrompts, type ConditioningMode, type CandidatePlan, type ConditioningInput } from './personalize/conditioning.js';
+export { promptStyles, promptStyle, promptStyleNames, DEFAULT_PROMPT_STYLE, type PromptStyle, type PromptStyleName } from './personalize/prompt-styles.js';
+export { validateRequestShape } from './personalize/request-validation.js';
+export { readableMovieTitle } from './data/movie-title.js';
 export { runEval, plannedRows, sampleFolder, writeAtomic, type EvalRunOptions, type EvalRunSummary, type PersonalizeFn } from './experiments/runner.js';
 export { RunStore, RUN_DB, resultKey, type ResultRow, type StoredSample, type StoredKeywords } from './experiments/run-store.js';
 export { EVAL_METHODS, configDifferences, type EvalConfig, type EvalMethod, type EvalModelConfig } from './experiments/run-config.js';

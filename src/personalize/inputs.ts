@@ -75,66 +75,69 @@ export function readJsonFile(path: string, role: string, limits: InputLimits = d
 
 /**
  * Validate a parsed history: an array of items, or `{ items: [...], conversation: [...] }`.
- * `source` is the name used in messages (usually the file's base name).
+ * `source` is the name used in messages (usually the file's base name; '' for none); `root` is the field path of
+ * the history inside a larger value (the library's request: 'history'), so messages and `details.field` read
+ * `history.items[2].title`.
  */
-export function validateHistory(value: unknown, source: string, limits: InputLimits = defaultInputLimits): History {
+export function validateHistory(value: unknown, source: string, limits: InputLimits = defaultInputLimits, root = ''): History {
+  const at = fieldPath(root);
   let rawItems: unknown;
   let rawConversation: unknown;
-  // Items are named items[i] in messages whether the file is a bare list or has an "items" key.
-  const itemsPath = 'items';
+  // Items are named items[i] in messages whether the value is a bare list or has an "items" key.
   if (Array.isArray(value)) {
     rawItems = value;
   } else if (isObject(value)) {
     rawItems = value.items ?? [];
     rawConversation = value.conversation;
   } else {
-    fail(source, 'the history must be a list of items or an object with "items" and/or "conversation"');
+    fail(source, root, `${root || 'the history'} must be a list of items or an object with "items" and/or "conversation"`);
   }
-  if (!Array.isArray(rawItems)) fail(source, 'items must be a list of items');
+  if (!Array.isArray(rawItems)) fail(source, at('items'), `${at('items')} must be a list of items`);
   if (rawItems.length > limits.maxItems) {
-    fail(source, `the history has ${rawItems.length} items, over the limit of ${limits.maxItems}; keep the most recent ones`);
+    fail(source, at('items'), `the history has ${rawItems.length} items, over the limit of ${limits.maxItems}; keep the most recent ones`);
   }
-  const items = rawItems.map((raw, i) => validateItem(raw, source, `${itemsPath}[${i}]`, limits));
+  const items = rawItems.map((raw, i) => validateItem(raw, source, at(`items[${i}]`), limits));
   const history: History = { items };
-  if (rawConversation !== undefined) history.conversation = validateConversation(rawConversation, source, 'conversation', limits);
+  if (rawConversation !== undefined) history.conversation = validateConversation(rawConversation, source, at('conversation'), limits);
   if (items.length === 0 && (history.conversation?.length ?? 0) === 0) {
-    fail(source, 'the history is empty; give at least one item (or a conversation for stickers)');
+    fail(source, root, 'the history is empty; give at least one item (or a conversation for stickers)');
   }
   return history;
 }
 
 /**
  * Validate a parsed target: an item object, `{ item: {...} }`, `{ conversation: [...] }`
- * (both allowed together), or a bare list of conversation turns.
+ * (both allowed together), or a bare list of conversation turns. `root` as for `validateHistory`.
  */
-export function validateTarget(value: unknown, source: string, limits: InputLimits = defaultInputLimits): Target {
-  if (Array.isArray(value)) return { conversation: nonEmptyConversation(value, source, 'conversation', limits) };
-  if (!isObject(value)) fail(source, 'the target must be an item object, {"item": {...}} or {"conversation": [...]}');
+export function validateTarget(value: unknown, source: string, limits: InputLimits = defaultInputLimits, root = ''): Target {
+  const at = fieldPath(root);
+  if (Array.isArray(value)) return { conversation: nonEmptyConversation(value, source, at('conversation'), limits) };
+  if (!isObject(value)) fail(source, root, `${root || 'the target'} must be an item object, {"item": {...}} or {"conversation": [...]}`);
   const target: Target = {};
   if ('item' in value || 'conversation' in value) {
-    if (value.item !== undefined) target.item = validateItem(value.item, source, 'item', limits);
-    if (value.conversation !== undefined) target.conversation = nonEmptyConversation(value.conversation, source, 'conversation', limits);
+    if (value.item !== undefined) target.item = validateItem(value.item, source, at('item'), limits);
+    if (value.conversation !== undefined) target.conversation = nonEmptyConversation(value.conversation, source, at('conversation'), limits);
   } else {
-    target.item = validateItem(value, source, '', limits);
+    target.item = validateItem(value, source, root, limits);
   }
-  if (!target.item && !target.conversation) fail(source, 'the target has neither an item nor a conversation');
+  if (!target.item && !target.conversation) fail(source, root, 'the target has neither an item nor a conversation');
   return target;
 }
 
 /** Validate one item; `path` is its place in the file (e.g. `items[2]`), '' for the top level. */
 export function validateItem(raw: unknown, source: string, path: string, limits: InputLimits = defaultInputLimits): Item {
   const where = path || 'the item';
-  if (!isObject(raw)) fail(source, `${where} must be an object with at least a "title"`);
-  const field = (name: string) => (path ? `${path}.${name}` : name);
+  if (!isObject(raw)) fail(source, path, `${where} must be an object with at least a "title"`);
+  const field = fieldPath(path);
   const item: Item = {};
   if (raw.id !== undefined && raw.id !== null) {
-    if (typeof raw.id !== 'string' && typeof raw.id !== 'number') fail(source, `${field('id')} must be a string or a number`);
+    if (typeof raw.id !== 'string' && typeof raw.id !== 'number') fail(source, field('id'), `${field('id')} must be a string or a number`);
     item.id = checkText(String(raw.id), source, field('id'), limits);
   }
   for (const name of itemStringFields) {
     const v = raw[name];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'string') fail(source, `${field(name)} must be a string`);
+    if (typeof v !== 'string') fail(source, field(name), `${field(name)} must be a string`);
     item[name] = checkText(v, source, field(name), limits);
   }
   for (const name of itemListFields) {
@@ -144,32 +147,32 @@ export function validateItem(raw: unknown, source: string, path: string, limits:
   }
   const hasText = [item.title, item.caption, item.description].some((t) => t !== undefined && t.trim() !== '');
   if (!hasText && !item.image) {
-    fail(source, `${where} needs a "title" (or a "caption", "description" or "image")`);
+    fail(source, path, `${where} needs a "title" (or a "caption", "description" or "image")`);
   }
   return item;
 }
 
 export function validateConversation(raw: unknown, source: string, path: string, limits: InputLimits = defaultInputLimits): ConversationTurn[] {
-  if (!Array.isArray(raw)) fail(source, `${path} must be a list of {"speaker", "text"} turns`);
-  if (raw.length > limits.maxTurns) fail(source, `${path} has ${raw.length} turns, over the limit of ${limits.maxTurns}; keep the latest ones`);
+  if (!Array.isArray(raw)) fail(source, path, `${path} must be a list of {"speaker", "text"} turns`);
+  if (raw.length > limits.maxTurns) fail(source, path, `${path} has ${raw.length} turns, over the limit of ${limits.maxTurns}; keep the latest ones`);
   return raw.map((turn, i) => {
     const at = `${path}[${i}]`;
-    if (!isObject(turn)) fail(source, `${at} must be an object with "speaker" and "text"`);
-    if (typeof turn.speaker !== 'string') fail(source, `${at}.speaker must be a string`);
-    if (typeof turn.text !== 'string') fail(source, `${at}.text must be a string`);
+    if (!isObject(turn)) fail(source, at, `${at} must be an object with "speaker" and "text"`);
+    if (typeof turn.speaker !== 'string') fail(source, `${at}.speaker`, `${at}.speaker must be a string`);
+    if (typeof turn.text !== 'string') fail(source, `${at}.text`, `${at}.text must be a string`);
     return { speaker: checkText(turn.speaker, source, `${at}.speaker`, limits), text: checkText(turn.text, source, `${at}.text`, limits) };
   });
 }
 
 function nonEmptyConversation(raw: unknown, source: string, path: string, limits: InputLimits): ConversationTurn[] {
   const turns = validateConversation(raw, source, path, limits);
-  if (turns.length === 0) fail(source, `${path} is empty; give at least one turn`);
+  if (turns.length === 0) fail(source, path, `${path} is empty; give at least one turn`);
   return turns;
 }
 
 function checkText(value: string, source: string, field: string, limits: InputLimits): string {
   if (value.length > limits.maxFieldChars) {
-    fail(source, `${field} is ${value.length} characters long, over the limit of ${limits.maxFieldChars}; shorten it`);
+    fail(source, field, `${field} is ${value.length} characters long, over the limit of ${limits.maxFieldChars}; shorten it`);
   }
   return value;
 }
@@ -177,20 +180,26 @@ function checkText(value: string, source: string, field: string, limits: InputLi
 function checkList(value: unknown, source: string, field: string, limits: InputLimits): string[] {
   // A MovieLens-style 'Action|Comedy' string is accepted as a list.
   const list = typeof value === 'string' ? value.split('|').map((s) => s.trim()).filter(Boolean) : value;
-  if (!Array.isArray(list)) fail(source, `${field} must be a list of strings`);
-  if (list.length > limits.maxListEntries) fail(source, `${field} has ${list.length} entries, over the limit of ${limits.maxListEntries}`);
+  if (!Array.isArray(list)) fail(source, field, `${field} must be a list of strings`);
+  if (list.length > limits.maxListEntries) fail(source, field, `${field} has ${list.length} entries, over the limit of ${limits.maxListEntries}`);
   return list.map((entry, i) => {
-    if (typeof entry !== 'string') fail(source, `${field}[${i}] must be a string`);
+    if (typeof entry !== 'string') fail(source, `${field}[${i}]`, `${field}[${i}] must be a string`);
     return checkText(entry, source, `${field}[${i}]`, limits);
   });
+}
+
+/** `fieldPath('history')('items[0]')` → 'history.items[0]'; with an empty root, the name itself. */
+function fieldPath(root: string): (name: string) => string {
+  return (name) => (root ? `${root}.${name}` : name);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function fail(source: string, message: string): never {
-  throw new PmgError('invalid-input', `${source}: ${message}`, { details: { file: source } });
+/** One line: `<source>: <message>` (no prefix without a source); `details.field` is the field path. */
+function fail(source: string, field: string, message: string): never {
+  throw new PmgError('invalid-input', source ? `${source}: ${message}` : message, { details: { ...(source ? { file: source } : {}), ...(field ? { field } : {}) } });
 }
 
 function formatBytes(n: number): string {

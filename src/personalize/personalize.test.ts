@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import { PmgError } from '../errors/pmg-error.js';
 import { writeFixtures } from '../fixtures/write-fixtures.js';
 import { chunkCount } from '../pipeline/prompt-encoding.js';
 import { ModelStore, modelStoreOptionsFromEnv } from '../runtime/model-store.js';
@@ -193,6 +194,15 @@ test('bad requests are refused before any model runs', async () => {
   await assert.rejects(personalize(models, { ...base, keywords: givenKeywords, weights: [-1] }), />= 0/);
   await assert.rejects(personalize(models, { ...base, search: 'fast' as never }), /unknown search/);
   await assert.rejects(personalize(models, { ...base, earlyFraction: 1 }), /early fraction/);
+  // From JavaScript: wrong types are PmgErrors naming the field, not TypeErrors.
+  const fromJs = (request: unknown) => personalize(models, request as PersonalizeRequest);
+  await assert.rejects(fromJs({ ...base, history: [{ title: 'Heat' }, { title: 1995 }] }), (e: unknown) => e instanceof PmgError && e.details.field === 'history.items[1].title');
+  await assert.rejects(fromJs({ ...base, target: undefined }), (e: unknown) => e instanceof PmgError && e.details.field === 'target');
+});
+
+test('a bare list of items is accepted as the history (as in history files)', async () => {
+  const r = await personalize(models, { ...base, history: [{ title: 'Heat' }] as never, keywords: givenKeywords, weights: [1], steps: 1 });
+  assert.equal(r.candidates.length, 1);
 });
 
 test('d_t is scored against the target part of the prompt as the generator got it, d_p against the preference keywords', async () => {

@@ -26,6 +26,7 @@ import type { KeywordCache } from './keyword-cache.js';
 import type { ModelSet } from './model-set.js';
 import { DEFAULT_PROMPT_STYLE, promptStyle, type PromptStyle, type PromptStyleName } from './prompt-styles.js';
 import { loadPrompts } from './prompts.js';
+import { validateRequestShape } from './request-validation.js';
 import type { CaptionImage } from './verbalize.js';
 
 export type PersonalizeMethod = 'pmg' | 'keywords' | 'target-only';
@@ -131,6 +132,7 @@ export interface PersonalizeResult {
 
 /** Checked request fields with defaults filled (everything cheap, before any model runs). */
 export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: ModelSet['preset']) {
+  const { history, target } = validateRequestShape(request);
   const method = request.method ?? 'pmg';
   if (!personalizeMethods.includes(method)) throw new PmgError('invalid-argument', `unknown method '${method}'; use ${personalizeMethods.join(', ')}`);
   const mode = request.mode ?? 'repeat';
@@ -164,7 +166,7 @@ export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: Mo
   else if (method === 'keywords') weights = [request.fixedWeight ?? defaults[0]!];
   else weights = [0];
   if (request.weights && method !== 'pmg') throw new PmgError('invalid-argument', `weights are only used by method 'pmg' (method '${method}' generates one candidate)`);
-  return { method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, targetWeight, seed, steps, guidance, width, height, scheduler, weights, style };
+  return { history, target, method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, targetWeight, seed, steps, guidance, width, height, scheduler, weights, style };
 }
 
 /** Candidate plans for the keywords (checks weights; target-only drops the preference part). */
@@ -172,7 +174,7 @@ export function planForMethod(request: PersonalizeRequest, checked: ReturnType<t
   return planCandidates({
     scene: request.scene,
     mode: checked.mode,
-    title: request.target.item?.title,
+    title: checked.target.item?.title,
     targetKeywords: keywords.target,
     preferenceKeywords: checked.method === 'target-only' ? [] : keywords.preference,
     weights: checked.weights,
@@ -215,8 +217,8 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
     keywordResult = await timed('keywords', () =>
       extractKeywords({
         scene: request.scene,
-        history: request.history,
-        target: request.target,
+        history: checked.history,
+        target: checked.target,
         llm: models.llm,
         prompts: loadPrompts(options.promptsDir === undefined ? {} : { dir: options.promptsDir }),
         cache: options.cache,
@@ -231,7 +233,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
 
   // 2. plans  3. encode (+ timesteps and seeded latents)
   const plans = planForMethod(request, checked, keywords);
-  const texts = scoringTexts(request, checked.style, keywords);
+  const texts = scoringTexts({ scene: request.scene, target: checked.target }, checked.style, keywords);
   const conditioning: CandidateConditioning[] = plans.map((plan) => ({
     prompt: checked.mode === 'repeat' ? plan.prompt : plan.spans.map((s) => ({ text: s.text, weight: s.weight })),
     negativePrompt: plan.negative,
