@@ -1,5 +1,5 @@
 /** The pmg library API. */
-export { scenes, type Scene, type Item, type History, type Target, type ConversationTurn, type Sample, type DataSplit } from './spec/behaviour.js';
+export { scenes, type Scene, type Item, type History, type Target, type ConversationTurn, type Sample } from './spec/behaviour.js';
 export { PmgError, isPmgError, type PmgErrorCode, type PmgErrorOptions } from './errors/pmg-error.js';
 export { SeededRandom } from './core/random.js';
 export { createProgress, silentProgress, type ProgressSink, type ProgressTask } from './core/progress.js';
