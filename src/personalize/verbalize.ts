@@ -82,19 +82,39 @@ export async function verbalizeItem(scene: Scene, item: Item, index: number, opt
   return line;
 }
 
-async function captionImage(item: Item, index: number, options: VerbalizeOptions): Promise<string> {
+/** True when an item has no text to verbalize, so only a caption of its image can name it. */
+export function needsCaption(item: Item): boolean {
+  return ![item.title, item.caption, item.description].some((t) => t !== undefined && escapePromptText(t, 1).length > 0);
+}
+
+/**
+ * Refuse, before any model loads, a history with an item that has only an image when no captioner is configured
+ * (the same error verbalizing it would give).
+ */
+export function checkCaptionable(items: readonly Item[], hasCaptioner: boolean): void {
+  items.forEach((item, index) => {
+    if (needsCaption(item)) checkCaptionPossible(item, index, hasCaptioner);
+  });
+}
+
+function checkCaptionPossible(item: Item, index: number, hasCaptioner: boolean): asserts item is Item & { image: string } {
   const label = `history item ${index}${item.id ? ` (id ${item.id})` : ''}`;
   if (!item.image) {
     throw new PmgError('invalid-input', `${label} has no title, caption, description or image`, { details: { index } });
   }
-  if (!options.captioner) {
+  if (!hasCaptioner) {
     throw new PmgError(
       'invalid-input',
       `${label} has only an image (${item.image}) and no captioner is configured; add a "title" or "caption", or pass a captioner (pmg: --captioner onnx:<folder or repo id>)`,
       { details: { index, image: item.image } },
     );
   }
-  const captioner = options.captioner;
+}
+
+async function captionImage(item: Item, index: number, options: VerbalizeOptions): Promise<string> {
+  const label = `history item ${index}${item.id ? ` (id ${item.id})` : ''}`;
+  checkCaptionPossible(item, index, options.captioner !== undefined);
+  const captioner = options.captioner!;
   const text = typeof captioner === 'function' ? await captioner(item.image) : await captioner.caption(item.image);
   const caption = clean(text, cutLengths.caption);
   if (!caption) {

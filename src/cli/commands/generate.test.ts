@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import { TINY_CAPTION } from '../../fixtures/tiny-captioner.js';
 import { writeFixtures } from '../../fixtures/write-fixtures.js';
 import { zScore } from '../../scoring/selection.js';
 import { runCli } from '../../testing/run-cli.js';
@@ -12,7 +13,7 @@ let root: string;
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'pmg-generate-'));
-  await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd'] });
+  await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd', 'captioner'] });
   writeFileSync(join(root, 'h.json'), JSON.stringify([{ title: 'Heat', genres: ['Action', 'Crime'] }, { title: 'Toy Story (1995)', genres: ['Animation'] }]));
   writeFileSync(join(root, 't.json'), JSON.stringify({ title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' }));
 });
@@ -116,6 +117,47 @@ test('an existing non-empty --out keeps its other files and gets ours', async ()
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(join(root, 'busy')).sort(), ['best.png', 'candidate-0.png', 'notes.txt', 'result.json']);
   assert.ok(!readdirSync(root).some((n) => n.includes('.tmp-')));
+});
+
+test('result.json records the texts d_t and d_p were scored against; the paper-style negative prompts with --prompt-style official', async () => {
+  const r = await pmg([...common, '--weights', '1', '--prompt-style', 'official', '--out', 'scoring']);
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(readFileSync(join(root, 'scoring', 'result.json'), 'utf8')) as ResultJson & { scoring: { targetText: string; preferenceText: string }; settings: { promptStyle: string }; candidates: { negative: string }[] };
+  assert.equal(result.scoring.targetText, "movie poster, Alien, named 'Alien', vintage, noir, neon, retro, pastel");
+  assert.equal(result.scoring.preferenceText, result.keywords.preference.join(', '));
+  assert.ok(result.prompt[0]!.startsWith(result.scoring.targetText));
+  assert.equal(result.candidates[0]!.negative, 'broken text, unclear, twisted');
+  assert.equal(result.settings.promptStyle, 'official');
+  const wrong = await pmg([...common, '--prompt-style', 'fancy', '--out', 'scoring-bad']);
+  assert.equal(wrong.code, 2);
+  assert.equal(wrong.stderr, "pmg: unknown prompt style 'fancy' (--prompt-style); use official or pmg\n");
+});
+
+test('a re-run into the same folder with fewer weights removes its own stale candidate images only', async () => {
+  const first = await pmg([...common, '--weights', '1,2,3', '--out', 'rerun']);
+  assert.equal(first.code, 0, first.stderr);
+  writeFileSync(join(root, 'rerun', 'notes.txt'), 'mine');
+  const second = await pmg([...common, '--weights', '2', '--out', 'rerun']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(readdirSync(join(root, 'rerun')).sort(), ['best.png', 'candidate-0.png', 'notes.txt', 'result.json']);
+});
+
+test('--captioner captions history items that only have an image (paths relative to the history file)', async () => {
+  mkdirSync(join(root, 'caption', 'img'), { recursive: true });
+  const png = new PNG({ width: 8, height: 8 });
+  png.data.fill(180);
+  writeFileSync(join(root, 'caption', 'img', 'poster.png'), PNG.sync.write(png));
+  writeFileSync(join(root, 'caption', 'h.json'), JSON.stringify([{ title: 'Heat' }, { id: 'm2', image: 'img/poster.png' }]));
+  const argv = [...common, '--weights', '1', '--history', join('caption', 'h.json')];
+  argv.splice(argv.indexOf('--history'), 2);
+  const ok = await pmg([...argv, '--captioner', `onnx:${join(root, 'fx', 'captioner')}`, '--out', 'captioned']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const result = JSON.parse(readFileSync(join(root, 'captioned', 'result.json'), 'utf8')) as { keywords: { prompts: { preference: string } } };
+  assert.match(result.keywords.prompts.preference, new RegExp(`0\\. Heat 1\\. ${TINY_CAPTION}`));
+  const missing = await pmg([...argv, '--out', 'uncaptioned']);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /^pmg: history item 1 \(id m2\) has only an image \(img\/poster\.png\) and no captioner is configured/);
+  assert.ok(!existsSync(join(root, 'uncaptioned')));
 });
 
 const bad: [string, string[], RegExp][] = [

@@ -10,6 +10,7 @@ import { createProgress, type ProgressTask } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { checkWeights, type ConditioningMode } from '../../personalize/conditioning.js';
 import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
+import { checkCaptionable } from '../../personalize/verbalize.js';
 import { loadModelSet } from '../../personalize/model-set.js';
 import { checkPersonalizeRequest, conditioningModes, personalize, personalizeMethods, searchStrategies, type PersonalizeMethod, type PersonalizeRequest, type SearchStrategy } from '../../personalize/personalize.js';
 import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
@@ -104,6 +105,7 @@ export const generateCommand: Command = {
     if (!existsSync(dirname(out))) throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`);
 
     const history = readHistoryFile(resolve(io.cwd, historyFile));
+    checkCaptionable(history.items, stringOption(context, 'captioner') !== undefined);
     const target = readTargetFile(resolve(io.cwd, targetFile));
     const mode = oneOf<ConditioningMode>(context, 'mode', conditioningModes) ?? 'repeat';
     const search = oneOf<SearchStrategy>(context, 'search', searchStrategies) ?? 'exhaustive';

@@ -13,6 +13,7 @@ import { extractKeywords, keywordVariants, type KeywordResult, type KeywordVaria
 import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
 import type { KeywordCache } from '../../personalize/keyword-cache.js';
 import { loadPrompts } from '../../personalize/prompts.js';
+import { checkCaptionable } from '../../personalize/verbalize.js';
 import { captionerCommandOption, openCaptioner, type OpenedCaptioner } from '../captioner-option.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
@@ -107,6 +108,7 @@ export const keywordsCommand: Command = {
     const count = intOption(context, 'count', { min: 1, max: 50, fallback: 8 });
     const cacheChoice = keywordCacheChoice(context);
     const { scene, history, target, baseDir } = await readInputs(context);
+    checkCaptionable(history.items, stringOption(context, 'captioner') !== undefined);
     if (scene === 'sticker' && variant !== 'single') {
       throw new PmgError('invalid-argument', `the sticker scene uses the official two prompts only; drop --variant ${variant}`);
     }
