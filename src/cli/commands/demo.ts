@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createProgress } from '../../core/progress.js';
+import { parseJsonText } from '../../core/json-text.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from '../../personalize/presets.js';
 import { runDemo } from '../../web/demo-run.js';
@@ -103,7 +104,7 @@ function choosePreset(context: CommandContext, name: string): ModelPreset {
 export function readPresetFile(file: string): ModelPreset {
   let value: Partial<ModelPreset>;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8')) as Partial<ModelPreset>;
+    value = parseJsonText(readFileSync(file, 'utf8')) as Partial<ModelPreset>;
   } catch (error) {
     throw new PmgError('invalid-input', `cannot read ${PRESET_FILE_ENV} file ${file}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
