@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createProgress } from '../../core/progress.js';
 import { parseJsonText } from '../../core/json-text.js';
-import { PmgError } from '../../errors/pmg-error.js';
+import { PmgError, isPmgError } from '../../errors/pmg-error.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from '../../personalize/presets.js';
 import { runDemo } from '../../web/demo-run.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
@@ -87,11 +87,21 @@ export const demoCommand: Command = {
       log,
       warn: (message) => log(`pmg: warning: ${message}`),
       progress: createProgress({ stream: context.io.stderr }),
+    }).catch((error: unknown) => {
+      throw tiny ? error : withTinyHint(error);
     });
     context.io.stdout.write(`${outcome.page}\n`);
     return 0;
   },
 };
+
+/** The hint every failing `pmg demo` (without --tiny) ends with, unless a flag is wrong or the run was stopped. */
+export const TINY_HINT = "or run offline with 'pmg demo --tiny'";
+
+export function withTinyHint(error: unknown): unknown {
+  if (!isPmgError(error) || ['invalid-argument', 'aborted', 'internal'].includes(error.code) || error.message.endsWith(TINY_HINT)) return error;
+  return new PmgError(error.code, `${error.message.replace(/[\s.;]+$/, '')}; ${TINY_HINT}`, { cause: error, details: error.details, isRetryable: error.isRetryable });
+}
 
 function choosePreset(context: CommandContext, name: string): ModelPreset {
   const file = context.io.env[PRESET_FILE_ENV];
