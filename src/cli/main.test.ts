@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../testing/run-cli.js';
 import { commands } from './commands/index.js';
+import { fileSystemError } from './main.js';
 
 const run = (...argv: string[]) => runCli(argv, { cwd: tmpdir() });
 
@@ -57,10 +58,15 @@ test('a file-system problem with a path the user gave is one line with exit code
   try {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
+    // Found before anything is written: the folder above the output is a file.
     const result = await run('models', 'fixtures', join(file, 'sub'), '--only', 'clip');
     assert.equal(result.code, 74);
-    assert.match(result.stderr, /^pmg: cannot \w+ .*a-file.*: a part of the path is a file, not a folder; check the path/);
+    assert.match(result.stderr, /^pmg: the fixtures folder .*a-file\/sub: .*a-file is a file, not a folder/);
     assert.equal(result.stderr.trimEnd().split('\n').length, 1);
+    // Met while writing: the operating system's error becomes the same kind of line.
+    const raised = Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${file}/sub'`), { code: 'ENOTDIR', path: `${file}/sub`, syscall: 'mkdir' });
+    assert.equal(fileSystemError(raised), `cannot mkdir ${file}/sub: a part of the path is a file, not a folder; check the path and its permissions`);
+    assert.equal(fileSystemError(new Error('plain')), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

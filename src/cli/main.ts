@@ -129,7 +129,7 @@ function report(error: unknown, io: CommandIo, debug: boolean): number {
   if (system) {
     io.stderr.write(`pmg: ${system}\n`);
     if (debug && error instanceof Error) io.stderr.write(`${error.stack ?? ''}\n`);
-    return FILE_SYSTEM_EXIT_CODE;
+    return exitCodes['file-system'];
   }
   const message = error instanceof Error ? error.message : String(error);
   io.stderr.write(`pmg: internal error: ${message.split('\n')[0]}\n`);
@@ -137,9 +137,6 @@ function report(error: unknown, io: CommandIo, debug: boolean): number {
   io.stderr.write('This is a bug in pmg; please report it with the command you ran.\n');
   return exitCodes.internal;
 }
-
-/** Exit code for a file or folder that cannot be read or written (EX_IOERR). */
-const FILE_SYSTEM_EXIT_CODE = 74;
 
 const fileSystemProblems: Record<string, string> = {
   ENOENT: 'no such file or folder',
@@ -154,7 +151,7 @@ const fileSystemProblems: Record<string, string> = {
 };
 
 /** One line for an error the operating system raised about a path the user gave (a file where a folder was wanted, a full disk...). */
-function fileSystemError(error: unknown): string | undefined {
+export function fileSystemError(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const { code, path, syscall } = error as NodeJS.ErrnoException;
   if (!code || !path || !(code in fileSystemProblems)) return undefined;

@@ -95,7 +95,7 @@ export function presetRepoIds(preset: ModelPreset): string[] {
 /** Refuse an --out that is a file, or a non-empty folder that an earlier demo did not write. */
 export function checkDemoOut(out: string): void {
   if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new PmgError('invalid-argument', `--out ${out} is a file; give a folder (it is created, or replaced when it holds an earlier demo)`);
+  if (!statSync(out).isDirectory()) throw new PmgError('file-system', `--out ${out} is a file; give a folder (it is created, or replaced when it holds an earlier demo)`);
   const entries = readdirSync(out);
   if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
     throw new PmgError('invalid-argument', `--out ${out} is a folder that pmg demo did not write (no ${DEMO_MARKER}); choose an empty or new folder`);

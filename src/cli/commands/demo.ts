@@ -6,6 +6,7 @@ import { parseJsonText } from '../../core/json-text.js';
 import { PmgError, isPmgError } from '../../errors/pmg-error.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from '../../personalize/presets.js';
 import { runDemo } from '../../web/demo-run.js';
+import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { llmCommandOptions, llmSettings } from '../llm-options.js';
 import { intOption, numberOption } from '../option-values.js';
@@ -65,6 +66,7 @@ export const demoCommand: Command = {
     const seed = intOption(context, 'seed', { fallback: 0 });
     const alpha = numberOption(context, 'alpha');
     const out = resolve(context.io.cwd, stringOption(context, 'out') ?? './pmg-demo');
+    checkOutputFolder(out, '--out');
     // The keyword LLM: --llm / --llm-model, else pmg.config.json, else the preset's (not with --tiny: all fixtures).
     const llm = tiny ? {} : llmSettings(context);
     const log = (line: string): void => void context.io.stderr.write(`${line}\n`);

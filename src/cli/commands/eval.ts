@@ -18,6 +18,7 @@ import { runEval } from '../../experiments/runner.js';
 import { METRICS } from '../../metrics/registry.js';
 import { CLIP_FILES, loadModelSet } from '../../personalize/model-set.js';
 import { presetNames } from '../../personalize/presets.js';
+import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
 import { intOption } from '../option-values.js';
@@ -69,7 +70,7 @@ function outDir(context: CommandContext): string {
   const text = stringOption(context, 'out');
   if (!text) throw new PmgError('invalid-argument', 'missing --out DIR (the run folder, e.g. runs/NAME)');
   const out = resolve(context.io.cwd, text);
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new PmgError('invalid-argument', `--out ${out} is a file; give a folder`);
+  checkOutputFolder(out, '--out');
   return out;
 }
 
