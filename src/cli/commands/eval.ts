@@ -10,6 +10,7 @@ import { createProgress } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { checkEvalMetrics, DEFAULT_EVAL_METRICS, EVAL_METRICS, EvalScorer, METRIC_MODEL_FOLDER } from '../../experiments/eval-metrics.js';
 import { checkDataset, defaultProtocol, EVAL_DATASETS, loadEvalSamples, type EvalSampleSource } from '../../experiments/eval-samples.js';
+import { removeOrphanTemporaries } from '../../experiments/atomic-files.js';
 import { parsePairs, writeHumanSheets } from '../../experiments/human-sheet.js';
 import { writeReport } from '../../experiments/report.js';
 import { EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
@@ -228,6 +229,7 @@ async function humanSheet(context: CommandContext): Promise<number> {
   }
   const store = RunStore.openExisting(out);
   try {
+    await removeOrphanTemporaries(join(out, 'human'));
     const pairs = parsePairs(stringOption(context, 'pairs') ?? 'pmg:target-only', store.config.methods, store.config.alphas);
     const sheets = await writeHumanSheets(store, out, pairs, intOption(context, 'seed', { min: 0, fallback: 0 }));
     for (const sheet of sheets) context.io.stdout.write(`${sheet.questions} question(s): ${sheet.html}\nkey: ${sheet.key}\n`);
