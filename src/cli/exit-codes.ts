@@ -16,5 +16,6 @@ export const exitCodes: Record<PmgErrorCode, number> = {
   'no-output-generated': 9,
   aborted: 130,
   unsupported: 10,
+  'file-system': 74,
   internal: 70,
 };

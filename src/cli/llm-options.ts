@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseJson } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { defaultKeywordCachePath, openKeywordCache, type KeywordCache } from '../personalize/keyword-cache.js';
 import { booleanOption, stringOption, type CommandContext, type OptionSpec } from './command.js';
@@ -14,27 +15,37 @@ export interface PmgConfig {
   llmModel?: string;
 }
 
-/** `--config FILE`, else `pmg.config.json` in the working folder when present, else {}. */
-export function readPmgConfig(cwd: string, file?: string): PmgConfig {
+/** The keys `pmg.config.json` may hold; any other key gets a warning naming it. */
+export const PMG_CONFIG_KEYS = ['llm', 'llmModel'] as const;
+
+/**
+ * `--config FILE`, else `pmg.config.json` in the working folder when present, else {}. Keys pmg does not
+ * read are reported through `warn` (a typo such as "llmodel" would otherwise be ignored silently).
+ */
+export function readPmgConfig(cwd: string, file?: string, warn?: (message: string) => void): PmgConfig {
   const path = file ? resolve(cwd, file) : resolve(cwd, 'pmg.config.json');
   if (!file && !existsSync(path)) return {};
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new PmgError(missing ? 'file-not-found' : 'invalid-input', missing ? `config file ${path} does not exist; check --config` : `config file ${path} is not valid JSON (${(error as Error).message.split('\n')[0]})`, {
-      cause: error,
-      details: { file: path },
-    });
+    if (!missing) throw error;
+    throw new PmgError('file-not-found', `config file ${path} does not exist; check --config`, { cause: error, details: { file: path } });
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PmgError('invalid-input', `config file ${path} must be a JSON object`);
+  const raw = parseJson(text, `config file ${path}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PmgError('invalid-input', `config file ${path} must be a JSON object`, { details: { file: path } });
   const config: PmgConfig = {};
-  for (const key of ['llm', 'llmModel'] as const) {
+  for (const key of PMG_CONFIG_KEYS) {
     const value = (raw as Record<string, unknown>)[key];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || !value.trim()) throw new PmgError('invalid-input', `config file ${path}: "${key}" must be a non-empty string`);
+    if (typeof value !== 'string' || !value.trim()) throw new PmgError('invalid-input', `config file ${path}: "${key}" must be a non-empty string`, { details: { file: path, field: key } });
     config[key] = value;
+  }
+  const unknown = Object.keys(raw).filter((key) => !(PMG_CONFIG_KEYS as readonly string[]).includes(key));
+  if (unknown.length && warn) {
+    const known = PMG_CONFIG_KEYS.map((key) => `"${key}"`).join(', ');
+    warn(`config file ${path}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => JSON.stringify(key)).join(', ')} ignored; pmg reads ${known}`);
   }
   return config;
 }
@@ -54,7 +65,7 @@ export const keywordCacheOptions: Record<'no-cache' | 'cache', OptionSpec> = {
 
 /** `--llm` / `--llm-model`, each falling back to the config file. Both may be undefined. */
 export function llmSettings(context: CommandContext): PmgConfig {
-  const config = readPmgConfig(context.io.cwd, stringOption(context, 'config'));
+  const config = readPmgConfig(context.io.cwd, stringOption(context, 'config'), (message) => void context.io.stderr.write(`pmg: warning: ${message}\n`));
   const llm = stringOption(context, 'llm') ?? config.llm;
   const llmModel = stringOption(context, 'llm-model') ?? config.llmModel;
   return { ...(llm !== undefined ? { llm } : {}), ...(llmModel !== undefined ? { llmModel } : {}) };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../testing/run-cli.js';
 import { commands } from './commands/index.js';
+import { fileSystemError } from './main.js';
 
 const run = (...argv: string[]) => runCli(argv, { cwd: tmpdir() });
 
@@ -57,11 +58,58 @@ test('a file-system problem with a path the user gave is one line with exit code
   try {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
+    // Found before anything is written: the folder above the output is a file.
     const result = await run('models', 'fixtures', join(file, 'sub'), '--only', 'clip');
     assert.equal(result.code, 74);
-    assert.match(result.stderr, /^pmg: cannot \w+ .*a-file.*: a part of the path is a file, not a folder; check the path/);
+    assert.match(result.stderr, /^pmg: the fixtures folder .*a-file\/sub: .*a-file is a file, not a folder/);
     assert.equal(result.stderr.trimEnd().split('\n').length, 1);
+    // Met while writing: the operating system's error becomes the same kind of line.
+    const raised = Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${file}/sub'`), { code: 'ENOTDIR', path: `${file}/sub`, syscall: 'mkdir' });
+    assert.equal(fileSystemError(raised), `cannot mkdir ${file}/sub: a part of the path is a file, not a folder; check the path and its permissions`);
+    assert.equal(fileSystemError(new Error('plain')), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('global flags are accepted before or after the command name (and between a group and its subcommand)', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'pmg-main-'));
+  try {
+    const env = { PMG_CACHE_DIR: join(cwd, 'cache') };
+    const runIn = (...argv: string[]) => runCli(argv, { cwd, env });
+    // --offline reaches the command in every position: pulling a repo offline is refused with exit code 6.
+    for (const argv of [
+      ['--offline', 'models', 'pull', 'nobody/nothing'],
+      ['models', 'pull', 'nobody/nothing', '--offline'],
+      ['models', '--offline', 'pull', 'nobody/nothing'],
+      ['--debug', '--offline', 'models', 'pull', 'nobody/nothing'],
+    ]) {
+      const result = await runIn(...argv);
+      assert.equal(result.code, 6, `${argv.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /^pmg: offline mode: nobody\/nothing@main has not been pulled/, argv.join(' '));
+    }
+    // --debug before the command adds the stack trace, as after it.
+    const debug = await runIn('--debug', 'models', 'pull', 'nobody/nothing', '--offline');
+    assert.match(debug.stderr, /\n\s+at /);
+    // --help before the command is the command's help.
+    for (const argv of [['--help', 'demo'], ['-h', 'models', 'pull'], ['--offline', 'demo', '--help']]) {
+      const result = await runIn(...argv);
+      assert.equal(result.code, 0, argv.join(' '));
+      assert.match(result.stdout, new RegExp(`^Usage: pmg ${argv.filter((a) => !a.startsWith('-')).join(' ')} `));
+    }
+    // A command's own flag with a value may come first too; one it does not have is still refused.
+    writeFileSync(join(cwd, 'h.json'), '[{"title": "Heat (1995)", "genres": ["Action"]}]');
+    const config = await runIn('--config', 'missing.json', 'keywords', '--scene', 'movie', '--history', 'h.json');
+    assert.equal(config.code, 3, config.stderr);
+    assert.match(config.stderr, /^pmg: config file .*missing\.json does not exist; check --config/);
+    const refused = await runIn('--config', 'x.json', 'models', 'list');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /^pmg: Unknown option '--config'; see 'pmg models list --help'/);
+    const unknown = await runIn('--bogus');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^pmg: unknown option '--bogus' before the command/);
+    assert.equal((await runIn('--offline')).code, 0, 'global flags alone print the help');
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
   }
 });

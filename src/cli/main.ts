@@ -8,6 +8,7 @@ import { packageVersion } from '../core/package-root.js';
 import { defaultSessionPool } from '../runtime/onnx-session.js';
 import type { Command, CommandIo, OptionSpec } from './command.js';
 import { commands } from './commands/index.js';
+import { splitCommandLine } from './command-line.js';
 import { exitCodes } from './exit-codes.js';
 
 const globalOptions: Record<string, OptionSpec> = {
@@ -28,39 +29,40 @@ export async function main(argv: string[], io: CommandIo = defaultIo()): Promise
 }
 
 async function dispatch(argv: string[], io: CommandIo): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    const topic = argv[0] === 'help' ? argv.slice(1) : [];
-    if (topic.length) {
-      const found = findCommand(topic);
-      if (found) {
-        io.stdout.write(commandHelp(found.command));
-        return 0;
-      }
+  const line = splitCommandLine(argv, commands, globalOptions);
+  const { words, args } = line;
+  const helpAsked = args.includes('--help') || args.includes('-h');
+  if (words[0] === 'help') {
+    const topic = splitCommandLine(args, commands, globalOptions).command;
+    io.stdout.write(topic ? commandHelp(topic) : mainHelp());
+    return 0;
+  }
+  if (words.length === 0) {
+    if (args.includes('--version') || args.includes('-v')) {
+      io.stdout.write(`${packageVersion()}\n`);
+      return 0;
     }
+    const unknown = args.find((arg) => !isGlobalFlag(arg));
+    if (unknown !== undefined && !helpAsked) return fail(`unknown option '${unknown}' before the command; run 'pmg --help' to see the commands and global flags`);
     io.stdout.write(mainHelp());
     return 0;
   }
-  if (argv[0] === '--version' || argv[0] === '-v') {
-    io.stdout.write(`${packageVersion()}\n`);
-    return 0;
-  }
-  const found = findCommand(argv);
-  if (!found) {
-    const group = commands.filter((c) => c.name.startsWith(`${argv[0]} `));
+  if (!line.command) {
+    const group = commands.filter((c) => c.name.startsWith(`${words[0]} `));
     if (group.length) {
-      const helpOnly = argv.length === 1 || (argv.length === 2 && (argv[1] === '--help' || argv[1] === '-h'));
-      if (!helpOnly) fail(`unknown command 'pmg ${argv.slice(0, 2).join(' ')}'; see 'pmg ${argv[0]} --help'`);
-      io.stdout.write(groupHelp(argv[0]!, group));
+      if (words.length > 1) fail(`unknown command 'pmg ${words.join(' ')}'; see 'pmg ${words[0]} --help'`);
+      if (args.some((arg) => !isGlobalFlag(arg))) fail(`'pmg ${words[0]}' needs a subcommand before its flags; see 'pmg ${words[0]} --help'`);
+      io.stdout.write(groupHelp(words[0]!, group));
       return 0;
     }
-    return fail(`unknown command '${argv[0]}'; run 'pmg --help' to see the commands`);
+    return fail(`unknown command '${words[0]}'; run 'pmg --help' to see the commands`);
   }
-  const { command, rest } = found;
+  const command = line.command;
   const options = { ...globalOptions, ...command.options };
   let parsed;
   try {
     parsed = parseArgs({
-      args: rest,
+      args,
       options: Object.fromEntries(
         Object.entries(options).map(([name, spec]) => [
           name,
@@ -112,14 +114,9 @@ function fail(message: string): never {
   throw new PmgError('invalid-argument', message);
 }
 
-function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
-  // Longest match first: 'models pull' before 'models'.
-  const sorted = [...commands].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
-  for (const command of sorted) {
-    const words = command.name.split(' ');
-    if (words.every((word, i) => argv[i] === word)) return { command, rest: argv.slice(words.length) };
-  }
-  return undefined;
+/** --help, --debug, --offline (the flags that are fine with no command or a bare group). */
+function isGlobalFlag(arg: string): boolean {
+  return arg === '-h' || Object.keys(globalOptions).some((name) => arg === `--${name}`);
 }
 
 function report(error: unknown, io: CommandIo, debug: boolean): number {
@@ -132,7 +129,7 @@ function report(error: unknown, io: CommandIo, debug: boolean): number {
   if (system) {
     io.stderr.write(`pmg: ${system}\n`);
     if (debug && error instanceof Error) io.stderr.write(`${error.stack ?? ''}\n`);
-    return FILE_SYSTEM_EXIT_CODE;
+    return exitCodes['file-system'];
   }
   const message = error instanceof Error ? error.message : String(error);
   io.stderr.write(`pmg: internal error: ${message.split('\n')[0]}\n`);
@@ -140,9 +137,6 @@ function report(error: unknown, io: CommandIo, debug: boolean): number {
   io.stderr.write('This is a bug in pmg; please report it with the command you ran.\n');
   return exitCodes.internal;
 }
-
-/** Exit code for a file or folder that cannot be read or written (EX_IOERR). */
-const FILE_SYSTEM_EXIT_CODE = 74;
 
 const fileSystemProblems: Record<string, string> = {
   ENOENT: 'no such file or folder',
@@ -157,7 +151,7 @@ const fileSystemProblems: Record<string, string> = {
 };
 
 /** One line for an error the operating system raised about a path the user gave (a file where a folder was wanted, a full disk...). */
-function fileSystemError(error: unknown): string | undefined {
+export function fileSystemError(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const { code, path, syscall } = error as NodeJS.ErrnoException;
   if (!code || !path || !(code in fileSystemProblems)) return undefined;
@@ -175,10 +169,11 @@ function mainHelp(): string {
     'Commands:',
     ...lines,
     '',
-    'Global flags:',
+    'Global flags (before or after the command):',
     ...formatOptions(globalOptions),
     '',
-    "Run 'pmg <command> --help' for a command's flags.",
+    "Run 'pmg <command> --help' for a command's flags. Flags may come before the command name too:",
+    "'pmg --offline demo --tiny' is 'pmg demo --tiny --offline'.",
     '',
   ].join('\n');
 }
@@ -193,7 +188,7 @@ export function commandHelp(command: Command): string {
   if (command.positionals) lines.push('Arguments:', `  ${command.positionals.name.padEnd(24)}${command.positionals.description}`, '');
   const own = formatOptions(command.options);
   if (own.length) lines.push('Flags:', ...own, '');
-  lines.push('Global flags:', ...formatOptions(globalOptions), '');
+  lines.push('Global flags (before or after the command):', ...formatOptions(globalOptions), '');
   if (command.details) lines.push(command.details.trimEnd(), '');
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { assetPath } from '../core/package-root.js';
+import { parseJsonText } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { readableMovieTitle } from './movie-title.js';
 import type { Item, Sample } from '../spec/behaviour.js';
@@ -39,7 +40,7 @@ function toItem(movie: DemoMovie): Item {
 export function loadDemoSamples(file: string = assetPath(...DEMO_SAMPLE_PATH)): Sample[] {
   let doc: DemoFile;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8')) as DemoFile;
+    doc = parseJsonText(readFileSync(file, 'utf8')) as DemoFile;
   } catch (error) {
     throw new PmgError('invalid-input', `cannot read the demo sample ${file}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }

@@ -14,6 +14,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseJsonText } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { Item } from '../spec/behaviour.js';
 import { SkipCounter, checkLimit, checkSeed, itemSample, requireDir, slidingWindows, windowSamples, type SampleQuery, type SampleSet } from './protocol.js';
@@ -66,7 +67,7 @@ export async function loadStickers(dir: string, options: StickerOptions = {}): P
     if (!existsSync(file) || !statSync(file).isFile()) continue;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
+      parsed = parseJsonText(readFileSync(file, 'utf8'));
     } catch (error) {
       throw new PmgError('invalid-input', `${file}: not valid JSON (${(error as Error).message.split('\n')[0]})`, { cause: error });
     }

@@ -17,6 +17,7 @@ export type PmgErrorCode =
   | 'no-output-generated' // a model produced nothing usable (keeps the raw text)
   | 'aborted' // the caller stopped the work
   | 'unsupported' // an option this build or machine cannot do (e.g. CUDA not installed)
+  | 'file-system' // a file or folder cannot be written or read (a file where a folder is wanted, permissions)
   | 'internal'; // a bug in pmg
 
 export interface PmgErrorOptions {

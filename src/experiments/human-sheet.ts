@@ -13,7 +13,7 @@ import { PmgError } from '../errors/pmg-error.js';
 import { esc } from './chart-svg.js';
 import { csvField } from './results-csv.js';
 import { EVAL_METHODS, type EvalMethod } from './run-config.js';
-import { writeAtomic } from './runner.js';
+import { writeAtomic } from './atomic-files.js';
 import type { ResultRow, RunStore } from './run-store.js';
 
 export interface PairSide {

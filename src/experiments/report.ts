@@ -14,7 +14,7 @@ import { SERIES_COLORS, esc, lineChartSvg, type ChartSeries } from './chart-svg.
 import { EVAL_METRICS, metricColumns, parseColumn, type EvalMetricName } from './eval-metrics.js';
 import { resultsCsv } from './results-csv.js';
 import type { EvalConfig, EvalMethod } from './run-config.js';
-import { writeAtomic } from './runner.js';
+import { writeAtomic } from './atomic-files.js';
 import type { ResultRow, RunStore, StoredSample } from './run-store.js';
 import { relativeChange, summarize, type Summary } from './stats.js';
 

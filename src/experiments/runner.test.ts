@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { loadModelSet, type ModelSet } from '../personalize/model-set.js';
 import { personalize, type PersonalizeRequest } from '../personalize/personalize.js';
 import { ModelStore } from '../runtime/model-store.js';
 import type { Sample } from '../spec/behaviour.js';
+import { deadPid } from '../testing/dead-pid.js';
 import { writeEvalModels, writePosters } from '../testing/eval-fixture.js';
 import { EvalScorer } from './eval-metrics.js';
 import { writeHumanSheets, parsePairs } from './human-sheet.js';
@@ -124,7 +125,12 @@ describe('eval runner', () => {
     });
     assert.match(String((first.error as Error)?.message), /simulated crash/);
     assert.equal(first.calls.length, 4);
+    // What a kill between writing and renaming leaves behind; the resumed run removes it.
+    const dead = deadPid();
+    const orphans = [join(out, `report.html.tmp-${dead}-0a1b2c3d`), join(out, 'images', 'movielens_user-53', `pmg-c0.png.tmp-${dead}-deadbeef`)];
+    for (const orphan of orphans) writeFileSync(orphan, 'half-written');
     const second = await run(out);
+    for (const orphan of orphans) assert.equal(existsSync(orphan), false, `${orphan} removed on resume`);
     assert.equal(second.error, undefined);
     assert.equal(second.calls.length, 12 - 4, 'only the unfinished (sample, method) pairs are generated again');
     assert.equal([...first.calls, ...second.calls].filter((c) => c.keywords === undefined).length, 4, 'stored keywords are reused after the restart');

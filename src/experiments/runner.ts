@@ -9,9 +9,7 @@
  *  4. the method's rows are written in one transaction (run-store.ts) as soon as they are finished.
  * A resumed run skips every finished (sample, method, α) and calls personalize only for what is missing.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { readImageRgb, type RgbImage } from '../core/image-io.js';
 import { silentProgress, type ProgressSink } from '../core/progress.js';
 import { PmgError } from '../errors/pmg-error.js';
@@ -21,9 +19,12 @@ import type { CaptionImage } from '../personalize/verbalize.js';
 import { personalize as defaultPersonalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
 import { selectBest } from '../scoring/selection.js';
 import type { Sample } from '../spec/behaviour.js';
+import { removeOrphanTemporaries, writeAtomic } from './atomic-files.js';
 import { targetText, type EvalReferences, type EvalScorer } from './eval-metrics.js';
 import type { EvalMethod } from './run-config.js';
 import { resultKey, type ResultRow, type RunStore, type StoredKeywords, type StoredSample } from './run-store.js';
+
+export { writeAtomic } from './atomic-files.js';
 
 export type PersonalizeFn = (models: ModelSet, request: PersonalizeRequest) => Promise<PersonalizeResult>;
 
@@ -82,6 +83,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
     else usable.push(sample);
   }
   store.setSkipped(skipped);
+  // A killed run may have left half-written files (report.html.tmp-*, images/.../*.png.tmp-*): remove them.
+  await removeOrphanTemporaries(options.outDir);
   if (usable.length === 0) {
     const reasons = Object.entries(skipped).map(([r, n]) => `${r} ${n}`).join(', ') || 'the protocol built none';
     throw new PmgError('invalid-argument', `no sample to evaluate (skipped: ${reasons}); the metrics need history and target images (e.g. --posters DIR for MovieLens)`, { details: { skipped } });
@@ -208,17 +211,4 @@ async function finishMethod(
     });
   }
   return rows;
-}
-
-/** Write to `<path>.tmp-<pid>-<random>` then rename, so a reader never sees half a file. */
-export async function writeAtomic(path: string, data: Buffer | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(temporary, data);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
 }

@@ -13,6 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resizeRgb, type RgbImage } from '../core/image-io.js';
+import { parseJson } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { OnnxSession, defaultSessionPool, ort } from '../runtime/onnx-session.js';
 import type { EmbeddingModelOptions } from './dino.js';
@@ -36,7 +37,7 @@ export class InceptionFeatures {
     let size = typeof shape?.[2] === 'number' && shape[2] > 0 ? shape[2] : undefined;
     const configPath = join(dir, 'config.json');
     if (size === undefined && existsSync(configPath)) {
-      const value = (JSON.parse(readFileSync(configPath, 'utf8')) as { image_size?: unknown }).image_size;
+      const value = (parseJson(readFileSync(configPath, 'utf8'), configPath) as { image_size?: unknown } | null)?.image_size;
       if (typeof value === 'number') size = value;
     }
     return new InceptionFeatures(dir, session, size ?? 299, options.batchSize ?? 16);

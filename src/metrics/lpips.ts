@@ -17,6 +17,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RgbImage } from '../core/image-io.js';
+import { parseJsonText } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { OnnxSession, defaultSessionPool, ort, type SessionOptions, type SessionPool } from '../runtime/onnx-session.js';
 import { alignToReferences, chunks, toNchw } from './image-batch.js';
@@ -143,7 +144,7 @@ function layerDistance(a: LpipsFeatures['layers'][number], b: LpipsFeatures['lay
 export function parseHeads(text: string, path: string): LpipsHeads {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonText(text);
   } catch (error) {
     throw new PmgError('invalid-input', `LPIPS heads file ${path} is not valid JSON: ${(error as Error).message}`);
   }

@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resizeRgb, type RgbImage } from '../core/image-io.js';
+import { parseJsonText } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 
 export interface VisionPreprocess {
@@ -21,7 +22,7 @@ export function readPreprocessorConfig(path: string): VisionPreprocess {
   if (!existsSync(path)) throw new PmgError('model-file-missing', `preprocessor config ${path} does not exist`, { details: { path } });
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    raw = parseJsonText(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (error) {
     throw new PmgError('invalid-input', `preprocessor config ${path} is not valid JSON: ${(error as Error).message}`);
   }

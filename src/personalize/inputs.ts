@@ -6,6 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { parseJsonText } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { ConversationTurn, History, Item, Target } from '../spec/behaviour.js';
 
@@ -63,7 +64,7 @@ export function readJsonFile(path: string, role: string, limits: InputLimits = d
   }
   const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
   try {
-    return JSON.parse(text) as unknown;
+    return parseJsonText(text);
   } catch (error) {
     const reason = (error as Error).message.split('\n')[0];
     throw new PmgError('invalid-input', `${basename(path)}: not valid JSON (${reason}); the ${role} file must be JSON`, {

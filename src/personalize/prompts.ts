@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { assetPath } from '../core/package-root.js';
+import { parseJsonText } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 
 /** Every template pmg knows, with the placeholders each may use. */
@@ -83,7 +84,7 @@ export function loadPrompts(options: LoadPromptsOptions = {}): PromptSet {
 export function loadTemplateFile(path: string, name: TemplateName): PromptTemplate {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = parseJsonText(readFileSync(path, 'utf8'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file-not-found' : 'invalid-input';
     throw new PmgError(code, `prompt template ${path}: ${(error as Error).message.split('\n')[0]}`, { cause: error, details: { file: path } });

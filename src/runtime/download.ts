@@ -123,16 +123,14 @@ export async function downloadFile(
       await finished(response.body);
     } catch (error) {
       if (writeError) throw writeError;
-      throw bodyFailure(response, error);
+      throw bodyFailure(response, error, done, size);
     } finally {
       closeSync(fd);
     }
     if (writeError) throw writeError;
-    if (!response.body.complete) throw bodyFailure(response, new Error('the connection closed before the end of the file'));
+    if (!response.body.complete) throw bodyFailure(response, undefined, done, size);
     const have = await fileSize(partial);
-    if (size !== undefined && have < size) {
-      throw new HttpFailure('connection', `the connection closed after ${have} of ${size} bytes`, response.url);
-    }
+    if (size !== undefined && have < size) throw bodyFailure(response, undefined, have, size);
   });
 
   const actualSize = await fileSize(partial);

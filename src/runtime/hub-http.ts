@@ -1,20 +1,26 @@
 /**
  * The HTTP side of the model store: one request with manual redirects (the token is sent only to
- * the endpoint's own origin, never to the LFS/xet host a `resolve` URL redirects to), an idle
- * timeout on the socket, and bounded retries with backoff for connection errors, timeouts, 429
- * and 5xx. Failures are `HttpFailure`s; the store turns them into PmgErrors that name the repo
- * and file.
+ * the endpoint's own origin, never to the LFS/xet host a `resolve` URL redirects to), three timeouts —
+ * connecting, waiting for the answer's first byte (both short: a hub that never answers fails in
+ * seconds) and, once the body streams, an idle timeout (longer: a slow download is not a dead one) —
+ * and bounded retries with backoff for connection errors, timeouts, 429 and 5xx. Failures are
+ * `HttpFailure`s; the store turns them into PmgErrors that name the repo and file.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatBytes } from '../core/progress.js';
 
 export interface HttpClientOptions {
   /** Base URL of the hub or mirror; the token goes only to this origin. */
   endpoint: string;
   token?: string;
-  /** Milliseconds without any byte from the server before the request fails. */
+  /** Milliseconds without any byte from the server while a body streams before the request fails. */
   timeoutMs: number;
+  /** Milliseconds to open the connection (TCP, and TLS for https); default 15000. */
+  connectTimeoutMs?: number;
+  /** Milliseconds from the open connection to the answer's status line and headers; default 15000. */
+  responseTimeoutMs?: number;
   userAgent: string;
   maxRedirects?: number;
 }
@@ -39,6 +45,12 @@ export interface HttpResponse {
 
 export type HttpFailureKind = 'status' | 'connection' | 'timeout';
 
+/** Where a request failed: opening the connection, waiting for the answer, or reading its body. */
+export type HttpStage = 'connect' | 'response' | 'body';
+
+/** Default connect and first-byte timeouts of hub requests. */
+export const DEFAULT_HUB_WAIT_MS = 15_000;
+
 export class HttpFailure extends Error {
   constructor(
     readonly kind: HttpFailureKind,
@@ -48,10 +60,19 @@ export class HttpFailure extends Error {
     readonly retryAfterMs?: number,
     /** The hub's `X-Error-Code` (RepoNotFound, EntryNotFound, GatedRepo, ...), when it sent one. */
     readonly hubErrorCode?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; stage?: HttpStage },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HttpFailure';
+    this.stage = options?.stage;
+  }
+
+  /** Set for connection failures and timeouts. */
+  readonly stage: HttpStage | undefined;
+
+  /** A connect or first-byte timeout (not a stalled body). */
+  get waitedInVain(): boolean {
+    return this.kind === 'timeout' && this.stage !== 'body';
   }
 
   get retryable(): boolean {
@@ -97,18 +118,35 @@ export class HubHttpClient {
     if (this.options.token && target.origin === this.endpointOrigin) headers.Authorization = `Bearer ${this.options.token}`;
     const transport = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : undefined;
     if (!transport) return Promise.reject(new HttpFailure('status', `unsupported URL scheme in ${url}`, url));
+    const connectMs = this.options.connectTimeoutMs ?? DEFAULT_HUB_WAIT_MS;
+    const responseMs = this.options.responseTimeoutMs ?? DEFAULT_HUB_WAIT_MS;
     return new Promise((resolve, reject) => {
       let timedOut = false;
+      let waiting: NodeJS.Timeout | undefined;
+      const giveUp = (stage: HttpStage, message: string): void => {
+        timedOut = true;
+        request.destroy(new HttpFailure('timeout', message, url, undefined, undefined, undefined, { stage }));
+      };
       const request = transport.request(target, { method, headers, agent: false }, (response) => {
+        clearTimeout(waiting);
+        // From here on only silence in the body counts, for as long as timeoutMs.
+        request.setTimeout(this.options.timeoutMs, () => giveUp('body', `no data for ${formatMs(this.options.timeoutMs)} from ${target.host}`));
         resolve({ response, timedOut: () => timedOut });
       });
-      request.setTimeout(this.options.timeoutMs, () => {
-        timedOut = true;
-        request.destroy(new HttpFailure('timeout', `no data for ${formatMs(this.options.timeoutMs)} from ${target.host}`, url));
+      waiting = setTimeout(() => giveUp('connect', `could not connect to ${target.host} within ${formatMs(connectMs)}`), connectMs);
+      request.on('socket', (socket) => {
+        const connected = (): void => {
+          clearTimeout(waiting);
+          waiting = setTimeout(() => giveUp('response', `${target.host} accepted the connection but sent no answer within ${formatMs(responseMs)}`), responseMs);
+        };
+        if (!socket.connecting) connected();
+        else socket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
       });
+      request.on('close', () => clearTimeout(waiting));
       request.on('error', (error) => {
+        clearTimeout(waiting);
         if (error instanceof HttpFailure) reject(error);
-        else reject(new HttpFailure('connection', `connection to ${target.host} failed: ${describeError(error)}`, url, undefined, undefined, undefined, { cause: error }));
+        else reject(new HttpFailure('connection', `connection to ${target.host} failed: ${describeError(error)}`, url, undefined, undefined, undefined, { cause: error, stage: 'connect' }));
       });
       request.end();
     });
@@ -141,6 +179,8 @@ export async function ensureOk(response: HttpResponse): Promise<void> {
 export async function readBody(response: HttpResponse, limit = 64 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
+  const length = headerValue(response.headers, 'content-length');
+  const expected = length && /^\d+$/.test(length) ? Number(length) : undefined;
   try {
     for await (const chunk of response.body) {
       size += (chunk as Buffer).length;
@@ -148,23 +188,38 @@ export async function readBody(response: HttpResponse, limit = 64 * 1024 * 1024)
       chunks.push(chunk as Buffer);
     }
   } catch (error) {
-    throw bodyFailure(response, error);
+    throw bodyFailure(response, error, size, expected);
   }
-  if (!response.body.complete) throw bodyFailure(response, new Error('the connection closed early'));
+  if (!response.body.complete) throw bodyFailure(response, undefined, size, expected);
   return Buffer.concat(chunks);
 }
 
-/** Turns an error while reading a body into an HttpFailure. */
-export function bodyFailure(response: HttpResponse, error: unknown): HttpFailure {
+/**
+ * Turns an error while reading a body (or its early end, `error` undefined) into an HttpFailure that says
+ * what happened: the idle timeout, or the connection closing after `received` of `expected` bytes
+ * (retryable; a download resumes from there).
+ */
+export function bodyFailure(response: HttpResponse, error: unknown, received: number, expected?: number): HttpFailure {
   if (error instanceof HttpFailure) return error;
   const host = new URL(response.url).host;
-  if (response.timedOut()) return new HttpFailure('timeout', `no data from ${host} while reading the response`, response.url, undefined, undefined, undefined, { cause: error });
-  return new HttpFailure('connection', `connection to ${host} broke: ${describeError(error)}`, response.url, undefined, undefined, undefined, { cause: error });
+  if (response.timedOut()) return new HttpFailure('timeout', `no data from ${host} while reading the response`, response.url, undefined, undefined, undefined, { cause: error, stage: 'body' });
+  const of = expected !== undefined ? ` of ${formatBytes(expected)}` : '';
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code ? ` (${code})` : '';
+  return new HttpFailure('connection', `the connection to ${host} closed after ${formatBytes(received)}${of}${reason}`, response.url, undefined, undefined, undefined, {
+    cause: error,
+    stage: 'body',
+  });
 }
 
 export interface RetryPolicy {
   /** Extra attempts after the first. */
   retries: number;
+  /**
+   * Extra attempts after a connect or first-byte timeout (default: `retries`). Kept small, so a hub that
+   * never answers costs one or two waits, not one per retry.
+   */
+  timeoutRetries?: number;
   /** First backoff delay; doubles each time (a server's Retry-After wins, up to 60 s). */
   retryDelayMs: number;
 }
@@ -174,12 +229,15 @@ export interface RetryPolicy {
  * are used up. The rejection carries the attempt count in `attempts`.
  */
 export async function withRetries<T>(policy: RetryPolicy, attempt: (index: number) => Promise<T>): Promise<T> {
+  let waits = 0;
   for (let index = 0; ; index++) {
     try {
       return await attempt(index);
     } catch (error) {
       const retryable = error instanceof HttpFailure && error.retryable;
-      if (!retryable || index >= policy.retries) {
+      const waitedInVain = error instanceof HttpFailure && error.waitedInVain;
+      if (waitedInVain) waits++;
+      if (!retryable || index >= policy.retries || (waitedInVain && waits > (policy.timeoutRetries ?? policy.retries))) {
         if (error instanceof HttpFailure) Object.assign(error, { attempts: index + 1 });
         throw error;
       }

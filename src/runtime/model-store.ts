@@ -22,7 +22,7 @@ import {
   type ModelSpec,
 } from './cache-layout.js';
 import { VerificationFailure, downloadFile } from './download.js';
-import { HttpFailure, HubHttpClient, attemptsOf, ensureOk, formatMs, readBody, withRetries } from './hub-http.js';
+import { DEFAULT_HUB_WAIT_MS, HttpFailure, HubHttpClient, attemptsOf, ensureOk, readBody, withRetries } from './hub-http.js';
 import { readRevisionMetadata, writeRevisionMetadata, type RepoEntry, type RevisionMetadata } from './revision-metadata.js';
 
 export const defaultEndpoint = 'https://huggingface.co';
@@ -35,10 +35,16 @@ export interface ModelStoreOptions {
   /** Never use the network; missing files are an `offline` error. */
   offline: boolean;
   progress?: ProgressSink;
-  /** Idle timeout per request in ms (default 30000). */
+  /** Idle timeout while a body streams, in ms (default 30000). */
   timeoutMs?: number;
+  /** Timeout to connect, in ms (default 15000; PMG_HUB_TIMEOUT in seconds). */
+  connectTimeoutMs?: number;
+  /** Timeout from connecting to the answer's first byte, in ms (default 15000; PMG_HUB_TIMEOUT in seconds). */
+  responseTimeoutMs?: number;
   /** Extra attempts after a connection error, timeout, 429 or 5xx (default 3). */
   retries?: number;
+  /** Extra attempts after a connect or first-byte timeout (default 1: a hub that never answers fails in about 2 × 15 s). */
+  timeoutRetries?: number;
   /** First backoff delay in ms, doubled each retry (default 1000). */
   retryDelayMs?: number;
   /** Folder that relative local paths are read from (default: the process's cwd). */
@@ -90,7 +96,19 @@ export function modelStoreOptionsFromEnv(env: NodeJS.ProcessEnv, overrides: Part
   const cacheDir = env.PMG_CACHE_DIR || join(env.XDG_CACHE_HOME || join(home, '.cache'), 'pmg');
   const endpoint = (env.HF_ENDPOINT || defaultEndpoint).replace(/\/+$/, '');
   const offline = isTruthy(env.PMG_OFFLINE) || isTruthy(env.HF_HUB_OFFLINE);
-  return { cacheDir, endpoint, token: env.HF_TOKEN || undefined, offline, ...withoutUndefined(overrides) };
+  const waitMs = hubTimeoutFromEnv(env.PMG_HUB_TIMEOUT);
+  const waits = waitMs === undefined ? {} : { connectTimeoutMs: waitMs, responseTimeoutMs: waitMs };
+  return { cacheDir, endpoint, token: env.HF_TOKEN || undefined, offline, ...waits, ...withoutUndefined(overrides) };
+}
+
+/** PMG_HUB_TIMEOUT: seconds to connect to the hub and to wait for its first byte (each). */
+function hubTimeoutFromEnv(text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new PmgError('invalid-argument', `PMG_HUB_TIMEOUT must be a positive number of seconds, got '${text}'`, { details: { field: 'PMG_HUB_TIMEOUT' } });
+  }
+  return Math.round(seconds * 1000);
 }
 
 export class ModelStore {
@@ -107,7 +125,10 @@ export class ModelStore {
     this.options = {
       progress: silentProgress,
       timeoutMs: 30_000,
+      connectTimeoutMs: DEFAULT_HUB_WAIT_MS,
+      responseTimeoutMs: DEFAULT_HUB_WAIT_MS,
       retries: 3,
+      timeoutRetries: 1,
       retryDelayMs: 1000,
       cwd: process.cwd(),
       ...withoutUndefined(options),
@@ -117,6 +138,8 @@ export class ModelStore {
       endpoint,
       token: options.token,
       timeoutMs: this.options.timeoutMs,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      responseTimeoutMs: this.options.responseTimeoutMs,
       userAgent: `pmg/${safeVersion()}`,
     });
   }
@@ -279,7 +302,7 @@ export class ModelStore {
       return new PmgError('download-failed', `could not write ${file ?? 'files'} of ${spec.id} into the cache ${this.options.cacheDir}: ${(error as Error).message}`, { cause: error });
     }
     const what = file ?? 'the file listing';
-    const details = { repo: spec.id, revision: spec.revision, file, endpoint: this.options.endpoint, url: error.url, status: error.status, attempts: attemptsOf(error) };
+    const details = { repo: spec.id, revision: spec.revision, file, endpoint: this.options.endpoint, url: error.url, status: error.status, stage: error.stage, attempts: attemptsOf(error) };
     if (error.status === 404) {
       const code = `${error.hubErrorCode ? ` (${error.hubErrorCode})` : ''}${error.hubErrorCode === 'RepoNotFound' ? this.noFolderHint(spec) : ''}`;
       const message = file ? `not found: ${file} in ${this.where(spec)}${code}` : `not found: ${this.where(spec)}${code}; check the repo id and revision`;
@@ -294,7 +317,8 @@ export class ModelStore {
     const attempts = attemptsOf(error);
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
     if (error.kind === 'timeout') {
-      return new PmgError('timeout', `timed out fetching ${what} of ${this.where(spec)}${tries}: no data for ${formatMs(this.options.timeoutMs)}; check the network or HF_ENDPOINT`, { details, cause: error, isRetryable: true });
+      const raise = error.waitedInVain ? ' (PMG_HUB_TIMEOUT raises the wait)' : '';
+      return new PmgError('timeout', `timed out fetching ${what} of ${this.where(spec)}${tries}: ${error.message}; check the network or HF_ENDPOINT${raise}`, { details, cause: error, isRetryable: true });
     }
     return new PmgError('download-failed', `download of ${what} from ${this.where(spec)} failed${tries}: ${error.message}`, { details, cause: error, isRetryable: error.retryable });
   }

@@ -3,6 +3,7 @@
  * keys that belong to no known scheduler reported through `warn` (diffusers logs them too), keys that belong to
  * another scheduler class dropped quietly (diffusers does the same for "compatible" classes).
  */
+import { parseJsonText } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 
 export type ConfigValue = number | string | boolean | null | number[];
@@ -116,7 +117,7 @@ export function parseSchedulerConfigText(text: string, file = 'scheduler_config.
     value = JSON.parse(text);
   } catch {
     try {
-      value = JSON.parse(text.replace(/([:[,]\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, '$1"$2"'));
+      value = parseJsonText(text.replace(/([:[,]\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, '$1"$2"'));
     } catch (error) {
       throw new PmgError('invalid-input', `${file} is not valid JSON: ${(error as Error).message}`, { cause: error, details: { file } });
     }

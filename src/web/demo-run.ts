@@ -95,26 +95,34 @@ export function presetRepoIds(preset: ModelPreset): string[] {
 /** Refuse an --out that is a file, or a non-empty folder that an earlier demo did not write. */
 export function checkDemoOut(out: string): void {
   if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new PmgError('invalid-argument', `--out ${out} is a file; give a folder (it is created, or replaced when it holds an earlier demo)`);
+  if (!statSync(out).isDirectory()) throw new PmgError('file-system', `--out ${out} is a file; give a folder (it is created, or replaced when it holds an earlier demo)`);
   const entries = readdirSync(out);
   if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
     throw new PmgError('invalid-argument', `--out ${out} is a folder that pmg demo did not write (no ${DEMO_MARKER}); choose an empty or new folder`);
   }
 }
 
-function needsNetwork(error: unknown): boolean {
-  return isPmgError(error) && (error.code === 'offline' || error.code === 'download-failed' || error.code === 'timeout');
+/** Errors of fetching the preset's models: offline, the hub not answering or failing, or not having a repo or file. */
+function needsNetwork(error: unknown): error is PmgError {
+  return isPmgError(error) && ['offline', 'download-failed', 'timeout', 'model-not-found'].includes(error.code);
 }
 
-/** The one line `pmg demo` prints when the preset's models cannot be fetched. */
-export function networkNeededMessage(preset: ModelPreset, reason: string): string {
+/** The one line `pmg demo` prints when the preset's models cannot be fetched; it always ends with the --tiny hint. */
+export function networkNeededMessage(preset: ModelPreset, reason: string, advice = 'connect and run it again'): string {
   const server = preset.llm.startsWith('openai:') ? ` and an OpenAI-compatible server at ${preset.llm.slice('openai:'.length)} running ${preset.llmModel ?? 'a chat model'}` : '';
-  return `pmg demo needs the '${preset.name}' preset's models from the hub on first run (${presetRepoIds(preset).join(', ')}; about ${formatBytes(preset.downloadBytes)})${server}, but ${reason}; connect and run it again, or run offline with 'pmg demo --tiny'`;
+  return `pmg demo needs the '${preset.name}' preset's models from the hub on first run (${presetRepoIds(preset).join(', ')}; about ${formatBytes(preset.downloadBytes)})${server}, but ${reason}; ${advice}, or run offline with 'pmg demo --tiny'`;
 }
 
-function reasonOf(error: PmgError, offline: boolean): string {
-  if (error.code === 'offline' || offline) return 'offline mode is on (--offline, PMG_OFFLINE or HF_HUB_OFFLINE) and they are not in the cache';
-  return `the download failed (${error.message.split('\n')[0]!.replace(/;.*$/, '')})`;
+/** What went wrong and what to do about it, for networkNeededMessage. */
+function reasonOf(error: PmgError, offline: boolean): { reason: string; advice: string } {
+  if (error.code === 'offline' || offline) {
+    return { reason: 'offline mode is on (--offline, PMG_OFFLINE or HF_HUB_OFFLINE) and they are not in the cache', advice: 'connect and run it again' };
+  }
+  const what = error.message.split('\n')[0]!.replace(/;.*$/, '');
+  if (error.code === 'timeout') return { reason: `the hub did not answer (${what})`, advice: 'check the network, HF_ENDPOINT or PMG_HUB_TIMEOUT and run it again' };
+  if (error.code === 'model-not-found') return { reason: `the hub refused a file (${what})`, advice: 'check that HF_ENDPOINT is the hub or a mirror that hosts these repos (HF_TOKEN for gated ones)' };
+  if (error.details.stage === 'connect') return { reason: `the hub could not be reached (${what})`, advice: 'connect (or point HF_ENDPOINT at a mirror) and run it again' };
+  return { reason: `the download failed (${what})`, advice: 'run it again to resume where it stopped' };
 }
 
 /** A failing OpenAI-compatible server (the paper preset's LLM): say what to start, in one line. */
@@ -147,7 +155,8 @@ async function loadModels(options: DemoOptions, fixturesDir: string | undefined)
     return await loadModelSet(spec, { store: options.store, env: options.env, offline: options.offline || options.tiny, ...(options.warn ? { warn: options.warn } : {}) });
   } catch (error) {
     if (options.preset && !fixturesDir && !options.models && needsNetwork(error)) {
-      throw new PmgError((error as PmgError).code, networkNeededMessage(options.preset, reasonOf(error as PmgError, options.offline)), { cause: error });
+      const { reason, advice } = reasonOf(error, options.offline);
+      throw new PmgError(error.code, networkNeededMessage(options.preset, reason, advice), { cause: error, details: error.details, isRetryable: error.isRetryable });
     }
     throw error;
   }

@@ -6,8 +6,12 @@ import { join } from 'node:path';
 import { writeFixtures } from '../../fixtures/write-fixtures.js';
 import { presets } from '../../personalize/presets.js';
 import { zScore } from '../../scoring/selection.js';
+import { PmgError } from '../../errors/pmg-error.js';
+import { ModelStore } from '../../runtime/model-store.js';
 import { HubServer } from '../../testing/hub-server.js';
 import { runCli } from '../../testing/run-cli.js';
+import { runDemo } from '../../web/demo-run.js';
+import { withTinyHint } from './demo.js';
 
 let root: string;
 
@@ -166,4 +170,85 @@ test('demo --llm replaces the keyword LLM of --models (or of a preset)', async (
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(readFileSync(join(cwd, 'out', 'demo.json'), 'utf8')) as { models: { llm: string } };
   assert.match(summary.models.llm, /other[\\/]llm/);
+});
+
+test('every failure to fetch the preset (404, a hub that never answers, 5xx) is one line ending with the --tiny hint', async () => {
+  const hub = await HubServer.start();
+  try {
+    const cwd = mkdtempSync(join(root, 'hub-fail-'));
+    const presetFile = join(cwd, 'preset.json');
+    const preset = { name: 'test', description: '', llm: 'onnx:pmg-test/tiny-llm', clip: 'pmg-test/tiny-clip', sd: 'pmg-test/tiny-sd', steps: 2, guidance: 2, width: 64, height: 64, downloadBytes: 1e6 };
+    writeFileSync(presetFile, JSON.stringify(preset));
+    const env = { HF_ENDPOINT: hub.url, PMG_PRESET_FILE: presetFile, PMG_HUB_TIMEOUT: '0.2' };
+    const hint = / or run offline with 'pmg demo --tiny'$/;
+
+    // The hub has none of the repos: 404.
+    const missing = await pmg(['demo', '--out', 'out'], cwd, env);
+    assert.equal(missing.code, 5, missing.stderr);
+    assert.equal(missing.stderr.trimEnd().split('\n').length, 1, missing.stderr);
+    assert.match(missing.stderr, /^pmg: pmg demo needs the 'test' preset's models .* but the hub refused a file \(not found: .*pmg-test\/tiny-\w+@main.*\); check that HF_ENDPOINT is the hub or a mirror/);
+    assert.match(missing.stderr.trimEnd(), hint);
+
+    // The hub accepts connections and never answers: a timeout after 2 short waits, not minutes.
+    hub.inject({ kind: 'delay', ms: 60_000, times: Infinity });
+    const started = Date.now();
+    const hung = await pmg(['demo', '--out', 'out'], cwd, env);
+    const elapsed = Date.now() - started;
+    assert.equal(hung.code, 7, hung.stderr);
+    assert.equal(hung.stderr.trimEnd().split('\n').length, 1, hung.stderr);
+    assert.match(hung.stderr, /but the hub did not answer \(timed out fetching .* after 2 attempts: 127\.0\.0\.1:\d+ accepted the connection but sent no answer within 200ms\); check the network, HF_ENDPOINT or PMG_HUB_TIMEOUT/);
+    assert.match(hung.stderr.trimEnd(), hint);
+    assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
+    hub.clearFaults();
+    assert.deepEqual(readdirSync(cwd).filter((name) => name !== 'preset.json' && name !== 'cache'), [], 'nothing written');
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a 5xx from the hub, and any other failure of a non-tiny demo, ends with the --tiny hint too', async () => {
+  const hub = await HubServer.start();
+  try {
+    hub.addRepo('pmg-test/tiny-sd', { 'model_index.json': '{}' });
+    hub.inject({ kind: 'status', status: 503, times: Infinity });
+    const cwd = mkdtempSync(join(root, 'hub-5xx-'));
+    const store = new ModelStore({ cacheDir: join(cwd, 'cache'), endpoint: hub.url, offline: false, retries: 1, retryDelayMs: 1 });
+    const preset = { ...presets.fast, name: 'test', llm: 'onnx:pmg-test/tiny-llm', clip: 'pmg-test/tiny-clip', sd: 'pmg-test/tiny-sd' };
+    const error = await runDemo({ out: join(cwd, 'out'), tiny: false, preset, store, env: {}, offline: false }).then(
+      () => assert.fail('expected a failure'),
+      (e: unknown) => withTinyHint(e),
+    );
+    assert.ok(error instanceof PmgError);
+    assert.equal(error.code, 'download-failed');
+    assert.match(error.message, /but the download failed \(download of .* failed after 2 attempts: HTTP 503 Service Unavailable.*\); run it again to resume where it stopped, or run offline with 'pmg demo --tiny'$/);
+
+    // A connection closed mid-file says what happened; a hub that cannot be reached says that instead.
+    hub.clearFaults();
+    const body = 'x'.repeat(200);
+    hub.addRepo('pmg-test/tiny-llm', { 'config.json': body, 'tokenizer.json': body, 'tokenizer_config.json': body, 'onnx/model.onnx': body });
+    hub.inject({ kind: 'drop', afterBytes: 50, times: Infinity });
+    const dropped = await runDemo({ out: join(cwd, 'out'), tiny: false, preset, store, env: {}, offline: false }).catch((e: unknown) => e);
+    assert.ok(dropped instanceof PmgError);
+    assert.match(dropped.message, /but the download failed \(download of \S+ from pmg-test\/tiny-llm@main .* the connection to 127\.0\.0\.1:\d+ closed after 100 B of 200 B/);
+    assert.doesNotMatch(dropped.message, /could not be reached/);
+    const away = new ModelStore({ cacheDir: join(cwd, 'cache2'), endpoint: 'http://127.0.0.1:9', offline: false, retries: 0 });
+    const unreachable = await runDemo({ out: join(cwd, 'out'), tiny: false, preset, store: away, env: {}, offline: false }).catch((e: unknown) => e);
+    assert.ok(unreachable instanceof PmgError);
+    assert.match(unreachable.message, /but the hub could not be reached \(.*ECONNREFUSED.*\); connect \(or point HF_ENDPOINT at a mirror\) and run it again, or run offline with 'pmg demo --tiny'$/);
+
+    // Failures that are not about fetching (here: a broken model folder given with --models) get the hint appended.
+    const broken = join(cwd, 'broken');
+    mkdirSync(join(broken, 'llm'), { recursive: true });
+    mkdirSync(join(broken, 'clip'));
+    mkdirSync(join(broken, 'sd'));
+    const r = await pmg(['demo', '--models', 'broken', '--out', 'out'], cwd);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trimEnd(), /; or run offline with 'pmg demo --tiny'$/);
+    // A wrong flag is about the flag: no hint.
+    const flag = await pmg(['demo', '--preset', 'huge'], cwd);
+    assert.doesNotMatch(flag.stderr, /--tiny/);
+  } finally {
+    await hub.close();
+  }
 });

@@ -2,9 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createProgress } from '../../core/progress.js';
-import { PmgError } from '../../errors/pmg-error.js';
+import { parseJsonText } from '../../core/json-text.js';
+import { PmgError, isPmgError } from '../../errors/pmg-error.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from '../../personalize/presets.js';
 import { runDemo } from '../../web/demo-run.js';
+import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { llmCommandOptions, llmSettings } from '../llm-options.js';
 import { intOption, numberOption } from '../option-values.js';
@@ -64,6 +66,7 @@ export const demoCommand: Command = {
     const seed = intOption(context, 'seed', { fallback: 0 });
     const alpha = numberOption(context, 'alpha');
     const out = resolve(context.io.cwd, stringOption(context, 'out') ?? './pmg-demo');
+    checkOutputFolder(out, '--out');
     // The keyword LLM: --llm / --llm-model, else pmg.config.json, else the preset's (not with --tiny: all fixtures).
     const llm = tiny ? {} : llmSettings(context);
     const log = (line: string): void => void context.io.stderr.write(`${line}\n`);
@@ -86,11 +89,21 @@ export const demoCommand: Command = {
       log,
       warn: (message) => log(`pmg: warning: ${message}`),
       progress: createProgress({ stream: context.io.stderr }),
+    }).catch((error: unknown) => {
+      throw tiny ? error : withTinyHint(error);
     });
     context.io.stdout.write(`${outcome.page}\n`);
     return 0;
   },
 };
+
+/** The hint every failing `pmg demo` (without --tiny) ends with, unless a flag is wrong or the run was stopped. */
+export const TINY_HINT = "or run offline with 'pmg demo --tiny'";
+
+export function withTinyHint(error: unknown): unknown {
+  if (!isPmgError(error) || ['invalid-argument', 'aborted', 'internal'].includes(error.code) || error.message.endsWith(TINY_HINT)) return error;
+  return new PmgError(error.code, `${error.message.replace(/[\s.;]+$/, '')}; ${TINY_HINT}`, { cause: error, details: error.details, isRetryable: error.isRetryable });
+}
 
 function choosePreset(context: CommandContext, name: string): ModelPreset {
   const file = context.io.env[PRESET_FILE_ENV];
@@ -103,7 +116,7 @@ function choosePreset(context: CommandContext, name: string): ModelPreset {
 export function readPresetFile(file: string): ModelPreset {
   let value: Partial<ModelPreset>;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8')) as Partial<ModelPreset>;
+    value = parseJsonText(readFileSync(file, 'utf8')) as Partial<ModelPreset>;
   } catch (error) {
     throw new PmgError('invalid-input', `cannot read ${PRESET_FILE_ENV} file ${file}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }

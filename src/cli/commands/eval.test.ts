@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assetPath } from '../../core/package-root.js';
+import { deadPid } from '../../testing/dead-pid.js';
 import { writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
 import { runCli } from '../../testing/run-cli.js';
 
@@ -39,8 +40,13 @@ describe('pmg eval', () => {
     const other = await run(...base, '--methods', 'pmg', '--out', 'runs/ok');
     assert.equal(other.code, 2);
     assert.equal(other.err, `pmg: ${join(tmp, 'runs/ok')} holds a run with other settings: alphas (was 0.5,0.8, now 0.5,0.67,0.8); methods (was target-only,pmg, now pmg); use another --out, or the same flags to resume\n`);
+    // A sheet folder left half-written by a killed run is removed by the next one.
+    const orphan = join(tmp, 'runs/ok/human', `pmg@0.8-vs-target-only.tmp-${deadPid()}`);
+    mkdirSync(orphan, { recursive: true });
+    writeFileSync(join(orphan, 'index.html'), '<p>half');
     const sheet = await run('eval', '--human-sheet', '--out', 'runs/ok');
     assert.equal(sheet.code, 0, sheet.err);
+    assert.equal(existsSync(orphan), false, 'the orphan sheet folder was removed');
     assert.match(sheet.out, /^2 question\(s\): .*human\/pmg@0\.8-vs-target-only\/index\.html$/m);
     const badPair = await run('eval', '--human-sheet', '--out', 'runs/ok', '--pairs', 'pmg:keywords');
     assert.equal(badPair.err, "pmg: --pairs names 'keywords', which this run did not evaluate (it has target-only, pmg)\n");

@@ -10,6 +10,7 @@ import { createProgress } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { checkEvalMetrics, DEFAULT_EVAL_METRICS, EVAL_METRICS, EvalScorer, METRIC_MODEL_FOLDER } from '../../experiments/eval-metrics.js';
 import { checkDataset, defaultProtocol, EVAL_DATASETS, loadEvalSamples, type EvalSampleSource } from '../../experiments/eval-samples.js';
+import { removeOrphanTemporaries } from '../../experiments/atomic-files.js';
 import { parsePairs, writeHumanSheets } from '../../experiments/human-sheet.js';
 import { writeReport } from '../../experiments/report.js';
 import { EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
@@ -20,6 +21,7 @@ import { CLIP_FILES, loadModelSet } from '../../personalize/model-set.js';
 import { presetNames } from '../../personalize/presets.js';
 import { promptStyle, type PromptStyleName } from '../../personalize/prompt-styles.js';
 import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
+import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
 import { intOption } from '../option-values.js';
@@ -73,7 +75,7 @@ function outDir(context: CommandContext): string {
   const text = stringOption(context, 'out');
   if (!text) throw new PmgError('invalid-argument', 'missing --out DIR (the run folder, e.g. runs/NAME)');
   const out = resolve(context.io.cwd, text);
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new PmgError('invalid-argument', `--out ${out} is a file; give a folder`);
+  checkOutputFolder(out, '--out');
   return out;
 }
 
@@ -238,6 +240,7 @@ async function humanSheet(context: CommandContext): Promise<number> {
   }
   const store = RunStore.openExisting(out);
   try {
+    await removeOrphanTemporaries(join(out, 'human'));
     const pairs = parsePairs(stringOption(context, 'pairs') ?? 'pmg:target-only', store.config.methods, store.config.alphas);
     const sheets = await writeHumanSheets(store, out, pairs, intOption(context, 'seed', { min: 0, fallback: 0 }));
     for (const sheet of sheets) context.io.stdout.write(`${sheet.questions} question(s): ${sheet.html}\nkey: ${sheet.key}\n`);

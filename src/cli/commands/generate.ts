@@ -4,7 +4,7 @@
  * (best.png, candidate-<i>.png, result.json). Everything cheap is checked before a model is loaded, and the
  * folder is written atomically, so bad input leaves --out untouched.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createProgress, type ProgressTask } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
@@ -24,6 +24,7 @@ import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
 import { stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
 import { intOption, numberOption } from '../option-values.js';
+import { checkOutputFolder } from '../output-paths.js';
 import { modelStoreForCommand } from '../store-from-context.js';
 
 /** `--weights 1,2` → [1, 2]; an empty list or a non-number is an error naming the flag. */
@@ -101,7 +102,7 @@ export const generateCommand: Command = {
     const outText = stringOption(context, 'out');
     if (!outText) throw new PmgError('invalid-argument', 'missing --out DIR (the result folder)');
     const out = resolve(io.cwd, outText);
-    if (existsSync(out) && !statSync(out).isDirectory()) throw new PmgError('invalid-argument', `--out ${out} is a file; give a folder`);
+    checkOutputFolder(out, '--out');
     if (!existsSync(dirname(out))) throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`);
 
     const history = readHistoryFile(resolve(io.cwd, historyFile));

@@ -130,7 +130,19 @@ test('--variant structured through an OpenAI-compatible server uses its JSON-sch
 
 const badInputs: { name: string; args: string[]; files: Record<string, string>; message: RegExp }[] = [
   { name: 'missing file', args: ['--history', 'nope.json'], files: {}, message: /history file .*nope\.json does not exist/ },
-  { name: 'invalid JSON', args: ['--history', 'h.json'], files: { 'h.json': '[{"title": "a"' }, message: /h\.json: not valid JSON/ },
+  { name: 'invalid JSON', args: ['--history', 'h.json'], files: { 'h.json': '[{"title": "a"' }, message: /h\.json: not valid JSON \(line 1, column 15: expected ',' or '}' after property value\)/ },
+  {
+    name: 'invalid JSON on a later line',
+    args: ['--history', 'h.json'],
+    files: { 'h.json': '[\n  {"title": "a"},\n  {"title": "b",}\n]' },
+    message: /h\.json: not valid JSON \(line 3, column 17: expected double-quoted property name\)/,
+  },
+  {
+    name: 'invalid JSON in pmg.config.json',
+    args: ['--history', 'h.json'],
+    files: { 'h.json': history, 'pmg.config.json': '{\n  "llmModel": "m"\n  "llm": "x"\n}' },
+    message: /config file .*pmg\.config\.json is not valid JSON: line 3, column 3: expected ',' or '}' after property value/,
+  },
   { name: 'empty history', args: ['--history', 'h.json'], files: { 'h.json': '[]' }, message: /h\.json: the history is empty/ },
   { name: 'unknown scene', args: ['--scene', 'film', '--history', 'h.json'], files: { 'h.json': history }, message: /unknown scene 'film'/ },
   { name: 'item with no title', args: ['--history', 'h.json'], files: { 'h.json': '[{"title":"a"},{"genres":["Drama"]}]' }, message: /h\.json: items\[1\] needs a "title"/ },
@@ -158,6 +170,22 @@ for (const c of badInputs) {
     assert.deepEqual(readdirSync(r.cwd).sort(), Object.keys(c.files).sort());
   });
 }
+
+test('unknown keys in pmg.config.json get one warning naming them and the known keys; the command still runs', async () => {
+  const r = await pmg(['keywords', '--scene', 'fashion', '--history', 'h.json', '--count', '3', '--no-cache'], {
+    'h.json': JSON.stringify([{ title: 'Linen shirt' }]),
+    'pmg.config.json': JSON.stringify({ llm: `onnx:${llmDir}`, llmmodel: 'm', lm: 'x' }),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'preference: vintage, noir, neon\ntarget: (no target given)\n');
+  const warnings = r.stderr.split('\n').filter((line) => line.startsWith('pmg: warning:'));
+  assert.deepEqual(warnings, [`pmg: warning: config file ${join(r.cwd, 'pmg.config.json')}: unknown keys "llmmodel", "lm" ignored; pmg reads "llm", "llmModel"`]);
+  const clean = await pmg(['keywords', '--scene', 'fashion', '--history', 'h.json', '--count', '3', '--no-cache'], {
+    'h.json': JSON.stringify([{ title: 'Linen shirt' }]),
+    'pmg.config.json': JSON.stringify({ llm: `onnx:${llmDir}` }),
+  });
+  assert.doesNotMatch(clean.stderr, /warning/);
+});
 
 test('without --llm or a config file the error says to pass --llm', async () => {
   const r = await pmg(['keywords', '--scene', 'movie', '--history', 'h.json'], { 'h.json': history });

@@ -11,6 +11,7 @@ import type { ModelStore } from '../../runtime/model-store.js';
 import { resolveSchedulerName } from '../../schedulers/index.js';
 import { stringOption, type Command, type CommandContext } from '../command.js';
 import { intOption, numberOption } from '../option-values.js';
+import { checkOutputFile } from '../output-paths.js';
 import { modelStoreForCommand } from '../store-from-context.js';
 
 /** Local folders pass straight to the layout check (clear messages); hub ids are fetched with the files listed. */
@@ -69,6 +70,7 @@ export const txt2imgCommand: Command = {
 
     if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
     if (extname(out).toLowerCase() !== '.png') throw new PmgError('invalid-argument', `--out ${out} must end in .png`);
+    checkOutputFile(out, '--out');
     if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`);
     if (prompt.length > MAX_PROMPT_CHARS) throw new PmgError('invalid-argument', `--prompt has ${prompt.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
     if (negative.length > MAX_PROMPT_CHARS) throw new PmgError('invalid-argument', `--negative has ${negative.length} characters; the limit is ${MAX_PROMPT_CHARS}`);

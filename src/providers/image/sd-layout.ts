@@ -4,7 +4,9 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseJsonText } from '../../core/json-text.js';
 import { PmgError } from '../../errors/pmg-error.js';
+import { checkModelIndex } from './model-index.js';
 
 /** Files a Stable Diffusion ONNX folder must have. */
 export const SD_REQUIRED_FILES = ['model_index.json', 'text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx'] as const;
@@ -35,7 +37,8 @@ export const SD_LAYOUT_DESCRIPTION =
 
 /**
  * Throws `model-layout` for a folder in another layout, `model-file-missing` naming the first missing required
- * file. tokenizer/ and scheduler/ are not checked here: the loader falls back to the base model's.
+ * file, and checks model_index.json (model-index.ts). tokenizer/ and scheduler/ are not checked here: the
+ * loader falls back to the base model's.
  */
 export function checkSdLayout(dir: string, modelName: string): void {
   if (!existsSync(dir)) throw new PmgError('model-not-found', `model folder ${dir} does not exist`, { details: { dir } });
@@ -62,7 +65,7 @@ export function checkSdLayout(dir: string, modelName: string): void {
         details: { dir, file },
       });
     }
-  }
+  }  checkModelIndex(dir, modelName);
 }
 
 export function readJsonFile(path: string, what: string): Record<string, unknown> {
@@ -73,7 +76,7 @@ export function readJsonFile(path: string, what: string): Record<string, unknown
     throw new PmgError('model-file-missing', `${what} lacks ${path}`, { cause: error, details: { path } });
   }
   try {
-    const value = JSON.parse(text) as unknown;
+    const value = parseJsonText(text);
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
     return value as Record<string, unknown>;
   } catch (error) {

@@ -40,7 +40,7 @@ describe('openai-compatible provider against a scripted 127.0.0.1 server', () =>
     assert.deepEqual(body.messages, [{ role: 'user', content: prompt }]);
     assert.equal(body.temperature, 0);
     assert.equal(body.max_tokens, 42);
-    assert.deepEqual(body.stop, ['\n\n'], 'the Vicuna marker ### is applied here, not sent');
+    assert.deepEqual(body.stop, ['### Human:', '\n\n'], 'the bare Vicuna marker ### is sent as the next user turn');
     assert.equal(body.response_format, undefined);
   });
 
@@ -54,12 +54,32 @@ describe('openai-compatible provider against a scripted 127.0.0.1 server', () =>
     assert.equal((server.completionRequests[0]!.body as { max_tokens: number }).max_tokens, 100);
   });
 
-  it('an answer that opens by echoing "### Assistant:" keeps its keywords (and the marker is not sent as a stop)', async () => {
+  it('an answer that opens by echoing "### Assistant:" keeps its keywords (the bare marker is not sent as a stop)', async () => {
     fresh([{ kind: 'success', content: '### Assistant: The keywords are: 1. Film Noir 2. Heist\n### Human: next' }]);
     const result = await model().generate(prompt, { stop: ['###'] });
     assert.equal(result.text, '### Assistant: The keywords are: 1. Film Noir 2. Heist\n');
-    assert.equal((server.completionRequests[0]!.body as { stop?: string[] }).stop, undefined);
+    assert.deepEqual((server.completionRequests[0]!.body as { stop?: string[] }).stop, ['### Human:']);
     assert.deepEqual(parseKeywords(result.text, 8), ['film noir', 'heist']);
+  });
+
+  it('against a server that applies the stops it is sent (as vLLM and llama-server do): the echo case still parses, and the next turn is cut', async () => {
+    // The model's raw continuation; the server cuts it at the first stop it was sent, even at position 0.
+    const applyingStops = (raw: string) => ({
+      kind: 'custom' as const,
+      respond: (request: { body: unknown }) => {
+        const stops = (request.body as { stop?: string[] }).stop ?? [];
+        const at = Math.min(...stops.map((stop) => raw.indexOf(stop)).filter((i) => i >= 0), raw.length);
+        return { kind: 'success' as const, content: raw.slice(0, at), finishReason: at < raw.length ? 'stop' : 'length' };
+      },
+    });
+    fresh([applyingStops('### Assistant: The keywords are: 1. Film Noir 2. Heist 3. Rain\n### Human: and more? ### Assistant: 1. x')]);
+    const echoed = await model().generate(prompt, { stop: ['###'] });
+    assert.equal(echoed.text, '### Assistant: The keywords are: 1. Film Noir 2. Heist 3. Rain\n');
+    assert.deepEqual(parseKeywords(echoed.text, 8), ['film noir', 'heist', 'rain']);
+    fresh([applyingStops(' 1. vintage 2. noir\n### Human: thanks')]);
+    const plain = await model().generate(prompt, { stop: ['###'] });
+    assert.equal(plain.text, ' 1. vintage 2. noir\n');
+    assert.equal(plain.finishReason, 'stop');
   });
 
   it('JSON-schema mode sends response_format and no default stop', async () => {

@@ -11,9 +11,9 @@
  *   continue a half-written assistant turn, so the prompt is not split into turns; the keyword parser
  *   accepts a repeated "The keywords are:" preamble.
  * - Decoding: temperature 0 (greedy where the server allows it), `max_tokens` = maxNewTokens (default 100),
- *   `stop` = the caller's stop strings (at most 4 are sent, the API's limit); they and `###` are applied to
- *   the answer here (some servers ignore or echo stops). `###` is not sent: a server would stop at it even
- *   when the model opens its answer by echoing `### Assistant:`, and return nothing.
+ *   `stop` = the caller's stop strings with the bare turn marker `###` sent as `### Human:` (at most 4, the
+ *   API's limit; see serverStopStrings). Every stop string, `###` included, is also applied to the answer
+ *   here (some servers ignore stops), skipping an echoed `### Assistant:` at the start (cutAtStop).
  * - JSON schema: `response_format: { type: 'json_schema', json_schema: { name, schema, strict: true } }`.
  * - Failures: each attempt has a timeout (AbortSignal.timeout). Connection refused/reset, 429 and 5xx are
  *   retried up to `retries` times with exponential backoff (429 honours Retry-After); other statuses

@@ -52,7 +52,9 @@ describe('stop strings', () => {
       stopped: true,
     });
     assert.deepEqual(cutAtStop('  ###', ['###']), { text: '  ###', stopped: false });
-    assert.deepEqual(serverStopStrings(['\n\n', '###']), ['\n\n']);
+    assert.deepEqual(serverStopStrings(['\n\n', '###']), ['### Human:', '\n\n']);
+    assert.deepEqual(serverStopStrings(['\n\n']), ['\n\n']);
+    assert.deepEqual(serverStopStrings(['###', '### Human:']), ['### Human:']);
   });
 });
 

@@ -30,11 +30,18 @@ export function cutAtStop(text: string, stops: readonly string[]): { text: strin
   return cut < 0 ? { text, stopped: false } : { text: text.slice(0, cut), stopped: true };
 }
 
+/** What servers get in place of the bare turn marker `###`: the start of the next user turn. */
+export const serverTurnStop = '### Human:';
+
 /**
- * The stop strings worth sending to a server that applies them itself. The Vicuna turn marker is left out:
- * a server stops at it even when the model opens its answer with it, which would return an empty answer;
- * it is cut on our side instead (`cutAtStop`).
+ * The stop strings sent to a server that applies them itself: the caller's, except the bare Vicuna turn marker
+ * `###`, which is sent as `### Human:`. A server stops at a stop string even at the very start of the answer,
+ * and chat models often open it by echoing `### Assistant:`; with `###` sent, that answer would come back
+ * empty. `### Human:` still ends the answer where the model starts the next turn (saving its tokens), while
+ * `###` itself is cut on our side (`cutAtStop`), which skips an echoed marker at the start.
  */
 export function serverStopStrings(stops: readonly string[]): string[] {
-  return stops.filter((s) => !defaultStopStrings.includes(s));
+  const sent = stops.filter((s) => !defaultStopStrings.includes(s));
+  const turn = stops.some((s) => defaultStopStrings.includes(s)) && !sent.includes(serverTurnStop) ? [serverTurnStop] : [];
+  return [...turn, ...sent];
 }
