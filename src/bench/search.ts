@@ -82,7 +82,7 @@ export async function benchSearch(options: SearchBenchOptions, onProgress: (line
     };
     const base = (count: number, seed: number): PersonalizeRequest => ({
       scene: 'movie',
-      history: { items: [] },
+      history: { items: [{ title: 'Heat' }] }, // not read: the keywords are given
       target: { item: { title: 'Alien' } },
       keywords,
       weights: Array.from({ length: count }, (_, i) => i + 1),
