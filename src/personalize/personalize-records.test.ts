@@ -71,5 +71,5 @@ test('given latents replace the seed noise: the seed\'s own noise as latents giv
   assert.deepEqual(given.settings.latents, source);
   const record = JSON.parse(textChunks(given.candidates[1]!.png)['pmg']!.text) as GenerationRecord;
   assert.deepEqual(record.images, [{ seed: 9, latents: { ...source, row: 0 } }]);
-  await assert.rejects(personalize(models, { ...base, weights: [1, 2], latents: { data: new Float32Array(768), dims: [3, 4, 8, 8] } }), /latents have shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\]/);
+  await assert.rejects(personalize(models, { ...base, weights: [1, 2], latents: { data: new Float32Array(768), dims: [3, 4, 8, 8] } }), /the latents tensor has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\]/);
 });

@@ -273,9 +273,9 @@ test('given latents: one row shared by every candidate, or one row each; other s
   const each = await generate(sd1, { candidates, seeds: [1, 2], latents: two });
   assert.equal(maxAbsDiff(slice(each.images, 0), slice(shared.images, 0)), 0, 'row 0 is the shared row');
   assert.ok(maxAbsDiff(slice(each.images, 0), slice(each.images, 1)) > 0.01);
-  await assert.rejects(generate(sd1, { candidates, latents: { data: new Float32Array(768), dims: [3, 4, 8, 8] } }), /latents have shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\]/);
+  await assert.rejects(generate(sd1, { candidates, latents: { data: new Float32Array(768), dims: [3, 4, 8, 8] } }), /the latents tensor has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\]/);
   await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a' }], latents: { data: new Float32Array(256), dims: [1, 4, 16, 4] } }), /expected \[1, 4, 8, 8\]/);
-  await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a' }], latents: { data: new Float32Array(256).fill(Number.NaN), dims: [1, 4, 8, 8] } }), /latents hold NaN at index 0/);
+  await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a' }], latents: { data: new Float32Array(256).fill(Number.NaN), dims: [1, 4, 8, 8] } }), /the latents tensor holds NaN at index 0/);
 });
 
 test('the result names the scheduler with its resolved config and timesteps; eta is for DDIM only', async () => {

@@ -88,20 +88,23 @@ export function checkInputs(request: TextToImageRequest): Required<Pick<TextToIm
   for (const s of seeds) if (!Number.isSafeInteger(s) || s < 0) throw new PmgError('invalid-argument', `seed must be a non-negative integer, got ${s}`, { details: { field: 'seed' } });
   const eta = request.eta ?? 0;
   if (!Number.isFinite(eta) || eta < 0 || eta > 1) throw new PmgError('invalid-argument', `eta must be a number from 0 to 1, got ${eta}`, { details: { field: 'eta' } });
-  if (request.latents) checkLatents(request.latents, request.candidates.length, width, height);
+  const problem = request.latents && latentsProblem(request.latents, request.candidates.length, width, height);
+  if (problem) throw new PmgError('invalid-argument', `the latents tensor ${problem}`, { details: { field: 'latents', shape: [...request.latents!.dims] } });
   return { steps, guidanceScale, width, height, eta, seeds };
 }
 
-/** Latents `[k or 1, 4, height/8, width/8]` of finite values. */
-function checkLatents(latents: FloatTensor, count: number, width: number, height: number): void {
+/**
+ * What is wrong with initial latents for `count` candidates (undefined: nothing): they must be
+ * `[count or 1, 4, height/8, width/8]` of finite values. The text follows the name of the tensor or file.
+ */
+export function latentsProblem(latents: FloatTensor, count: number, width: number, height: number): string | undefined {
   const dims = latents.dims;
-  const expected = `[${count === 1 ? 1 : `${count} or 1`}, 4, ${height / 8}, ${width / 8}]`;
   const ok = dims.length === 4 && (dims[0] === count || dims[0] === 1) && dims[1] === 4 && dims[2] === height / 8 && dims[3] === width / 8;
   if (!ok || latents.data.length !== dims.reduce((a, b) => a * b, 1)) {
-    throw new PmgError('invalid-argument', `latents have shape [${dims.join(', ')}]; expected ${expected} (batch, channels, height/8, width/8)`, { details: { field: 'latents', shape: [...dims] } });
+    return `has shape [${dims.join(', ')}]; expected [${count === 1 ? 1 : `${count} or 1`}, 4, ${height / 8}, ${width / 8}] (batch, channels, height/8, width/8)`;
   }
   const bad = latents.data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new PmgError('invalid-argument', `latents hold ${latents.data[bad]} at index ${bad}; every value must be finite`, { details: { field: 'latents' } });
+  return bad < 0 ? undefined : `holds ${latents.data[bad]} at index ${bad}; every value must be finite`;
 }
 
 /** Candidate i's rows of the latents (row 0 when one row is shared by all). */

@@ -175,6 +175,6 @@ test('--latents: one row shared by every candidate, recorded in result.json and 
   writeNpyFloat32(join(root, 'three.npy'), new Float32Array(768), [3, 4, 8, 8]);
   const bad = await pmg([...common, '--weights', '1,2', '--latents', 'three.npy', '--out', 'out-bad-latents']);
   assert.equal(bad.code, 4);
-  assert.match(bad.stderr.trim(), /--latents .*three\.npy has shape \[3, 4, 8, 8\]; expected \[1 or 2, 4, 8, 8\] \(batch, channels, height\/8, width\/8\) for 2 candidate\(s\) --width 64 --height 64$/);
+  assert.match(bad.stderr.trim(), /--latents .*three\.npy has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\] \(batch, channels, height\/8, width\/8\) for 2 candidate\(s\) --width 64 --height 64$/);
   assert.ok(!existsSync(join(root, 'out-bad-latents')));
 });

@@ -151,7 +151,7 @@ export const generateCommand: Command = {
     checkInputs({ candidates: [{ prompt: '' }], steps: checked.steps, guidanceScale: checked.guidance, width: checked.width, height: checked.height, seed: checked.seed });
     const latentsFile = stringOption(context, 'latents');
     const count = checked.weights.length;
-    const latents = latentsFile === undefined ? undefined : readLatentsOption(resolve(io.cwd, latentsFile), { batches: [...new Set([1, count])], width: checked.width, height: checked.height, flags: `${count} candidate(s)` });
+    const latents = latentsFile === undefined ? undefined : readLatentsOption(resolve(io.cwd, latentsFile), { count, width: checked.width, height: checked.height, countFlags: `${count} candidate(s)` });
     const cacheChoice = keywordCacheChoice(context);
     const llm = llmSettings(context);
 

@@ -36,7 +36,7 @@ export const txt2imgCommand: Command = {
     guidance: { type: 'string', value: 'G', description: 'classifier-free guidance scale, >= 0 (<= 1 turns guidance off)', default: String(DEFAULTS.guidanceScale) },
     scheduler: { type: 'string', value: 'NAME', description: "scheduler (default: the model's scheduler_config.json)" },
     seed: { type: 'string', value: 'S', description: "seed of pmg's own noise generator (not torch.randn); image i of a batch uses S+i", default: String(DEFAULTS.seed) },
-    latents: { type: 'string', value: 'FILE.npy', description: 'start from these float32 latents [batch, 4, height/8, width/8] (e.g. saved from diffusers) instead of seeded noise' },
+    latents: { type: 'string', value: 'FILE.npy', description: 'start from these float32 latents [batch, 4, height/8, width/8] (e.g. saved from diffusers) instead of seeded noise; one row per image, or one shared' },
     eta: { type: 'string', value: 'E', description: "DDIM's eta, 0 to 1 (0: deterministic; other schedulers ignore it)", default: '0' },
     width: { type: 'string', value: 'W', description: 'image width, a multiple of 8', default: String(DEFAULTS.width) },
     height: { type: 'string', value: 'H', description: 'image height, a multiple of 8', default: String(DEFAULTS.height) },
@@ -93,7 +93,7 @@ export const txt2imgCommand: Command = {
     checkInputs({ candidates: [{ prompt, negativePrompt: negative }], steps, guidanceScale, width, height, seed, eta });
     if (scheduler !== undefined) resolveSchedulerName(scheduler); // unknown names fail here, listing the known ones
     const latentsFile = stringOption(context, 'latents');
-    const latents = latentsFile === undefined ? undefined : readLatentsOption(resolve(context.io.cwd, latentsFile), { batches: [batch], width, height, flags: `--batch ${batch}` });
+    const latents = latentsFile === undefined ? undefined : readLatentsOption(resolve(context.io.cwd, latentsFile), { count: batch, width, height, countFlags: `--batch ${batch}` });
 
     const warn = (message: string): void => void context.io.stderr.write(`pmg: warning: ${message}\n`);
     const started = performance.now();
