@@ -54,6 +54,10 @@ export { encodePrompt, encodePrompts, tokenizePrompt, promptWindows, chunkCount,
 export { encodeConditioning, type CandidateConditioning, type EncodedConditioning } from './pipeline/conditioning.js';
 export { DenoiseState, type DenoiseCandidate, type DenoiseSettings, type StepEvent, type RunOptions } from './pipeline/denoise-state.js';
 export { textToImage, prepareDenoise, decodeLatents, checkInputs, schedulerFactory, type TextToImageRequest, type TextToImageResult } from './pipeline/text-to-image.js';
+export { generationRecord, generationPngTexts, a1111Parameters, a1111Sampler, imageRecord, type GenerationRecord, type ImageRecord, type SchedulerRecord, type LatentsSource } from './pipeline/generation-record.js';
+export { sdPipelineScheduler, type SdScheduler } from './pipeline/sd-scheduler-config.js';
+export { readNpyFloat32, parseNpyFloat32, type NpyFloat32 } from './core/npy.js';
+export { withPngText, pngTextChunk, crc32, type PngText } from './core/png-text.js';
 export { decodePreview, poolLatents, effectivePreviewScale, checkPreviewScale, DEFAULT_PREVIEW_SCALE, type PreviewScale, type PreviewOptions } from './pipeline/latent-preview.js';
 export { tensorToRgbImages, tensorToPngs } from './core/image-tensor.js';
 export { float32ToFloat16, float16ToFloat32 } from './core/float16.js';

@@ -10,6 +10,7 @@
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import { PmgError } from '../errors/pmg-error.js';
+import { withPngText, type PngText } from './png-text.js';
 
 export interface RgbImage {
   width: number;
@@ -54,10 +55,11 @@ export async function resizeRgb(image: RgbImage, width: number, height: number):
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-/** Encode as PNG bytes (used by fixtures and tests). */
-export async function encodePng(image: RgbImage): Promise<Buffer> {
+/** Encode as PNG bytes, with optional text chunks (e.g. the generation parameters; see png-text.ts). */
+export async function encodePng(image: RgbImage, texts: readonly PngText[] = []): Promise<Buffer> {
   checkRgb(image);
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+  const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+  return texts.length === 0 ? png : withPngText(png, texts);
 }
 
 export function checkRgb(image: RgbImage): void {

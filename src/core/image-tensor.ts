@@ -5,6 +5,7 @@
 import { PmgError } from '../errors/pmg-error.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { encodePng, type RgbImage } from './image-io.js';
+import type { PngText } from './png-text.js';
 
 export function tensorToRgbImages(tensor: FloatTensor): RgbImage[] {
   const [batch, channels, height, width] = tensor.dims;
@@ -28,7 +29,7 @@ export function tensorToRgbImages(tensor: FloatTensor): RgbImage[] {
   return images;
 }
 
-/** One PNG per image of the batch. */
-export async function tensorToPngs(tensor: FloatTensor): Promise<Buffer[]> {
-  return Promise.all(tensorToRgbImages(tensor).map((image) => encodePng(image)));
+/** One PNG per image of the batch; `texts(i)` gives image i's PNG text chunks. */
+export async function tensorToPngs(tensor: FloatTensor, texts?: (index: number) => readonly PngText[]): Promise<Buffer[]> {
+  return Promise.all(tensorToRgbImages(tensor).map((image, i) => encodePng(image, texts?.(i))));
 }

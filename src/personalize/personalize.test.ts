@@ -1,34 +1,27 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { PmgError } from '../errors/pmg-error.js';
-import { writeFixtures } from '../fixtures/write-fixtures.js';
 import { chunkCount } from '../pipeline/prompt-encoding.js';
-import { ModelStore, modelStoreOptionsFromEnv } from '../runtime/model-store.js';
 import { clipLogit, keywordText, toClipImage } from '../scoring/clip-scorer.js';
 import { selectBest, zScore } from '../scoring/selection.js';
+import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-set.js';
 import type { KeywordResult } from './extract-keywords.js';
-import { loadModelSet, resolveModelSpecs, type ModelSet } from './model-set.js';
+import { resolveModelSpecs, type ModelSet } from './model-set.js';
 import { personalize, rankByZ, type PersonalizeRequest } from './personalize.js';
 import { promptStyles } from './prompt-styles.js';
 import { presets } from './presets.js';
 
 let root: string;
 let models: ModelSet;
+let fixture: FixtureModelSet;
 
 before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'pmg-personalize-'));
-  await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd'] });
-  const store = new ModelStore(modelStoreOptionsFromEnv({ PMG_CACHE_DIR: join(root, 'cache') }, { offline: true, cwd: root }));
-  models = await loadModelSet({ models: 'fx' }, { store, env: {}, offline: true });
+  fixture = await fixtureModelSet('pmg-personalize-');
+  ({ root, models } = fixture);
 });
-after(async () => {
-  await models?.close();
-  rmSync(root, { recursive: true, force: true });
-});
+after(() => fixture?.close());
 
 const base: PersonalizeRequest = {
   scene: 'movie',

@@ -15,11 +15,13 @@ import { tensorToRgbImages } from '../core/image-tensor.js';
 import { encodePng, type RgbImage } from '../core/image-io.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { CandidateConditioning } from '../pipeline/conditioning.js';
+import { generationPngTexts, generationRecord, imageRecord, type LatentsSource } from '../pipeline/generation-record.js';
 import { checkPreviewScale, decodePreview, DEFAULT_PREVIEW_SCALE, type PreviewScale } from '../pipeline/latent-preview.js';
 import { DEFAULTS, decodeLatents, prepareDenoise } from '../pipeline/text-to-image.js';
 import { keywordText, scoreCandidates, type ScoringTexts } from '../scoring/clip-scorer.js';
 import { DEFAULT_ALPHA, checkAlpha, selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
 import type { History, Scene, Target } from '../spec/behaviour.js';
+import type { FloatTensor } from '../spec/tensor.js';
 import { defaultEmbedWeights, defaultRepeatWeights, planCandidates, targetPromptText, type CandidatePlan, type ConditioningMode } from './conditioning.js';
 import { extractKeywords, type KeywordResult, type KeywordVariant } from './extract-keywords.js';
 import type { KeywordCache } from './keyword-cache.js';
@@ -71,6 +73,13 @@ export interface PersonalizeRequest {
   width?: number;
   height?: number;
   scheduler?: string;
+  /**
+   * Initial latents `[1, 4, height/8, width/8]` (every candidate starts from them) or one row per candidate,
+   * instead of the seed's noise (scaled by the scheduler's init_noise_sigma, as diffusers does); `latentsSource`
+   * says where they came from (recorded in settings and in every PNG).
+   */
+  latents?: FloatTensor;
+  latentsSource?: LatentsSource;
   negative?: string;
   /** The scenes' negative prompts and sticker prefix (prompt-styles.ts); default: the preset's, else 'pmg'. */
   promptStyle?: PromptStyleName;
@@ -111,6 +120,8 @@ export interface PersonalizeSettings {
   earlySteps?: number;
   /** The negative prompts and sticker prefix used (prompt-styles.ts). */
   promptStyle: PromptStyleName;
+  /** The initial latents came from this file instead of the seed. */
+  latents?: LatentsSource;
 }
 
 export interface PersonalizeResult {
@@ -248,12 +259,14 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       width: checked.width,
       height: checked.height,
       scheduler: checked.scheduler,
+      ...(request.latents ? { latents: request.latents } : {}),
       signal: request.signal,
       warn: request.warn,
     }),
   );
   const total = state.stepCount;
-  const onStep = (event: { step: number; stepCount: number }): void => progress({ stage: 'generate', step: event.step + 1, total: event.stepCount });
+  const scheduler = state.schedulerRecord;
+  const onStep = (event: { stepsDone: number; requestedSteps: number }): void => progress({ stage: 'generate', step: event.stepsDone, total: event.requestedSteps });
 
   const k = plans.length;
   const images: (RgbImage | undefined)[] = new Array(k);
@@ -302,7 +315,20 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   const finishedIdx = plans.map((_, i) => i).filter((i) => finished[i]);
   const best = selectBest(finishedIdx.map((i) => ({ weights: plans[i]!.weights, dp: dp[i]!, dt: dt[i]! })), checked.alpha);
   const chosen = finishedIdx[best.chosen]!;
-  const pngs = await Promise.all(images.map((image) => encodePng(image!)));
+  const record = (i: number) =>
+    generationRecord({
+      model: models.ids.sd,
+      prompt: plans[i]!.prompt,
+      negativePrompt: plans[i]!.negative,
+      steps: checked.steps,
+      guidanceScale: checked.guidance,
+      width: checked.width,
+      height: checked.height,
+      scheduler,
+      ...(finished[i] ? {} : { previewAfterStep: earlySteps }),
+      images: [imageRecord(i, seeds[i]!, request.latents, request.latentsSource)],
+    });
+  const pngs = await Promise.all(images.map((image, i) => encodePng(image!, generationPngTexts(record(i)))));
   timings.total = performance.now() - started;
   for (const key of Object.keys(timings)) timings[key] = Math.round(timings[key]! * 10) / 10;
 
@@ -345,6 +371,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       ...(previewScaleUsed !== undefined ? { previewScaleUsed } : {}),
       ...(earlySteps !== undefined ? { earlySteps } : {}),
       promptStyle: checked.style.name,
+      ...(request.latentsSource ? { latents: request.latentsSource } : {}),
     },
   };
 }

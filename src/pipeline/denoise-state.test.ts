@@ -128,3 +128,37 @@ test('a candidate whose halves differ in length still runs; equal lengths stay o
   assert.deepEqual(calls, [1, 1]);
   assert.deepEqual(outputs, [5]);
 });
+
+test('given latents are multiplied by initNoiseSigma, as diffusers prepare_latents does', () => {
+  const given = { data: Float32Array.from({ length: 16 }, (_, i) => i - 8), dims: [1, 4, 2, 2] };
+  const sigma14 = (): Scheduler => ({ ...recordingScheduler([]), initNoiseSigma: 14.5 });
+  const state = new DenoiseState({ unet: echoUnet([]), createScheduler: sigma14, steps: 3, guidanceScale: 5, width: 16, height: 16 }, [
+    { cond: states(1), uncond: states(0), seed: 1, latents: given },
+  ]);
+  assert.deepEqual([...state.latents().data], [...given.data].map((v) => Math.fround(v * 14.5)));
+  assert.deepEqual([...given.data.slice(0, 2)], [-8, -7], 'the caller keeps its latents');
+});
+
+test('progress counts the requested steps: an extra warm-up call (PNDM) is step 0 of them', async () => {
+  // A PNDM-like scheduler: 3 requested steps, 4 UNet calls (the first timestep twice).
+  const pndmLike = (): Scheduler => ({ ...recordingScheduler([]), timesteps: [901, 901, 601, 301] });
+  const state = new DenoiseState({ unet: echoUnet([]), createScheduler: pndmLike, steps: 3, guidanceScale: 5, width: 16, height: 16 }, [{ cond: states(1), uncond: states(0), seed: 1 }]);
+  const seen: string[] = [];
+  await state.run({ onStep: (e) => void seen.push(`${e.step}/${e.stepCount} ${e.stepsDone}/${e.requestedSteps}`) });
+  assert.deepEqual(seen, ['0/4 0/3', '1/4 1/3', '2/4 2/3', '3/4 3/3']);
+});
+
+test('eta reaches the scheduler as a step option (0: none)', async () => {
+  const options: unknown[] = [];
+  const spy = (): Scheduler => ({
+    ...recordingScheduler([]),
+    step(modelOutput: FloatTensor, _t: number, sample: FloatTensor, _random?: unknown, stepOptions?: unknown) {
+      options.push(stepOptions);
+      return { prevSample: sample, predOriginalSample: modelOutput };
+    },
+  });
+  for (const eta of [0, 0.3]) {
+    await new DenoiseState({ unet: echoUnet([]), createScheduler: spy, steps: 3, guidanceScale: 5, width: 16, height: 16, eta }, [{ cond: states(1), uncond: states(0), seed: 1 }]).run({ until: 1 });
+  }
+  assert.deepEqual(options, [{}, { eta: 0.3 }]);
+});

@@ -14,14 +14,18 @@
 import { PmgError } from '../errors/pmg-error.js';
 import { SeededRandom } from '../core/random.js';
 import type { Unet } from '../spec/diffusion-models.js';
-import type { Scheduler } from '../spec/scheduler.js';
+import type { Scheduler, StepOptions } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import type { EncodedConditioning } from './conditioning.js';
+import { schedulerRecordOf, type SchedulerRecord } from './generation-record.js';
 
 export interface DenoiseCandidate extends EncodedConditioning {
   /** Seed of the initial noise (and of the scheduler's noise for stochastic schedulers). */
   seed: number;
-  /** Start from these latents `[1, 4, h/8, w/8]` instead of seeded noise. */
+  /**
+   * Start from these latents `[1, 4, h/8, w/8]` instead of seeded noise; like diffusers' prepare_latents, they are
+   * multiplied by the scheduler's init_noise_sigma (unit-variance noise in, the scheduler's starting scale out).
+   */
   latents?: FloatTensor;
 }
 
@@ -34,12 +38,21 @@ export interface DenoiseSettings {
   guidanceScale: number;
   width: number;
   height: number;
+  /** DDIM's eta (other schedulers ignore it). Default 0. */
+  eta?: number;
 }
 
 export interface StepEvent {
-  /** 0-based index of the step just done, and the total. */
+  /** 0-based index of the UNet call just done, and the number of calls (PNDM makes one more than the steps). */
   step: number;
   stepCount: number;
+  /**
+   * Progress in the steps the caller asked for: `requestedSteps` in all, `stepsDone` of them done. Calls before the
+   * last `requestedSteps` are warm-up (PNDM's extra first call, its Runge-Kutta warm-up) and count as 0, as in
+   * diffusers' progress bar.
+   */
+  stepsDone: number;
+  requestedSteps: number;
   timestep: number;
   /** Indices (into the original candidate list) of the candidates still running. */
   candidates: readonly number[];
@@ -78,6 +91,7 @@ export class DenoiseState {
   private slots: Slot[];
   private groups: Group[] | undefined;
   private stepIndex = 0;
+  private readonly stepOptions: StepOptions;
   readonly timesteps: readonly number[];
   readonly latentDims: number[];
 
@@ -87,6 +101,7 @@ export class DenoiseState {
   ) {
     if (candidates.length === 0) throw new PmgError('invalid-argument', 'nothing to generate: the batch has no candidates');
     this.latentDims = [1, settings.unet.inChannels, settings.height / 8, settings.width / 8];
+    this.stepOptions = settings.eta ? { eta: settings.eta } : {};
     const size = this.latentDims.reduce((a, b) => a * b, 1);
     this.slots = candidates.map((c, index) => {
       const scheduler = settings.createScheduler();
@@ -95,7 +110,8 @@ export class DenoiseState {
       let latents: Float32Array;
       if (c.latents) {
         if (c.latents.data.length !== size) throw new PmgError('invalid-argument', `latents of candidate ${index} have ${c.latents.data.length} values; expected ${size} for [${this.latentDims.join(', ')}]`);
-        latents = Float32Array.from(c.latents.data);
+        const sigma = scheduler.initNoiseSigma;
+        latents = Float32Array.from(c.latents.data, (v) => v * sigma);
       } else {
         latents = random.fillGaussian(new Float32Array(size), scheduler.initNoiseSigma);
       }
@@ -108,7 +124,12 @@ export class DenoiseState {
     return this.timesteps.length;
   }
 
-  /** Steps done so far. */
+  /** The scheduler of this run (every candidate has its own instance of the same one). */
+  get schedulerRecord(): SchedulerRecord {
+    return schedulerRecordOf(this.slots[0]!.scheduler, this.timesteps);
+  }
+
+  /** UNet calls done so far. */
   get step(): number {
     return this.stepIndex;
   }
@@ -158,9 +179,12 @@ export class DenoiseState {
       if (options.onStep) {
         // Latents are stacked only when the callback reads them (keeps the hot loop cheap).
         const state = this;
+        const requested = this.settings.steps;
         await options.onStep({
           step: this.stepIndex - 1,
           stepCount: this.stepCount,
+          stepsDone: Math.max(0, this.stepIndex - Math.max(0, this.stepCount - requested)),
+          requestedSteps: requested,
           timestep: this.timesteps[this.stepIndex - 1]!,
           candidates: this.candidates,
           get latents() {
@@ -202,7 +226,7 @@ export class DenoiseState {
       } else {
         noise = condOut[i]!.slice();
       }
-      const result = slot.scheduler.step({ data: noise, dims: this.latentDims }, t, { data: slot.latents, dims: this.latentDims }, slot.random);
+      const result = slot.scheduler.step({ data: noise, dims: this.latentDims }, t, { data: slot.latents, dims: this.latentDims }, slot.random, this.stepOptions);
       slot.latents = result.prevSample.data;
       slot.x0 = result.predOriginalSample.data;
     });

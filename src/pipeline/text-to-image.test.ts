@@ -252,3 +252,43 @@ test('a UNet exported with a fixed batch of 1 runs guided batches in slices, wit
   const whole = await generate(sd1, { candidates, seed: 5 });
   assert.ok(maxAbsDiff(sliced.images, whole.images) < 1e-4, 'slicing the batch must not change the images');
 });
+
+test('given latents: the seed\'s own noise as latents gives the seeded image; they are scaled by init_noise_sigma', async () => {
+  const noise = (seed: number): FloatTensor => ({ data: new SeededRandom(seed).fillGaussian(new Float32Array(4 * 8 * 8)), dims: [1, 4, 8, 8] });
+  const seeded = await generate(sd1, { candidates: [{ prompt: 'a cute cat' }], seed: 11 });
+  const given = await generate(sd1, { candidates: [{ prompt: 'a cute cat' }], seed: 0, latents: noise(11) });
+  assert.equal(maxAbsDiff(seeded.images, given.images), 0, 'DDIM (init_noise_sigma 1): the same image');
+  // Euler starts at init_noise_sigma ~14.6: unit-variance latents must be scaled like the seeded noise.
+  const eulerSeeded = await generate(sd1, { candidates: [{ prompt: 'a cute cat' }], seed: 11, scheduler: 'euler' });
+  const eulerGiven = await generate(sd1, { candidates: [{ prompt: 'a cute cat' }], seed: 0, latents: noise(11), scheduler: 'euler' });
+  assert.ok(maxAbsDiff(eulerSeeded.images, eulerGiven.images) < 1e-4);
+});
+
+test('given latents: one row shared by every candidate, or one row each; other shapes refused', async () => {
+  const candidates = [{ prompt: 'a cute cat' }, { prompt: 'a cute cat' }];
+  const one = { data: new SeededRandom(4).fillGaussian(new Float32Array(256)), dims: [1, 4, 8, 8] };
+  const shared = await generate(sd1, { candidates, seeds: [1, 2], latents: one });
+  assert.equal(maxAbsDiff(slice(shared.images, 0), slice(shared.images, 1)), 0, 'same start, same prompt: same image');
+  const two = { data: new SeededRandom(4).fillGaussian(new Float32Array(512)), dims: [2, 4, 8, 8] };
+  const each = await generate(sd1, { candidates, seeds: [1, 2], latents: two });
+  assert.equal(maxAbsDiff(slice(each.images, 0), slice(shared.images, 0)), 0, 'row 0 is the shared row');
+  assert.ok(maxAbsDiff(slice(each.images, 0), slice(each.images, 1)) > 0.01);
+  await assert.rejects(generate(sd1, { candidates, latents: { data: new Float32Array(768), dims: [3, 4, 8, 8] } }), /the latents tensor has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\]/);
+  await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a' }], latents: { data: new Float32Array(256), dims: [1, 4, 16, 4] } }), /expected \[1, 4, 8, 8\]/);
+  await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a' }], latents: { data: new Float32Array(256).fill(Number.NaN), dims: [1, 4, 8, 8] } }), /the latents tensor holds NaN at index 0/);
+});
+
+test('the result names the scheduler with its resolved config and timesteps; eta is for DDIM only', async () => {
+  const warnings: string[] = [];
+  const result = await textToImage(sd1, { steps: 3, width: 32, height: 32, candidates: [{ prompt: 'a' }], eta: 0.5, warn: (m) => warnings.push(m) });
+  assert.equal(result.scheduler.name, 'pndm');
+  assert.equal(result.scheduler.className, 'PNDMScheduler');
+  assert.equal(result.scheduler.config['skip_prk_steps'], true);
+  assert.deepEqual(result.scheduler.timesteps, [667, 334, 334, 1]);
+  assert.deepEqual(warnings, ["eta 0.5 is used only by the DDIM scheduler; ignored for 'pndm'"]);
+  for (const key of ['encode', 'denoise', 'decode'] as const) assert.equal(typeof result.timings[key], 'number');
+  const ddim0 = await generate(sd1, { candidates: [{ prompt: 'a' }], seed: 2 });
+  const ddimEta = await generate(sd1, { candidates: [{ prompt: 'a' }], seed: 2, eta: 1 });
+  assert.ok(maxAbsDiff(ddim0.images, ddimEta.images) > 1e-3, 'eta 1 changes a DDIM image');
+  await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a' }], eta: 2 }), /eta must be a number from 0 to 1, got 2/);
+});

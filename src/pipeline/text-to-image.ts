@@ -9,10 +9,11 @@ import { PmgError } from '../errors/pmg-error.js';
 import type { StableDiffusionModel, VaeDecoder } from '../spec/diffusion-models.js';
 import type { Scheduler, SchedulerName } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
-import { schedulerFromConfigFile } from '../schedulers/index.js';
 import { encodeConditioning, type CandidateConditioning } from './conditioning.js';
 import { DenoiseState, type StepEvent } from './denoise-state.js';
+import type { SchedulerRecord } from './generation-record.js';
 import { MAX_PROMPT_CHARS, promptLength } from './prompt-encoding.js';
+import { sdPipelineScheduler } from './sd-scheduler-config.js';
 
 export const MAX_STEPS = 1000;
 export const MAX_SIDE = 4096;
@@ -20,9 +21,20 @@ export const MAX_SIDE = 4096;
 export interface TextToImageRequest {
   /** One candidate per entry (text, weighted spans, embeddings, extra tokens). */
   candidates: CandidateConditioning[];
-  /** Seed of candidate i is `seed + i` unless `seeds` is given. Default 0. */
+  /**
+   * Seed of candidate i is `seed + i` unless `seeds` is given. Default 0. It seeds pmg's own generator
+   * (xoshiro128** + Box-Muller, core/random.ts), not torch.randn: the same seed does not give diffusers' noise.
+   */
   seed?: number;
   seeds?: number[];
+  /**
+   * Initial latents `[k, 4, height/8, width/8]` (one row per candidate) or `[1, 4, height/8, width/8]` (shared by
+   * all) instead of seeded noise, multiplied by the scheduler's init_noise_sigma as diffusers' prepare_latents does
+   * with latents it is given. The seeds still drive the noise of stochastic schedulers.
+   */
+  latents?: FloatTensor;
+  /** DDIM's eta, from 0 (default, deterministic) to 1; other schedulers ignore it (with a warning). */
+  eta?: number;
   steps?: number;
   guidanceScale?: number;
   width?: number;
@@ -41,12 +53,16 @@ export interface TextToImageResult {
   /** Final latents `[k, 4, height/8, width/8]`. */
   latents: FloatTensor;
   seeds: number[];
+  /** The scheduler that ran: name, class, resolved config and the timesteps of the UNet calls. */
+  scheduler: SchedulerRecord;
+  /** ms per stage: encode, denoise, decode. */
+  timings: { encode: number; denoise: number; decode: number };
 }
 
 export const DEFAULTS = { steps: 30, guidanceScale: 7.5, width: 512, height: 512, seed: 0 } as const;
 
 /** Stage 1: validate the request; returns it with defaults filled. */
-export function checkInputs(request: TextToImageRequest): Required<Pick<TextToImageRequest, 'steps' | 'guidanceScale' | 'width' | 'height'>> & { seeds: number[] } {
+export function checkInputs(request: TextToImageRequest): Required<Pick<TextToImageRequest, 'steps' | 'guidanceScale' | 'width' | 'height' | 'eta'>> & { seeds: number[] } {
   const steps = request.steps ?? DEFAULTS.steps;
   const guidanceScale = request.guidanceScale ?? DEFAULTS.guidanceScale;
   const width = request.width ?? DEFAULTS.width;
@@ -70,33 +86,65 @@ export function checkInputs(request: TextToImageRequest): Required<Pick<TextToIm
   const seeds = request.seeds ?? request.candidates.map((_, i) => base + i);
   if (seeds.length !== request.candidates.length) throw new PmgError('invalid-argument', `${seeds.length} seeds for ${request.candidates.length} candidates; give one seed per candidate`);
   for (const s of seeds) if (!Number.isSafeInteger(s) || s < 0) throw new PmgError('invalid-argument', `seed must be a non-negative integer, got ${s}`, { details: { field: 'seed' } });
-  return { steps, guidanceScale, width, height, seeds };
+  const eta = request.eta ?? 0;
+  if (!Number.isFinite(eta) || eta < 0 || eta > 1) throw new PmgError('invalid-argument', `eta must be a number from 0 to 1, got ${eta}`, { details: { field: 'eta' } });
+  const problem = request.latents && latentsProblem(request.latents, request.candidates.length, width, height);
+  if (problem) throw new PmgError('invalid-argument', `the latents tensor ${problem}`, { details: { field: 'latents', shape: [...request.latents!.dims] } });
+  return { steps, guidanceScale, width, height, eta, seeds };
 }
 
-/** A factory of fresh schedulers from the model's scheduler_config.json (optionally another algorithm). */
+/**
+ * What is wrong with initial latents for `count` candidates (undefined: nothing): they must be
+ * `[count or 1, 4, height/8, width/8]` of finite values. The text follows the name of the tensor or file.
+ */
+export function latentsProblem(latents: FloatTensor, count: number, width: number, height: number): string | undefined {
+  const dims = latents.dims;
+  const ok = dims.length === 4 && (dims[0] === count || dims[0] === 1) && dims[1] === 4 && dims[2] === height / 8 && dims[3] === width / 8;
+  if (!ok || latents.data.length !== dims.reduce((a, b) => a * b, 1)) {
+    return `has shape [${dims.join(', ')}]; expected [${count === 1 ? 1 : `${count} or 1`}, 4, ${height / 8}, ${width / 8}] (batch, channels, height/8, width/8)`;
+  }
+  const bad = latents.data.findIndex((v) => !Number.isFinite(v));
+  return bad < 0 ? undefined : `holds ${latents.data[bad]} at index ${bad}; every value must be finite`;
+}
+
+/** Candidate i's rows of the latents (row 0 when one row is shared by all). */
+function latentsRow(latents: FloatTensor, i: number): FloatTensor {
+  const size = latents.data.length / latents.dims[0]!;
+  const row = latents.dims[0] === 1 ? 0 : i;
+  return { data: latents.data.subarray(row * size, (row + 1) * size), dims: [1, ...latents.dims.slice(1)] };
+}
+
+/**
+ * A factory of fresh schedulers from the model's scheduler_config.json (optionally another algorithm), with the
+ * Stable Diffusion pipeline fix-ups (sd-scheduler-config.ts). Config notes go to `warn` once, here.
+ */
 export function schedulerFactory(model: StableDiffusionModel, override?: SchedulerName | string, warn?: (message: string) => void): () => Scheduler {
-  // The first call validates the name and config and reports unknown keys; later calls are silent.
-  schedulerFromConfigFile({ ...model.schedulerConfig }, override, warn);
-  return () => schedulerFromConfigFile({ ...model.schedulerConfig }, override);
+  return sdPipelineScheduler(model.schedulerConfig, override, warn).create;
 }
 
 /** Stages 1-4: everything up to the denoising loop, as a resumable state. */
 export async function prepareDenoise(model: StableDiffusionModel, request: TextToImageRequest): Promise<DenoiseState> {
   const checked = checkInputs(request); // 1
-  const createScheduler = schedulerFactory(model, request.scheduler, request.warn);
+  const scheduler = sdPipelineScheduler(model.schedulerConfig, request.scheduler, request.warn);
+  if (checked.eta > 0 && scheduler.name !== 'ddim') request.warn?.(`eta ${checked.eta} is used only by the DDIM scheduler; ignored for '${scheduler.name}'`);
   const conditioning = await encodeConditioning(model.textEncoder, request.candidates); // 2
+  const latents = request.latents;
   return new DenoiseState( // 3 (timesteps) + 4 (latents)
-    { unet: model.unet, createScheduler, steps: checked.steps, guidanceScale: checked.guidanceScale, width: checked.width, height: checked.height },
-    conditioning.map((c, i) => ({ ...c, seed: checked.seeds[i]! })),
+    { unet: model.unet, createScheduler: scheduler.create, steps: checked.steps, guidanceScale: checked.guidanceScale, width: checked.width, height: checked.height, eta: checked.eta },
+    conditioning.map((c, i) => ({ ...c, seed: checked.seeds[i]!, ...(latents ? { latents: latentsRow(latents, i) } : {}) })),
   );
 }
 
 export async function textToImage(model: StableDiffusionModel, request: TextToImageRequest): Promise<TextToImageResult> {
+  const t0 = performance.now();
   const state = await prepareDenoise(model, request);
+  const t1 = performance.now();
   await state.run({ signal: request.signal, onStep: request.onStep }); // 5
+  const t2 = performance.now();
   const latents = state.latents();
   const images = await decodeLatents(model.vaeDecoder, latents, request.signal); // 6
-  return { images, latents, seeds: state.seeds };
+  const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
+  return { images, latents, seeds: state.seeds, scheduler: state.schedulerRecord, timings: { encode: ms(t0, t1), denoise: ms(t1, t2), decode: ms(t2, performance.now()) } };
 }
 
 /** Stage 6: latents `[k, 4, h, w]` -> images `[k, 3, 8h, 8w]`, one VAE call per image (bounded memory). */

@@ -118,7 +118,10 @@ export class DpmSolverMultistepScheduler implements Scheduler {
       const logs = logSigmas(this.trainSigmas);
       const s = this.trainSigmas;
       sigmas = karrasSigmas(s[0]!, s[s.length - 1]!, numInferenceSteps);
-      timesteps = sigmas.map((v) => roundHalfEven(sigmaToT(v, logs)));
+      // diffusers rounds the fractional timesteps, except for the cosine schedule, where it leaves them
+      // fractional and the final cast to int64 truncates them.
+      const toInteger = this.c.beta_schedule === 'squaredcos_cap_v2' ? Math.trunc : roundHalfEven;
+      timesteps = sigmas.map((v) => toInteger(sigmaToT(v, logs)));
     } else {
       sigmas = timesteps.map((t) => interpOnIndexGrid(t, this.trainSigmas));
     }

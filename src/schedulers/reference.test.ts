@@ -1,11 +1,12 @@
 /**
- * Every scheduler against reference numbers from an independent numpy implementation
- * (scripts/reference/schedulers.py; see reference/README.md): timesteps, sigmas, init noise sigma,
- * scaled model inputs, every step's previous sample and predicted x0, and add_noise.
+ * Every scheduler against reference numbers from an independent implementation of diffusers' arithmetic
+ * (scripts/reference/schedulers.py: torch for the training tables, numpy for the timesteps, diffusers' step
+ * formulas in float64; see reference/README.md): timesteps, sigmas, init noise sigma, scaled model inputs, every
+ * step's previous sample and predicted x0 (DDIM also with eta > 0), and add_noise.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NoiseSource } from '../spec/scheduler.js';
+import type { NoiseSource, StepOptions } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { createScheduler } from './index.js';
 import ddim from './reference/ddim.json' with { type: 'json' };
@@ -24,6 +25,7 @@ interface ReferenceCase {
   timesteps: number[];
   sigmas?: number[];
   init_noise_sigma: number;
+  step_options?: StepOptions;
   scaled_model_input?: number[][];
   steps: { prev_sample: number[]; pred_original_sample: number[] }[];
   add_noise: { timestep: number; noisy: number[] };
@@ -87,7 +89,7 @@ function checkCase(file: ReferenceFile, c: ReferenceCase): void {
     const scaledRef = c.scaled_model_input?.[k];
     if (scaledRef) assertClose(scaled.data, scaledRef, `step ${k} scaleModelInput`);
     else if (!c.sigmas) assert.equal(scaled, sample, 'scaleModelInput is the identity for alphabar schedulers');
-    const out = scheduler.step(modelOutput(file.shape, k), t, sample, fixedNoise(k));
+    const out = scheduler.step(modelOutput(file.shape, k), t, sample, fixedNoise(k), c.step_options);
     assert.deepEqual(out.prevSample.dims, file.shape);
     assertClose(out.prevSample.data, expected.prev_sample, `step ${k} (t=${t}) prevSample`);
     if (c.scheduler !== 'pndm') assertClose(out.predOriginalSample.data, expected.pred_original_sample, `step ${k} (t=${t}) predOriginalSample`);

@@ -30,27 +30,22 @@ export function karrasSigmas(sigmaMin: number, sigmaMax: number, n: number): num
   return linspace(0, 1, n).map((r) => (maxInv + r * (minInv - maxInv)) ** rho);
 }
 
-/** The (fractional) training timestep whose log-sigma matches `sigma`, by linear interpolation of log sigmas. */
+/**
+ * The (fractional) training timestep whose log-sigma matches `sigma`, by linear interpolation of the log sigmas, as
+ * diffusers' `_sigma_to_t` computes it with numpy >= 2: in float64, except the difference of the two neighbouring
+ * float32 log-sigmas, which numpy takes in float32.
+ */
 export function sigmaToT(sigma: number, logSigmas: Float64Array): number {
   const logSigma = Math.log(Math.max(sigma, 1e-10));
   const n = logSigmas.length;
-  // Last index whose log sigma is <= logSigma (0 when none), capped at n - 2.
-  let low = 0;
-  let count = 0;
-  let best = 0;
-  for (let i = 0; i < n; i++) {
-    if (logSigma - logSigmas[i]! >= 0) count++;
-    if (count > best) {
-      best = count;
-      low = i;
-    }
-  }
+  // numpy: cumsum(log_sigma - log_sigmas >= 0).argmax(), i.e. the last index whose log sigma is <= logSigma
+  // (0 when none), capped at n - 2.
+  let low = n - 1;
+  while (low > 0 && !(logSigma - logSigmas[low]! >= 0)) low--;
   low = Math.min(low, n - 2);
-  const high = low + 1;
   const lo = logSigmas[low]!;
-  const hi = logSigmas[high]!;
-  const w = Math.min(1, Math.max(0, (lo - logSigma) / (lo - hi)));
-  return (1 - w) * low + w * high;
+  const w = Math.min(1, Math.max(0, (lo - logSigma) / Math.fround(lo - logSigmas[low + 1]!)));
+  return (1 - w) * low + w * (low + 1);
 }
 
 /** alpha_t and sigma_t of a VP process at noise level sigma: alpha = 1/sqrt(sigma^2+1), sigma_t = sigma alpha. */

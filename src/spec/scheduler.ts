@@ -30,12 +30,18 @@ export interface Scheduler {
   /** Scale the latents before the UNet call at `timestep` (identity except for sigma-based schedulers). */
   scaleModelInput(sample: FloatTensor, timestep: number): FloatTensor;
   /**
-   * One denoising step. `random` supplies noise for stochastic schedulers (DDPM, Euler ancestral, LCM).
-   * Returns the previous sample and the predicted clean sample x0.
+   * One denoising step. `random` supplies noise for stochastic schedulers (DDPM, Euler ancestral, LCM, and DDIM
+   * with eta > 0). Returns the previous sample and the predicted clean sample x0.
    */
-  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, random?: NoiseSource): { prevSample: FloatTensor; predOriginalSample: FloatTensor };
+  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, random?: NoiseSource, options?: StepOptions): { prevSample: FloatTensor; predOriginalSample: FloatTensor };
   /** Forward diffusion q(x_t | x_0). */
   addNoise(original: FloatTensor, noise: FloatTensor, timestep: number): FloatTensor;
+}
+
+/** Per-step options, as diffusers passes them to `step` (schedulers that do not know one ignore it). */
+export interface StepOptions {
+  /** DDIM's eta (Song et al. 2021, eq. 16): 0 is deterministic DDIM, 1 the DDPM-like variance. Default 0. */
+  eta?: number;
 }
 
 export interface NoiseSource {

@@ -1,12 +1,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import { SeededRandom } from '../../core/random.js';
 import { TINY_CAPTION } from '../../fixtures/tiny-captioner.js';
 import { writeFixtures } from '../../fixtures/write-fixtures.js';
+import type { GenerationRecord } from '../../pipeline/generation-record.js';
 import { zScore } from '../../scoring/selection.js';
+import { writeNpyFloat32 } from '../../testing/npy-file.js';
+import { textChunks, walkPng } from '../../testing/png-chunks.js';
 import { runCli } from '../../testing/run-cli.js';
 
 let root: string;
@@ -192,3 +197,26 @@ for (const [name, args, message] of bad) {
     assert.ok(!readdirSync(root).some((n) => n.startsWith(out)));
   });
 }
+
+test('--latents: one row shared by every candidate, recorded in result.json and in every PNG with its sha256', async () => {
+  writeNpyFloat32(join(root, 'start.npy'), new SeededRandom(3).fillGaussian(new Float32Array(256)), [1, 4, 8, 8]);
+  const r = await pmg([...common, '--weights', '1,2', '--latents', 'start.npy', '--out', 'out-latents']);
+  assert.equal(r.code, 0, r.stderr);
+  const sha256 = createHash('sha256').update(readFileSync(join(root, 'start.npy'))).digest('hex');
+  const result = JSON.parse(readFileSync(join(root, 'out-latents', 'result.json'), 'utf8')) as { settings: { latents: unknown } };
+  assert.deepEqual(result.settings.latents, { file: join(root, 'start.npy'), sha256 });
+  for (const name of ['candidate-0.png', 'candidate-1.png', 'best.png']) {
+    const png = readFileSync(join(root, 'out-latents', name));
+    assert.ok(walkPng(png).every((c) => c.crcOk), name);
+    const texts = textChunks(png);
+    assert.match(texts['parameters']!.text, /^movie poster, Alien, named 'Alien'.*\nNegative prompt: .*\nSteps: 4, Sampler: PLMS, CFG scale: 7\.5, Seed: 0, Size: 64x64, Model: /);
+    const record = JSON.parse(texts['pmg']!.text) as GenerationRecord;
+    assert.deepEqual(record.images, [{ seed: 0, latents: { file: join(root, 'start.npy'), sha256, row: 0 } }]);
+    assert.equal(record.steps, 4);
+  }
+  writeNpyFloat32(join(root, 'three.npy'), new Float32Array(768), [3, 4, 8, 8]);
+  const bad = await pmg([...common, '--weights', '1,2', '--latents', 'three.npy', '--out', 'out-bad-latents']);
+  assert.equal(bad.code, 4);
+  assert.match(bad.stderr.trim(), /--latents .*three\.npy has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\] \(batch, channels, height\/8, width\/8\) for 2 candidate\(s\) --width 64 --height 64$/);
+  assert.ok(!existsSync(join(root, 'out-bad-latents')));
+});

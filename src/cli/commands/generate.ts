@@ -22,6 +22,7 @@ import { resolveSchedulerName } from '../../schedulers/index.js';
 import { scenes, type Scene } from '../../spec/behaviour.js';
 import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
 import { stringOption, type Command, type CommandContext } from '../command.js';
+import { readLatentsOption } from '../latents-option.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
 import { intOption, numberOption } from '../option-values.js';
 import { checkOutputFolder } from '../output-paths.js';
@@ -70,7 +71,8 @@ export const generateCommand: Command = {
     steps: { type: 'string', value: 'N', description: `denoising steps, 1 to ${MAX_STEPS} (default: the preset's, else 30)` },
     guidance: { type: 'string', value: 'G', description: "guidance scale; <= 1 turns guidance off (default: the preset's, else 7.5)" },
     scheduler: { type: 'string', value: 'NAME', description: "scheduler (default: the preset's, else the model's scheduler_config.json)" },
-    seed: { type: 'string', value: 'S', description: 'seed of the noise; every candidate uses the same seed', default: '0' },
+    seed: { type: 'string', value: 'S', description: "seed of pmg's own noise generator (not torch.randn); every candidate uses the same seed", default: '0' },
+    latents: { type: 'string', value: 'FILE.npy', description: 'start from these float32 latents instead of seeded noise: [1, 4, height/8, width/8] shared by every candidate, or one row per candidate' },
     width: { type: 'string', value: 'W', description: "image width, a multiple of 8 (default: the preset's, else 512)" },
     height: { type: 'string', value: 'H', description: "image height, a multiple of 8 (default: the preset's, else 512)" },
     'prompt-style': { type: 'string', value: 'STYLE', description: "official (the authors' negative prompts and sticker prefix) or pmg (pmg's own); default: the preset's (paper: official), else pmg" },
@@ -87,6 +89,10 @@ export const generateCommand: Command = {
     'The winner has the largest z = alpha*log(d_p) + (1-alpha)*log(d_t) (d = 100*cos of CLIP embeddings; ties go to the lower weight).',
     'With --search early, only finished candidates can win; the others keep their preview image and scores (finished: false).',
     'The LLM is --llm, else "llm" in pmg.config.json, else the one of --models.',
+    "Seeds drive pmg's own generator, not torch.randn: a seed does not give diffusers' image, and images may differ slightly",
+    'across CPUs, thread counts and execution providers. --latents FILE.npy (float32, saved with np.save) starts from given',
+    "latents instead, multiplied by the scheduler's init_noise_sigma as diffusers does; result.json records the file and its sha256.",
+    'Every PNG carries its generation parameters as text chunks ("parameters" in the A1111 form, "pmg" as JSON).',
   ].join('\n'),
   async run(context) {
     const { io } = context;
@@ -153,6 +159,9 @@ export const generateCommand: Command = {
     };
     const checked = checkPersonalizeRequest(request);
     checkInputs({ candidates: [{ prompt: '' }], steps: checked.steps, guidanceScale: checked.guidance, width: checked.width, height: checked.height, seed: checked.seed });
+    const latentsFile = stringOption(context, 'latents');
+    const count = checked.weights.length;
+    const latents = latentsFile === undefined ? undefined : readLatentsOption(resolve(io.cwd, latentsFile), { count, width: checked.width, height: checked.height, countFlags: `${count} candidate(s)` });
     const cacheChoice = keywordCacheChoice(context);
     const llm = llmSettings(context);
 
@@ -171,6 +180,7 @@ export const generateCommand: Command = {
       let lastStep = '';
       const result = await personalize(models, {
         ...request,
+        ...(latents ? { latents: latents.tensor, latentsSource: latents.source } : {}),
         keywordOptions: { ...(cache ? { cache } : {}), ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}) },
         warn,
         onProgress: (event) => {

@@ -4,12 +4,14 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createProgress } from '../../core/progress.js';
 import { tensorToPngs } from '../../core/image-tensor.js';
 import { PmgError } from '../../errors/pmg-error.js';
+import { generationPngTexts, generationRecord, imageRecord } from '../../pipeline/generation-record.js';
 import { MAX_PROMPT_CHARS } from '../../pipeline/prompt-encoding.js';
 import { DEFAULTS, MAX_STEPS, checkInputs, textToImage } from '../../pipeline/text-to-image.js';
 import { loadStableDiffusion, type ModelResolver } from '../../providers/image/onnx-stable-diffusion.js';
 import type { ModelStore } from '../../runtime/model-store.js';
 import { resolveSchedulerName } from '../../schedulers/index.js';
-import { stringOption, type Command, type CommandContext } from '../command.js';
+import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
+import { readLatentsOption } from '../latents-option.js';
 import { intOption, numberOption } from '../option-values.js';
 import { checkOutputFile } from '../output-paths.js';
 import { modelStoreForCommand } from '../store-from-context.js';
@@ -34,17 +36,31 @@ export const txt2imgCommand: Command = {
     steps: { type: 'string', value: 'N', description: `denoising steps, 1 to ${MAX_STEPS}`, default: String(DEFAULTS.steps) },
     guidance: { type: 'string', value: 'G', description: 'classifier-free guidance scale, >= 0 (<= 1 turns guidance off)', default: String(DEFAULTS.guidanceScale) },
     scheduler: { type: 'string', value: 'NAME', description: "scheduler (default: the model's scheduler_config.json)" },
-    seed: { type: 'string', value: 'S', description: 'seed of the noise; image i of a batch uses S+i', default: String(DEFAULTS.seed) },
+    seed: { type: 'string', value: 'S', description: "seed of pmg's own noise generator (not torch.randn); image i of a batch uses S+i", default: String(DEFAULTS.seed) },
+    latents: { type: 'string', value: 'FILE.npy', description: 'start from these float32 latents [batch, 4, height/8, width/8] (e.g. saved from diffusers) instead of seeded noise; one row per image, or one shared' },
+    eta: { type: 'string', value: 'E', description: "DDIM's eta, 0 to 1 (0: deterministic; other schedulers ignore it)", default: '0' },
     width: { type: 'string', value: 'W', description: 'image width, a multiple of 8', default: String(DEFAULTS.width) },
     height: { type: 'string', value: 'H', description: 'image height, a multiple of 8', default: String(DEFAULTS.height) },
     batch: { type: 'string', value: 'K', description: 'images generated together in one batch (1 to 16)', default: '1' },
     device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
     threads: { type: 'string', value: 'N', description: "intra-op threads per session (default: the machine's cores)" },
     out: { type: 'string', short: 'o', value: 'FILE.png', description: 'output PNG; with --batch K > 1, FILE-0.png ... FILE-(K-1).png' },
+    json: { type: 'boolean', description: 'print the generation record (scheduler, resolved config, timesteps, seeds, timings) as JSON on stdout instead of the file names' },
   },
   details: [
-    'The same seed and flags give byte-identical PNGs. The noise is xoshiro128** + Box-Muller (see src/core/random.ts),',
-    'the same on every machine. Classifier-free guidance runs the unconditional and conditional halves in one UNet call.',
+    "Seeds drive pmg's own generator (xoshiro128** + Box-Muller, src/core/random.ts): it cannot reproduce torch.randn, so a",
+    "seed does not give diffusers' image. The same seed and flags give byte-identical PNGs on one machine; images may",
+    'differ slightly across CPUs, thread counts (--threads) and execution providers (--device). To compare with diffusers,',
+    'start both from the same latents: save them with np.save (float32, [batch, 4, height/8, width/8]) and pass --latents;',
+    "pmg multiplies them by the scheduler's init_noise_sigma, as diffusers does with latents it is given.",
+    '',
+    'Every PNG carries its parameters in text chunks: "parameters" in the A1111 form (prompt, negative prompt, steps, sampler,',
+    'CFG scale, seed, size, model) and "pmg" with the JSON record (scheduler, resolved config, timesteps, seed or latents',
+    'file and sha256). --json prints that record, with timings and file names, on stdout.',
+    '',
+    "As diffusers' Stable Diffusion pipelines do, an outdated scheduler config gets steps_offset 1 and clip_sample false",
+    '(one warning line each). Classifier-free guidance runs the unconditional and conditional halves in one UNet call.',
+    'More: docs/txt2img.md.',
     '',
     "A model without tokenizer/ uses its base model's CLIP tokenizer (SD 1.x: openai/clip-vit-large-patch14, SD 2.x:",
     'stabilityai/stable-diffusion-2-1), fetched into the model cache; without scheduler/ a built-in config of the family',
@@ -66,6 +82,8 @@ export const txt2imgCommand: Command = {
     const threads = intOption(context, 'threads', { min: 1, max: 1024 });
     const device = stringOption(context, 'device') ?? 'cpu';
     const scheduler = stringOption(context, 'scheduler');
+    const eta = numberOption(context, 'eta', 0);
+    const json = booleanOption(context, 'json');
     const out = resolve(context.io.cwd, required(context, 'out'));
 
     if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
@@ -74,16 +92,20 @@ export const txt2imgCommand: Command = {
     if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`);
     if (prompt.length > MAX_PROMPT_CHARS) throw new PmgError('invalid-argument', `--prompt has ${prompt.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
     if (negative.length > MAX_PROMPT_CHARS) throw new PmgError('invalid-argument', `--negative has ${negative.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
-    checkInputs({ candidates: [{ prompt, negativePrompt: negative }], steps, guidanceScale, width, height, seed });
+    checkInputs({ candidates: [{ prompt, negativePrompt: negative }], steps, guidanceScale, width, height, seed, eta });
     if (scheduler !== undefined) resolveSchedulerName(scheduler); // unknown names fail here, listing the known ones
+    const latentsFile = stringOption(context, 'latents');
+    const latents = latentsFile === undefined ? undefined : readLatentsOption(resolve(context.io.cwd, latentsFile), { count: batch, width, height, countFlags: `--batch ${batch}` });
 
     const warn = (message: string): void => void context.io.stderr.write(`pmg: warning: ${message}\n`);
+    const started = performance.now();
     const model = await loadStableDiffusion(modelSpec, {
       resolve: storeResolver(modelStoreForCommand(context)),
       device,
       threads,
       warn,
     });
+    const loaded = performance.now();
     const progress = createProgress({ stream: context.io.stderr });
     let task: ReturnType<typeof progress.start> | undefined;
     const result = await textToImage(model, {
@@ -94,17 +116,34 @@ export const txt2imgCommand: Command = {
       width,
       height,
       scheduler,
+      eta,
+      ...(latents ? { latents: latents.tensor } : {}),
       warn,
       onStep: (event) => {
-        task ??= progress.start('denoising', event.stepCount, 'steps');
-        task.update(event.step + 1);
+        task ??= progress.start('denoising', event.requestedSteps, 'steps');
+        task.update(event.stepsDone);
       },
     });
     task?.finish();
-    const pngs = await tensorToPngs(result.images);
-    const paths = pngs.length === 1 ? [out] : pngs.map((_, i) => join(dirname(out), `${basename(out, extname(out))}-${i}${extname(out)}`));
+    const paths = batch === 1 ? [out] : result.seeds.map((_, i) => join(dirname(out), `${basename(out, extname(out))}-${i}${extname(out)}`));
+    const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
+    const record = generationRecord({
+      model: model.id,
+      prompt,
+      negativePrompt: negative,
+      steps,
+      guidanceScale,
+      width,
+      height,
+      ...(eta > 0 && result.scheduler.name === 'ddim' ? { eta } : {}),
+      scheduler: result.scheduler,
+      timings: { load: ms(started, loaded), ...result.timings, total: ms(started, performance.now()) },
+      images: result.seeds.map((s, i) => ({ ...imageRecord(i, s, latents?.tensor, latents?.source), file: paths[i]! })),
+    });
+    const pngs = await tensorToPngs(result.images, (i) => generationPngTexts(record, i));
     writeAllAtomically(paths, pngs);
-    for (const path of paths) context.io.stdout.write(`${path}\n`);
+    if (json) context.io.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+    else for (const path of paths) context.io.stdout.write(`${path}\n`);
     return 0;
   },
 };

@@ -122,7 +122,8 @@ describe('tokenizer/ missing', () => {
     assert.equal(model.predictionType, 'v_prediction');
     assert.deepEqual(
       { ...model.schedulerConfig },
-      { _class_name: 'EulerDiscreteScheduler', beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear', num_train_timesteps: 1000, trained_betas: null, steps_offset: 1, timestep_spacing: 'leading', interpolation_type: 'linear', use_karras_sigmas: false, prediction_type: 'v_prediction' },
+      // stabilityai/stable-diffusion-2's scheduler_config.json, with the spacing diffusers uses for it (Euler's default).
+      { _class_name: 'EulerDiscreteScheduler', beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear', num_train_timesteps: 1000, trained_betas: null, steps_offset: 1, clip_sample: false, set_alpha_to_one: false, skip_prk_steps: true, timestep_spacing: 'linspace', interpolation_type: 'linear', use_karras_sigmas: false, prediction_type: 'v_prediction' },
     );
     const ids = [model.textEncoder.tokenize('a cute cat'), original.model.textEncoder.tokenize('a cute cat')];
     assert.deepEqual(ids[0], ids[1]);

@@ -120,9 +120,23 @@ export function sd1SchedulerConfig(predictionType: PredictionType = 'epsilon'): 
   return { _class_name: 'PNDMScheduler', ...NOISE_SCHEDULE, skip_prk_steps: true, set_alpha_to_one: false, clip_sample: false, prediction_type: predictionType };
 }
 
-/** Built-in scheduler config of SD 2.x (Euler, as stable-diffusion-2 ships it, with 'leading' spacing). */
+/**
+ * Built-in scheduler config of SD 2.x: EulerDiscreteScheduler as stabilityai/stable-diffusion-2 ships it
+ * (clip_sample false, set_alpha_to_one false, skip_prk_steps true, steps_offset 1). That file names no
+ * timestep_spacing, so diffusers uses EulerDiscreteScheduler's default, 'linspace'; it is written out here.
+ */
 export function sd2SchedulerConfig(predictionType: PredictionType): Record<string, unknown> {
-  return { _class_name: 'EulerDiscreteScheduler', ...NOISE_SCHEDULE, timestep_spacing: 'leading', interpolation_type: 'linear', use_karras_sigmas: false, prediction_type: predictionType };
+  return {
+    _class_name: 'EulerDiscreteScheduler',
+    ...NOISE_SCHEDULE,
+    clip_sample: false,
+    set_alpha_to_one: false,
+    skip_prk_steps: true,
+    timestep_spacing: 'linspace',
+    interpolation_type: 'linear',
+    use_karras_sigmas: false,
+    prediction_type: predictionType,
+  };
 }
 
 /**
