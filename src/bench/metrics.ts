@@ -19,6 +19,7 @@ import { SessionPool } from '../runtime/onnx-session.js';
 import { frechetDistanceDetails } from '../metrics/frechet-distance.js';
 import { METRIC_NAMES, createMetric, metricInfo, type MetricName } from '../metrics/registry.js';
 import { seededGaussianStats } from '../metrics/seeded-gaussian.js';
+import { MS_SSIM_MIN_SIDE } from '../metrics/ms-ssim.js';
 import { formatMachine, machineInfo, type MachineInfo } from './machine.js';
 
 export interface MetricsBenchOptions {
@@ -76,7 +77,7 @@ export async function benchMetrics(options: MetricsBenchOptions = {}): Promise<M
     await writeTinyInception(join(dir, 'fid'));
     const clipDir = options.clipDir ?? (await writeTinyClip(join(dir, 'clip')), join(dir, 'clip'));
     const modelDirs: Partial<Record<MetricName, string>> = { lpips: join(dir, 'lpips'), dino: join(dir, 'dino'), fid: join(dir, 'fid'), 'clip-t': clipDir, 'clip-i': clipDir };
-    const benchSize = (name: MetricName) => (name === 'ms-ssim' ? Math.max(size, 176) : size);
+    const benchSize = (name: MetricName) => (name === 'ms-ssim' ? Math.max(size, MS_SSIM_MIN_SIDE) : size);
     for (const name of names) {
       const info = metricInfo(name);
       const metric = await createMetric(name, { modelDir: modelDirs[name], pool, batchSize: Math.max(...batches) });
@@ -122,7 +123,7 @@ export function formatMetricsBench(result: MetricsBenchResult, command: string):
   const lines = [
     `command: ${command}`,
     `machine: ${formatMachine(result.machine)}`,
-    `images ${result.imageSize}x${result.imageSize} (ms-ssim 176x176), fixture networks, median of ${result.repeats} runs`,
+    `images ${result.imageSize}x${result.imageSize} (ms-ssim ${MS_SSIM_MIN_SIDE}x${MS_SSIM_MIN_SIDE}), fixture networks, median of ${result.repeats} runs`,
     '',
     `${'metric'.padEnd(9)}${'batch'.padStart(6)}${'images/s'.padStart(12)}${'median ms'.padStart(12)}`,
   ];

@@ -32,7 +32,7 @@ export interface MetricInfo {
 
 export const METRICS: Record<MetricName, MetricInfo> = {
   ssim: { name: 'ssim', summary: 'SSIM, Gaussian 11x11 sigma 1.5, data range 255, skimage conventions', higherIsBetter: true, kind: 'pair', modelFiles: [], sizes: 'generated resized to each reference (Lanczos-3)' },
-  'ms-ssim': { name: 'ms-ssim', summary: 'MS-SSIM, 5 scales, weights 0.0448..0.1333', higherIsBetter: true, kind: 'pair', modelFiles: [], sizes: 'generated resized to each reference (Lanczos-3); >= 176 px a side' },
+  'ms-ssim': { name: 'ms-ssim', summary: 'MS-SSIM as pytorch_msssim: 5 scales, weights 0.0448..0.1333, odd sides padded before pooling', higherIsBetter: true, kind: 'pair', modelFiles: [], sizes: 'generated resized to each reference (Lanczos-3); smaller side > 160 px (pytorch_msssim)' },
   lpips: { name: 'lpips', summary: 'LPIPS distance (backbone taps + 1x1 heads from an ONNX folder)', higherIsBetter: false, kind: 'pair', modelFiles: LPIPS_FILES, sizes: 'generated resized to each reference (Lanczos-3)' },
   'clip-t': { name: 'clip-t', summary: 'CLIP-T = max(100 cos(image, text), 0)', higherIsBetter: true, kind: 'text', modelFiles: ['config.json'], defaultModel: 'Xenova/clip-vit-base-patch32', sizes: "any (CLIP's own resize/crop)" },
   'clip-i': { name: 'clip-i', summary: 'CLIP-I = cos of CLIP image embeddings', higherIsBetter: true, kind: 'pair', modelFiles: ['config.json'], defaultModel: 'Xenova/clip-vit-base-patch32', sizes: "any (CLIP's own resize/crop)" },

@@ -46,7 +46,7 @@ test('bad inputs give one clear line each', async () => {
   assert.equal(missing.code, 3);
   assert.match(missing.stderr, /^pmg: image or folder .*nope\.png does not exist\n$/);
   const small = await run(['metrics', '--metric', 'ms-ssim', img('a.png'), img('b.png')]);
-  assert.match(small.stderr, /^pmg: MS-SSIM needs images of at least 176x176 pixels, got 48x40\n$/);
+  assert.match(small.stderr, /^pmg: MS-SSIM needs images of at least 161x161 pixels, got 48x40\n$/);
   const noText = await run(['metrics', '--metric', 'clip-t', img('a.png')]);
   assert.equal(noText.stderr, "pmg: metric 'clip-t' needs --text\n");
 });

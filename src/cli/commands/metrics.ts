@@ -29,7 +29,7 @@ export const metricsCommand: Command = {
   positionals: { name: 'IMAGE', description: 'generated image, then reference images or folders (clip-t: images; fid: generated set first)', min: 1 },
   details: [
     'Sizes: ssim, ms-ssim and lpips resize the generated image to each reference\'s size (Lanczos-3);',
-    'ms-ssim needs at least 176 px a side. clip-t, clip-i, dino and fid resize to their network input.',
+    'ms-ssim needs at least 161 px a side (pytorch_msssim: smaller side > 160). clip-t, clip-i, dino and fid resize to their network input.',
     'Conventions: SSIM as scikit-image (gaussian_weights, sigma 1.5, population covariance, data range 255);',
     'CLIP-T = max(100 cos, 0) as torchmetrics; LPIPS/FID/DINO networks from ONNX folders (see src/metrics/README.md).',
     'Example: pmg metrics --metric lpips --model ./lpips-alex out.png history/',
