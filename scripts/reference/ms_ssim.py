@@ -19,6 +19,7 @@ Y = 0.299 R + 0.587 G + 0.114 B. Run from the repository root with Debian's pyth
 Writes test-data/metrics/ms-*.png (smooth random colour fields, numpy.random.RandomState(20240913); made for
 this project, MIT like the repository) and src/metrics/reference/ms-ssim.json.
 """
+import importlib.util
 import json
 import os
 import sys
@@ -36,21 +37,11 @@ IMAGES = os.path.join(ROOT, 'test-data', 'metrics')
 OUT = os.path.join(ROOT, 'src', 'metrics', 'reference')
 
 
-def smooth_image(rng, height, width, cells, noise):
-    grid = rng.uniform(0, 255, size=(cells + 1, cells + 1, 3))
-    ys = np.linspace(0, cells, height)
-    xs = np.linspace(0, cells, width)
-    y0 = np.minimum(np.floor(ys).astype(int), cells - 1)
-    x0 = np.minimum(np.floor(xs).astype(int), cells - 1)
-    fy = (ys - y0)[:, None, None]
-    fx = (xs - x0)[None, :, None]
-    img = (1 - fy) * ((1 - fx) * grid[y0][:, x0] + fx * grid[y0][:, x0 + 1]) + fy * ((1 - fx) * grid[y0 + 1][:, x0] + fx * grid[y0 + 1][:, x0 + 1])
-    img = img + rng.normal(0, noise, size=img.shape)
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
-
-
-def distort(rng, img, shift, noise):
-    return np.clip(np.rint(img.astype(np.float64) + shift + rng.normal(0, noise, size=img.shape)), 0, 255).astype(np.uint8)
+# The test-image generator of scripts/reference/metrics.py (smooth random colour field + noise; a distortion).
+_spec = importlib.util.spec_from_file_location('pmg_reference_metrics', os.path.join(HERE, 'metrics.py'))
+_metrics = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_metrics)
+smooth_image, distort = _metrics.smooth_image, _metrics.distort
 
 
 def fspecial_gauss_1d(size, sigma):

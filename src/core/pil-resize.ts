@@ -122,59 +122,54 @@ export function pilResize(image: RgbImage, width: number, height: number, filter
   return verticalPass(source, height, rowOffset, vertical);
 }
 
-function horizontalPass(image: RgbImage, width: number, firstRow: number, lastRow: number, c: Coefficients): RgbImage {
-  const rows = lastRow - firstRow;
-  const out = new Uint8Array(width * rows * 3);
-  const src = image.data;
-  for (let y = 0; y < rows; y++) {
-    const rowBase = (y + firstRow) * image.width;
-    for (let xx = 0; xx < width; xx++) {
-      const xmin = c.first[xx]!;
-      const n = c.count[xx]!;
-      const kBase = xx * c.ksize;
+/**
+ * One pass of ImagingResampleHorizontal_8bpc / ImagingResampleVertical_8bpc: along `lines` lines (rows for
+ * the horizontal pass, columns for the vertical one), output o of a line is
+ * clip8(2^21 + Σ_t src[start + line · lineStride + (first[o] + t) · step] · weight[o][t]), per channel.
+ */
+function resampleAxis(
+  src: Uint8Array,
+  source: { start: number; lineStride: number; step: number },
+  lines: number,
+  out: Uint8Array,
+  target: { lineStride: number; step: number },
+  c: Coefficients,
+): void {
+  const outCount = c.first.length;
+  for (let line = 0; line < lines; line++) {
+    const base = source.start + line * source.lineStride;
+    for (let o = 0; o < outCount; o++) {
+      const first = c.first[o]!;
+      const n = c.count[o]!;
+      const kBase = o * c.ksize;
       let s0 = HALF;
       let s1 = HALF;
       let s2 = HALF;
-      for (let x = 0; x < n; x++) {
-        const w = c.weights[kBase + x]!;
-        const p = (rowBase + xmin + x) * 3;
+      for (let t = 0; t < n; t++) {
+        const w = c.weights[kBase + t]!;
+        const p = base + (first + t) * source.step;
         s0 += src[p]! * w;
         s1 += src[p + 1]! * w;
         s2 += src[p + 2]! * w;
       }
-      const o = (y * width + xx) * 3;
-      out[o] = clip8(s0);
-      out[o + 1] = clip8(s1);
-      out[o + 2] = clip8(s2);
+      const q = line * target.lineStride + o * target.step;
+      out[q] = clip8(s0);
+      out[q + 1] = clip8(s1);
+      out[q + 2] = clip8(s2);
     }
   }
-  return { width, height: rows, data: out };
+}
+
+function horizontalPass(image: RgbImage, width: number, firstRow: number, lastRow: number, c: Coefficients): RgbImage {
+  const rows = lastRow - firstRow;
+  const data = new Uint8Array(width * rows * 3);
+  resampleAxis(image.data, { start: firstRow * image.width * 3, lineStride: image.width * 3, step: 3 }, rows, data, { lineStride: width * 3, step: 3 }, c);
+  return { width, height: rows, data };
 }
 
 function verticalPass(image: RgbImage, height: number, rowOffset: number, c: Coefficients): RgbImage {
   const { width } = image;
-  const out = new Uint8Array(width * height * 3);
-  const src = image.data;
-  for (let yy = 0; yy < height; yy++) {
-    const ymin = c.first[yy]! - rowOffset;
-    const n = c.count[yy]!;
-    const kBase = yy * c.ksize;
-    for (let xx = 0; xx < width; xx++) {
-      let s0 = HALF;
-      let s1 = HALF;
-      let s2 = HALF;
-      for (let y = 0; y < n; y++) {
-        const w = c.weights[kBase + y]!;
-        const p = ((ymin + y) * width + xx) * 3;
-        s0 += src[p]! * w;
-        s1 += src[p + 1]! * w;
-        s2 += src[p + 2]! * w;
-      }
-      const o = (yy * width + xx) * 3;
-      out[o] = clip8(s0);
-      out[o + 1] = clip8(s1);
-      out[o + 2] = clip8(s2);
-    }
-  }
-  return { width, height, data: out };
+  const data = new Uint8Array(width * height * 3);
+  resampleAxis(image.data, { start: -rowOffset * width * 3, lineStride: 3, step: width * 3 }, width, data, { lineStride: 3, step: width * 3 }, c);
+  return { width, height, data };
 }

@@ -19,7 +19,7 @@
  * Eigenvalues are backward stable: absolute errors are a small multiple of eps * ||A|| (like LAPACK's
  * dsyev); tiny eigenvalues of near-singular matrices are thus known to about 1e-16 * ||A||.
  */
-import { addProductTransposed, block } from './matrix-product.js';
+import { addProductTransposed, block, dot } from './matrix-product.js';
 
 export interface SymmetricEigen {
   /** Eigenvalues, ascending. */
@@ -142,8 +142,8 @@ function tridiagonalize(a: Float64Array, n: number, d: Float64Array, e: Float64A
       // ... minus what the panel's earlier reflectors subtract from B: (v_r w_rᵀ + w_r v_rᵀ) v.
       for (let rr = 0; rr < q; rr++) {
         const base = rr * n;
-        const wv = dotFrom(wRows, base, a, row, start, n);
-        const vv = dotFrom(vRows, base, a, row, start, n);
+        const wv = dot(wRows, base, a, row, start, n);
+        const vv = dot(vRows, base, a, row, start, n);
         if (wv === 0 && vv === 0) continue;
         for (let i = start; i < n; i++) p[i]! -= vRows[base + i]! * wv + wRows[base + i]! * vv;
       }
@@ -292,7 +292,7 @@ function accumulateReflectors(a: Float64Array, n: number, betas: Float64Array): 
         const beta = betas[k]!;
         if (beta === 0) continue;
         const row = k * n;
-        const t = beta * dotFrom(x, ri, a, row, k + 1, n);
+        const t = beta * dot(x, ri, a, row, k + 1, n);
         if (t === 0) continue;
         for (let j = k + 1; j < n; j++) x[ri + j]! -= t * a[row + j]!;
       }
@@ -364,23 +364,6 @@ function qrStep(d: Float64Array, e: Float64Array, lo: number, hi: number, n: num
     }
     if (vt) rotateRows(vt, k * n, (k + 1) * n, n, c, s);
   }
-}
-
-/** sum_j x[xBase + j] * y[yBase + j] for j in from..n-1, with four partial sums (no single add chain). */
-function dotFrom(x: Float64Array, xBase: number, y: Float64Array, yBase: number, from: number, n: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let j = from;
-  for (; j + 3 < n; j += 4) {
-    s0 += x[xBase + j]! * y[yBase + j]!;
-    s1 += x[xBase + j + 1]! * y[yBase + j + 1]!;
-    s2 += x[xBase + j + 2]! * y[yBase + j + 2]!;
-    s3 += x[xBase + j + 3]! * y[yBase + j + 3]!;
-  }
-  for (; j < n; j++) s0 += x[xBase + j]! * y[yBase + j]!;
-  return s0 + s1 + (s2 + s3);
 }
 
 function rotateRows(vt: Float64Array, rowA: number, rowB: number, n: number, c: number, s: number): void {
