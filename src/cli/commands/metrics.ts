@@ -125,5 +125,7 @@ function mean(values: number[]): number {
 }
 
 function format(value: number): string {
-  return Math.abs(value) >= 100 ? value.toFixed(2) : value.toFixed(4);
+  const text = Math.abs(value) >= 100 ? value.toFixed(2) : value.toFixed(4);
+  // A rounding-level negative (FID of a set with itself) prints as 0.
+  return /^-0\.0+$/.test(text) ? text.slice(1) : text;
 }
