@@ -87,6 +87,9 @@ test('rounding-level negative eigenvalues count as 0; non-finite statistics are 
   // tr sqrt(u uᵀ v vᵀ) = |u·v| = 7: d = 14 + 14 - 2·7.
   assert.ok(Math.abs(result.value - 14) < 1e-9, `${result.value}`);
   assert.equal(result.route, 'eigenvectors');
+  // Entries near 1e200 overflow the product: pytorch-fid's eps·I retry is made, and then one clear line.
+  const huge = { dim: 2, mean: new Float64Array(2), cov: Float64Array.of(4e200, 1e200, 1e200, 3e200) };
+  assert.throws(() => frechetDistance(huge, huge), /tr sqrt\(S1 S2\) is not finite, even with 0\.000001 added to both diagonals \(pytorch-fid's fallback\).*4\.00e\+200/);
   const bad = { dim: 2, mean: Float64Array.of(0, Number.NaN), cov: Float64Array.of(1, 0, 0, 1) };
   assert.throws(() => frechetDistance(bad, bad), /first Gaussian's mean has the value NaN at index 1; FID needs finite features/);
   assert.throws(() => frechetDistanceOfFeatures([Float64Array.of(1, 2), Float64Array.of(1, Infinity)], [Float64Array.of(1, 2), Float64Array.of(0, 1)]), /features of generated image 1 are not all finite/);

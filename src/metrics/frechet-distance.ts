@@ -23,7 +23,8 @@
  *   covariances and computes again (it prints "fid calculation produces singular product"). scipy's sqrtm
  *   fails on exactly singular products whose zero eigenvalues are coupled (a square root does not exist);
  *   eigenvalues always exist, so this route never needs the offset for finite covariances, and it keeps the
- *   same fallback for a trace term that is not finite (overflow), reported in `epsilonAdded`.
+ *   same fallback for a trace term that is not finite (overflow), reported in `epsilonAdded`; if the retry is
+ *   not finite either, one line says so (pytorch-fid would return NaN).
  * Where pytorch-fid's sqrtm succeeds, both compute the same number: checked against a scipy.linalg.sqrtm
  * implementation of pytorch-fid's function, including a near-singular pair and a 2048-d pair
  * (src/metrics/reference/fid.json, fid-2048.json).
@@ -76,6 +77,9 @@ export function frechetDistanceDetails(a: GaussianStats, b: GaussianStats): Frec
     s1 = withDiagonalOffset(s1, n, FID_EPSILON);
     s2 = withDiagonalOffset(s2, n, FID_EPSILON);
     root = traceSqrtProduct(s1, s2, n);
+    if (!Number.isFinite(root.traceSqrt)) {
+      throw new PmgError('invalid-argument', `Fréchet distance: tr sqrt(S1 S2) is not finite, even with ${FID_EPSILON} added to both diagonals (pytorch-fid's fallback); the covariances overflow float64 (largest entries ${maxAbs(a.cov).toExponential(2)} and ${maxAbs(b.cov).toExponential(2)})`);
+    }
   }
   const value = meanTerm(a.mean, b.mean) + trace(a.cov, n) + trace(b.cov, n) - 2 * root.traceSqrt;
   return { value, route: root.route, smallestEigenvalue: root.smallest, epsilonAdded };
@@ -122,6 +126,12 @@ function checkFinite(stats: GaussianStats, which: string): void {
       }
     }
   }
+}
+
+function maxAbs(m: Float64Array): number {
+  let max = 0;
+  for (const v of m) max = Math.max(max, Math.abs(v));
+  return max;
 }
 
 function withDiagonalOffset(m: Float64Array, n: number, offset: number): Float64Array {
