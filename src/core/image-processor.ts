@@ -45,6 +45,15 @@ export function intSizeRule(config: Record<string, unknown>): IntSizeRule {
   return typeof type === 'string' && SHORTEST_EDGE_TYPES.test(type) ? 'shortest-edge' : 'square';
 }
 
+const positive = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0;
+const entry = (value: unknown, key: string): unknown => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined);
+/** {"height": h, "width": w} with positive integers, else undefined. */
+function heightWidth(value: unknown): { width: number; height: number } | undefined {
+  const height = entry(value, 'height');
+  const width = entry(value, 'width');
+  return positive(height) && positive(width) ? { width, height } : undefined;
+}
+
 /** The steps a processor config asks for. `source` names the config in error messages. */
 export function imageProcessorSteps(config: Record<string, unknown>, options: { intSize?: IntSizeRule; source?: string } = {}): ImageProcessorSteps {
   const source = options.source ?? 'preprocessor config';
@@ -53,7 +62,6 @@ export function imageProcessorSteps(config: Record<string, unknown>, options: { 
   const fail = (field: string, want: string): never => {
     throw new PmgError('invalid-input', `${source}: ${field} must be ${want}, got ${JSON.stringify(config[field])}`, { details: { field } });
   };
-  const positive = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0;
 
   const resampleCode = config.resample ?? (clipLike ? 3 : 2);
   const filter = typeof resampleCode === 'number' ? PIL_RESAMPLE_CODES[resampleCode] : undefined;
@@ -62,18 +70,14 @@ export function imageProcessorSteps(config: Record<string, unknown>, options: { 
 
   if (config.do_resize !== false) {
     const size = config.size ?? (clipLike ? 224 : undefined);
+    const shortestEdge = entry(size, 'shortest_edge');
     if (positive(size)) steps.resize = clipLike ? { shortestEdge: size } : { width: size, height: size };
-    else if (size && typeof size === 'object' && positive((size as Record<string, unknown>).shortest_edge)) steps.resize = { shortestEdge: (size as { shortest_edge: number }).shortest_edge };
-    else if (size && typeof size === 'object' && positive((size as Record<string, unknown>).height) && positive((size as Record<string, unknown>).width)) {
-      steps.resize = { width: (size as { width: number }).width, height: (size as { height: number }).height };
-    } else fail('size', 'a positive integer, {"shortest_edge": n} or {"height": h, "width": w}');
+    else if (positive(shortestEdge)) steps.resize = { shortestEdge };
+    else steps.resize = heightWidth(size) ?? fail('size', 'a positive integer, {"shortest_edge": n} or {"height": h, "width": w}');
   }
   if (config.do_center_crop ?? (clipLike || config.crop_size !== undefined)) {
     const cropSize = config.crop_size ?? (clipLike ? 224 : undefined);
-    if (positive(cropSize)) steps.crop = { width: cropSize, height: cropSize };
-    else if (cropSize && typeof cropSize === 'object' && positive((cropSize as Record<string, unknown>).height) && positive((cropSize as Record<string, unknown>).width)) {
-      steps.crop = { width: (cropSize as { width: number }).width, height: (cropSize as { height: number }).height };
-    } else fail('crop_size', 'a positive integer or {"height": h, "width": w}');
+    steps.crop = positive(cropSize) ? { width: cropSize, height: cropSize } : (heightWidth(cropSize) ?? fail('crop_size', 'a positive integer or {"height": h, "width": w}'));
   }
   if (config.do_rescale !== false) {
     const factor = config.rescale_factor ?? 1 / 255;
