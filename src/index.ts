@@ -34,6 +34,7 @@ export { LLM_SCRIPTS, LLM_EOS_ID, LLM_BOS_ID } from './fixtures/tiny-llm-tokeniz
 export { writeTinyClip, type TinyClipOptions } from './fixtures/tiny-clip.js';
 export { clipTokenizerFiles, clipVocabulary, type ClipTokenizerFiles, type ClipVocabulary } from './fixtures/tiny-clip-tokenizer.js';
 export { readImageRgb, resizeRgb, encodePng, RESIZE_KERNEL, type RgbImage } from './core/image-io.js';
+export { clipPreprocessImage } from './core/image-processor.js';
 export { ssim, SSIM_CONSTANTS, type SsimOptions, type SsimMode } from './metrics/ssim.js';
 export { msSsim, MS_SSIM_WEIGHTS } from './metrics/ms-ssim.js';
 export { LpipsModel, LPIPS_SHIFT, LPIPS_SCALE, type LpipsOptions } from './metrics/lpips.js';

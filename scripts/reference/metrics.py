@@ -3,7 +3,7 @@
 
 Run from the repository root with Debian's python3 (numpy, scipy, python3-skimage 0.19.3):
 
-    /usr/bin/python3 scripts/reference/metrics.py            # images, SSIM, MS-SSIM, FID
+    /usr/bin/python3 scripts/reference/metrics.py            # images, SSIM, FID (MS-SSIM: scripts/reference/ms_ssim.py)
     /usr/bin/python3 scripts/reference/metrics.py lpips      # LPIPS on the exported fixture weights
 
 Writes test-data/metrics/*.png (small deterministic test images, made here from a seeded numpy
@@ -13,7 +13,9 @@ import json
 import os
 import sys
 
-import numpy as np
+# scripts/reference/random.py would shadow the standard library's `random` (numpy imports it): drop this folder.
+sys.path = [p for p in sys.path if os.path.abspath(p or '.') != os.path.dirname(os.path.abspath(__file__))]
+import numpy as np  # noqa: E402
 from PIL import Image
 from scipy import linalg
 from scipy.ndimage import gaussian_filter
@@ -84,23 +86,6 @@ def ssim_cs_plane(x, y):
     cs = (2 * vxy + c2) / (vx + vy + c2)
     s = (2 * ux * uy + c1) / (ux * ux + uy * uy + c1) * cs
     return float(s[5:-5, 5:-5].mean()), float(cs[5:-5, 5:-5].mean())
-
-
-def ms_ssim_plane(x, y):
-    weights = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
-    value = 1.0
-    for level, w in enumerate(weights):
-        s, cs = ssim_cs_plane(x, y)
-        term = s if level == len(weights) - 1 else cs
-        value *= max(term, 0.0) ** w
-        h, wd = x.shape[0] // 2 * 2, x.shape[1] // 2 * 2
-        x = x[:h, :wd].reshape(h // 2, 2, wd // 2, 2).mean(axis=(1, 3))
-        y = y[:h, :wd].reshape(h // 2, 2, wd // 2, 2).mean(axis=(1, 3))
-    return value
-
-
-def ms_ssim_rgb(a, b):
-    return float(np.mean([ms_ssim_plane(a[..., c].astype(np.float64), b[..., c].astype(np.float64)) for c in range(3)]))
 
 
 def fid_scipy(mu1, s1, mu2, s2):
@@ -174,16 +159,13 @@ def main_images():
                               luma(imgs[p]), luma(imgs[q]), gaussian_weights=True, sigma=1.5,
                               use_sample_covariance=False, data_range=255)),
                           'ssim_rgb_numpy': float(np.mean([ssim_cs_plane(imgs[p][..., c].astype(float), imgs[q][..., c].astype(float))[0] for c in range(3)]))})
-    ms_rows = []
+    large_rows = []
     for p, q in [('big-a', 'big-b'), ('big-a', 'big-c'), ('big-a', 'big-a')]:
-        ms_rows.append({'x': p + '.png', 'y': q + '.png', 'ms_ssim_rgb': ms_ssim_rgb(imgs[p], imgs[q]),
-                        'ms_ssim_luma': ms_ssim_plane(luma(imgs[p]), luma(imgs[q])),
-                        'ssim_rgb': ssim_skimage(imgs[p], imgs[q])})
+        large_rows.append({'x': p + '.png', 'y': q + '.png', 'ssim_rgb': ssim_skimage(imgs[p], imgs[q])})
     write_json('ssim.json', {
         'made_by': 'scripts/reference/metrics.py with Debian python3-skimage %s, numpy %s' % (skimage.__version__, np.__version__),
         'ssim_call': 'structural_similarity(x, y, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255, channel_axis=-1)',
-        'ms_ssim_convention': '5 scales, weights [0.0448,0.2856,0.3001,0.2363,0.1333], 2x2 mean pooling (odd edge dropped), cs at scales 1-4, ssim at 5, clamp at 0, mean over RGB channels',
-        'ssim': ssim_rows, 'ms_ssim': ms_rows})
+        'ssim': ssim_rows, 'ssim_large': large_rows})
     cases, features = fid_cases()
     write_json('fid.json', {'made_by': 'scripts/reference/metrics.py with scipy %s (linalg.sqrtm, as pytorch-fid)' % __import__('scipy').__version__,
                             'cases': cases, 'from_features': features})

@@ -3,6 +3,8 @@
  * networks (written to a temporary folder) and 64x64 synthetic images; medians of `repeats` runs.
  * A "batch" is one generated image against B references (set metrics: B vs B images).
  * clip-t / clip-i use the CLIP folder `clipDir` when given (e.g. a real CLIP), else the tiny fixture CLIP.
+ * With fid: the time of one 2048-d Fréchet distance (Inception pool3's width) between two dense seeded
+ * covariances, the step whose cost grows as d³ (metrics/frechet-distance.ts), one run.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +16,10 @@ import { writeTinyDino } from '../fixtures/tiny-dino.js';
 import { writeTinyInception } from '../fixtures/tiny-inception.js';
 import { writeTinyLpips } from '../fixtures/tiny-lpips.js';
 import { SessionPool } from '../runtime/onnx-session.js';
+import { frechetDistanceDetails } from '../metrics/frechet-distance.js';
 import { METRIC_NAMES, createMetric, metricInfo, type MetricName } from '../metrics/registry.js';
+import { seededGaussianStats } from '../metrics/seeded-gaussian.js';
+import { MS_SSIM_MIN_SIDE } from '../metrics/ms-ssim.js';
 import { formatMachine, machineInfo, type MachineInfo } from './machine.js';
 
 export interface MetricsBenchOptions {
@@ -23,6 +28,16 @@ export interface MetricsBenchOptions {
   imageSize?: number;
   metrics?: MetricName[];
   clipDir?: string;
+  /** Time one 2048-d Fréchet distance when fid is benchmarked (default true). */
+  fid2048?: boolean;
+}
+
+export interface Fid2048Timing {
+  dim: number;
+  /** Wall-clock seconds of frechetDistance on two dense dim x dim covariances (statistics given). */
+  seconds: number;
+  value: number;
+  route: string;
 }
 
 export interface MetricsBenchRow {
@@ -38,6 +53,7 @@ export interface MetricsBenchResult {
   imageSize: number;
   repeats: number;
   rows: MetricsBenchRow[];
+  fid2048?: Fid2048Timing;
 }
 
 export function syntheticImage(rng: SeededRandom, size: number): RgbImage {
@@ -61,7 +77,7 @@ export async function benchMetrics(options: MetricsBenchOptions = {}): Promise<M
     await writeTinyInception(join(dir, 'fid'));
     const clipDir = options.clipDir ?? (await writeTinyClip(join(dir, 'clip')), join(dir, 'clip'));
     const modelDirs: Partial<Record<MetricName, string>> = { lpips: join(dir, 'lpips'), dino: join(dir, 'dino'), fid: join(dir, 'fid'), 'clip-t': clipDir, 'clip-i': clipDir };
-    const benchSize = (name: MetricName) => (name === 'ms-ssim' ? Math.max(size, 176) : size);
+    const benchSize = (name: MetricName) => (name === 'ms-ssim' ? Math.max(size, MS_SSIM_MIN_SIDE) : size);
     for (const name of names) {
       const info = metricInfo(name);
       const metric = await createMetric(name, { modelDir: modelDirs[name], pool, batchSize: Math.max(...batches) });
@@ -90,14 +106,24 @@ export async function benchMetrics(options: MetricsBenchOptions = {}): Promise<M
     await pool.releaseAll();
     await rm(dir, { recursive: true, force: true });
   }
-  return { machine: machineInfo(), imageSize: size, repeats, rows };
+  const fid2048 = names.includes('fid') && options.fid2048 !== false ? timeFid2048() : undefined;
+  return { machine: machineInfo(), imageSize: size, repeats, rows, ...(fid2048 ? { fid2048 } : {}) };
+}
+
+/** One 2048-d Fréchet distance on the statistics of the FID reference test (dense, positive definite). */
+export function timeFid2048(dim = 2048): Fid2048Timing {
+  const a = seededGaussianStats(2048001, dim, 64);
+  const b = seededGaussianStats(2048002, dim, 64, 0.1);
+  const started = performance.now();
+  const result = frechetDistanceDetails(a, b);
+  return { dim, seconds: (performance.now() - started) / 1000, value: result.value, route: result.route };
 }
 
 export function formatMetricsBench(result: MetricsBenchResult, command: string): string {
   const lines = [
     `command: ${command}`,
     `machine: ${formatMachine(result.machine)}`,
-    `images ${result.imageSize}x${result.imageSize} (ms-ssim 176x176), fixture networks, median of ${result.repeats} runs`,
+    `images ${result.imageSize}x${result.imageSize} (ms-ssim ${MS_SSIM_MIN_SIDE}x${MS_SSIM_MIN_SIDE}), fixture networks, median of ${result.repeats} runs`,
     '',
     `${'metric'.padEnd(9)}${'batch'.padStart(6)}${'images/s'.padStart(12)}${'median ms'.padStart(12)}`,
   ];
@@ -105,6 +131,10 @@ export function formatMetricsBench(result: MetricsBenchResult, command: string):
     lines.push(row.skipped
       ? `${row.metric.padEnd(9)}${String(row.batch).padStart(6)}  skipped: ${row.skipped}`
       : `${row.metric.padEnd(9)}${String(row.batch).padStart(6)}${row.imagesPerSecond.toFixed(1).padStart(12)}${row.medianMs.toFixed(2).padStart(12)}`);
+  }
+  if (result.fid2048) {
+    const f = result.fid2048;
+    lines.push('', `fid ${f.dim}-d Fréchet distance (two dense ${f.dim}x${f.dim} covariances, eigenvalues only, one run): ${f.seconds.toFixed(2)} s`);
   }
   return `${lines.join('\n')}\n`;
 }

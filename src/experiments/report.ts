@@ -10,6 +10,7 @@
  * - An image grid per sample: history | target | each method's output.
  */
 import { join, relative, sep } from 'node:path';
+import { TRANSPARENCY_NOTE } from '../core/image-io.js';
 import { SERIES_COLORS, esc, lineChartSvg, type ChartSeries } from './chart-svg.js';
 import { EVAL_METRICS, metricColumns, parseColumn, type EvalMetricName } from './eval-metrics.js';
 import { resultsCsv } from './results-csv.js';
@@ -147,6 +148,7 @@ function describeRun(data: ReportData): string[] {
     `methods: ${c.methods.join(', ')}; α (pmg): ${c.alphas.join(', ')}; seed ${c.seed}${c.steps !== undefined ? `; ${c.steps} steps` : ''}${c.size !== undefined ? `; ${c.size}x${c.size} px` : ''}`,
     `models: ${c.models.models ?? 'default preset'}${c.models.llm ? `, llm ${c.models.llm}` : ''}; metric networks: ${c.models.metricsModels ?? 'defaults'}`,
     'personalization = metric vs the user\'s history images (mean over history); accuracy = vs the target image, CLIP-T vs the target text',
+    `images are read as 8-bit RGB; ${TRANSPARENCY_NOTE} before every metric`,
     'mean ± half-width of the 95% confidence interval of the mean (Student\'s t, n − 1 degrees of freedom); ↑ higher is closer, ↓ lower is closer',
   ];
 }

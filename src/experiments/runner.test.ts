@@ -110,6 +110,8 @@ describe('eval runner', () => {
       assert.ok(html.includes(label), `report.html lists ${label}`);
     }
     assert.match(md, /Relative change against target-only/);
+    assert.match(md, /^- images are read as 8-bit RGB; transparent pixels are composited over white before every metric$/m);
+    assert.ok(html.includes('transparent pixels are composited over white before every metric'));
     assert.match(html, /<svg[^>]*>[\s\S]*α trade-off, LPIPS[\s\S]*<\/svg>/);
     assert.ok(existsSync(join(out, 'chart-lpips.svg')));
     assert.ok(html.includes('src="images/movielens_user-53/target-only.png"'));

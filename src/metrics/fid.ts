@@ -4,21 +4,24 @@
  *
  * Model folder (resolved by the model store): `model.onnx` with input `image` float32 [N, 3, S, S],
  * pixels scaled to [-1, 1], and output `pool` [N, D] or [N, D, 1, 1] (Inception-v3 pool3: D = 2048).
- * S comes from the input's static shape, else `config.json` {"image_size": S}, else 299. Images are
- * resized to S x S with Lanczos-3 (pytorch-fid resizes with bilinear interpolation inside the network,
- * so values differ from pytorch-fid in the last digits; a model exported with its own resize layer
- * can take S x S input of any origin). FID needs at least 2 images per set; with few images it is
+ * S comes from the input's static shape, else `config.json` {"image_size": S}, else 299. Images reach
+ * the network as in pytorch-fid (metrics/inception-input.ts): [0, 1] floats resized to S x S by bilinear
+ * interpolation (align_corners=false, no antialiasing), then scaled to [-1, 1]; an exported pytorch-fid
+ * network without its resize layer thus gets the input it would have made itself. Transparent pixels
+ * were composited over white when the images were read (core/image-io.ts; pytorch-fid's PIL
+ * convert('RGB') drops alpha instead). FID needs at least 2 images per set; with few images it is
  * strongly biased upwards (report the set sizes with the value).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resizeRgb, type RgbImage } from '../core/image-io.js';
+import type { RgbImage } from '../core/image-io.js';
 import { parseJson } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { OnnxSession, defaultSessionPool, ort } from '../runtime/onnx-session.js';
 import type { EmbeddingModelOptions } from './dino.js';
 import { frechetDistanceOfFeatures } from './frechet-distance.js';
-import { chunks, toNchw } from './image-batch.js';
+import { chunks } from './image-batch.js';
+import { inceptionInput } from './inception-input.js';
 
 export const FID_FILES = ['model.onnx'];
 
@@ -47,8 +50,7 @@ export class InceptionFeatures {
   async features(images: readonly RgbImage[]): Promise<Float64Array[]> {
     const out: Float64Array[] = [];
     for (const batch of chunks(images, this.batchSize)) {
-      const resized = await Promise.all(batch.map((image) => resizeRgb(image, this.imageSize, this.imageSize)));
-      const tensor = toNchw(resized, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]);
+      const tensor = inceptionInput(batch, this.imageSize);
       const result = await this.session.run({ image: new ort.Tensor('float32', tensor.data, tensor.dims) }, ['pool']);
       const pool = result.pool!;
       const dim = (pool.dims as number[]).slice(1).reduce((a, b) => a * b, 1);

@@ -1,21 +1,46 @@
 /**
- * Fréchet distance between two Gaussians, in float64 (the FID formula):
+ * Fréchet distance between two Gaussians, in float64 (the FID formula, pytorch-fid's
+ * `calculate_frechet_distance`):
  *
  *   d^2 = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr( (S1 S2)^(1/2) )
  *
- * The trace of the matrix square root is computed without a general (non-symmetric) sqrtm:
- * tr((S1 S2)^(1/2)) = sum_i sqrt(lambda_i) where lambda_i are the eigenvalues of the symmetric
- * PSD matrix  R S2 R,  R = S1^(1/2) (from the eigen-decomposition S1 = V D V^T, negative rounding-error
- * eigenvalues clamped to 0). R S2 R is orthogonally similar to F S2 F^T with F = D^(1/2) V^T, whose
- * rows for zero eigenvalues vanish, so the eigenvalues come from that smaller r x r matrix (r = rank
- * of S1): about 1.5 n^3 multiply-adds instead of forming R and two n x n products.
- * From feature matrices with fewer samples than dimensions the same number is the nuclear norm of A1^T A2 (A = centred features / sqrt(n-1)), computed from the
- * eigenvalues of the small n1 x n1 (or n2 x n2) Gram matrix; no d x d eigen-decomposition then.
- * Covariances use n-1 (numpy.cov's default, as pytorch-fid). Checked against scipy.linalg.sqrtm
- * on known Gaussians, including near-singular ones (src/metrics/reference/fid.json).
+ * pytorch-fid takes the trace of scipy.linalg.sqrtm(S1 S2). Here no matrix square root is formed:
+ * tr((S1 S2)^(1/2)) = sum_i sqrt(lambda_i) over the eigenvalues of S1 S2, which are those of one symmetric
+ * matrix, and only its eigenvalues are computed (core/symmetric-eigen.ts):
+ * 1. S1 = L Lᵀ (Cholesky, core/cholesky.ts) and the eigenvalues of Lᵀ S2 L. About 3n³/2 multiply-adds: a
+ *    2048-d FID takes about 10 s on one core of the development machine (`pmg bench metrics` reports it).
+ * 2. If S1 is not positive definite, the same with S2 = L Lᵀ and Lᵀ S1 L (tr sqrt(S1 S2) = tr sqrt(S2 S1)).
+ * 3. If neither is (both singular, e.g. fewer images than dimensions), the eigenvalues of F S2 Fᵀ with
+ *    F = D^½ Vᵀ from S1 = V D Vᵀ, which needs S1's eigenvectors (exact but several times slower; from
+ *    features, frechetDistanceOfFeatures avoids it, see below).
+ * pytorch-fid's two safeguards, in this route:
+ * - Imaginary part. scipy's sqrtm of S1 S2 is complex when S1 S2 has negative eigenvalues (rounding, or a
+ *   matrix that is not a covariance); pytorch-fid keeps the real part if the imaginary parts on the diagonal
+ *   are within 1e-3, else raises "Imaginary component". Here the square root of a negative eigenvalue λ
+ *   has the imaginary part sqrt(-λ): a value within 1e-3 counts as 0, a larger one is an error
+ *   (PmgError invalid-argument, naming λ). In route 3, S1's own eigenvalues are checked the same way.
+ * - eps·I. When sqrtm's result is not finite, pytorch-fid adds eps = 1e-6 to the diagonals of both
+ *   covariances and computes again (it prints "fid calculation produces singular product"). scipy's sqrtm
+ *   fails on exactly singular products whose zero eigenvalues are coupled (a square root does not exist);
+ *   eigenvalues always exist, so this route never needs the offset for finite covariances, and it keeps the
+ *   same fallback for a trace term that is not finite (overflow), reported in `epsilonAdded`; if the retry is
+ *   not finite either, one line says so (pytorch-fid would return NaN).
+ * Where pytorch-fid's sqrtm succeeds, both compute the same number: checked against a scipy.linalg.sqrtm
+ * implementation of pytorch-fid's function, including a near-singular pair and a 2048-d pair
+ * (src/metrics/reference/fid.json, fid-2048.json).
+ * From feature matrices with fewer samples than dimensions the same number is the nuclear norm of A1ᵀA2
+ * (A = centred features / sqrt(n-1)), computed from the eigenvalues of the small n1 x n1 (or n2 x n2) Gram
+ * matrix; no d x d work then. Covariances use n-1 (numpy.cov's default, as pytorch-fid).
  */
+import { choleskyLower, congruence } from '../core/cholesky.js';
+import { addProductTransposed, block } from '../core/matrix-product.js';
 import { symmetricEigen } from '../core/symmetric-eigen.js';
 import { PmgError } from '../errors/pmg-error.js';
+
+/** pytorch-fid's `eps`: added to both covariance diagonals when the trace term is not finite. */
+export const FID_EPSILON = 1e-6;
+/** pytorch-fid's tolerance on the imaginary part of sqrtm's diagonal (`atol=1e-3`). */
+export const FID_IMAGINARY_TOLERANCE = 1e-3;
 
 export interface GaussianStats {
   dim: number;
@@ -24,37 +49,111 @@ export interface GaussianStats {
   cov: Float64Array;
 }
 
-export function frechetDistance(a: GaussianStats, b: GaussianStats): number {
-  if (a.dim !== b.dim) throw new PmgError('invalid-argument', `Fréchet distance needs statistics of the same dimension, got ${a.dim} and ${b.dim}`);
-  const n = a.dim;
-  const { matrix, size } = whitenedProduct(a.cov, b.cov, n);
-  const traceSqrt = sumSqrt(symmetricEigen(matrix, size).values);
-  return meanTerm(a.mean, b.mean) + trace(a.cov, n) + trace(b.cov, n) - 2 * traceSqrt;
+export interface FrechetDetails {
+  value: number;
+  /** Which symmetric matrix gave the eigenvalues (see the file comment). */
+  route: 'cholesky-1' | 'cholesky-2' | 'eigenvectors';
+  /** Smallest eigenvalue of S1 S2 (negative values within the tolerance were counted as 0). */
+  smallestEigenvalue: number;
+  /** Whether pytorch-fid's eps·I had to be added (the first trace term was not finite). */
+  epsilonAdded: boolean;
 }
 
-/** Mean and covariance (divisor n-1) of feature rows. */
+export function frechetDistance(a: GaussianStats, b: GaussianStats): number {
+  return frechetDistanceDetails(a, b).value;
+}
+
+export function frechetDistanceDetails(a: GaussianStats, b: GaussianStats): FrechetDetails {
+  if (a.dim !== b.dim) throw new PmgError('invalid-argument', `Fréchet distance needs statistics of the same dimension, got ${a.dim} and ${b.dim}`);
+  const n = a.dim;
+  checkFinite(a, 'first');
+  checkFinite(b, 'second');
+  let epsilonAdded = false;
+  let s1 = a.cov;
+  let s2 = b.cov;
+  let root = traceSqrtProduct(s1, s2, n);
+  if (!Number.isFinite(root.traceSqrt)) {
+    epsilonAdded = true;
+    s1 = withDiagonalOffset(s1, n, FID_EPSILON);
+    s2 = withDiagonalOffset(s2, n, FID_EPSILON);
+    root = traceSqrtProduct(s1, s2, n);
+    if (!Number.isFinite(root.traceSqrt)) {
+      throw new PmgError('invalid-argument', `Fréchet distance: tr sqrt(S1 S2) is not finite, even with ${FID_EPSILON} added to both diagonals (pytorch-fid's fallback); the covariances overflow float64 (largest entries ${maxAbs(a.cov).toExponential(2)} and ${maxAbs(b.cov).toExponential(2)})`);
+    }
+  }
+  const value = meanTerm(a.mean, b.mean) + trace(a.cov, n) + trace(b.cov, n) - 2 * root.traceSqrt;
+  return { value, route: root.route, smallestEigenvalue: root.smallest, epsilonAdded };
+}
+
+/** tr((S1 S2)^(1/2)) from the eigenvalues of a symmetric matrix with the eigenvalues of S1 S2. */
+function traceSqrtProduct(s1: Float64Array, s2: Float64Array, n: number): { traceSqrt: number; route: FrechetDetails['route']; smallest: number } {
+  let route: FrechetDetails['route'] = 'cholesky-1';
+  let values: Float64Array;
+  const l1 = choleskyLower(s1, n);
+  const l2 = l1 ? undefined : choleskyLower(s2, n);
+  if (l1) values = symmetricEigen(congruence(l1, s2, n), n).values;
+  else if (l2) {
+    route = 'cholesky-2';
+    values = symmetricEigen(congruence(l2, s1, n), n).values;
+  } else {
+    route = 'eigenvectors';
+    const { matrix, size } = whitenedProduct(s1, s2, n);
+    values = symmetricEigen(matrix, size).values;
+  }
+  const smallest = values.length ? values[0]! : 0;
+  checkImaginary(smallest, 'the product of the covariances');
+  return { traceSqrt: sumSqrt(values), route, smallest };
+}
+
+function checkImaginary(smallest: number, what: string): void {
+  if (smallest < 0 && Math.sqrt(-smallest) > FID_IMAGINARY_TOLERANCE) {
+    throw new PmgError(
+      'invalid-argument',
+      `Fréchet distance: ${what} has the eigenvalue ${smallest.toPrecision(4)}, whose square root has the imaginary part ${Math.sqrt(-smallest).toPrecision(4)} > ${FID_IMAGINARY_TOLERANCE} (pytorch-fid raises "Imaginary component" here); the covariances must be positive semidefinite`,
+      { details: { smallestEigenvalue: smallest } },
+    );
+  }
+}
+
+function checkFinite(stats: GaussianStats, which: string): void {
+  if (stats.mean.length !== stats.dim || stats.cov.length !== stats.dim * stats.dim) {
+    throw new PmgError('invalid-argument', `the ${which} Gaussian has a mean of ${stats.mean.length} and a covariance of ${stats.cov.length} values for dimension ${stats.dim}`);
+  }
+  for (const [name, values] of [['mean', stats.mean], ['covariance', stats.cov]] as const) {
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]!)) {
+        throw new PmgError('invalid-argument', `the ${which} Gaussian's ${name} has the value ${values[i]} at index ${i}; FID needs finite features`, { details: { index: i } });
+      }
+    }
+  }
+}
+
+function maxAbs(m: Float64Array): number {
+  let max = 0;
+  for (const v of m) max = Math.max(max, Math.abs(v));
+  return max;
+}
+
+function withDiagonalOffset(m: Float64Array, n: number, offset: number): Float64Array {
+  const out = Float64Array.from(m);
+  for (let i = 0; i < n; i++) out[i * n + i]! += offset;
+  return out;
+}
+
+/** Mean and covariance (divisor n-1) of feature rows; the covariance is one blocked product Xcᵀ Xc. */
 export function gaussianStats(features: readonly Float64Array[]): GaussianStats {
   const count = features.length;
   if (count < 2) throw new PmgError('invalid-argument', `FID needs at least 2 images per set to estimate a covariance, got ${count}`);
   const dim = features[0]!.length;
   const mean = featureMean(features, dim);
+  // Centred features transposed (dim x count): the covariance entry (i, j) is the dot product of rows i and j.
+  const centredT = new Float64Array(dim * count);
+  features.forEach((row, k) => {
+    for (let i = 0; i < dim; i++) centredT[i * count + k] = row[i]! - mean[i]!;
+  });
   const cov = new Float64Array(dim * dim);
-  const centred = new Float64Array(dim);
-  for (const row of features) {
-    for (let i = 0; i < dim; i++) centred[i] = row[i]! - mean[i]!;
-    for (let i = 0; i < dim; i++) {
-      const ci = centred[i]!;
-      if (ci === 0) continue;
-      for (let j = i; j < dim; j++) cov[i * dim + j]! += ci * centred[j]!;
-    }
-  }
-  for (let i = 0; i < dim; i++) {
-    for (let j = i; j < dim; j++) {
-      const value = cov[i * dim + j]! / (count - 1);
-      cov[i * dim + j] = value;
-      cov[j * dim + i] = value;
-    }
-  }
+  addProductTransposed(dim, dim, count, block(centredT, count), block(centredT, count), block(cov, dim), 1 / (count - 1), true);
+  for (let i = 0; i < dim; i++) for (let j = i + 1; j < dim; j++) cov[j * dim + i] = cov[i * dim + j]!;
   return { dim, mean, cov };
 }
 
@@ -63,6 +162,11 @@ export function frechetDistanceOfFeatures(x: readonly Float64Array[], y: readonl
   if (x.length < 2 || y.length < 2) throw new PmgError('invalid-argument', `FID needs at least 2 images per set, got ${x.length} and ${y.length}`);
   const dim = x[0]!.length;
   if (y[0]!.length !== dim) throw new PmgError('invalid-argument', `FID feature sizes differ: ${dim} and ${y[0]!.length}`);
+  for (const [which, rows] of [['generated', x], ['reference', y]] as const) {
+    rows.forEach((row, k) => {
+      if (!row.every(Number.isFinite)) throw new PmgError('invalid-argument', `the features of ${which} image ${k} are not all finite; FID needs finite features`, { details: { image: k } });
+    });
+  }
   if (Math.min(x.length, y.length) >= dim) return frechetDistance(gaussianStats(x), gaussianStats(y));
   const a = centredScaled(x, dim);
   const b = centredScaled(y, dim);
@@ -110,6 +214,7 @@ function featureMean(rows: readonly Float64Array[], dim: number): Float64Array {
  */
 function whitenedProduct(s1: Float64Array, s2: Float64Array, n: number): { matrix: Float64Array; size: number } {
   const { values, vectors } = symmetricEigen(s1, n, true);
+  checkImaginary(values[0] ?? 0, 'the first covariance');
   const kept: number[] = [];
   for (let k = 0; k < n; k++) if (values[k]! > 0) kept.push(k);
   const size = kept.length;

@@ -75,9 +75,9 @@ export function ssim(a: RgbImage, b: RgbImage, options: SsimOptions = {}): numbe
  * Mean SSIM and mean contrast-structure term cs = (2 sxy + C2) / (sx^2 + sy^2 + C2) of two planes,
  * both averaged over the valid region (MS-SSIM uses cs at its finer scales).
  */
-export function ssimStats(x: Plane, y: Plane): { ssim: number; cs: number } {
+export function ssimStats(x: Plane, y: Plane, taps: Float64Array = TAPS): { ssim: number; cs: number } {
   const { width, height } = x;
-  if (width < SSIM_WINDOW || height < SSIM_WINDOW) {
+  if (width < taps.length || height < taps.length) {
     throw new PmgError('invalid-argument', `SSIM needs images of at least ${SSIM_WINDOW}x${SSIM_WINDOW} pixels, got ${width}x${height}`);
   }
   const n = width * height;
@@ -91,11 +91,11 @@ export function ssimStats(x: Plane, y: Plane): { ssim: number; cs: number } {
     yy[i] = v * v;
     xy[i] = u * v;
   }
-  const mx = filterValid(x.data, width, height);
-  const my = filterValid(y.data, width, height);
-  const mxx = filterValid(xx, width, height);
-  const myy = filterValid(yy, width, height);
-  const mxy = filterValid(xy, width, height);
+  const mx = filterValid(x.data, width, height, taps);
+  const my = filterValid(y.data, width, height, taps);
+  const mxx = filterValid(xx, width, height, taps);
+  const myy = filterValid(yy, width, height, taps);
+  const mxy = filterValid(xy, width, height, taps);
   const c1 = (SSIM_CONSTANTS.k1 * SSIM_CONSTANTS.dataRange) ** 2;
   const c2 = (SSIM_CONSTANTS.k2 * SSIM_CONSTANTS.dataRange) ** 2;
   let ssimSum = 0;
@@ -118,8 +118,8 @@ export function ssimStats(x: Plane, y: Plane): { ssim: number; cs: number } {
 }
 
 /** Gaussian filter over the valid region only: output (height-10) x (width-10), rows then columns. */
-function filterValid(data: Float64Array, width: number, height: number): Float64Array {
-  const k = TAPS.length;
+function filterValid(data: Float64Array, width: number, height: number, taps: Float64Array): Float64Array {
+  const k = taps.length;
   const outW = width - k + 1;
   const outH = height - k + 1;
   const rows = new Float64Array(height * outW);
@@ -127,7 +127,7 @@ function filterValid(data: Float64Array, width: number, height: number): Float64
     const base = yRow * width;
     for (let xCol = 0; xCol < outW; xCol++) {
       let acc = 0;
-      for (let t = 0; t < k; t++) acc += TAPS[t]! * data[base + xCol + t]!;
+      for (let t = 0; t < k; t++) acc += taps[t]! * data[base + xCol + t]!;
       rows[yRow * outW + xCol] = acc;
     }
   }
@@ -135,7 +135,7 @@ function filterValid(data: Float64Array, width: number, height: number): Float64
   for (let yRow = 0; yRow < outH; yRow++) {
     for (let xCol = 0; xCol < outW; xCol++) {
       let acc = 0;
-      for (let t = 0; t < k; t++) acc += TAPS[t]! * rows[(yRow + t) * outW + xCol]!;
+      for (let t = 0; t < k; t++) acc += taps[t]! * rows[(yRow + t) * outW + xCol]!;
       out[yRow * outW + xCol] = acc;
     }
   }

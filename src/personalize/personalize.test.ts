@@ -203,7 +203,7 @@ test('d_t is scored against the target part of the prompt as the generator got i
   assert.equal(r.scoring.targetText, "movie poster, Alien, named 'Alien', dark, space, creature");
   assert.equal(r.scoring.preferenceText, 'vintage, noir, neon');
   assert.ok(r.candidates[0]!.prompt.startsWith(r.scoring.targetText));
-  const [image] = await models.clip.embedImages([toClipImage(r.candidates[0]!.png)]);
+  const [image] = await models.clip.embedImages([await toClipImage(r.candidates[0]!.png)]);
   const [target, preference, bare] = await models.clip.embedTexts([r.scoring.targetText, r.scoring.preferenceText, keywordText(givenKeywords.target)]);
   assert.ok(Math.abs(clipLogit(image!, target!) - r.candidates[0]!.dt) < 1e-4, 'd_t recomputed from scoring.targetText');
   assert.ok(Math.abs(clipLogit(image!, preference!) - r.candidates[0]!.dp) < 1e-4, 'd_p recomputed from scoring.preferenceText');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AutoTokenizer, env } from '@huggingface/transformers';
 import { clipTokenizerFiles } from '../fixtures/tiny-clip-tokenizer.js';
-import { ClipTokenizer } from './clip-tokenizer.js';
+import { ClipTokenizer, truncateKeepingEnd } from './clip-tokenizer.js';
 
 let dir: string;
 before(() => {
@@ -43,6 +43,16 @@ test('window wraps ids in start/end tokens and pads to 77; pad token comes from 
   assert.equal(window[4], ours.eosTokenId);
   assert.equal(window[76], ours.padTokenId);
   assert.equal(ours.padTokenId, ours.eosTokenId);
+});
+
+test('a text longer than the window keeps [start, first 75 tokens, end]; truncateKeepingEnd leaves short ones alone', () => {
+  const ours = ClipTokenizer.fromFolder(dir);
+  const ids = ours.tokenize(Array.from({ length: 90 }, () => 'poster').join(' '));
+  assert.equal(ids.length, 90);
+  const window = ours.window(ids);
+  assert.deepEqual(window, [ours.bosTokenId, ...ids.slice(0, 75), ours.eosTokenId]);
+  assert.deepEqual(truncateKeepingEnd([1, 2, 3], 77), [1, 2, 3]);
+  assert.deepEqual(truncateKeepingEnd([1, 2, 3, 4, 9], 4), [1, 2, 3, 9]);
 });
 
 test('known words are single tokens and the cache returns the same ids', () => {

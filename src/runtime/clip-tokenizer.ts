@@ -94,10 +94,9 @@ export class ClipTokenizer {
     return ids;
   }
 
-  /** `[bos, ...ids, eos]` padded with the pad token (or cut) to maxLength: one text-encoder window. */
+  /** `[bos, ...ids, eos]` padded with the pad token (or cut, keeping eos last) to maxLength: one text-encoder window. */
   window(ids: readonly number[]): number[] {
-    const body = ids.slice(0, this.maxLength - 2);
-    const out = [this.bosTokenId, ...body, this.eosTokenId];
+    const out = truncateKeepingEnd([this.bosTokenId, ...ids, this.eosTokenId], this.maxLength);
     while (out.length < this.maxLength) out.push(this.padTokenId);
     return out;
   }
@@ -143,6 +142,16 @@ export class ClipTokenizer {
     }
     return parts;
   }
+}
+
+/**
+ * A token sequence that already ends with its end token, cut to `maxLength` the way Hugging Face tokenizers
+ * truncate before adding special tokens: [bos, first maxLength - 2 tokens, eos]. The end token stays at the
+ * last position, where CLIP's text pooling reads it (argmax of the ids / first end token).
+ */
+export function truncateKeepingEnd(ids: readonly number[], maxLength: number): number[] {
+  if (ids.length <= maxLength) return [...ids];
+  return [...ids.slice(0, maxLength - 1), ids[ids.length - 1]!];
 }
 
 /** GPT-2's reversible byte -> printable character table. */

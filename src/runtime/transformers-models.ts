@@ -15,14 +15,17 @@ import {
   CLIPTextModelWithProjection,
   CLIPVisionModelWithProjection,
   RawImage,
+  Tensor,
   env,
   type PreTrainedModel,
   type PreTrainedTokenizer,
-  type Tensor,
 } from '@huggingface/transformers';
+import { imageProcessorSteps, readImageProcessorConfig } from '../core/image-processor.js';
 import { PmgError } from '../errors/pmg-error.js';
+import { clipPixelBatch, clipTokenBatch, type ClipImageInput } from './clip-inputs.js';
 
 export type { PreTrainedModel, PreTrainedTokenizer, Tensor };
+export type { ClipImageInput };
 export { RawImage };
 
 export type TransformersDevice = 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'auto';
@@ -60,10 +63,15 @@ export interface ClipModel {
   dir: string;
   projectionDim: number;
   tokenizer: PreTrainedTokenizer;
+  /** Window of the text tower (77): longer texts keep their end token last (runtime/clip-inputs.ts). */
+  maxTextLength: number;
   /** Unnormalised text embeddings, one per text (one ONNX call per batch). */
   embedTexts(texts: readonly string[]): Promise<Float32Array[]>;
-  /** Unnormalised image embeddings, one per image (RawImage or a file path; one ONNX call per batch). */
-  embedImages(images: readonly ImageInput[]): Promise<Float32Array[]>;
+  /**
+   * Unnormalised image embeddings, one per image (8-bit RGB, RawImage or a file path; one ONNX call per
+   * batch), preprocessed by pmg as CLIPImageProcessor does with the folder's preprocessor_config.json.
+   */
+  embedImages(images: readonly ClipImageInput[]): Promise<Float32Array[]>;
 }
 
 export interface ClipLoadOptions extends TransformersLoadOptions {
@@ -193,26 +201,31 @@ export async function loadClip(dir: string, options: ClipLoadOptions = {}): Prom
     const visionModel = await withLocalEnv(folder, (id) =>
       CLIPVisionModelWithProjection.from_pretrained(id, { ...common, use_external_data_format: externalData(folder, visionFile) }),
     );
-    const processor = await withLocalEnv(folder, (id) => AutoImageProcessor.from_pretrained(id, { local_files_only: true }));
-    const config = textModel.config as unknown as { projection_dim?: number };
+    const processorPath = join(folder, 'preprocessor_config.json');
+    const steps = imageProcessorSteps(readImageProcessorConfig(processorPath), { intSize: 'shortest-edge', source: processorPath });
+    const config = textModel.config as unknown as { projection_dim?: number; max_position_embeddings?: number };
     const projectionDim = Number(config.projection_dim);
     if (!Number.isInteger(projectionDim) || projectionDim < 1) {
       throw new PmgError('model-layout', `CLIP folder ${folder}: config.json has no positive integer projection_dim`, { details: { dir: folder } });
     }
+    const tokenizerMax = Number((tokenizer as unknown as { model_max_length?: number }).model_max_length);
+    const maxTextLength = Number.isInteger(tokenizerMax) && tokenizerMax > 1 && tokenizerMax < 100_000 ? tokenizerMax : Number(config.max_position_embeddings) || 77;
+    const padId = Number((tokenizer as unknown as { pad_token_id?: number }).pad_token_id);
     const embedTexts = (texts: readonly string[]) =>
       inBatches(texts, batchSize, async (batch) => {
-        const inputs = tokenizer(batch, { padding: true, truncation: true });
-        const outputs = (await textModel(inputs)) as { text_embeds: Tensor };
+        const encoded = tokenizer(batch, { padding: false, truncation: false, return_tensor: false }) as unknown as { input_ids: number[][] };
+        const rows = encoded.input_ids;
+        const { ids, mask, dims } = clipTokenBatch(rows, maxTextLength, Number.isInteger(padId) ? padId : rows[0]![rows[0]!.length - 1]!);
+        const outputs = (await textModel({ input_ids: new Tensor('int64', ids, dims), attention_mask: new Tensor('int64', mask, dims) })) as { text_embeds: Tensor };
         return tensorRows(outputs.text_embeds);
       });
-    const embedImages = (images: readonly ImageInput[]) =>
+    const embedImages = (images: readonly ClipImageInput[]) =>
       inBatches(images, batchSize, async (batch) => {
-        const raw = await Promise.all(batch.map((image) => (typeof image === 'string' ? readImage(image) : image)));
-        const { pixel_values } = (await processor(raw)) as { pixel_values: Tensor };
-        const outputs = (await visionModel({ pixel_values })) as { image_embeds: Tensor };
+        const { data, dims } = await clipPixelBatch(batch, steps);
+        const outputs = (await visionModel({ pixel_values: new Tensor('float32', data, dims) })) as { image_embeds: Tensor };
         return tensorRows(outputs.image_embeds);
       });
-    return { dir: folder, projectionDim, tokenizer, embedTexts, embedImages };
+    return { dir: folder, projectionDim, maxTextLength, tokenizer, embedTexts, embedImages };
   });
 }
 

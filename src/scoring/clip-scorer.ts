@@ -4,16 +4,15 @@
  * non-positive logits to LOGIT_EPSILON before the log). The texts are described at `ScoringTexts`.
  * Batched: one CLIP image call for all candidates and one text call for both texts.
  */
-import { PNG } from 'pngjs';
 import { cosineSimilarity } from '../core/cosine-similarity.js';
-import type { RgbImage } from '../core/image-io.js';
+import { decodeImageRgb, type RgbImage } from '../core/image-io.js';
 import { PmgError } from '../errors/pmg-error.js';
-import { RawImage, type ImageInput } from '../runtime/transformers-models.js';
+import type { ClipImageInput } from '../runtime/transformers-models.js';
 
 /** What scoring needs from a CLIP model (runtime/transformers-models.ts ClipModel satisfies it). */
 export interface ClipScoringModel {
   embedTexts(texts: readonly string[]): Promise<Float32Array[]>;
-  embedImages(images: readonly ImageInput[]): Promise<Float32Array[]>;
+  embedImages(images: readonly ClipImageInput[]): Promise<Float32Array[]>;
 }
 
 export interface CandidateScores {
@@ -44,19 +43,12 @@ export function clipLogit(image: Float32Array, text: Float32Array): number {
   return cosineSimilarity(image, text, 100);
 }
 
-/** PNG bytes or 8-bit RGB images → CLIP inputs. */
-export function toClipImage(image: Buffer | RgbImage): RawImage {
-  if (Buffer.isBuffer(image)) {
-    const png = PNG.sync.read(image);
-    const rgb = new Uint8ClampedArray(png.width * png.height * 3);
-    for (let p = 0, q = 0; p < png.data.length; p += 4, q += 3) {
-      rgb[q] = png.data[p]!;
-      rgb[q + 1] = png.data[p + 1]!;
-      rgb[q + 2] = png.data[p + 2]!;
-    }
-    return new RawImage(rgb, png.width, png.height, 3);
-  }
-  return new RawImage(new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength), image.width, image.height, 3);
+/**
+ * PNG bytes or 8-bit RGB images → CLIP inputs: 8-bit RGB, PNGs decoded as core/image-io.ts reads files
+ * (transparent pixels composited over white); CLIP's own preprocessing follows in runtime/clip-inputs.ts.
+ */
+export function toClipImage(image: Buffer | RgbImage): Promise<RgbImage> {
+  return Buffer.isBuffer(image) ? decodeImageRgb(image, 'candidate image') : Promise.resolve(image);
 }
 
 export async function scoreCandidates(
@@ -65,8 +57,9 @@ export async function scoreCandidates(
   texts: ScoringTexts,
 ): Promise<CandidateScores> {
   if (images.length === 0) return { dp: [], dt: [] };
+  const rgb = await Promise.all(images.map(toClipImage));
   const [imageEmbeds, textEmbeds] = await Promise.all([
-    clip.embedImages(images.map(toClipImage)),
+    clip.embedImages(rgb),
     clip.embedTexts([texts.target, texts.preference]),
   ]);
   const [target, preference] = textEmbeds as [Float32Array, Float32Array];

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { readImageRgb } from '../../core/image-io.js';
+import { TRANSPARENCY_NOTE, readImageRgb } from '../../core/image-io.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { METRIC_NAMES, createMetric, metricInfo } from '../../metrics/registry.js';
 import { booleanOption, stringOption, type Command } from '../command.js';
@@ -29,9 +29,12 @@ export const metricsCommand: Command = {
   positionals: { name: 'IMAGE', description: 'generated image, then reference images or folders (clip-t: images; fid: generated set first)', min: 1 },
   details: [
     'Sizes: ssim, ms-ssim and lpips resize the generated image to each reference\'s size (Lanczos-3);',
-    'ms-ssim needs at least 176 px a side. clip-t, clip-i, dino and fid resize to their network input.',
+    'ms-ssim needs at least 161 px a side (pytorch_msssim: smaller side > 160). clip-t, clip-i, dino and fid resize to their network input.',
     'Conventions: SSIM as scikit-image (gaussian_weights, sigma 1.5, population covariance, data range 255);',
-    'CLIP-T = max(100 cos, 0) as torchmetrics; LPIPS/FID/DINO networks from ONNX folders (see src/metrics/README.md).',
+    'CLIP-T as torchmetrics: each image max(100 cos, 0), several images max(mean 100 cos, 0); CLIP and DINO inputs',
+    'are preprocessed as transformers\' image processors do (Pillow resampling), FID inputs as pytorch-fid (bilinear);',
+    'LPIPS/FID/DINO networks from ONNX folders (see src/metrics/README.md).',
+    'Images are read as 8-bit RGB; transparent pixels are composited over white (EXIF orientation applied).',
     'Example: pmg metrics --metric lpips --model ./lpips-alex out.png history/',
   ].join('\n'),
   async run(context) {
@@ -60,9 +63,9 @@ export const metricsCommand: Command = {
     if (info.kind === 'set') {
       value = await metric.compareSets(generated, references);
     } else if (info.kind === 'text') {
-      const scores = await metric.scoreText(generated, text!);
-      rows = generatedPaths.map((path, i) => ({ path, value: scores[i]! }));
-      value = mean(scores);
+      const scores = await metric.scoreTextSet(generated, text!);
+      rows = generatedPaths.map((path, i) => ({ path, value: scores.values[i]! }));
+      value = scores.value;
     } else {
       const scores = await metric.compare(generated[0]!, references);
       rows = referencePaths.map((path, i) => ({ path, value: scores[i]! }));
@@ -78,15 +81,23 @@ export const metricsCommand: Command = {
       ...(info.kind === 'set' ? { generatedCount: generated.length, referenceCount: references.length } : {}),
       model: modelDir,
       sizes: info.sizes,
+      transparency: TRANSPARENCY_NOTE,
     };
     if (booleanOption(context, 'json')) {
       context.io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return 0;
     }
     const out = context.io.stdout;
-    out.write(`${info.name} (${info.higherIsBetter ? 'higher' : 'lower'} is closer)${modelDir ? ` model ${modelDir}` : ''}\n`);
+    out.write(`${info.name} (${info.higherIsBetter ? 'higher' : 'lower'} is closer; ${TRANSPARENCY_NOTE})${modelDir ? ` model ${modelDir}` : ''}\n`);
     for (const row of rows) out.write(`  ${format(row.value)}  ${row.path}\n`);
-    const label = info.kind === 'set' ? `${generated.length} generated vs ${references.length} reference images` : rows.length > 1 ? `mean of ${rows.length}` : 'value';
+    const label =
+      info.kind === 'set'
+        ? `${generated.length} generated vs ${references.length} reference images`
+        : info.kind === 'text' && rows.length > 1
+          ? `${rows.length} images: max(mean of 100 cos, 0), as torchmetrics' CLIPScore`
+          : rows.length > 1
+            ? `mean of ${rows.length}`
+            : 'value';
     out.write(`${info.name}: ${format(value)} (${label})\n`);
     return 0;
   },
@@ -114,5 +125,7 @@ function mean(values: number[]): number {
 }
 
 function format(value: number): string {
-  return Math.abs(value) >= 100 ? value.toFixed(2) : value.toFixed(4);
+  const text = Math.abs(value) >= 100 ? value.toFixed(2) : value.toFixed(4);
+  // A rounding-level negative (FID of a set with itself) prints as 0.
+  return /^-0\.0+$/.test(text) ? text.slice(1) : text;
 }
