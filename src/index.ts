@@ -27,7 +27,7 @@ export { OnnxCausalLanguageModel, onnxCausalLmFiles, type OnnxCausalLmOptions } 
 export { OpenAiCompatibleLanguageModel, chatCompletionsUrl, type OpenAiCompatibleOptions } from './providers/llm/openai-compatible.js';
 export { createCaptioner, captionerFiles, type CreateCaptionerOptions } from './providers/captioner/onnx-captioner.js';
 export { startOpenAiServer, type OpenAiTestServer, type ServerBehaviour, type RecordedRequest } from './testing/openai-server.js';
-export { loadTokenizer, loadCausalLm, loadClip, requireModelFiles, tensorRows, RawImage, type CausalLm, type ClipModel, type ClipLoadOptions, type ImageInput, type TransformersLoadOptions, type TransformersDevice, type TransformersDtype } from './runtime/transformers-models.js';
+export { loadClip, requireModelFiles, type ClipModel, type ClipLoadOptions, type ClipImageInput, type ImageInput, type TransformersLoadOptions, type TransformersDevice, type TransformersDtype } from './runtime/transformers-models.js';
 export { writeFixtures, fixtureWriters, type FixtureWriter, type WriteFixturesOptions, type WrittenFixture, type WrittenFile } from './fixtures/write-fixtures.js';
 export { writeTinyLlm, TINY_LLM_CONFIG, type TinyLlmConfig } from './fixtures/tiny-llm.js';
 export { LLM_SCRIPTS, LLM_EOS_ID, LLM_BOS_ID } from './fixtures/tiny-llm-tokenizer.js';

@@ -8,7 +8,8 @@ import { CLIP_FIXTURE_WORDS, clipVocabulary } from '../fixtures/tiny-clip-tokeni
 import { writeTinyClip } from '../fixtures/tiny-clip.js';
 import { clipTokenBatch } from './clip-inputs.js';
 import { SessionPool, ort } from './onnx-session.js';
-import { RawImage, loadClip, type ClipModel } from './transformers-models.js';
+import { RawImage } from '@huggingface/transformers';
+import { loadClip, type ClipModel } from './transformers-models.js';
 
 let dir = '';
 let clip: ClipModel;

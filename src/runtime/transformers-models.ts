@@ -1,68 +1,34 @@
 /**
- * The one place that imports @huggingface/transformers: loads tokenizers, causal LMs and CLIP from
- * LOCAL folders in the transformers.js layout. Never touches the network (downloads are the model
- * store's job). transformers.js keeps its settings in a global `env`; we set it from explicit
- * arguments right before each load, and loads run one at a time so two folders never mix.
- * Each (folder, device, dtype) is loaded once per process.
+ * CLIP (both towers) and image captioners in the transformers.js layout, loaded from LOCAL folders through
+ * transformers.js (transformers-loading.ts). CLIP's inputs are made by pmg: texts as CLIP's tokenizer truncates
+ * them with the end token kept, images as CLIPImageProcessor does (runtime/clip-inputs.ts).
  */
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   AutoImageProcessor,
-  AutoModelForCausalLM,
   AutoModelForVision2Seq,
-  AutoTokenizer,
   CLIPTextModelWithProjection,
   CLIPVisionModelWithProjection,
   RawImage,
   Tensor,
-  env,
-  type PreTrainedModel,
-  type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { imageProcessorSteps, readImageProcessorConfig } from '../core/image-processor.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { clipPixelBatch, clipTokenBatch, type ClipImageInput } from './clip-inputs.js';
+import { cached, externalData, loadTokenizer, onnxFile, tensorRows, TOKENIZER_FILES, withLocalEnv } from './transformers-loading.js';
+import { requireModelFiles, type TransformersLoadOptions } from './transformers-options.js';
 
-export type { PreTrainedModel, PreTrainedTokenizer, Tensor };
 export type { ClipImageInput };
-export { RawImage };
+export type { TransformersDevice, TransformersDtype, TransformersLoadOptions } from './transformers-options.js';
+export { requireModelFiles } from './transformers-options.js';
 
-export type TransformersDevice = 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'auto';
-export type TransformersDtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'q4f16' | 'bnb4';
-
-export interface TransformersLoadOptions {
-  /** Execution device (default 'cpu'). */
-  device?: TransformersDevice;
-  /** Weight file variant: fp32 → model.onnx, q8 → model_quantized.onnx, ... (default 'fp32'). */
-  dtype?: TransformersDtype;
-}
-
-const DTYPE_SUFFIX: Record<TransformersDtype, string> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  int8: '_int8',
-  uint8: '_uint8',
-  q4: '_q4',
-  q4f16: '_q4f16',
-  bnb4: '_bnb4',
-};
-
-export interface CausalLm {
-  dir: string;
-  tokenizer: PreTrainedTokenizer;
-  model: PreTrainedModel;
-  /** config.json as read from the folder. */
-  config: Record<string, unknown>;
-}
-
-export type ImageInput = RawImage | string;
+/** An image for the captioner: a file path. */
+export type ImageInput = string;
 
 export interface ClipModel {
   dir: string;
   projectionDim: number;
-  tokenizer: PreTrainedTokenizer;
   /** Window of the text tower (77): longer texts keep their end token last (runtime/clip-inputs.ts). */
   maxTextLength: number;
   /** Unnormalised text embeddings, one per text (one ONNX call per batch). */
@@ -77,104 +43,6 @@ export interface ClipModel {
 export interface ClipLoadOptions extends TransformersLoadOptions {
   /** Largest number of inputs per ONNX call (default 32). */
   batchSize?: number;
-}
-
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
-
-/** Throw model-file-missing naming the folder and the first missing file. */
-export function requireModelFiles(dir: string, files: readonly string[], what: string): void {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new PmgError('model-not-found', `${what} folder ${dir} does not exist; pass a folder in the transformers.js layout (or pull the model first)`, {
-      details: { dir },
-    });
-  }
-  for (const file of files) {
-    if (!existsSync(join(dir, file))) {
-      throw new PmgError('model-file-missing', `${what} folder ${dir} lacks ${file}; it needs ${files.join(', ')}`, {
-        details: { dir, file, required: [...files] },
-      });
-    }
-  }
-}
-
-let queue: Promise<unknown> = Promise.resolve();
-
-/** Run one transformers.js load with env pointing at the parent of `dir`, one load at a time. */
-function withLocalEnv<T>(dir: string, load: (modelId: string) => Promise<T>): Promise<T> {
-  const run = async (): Promise<T> => {
-    env.allowRemoteModels = false;
-    env.allowLocalModels = true;
-    env.localModelPath = dirname(dir) + '/';
-    try {
-      return await load(basename(dir));
-    } catch (error) {
-      if (error instanceof PmgError) throw error;
-      const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new PmgError('model-layout', `cannot load the model in ${dir}: ${message}`, { cause: error, details: { dir } });
-    }
-  };
-  const result = queue.then(run, run);
-  queue = result.catch(() => undefined);
-  return result;
-}
-
-const cache = new Map<string, Promise<unknown>>();
-
-function cached<T>(key: string, create: () => Promise<T>): Promise<T> {
-  let entry = cache.get(key) as Promise<T> | undefined;
-  if (!entry) {
-    entry = create();
-    cache.set(key, entry);
-    entry.catch(() => cache.delete(key));
-  }
-  return entry;
-}
-
-function onnxFile(name: string, dtype: TransformersDtype): string {
-  return `onnx/${name}${DTYPE_SUFFIX[dtype]}.onnx`;
-}
-
-function externalData(dir: string, file: string): boolean {
-  return existsSync(join(dir, `${file}_data`)) || existsSync(join(dir, `${file}.data`));
-}
-
-export function loadTokenizer(dir: string): Promise<PreTrainedTokenizer> {
-  const folder = resolve(dir);
-  return cached(`tokenizer:${folder}`, async () => {
-    requireModelFiles(folder, TOKENIZER_FILES, 'tokenizer');
-    return withLocalEnv(folder, (id) => AutoTokenizer.from_pretrained(id, { local_files_only: true }));
-  });
-}
-
-export function loadCausalLm(dir: string, options: TransformersLoadOptions = {}): Promise<CausalLm> {
-  const folder = resolve(dir);
-  const device = options.device ?? 'cpu';
-  const dtype = options.dtype ?? 'fp32';
-  return cached(`causal-lm:${folder}:${device}:${dtype}`, async () => {
-    const modelFile = onnxFile('model', dtype);
-    requireModelFiles(folder, ['config.json', ...TOKENIZER_FILES, modelFile], 'causal LM');
-    const tokenizer = await loadTokenizer(folder);
-    const model = await withLocalEnv(folder, (id) =>
-      AutoModelForCausalLM.from_pretrained(id, {
-        local_files_only: true,
-        device,
-        dtype,
-        use_external_data_format: externalData(folder, modelFile),
-      }),
-    );
-    const config = JSON.parse(JSON.stringify(model.config)) as Record<string, unknown>;
-    return { dir: folder, tokenizer, model, config };
-  });
-}
-
-/** Rows of a [n, width] float tensor as separate arrays. */
-export function tensorRows(tensor: Tensor): Float32Array[] {
-  const [rows, width] = tensor.dims as number[];
-  if (tensor.dims.length !== 2 || rows === undefined || width === undefined) {
-    throw new PmgError('invalid-response', `expected a [batch, width] embedding tensor, got dims [${tensor.dims.join(', ')}]`);
-  }
-  const data = tensor.data as Float32Array;
-  return Array.from({ length: rows }, (_, i) => Float32Array.from(data.subarray(i * width, (i + 1) * width)));
 }
 
 async function inBatches<T>(items: readonly T[], size: number, run: (batch: T[]) => Promise<Float32Array[]>): Promise<Float32Array[]> {
@@ -225,7 +93,7 @@ export async function loadClip(dir: string, options: ClipLoadOptions = {}): Prom
         const outputs = (await visionModel({ pixel_values: new Tensor('float32', data, dims) })) as { image_embeds: Tensor };
         return tensorRows(outputs.image_embeds);
       });
-    return { dir: folder, projectionDim, maxTextLength, tokenizer, embedTexts, embedImages };
+    return { dir: folder, projectionDim, maxTextLength, embedTexts, embedImages };
   });
 }
 

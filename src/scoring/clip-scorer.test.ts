@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
-import type { ImageInput } from '../runtime/transformers-models.js';
-import { RawImage } from '../runtime/transformers-models.js';
+import type { RgbImage } from '../core/image-io.js';
+import type { ClipImageInput } from '../runtime/transformers-models.js';
 import { clipLogit, keywordText, scoreCandidates } from './clip-scorer.js';
 
 test('clipLogit is 100 x cosine, scale-free', () => {
@@ -19,11 +19,11 @@ test('scoreCandidates: one image call for all candidates, one text call for both
       calls.push(`texts:${texts.join('|')}`);
       return texts.map((t) => (t.startsWith('dark') ? Float32Array.of(1, 0) : Float32Array.of(0, 1)));
     },
-    async embedImages(images: readonly ImageInput[]) {
+    async embedImages(images: readonly ClipImageInput[]) {
       calls.push(`images:${images.length}`);
       // embedding = (red, green) of the first pixel
       return images.map((im) => {
-        const raw = im as RawImage;
+        const raw = im as RgbImage; // scoreCandidates decodes PNGs to 8-bit RGB first
         return Float32Array.of(raw.data[0]!, raw.data[1]!);
       });
     },

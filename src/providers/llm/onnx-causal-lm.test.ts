@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { loadCausalLm } from '../../runtime/transformers-causal-lm.js';
 import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +93,8 @@ describe('onnx causal LM provider on the tiny LLM fixture (real transformers.js 
 
   it('loads the model once per process', async () => {
     const other = new OnnxCausalLanguageModel({ dir: join(root, 'tiny-llm') });
-    assert.equal(await other.load(), await llm.load());
+    await Promise.all([other.load(), llm.load()]);
+    const dir = join(root, 'tiny-llm');
+    assert.equal(await loadCausalLm(dir), await loadCausalLm(dir), 'one model object per folder, device and dtype');
   });
 });

@@ -23,7 +23,9 @@ import type {
   HiddenStatesOptions,
   HiddenStatesResult,
 } from '../../spec/language-model.js';
-import { loadCausalLm, type CausalLm, type Tensor, type TransformersDevice, type TransformersDtype } from '../../runtime/transformers-models.js';
+import type { Tensor } from '@huggingface/transformers';
+import { loadCausalLm, type CausalLm } from '../../runtime/transformers-causal-lm.js';
+import type { TransformersDevice, TransformersDtype } from '../../runtime/transformers-options.js';
 import { cutAtStop, effectiveStopStrings } from './stop-strings.js';
 
 export const defaultMaxNewTokens = 100;
@@ -66,7 +68,11 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
   readonly cacheKey: string;
 
   /** Load (once per process) without generating; errors name the folder and missing file. */
-  load(): Promise<CausalLm> {
+  async load(): Promise<void> {
+    await this.loaded();
+  }
+
+  private loaded(): Promise<CausalLm> {
     return loadCausalLm(this.options.dir, { device: this.options.device, dtype: this.options.dtype });
   }
 
@@ -87,7 +93,7 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
       throw new PmgError('invalid-argument', `maxNewTokens must be a positive whole number, got ${maxNewTokens}`);
     }
     if (options.signal?.aborted) throw new PmgError('aborted', `generation with ${this.id} was aborted`);
-    const lm = await this.load();
+    const lm = await this.loaded();
     const stops = effectiveStopStrings(options.stop, false);
     const inputs = lm.tokenizer(prompt) as { input_ids: Tensor; attention_mask: Tensor };
     const promptIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
@@ -131,7 +137,7 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
 
   private async hiddenStatesNow(prompt: string, options: HiddenStatesOptions): Promise<HiddenStatesResult> {
     if (options.signal?.aborted) throw new PmgError('aborted', `reading hidden states of ${this.id} was aborted`);
-    const lm = await this.load();
+    const lm = await this.loaded();
     const inputs = lm.tokenizer(prompt) as { input_ids: Tensor; attention_mask: Tensor };
     const tokenIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
     let outputs: Record<string, Tensor>;
