@@ -21,12 +21,12 @@ export const decoderCommandOptions: Record<string, OptionSpec> = {
     type: 'string',
     value: 'DIR|ID|none',
     description:
-      "tiny autoencoder (TAESD as ONNX, e.g. julienkay/taesd): decodes every preview and, unless --final-decoder vae, the final images; none: no tiny decoder (default: the preset's; a --models folder's taesd/ for previews)",
+      "tiny autoencoder (TAESD as ONNX, e.g. julienkay/taesd): decodes every preview and, unless --final-decoder vae, the final images; none: no tiny decoder (where there are presets: default the preset's, and a --models folder's taesd/ for previews)",
   },
   'final-decoder': {
     type: 'string',
     value: 'vae|tiny',
-    description: "which decoder makes the final images: vae (the model's own) or tiny (about 16x cheaper on CPU, softer detail); default: tiny with --decoder or the fast preset, else vae",
+    description: "which decoder makes the final images: vae (the model's own) or tiny (about 16x cheaper on CPU, softer detail); default: tiny with --decoder (or the fast preset), else vae",
   },
 };
 
