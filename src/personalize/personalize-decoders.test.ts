@@ -117,6 +117,18 @@ test('live previews go to onPreview (tiny decoder), timed apart from the denoisi
   await assert.rejects(personalize(models, { ...base, previewEvery: 0, onPreview: () => undefined }), /preview every \(--preview-every\) must be a whole number >= 1, got 0/);
 });
 
+test('early search with live previews: the live preview of the early step is the early preview (decoded once)', async () => {
+  const s = spied();
+  const request: PersonalizeRequest = { ...base, weights: [0, 1, 2], search: 'early' };
+  const previews: StepPreview[] = [];
+  const withLive = await personalize(s.models, { ...request, onPreview: (p) => void previews.push(p) });
+  const early = withLive.settings.earlySteps!;
+  assert.deepEqual(previews.map((p) => [p.step, p.candidates.length]), [[early - 1, 3], ...previews.slice(1).map((p) => [p.step, 1])], 'all three at the early step, then the kept one');
+  assert.equal(s.tiny.length, 3 + previews.length - 1, 'one tiny decode per candidate and live preview, none again for the early choice');
+  const plain = await personalize(models, request);
+  assert.deepEqual(withLive.candidates.map((c) => [c.dp, c.dt, c.finished, c.png]), plain.candidates.map((c) => [c.dp, c.dt, c.finished, c.png]));
+});
+
 test("finalDecoder 'tiny' without a tiny decoder, or an unknown decoder, is refused before any model runs", async () => {
   const { decoder: _none, ...withoutTiny } = models;
   await assert.rejects(personalize(withoutTiny, { ...base, finalDecoder: 'tiny' }), (error: unknown) => error instanceof PmgError && error.code === 'invalid-argument' && /needs a tiny autoencoder decoder/.test(error.message));

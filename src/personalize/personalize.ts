@@ -21,7 +21,7 @@ import type { CandidateConditioning } from '../pipeline/conditioning.js';
 import type { StepEvent } from '../pipeline/denoise-state.js';
 import { generationPngTexts, generationRecord, imageRecord } from '../pipeline/generation-record.js';
 import { decodePreviewWith, previewDecoder, type PreviewDecoders, type PreviewScale } from '../pipeline/latent-preview.js';
-import { livePreviewHook } from '../pipeline/step-preview.js';
+import { livePreviewHook, type StepPreview } from '../pipeline/step-preview.js';
 import { decodeLatents, finalDecoderOf, prepareDenoise } from '../pipeline/text-to-image.js';
 import { keywordText, scoreCandidates, type ScoringTexts } from '../scoring/clip-scorer.js';
 import { selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
@@ -142,10 +142,15 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   const decoders: PreviewDecoders = { vae: models.sd.vaeDecoder, ...(models.decoder ? { tiny: models.decoder.decoder } : {}) };
   const previewKind = previewDecoder(decoders).kind;
   let previewed = false;
-  const live = request.onPreview
+  let lastLive: StepPreview | undefined;
+  const onPreview = request.onPreview;
+  const live = onPreview
     ? livePreviewHook({
         decoders,
-        onPreview: request.onPreview,
+        onPreview: (preview) => {
+          lastLive = preview;
+          return onPreview(preview);
+        },
         ...(request.previewEvery !== undefined ? { every: request.previewEvery } : {}),
         ...(checked.previewScale ? { scale: checked.previewScale } : {}),
         signal: request.signal,
@@ -191,7 +196,9 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
     await timed('denoise', () => state.run({ until: earlySteps, signal: request.signal, onStep }));
     const all = plans.map((_, i) => i);
     progress({ stage: 'decode', message: `${decoderName(previewKind)} preview of ${k} latent(s)` });
-    const preview = await timed('decode', () => decodePreviewWith(decoders, state.predictedOriginal(), { ...(checked.previewScale ? { scale: checked.previewScale } : {}), signal: request.signal }));
+    // A live preview of this very step (same decoder, same scale, every candidate) is the early preview: not decoded twice.
+    const shown = lastLive?.step === earlySteps - 1 ? lastLive : undefined;
+    const preview = shown ?? (await timed('decode', () => decodePreviewWith(decoders, state.predictedOriginal(), { ...(checked.previewScale ? { scale: checked.previewScale } : {}), signal: request.signal })));
     previewScaleUsed = preview.scale;
     previewed = true;
     await score(all, tensorToRgbImages(preview.images));
