@@ -131,7 +131,11 @@ test('early search with live previews: the live preview of the early step is the
 
 test("finalDecoder 'tiny' without a tiny decoder, or an unknown decoder, is refused before any model runs", async () => {
   const { decoder: _none, ...withoutTiny } = models;
-  await assert.rejects(personalize(withoutTiny, { ...base, finalDecoder: 'tiny' }), (error: unknown) => error instanceof PmgError && error.code === 'invalid-argument' && /needs a tiny autoencoder decoder/.test(error.message));
+  // Without given keywords: the LLM would run first, but the decoder choice is checked before.
+  const { keywords: _keywords, ...needsLlm } = base;
+  const llm = Object.assign(Object.create(models.llm) as typeof models.llm, { generate: () => Promise.reject(new Error('the LLM ran')) });
+  await assert.rejects(personalize({ ...withoutTiny, llm }, { ...needsLlm, finalDecoder: 'tiny' }), (error: unknown) => error instanceof PmgError && error.code === 'invalid-argument' && /needs a tiny autoencoder decoder/.test(error.message));
+  await assert.rejects(personalize({ ...models, llm }, needsLlm), /the LLM ran/, 'the spy LLM is the one called');
   await assert.rejects(personalize(models, { ...base, finalDecoder: 'taesd' as never }), /final decoder \(--final-decoder\) must be vae or tiny, got 'taesd'/);
   await assert.rejects(personalize(models, { ...base, finalDecoder: 3 as never }), (error: unknown) => error instanceof PmgError && error.details.field === 'finalDecoder');
 });

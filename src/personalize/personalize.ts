@@ -76,6 +76,11 @@ export function scoringTexts(request: Pick<PersonalizeRequest, 'scene' | 'target
 export async function personalize(models: ModelSet, request: PersonalizeRequest): Promise<PersonalizeResult> {
   const started = performance.now();
   const checked = checkPersonalizeRequest(request, models.preset);
+  // Decoders: the final one (checked before any model runs), and the preview one (the tiny decoder whenever there is one).
+  const finalKind = checked.finalDecoder ?? models.finalDecoder ?? 'vae';
+  const finalDecoder = finalDecoderOf(models.sd.vaeDecoder, models.decoder?.decoder, finalKind);
+  const decoders: PreviewDecoders = { vae: models.sd.vaeDecoder, ...(models.decoder ? { tiny: models.decoder.decoder } : {}) };
+  const previewKind = previewDecoder(decoders).kind;
   const timings: Record<string, number> = {};
   const progress = request.onProgress ?? (() => undefined);
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -136,11 +141,6 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   );
   const total = state.stepCount;
   const scheduler = state.schedulerRecord;
-  // Decoders: the final one (checked before any step runs), and the preview one (the tiny decoder whenever there is one).
-  const finalKind = checked.finalDecoder ?? models.finalDecoder ?? 'vae';
-  const finalDecoder = finalDecoderOf(models.sd.vaeDecoder, models.decoder?.decoder, finalKind);
-  const decoders: PreviewDecoders = { vae: models.sd.vaeDecoder, ...(models.decoder ? { tiny: models.decoder.decoder } : {}) };
-  const previewKind = previewDecoder(decoders).kind;
   let previewed = false;
   let lastLive: StepPreview | undefined;
   const onPreview = request.onPreview;
