@@ -49,7 +49,6 @@ export {
   type SearchStrategy,
 } from './personalize-request.js';
 
-
 /** Candidate plans for the keywords (checks weights; target-only drops the preference part). */
 export function planForMethod(request: PersonalizeRequest, checked: ReturnType<typeof checkPersonalizeRequest>, keywords: { preference: string[]; target: string[] }): CandidatePlan[] {
   return planCandidates({
