@@ -77,7 +77,10 @@ export function previewFolder(context: CommandContext): PreviewFolder | undefine
         images.map(async (image, j) => {
           const index = preview.candidates[j]!;
           const png = await encodePng(image, [{ keyword: 'pmg-preview', text: JSON.stringify({ ...about, index }) }]);
-          await writeAtomic(join(dir, previewImageName(index)), png);
+          const path = join(dir, previewImageName(index));
+          await writeAtomic(path, png).catch((error: unknown) => {
+            throw new PmgError('file-system', `cannot write the preview ${path}: ${(error as Error).message}`, { cause: error, details: { path } });
+          });
         }),
       );
     },
