@@ -44,29 +44,57 @@ export { DinoModel } from './metrics/dino.js';
 export { clipTextScores, clipImageScores, type ClipEmbedder } from './metrics/clip-score.js';
 export { METRIC_NAMES, METRICS, metricInfo, createMetric, type MetricName, type MetricInfo, type Metric, type MetricOptions } from './metrics/registry.js';
 export { benchMetrics, formatMetricsBench, type MetricsBenchResult } from './bench/metrics.js';
-export type { TextEncoder as SdTextEncoder, Unet, VaeDecoder, StableDiffusionModel } from './spec/diffusion-models.js';
+export { decoderKinds, type TextEncoder as SdTextEncoder, type Unet, type VaeDecoder, type StableDiffusionModel, type DecoderKind, type TinyDecoderModel } from './spec/diffusion-models.js';
 export type { FloatTensor } from './spec/tensor.js';
 export { ClipTokenizer, type ClipTokenizerConfig } from './runtime/clip-tokenizer.js';
 export { writeTinySd, TINY_SD_SCALING_FACTOR, type TinySdOptions } from './fixtures/tiny-sd.js';
+export {
+  writeTinyAutoencoder,
+  tinyAutoencoderWeights,
+  tinyAutoencoderConfig,
+  decoderFlops,
+  TAESD_ARCHITECTURES,
+  TAESD_DECODER_PARAMETERS,
+  type TinyAutoencoderOptions,
+  type TinyAutoencoderWidth,
+  type TinyDecoderArchitecture,
+} from './fixtures/tiny-taesd.js';
+export { loadTinyDecoder, TINY_DECODER_LAYOUT, TINY_DECODER_INCLUDE, type LoadTinyDecoderOptions, type OnnxTinyDecoder } from './providers/image/tiny-decoder.js';
 export { loadStableDiffusion, DEFAULT_VAE_SCALING_FACTOR, type LoadStableDiffusionOptions, type OnnxStableDiffusion, type ModelResolver } from './providers/image/onnx-stable-diffusion.js';
 export { checkSdLayout, SD_REQUIRED_FILES, SD_OPTIONAL_FILES, SD_FALLBACK_FILES } from './providers/image/sd-layout.js';
 export { SD1_BASE_TOKENIZER, SD2_BASE_TOKENIZER } from './providers/image/sd-fallbacks.js';
 export { encodePrompt, encodePrompts, tokenizePrompt, promptWindows, chunkCount, MAX_PROMPT_CHARS, MAX_PROMPT_CHUNKS, type PromptInput, type PromptSpan } from './pipeline/prompt-encoding.js';
 export { encodeConditioning, type CandidateConditioning, type EncodedConditioning } from './pipeline/conditioning.js';
 export { DenoiseState, type DenoiseCandidate, type DenoiseSettings, type StepEvent, type RunOptions } from './pipeline/denoise-state.js';
-export { textToImage, prepareDenoise, decodeLatents, checkInputs, schedulerFactory, type TextToImageRequest, type TextToImageResult } from './pipeline/text-to-image.js';
-export { generationRecord, generationPngTexts, a1111Parameters, a1111Sampler, imageRecord, type GenerationRecord, type ImageRecord, type SchedulerRecord, type LatentsSource } from './pipeline/generation-record.js';
+export { textToImage, prepareDenoise, decodeLatents, finalDecoderOf, checkInputs, schedulerFactory, type TextToImageRequest, type TextToImageResult } from './pipeline/text-to-image.js';
+export { livePreviewHook, checkPreviewEvery, type StepPreview, type PreviewCallback, type LivePreviewOptions } from './pipeline/step-preview.js';
+export { generationRecord, generationPngTexts, a1111Parameters, a1111Sampler, imageRecord, type GenerationRecord, type ImageRecord, type SchedulerRecord, type DecoderRecord, type LatentsSource } from './pipeline/generation-record.js';
 export { sdPipelineScheduler, type SdScheduler } from './pipeline/sd-scheduler-config.js';
 export { readNpyFloat32, parseNpyFloat32, type NpyFloat32 } from './core/npy.js';
 export { withPngText, pngTextChunk, crc32, type PngText } from './core/png-text.js';
-export { decodePreview, poolLatents, effectivePreviewScale, checkPreviewScale, DEFAULT_PREVIEW_SCALE, type PreviewScale, type PreviewOptions } from './pipeline/latent-preview.js';
+export { decodePreview, decodePreviewWith, previewDecoder, poolLatents, effectivePreviewScale, checkPreviewScale, DEFAULT_PREVIEW_SCALE, TINY_PREVIEW_SCALE, type PreviewScale, type PreviewOptions, type PreviewDecoders } from './pipeline/latent-preview.js';
 export { tensorToRgbImages, tensorToPngs } from './core/image-tensor.js';
 export { float32ToFloat16, float16ToFloat32 } from './core/float16.js';
 export { benchDiffusion, formatDiffusionBench, DIFFUSION_BENCH_DEFAULTS, type DiffusionBenchOptions, type DiffusionBenchResult } from './bench/diffusion.js';
+export { benchTinyDecoder, timeDecode, type TinyDecoderBenchResult, type DecodeTiming } from './bench/tiny-decoder.js';
 export { runDemo, userFolderName, networkNeededMessage, TINY_DEMO, type DemoOptions, type DemoOutcome, type DemoUserOutcome } from './web/demo-run.js';
 export { renderDemoPage, escapeHtml, type DemoPageInput, type DemoPageUser, type DemoPageCandidate } from './web/demo-page.js';
 export { presets, DEFAULT_PRESET, presetNames, isPresetName, type ModelPreset, type PresetName } from './personalize/presets.js';
-export { loadModelSet, resolveModelSpecs, pullingResolver, CLIP_FILES, SD_INCLUDE, type ModelSet, type ModelSetSpec, type LoadModelSetOptions, type ResolvedModelSpecs } from './personalize/model-set.js';
+export {
+  loadModelSet,
+  resolveModelSpecs,
+  resolveDecoderChoice,
+  pullingResolver,
+  CLIP_FILES,
+  SD_INCLUDE,
+  NO_DECODER,
+  FOLDER_DECODER,
+  type ModelSet,
+  type ModelSetSpec,
+  type ModelIds,
+  type LoadModelSetOptions,
+  type ResolvedModelSpecs,
+} from './personalize/model-set.js';
 export { personalize, checkPersonalizeRequest, scoringTexts, rankByZ, personalizeMethods, searchStrategies, conditioningModes, DEFAULT_EARLY_FRACTION, DEFAULT_EARLY_KEEP, type PersonalizeMethod, type PersonalizeRequest, type PersonalizeResult, type PersonalizeCandidate, type PersonalizeSettings, type SearchStrategy } from './personalize/personalize.js';
 export { writeResultFolder, resultJson, candidateImageName, type ResultFiles } from './personalize/result-files.js';
 export { scoreCandidates, clipLogit, keywordText, type ClipScoringModel, type CandidateScores, type ScoringTexts } from './scoring/clip-scorer.js';

@@ -1,7 +1,8 @@
 /**
  * Benchmark of the diffusion pipeline on a fixture UNet sized so one call takes tens of ms:
  * wall time per image, the share of it spent outside onnxruntime's `run`, batched guidance
- * (one batch-2 call) against two batch-1 calls, and resident memory after 1 and N generations.
+ * (one batch-2 call) against two batch-1 calls, resident memory after 1 and N generations, and one image's
+ * decode by the fixture VAE and by the tiny autoencoder at its real width (bench/tiny-decoder.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { encodeConditioning } from '../pipeline/conditioning.js';
 import { textToImage } from '../pipeline/text-to-image.js';
 import { formatMachine, machineInfo, type MachineInfo } from './machine.js';
 import { median } from './median.js';
+import { benchTinyDecoder, timeDecode, type TinyDecoderBenchResult } from './tiny-decoder.js';
 
 export interface DiffusionBenchOptions {
   steps: number;
@@ -49,6 +51,9 @@ export interface DiffusionBenchResult {
   rssAfterHalfMiB: number;
   halfGenerations: number;
   rssAfterNMiB: number;
+  /** One image's decode: the fixture VAE (a toy: conv + resize), and the tiny autoencoder with its real architecture. */
+  vaeDecodeMs: number;
+  tinyDecoder: TinyDecoderBenchResult;
 }
 
 export async function benchDiffusion(options: DiffusionBenchOptions, onProgress: (line: string) => void = () => undefined): Promise<DiffusionBenchResult> {
@@ -88,6 +93,10 @@ export async function benchDiffusion(options: DiffusionBenchOptions, onProgress:
     const rssAfterN = process.memoryUsage().rss;
     onProgress(`ran ${options.generations} generations`);
 
+    const vaeDecode = await timeDecode(model.vaeDecoder, options.width, options.repeats);
+    const tinyDecoder = await benchTinyDecoder({ size: options.width, repeats: options.repeats, ...(options.threads ? { threads: options.threads } : {}) });
+    onProgress('timed the decoders');
+
     return {
       machine: machineInfo(),
       options,
@@ -101,6 +110,8 @@ export async function benchDiffusion(options: DiffusionBenchOptions, onProgress:
       rssAfterHalfMiB: rssAfterHalf / 2 ** 20,
       halfGenerations: half,
       rssAfterNMiB: rssAfterN / 2 ** 20,
+      vaeDecodeMs: vaeDecode.ms,
+      tinyDecoder,
     };
   } finally {
     await pool.releaseAll();
@@ -150,6 +161,8 @@ export function formatDiffusionBench(r: DiffusionBenchResult, command: string): 
     `RSS after 1 generation:        ${r.rssAfter1MiB.toFixed(0)} MiB`,
     `RSS after ${String(r.halfGenerations).padEnd(3)} generations:     ${r.rssAfterHalfMiB.toFixed(0)} MiB`,
     `RSS after ${String(o.generations).padEnd(3)} generations:     ${r.rssAfterNMiB.toFixed(0)} MiB (${signed(r.rssAfterNMiB - r.rssAfterHalfMiB)} MiB over the second half)`,
+    `decode 1 image, fixture VAE:   ${r.vaeDecodeMs.toFixed(1)} ms (a toy network; the real SD VAE: pmg bench diffusion --real-scale)`,
+    `decode 1 image, tiny decoder:  ${r.tinyDecoder.ms.toFixed(1)} ms (TAESD's real architecture, ${r.tinyDecoder.gflop.toFixed(1)} GFLOP at ${r.tinyDecoder.size} px, ${r.tinyDecoder.gflops.toFixed(0)} GFLOP/s)`,
     '',
   ].join('\n');
 }

@@ -4,6 +4,7 @@
  * continued with other settings by accident.
  */
 import type { PromptStyleName } from '../personalize/prompt-styles.js';
+import type { DecoderKind } from '../spec/diffusion-models.js';
 import type { EvalSampleSource } from './eval-samples.js';
 
 /** The methods an eval compares (the same names as personalize's `PersonalizeMethod`). */
@@ -15,6 +16,8 @@ export interface EvalModelConfig {
   models?: string;
   llm?: string;
   llmModel?: string;
+  /** `--decoder`: a tiny autoencoder decoder (folder or hub id), or 'none'. */
+  decoder?: string;
   /** `--metrics-models`: a folder with lpips/, clip/ (and dino/) sub-folders. */
   metricsModels?: string;
 }
@@ -34,6 +37,8 @@ export interface EvalConfig extends EvalSampleSource {
   size?: number;
   /** Negative prompts and sticker prefix (prompt-styles.ts); default: the preset's, else 'pmg'. */
   promptStyle?: PromptStyleName;
+  /** `--final-decoder`: which decoder makes the images (default: the model set's, see model-set.ts). */
+  finalDecoder?: DecoderKind;
   models: EvalModelConfig;
 }
 

@@ -130,6 +130,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
           ...(config.size !== undefined ? { width: config.size, height: config.size } : {}),
           ...(keywords ? { keywords: { scene: sample.scene, ...keywords } } : {}),
           ...(config.promptStyle ? { promptStyle: config.promptStyle } : {}),
+          ...(config.finalDecoder ? { finalDecoder: config.finalDecoder } : {}),
           keywordOptions: { ...(options.keywordCache ? { cache: options.keywordCache } : {}), ...(options.captioner ? { captioner: options.captioner } : {}) },
           ...(signal ? { signal } : {}),
         });

@@ -1,20 +1,26 @@
 /**
- * The three models one PMG run uses: an LLM (keywords), CLIP (scores) and Stable Diffusion (images).
+ * The models one PMG run uses: an LLM (keywords), CLIP (scores), Stable Diffusion (images) and, optionally, a tiny
+ * autoencoder decoder (TAESD) for previews and, when chosen, the final images.
  *
  * `models` is a preset name (presets.ts; default `fast`) or a folder laid out like `pmg models fixtures`
- * writes it (`llm/`, `clip/`, `sd/`); `llm`, `clip` and `sd` override one part each. Hub repo ids are
- * pulled through the model store with the files (and whole folders, so ONNX external-data sidecars such
- * as `unet/weights.pb` come along) each loader needs.
+ * writes it (`llm/`, `clip/`, `sd/`, and `taesd/` when present); `llm`, `clip`, `sd` and `decoder` override one part
+ * each. Hub repo ids are pulled through the model store with the files (and whole folders, so ONNX external-data
+ * sidecars such as `unet/weights.pb` come along) each loader needs.
+ *
+ * Which decoder makes the final images (`finalDecoder`, the set's default for personalize): the spec's own choice,
+ * else 'tiny' when `decoder` names one (asking for a decoder means wanting it), else the preset's (`fast`: tiny),
+ * else 'vae'. A folder's `taesd/` is loaded for previews only (final images stay the VAE's unless chosen).
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
 import { loadStableDiffusion, type ModelResolver } from '../providers/image/onnx-stable-diffusion.js';
+import { loadTinyDecoder, TINY_DECODER_INCLUDE } from '../providers/image/tiny-decoder.js';
 import { OnnxCausalLanguageModel, onnxCausalLmFiles } from '../providers/llm/onnx-causal-lm.js';
 import { createLanguageModel, parseLlmSpec } from '../providers/llm/registry.js';
 import type { ModelStore } from '../runtime/model-store.js';
 import { loadClip, type ClipModel, type TransformersDtype } from '../runtime/transformers-models.js';
-import type { StableDiffusionModel } from '../spec/diffusion-models.js';
+import { decoderKinds, type DecoderKind, type StableDiffusionModel, type TinyDecoderModel } from '../spec/diffusion-models.js';
 import type { LanguageModel } from '../spec/language-model.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from './presets.js';
 
@@ -25,18 +31,37 @@ export interface ModelSetSpec {
   llmModel?: string;
   clip?: string;
   sd?: string;
+  /** A tiny autoencoder decoder (folder or hub id), or 'none' for no tiny decoder (not even the preset's or the folder's). */
+  decoder?: string;
+  /** Which decoder makes the final images by default (see above). */
+  finalDecoder?: DecoderKind;
   device?: 'cpu' | 'cuda';
   threads?: number;
 }
+
+/** `decoder: 'none'` turns the tiny decoder off. */
+export const NO_DECODER = 'none';
 
 export interface ModelSet {
   llm: LanguageModel;
   clip: ClipModel;
   sd: StableDiffusionModel;
-  ids: { llm: string; clip: string; sd: string };
+  /** The tiny autoencoder decoder (TAESD), when one is loaded: previews always, final images when chosen. */
+  decoder?: TinyDecoderModel;
+  ids: ModelIds;
+  /** The default decoder of the final images (personalize's `finalDecoder` overrides it); 'vae' when absent. */
+  finalDecoder?: DecoderKind;
   /** The preset the models came from (its steps/guidance/size are the run's defaults). */
   preset?: ModelPreset;
   close(): Promise<void>;
+}
+
+/** The ids of the loaded models, as result.json records them (`decoder` only when a tiny decoder is loaded). */
+export interface ModelIds {
+  llm: string;
+  clip: string;
+  sd: string;
+  decoder?: string;
 }
 
 export interface LoadModelSetOptions {
@@ -53,6 +78,9 @@ export interface ResolvedModelSpecs {
   llmDtype?: TransformersDtype;
   clip: string;
   sd: string;
+  /** The tiny decoder to load (undefined: none). */
+  decoder?: string;
+  finalDecoder: DecoderKind;
   preset?: ModelPreset;
 }
 
@@ -78,7 +106,7 @@ export const SD_INCLUDE = ['model_index.json', 'text_encoder/', 'tokenizer/', 'u
 export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedModelSpecs {
   const models = spec.models?.trim();
   if (spec.models !== undefined && !models) throw new PmgError('invalid-argument', `--models is empty; give a folder (llm/, clip/, sd/) or a preset: ${presetNames.join(', ')}`);
-  let base: { llm?: string; llmModel?: string; llmDtype?: TransformersDtype; clip?: string; sd?: string; preset?: ModelPreset };
+  let base: { llm?: string; llmModel?: string; llmDtype?: TransformersDtype; clip?: string; sd?: string; decoder?: string; finalDecoder?: DecoderKind; preset?: ModelPreset };
   if (models === undefined) {
     const preset = presets[DEFAULT_PRESET];
     base = spec.llm && spec.clip && spec.sd ? {} : { ...preset, preset };
@@ -97,20 +125,47 @@ export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedMode
       return path;
     };
     const llmDir = part('llm', spec.llm);
-    base = { llm: llmDir && `onnx:${llmDir}`, clip: part('clip', spec.clip), sd: part('sd', spec.sd) };
+    const taesd = join(dir, FOLDER_DECODER);
+    base = { llm: llmDir && `onnx:${llmDir}`, clip: part('clip', spec.clip), sd: part('sd', spec.sd), ...(existsSync(taesd) ? { decoder: taesd } : {}) };
   }
   const llm = spec.llm ?? base.llm;
   const clip = spec.clip ?? base.clip;
   const sd = spec.sd ?? base.sd;
   if (!llm || !clip || !sd) throw new PmgError('invalid-argument', 'incomplete model set; pass --models <folder|preset> or all of --llm, --clip and --sd');
+  const { decoder, finalDecoder } = resolveDecoderChoice(spec, base);
   return {
     llm,
     llmModel: spec.llmModel ?? (spec.llm ? undefined : base.llmModel),
     llmDtype: spec.llm ? undefined : base.llmDtype,
     clip,
     sd,
+    ...(decoder ? { decoder } : {}),
+    finalDecoder,
     preset: base.preset,
   };
+}
+
+/** The folder of a `--models` folder that holds its tiny decoder (as `pmg models fixtures` writes it). */
+export const FOLDER_DECODER = 'taesd';
+
+/**
+ * The tiny decoder to load and the default final decoder (rules in the header): `spec` holds what the user gave
+ * (`decoder`, possibly 'none', and `finalDecoder`), `base` what the preset or the models folder brings.
+ */
+export function resolveDecoderChoice(spec: Pick<ModelSetSpec, 'decoder' | 'finalDecoder'>, base: { decoder?: string; finalDecoder?: DecoderKind } = {}): { decoder?: string; finalDecoder: DecoderKind } {
+  const given = spec.decoder?.trim();
+  if (spec.decoder !== undefined && !given) throw new PmgError('invalid-argument', `--decoder is empty; give a tiny autoencoder's folder or hub id (e.g. julienkay/taesd), or ${NO_DECODER}`);
+  if (spec.finalDecoder !== undefined && !decoderKinds.includes(spec.finalDecoder)) {
+    throw new PmgError('invalid-argument', `--final-decoder must be ${decoderKinds.join(' or ')}, got '${String(spec.finalDecoder)}'`, { details: { field: 'finalDecoder' } });
+  }
+  const decoder = given === NO_DECODER ? undefined : (given ?? base.decoder);
+  const finalDecoder = spec.finalDecoder ?? (given && given !== NO_DECODER ? 'tiny' : given === NO_DECODER ? 'vae' : (base.finalDecoder ?? 'vae'));
+  if (finalDecoder === 'tiny' && !decoder) {
+    throw new PmgError('invalid-argument', `--final-decoder tiny needs a tiny decoder; add --decoder <folder|hub id> (e.g. julienkay/taesd)${given === NO_DECODER ? ` instead of --decoder ${NO_DECODER}` : ''}`, {
+      details: { field: 'finalDecoder' },
+    });
+  }
+  return { ...(decoder ? { decoder } : {}), finalDecoder };
 }
 
 export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOptions): Promise<ModelSet> {
@@ -122,11 +177,14 @@ export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOpti
   try {
     const { clip, id: clipId } = await loadClipModel(specs.clip, device, store);
     const sd = await loadStableDiffusion(specs.sd, { resolve: pullingResolver(store), device, threads: spec.threads, warn: options.warn });
+    const decoder = specs.decoder ? await loadTinyDecoder(specs.decoder, { resolve: pullingResolver(store), device, threads: spec.threads }) : undefined;
     return {
       llm,
       clip,
       sd,
-      ids: { llm: llm.id, clip: clipId, sd: sd.id },
+      ...(decoder ? { decoder } : {}),
+      ids: { llm: llm.id, clip: clipId, sd: sd.id, ...(decoder ? { decoder: decoder.id } : {}) },
+      finalDecoder: specs.finalDecoder,
       ...(specs.preset ? { preset: specs.preset } : {}),
       close: async () => {
         await llm.close?.();
@@ -166,13 +224,20 @@ async function loadClipModel(spec: string, device: 'cpu' | 'cuda', store: ModelS
   return { clip: await loadClip(pulled.dir, { device }), id: `${pulled.id}@${pulled.commit ?? pulled.revision ?? 'main'}` };
 }
 
-/** Local folders go to the layout check as they are; hub ids pull whole model folders (a base tokenizer: only its files). */
+/**
+ * Local folders go to the layout check as they are; hub ids pull whole model folders (a base tokenizer: only its
+ * files; a tiny decoder: its vae_decoder/ folder or its top-level model.onnx and config.json).
+ */
 export function pullingResolver(store: ModelStore): ModelResolver {
   return async (spec, files, optionalFiles, purpose) => {
     const parsed = store.parse(spec);
     if (parsed.kind === 'local') {
       const resolved = await store.resolve(spec);
       return { dir: resolved.dir, id: resolved.dir };
+    }
+    if (purpose === 'decoder') {
+      const pulled = await store.pull(spec, { include: TINY_DECODER_INCLUDE });
+      return { dir: pulled.dir, id: `${pulled.id}@${pulled.commit ?? pulled.revision ?? 'main'}` };
     }
     if (purpose === 'tokenizer') {
       const resolved = await store.resolve(spec, { files: [...files], optionalFiles: [...optionalFiles] });

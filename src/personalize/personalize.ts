@@ -6,179 +6,48 @@
  *   6. CLIP scores d_p, d_t  7. z = α·log d_p + (1−α)·log d_t, the largest z wins (ties: lower weight).
  *
  * Search: `exhaustive` runs every candidate to the end. `early` runs all of them to `earlyFraction` of the
- * steps, decodes each candidate's predicted clean latents x0 as a cheap preview (x0 average-pooled
- * `previewScale` x `previewScale` before the VAE, pixels repeated back to full size), scores the previews, and
- * finishes only the best `earlyKeep`; the others are reported with their preview image and scores, `finished: false`.
- * In `early`, `chosen` is the best z among the finished candidates.
+ * steps, decodes each candidate's predicted clean latents x0 as a cheap preview (with the tiny decoder at full
+ * size when the model set has one; else x0 average-pooled `previewScale` x `previewScale` before the VAE, pixels
+ * repeated back to full size), scores the previews, and finishes only the best `earlyKeep`; the others are reported
+ * with their preview image and scores, `finished: false`. In `early`, `chosen` is the best z among the finished candidates.
+ *
+ * Decoders: the final images come from `finalDecoder` ('vae', the SD model's own, or 'tiny', the model set's tiny
+ * autoencoder; default: the model set's choice), previews from the tiny decoder whenever there is one. Every
+ * candidate records which decoder made its image. `onPreview` receives live x0 previews while the denoising runs.
  */
 import { tensorToRgbImages } from '../core/image-tensor.js';
 import { encodePng, type RgbImage } from '../core/image-io.js';
-import { PmgError } from '../errors/pmg-error.js';
 import type { CandidateConditioning } from '../pipeline/conditioning.js';
-import { generationPngTexts, generationRecord, imageRecord, type LatentsSource } from '../pipeline/generation-record.js';
-import { checkPreviewScale, decodePreview, DEFAULT_PREVIEW_SCALE, type PreviewScale } from '../pipeline/latent-preview.js';
-import { DEFAULTS, decodeLatents, prepareDenoise } from '../pipeline/text-to-image.js';
+import type { StepEvent } from '../pipeline/denoise-state.js';
+import { generationPngTexts, generationRecord, imageRecord } from '../pipeline/generation-record.js';
+import { decodePreviewWith, previewDecoder, type PreviewDecoders, type PreviewScale } from '../pipeline/latent-preview.js';
+import { livePreviewHook, type StepPreview } from '../pipeline/step-preview.js';
+import { decodeLatents, finalDecoderOf, prepareDenoise } from '../pipeline/text-to-image.js';
 import { keywordText, scoreCandidates, type ScoringTexts } from '../scoring/clip-scorer.js';
-import { DEFAULT_ALPHA, checkAlpha, selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
-import type { History, Scene, Target } from '../spec/behaviour.js';
-import type { FloatTensor } from '../spec/tensor.js';
-import { defaultEmbedWeights, defaultRepeatWeights, planCandidates, targetPromptText, type CandidatePlan, type ConditioningMode } from './conditioning.js';
-import { extractKeywords, type KeywordResult, type KeywordVariant } from './extract-keywords.js';
-import type { KeywordCache } from './keyword-cache.js';
+import { selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
+import type { DecoderKind } from '../spec/diffusion-models.js';
+import { planCandidates, targetPromptText, type CandidatePlan } from './conditioning.js';
+import { extractKeywords, type KeywordResult } from './extract-keywords.js';
 import type { ModelSet } from './model-set.js';
-import { DEFAULT_PROMPT_STYLE, promptStyle, type PromptStyle, type PromptStyleName } from './prompt-styles.js';
+import { checkPersonalizeRequest, type PersonalizeRequest, type PersonalizeResult } from './personalize-request.js';
+import type { PromptStyle } from './prompt-styles.js';
 import { loadPrompts } from './prompts.js';
-import { validateRequestShape } from './request-validation.js';
-import type { CaptionImage } from './verbalize.js';
 
-export type PersonalizeMethod = 'pmg' | 'keywords' | 'target-only';
-export type SearchStrategy = 'exhaustive' | 'early';
-export const personalizeMethods: readonly PersonalizeMethod[] = ['pmg', 'keywords', 'target-only'];
-export const conditioningModes: readonly ConditioningMode[] = ['repeat', 'embed'];
-export const searchStrategies: readonly SearchStrategy[] = ['exhaustive', 'early'];
-export const DEFAULT_EARLY_FRACTION = 0.4;
-export const DEFAULT_EARLY_KEEP = 1;
-
-export interface ProgressEvent {
-  stage: 'keywords' | 'generate' | 'score' | 'decode';
-  step?: number;
-  total?: number;
-  message?: string;
-}
-
-export interface PersonalizeRequest {
-  scene: Scene;
-  history: History;
-  target: Target;
-  /** Default 'pmg'; 'target-only' = target keywords only; 'keywords' = preference keywords at ONE fixed weight, no search. */
-  method?: PersonalizeMethod;
-  /** Default 2/3. */
-  alpha?: number;
-  /** 'repeat' (default) | 'embed'. */
-  mode?: ConditioningMode;
-  /** Preference weights w_p, one candidate each. Default per scene (conditioning.ts). */
-  weights?: number[];
-  /** w_t, the factor of the target part's embeddings (`embed` mode only; default 1). */
-  targetWeight?: number;
-  /** For method 'keywords' (default: the scene's first default weight). */
-  fixedWeight?: number;
-  search?: SearchStrategy;
-  earlyFraction?: number;
-  earlyKeep?: number;
-  /** Early search: x0 latents are average-pooled s x s before the preview decode (1, 2 or 4; default 2). */
-  previewScale?: PreviewScale;
-  steps?: number;
-  guidance?: number;
-  seed?: number;
-  width?: number;
-  height?: number;
-  scheduler?: string;
-  /**
-   * Initial latents `[1, 4, height/8, width/8]` (every candidate starts from them) or one row per candidate,
-   * instead of the seed's noise (scaled by the scheduler's init_noise_sigma, as diffusers does); `latentsSource`
-   * says where they came from (recorded in settings and in every PNG).
-   */
-  latents?: FloatTensor;
-  latentsSource?: LatentsSource;
-  negative?: string;
-  /** The scenes' negative prompts and sticker prefix (prompt-styles.ts); default: the preset's, else 'pmg'. */
-  promptStyle?: PromptStyleName;
-  /** Precomputed keywords (skip the LLM). */
-  keywords?: KeywordResult;
-  keywordOptions?: { count?: number; variant?: KeywordVariant; promptsDir?: string; cache?: KeywordCache; captioner?: CaptionImage };
-  signal?: AbortSignal;
-  onProgress?: (event: ProgressEvent) => void;
-  warn?: (message: string) => void;
-}
-
-export interface PersonalizeCandidate {
-  weights: CandidateWeights;
-  prompt: string;
-  negative: string;
-  seed: number;
-  dp: number;
-  dt: number;
-  z: number;
-  png: Buffer;
-  /** False for candidates stopped early by `early` search (their png is the preview). */
-  finished: boolean;
-}
-
-export interface PersonalizeSettings {
-  steps: number;
-  guidance: number;
-  width: number;
-  height: number;
-  seed: number;
-  scheduler?: string;
-  earlyFraction?: number;
-  earlyKeep?: number;
-  /** Early search: the requested preview scale, and the one used (lowered so the pooled latent stays >= 8x8). */
-  previewScale?: PreviewScale;
-  previewScaleUsed?: PreviewScale;
-  /** Steps run before the early choice (early search only). */
-  earlySteps?: number;
-  /** The negative prompts and sticker prefix used (prompt-styles.ts). */
-  promptStyle: PromptStyleName;
-  /** The initial latents came from this file instead of the seed. */
-  latents?: LatentsSource;
-}
-
-export interface PersonalizeResult {
-  scene: Scene;
-  method: PersonalizeMethod;
-  alpha: number;
-  mode: ConditioningMode;
-  search: SearchStrategy;
-  keywords: { preference: string[]; target: string[]; prompts: Record<string, string>; raw: Record<string, string>; model: string; cached: boolean };
-  candidates: PersonalizeCandidate[];
-  /** The texts d_t and d_p were scored against, so anyone can recompute them. */
-  scoring: { targetText: string; preferenceText: string };
-  chosen: number;
-  /** ms per stage: keywords, encode, denoise, decode, score, total. */
-  timings: Record<string, number>;
-  /** The generation settings used (defaults filled). */
-  settings: PersonalizeSettings;
-}
-
-/** Checked request fields with defaults filled (everything cheap, before any model runs). */
-export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: ModelSet['preset']) {
-  const { history, target } = validateRequestShape(request);
-  const method = request.method ?? 'pmg';
-  if (!personalizeMethods.includes(method)) throw new PmgError('invalid-argument', `unknown method '${method}'; use ${personalizeMethods.join(', ')}`);
-  const mode = request.mode ?? 'repeat';
-  if (!conditioningModes.includes(mode)) throw new PmgError('invalid-argument', `unknown mode '${mode}'; use --mode ${conditioningModes.join('|')}`);
-  const search = request.search ?? 'exhaustive';
-  if (!searchStrategies.includes(search)) throw new PmgError('invalid-argument', `unknown search '${search}'; use --search ${searchStrategies.join('|')}`);
-  const alpha = checkAlpha(request.alpha ?? DEFAULT_ALPHA);
-  const earlyFraction = request.earlyFraction ?? DEFAULT_EARLY_FRACTION;
-  if (!Number.isFinite(earlyFraction) || earlyFraction <= 0 || earlyFraction >= 1) {
-    throw new PmgError('invalid-argument', `early fraction must be a number between 0 and 1 (exclusive), got ${earlyFraction}`);
-  }
-  const earlyKeep = request.earlyKeep ?? DEFAULT_EARLY_KEEP;
-  if (!Number.isInteger(earlyKeep) || earlyKeep < 1) throw new PmgError('invalid-argument', `early keep must be a whole number >= 1, got ${earlyKeep}`);
-  const previewScale = checkPreviewScale(request.previewScale ?? DEFAULT_PREVIEW_SCALE, 'preview scale (--preview-scale)');
-  const targetWeight = request.targetWeight ?? 1;
-  if (!Number.isFinite(targetWeight) || targetWeight < 0) throw new PmgError('invalid-argument', `target weight (--target-weight) must be a number >= 0, got ${targetWeight}`);
-  if (mode === 'repeat' && targetWeight !== 1) {
-    throw new PmgError('invalid-argument', `target weight (--target-weight) ${targetWeight} needs --mode embed: in repeat mode the target keywords are written once (weight 1) and only the preference keywords are repeated`);
-  }
-  const seed = request.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new PmgError('invalid-argument', `seed must be a non-negative integer, got ${seed}`);
-  const steps = request.steps ?? preset?.steps ?? DEFAULTS.steps;
-  const guidance = request.guidance ?? preset?.guidance ?? DEFAULTS.guidanceScale;
-  const width = request.width ?? preset?.width ?? DEFAULTS.width;
-  const height = request.height ?? preset?.height ?? DEFAULTS.height;
-  const scheduler = request.scheduler ?? preset?.scheduler;
-  const style = promptStyle(request.promptStyle ?? preset?.promptStyle ?? DEFAULT_PROMPT_STYLE);
-  const defaults = mode === 'repeat' ? defaultRepeatWeights[request.scene] : defaultEmbedWeights;
-  let weights: number[];
-  if (method === 'pmg') weights = request.weights ?? defaults;
-  else if (method === 'keywords') weights = [request.fixedWeight ?? defaults[0]!];
-  else weights = [0];
-  if (request.weights && method !== 'pmg') throw new PmgError('invalid-argument', `weights are only used by method 'pmg' (method '${method}' generates one candidate)`);
-  return { history, target, method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, targetWeight, seed, steps, guidance, width, height, scheduler, weights, style };
-}
+export {
+  checkPersonalizeRequest,
+  conditioningModes,
+  DEFAULT_EARLY_FRACTION,
+  DEFAULT_EARLY_KEEP,
+  personalizeMethods,
+  searchStrategies,
+  type PersonalizeCandidate,
+  type PersonalizeMethod,
+  type PersonalizeRequest,
+  type PersonalizeResult,
+  type PersonalizeSettings,
+  type ProgressEvent,
+  type SearchStrategy,
+} from './personalize-request.js';
 
 /** Candidate plans for the keywords (checks weights; target-only drops the preference part). */
 export function planForMethod(request: PersonalizeRequest, checked: ReturnType<typeof checkPersonalizeRequest>, keywords: { preference: string[]; target: string[] }): CandidatePlan[] {
@@ -206,6 +75,11 @@ export function scoringTexts(request: Pick<PersonalizeRequest, 'scene' | 'target
 export async function personalize(models: ModelSet, request: PersonalizeRequest): Promise<PersonalizeResult> {
   const started = performance.now();
   const checked = checkPersonalizeRequest(request, models.preset);
+  // Decoders: the final one (checked before any model runs), and the preview one (the tiny decoder whenever there is one).
+  const finalKind = checked.finalDecoder ?? models.finalDecoder ?? 'vae';
+  const finalDecoder = finalDecoderOf(models.sd.vaeDecoder, models.decoder?.decoder, finalKind);
+  const decoders: PreviewDecoders = { vae: models.sd.vaeDecoder, ...(models.decoder ? { tiny: models.decoder.decoder } : {}) };
+  const previewKind = previewDecoder(decoders).kind;
   const timings: Record<string, number> = {};
   const progress = request.onProgress ?? (() => undefined);
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -266,7 +140,32 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   );
   const total = state.stepCount;
   const scheduler = state.schedulerRecord;
-  const onStep = (event: { stepsDone: number; requestedSteps: number }): void => progress({ stage: 'generate', step: event.stepsDone, total: event.requestedSteps });
+  let previewed = false;
+  let lastLive: StepPreview | undefined;
+  const onPreview = request.onPreview;
+  const live = onPreview
+    ? livePreviewHook({
+        decoders,
+        onPreview: (preview) => {
+          lastLive = preview;
+          return onPreview(preview);
+        },
+        ...(request.previewEvery !== undefined ? { every: request.previewEvery } : {}),
+        ...(checked.previewScale ? { scale: checked.previewScale } : {}),
+        signal: request.signal,
+        onTime: (ms) => {
+          // Spent inside a timed denoising run: count it as preview, not denoise.
+          timings.denoise = (timings.denoise ?? 0) - ms;
+          timings.preview = (timings.preview ?? 0) + ms;
+          previewed = true;
+        },
+      })
+    : undefined;
+  const onStep = async (event: StepEvent): Promise<void> => {
+    progress({ stage: 'generate', step: event.stepsDone, total: event.requestedSteps });
+    await live?.(event);
+  };
+  const decoderName = (kind: DecoderKind): string => (kind === 'tiny' ? 'tiny decoder' : 'VAE');
 
   const k = plans.length;
   const images: (RgbImage | undefined)[] = new Array(k);
@@ -283,8 +182,8 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
     });
   };
   const decode = async (latents: Parameters<typeof decodeLatents>[1]): Promise<RgbImage[]> => {
-    progress({ stage: 'decode', message: `VAE on ${latents.dims[0]} latent(s)` });
-    return tensorToRgbImages(await timed('decode', () => decodeLatents(models.sd.vaeDecoder, latents, request.signal)));
+    progress({ stage: 'decode', message: `${decoderName(finalKind)} on ${latents.dims[0]} latent(s)` });
+    return tensorToRgbImages(await timed('decode', () => decodeLatents(finalDecoder, latents, request.signal)));
   };
 
   let earlySteps: number | undefined;
@@ -295,9 +194,12 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
     earlySteps = Math.min(total - 1, Math.max(1, Math.round(checked.earlyFraction * total)));
     await timed('denoise', () => state.run({ until: earlySteps, signal: request.signal, onStep }));
     const all = plans.map((_, i) => i);
-    progress({ stage: 'decode', message: `VAE preview of ${k} latent(s)` });
-    const preview = await timed('decode', () => decodePreview(models.sd.vaeDecoder, state.predictedOriginal(), { scale: checked.previewScale, signal: request.signal }));
+    progress({ stage: 'decode', message: `${decoderName(previewKind)} preview of ${k} latent(s)` });
+    // A live preview of this very step (same decoder, same scale, every candidate) is the early preview: not decoded twice.
+    const shown = lastLive?.step === earlySteps - 1 ? lastLive : undefined;
+    const preview = shown ?? (await timed('decode', () => decodePreviewWith(decoders, state.predictedOriginal(), { ...(checked.previewScale ? { scale: checked.previewScale } : {}), signal: request.signal })));
     previewScaleUsed = preview.scale;
+    previewed = true;
     await score(all, tensorToRgbImages(preview.images));
     const ranked = rankByZ(plans.map((p, i) => ({ weights: p.weights, dp: dp[i]!, dt: dt[i]! })), checked.alpha);
     const kept = ranked.slice(0, keep).sort((a, b) => a - b);
@@ -315,6 +217,8 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   const finishedIdx = plans.map((_, i) => i).filter((i) => finished[i]);
   const best = selectBest(finishedIdx.map((i) => ({ weights: plans[i]!.weights, dp: dp[i]!, dt: dt[i]! })), checked.alpha);
   const chosen = finishedIdx[best.chosen]!;
+  const decoderOf = (i: number): DecoderKind => (finished[i] ? finalKind : previewKind);
+  const decoderModel = (kind: DecoderKind): string => (kind === 'tiny' ? models.ids.decoder ?? models.decoder!.id : models.ids.sd);
   const record = (i: number) =>
     generationRecord({
       model: models.ids.sd,
@@ -326,6 +230,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       height: checked.height,
       scheduler,
       ...(finished[i] ? {} : { previewAfterStep: earlySteps }),
+      decoder: { kind: decoderOf(i), model: decoderModel(decoderOf(i)) },
       images: [imageRecord(i, seeds[i]!, request.latents, request.latentsSource)],
     });
   const pngs = await Promise.all(images.map((image, i) => encodePng(image!, generationPngTexts(record(i)))));
@@ -356,6 +261,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       z: z[i]!,
       png: pngs[i]!,
       finished: finished[i]!,
+      decoder: decoderOf(i),
     })),
     scoring: { targetText: texts.target, preferenceText: texts.preference },
     chosen,
@@ -367,8 +273,10 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       height: checked.height,
       seed: checked.seed,
       ...(checked.scheduler ? { scheduler: checked.scheduler } : {}),
-      ...(checked.search === 'early' ? { earlyFraction: checked.earlyFraction, earlyKeep: checked.earlyKeep, previewScale: checked.previewScale } : {}),
+      ...(checked.search === 'early' ? { earlyFraction: checked.earlyFraction, earlyKeep: checked.earlyKeep, previewScale: checked.previewScale ?? previewDecoder(decoders).defaultScale } : {}),
       ...(previewScaleUsed !== undefined ? { previewScaleUsed } : {}),
+      finalDecoder: finalKind,
+      ...(previewed ? { previewDecoder: previewKind } : {}),
       ...(earlySteps !== undefined ? { earlySteps } : {}),
       promptStyle: checked.style.name,
       ...(request.latentsSource ? { latents: request.latentsSource } : {}),

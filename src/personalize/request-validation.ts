@@ -9,8 +9,8 @@ import { PmgError } from '../errors/pmg-error.js';
 import { scenes, type History, type Scene, type Target } from '../spec/behaviour.js';
 import { validateHistory, validateTarget } from './inputs.js';
 
-const NUMBER_FIELDS = ['alpha', 'targetWeight', 'fixedWeight', 'earlyFraction', 'earlyKeep', 'previewScale', 'steps', 'guidance', 'seed', 'width', 'height'] as const;
-const STRING_FIELDS = ['method', 'mode', 'search', 'scheduler', 'negative', 'promptStyle'] as const;
+const NUMBER_FIELDS = ['alpha', 'targetWeight', 'fixedWeight', 'earlyFraction', 'earlyKeep', 'previewScale', 'previewEvery', 'steps', 'guidance', 'seed', 'width', 'height'] as const;
+const STRING_FIELDS = ['method', 'mode', 'search', 'scheduler', 'negative', 'promptStyle', 'finalDecoder'] as const;
 
 /** The request's scene, history and target, checked and normalized; the other fields' types checked. */
 export function validateRequestShape(request: unknown): { scene: Scene; history: History; target: Target } {

@@ -17,15 +17,15 @@ const result: PersonalizeResult = {
   search: 'early',
   keywords: { preference: ['linen'], target: ['shirt'], prompts: {}, raw: {}, model: 'm', cached: false },
   candidates: [
-    { weights: { preference: 2, target: 1 }, prompt: 'p2', negative: 'n', seed: 0, dp: 20, dt: 25, z: 3.1, png: Buffer.from('a'), finished: false },
-    { weights: { preference: 3, target: 1 }, prompt: 'p3', negative: 'n', seed: 0, dp: 22, dt: 24, z: 3.2, png: Buffer.from('b'), finished: true },
+    { weights: { preference: 2, target: 1 }, prompt: 'p2', negative: 'n', seed: 0, dp: 20, dt: 25, z: 3.1, png: Buffer.from('a'), finished: false, decoder: 'tiny' },
+    { weights: { preference: 3, target: 1 }, prompt: 'p3', negative: 'n', seed: 0, dp: 22, dt: 24, z: 3.2, png: Buffer.from('b'), finished: true, decoder: 'vae' },
   ],
   scoring: { targetText: 'costume, shirt', preferenceText: 'linen' },
   chosen: 1,
   timings: { total: 5 },
-  settings: { steps: 2, guidance: 0, width: 64, height: 64, seed: 0, promptStyle: 'pmg' },
+  settings: { steps: 2, guidance: 0, width: 64, height: 64, seed: 0, promptStyle: 'pmg', finalDecoder: 'vae', previewDecoder: 'tiny' },
 };
-const models = { llm: 'l', clip: 'c', sd: 's' };
+const models = { llm: 'l', clip: 'c', sd: 's', decoder: 'd' };
 
 test('writes best.png (the chosen candidate), candidate-<i>.png and result.json into a new folder', async () => {
   const files = await writeResultFolder(join(root, 'new'), result, { models });
@@ -35,6 +35,8 @@ test('writes best.png (the chosen candidate), candidate-<i>.png and result.json 
   assert.deepEqual(json.prompt, ['p2', 'p3']);
   assert.equal(json.candidates[0].image, 'candidate-0.png');
   assert.equal(json.candidates[0].finished, false);
+  assert.deepEqual(json.candidates.map((c: { decoder: string }) => c.decoder), ['tiny', 'vae'], 'each image names the decoder that made it');
+  assert.equal(json.settings.finalDecoder, 'vae');
   assert.equal(json.chosen, 1);
   assert.deepEqual(json.models, models);
   assert.deepEqual(json.scoring, { targetText: 'costume, shirt', preferenceText: 'linen' });

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
+import type { ModelIds } from './model-set.js';
 import type { PersonalizeResult } from './personalize.js';
 
 export interface ResultFiles {
@@ -41,7 +42,7 @@ async function staleCandidateImages(out: string, written: ReadonlySet<string>): 
 }
 
 /** The JSON written to result.json (without image bytes). */
-export function resultJson(result: PersonalizeResult, extra: { models: { llm: string; clip: string; sd: string } }): Record<string, unknown> {
+export function resultJson(result: PersonalizeResult, extra: { models: ModelIds }): Record<string, unknown> {
   return {
     scene: result.scene,
     method: result.method,
@@ -60,6 +61,7 @@ export function resultJson(result: PersonalizeResult, extra: { models: { llm: st
       z: c.z,
       image: candidateImageName(i),
       finished: c.finished,
+      decoder: c.decoder,
     })),
     scoring: result.scoring,
     chosen: result.chosen,
@@ -70,7 +72,7 @@ export function resultJson(result: PersonalizeResult, extra: { models: { llm: st
   };
 }
 
-export async function writeResultFolder(outDir: string, result: PersonalizeResult, extra: { models: { llm: string; clip: string; sd: string } }): Promise<ResultFiles> {
+export async function writeResultFolder(outDir: string, result: PersonalizeResult, extra: { models: ModelIds }): Promise<ResultFiles> {
   const out = resolve(outDir);
   const chosen = result.candidates[result.chosen];
   if (!chosen) throw new PmgError('invalid-argument', `result has no candidate ${result.chosen} to save as best.png`);

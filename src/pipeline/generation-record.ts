@@ -7,11 +7,13 @@
  *   Steps: 30, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7.5, Seed: 7, Size: 512x512, Model: <model>
  *
  * as AUTOMATIC1111's create_infotext writes it: `key: value` pairs joined with ", ", a value quoted as a JSON string
- * when it holds a comma, a colon or a newline; "Schedule type" only for Karras sigmas, "Eta" only when it is not 0.
+ * when it holds a comma, a colon or a newline; "Schedule type" only for Karras sigmas, "Eta" only when it is not 0,
+ * "VAE" (A1111's key for a VAE other than the model's own) only when a tiny autoencoder decoded the image.
  */
 import { packageVersion } from '../core/package-root.js';
 import type { PngText } from '../core/png-text.js';
 import { PmgError } from '../errors/pmg-error.js';
+import type { DecoderKind } from '../spec/diffusion-models.js';
 import type { Scheduler, SchedulerName } from '../spec/scheduler.js';
 
 /** Where initial latents came from when they were given instead of seeded noise. */
@@ -30,6 +32,12 @@ export interface ImageRecord {
   latents?: LatentsSource & { row: number };
   /** The PNG file, when the writer knows it; not in a PNG's own record. */
   file?: string;
+}
+
+export interface DecoderRecord {
+  kind: DecoderKind;
+  /** The decoder's model: the SD model's id for 'vae', the tiny decoder's folder or hub id for 'tiny'. */
+  model: string;
 }
 
 export interface SchedulerRecord {
@@ -56,6 +64,8 @@ export interface GenerationRecord {
   scheduler: SchedulerRecord;
   /** Early search: this image is the predicted clean image after this many UNet calls, not a finished one. */
   previewAfterStep?: number;
+  /** The decoder that turned the latents into this image: the model's VAE (`model` = the SD model) or a tiny autoencoder. */
+  decoder?: DecoderRecord;
   /** ms per stage. */
   timings?: Record<string, number>;
   images: ImageRecord[];
@@ -119,6 +129,7 @@ export function a1111Parameters(record: GenerationRecord, image: ImageRecord = r
     ['Size', `${record.width}x${record.height}`],
     ['Model', record.model],
     ['Eta', record.eta ? record.eta : undefined],
+    ['VAE', record.decoder?.kind === 'tiny' ? record.decoder.model : undefined],
   ];
   const text = params.flatMap(([key, value]) => (value === undefined ? [] : [`${key}: ${quote(value)}`])).join(', ');
   const negative = record.negativePrompt ? `\nNegative prompt: ${record.negativePrompt}` : '';

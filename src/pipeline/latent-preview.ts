@@ -1,18 +1,23 @@
 /**
- * Cheap previews of latents (PMG's `early` search): average-pool the latents s x s before the VAE, so the
- * decoder runs on 1/s² of the area, then (optionally) repeat each pixel s x s to get back to full size.
+ * Cheap previews of latents (PMG's `early` search, live step previews): average-pool the latents s x s before the
+ * decoder, so it runs on 1/s² of the area, then (optionally) repeat each pixel s x s to get back to full size.
  * The scale actually used is the requested one lowered (4 -> 2 -> 1) until the pooled latent is at least
  * MIN_PREVIEW_LATENT on each side and the sides divide evenly; a CLIP scorer resizes to its own input
  * size anyway, so a smaller preview costs little in score quality.
+ *
+ * Which decoder: a tiny autoencoder (TAESD) whenever one is loaded — it decodes x0 at full size for a small fraction
+ * of the VAE's cost, so its default scale is 1 — else the model's VAE on 2x2-pooled latents (`previewDecoder`).
  */
 import { PmgError } from '../errors/pmg-error.js';
-import type { VaeDecoder } from '../spec/diffusion-models.js';
+import type { DecoderKind, VaeDecoder } from '../spec/diffusion-models.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { decodeLatents } from './text-to-image.js';
 
 export type PreviewScale = 1 | 2 | 4;
 export const previewScales: readonly PreviewScale[] = [1, 2, 4];
 export const DEFAULT_PREVIEW_SCALE: PreviewScale = 2;
+/** With a tiny decoder previews are decoded at full size unless a scale is asked for. */
+export const TINY_PREVIEW_SCALE: PreviewScale = 1;
 /** Smallest side of a pooled preview latent (8 latent px = 64 image px). */
 export const MIN_PREVIEW_LATENT = 8;
 
@@ -90,4 +95,26 @@ export async function decodePreview(vae: VaeDecoder, latents: FloatTensor, optio
   const scale = effectivePreviewScale(options.scale ?? DEFAULT_PREVIEW_SCALE, h, w);
   const small = await decodeLatents(vae, poolLatents(latents, scale), options.signal);
   return { images: options.fullSize === false ? small : repeatPixels(small, scale), scale };
+}
+
+/** The decoders a preview can use: the model's VAE, and a tiny autoencoder when one is loaded. */
+export interface PreviewDecoders {
+  vae: VaeDecoder;
+  tiny?: VaeDecoder;
+}
+
+/** The decoder previews use (the tiny one whenever there is one) and its default scale. */
+export function previewDecoder(decoders: PreviewDecoders): { kind: DecoderKind; decoder: VaeDecoder; defaultScale: PreviewScale } {
+  return decoders.tiny ? { kind: 'tiny', decoder: decoders.tiny, defaultScale: TINY_PREVIEW_SCALE } : { kind: 'vae', decoder: decoders.vae, defaultScale: DEFAULT_PREVIEW_SCALE };
+}
+
+/** decodePreview with the preview decoder of `decoders`; `options.scale` defaults to that decoder's. */
+export async function decodePreviewWith(
+  decoders: PreviewDecoders,
+  latents: FloatTensor,
+  options: PreviewOptions = {},
+): Promise<{ images: FloatTensor; scale: PreviewScale; decoder: DecoderKind }> {
+  const chosen = previewDecoder(decoders);
+  const preview = await decodePreview(chosen.decoder, latents, { ...options, scale: options.scale ?? chosen.defaultScale });
+  return { ...preview, decoder: chosen.kind };
 }

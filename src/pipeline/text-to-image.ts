@@ -1,16 +1,18 @@
 /**
  * Text to image with Stable Diffusion, as a short list of numbered stages (like diffusers):
  *   1. check inputs  2. encode prompts  3. set timesteps  4. prepare latents
- *   5. denoise (batched classifier-free guidance)  6. decode.
+ *   5. denoise (batched classifier-free guidance; live step previews when asked)  6. decode (the model's VAE, or a
+ *   tiny autoencoder when `finalDecoder` is 'tiny': the same decodeLatents, another VaeDecoder).
  * Stages 3-5 live in DenoiseState, so a caller can also drive them step by step (previews,
  * early stopping, continuing only chosen candidates). Never imports onnxruntime.
  */
 import { PmgError } from '../errors/pmg-error.js';
-import type { StableDiffusionModel, VaeDecoder } from '../spec/diffusion-models.js';
+import type { DecoderKind, StableDiffusionModel, VaeDecoder } from '../spec/diffusion-models.js';
 import type { Scheduler, SchedulerName } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { encodeConditioning, type CandidateConditioning } from './conditioning.js';
 import { DenoiseState, type StepEvent } from './denoise-state.js';
+import { livePreviewHook, type PreviewCallback } from './step-preview.js';
 import type { SchedulerRecord } from './generation-record.js';
 import { MAX_PROMPT_CHARS, promptLength } from './prompt-encoding.js';
 import { sdPipelineScheduler } from './sd-scheduler-config.js';
@@ -43,6 +45,13 @@ export interface TextToImageRequest {
   scheduler?: SchedulerName | string;
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void | Promise<void>;
+  /** A tiny autoencoder decoder (TAESD): it decodes the live previews, and the final images when `finalDecoder` is 'tiny'. */
+  tinyDecoder?: VaeDecoder;
+  /** Which decoder makes the final images: 'vae' (default: the model's own) or 'tiny' (needs `tinyDecoder`). */
+  finalDecoder?: DecoderKind;
+  /** Live previews of x0 every `previewEvery` steps (default 1; not after the last step), decoded as step-preview.ts says. */
+  onPreview?: PreviewCallback;
+  previewEvery?: number;
   /** Receives non-fatal notes (e.g. unknown scheduler config keys). */
   warn?: (message: string) => void;
 }
@@ -55,8 +64,10 @@ export interface TextToImageResult {
   seeds: number[];
   /** The scheduler that ran: name, class, resolved config and the timesteps of the UNet calls. */
   scheduler: SchedulerRecord;
-  /** ms per stage: encode, denoise, decode. */
-  timings: { encode: number; denoise: number; decode: number };
+  /** The decoder that made `images`. */
+  decoder: DecoderKind;
+  /** ms per stage: encode, denoise, decode, and preview (decoding the live previews, not counted in denoise) when previews were made. */
+  timings: { encode: number; denoise: number; decode: number; preview?: number };
 }
 
 export const DEFAULTS = { steps: 30, guidanceScale: 7.5, width: 512, height: 512, seed: 0 } as const;
@@ -135,19 +146,49 @@ export async function prepareDenoise(model: StableDiffusionModel, request: TextT
   );
 }
 
-export async function textToImage(model: StableDiffusionModel, request: TextToImageRequest): Promise<TextToImageResult> {
-  const t0 = performance.now();
-  const state = await prepareDenoise(model, request);
-  const t1 = performance.now();
-  await state.run({ signal: request.signal, onStep: request.onStep }); // 5
-  const t2 = performance.now();
-  const latents = state.latents();
-  const images = await decodeLatents(model.vaeDecoder, latents, request.signal); // 6
-  const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
-  return { images, latents, seeds: state.seeds, scheduler: state.schedulerRecord, timings: { encode: ms(t0, t1), denoise: ms(t1, t2), decode: ms(t2, performance.now()) } };
+/** The final decoder of a request: the model's VAE, or the tiny decoder when asked (an error when there is none). */
+export function finalDecoderOf(vae: VaeDecoder, tiny: VaeDecoder | undefined, kind: DecoderKind = 'vae'): VaeDecoder {
+  if (kind === 'vae') return vae;
+  if (kind !== 'tiny') throw new PmgError('invalid-argument', `final decoder must be vae or tiny, got '${String(kind)}'`, { details: { field: 'finalDecoder' } });
+  if (!tiny) throw new PmgError('invalid-argument', "final decoder 'tiny' needs a tiny autoencoder decoder (TAESD, e.g. julienkay/taesd); none is loaded", { details: { field: 'finalDecoder' } });
+  return tiny;
 }
 
-/** Stage 6: latents `[k, 4, h, w]` -> images `[k, 3, 8h, 8w]`, one VAE call per image (bounded memory). */
+export async function textToImage(model: StableDiffusionModel, request: TextToImageRequest): Promise<TextToImageResult> {
+  const t0 = performance.now();
+  const kind = request.finalDecoder ?? 'vae';
+  const decoder = finalDecoderOf(model.vaeDecoder, request.tinyDecoder, kind);
+  let previewMs: number | undefined;
+  const preview = request.onPreview
+    ? livePreviewHook({
+        decoders: { vae: model.vaeDecoder, ...(request.tinyDecoder ? { tiny: request.tinyDecoder } : {}) },
+        onPreview: request.onPreview,
+        ...(request.previewEvery !== undefined ? { every: request.previewEvery } : {}),
+        signal: request.signal,
+        onTime: (ms) => void (previewMs = (previewMs ?? 0) + ms),
+      })
+    : undefined;
+  const onStep = preview
+    ? async (event: StepEvent): Promise<void> => {
+        await request.onStep?.(event);
+        await preview(event);
+      }
+    : request.onStep;
+  const state = await prepareDenoise(model, request);
+  const t1 = performance.now();
+  await state.run({ signal: request.signal, onStep }); // 5
+  const t2 = performance.now();
+  const latents = state.latents();
+  const images = await decodeLatents(decoder, latents, request.signal); // 6
+  const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
+  const timings = { encode: ms(t0, t1), denoise: ms(t1, t2 - (previewMs ?? 0)), decode: ms(t2, performance.now()), ...(previewMs !== undefined ? { preview: ms(0, previewMs) } : {}) };
+  return { images, latents, seeds: state.seeds, scheduler: state.schedulerRecord, decoder: kind, timings };
+}
+
+/**
+ * Stage 6: latents `[k, 4, h, w]` -> images `[k, 3, 8h, 8w]`, one decoder call per image (bounded memory). Any
+ * VaeDecoder: the SD model's VAE (latents / 0.18215) or a tiny autoencoder (latents / 1.0), each by its own factor.
+ */
 export async function decodeLatents(vae: VaeDecoder, latents: FloatTensor, signal?: AbortSignal): Promise<FloatTensor> {
   const [k, c, h, w] = latents.dims as [number, number, number, number];
   const size = c * h * w;

@@ -26,7 +26,7 @@ export interface Unet {
 }
 
 export interface VaeDecoder {
-  /** From model config (0.18215 for SD 1.x/2.x). */
+  /** From the decoder's config: 0.18215 for the SD 1.x/2.x VAE, 1.0 for the tiny autoencoder (TAESD). */
   readonly scalingFactor: number;
   /** latents [b, 4, h/8, w/8] (already divided by scalingFactor) -> images [b, 3, h, w] in [-1, 1]. */
   decode(latents: FloatTensor): Promise<FloatTensor>;
@@ -46,4 +46,20 @@ export interface StableDiffusionModel {
   readonly textEncoder: TextEncoder;
   readonly unet: Unet;
   readonly vaeDecoder: VaeDecoder;
+}
+
+/** Which decoder turned latents into an image: the SD model's own VAE, or a tiny autoencoder (TAESD). */
+export type DecoderKind = 'vae' | 'tiny';
+export const decoderKinds: readonly DecoderKind[] = ['vae', 'tiny'];
+
+/**
+ * A tiny autoencoder decoder (TAESD) beside the SD model: it decodes the UNet's latents like the VAE does (same
+ * `VaeDecoder` interface, its own scaling factor) at a small fraction of the cost and with softer detail. pmg uses it
+ * for previews whenever one is loaded, and for final images when asked.
+ */
+export interface TinyDecoderModel {
+  /** Where it came from (folder or hub id) and the folder it was loaded from. */
+  readonly id: string;
+  readonly dir: string;
+  readonly decoder: VaeDecoder;
 }

@@ -1,4 +1,7 @@
-/** The tiny fixture models (llm/, clip/, sd/) written into a temporary folder and loaded as a ModelSet, for tests. */
+/**
+ * The tiny fixture models (llm/, clip/, sd/, and taesd/ with `decoder: true`) written into a temporary folder and
+ * loaded as a ModelSet, for tests.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +17,9 @@ export interface FixtureModelSet {
   close(): Promise<void>;
 }
 
-export async function fixtureModelSet(prefix: string): Promise<FixtureModelSet> {
+export async function fixtureModelSet(prefix: string, options: { decoder?: boolean } = {}): Promise<FixtureModelSet> {
   const root = mkdtempSync(join(tmpdir(), prefix));
-  await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd'] });
+  await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd', ...(options.decoder ? ['taesd'] : [])] });
   const store = new ModelStore(modelStoreOptionsFromEnv({ PMG_CACHE_DIR: join(root, 'cache') }, { offline: true, cwd: root }));
   const models = await loadModelSet({ models: 'fx' }, { store, env: {}, offline: true });
   return {

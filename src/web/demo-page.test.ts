@@ -28,6 +28,19 @@ function pageInput(overrides: Partial<DemoPageInput> = {}): DemoPageInput {
   };
 }
 
+test('renderDemoPage names the decoder of every image and warns when the tiny one made the final images', () => {
+  const input = pageInput({ models: { llm: 'l', clip: 'c', sd: 's', decoder: 'julienkay/taesd@abc' }, finalDecoder: 'tiny' });
+  input.users[0]!.candidates[0]!.decoder = 'tiny';
+  input.users[0]!.candidates[1]!.decoder = 'vae';
+  const html = renderDemoPage(input);
+  assert.match(html, /<strong>Tiny decoder:<\/strong>/);
+  assert.match(html, /Tiny autoencoder \(TAESD\)<\/th><td>julienkay\/taesd@abc/);
+  assert.match(html, /Final images decoded by<\/th><td>the tiny autoencoder \(faster, softer detail\)/);
+  assert.match(html, /data-candidate="0"[\s\S]*decoded by the tiny autoencoder[\s\S]*data-candidate="1"[\s\S]*decoded by the VAE/);
+  const plain = renderDemoPage(pageInput());
+  assert.doesNotMatch(plain, /decoded by|Tiny decoder/, 'a page without decoder data says nothing about decoders');
+});
+
 test('escapeHtml escapes the five special characters', () => {
   assert.equal(escapeHtml(`<a href="x">Tom & 'Jerry'</a>`), '&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;');
   assert.equal(escapeHtml(undefined), '');

@@ -6,6 +6,7 @@
  * Every piece of text from data or models goes through `escapeHtml`.
  */
 import type { Item } from '../spec/behaviour.js';
+import type { DecoderKind } from '../spec/diffusion-models.js';
 
 /** One candidate as the page shows it (the result.json form of issue 5 §4). */
 export interface DemoPageCandidate {
@@ -19,6 +20,8 @@ export interface DemoPageCandidate {
   image: string;
   /** False for candidates the early search stopped before the last step. */
   finished: boolean;
+  /** The decoder that made the image ('vae': the model's own; 'tiny': the tiny autoencoder). */
+  decoder?: DecoderKind;
 }
 
 export interface DemoPageUser {
@@ -36,8 +39,10 @@ export interface DemoPageUser {
 export interface DemoPageInput {
   /** 'fast', 'paper', or undefined for a folder of models. */
   preset?: string;
-  /** The models that ran (hub ids or folder paths). */
-  models: { llm: string; clip: string; sd: string };
+  /** The models that ran (hub ids or folder paths); `decoder`: the tiny autoencoder, when one was loaded. */
+  models: { llm: string; clip: string; sd: string; decoder?: string };
+  /** Which decoder made the final images. */
+  finalDecoder?: DecoderKind;
   alpha: number;
   /** True for `--tiny`: random-weight fixture models, so the images are noise. */
   tiny: boolean;
@@ -79,6 +84,8 @@ function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
 }
 
+const DECODER_NAMES: Record<DecoderKind, string> = { vae: 'the VAE', tiny: 'the tiny autoencoder' };
+
 function itemLine(item: Item): string {
   return escapeHtml(item.title ?? item.id ?? '(untitled)');
 }
@@ -117,7 +124,7 @@ function candidateFigure(user: DemoPageUser, candidate: DemoPageCandidate, index
     `<thead><tr><th scope="col">w<sub>p</sub></th><th scope="col">w<sub>t</sub></th><th scope="col">d<sub>p</sub></th><th scope="col">d<sub>t</sub></th><th scope="col">z</th></tr></thead>`,
     `<tbody><tr><td>${formatWeight(candidate.weights.preference)}</td><td>${formatWeight(candidate.weights.target)}</td><td>${formatScore(candidate.dp, 2)}</td><td>${formatScore(candidate.dt, 2)}</td><td class="z">${formatScore(candidate.z, 4)}</td></tr></tbody>`,
     `</table>`,
-    `<p class="meta">seed ${escapeHtml(candidate.seed)}${candidate.finished ? '' : ' · stopped early (preview only)'}</p>`,
+    `<p class="meta">seed ${escapeHtml(candidate.seed)}${candidate.finished ? '' : ' · stopped early (preview only)'}${candidate.decoder ? ` · <span class="decoder">decoded by ${DECODER_NAMES[candidate.decoder]}</span>` : ''}</p>`,
     `<details><summary>Prompt</summary><p class="prompt">${escapeHtml(candidate.prompt)}</p></details>`,
     `</figcaption>`,
     `</figure>`,
@@ -220,6 +227,8 @@ function runTable(input: DemoPageInput): string {
     ['Keyword LLM', escapeHtml(input.models.llm)],
     ['CLIP scorer', escapeHtml(input.models.clip)],
     ['Image generator', escapeHtml(input.models.sd)],
+    ...(input.models.decoder ? ([['Tiny autoencoder (TAESD)', escapeHtml(input.models.decoder)]] as [string, string][]) : []),
+    ...(input.finalDecoder ? ([['Final images decoded by', escapeHtml(input.finalDecoder === 'tiny' ? 'the tiny autoencoder (faster, softer detail)' : "the model's VAE")]] as [string, string][]) : []),
     ['α (preference share of z)', escapeHtml(formatScore(input.alpha, 4))],
   ];
   if (input.steps !== undefined) rows.push(['Denoising steps', escapeHtml(input.steps)]);
@@ -236,6 +245,10 @@ export function renderDemoPage(input: DemoPageInput): string {
   const notice = input.tiny
     ? `<p class="notice" role="note"><strong>Tiny mode:</strong> these images are noise. They come from random-weight fixture models that pmg writes itself, so that the whole pipeline runs offline in seconds; the keywords and scores are equally meaningless. Run <code>pmg demo</code> without <code>--tiny</code> for real models.</p>`
     : '';
+  const decoderNote =
+    input.finalDecoder === 'tiny'
+      ? `<p class="notice" role="note"><strong>Tiny decoder:</strong> the final images were decoded by a tiny autoencoder (TAESD) instead of the model's own VAE: on a CPU it is about 16 times cheaper, but fine detail and texture are softer. Run with <code>--final-decoder vae</code> for the full VAE's quality.</p>`
+      : '';
   return [
     '<!doctype html>',
     '<html lang="en">',
@@ -250,6 +263,7 @@ export function renderDemoPage(input: DemoPageInput): string {
     '<h1>PMG demo: personalized movie posters</h1>',
     `<p class="lead">For each user, PMG turns the movies they watched into preference keywords, asks for a poster of the next movie with the preference mixed in at several weights, and keeps the candidate with the largest <span class="formula">z = α·log d<sub>p</sub> + (1−α)·log d<sub>t</sub></span>, where d<sub>p</sub> and d<sub>t</sub> are CLIP scores (100·cosine) of the image against the preference and target keywords.</p>`,
     notice,
+    decoderNote,
     runTable(input),
     nav,
     '</header>',

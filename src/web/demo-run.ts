@@ -21,11 +21,16 @@ import { writeResultFolder } from '../personalize/result-files.js';
 import type { ModelStore } from '../runtime/model-store.js';
 import { DEFAULT_ALPHA, checkAlpha } from '../scoring/selection.js';
 import type { Sample } from '../spec/behaviour.js';
+import type { DecoderKind } from '../spec/diffusion-models.js';
 import { renderDemoPage, type DemoPageUser } from './demo-page.js';
 import { formatBytes } from '../core/progress.js';
 
-/** Settings of the tiny run: small and fast, the images are noise anyway. */
-export const TINY_DEMO = { steps: 3, width: 64, height: 64, guidance: 2 } as const;
+/**
+ * Settings of the tiny run: small and fast, the images are noise anyway. Like the default `fast` preset, its final
+ * images come from the (fixture) tiny autoencoder, so the tiny demo takes the fast preset's decoding path.
+ */
+export const TINY_DEMO = { steps: 3, width: 64, height: 64, guidance: 2, finalDecoder: 'tiny' } as const;
+const TINY_FIXTURES = ['llm', 'clip', 'sd', 'taesd'];
 export const DEMO_MARKER = 'demo.json';
 const TINY_LLM_LABEL = 'tiny fixture LLM (random weights)';
 export const SAMPLE_NOTE =
@@ -43,6 +48,9 @@ export interface DemoOptions {
   /** Another LLM for the keywords than the preset's or the folder's (`onnx:...` or `openai:...`), and its model name. */
   llm?: string;
   llmModel?: string;
+  /** A tiny autoencoder decoder (folder or hub id) or 'none', and which decoder makes the images (model-set.ts). */
+  decoder?: string;
+  finalDecoder?: DecoderKind;
   /** How many sample users (default: all). */
   users?: number;
   steps?: number;
@@ -89,6 +97,7 @@ export function presetRepoIds(preset: ModelPreset): string[] {
   const ids: string[] = [];
   if (preset.llm.startsWith('onnx:')) ids.push(preset.llm.slice('onnx:'.length));
   ids.push(preset.clip, preset.sd);
+  if (preset.decoder) ids.push(preset.decoder);
   return ids;
 }
 
@@ -148,9 +157,17 @@ async function loadModels(options: DemoOptions, fixturesDir: string | undefined)
     if (options.preset.llmModel) spec.llmModel = options.preset.llmModel;
     spec.clip = options.preset.clip;
     spec.sd = options.preset.sd;
+    // Its decoder as the preset has it (a preset's decoder is not an explicit choice: its finalDecoder decides).
+    if (options.preset.decoder && options.decoder === undefined) {
+      spec.decoder = options.preset.decoder;
+      spec.finalDecoder = options.preset.finalDecoder ?? 'vae';
+    }
   }
+  if (fixturesDir && options.decoder === undefined) spec.finalDecoder = TINY_DEMO.finalDecoder;
   if (options.llm !== undefined) spec.llm = options.llm;
   if (options.llmModel !== undefined) spec.llmModel = options.llmModel;
+  if (options.decoder !== undefined) spec.decoder = options.decoder;
+  if (options.finalDecoder !== undefined) spec.finalDecoder = options.finalDecoder;
   try {
     return await loadModelSet(spec, { store: options.store, env: options.env, offline: options.offline || options.tiny, ...(options.warn ? { warn: options.warn } : {}) });
   } catch (error) {
@@ -214,6 +231,7 @@ function pageUser(sample: Sample, folder: string, result: PersonalizeResult, mod
       z: c.z,
       image: `${folder}/candidate-${i}.png`,
       finished: c.finished,
+      decoder: c.decoder,
     })),
     chosen: result.chosen,
     timings: result.timings,
@@ -259,12 +277,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   try {
     if (fixturesDir) {
       log('writing the tiny fixture models (random weights: the images will be noise)');
-      await writeFixtures(fixturesDir, { only: ['llm', 'clip', 'sd'] });
+      await writeFixtures(fixturesDir, { only: TINY_FIXTURES });
     }
     models = await loadModels(options, fixturesDir);
     mkdirSync(stage);
     const users: DemoPageUser[] = [];
     let settingsSteps: number | undefined;
+    let finalDecoder: DecoderKind | undefined;
     let runMode: { mode: string; search: string } | undefined;
     const outcomes: DemoUserOutcome[] = [];
     for (const [index, sample] of samples.entries()) {
@@ -276,11 +295,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       await writeResultFolder(join(stage, folder), result, { models: models.ids });
       users.push(pageUser(sample, folder, result, fixturesDir ? TINY_LLM_LABEL : undefined));
       settingsSteps ??= result.settings.steps;
+      finalDecoder ??= result.settings.finalDecoder;
       runMode ??= { mode: result.mode, search: result.search };
       outcomes.push({ user: sample.user, folder, chosen: result.chosen, candidates: result.candidates.length });
       log(`${label}: chose candidate ${result.chosen} of ${result.candidates.length}`);
     }
-    const ids = fixturesDir ? { llm: TINY_LLM_LABEL, clip: 'tiny fixture CLIP (random weights)', sd: 'tiny fixture Stable Diffusion (random weights)' } : models.ids;
+    const ids = fixturesDir
+      ? { llm: TINY_LLM_LABEL, clip: 'tiny fixture CLIP (random weights)', sd: 'tiny fixture Stable Diffusion (random weights)', decoder: 'tiny fixture autoencoder (random weights)' }
+      : models.ids;
     const presetName = options.tiny || options.models ? undefined : options.preset?.name;
     const steps = settingsSteps;
     const html = renderDemoPage({
@@ -289,6 +311,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       alpha,
       tiny: options.tiny,
       ...(steps !== undefined ? { steps } : {}),
+      ...(finalDecoder ? { finalDecoder } : {}),
       seed: options.seed ?? 0,
       ...(runMode ?? {}),
       sampleNote: SAMPLE_NOTE,
@@ -296,7 +319,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       users,
     });
     writeFileSync(join(stage, 'index.html'), html);
-    const summary = { tool: 'pmg demo', tiny: options.tiny, preset: presetName ?? null, models: ids, alpha, steps: steps ?? null, seed: options.seed ?? 0, users: outcomes };
+    const summary = { tool: 'pmg demo', tiny: options.tiny, preset: presetName ?? null, models: ids, finalDecoder: finalDecoder ?? null, alpha, steps: steps ?? null, seed: options.seed ?? 0, users: outcomes };
     writeFileSync(join(stage, DEMO_MARKER), `${JSON.stringify(summary, null, 2)}\n`);
     publish(stage, options.out);
     return { page: join(options.out, 'index.html'), users: outcomes };

@@ -67,6 +67,11 @@ test('demo --tiny runs offline end to end and writes a page whose images exist',
   const summary = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8'));
   assert.equal(summary.tiny, true);
   assert.equal(summary.users.length, 3);
+  // Like the fast preset, the tiny demo decodes its final images with the (fixture) tiny autoencoder, and says so.
+  assert.equal(summary.finalDecoder, 'tiny');
+  assert.ok(users.every((u) => (JSON.parse(readFileSync(join(out, u, 'result.json'), 'utf8')) as { candidates: { decoder: string }[] }).candidates.every((c) => c.decoder === 'tiny')));
+  assert.match(html, /<strong>Tiny decoder:<\/strong> the final images were decoded by a tiny autoencoder/);
+  assert.equal(html.match(/decoded by the tiny autoencoder<\/span>/g)?.length, html.match(/<figure /g)?.length, 'every image says which decoder made it');
   assert.deepEqual(readdirSync(cwd).filter((n) => n.includes('.tmp-') || n.includes('.old-')), [], 'no temporary folders left');
 
   // A second run replaces the earlier demo folder (same seed: same pixels; the PNG's text chunks name the tiny
@@ -76,6 +81,14 @@ test('demo --tiny runs offline end to end and writes a page whose images exist',
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('user-')), ['user-54']);
   assert.deepEqual(PNG.sync.read(readFileSync(join(out, 'user-54', 'candidate-0.png'))).data, before);
+
+  // --decoder none: the model's VAE, and the page says nothing about a tiny decoder.
+  const vae = await pmg(['demo', '--tiny', '--decoder', 'none', '--out', 'out', '--users', '1'], cwd);
+  assert.equal(vae.code, 0, vae.stderr);
+  const vaeHtml = readFileSync(join(out, 'index.html'), 'utf8');
+  assert.doesNotMatch(vaeHtml, /Tiny decoder:/);
+  assert.match(vaeHtml, /Final images decoded by<\/th><td>the model&#39;s VAE/);
+  assert.equal(JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')).finalDecoder, 'vae');
 });
 
 test('demo refuses bad flags and a foreign --out folder with one line, writing nothing', async () => {

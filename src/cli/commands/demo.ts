@@ -5,9 +5,11 @@ import { createProgress } from '../../core/progress.js';
 import { parseJsonText } from '../../core/json-text.js';
 import { PmgError, isPmgError } from '../../errors/pmg-error.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from '../../personalize/presets.js';
+import { decoderKinds } from '../../spec/diffusion-models.js';
 import { runDemo } from '../../web/demo-run.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
+import { decoderCommandOptions, decoderSettings } from '../decoder-options.js';
 import { llmCommandOptions, llmSettings } from '../llm-options.js';
 import { intOption, numberOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
@@ -26,6 +28,7 @@ export const demoCommand: Command = {
     tiny: { type: 'boolean', description: 'offline, in seconds, on tiny random-weight fixture models (the images are noise)' },
     preset: { type: 'string', value: 'NAME', description: `hub models to download and use: ${presetNames.join(' or ')} (default: ${DEFAULT_PRESET})` },
     models: { type: 'string', value: 'DIR', description: 'a folder laid out like `pmg models fixtures` writes it (llm/, clip/, sd/) instead of a preset' },
+    ...decoderCommandOptions,
     users: { type: 'string', value: 'N', description: 'how many sample users (default: all 3)' },
     out: { type: 'string', short: 'o', value: 'DIR', description: 'output folder; replaced when it holds an earlier demo', default: './pmg-demo' },
     steps: { type: 'string', value: 'N', description: "denoising steps (default: the preset's)" },
@@ -39,6 +42,8 @@ export const demoCommand: Command = {
     'Writes <out>/index.html (the page), <out>/user-<id>/{best.png,candidate-<i>.png,result.json} and <out>/demo.json,',
     "and prints the page's path as the last line. The first run without --tiny downloads the preset's models",
     '(see docs/demo.md for repo ids and sizes); later runs use the cache (PMG_CACHE_DIR, default ~/.cache/pmg).',
+    "The fast preset (and --tiny) decode the final images with a tiny autoencoder (TAESD); the page says so. Use",
+    "--final-decoder vae for the model's own VAE (slower on CPU, finer detail), or --decoder none to skip TAESD.",
     '',
     'Examples:',
     '  pmg demo --tiny            # offline, seconds, noise images: checks that everything works',
@@ -70,6 +75,7 @@ export const demoCommand: Command = {
     // The keyword LLM: --llm / --llm-model, else pmg.config.json, else the preset's (not with --tiny: all fixtures).
     const llm = tiny ? {} : llmSettings(context);
     const log = (line: string): void => void context.io.stderr.write(`${line}\n`);
+    const decoders = decoderSettings(context);
 
     const outcome = await runDemo({
       out,
@@ -77,6 +83,7 @@ export const demoCommand: Command = {
       ...(preset ? { preset } : {}),
       ...(modelsDir !== undefined ? { models: resolve(context.io.cwd, modelsDir) } : {}),
       ...llm,
+      ...decoders,
       ...(users !== undefined ? { users } : {}),
       ...(steps !== undefined ? { steps } : {}),
       seed,
@@ -126,5 +133,10 @@ export function readPresetFile(file: string): ModelPreset {
   for (const key of ['steps', 'guidance', 'width', 'height', 'downloadBytes'] as const) {
     if (typeof value[key] !== 'number' || !Number.isFinite(value[key])) throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "${key}" must be a number`);
   }
+  if (value.decoder !== undefined && (typeof value.decoder !== 'string' || !value.decoder)) throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "decoder" must be a non-empty string`);
+  if (value.finalDecoder !== undefined && !decoderKinds.includes(value.finalDecoder)) {
+    throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "finalDecoder" must be ${decoderKinds.join(' or ')}`);
+  }
+  if (value.finalDecoder === 'tiny' && !value.decoder) throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "finalDecoder" "tiny" needs a "decoder"`);
   return { description: '', ...value } as ModelPreset;
 }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assetPath } from '../../core/package-root.js';
+import { writeTinyAutoencoder } from '../../fixtures/tiny-taesd.js';
 import { deadPid } from '../../testing/dead-pid.js';
+import { textChunks } from '../../testing/png-chunks.js';
 import { writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
 import { runCli } from '../../testing/run-cli.js';
 
@@ -50,6 +52,18 @@ describe('pmg eval', () => {
     assert.match(sheet.out, /^2 question\(s\): .*human\/pmg@0\.8-vs-target-only\/index\.html$/m);
     const badPair = await run('eval', '--human-sheet', '--out', 'runs/ok', '--pairs', 'pmg:keywords');
     assert.equal(badPair.err, "pmg: --pairs names 'keywords', which this run did not evaluate (it has target-only, pmg)\n");
+  });
+
+  it('--decoder: the images come from the tiny decoder (PNG records), and the run config keeps the choice', async () => {
+    writeTinyAutoencoder(join(tmp, 'taesd'));
+    const first = await run(...base, '--methods', 'target-only', '--limit', '1', '--decoder', 'taesd', '--out', 'runs/tiny');
+    assert.equal(first.code, 0, first.err);
+    const pngs = readdirSync(join(tmp, 'runs/tiny'), { recursive: true }).map(String).filter((f) => f.endsWith('.png'));
+    assert.ok(pngs.length > 0);
+    for (const png of pngs) assert.equal(JSON.parse(textChunks(readFileSync(join(tmp, 'runs/tiny', png)))['pmg']!.text).decoder.kind, 'tiny', png);
+    const other = await run(...base, '--methods', 'target-only', '--limit', '1', '--decoder', 'taesd', '--final-decoder', 'vae', '--out', 'runs/tiny');
+    assert.equal(other.code, 2);
+    assert.match(other.err, /holds a run with other settings: finalDecoder \(was unset, now vae\)/);
   });
 
   const bad: [string, string[], RegExp][] = [

@@ -17,10 +17,11 @@ import { EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiment
 import { RUN_DB, RunStore } from '../../experiments/run-store.js';
 import { runEval } from '../../experiments/runner.js';
 import { METRICS } from '../../metrics/registry.js';
-import { CLIP_FILES, loadModelSet } from '../../personalize/model-set.js';
+import { CLIP_FILES, loadModelSet, resolveModelSpecs } from '../../personalize/model-set.js';
 import { presetNames } from '../../personalize/presets.js';
 import { promptStyle, type PromptStyleName } from '../../personalize/prompt-styles.js';
 import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
+import { decoderCommandOptions, decoderSettings } from '../decoder-options.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
@@ -46,6 +47,7 @@ export const evalCommand: Command = {
     metrics: { type: 'string', value: 'LIST', description: `comma-separated: ${EVAL_METRICS.join(', ')}`, default: DEFAULT_EVAL_METRICS.join(',') },
     'metrics-models': { type: 'string', value: 'DIR', description: "folder with lpips/, clip/ (dino/) networks, as 'pmg models fixtures' writes it" },
     models: { type: 'string', value: 'DIR|PRESET', description: `generation models: a folder with llm/, clip/, sd/ or a preset: ${presetNames.join(', ')}` },
+    ...decoderCommandOptions,
     ...llmCommandOptions,
     ...captionerCommandOption,
     'prompt-style': { type: 'string', value: 'STYLE', description: "official (the authors' negative prompts and sticker prefix) or pmg (pmg's own); default: the preset's (paper: official), else pmg" },
@@ -138,6 +140,10 @@ async function evaluate(context: CommandContext): Promise<number> {
   const cacheChoice = keywordCacheChoice(context);
   const modelsText = stringOption(context, 'models');
   const models = modelsText === undefined ? undefined : existsSync(resolve(io.cwd, modelsText)) ? resolve(io.cwd, modelsText) : modelsText;
+  const decoders = decoderSettings(context);
+  const decoder = decoders.decoder;
+  const modelSpec = { models, llm: llm.llm, llmModel: llm.llmModel, ...decoders };
+  resolveModelSpecs(modelSpec, io.cwd); // the model and decoder choice, checked before anything loads
 
   // 2. Metric networks (folders checked now; hub CLIP resolved by the store later).
   const folders: Partial<Record<'lpips' | 'clip' | 'dino', string>> = {};
@@ -173,7 +179,14 @@ async function evaluate(context: CommandContext): Promise<number> {
     ...(steps !== undefined ? { steps } : {}),
     ...(size !== undefined ? { size } : {}),
     ...(style !== undefined ? { promptStyle: style as PromptStyleName } : {}),
-    models: { ...(models ? { models } : {}), ...(llm.llm ? { llm: llm.llm } : {}), ...(llm.llmModel ? { llmModel: llm.llmModel } : {}), ...(metricsModels ? { metricsModels } : {}) },
+    ...(decoders.finalDecoder ? { finalDecoder: decoders.finalDecoder } : {}),
+    models: {
+      ...(models ? { models } : {}),
+      ...(llm.llm ? { llm: llm.llm } : {}),
+      ...(llm.llmModel ? { llmModel: llm.llmModel } : {}),
+      ...(decoder !== undefined ? { decoder } : {}),
+      ...(metricsModels ? { metricsModels } : {}),
+    },
   };
   const existed = existsSync(out);
   const fresh = !existsSync(join(out, RUN_DB));
@@ -191,7 +204,7 @@ async function evaluate(context: CommandContext): Promise<number> {
       folders.clip = (await modelStore.pull(METRICS['clip-i'].defaultModel!, { include: CLIP_FILES })).dir;
     }
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
-    modelSet = await loadModelSet({ models, llm: llm.llm, llmModel: llm.llmModel }, { store: modelStore, env: io.env, offline: context.globals.offline, warn });
+    modelSet = await loadModelSet(modelSpec, { store: modelStore, env: io.env, offline: context.globals.offline, warn });
     const scorer = await EvalScorer.load(metrics, folders);
     captioner = await openCaptioner(context, io.cwd);
     // 5. The run, then the report.

@@ -11,7 +11,7 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { checkWeights, type ConditioningMode } from '../../personalize/conditioning.js';
 import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
 import { checkCaptionable } from '../../personalize/verbalize.js';
-import { loadModelSet } from '../../personalize/model-set.js';
+import { loadModelSet, resolveModelSpecs, type ModelSetSpec } from '../../personalize/model-set.js';
 import { checkPersonalizeRequest, conditioningModes, personalize, personalizeMethods, searchStrategies, type PersonalizeMethod, type PersonalizeRequest, type SearchStrategy } from '../../personalize/personalize.js';
 import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
 import { promptStyle } from '../../personalize/prompt-styles.js';
@@ -21,6 +21,7 @@ import { checkInputs, MAX_STEPS } from '../../pipeline/text-to-image.js';
 import { resolveSchedulerName } from '../../schedulers/index.js';
 import { scenes, type Scene } from '../../spec/behaviour.js';
 import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
+import { decoderCommandOptions, decoderSettings, previewCommandOptions, previewFolder } from '../decoder-options.js';
 import { stringOption, type Command, type CommandContext } from '../command.js';
 import { readLatentsOption } from '../latents-option.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
@@ -55,10 +56,11 @@ export const generateCommand: Command = {
     history: { type: 'string', value: 'FILE', description: 'history JSON: a list of items or {"items", "conversation"}' },
     target: { type: 'string', value: 'FILE', description: 'target JSON: one item (stickers: {"conversation": [...]})' },
     out: { type: 'string', short: 'o', value: 'DIR', description: 'result folder: best.png, candidate-<i>.png, result.json' },
-    models: { type: 'string', value: 'DIR|PRESET', description: `a folder with llm/, clip/, sd/ (as 'pmg models fixtures' writes it) or a preset: ${presetNames.join(', ')} (default: ${DEFAULT_PRESET})` },
+    models: { type: 'string', value: 'DIR|PRESET', description: `a folder with llm/, clip/, sd/ (and taesd/, used for previews) as 'pmg models fixtures' writes it, or a preset: ${presetNames.join(', ')} (default: ${DEFAULT_PRESET})` },
     ...llmCommandOptions,
     clip: { type: 'string', value: 'DIR|ID', description: 'CLIP folder or hub id (transformers.js layout), overrides the one of --models' },
     sd: { type: 'string', value: 'DIR|ID', description: 'Stable Diffusion folder or hub id (diffusers ONNX layout), overrides the one of --models' },
+    ...decoderCommandOptions,
     method: { type: 'string', value: 'M', description: `${personalizeMethods.join('|')} (default: pmg; target-only = no preference, keywords = one fixed weight)` },
     alpha: { type: 'string', value: 'A', description: 'z = A·log d_p + (1−A)·log d_t, from 0 to 1 (default: 2/3)' },
     weights: { type: 'string', value: 'W,W', description: 'preference weights, one candidate each (default per scene: movie 1,2; fashion 2,3; sticker 1; embed 0.5,1,1.5)' },
@@ -67,7 +69,8 @@ export const generateCommand: Command = {
     search: { type: 'string', value: 'S', description: 'exhaustive (all candidates to the end) or early (finish only the best previews)', default: 'exhaustive' },
     'early-fraction': { type: 'string', value: 'F', description: 'early search: fraction of the steps before the previews are scored (default 0.4)' },
     'early-keep': { type: 'string', value: 'K', description: 'early search: candidates finished (default 1)' },
-    'preview-scale': { type: 'string', value: '1|2|4', description: 'early search: x0 latents average-pooled SxS before the preview decode (default 2; lowered so the pooled latent stays >= 8x8)' },
+    'preview-scale': { type: 'string', value: '1|2|4', description: 'previews: x0 latents average-pooled SxS before the preview decode (default 2 with the VAE, 1 with a tiny decoder; lowered so the pooled latent stays >= 8x8)' },
+    ...previewCommandOptions,
     steps: { type: 'string', value: 'N', description: `denoising steps, 1 to ${MAX_STEPS} (default: the preset's, else 30)` },
     guidance: { type: 'string', value: 'G', description: "guidance scale; <= 1 turns guidance off (default: the preset's, else 7.5)" },
     scheduler: { type: 'string', value: 'NAME', description: "scheduler (default: the preset's, else the model's scheduler_config.json)" },
@@ -86,8 +89,12 @@ export const generateCommand: Command = {
     '  pmg generate --scene movie --history h.json --target t.json --out result/            # the fast preset (downloads on first run)',
     '  pmg models fixtures ./fx && pmg generate --models ./fx --scene movie --history h.json --target t.json --steps 4 --width 64 --height 64 --out result/',
     '  pmg generate --models paper --scene movie --history h.json --target t.json --search early --early-keep 1 --out result/',
+    '  pmg generate --models ./fx --decoder ./fx/taesd --scene movie --history h.json --target t.json --steps 4 --width 64 --height 64 --previews live/ --out result/',
     'The winner has the largest z = alpha*log(d_p) + (1-alpha)*log(d_t) (d = 100*cos of CLIP embeddings; ties go to the lower weight).',
     'With --search early, only finished candidates can win; the others keep their preview image and scores (finished: false).',
+    'A tiny autoencoder (--decoder, the fast preset\'s julienkay/taesd, or DIR/taesd of --models DIR) decodes every preview;',
+    'the final images come from it with --final-decoder tiny (the default with --decoder and with the fast preset), else from',
+    "the model's VAE. result.json records each image's decoder (candidates[i].decoder) and the final one (settings.finalDecoder).",
     'The LLM is --llm, else "llm" in pmg.config.json, else the one of --models.',
     "Seeds drive pmg's own generator, not torch.randn: a seed does not give diffusers' image, and images may differ slightly",
     'across CPUs, thread counts and execution providers. --latents FILE.npy (float32, saved with np.save) starts from given',
@@ -164,13 +171,22 @@ export const generateCommand: Command = {
     const latents = latentsFile === undefined ? undefined : readLatentsOption(resolve(io.cwd, latentsFile), { count, width: checked.width, height: checked.height, countFlags: `${count} candidate(s)` });
     const cacheChoice = keywordCacheChoice(context);
     const llm = llmSettings(context);
+    const modelSpec: ModelSetSpec = {
+      models: stringOption(context, 'models'),
+      llm: llm.llm,
+      llmModel: llm.llmModel,
+      clip: stringOption(context, 'clip'),
+      sd: stringOption(context, 'sd'),
+      ...decoderSettings(context),
+      device,
+      ...(threads ? { threads } : {}),
+    };
+    resolveModelSpecs(modelSpec, io.cwd); // the model and decoder choice, checked before anything loads
+    const previews = previewFolder(context);
 
     // 2. Models, keywords, candidates, scores.
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
-    const models = await loadModelSet(
-      { models: stringOption(context, 'models'), llm: llm.llm, llmModel: llm.llmModel, clip: stringOption(context, 'clip'), sd: stringOption(context, 'sd'), device, ...(threads ? { threads } : {}) },
-      { store: modelStoreForCommand(context), env: io.env, offline: context.globals.offline, warn },
-    );
+    const models = await loadModelSet(modelSpec, { store: modelStoreForCommand(context), env: io.env, offline: context.globals.offline, warn });
     const cache = openChosenKeywordCache(cacheChoice, io.env);
     let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
     try {
@@ -182,6 +198,7 @@ export const generateCommand: Command = {
         ...request,
         ...(latents ? { latents: latents.tensor, latentsSource: latents.source } : {}),
         keywordOptions: { ...(cache ? { cache } : {}), ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}) },
+        ...(previews ? { onPreview: previews.write, previewEvery: previews.every } : {}),
         warn,
         onProgress: (event) => {
           if (event.stage === 'generate' && event.step !== undefined && event.total !== undefined) {

@@ -146,12 +146,14 @@ export class OnnxUnet implements Unet {
   }
 }
 
+/** A VAE decoder session: the SD model's own VAE, or a tiny autoencoder (TAESD) with its own scaling factor. */
 export class OnnxVaeDecoder implements VaeDecoder {
   constructor(
     private readonly session: OnnxSession,
     readonly scalingFactor: number,
+    what = 'VAE decoder',
   ) {
-    session.expect('VAE decoder', ['latent_sample']);
+    session.expect(what, ['latent_sample']);
     this.fixedBatch = fixedDim(session, 'latent_sample', 0);
   }
 

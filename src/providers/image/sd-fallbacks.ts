@@ -21,8 +21,11 @@ export type ModelResolver = (
   spec: string,
   files: readonly string[],
   optionalFiles: readonly string[],
-  /** 'model': the SD model itself (a resolver may fetch whole folders); 'tokenizer': only the listed files. */
-  purpose?: 'model' | 'tokenizer',
+  /**
+   * 'model': the SD model itself (a resolver may fetch whole folders); 'tokenizer': only the listed files;
+   * 'decoder': a tiny autoencoder decoder in either of its layouts (TINY_DECODER_INCLUDE in tiny-decoder.ts).
+   */
+  purpose?: 'model' | 'tokenizer' | 'decoder',
 ) => Promise<{ dir: string; id: string }>;
 
 /**
