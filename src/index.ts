@@ -32,7 +32,7 @@ export { writeFixtures, fixtureWriters, type FixtureWriter, type WriteFixturesOp
 export { writeTinyLlm, TINY_LLM_CONFIG, type TinyLlmConfig } from './fixtures/tiny-llm.js';
 export { LLM_SCRIPTS, LLM_EOS_ID, LLM_BOS_ID } from './fixtures/tiny-llm-tokenizer.js';
 export { writeTinyClip, type TinyClipOptions } from './fixtures/tiny-clip.js';
-export { clipTokenizerFiles, clipVocabulary, type ClipTokenizerFiles, type ClipVocabulary } from './fixtures/tiny-clip-tokenizer.js';
+export { clipTokenizerFiles, clipVocabulary, type ClipTokenizerFiles, type ClipVocabulary, type ClipVocabularyOptions } from './fixtures/tiny-clip-tokenizer.js';
 export { readImageRgb, resizeRgb, encodePng, RESIZE_KERNEL, type RgbImage } from './core/image-io.js';
 export { clipPreprocessImage } from './core/image-processor.js';
 export { ssim, SSIM_CONSTANTS, type SsimOptions, type SsimMode } from './metrics/ssim.js';
