@@ -48,6 +48,8 @@ export type { TextEncoder as SdTextEncoder, Unet, VaeDecoder, StableDiffusionMod
 export type { FloatTensor } from './spec/tensor.js';
 export { ClipTokenizer, type ClipTokenizerConfig } from './runtime/clip-tokenizer.js';
 export { writeTinySd, TINY_SD_SCALING_FACTOR, type TinySdOptions } from './fixtures/tiny-sd.js';
+export { writeRealScaleFixtures, realScaleWriters, realScaleDir, REAL_SCALE_STAMP } from './fixtures/real-scale-fixtures.js';
+export { writeRealScaleSd, sd15Components, SD15_ARCHITECTURE, SD15_REDUCED_ARCHITECTURE, type Sd15Architecture, type Sd15Component, type RealScaleSdOptions } from './fixtures/real-scale-sd.js';
 export { loadStableDiffusion, DEFAULT_VAE_SCALING_FACTOR, type LoadStableDiffusionOptions, type OnnxStableDiffusion, type ModelResolver } from './providers/image/onnx-stable-diffusion.js';
 export { checkSdLayout, SD_REQUIRED_FILES, SD_OPTIONAL_FILES, SD_FALLBACK_FILES } from './providers/image/sd-layout.js';
 export { SD1_BASE_TOKENIZER, SD2_BASE_TOKENIZER } from './providers/image/sd-fallbacks.js';
@@ -63,6 +65,20 @@ export { decodePreview, poolLatents, effectivePreviewScale, checkPreviewScale, D
 export { tensorToRgbImages, tensorToPngs } from './core/image-tensor.js';
 export { float32ToFloat16, float16ToFloat32 } from './core/float16.js';
 export { benchDiffusion, formatDiffusionBench, DIFFUSION_BENCH_DEFAULTS, type DiffusionBenchOptions, type DiffusionBenchResult } from './bench/diffusion.js';
+export {
+  benchRealScale,
+  realScaleStages,
+  REAL_SCALE_BENCH_DEFAULTS,
+  type RealScaleBenchOptions,
+  type RealScaleBenchResult,
+  type RealScaleStage,
+  type RealScaleContext,
+  type CallTiming,
+  type SessionTiming,
+  type PipelineShare,
+} from './bench/real-scale.js';
+export { formatRealScaleBench } from './bench/real-scale-report.js';
+export { presetEstimates, type PresetEstimate } from './bench/real-scale-presets.js';
 export { runDemo, userFolderName, networkNeededMessage, TINY_DEMO, type DemoOptions, type DemoOutcome, type DemoUserOutcome } from './web/demo-run.js';
 export { renderDemoPage, escapeHtml, type DemoPageInput, type DemoPageUser, type DemoPageCandidate } from './web/demo-page.js';
 export { presets, DEFAULT_PRESET, presetNames, isPresetName, type ModelPreset, type PresetName } from './personalize/presets.js';

@@ -20,10 +20,19 @@ test('fast and paper estimates follow the presets: steps × one batched UNet cal
 
 test('a batch that was not measured is the batch-1 median times the batch; a size that was not measured gives no figure', () => {
   const calls = [call('text_encoder', 0, 1, 0.25), call('unet', 512, 1, 5), call('vae_decoder', 512, 1, 13.4)];
-  const [fast] = presetEstimates(calls, ['fast']);
+  const [fast] = presetEstimates(calls, { names: ['fast'] });
   assert.equal(fast!.seconds, 2 * 10 + 2 * 13.4 + 2 * 0.25);
   assert.match(fast!.formula, /^2 × 2 × UNet\(512 px, batch 1\)/);
-  const [none] = presetEstimates([call('unet', 256, 1, 1.6)], ['paper']);
+  const [none] = presetEstimates([call('unet', 256, 1, 1.6)], { names: ['paper'] });
   assert.ok(Number.isNaN(none!.seconds));
   assert.equal(none!.missing, 'UNet at 512 px, VAE decode at 512 px, text encoder not measured (add 512 to --sizes)');
+});
+
+test('a preset can be estimated with another decoder\'s rows (a tiny decoder, say)', () => {
+  const calls = [call('text_encoder', 0, 1, 0.25), call('unet', 512, 2, 9.5), call('vae_decoder', 512, 1, 13.4), call('tiny_decoder', 512, 1, 0.5)];
+  const [fast, paper] = presetEstimates(calls, { decoders: { fast: 'tiny_decoder' } });
+  assert.equal(fast!.decoder, 'tiny_decoder');
+  assert.equal(fast!.parts.vaeDecode, 2 * 0.5);
+  assert.match(fast!.formula, /2 × tiny_decoder decode\(512 px\)/);
+  assert.equal(paper!.decoder, 'vae_decoder');
 });

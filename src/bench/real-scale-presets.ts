@@ -19,12 +19,18 @@ export interface PresetEstimate {
   /** UNet batch per step: candidates × (2 with guidance). */
   unetBatch: number;
   seconds: number;
+  /** The decoder whose medians were used ('vae_decoder' unless told otherwise). */
+  decoder: string;
   /** Seconds per part: UNet, VAE decode, text encoder. */
   parts: { unet: number; vaeDecode: number; textEncoder: number };
   /** How the figure was made, e.g. '2 × UNet(512 px, batch 2) + 2 × VAE decode(512 px) + 2 × text encoder'. */
   formula: string;
   /** Set when a needed median is missing (the size or batch was not measured); no figure then. */
   missing?: string;
+}
+
+function decodeLabel(decoder: string): string {
+  return decoder === 'vae_decoder' ? 'VAE decode' : `${decoder} decode`;
 }
 
 function find(calls: readonly CallTiming[], model: string, size: number, batch: number): CallTiming | undefined {
@@ -40,19 +46,27 @@ function unetSeconds(calls: readonly CallTiming[], size: number, batch: number):
   return undefined;
 }
 
-export function presetEstimates(calls: readonly CallTiming[], names: readonly PresetName[] = ['fast', 'paper']): PresetEstimate[] {
-  return names.map((name) => {
+export interface PresetEstimateOptions {
+  /** Presets to estimate (default fast and paper). */
+  names?: readonly PresetName[];
+  /** The `model` of the decode rows to use per preset (default 'vae_decoder'; e.g. a tiny decoder's rows). */
+  decoders?: Partial<Record<PresetName, string>>;
+}
+
+export function presetEstimates(calls: readonly CallTiming[], options: PresetEstimateOptions = {}): PresetEstimate[] {
+  return (options.names ?? ['fast', 'paper']).map((name) => {
+    const decoder = options.decoders?.[name] ?? 'vae_decoder';
     const preset = presets[name];
     const size = preset.width;
     const guided = preset.guidance > 1;
     const unetBatch = ESTIMATE_CANDIDATES * (guided ? 2 : 1);
     const textCalls = ESTIMATE_CANDIDATES + (guided ? 1 : 0);
-    const base = { preset: name, size, steps: preset.steps, guidance: preset.guidance, unetBatch };
+    const base = { preset: name, size, steps: preset.steps, guidance: preset.guidance, unetBatch, decoder };
     const unet = unetSeconds(calls, size, unetBatch);
-    const decode = find(calls, 'vae_decoder', size, 1);
+    const decode = find(calls, decoder, size, 1);
     const text = calls.find((c) => c.model === 'text_encoder');
     if (!unet || !decode || !text) {
-      const missing = [!unet && `UNet at ${size} px`, !decode && `VAE decode at ${size} px`, !text && 'text encoder'].filter(Boolean).join(', ');
+      const missing = [!unet && `UNet at ${size} px`, !decode && `${decodeLabel(decoder)} at ${size} px`, !text && 'text encoder'].filter(Boolean).join(', ');
       return { ...base, seconds: NaN, parts: { unet: NaN, vaeDecode: NaN, textEncoder: NaN }, formula: '', missing: `${missing} not measured (add ${size} to --sizes)` };
     }
     const parts = { unet: preset.steps * unet.seconds, vaeDecode: ESTIMATE_CANDIDATES * decode.medianSeconds, textEncoder: textCalls * text.medianSeconds };
@@ -60,7 +74,7 @@ export function presetEstimates(calls: readonly CallTiming[], names: readonly Pr
       ...base,
       seconds: parts.unet + parts.vaeDecode + parts.textEncoder,
       parts,
-      formula: `${preset.steps} × ${unet.how} + ${ESTIMATE_CANDIDATES} × VAE decode(${size} px) + ${textCalls} × text encoder`,
+      formula: `${preset.steps} × ${unet.how} + ${ESTIMATE_CANDIDATES} × ${decodeLabel(decoder)}(${size} px) + ${textCalls} × text encoder`,
     };
   });
 }
