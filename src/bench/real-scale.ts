@@ -13,6 +13,7 @@
  */
 import { join } from 'node:path';
 import { SeededRandom } from '../core/random.js';
+import { removeOrphanTemporaries } from '../experiments/atomic-files.js';
 import { writeRealScaleFixtures } from '../fixtures/real-scale-fixtures.js';
 import { SD15_ARCHITECTURE, sd15Components, type Sd15Architecture, type Sd15ComponentName } from '../fixtures/real-scale-sd.js';
 import type { FlopCount } from '../fixtures/flop-count.js';
@@ -212,6 +213,7 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
   if (options.models) {
     sdDir = options.models.dir;
   } else {
+    for (const path of await removeOrphanTemporaries(options.dir)) onProgress(`removed ${path}, left by an interrupted write`);
     const [fixture] = await writeRealScaleFixtures(options.dir, { only: ['sd15'], onProgress });
     sdDir = fixture!.dir;
     written = !fixture!.reused;

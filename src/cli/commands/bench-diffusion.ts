@@ -35,7 +35,7 @@ export const benchDiffusionCommand: Command = {
     threads: { type: 'string', value: 'N', description: "intra-op threads (default: the machine's cores)" },
     'real-scale': {
       type: 'boolean',
-      description: 'measure the full-size SD 1.5 networks (UNet 860 M parameters, VAE, CLIP text encoder) with random weights; writes them on first use (4.4 GB, about 30 s)',
+      description: 'measure the full-size SD 1.5 networks (UNet 860 M parameters, VAE, CLIP text encoder) with random weights; writes them on first use (4.0 GB, 20-30 s)',
     },
     dir: { type: 'string', value: 'DIR', description: 'with --real-scale: the real-scale fixtures folder (default: <PMG_CACHE_DIR or ~/.cache/pmg>/real-scale)' },
     sizes: { type: 'string', value: 'PX,...', description: `with --real-scale: image sides, multiples of 64 (default: ${r.sizes.join(',')})` },

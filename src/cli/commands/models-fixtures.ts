@@ -4,6 +4,7 @@ import { formatBytes } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { realScaleDir, realScaleWriters, writeRealScaleFixtures } from '../../fixtures/real-scale-fixtures.js';
 import { fixtureWriters, writeFixtures } from '../../fixtures/write-fixtures.js';
+import { removeOrphanTemporaries } from '../../experiments/atomic-files.js';
 import { modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command } from '../command.js';
@@ -21,7 +22,7 @@ export const modelsFixturesCommand: Command = {
     },
     'real-scale': {
       type: 'boolean',
-      description: 'write random-weight models with the real architectures instead (sd15: SD 1.5 UNet, VAE decoder and encoder, CLIP ViT-L/14 text encoder; 4.4 GB, about 30 s); a complete copy already there is kept',
+      description: 'write random-weight models with the real architectures instead (sd15: SD 1.5 UNet, VAE decoder and encoder, CLIP ViT-L/14 text encoder; 4.0 GB, 20-30 s); a complete copy already there is kept',
     },
     json: { type: 'boolean', description: 'print what was written as JSON' },
   },
@@ -37,6 +38,8 @@ export const modelsFixturesCommand: Command = {
     const only = onlyText?.split(',').map((name) => name.trim()).filter((name) => name.length > 0);
     if (onlyText !== undefined && (!only || only.length === 0)) throw new PmgError('invalid-argument', '--only needs at least one fixture name, e.g. --only llm,clip');
     const { stdout, stderr } = context.io;
+    // An interrupted real-scale write leaves `<name>.tmp-<pid>` (gigabytes): remove those of processes that are gone.
+    if (realScale) for (const path of await removeOrphanTemporaries(dir)) stderr.write(`removed ${path}, left by an interrupted write\n`);
     const written = realScale
       ? await writeRealScaleFixtures(dir, { ...(only ? { only } : {}), onProgress: (line) => void stderr.write(`${line}\n`) })
       : await writeFixtures(dir, only ? { only } : {});

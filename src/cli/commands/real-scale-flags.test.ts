@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { deadPid } from '../../testing/dead-pid.js';
 import { runCli } from '../../testing/run-cli.js';
 
-// Only the refusals: a real-scale run writes 4.4 GB and takes minutes, so it is never started here
+// Only the refusals: a real-scale run writes 4 GB and takes minutes, so it is never started here
 // (bench/real-scale.test.ts runs the same harness on reduced-width models).
 let cwd: string;
 let env: NodeJS.ProcessEnv;
@@ -42,4 +43,19 @@ test('pmg models fixtures: a folder is needed except with --real-scale; unknown 
   const benchHelp = await runCli(['bench', 'diffusion', '--help'], { cwd, env });
   assert.match(benchHelp.stdout, /--sizes PX,\.\.\. +with --real-scale: image sides, multiples of 64 \(default: 256,512\)/);
   assert.match(benchHelp.stdout, /--steps N +denoising steps per image \(default: 10\)/);
+});
+
+test('pmg models fixtures DIR --real-scale removes what an interrupted write left (a dead process), and no other temporary', async () => {
+  const dir = join(cwd, 'rs');
+  const orphan = join(dir, `sd15.tmp-${deadPid()}`);
+  const live = join(dir, `sd15.tmp-${process.pid}`);
+  for (const folder of [orphan, live]) {
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'model.onnx_data'), 'partial');
+  }
+  const run = await runCli(['models', 'fixtures', 'rs', '--real-scale', '--only', 'nope'], { cwd, env });
+  assert.equal(run.code, 2); // refused after the clean-up, so nothing large is written here
+  assert.match(run.stderr, new RegExp(`^removed ${orphan.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, left by an interrupted write$`, 'm'));
+  assert.equal(existsSync(orphan), false);
+  assert.equal(existsSync(live), true, 'a running process\'s temporary stays');
 });
