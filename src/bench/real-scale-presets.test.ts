@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { CallTiming } from './real-scale.js';
 import { presetEstimates } from './real-scale-presets.js';
 
-const call = (model: string, size: number, batch: number, medianSeconds: number): CallTiming => ({ model, label: model, size, batch, medianSeconds, samples: [medianSeconds], peakRssBytes: 0 });
+const call = (model: string, size: number, batch: number, medianSeconds: number): CallTiming => ({ model, label: model, size, batch, medianSeconds, samples: [medianSeconds], rssBeforeBytes: 0, peakRssBytes: 0 });
 
 test('fast and paper estimates follow the presets: steps × one batched UNet call + a VAE decode per candidate + text calls', () => {
   const calls = [call('text_encoder', 0, 1, 0.25), call('unet', 512, 1, 5), call('unet', 512, 2, 9.5), call('unet', 512, 4, 21.6), call('vae_decoder', 512, 1, 13.4)];

@@ -21,8 +21,8 @@ export function formatRealScaleBench(r: RealScaleBenchResult, command: string): 
   const lines = [
     `command: ${command}`,
     `machine: ${formatMachine(r.machine)}`,
-    `models:  ${r.models.dir} (${r.models.architecture === 'sd15' ? 'SD 1.5 architectures' : 'reduced-width architectures'}, random weights, fp32, ONNX external data; ${r.models.written ? `written by this run in ${r.models.writeSeconds.toFixed(0)} s` : 'cached copy'})`,
-    `method:  onnxruntime-node, ${r.threads === 'all cores' ? 'intra-op threads = cores' : `${r.threads} intra-op thread${r.threads === 1 ? '' : 's'}`}; median of ${o.repeats} timed call${o.repeats === 1 ? '' : 's'} after 1 warm-up; peak RSS per measurement from ${r.peakSource === 'VmHWM' ? 'Linux VmHWM, reset before each' : 'a sampling thread'} (the process holds every session created so far)`,
+    `models:  ${r.models.dir} (${r.models.architecture === 'sd15' ? 'SD 1.5 architectures' : 'reduced-width architectures'}, ${r.models.attention === 'fused' ? "onnxruntime's fused attention kernel" : 'attention as exported'}, random weights, fp32, ONNX external data; ${r.models.written ? `written by this run in ${r.models.writeSeconds.toFixed(0)} s` : 'cached copy'})`,
+    `method:  onnxruntime-node, ${r.threads === 'all cores' ? 'intra-op threads = cores' : `${r.threads} intra-op thread${r.threads === 1 ? '' : 's'}`}; median of ${o.repeats} timed call${o.repeats === 1 ? '' : 's'} after 1 warm-up; peak RSS per measurement from ${r.peakSource === 'VmHWM' ? 'Linux VmHWM, reset before each' : 'a sampling thread'}; RSS before = sessions + what earlier calls left in onnxruntime's arenas`,
     '',
     'session creation',
     ...table(
@@ -32,7 +32,7 @@ export function formatRealScaleBench(r: RealScaleBenchResult, command: string): 
     '',
     'calls',
     ...table(
-      ['model', 'call', 'size', 'batch', 'median s', 's/image', 'GFLOP', 'GFLOP/s', 'peak RSS'],
+      ['model', 'call', 'size', 'batch', 'median s', 's/image', 'GFLOP', 'GFLOP/s', 'RSS before', 'peak RSS'],
       r.calls.map((c) => [
         c.model,
         c.label,
@@ -42,6 +42,7 @@ export function formatRealScaleBench(r: RealScaleBenchResult, command: string): 
         (c.medianSeconds / c.batch).toFixed(3),
         c.flops !== undefined ? (c.flops / 1e9).toFixed(1) : '-',
         c.gflopPerSecond !== undefined ? c.gflopPerSecond.toFixed(1) : '-',
+        gib(c.rssBeforeBytes),
         gib(c.peakRssBytes),
       ]),
       2,

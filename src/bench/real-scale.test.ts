@@ -47,7 +47,7 @@ test('the real-scale harness measures every figure on the reduced-width models, 
     ]);
     for (const c of result.calls) {
       assert.equal(c.samples.length, 2);
-      assert.ok(c.medianSeconds > 0 && c.peakRssBytes > 0, `${c.model}`);
+      assert.ok(c.medianSeconds > 0 && c.rssBeforeBytes > 0 && c.peakRssBytes >= c.rssBeforeBytes * 0.95, `${c.model}`);
       if (c.model !== 'extra_decoder') assert.ok(c.flops! > 0 && c.gflopPerSecond! > 0, `${c.model} GFLOP/s`);
     }
     const unet = (size: number, batch: number) => result.calls.find((c) => c.model === 'unet' && c.size === size && c.batch === batch)!;
@@ -62,7 +62,7 @@ test('the real-scale harness measures every figure on the reduced-width models, 
     const text = formatRealScaleBench(result, 'pmg bench diffusion --real-scale --test');
     assert.match(text, /^command: pmg bench diffusion --real-scale --test$/m);
     assert.match(text, /^machine: .*\d+ cores/m);
-    assert.match(text, /^ {2}unet +UNet call +128 +2 +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d +\d+\.\d +\d+\.\d\d GiB$/m);
+    assert.match(text, /^ {2}unet +UNet call +128 +2 +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d +\d+\.\d +\d+\.\d\d GiB +\d+\.\d\d GiB$/m);
     assert.match(text, /outside \d+\.\d\d % \(goal ≤ 3 %\)/);
     assert.match(text, /paper +512 px, 30 steps, guidance 9: not estimated/);
     assert.match(text, /^extra: ran$/m);

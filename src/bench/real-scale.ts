@@ -2,9 +2,10 @@
  * `pmg bench diffusion --real-scale`: CPU times of the full-size networks, measured on random-weight models
  * with the real SD 1.5 architectures (fixtures/real-scale-sd.ts; compute does not depend on weight values).
  * Writes the models into the cache on first use, then runs stages in order, each adding rows:
- * session creation per model; one text-to-image generation through the real pipeline (the share of wall time
- * outside onnxruntime's `run`); text encoder; VAE encoder and decoder per size; UNet per size × batch; then
- * the compute of the `fast` and `paper` presets estimated from those medians. Every timing is a median of
+ * session creation per model; text encoder; VAE encoder and decoder per size; UNet per size × batch (smallest
+ * first: onnxruntime's arenas keep what a call grew them to, so a row's peak includes what earlier rows left);
+ * one text-to-image generation through the real pipeline (the share of wall time outside onnxruntime's `run`);
+ * then the compute of the `fast` and `paper` presets estimated from those medians. Every timing is a median of
  * `repeats` calls after one warm-up call, with the peak RSS of its window (peak-memory.ts) and, from the
  * writers' own FLOP counts, the achieved GFLOP/s.
  *
@@ -17,6 +18,7 @@ import { removeOrphanTemporaries } from '../experiments/atomic-files.js';
 import { writeRealScaleFixtures } from '../fixtures/real-scale-fixtures.js';
 import { SD15_ARCHITECTURE, sd15Components, type Sd15Architecture, type Sd15ComponentName } from '../fixtures/real-scale-sd.js';
 import type { FlopCount } from '../fixtures/flop-count.js';
+import type { AttentionKind } from '../fixtures/real-layers.js';
 import { loadStableDiffusion, type OnnxStableDiffusion } from '../providers/image/onnx-stable-diffusion.js';
 import { ort, SessionPool, type OnnxSession, type SessionOptions } from '../runtime/onnx-session.js';
 import type { FloatTensor } from '../spec/tensor.js';
@@ -39,6 +41,8 @@ export interface RealScaleBenchOptions {
   threads?: number;
   /** Denoising steps of the pipeline run that measures the share outside onnxruntime. */
   pipelineSteps: number;
+  /** 'matmul' (default): `<dir>/sd15`, attention as exported; 'fused': `<dir>/sd15-fused`, onnxruntime's fused attention kernel. */
+  attention?: AttentionKind;
   /** Tests: an SD folder already written with this (reduced) architecture, used instead of `<dir>/sd15`. */
   models?: { dir: string; architecture: Sd15Architecture };
 }
@@ -67,6 +71,8 @@ export interface CallTiming {
   /** FLOPs of one call (from the graph writer's count), when known. */
   flops?: number;
   gflopPerSecond?: number;
+  /** RSS when the measurement started (sessions, and what earlier calls left in onnxruntime's arenas). */
+  rssBeforeBytes: number;
   peakRssBytes: number;
 }
 
@@ -83,7 +89,7 @@ export interface RealScaleBenchResult {
   machine: MachineInfo;
   options: Omit<RealScaleBenchOptions, 'models'>;
   /** The SD folder measured, and whether it was written by this run. */
-  models: { dir: string; architecture: 'sd15' | 'reduced'; written: boolean; writeSeconds: number };
+  models: { dir: string; architecture: 'sd15' | 'reduced'; attention: AttentionKind; written: boolean; writeSeconds: number };
   threads: number | 'all cores';
   sessions: SessionTiming[];
   calls: CallTiming[];
@@ -113,7 +119,7 @@ export interface RealScaleContext {
   /** FLOPs counted by a component's graph writer. */
   flops(component: Sd15ComponentName): FlopCount;
   /** Warm up once, time `repeats` calls, record the median and the window's peak RSS. */
-  time(row: Omit<CallTiming, 'medianSeconds' | 'samples' | 'gflopPerSecond' | 'peakRssBytes'>, call: () => Promise<unknown>): Promise<CallTiming>;
+  time(row: Omit<CallTiming, 'medianSeconds' | 'samples' | 'gflopPerSecond' | 'rssBeforeBytes' | 'peakRssBytes'>, call: () => Promise<unknown>): Promise<CallTiming>;
   progress(line: string): void;
 }
 
@@ -134,22 +140,6 @@ export const realScaleStages: RealScaleStage[] = [
     name: 'session creation',
     async run(c) {
       for (const component of sd15Components()) await c.session(component.name, join(c.sdDir, component.name, 'model.onnx'));
-    },
-  },
-  {
-    name: 'pipeline overhead',
-    async run(c) {
-      const model = await c.model();
-      const size = Math.min(...c.options.sizes);
-      const request = { candidates: [{ prompt: 'movie poster, noir city at night, neon' }], width: size, height: size, warn: () => undefined };
-      await textToImage(model, { ...request, steps: 1 }); // warm-up: the arenas grow to this size
-      const runSeconds = (): number => Object.values(model.sessions).reduce((sum, s) => sum + s.runMs, 0) / 1000;
-      const before = runSeconds();
-      const started = performance.now();
-      await textToImage(model, { ...request, steps: c.options.pipelineSteps, seed: 1 });
-      const wallSeconds = (performance.now() - started) / 1000;
-      const onnxSeconds = runSeconds() - before;
-      c.result.pipeline = { size, steps: c.options.pipelineSteps, wallSeconds, onnxSeconds, outsideShare: (wallSeconds - onnxSeconds) / wallSeconds };
     },
   },
   {
@@ -199,6 +189,22 @@ export const realScaleStages: RealScaleStage[] = [
     },
   },
   {
+    name: 'pipeline overhead',
+    async run(c) {
+      const model = await c.model();
+      const size = Math.min(...c.options.sizes);
+      const request = { candidates: [{ prompt: 'movie poster, noir city at night, neon' }], width: size, height: size, warn: () => undefined };
+      await textToImage(model, { ...request, steps: 1 }); // warm-up: the arenas grow to this size
+      const runSeconds = (): number => Object.values(model.sessions).reduce((sum, s) => sum + s.runMs, 0) / 1000;
+      const before = runSeconds();
+      const started = performance.now();
+      await textToImage(model, { ...request, steps: c.options.pipelineSteps, seed: 1 });
+      const wallSeconds = (performance.now() - started) / 1000;
+      const onnxSeconds = runSeconds() - before;
+      c.result.pipeline = { size, steps: c.options.pipelineSteps, wallSeconds, onnxSeconds, outsideShare: (wallSeconds - onnxSeconds) / wallSeconds };
+    },
+  },
+  {
     name: 'preset estimates',
     async run(c) {
       c.result.presets = presetEstimates(c.result.calls);
@@ -214,12 +220,13 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
     sdDir = options.models.dir;
   } else {
     for (const path of await removeOrphanTemporaries(options.dir)) onProgress(`removed ${path}, left by an interrupted write`);
-    const [fixture] = await writeRealScaleFixtures(options.dir, { only: ['sd15'], onProgress });
+    const [fixture] = await writeRealScaleFixtures(options.dir, { only: [options.attention === 'fused' ? 'sd15-fused' : 'sd15'], onProgress });
     sdDir = fixture!.dir;
     written = !fixture!.reused;
   }
   const architecture = options.models?.architecture ?? SD15_ARCHITECTURE;
-  const components = new Map(sd15Components({ architecture }).map((c) => [c.name, c]));
+  const attention = options.attention ?? 'matmul';
+  const components = new Map(sd15Components({ architecture, attention }).map((c) => [c.name, c]));
   const flopCounts = new Map<Sd15ComponentName, FlopCount>();
 
   const sessionOptions: SessionOptions = { executionProvider: 'cpu', ...(options.threads ? { intraOpThreads: options.threads } : {}) };
@@ -229,7 +236,7 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
   const result: RealScaleBenchResult = {
     machine: machineInfo(),
     options: shownOptions,
-    models: { dir: sdDir, architecture: options.models ? 'reduced' : 'sd15', written, writeSeconds: written ? (performance.now() - started) / 1000 : 0 },
+    models: { dir: sdDir, architecture: options.models ? 'reduced' : 'sd15', attention, written, writeSeconds: written ? (performance.now() - started) / 1000 : 0 },
     threads: options.threads ?? 'all cores',
     sessions: [],
     calls: [],
@@ -238,13 +245,14 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
     peakRssBytes: 0,
     peakSource: 'sampled',
   };
-  const window = async <T>(body: () => Promise<T>): Promise<{ value: T; peakBytes: number }> => {
+  const window = async <T>(body: () => Promise<T>): Promise<{ value: T; beforeBytes: number; peakBytes: number }> => {
     await peak.reset();
+    const beforeBytes = process.memoryUsage.rss();
     const value = await body();
     const reading = await peak.read();
     if (reading.hwmBytes !== undefined) result.peakSource = 'VmHWM';
     result.peakRssBytes = Math.max(result.peakRssBytes, reading.bytes);
-    return { value, peakBytes: reading.bytes };
+    return { value, beforeBytes, peakBytes: reading.bytes };
   };
   let loaded: Promise<OnnxStableDiffusion> | undefined;
   const context: RealScaleContext = {
@@ -271,7 +279,7 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
       return count;
     },
     async time(row, call) {
-      const { value: samples, peakBytes } = await window(async () => {
+      const { value: samples, beforeBytes, peakBytes } = await window(async () => {
         await call();
         const seconds: number[] = [];
         for (let i = 0; i < options.repeats; i++) {
@@ -282,7 +290,7 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
         return seconds;
       });
       const medianSeconds = median(samples);
-      const timing: CallTiming = { ...row, medianSeconds, samples, peakRssBytes: peakBytes, ...(row.flops !== undefined ? { gflopPerSecond: row.flops / 1e9 / medianSeconds } : {}) };
+      const timing: CallTiming = { ...row, medianSeconds, samples, rssBeforeBytes: beforeBytes, peakRssBytes: peakBytes, ...(row.flops !== undefined ? { gflopPerSecond: row.flops / 1e9 / medianSeconds } : {}) };
       result.calls.push(timing);
       onProgress(`${row.label}${row.size ? ` ${row.size} px` : ''} batch ${row.batch}: ${medianSeconds.toFixed(2)} s`);
       return timing;

@@ -19,12 +19,12 @@ const r = REAL_SCALE_BENCH_DEFAULTS;
 
 /** Flags of the fixture bench only, and of the real-scale bench only (defaults live in the descriptions, so a given flag can be told from an absent one). */
 const FIXTURE_ONLY = ['steps', 'size', 'generations', 'unet-scale', 'scheduler'] as const;
-const REAL_SCALE_ONLY = ['dir', 'sizes', 'batches'] as const;
+const REAL_SCALE_ONLY = ['dir', 'sizes', 'batches', 'attention'] as const;
 
 export const benchDiffusionCommand: Command = {
   name: 'bench diffusion',
   summary: 'time the diffusion pipeline on a fixture UNet, or the full-size SD 1.5 networks with --real-scale',
-  usage: '[--steps N] [--size PX] [--repeats N] [--generations N] [--unet-scale S] [--threads N] [--json]\n       pmg bench diffusion --real-scale [--dir DIR] [--sizes 256,512] [--batches 1,2,4] [--repeats N] [--threads N] [--json]',
+  usage: '[--steps N] [--size PX] [--repeats N] [--generations N] [--unet-scale S] [--threads N] [--json]\n       pmg bench diffusion --real-scale [--dir DIR] [--sizes 256,512] [--batches 1,2,4] [--repeats N] [--attention matmul|fused] [--threads N] [--json]',
   options: {
     steps: { type: 'string', value: 'N', description: `denoising steps per image (default: ${d.steps})` },
     size: { type: 'string', value: 'PX', description: `image side (multiple of 8) (default: ${d.width})` },
@@ -40,6 +40,11 @@ export const benchDiffusionCommand: Command = {
     dir: { type: 'string', value: 'DIR', description: 'with --real-scale: the real-scale fixtures folder (default: <PMG_CACHE_DIR or ~/.cache/pmg>/real-scale)' },
     sizes: { type: 'string', value: 'PX,...', description: `with --real-scale: image sides, multiples of 64 (default: ${r.sizes.join(',')})` },
     batches: { type: 'string', value: 'N,...', description: `with --real-scale: UNet batch sizes (default: ${r.batches.join(',')})` },
+    attention: {
+      type: 'string',
+      value: 'matmul|fused',
+      description: "with --real-scale: attention as exported (matmul, default) or onnxruntime's fused MultiHeadAttention kernel (fused: the sd15-fused fixture, same weights)",
+    },
     json: { type: 'boolean', description: 'print JSON' },
   },
   details:
@@ -85,11 +90,13 @@ async function runRealScale(context: CommandContext): Promise<number> {
   const batches = intListOption(context, 'batches', { min: 1, max: 16, fallback: r.batches });
   const repeats = intOption(context, 'repeats', { min: 1, max: 100, fallback: r.repeats });
   const threads = intOption(context, 'threads', { min: 1 });
+  const attention = stringOption(context, 'attention') ?? 'matmul';
+  if (attention !== 'matmul' && attention !== 'fused') throw new PmgError('invalid-argument', `--attention must be matmul or fused, got '${attention}'`, { details: { field: 'attention' } });
   const dirText = stringOption(context, 'dir');
   const dir = dirText !== undefined ? resolve(context.io.cwd, dirText) : realScaleDir(modelStoreOptionsFromEnv(context.io.env, { cwd: context.io.cwd }).cacheDir);
-  const options = { dir, sizes, batches, repeats, pipelineSteps: r.pipelineSteps, ...(threads !== undefined ? { threads } : {}) };
+  const options = { dir, sizes, batches, repeats, attention, pipelineSteps: r.pipelineSteps, ...(threads !== undefined ? { threads } : {}) } as const;
   const result = await benchRealScale(options, (line) => void context.io.stderr.write(`${line}\n`));
-  const command = `pmg bench diffusion --real-scale --sizes ${sizes.join(',')} --batches ${batches.join(',')} --repeats ${repeats}${threads ? ` --threads ${threads}` : ''}${dirText !== undefined ? ` --dir ${dirText}` : ''}`;
+  const command = `pmg bench diffusion --real-scale --sizes ${sizes.join(',')} --batches ${batches.join(',')} --repeats ${repeats} --attention ${attention}${threads ? ` --threads ${threads}` : ''}${dirText !== undefined ? ` --dir ${dirText}` : ''}`;
   context.io.stdout.write(booleanOption(context, 'json') ? `${JSON.stringify({ command, ...result }, null, 2)}\n` : formatRealScaleBench(result, command));
   return 0;
 }

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { formatBytes } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
-import { realScaleDir, realScaleWriters, writeRealScaleFixtures } from '../../fixtures/real-scale-fixtures.js';
+import { REAL_SCALE_DEFAULT_FIXTURES, realScaleDir, realScaleWriters, writeRealScaleFixtures } from '../../fixtures/real-scale-fixtures.js';
 import { fixtureWriters, writeFixtures } from '../../fixtures/write-fixtures.js';
 import { removeOrphanTemporaries } from '../../experiments/atomic-files.js';
 import { modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
@@ -18,11 +18,12 @@ export const modelsFixturesCommand: Command = {
     only: {
       type: 'string',
       value: 'NAMES',
-      description: `comma-separated fixtures to write (default: all of ${Object.keys(fixtureWriters).join(', ')}; with --real-scale: ${Object.keys(realScaleWriters).join(', ')})`,
+      description: `comma-separated fixtures to write (default: all of ${Object.keys(fixtureWriters).join(', ')}; with --real-scale: ${REAL_SCALE_DEFAULT_FIXTURES.join(', ')}, of ${Object.keys(realScaleWriters).join(', ')})`,
     },
     'real-scale': {
       type: 'boolean',
-      description: 'write random-weight models with the real architectures instead (sd15: SD 1.5 UNet, VAE decoder and encoder, CLIP ViT-L/14 text encoder; 4.0 GB, 20-30 s); a complete copy already there is kept',
+      description:
+        "write random-weight models with the real architectures instead (sd15: SD 1.5 UNet, VAE decoder and encoder, CLIP ViT-L/14 text encoder; 4.0 GB, 20-30 s; sd15-fused: the same with onnxruntime's fused attention kernel); a complete copy already there is kept",
     },
     json: { type: 'boolean', description: 'print what was written as JSON' },
   },

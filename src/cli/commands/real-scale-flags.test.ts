@@ -33,11 +33,13 @@ test('pmg bench diffusion: flags of one bench are refused in the other, lists ar
   await refused(['bench', 'diffusion', '--real-scale', '--sizes', '256,,512'], /^pmg: --sizes takes a comma-separated list; each item must be an integer from 64 to 2048, got '' in '256,,512'$/);
   await refused(['bench', 'diffusion', '--real-scale', '--batches', '1,x'], /^pmg: --batches takes a comma-separated list; each item must be an integer from 1 to 16, got 'x'/);
   await refused(['bench', 'diffusion', '--real-scale', '--repeats', '0'], /^pmg: --repeats must be an integer from 1 to 100, got '0'$/);
+  await refused(['bench', 'diffusion', '--real-scale', '--attention', 'flash'], /^pmg: --attention must be matmul or fused, got 'flash'$/);
+  await refused(['bench', 'diffusion', '--attention', 'fused'], /^pmg: --attention is a flag of the real-scale bench; add --real-scale$/);
 });
 
 test('pmg models fixtures: a folder is needed except with --real-scale; unknown real-scale names are refused before writing', async () => {
   await refused(['models', 'fixtures'], /^pmg: 'pmg models fixtures' needs a folder to write into/);
-  await refused(['models', 'fixtures', '--real-scale', '--only', 'sd'], /^pmg: unknown fixture 'sd'; choose from sd15$/);
+  await refused(['models', 'fixtures', '--real-scale', '--only', 'sd'], /^pmg: unknown fixture 'sd'; choose from sd15, sd15-fused$/);
   const help = await runCli(['models', 'fixtures', '--help'], { cwd, env });
   assert.match(help.stdout, /--real-scale/);
   const benchHelp = await runCli(['bench', 'diffusion', '--help'], { cwd, env });
