@@ -32,7 +32,7 @@ export { writeFixtures, fixtureWriters, type FixtureWriter, type WriteFixturesOp
 export { writeTinyLlm, TINY_LLM_CONFIG, type TinyLlmConfig } from './fixtures/tiny-llm.js';
 export { LLM_SCRIPTS, LLM_EOS_ID, LLM_BOS_ID } from './fixtures/tiny-llm-tokenizer.js';
 export { writeTinyClip, type TinyClipOptions } from './fixtures/tiny-clip.js';
-export { clipTokenizerFiles, clipVocabulary, type ClipTokenizerFiles, type ClipVocabulary } from './fixtures/tiny-clip-tokenizer.js';
+export { clipTokenizerFiles, clipVocabulary, type ClipTokenizerFiles, type ClipVocabulary, type ClipVocabularyOptions } from './fixtures/tiny-clip-tokenizer.js';
 export { readImageRgb, resizeRgb, encodePng, RESIZE_KERNEL, type RgbImage } from './core/image-io.js';
 export { clipPreprocessImage } from './core/image-processor.js';
 export { ssim, SSIM_CONSTANTS, type SsimOptions, type SsimMode } from './metrics/ssim.js';
@@ -60,6 +60,8 @@ export {
   type TinyDecoderArchitecture,
 } from './fixtures/tiny-taesd.js';
 export { loadTinyDecoder, TINY_DECODER_LAYOUT, TINY_DECODER_INCLUDE, type LoadTinyDecoderOptions, type OnnxTinyDecoder } from './providers/image/tiny-decoder.js';
+export { writeRealScaleFixtures, realScaleWriters, realScaleDir, REAL_SCALE_STAMP } from './fixtures/real-scale-fixtures.js';
+export { writeRealScaleSd, sd15Components, SD15_ARCHITECTURE, SD15_REDUCED_ARCHITECTURE, type Sd15Architecture, type Sd15Component, type RealScaleSdOptions } from './fixtures/real-scale-sd.js';
 export { loadStableDiffusion, DEFAULT_VAE_SCALING_FACTOR, type LoadStableDiffusionOptions, type OnnxStableDiffusion, type ModelResolver } from './providers/image/onnx-stable-diffusion.js';
 export { checkSdLayout, SD_REQUIRED_FILES, SD_OPTIONAL_FILES, SD_FALLBACK_FILES } from './providers/image/sd-layout.js';
 export { SD1_BASE_TOKENIZER, SD2_BASE_TOKENIZER } from './providers/image/sd-fallbacks.js';
@@ -77,6 +79,20 @@ export { tensorToRgbImages, tensorToPngs } from './core/image-tensor.js';
 export { float32ToFloat16, float16ToFloat32 } from './core/float16.js';
 export { benchDiffusion, formatDiffusionBench, DIFFUSION_BENCH_DEFAULTS, type DiffusionBenchOptions, type DiffusionBenchResult } from './bench/diffusion.js';
 export { benchTinyDecoder, timeDecode, type TinyDecoderBenchResult, type DecodeTiming } from './bench/tiny-decoder.js';
+export {
+  benchRealScale,
+  realScaleStages,
+  REAL_SCALE_BENCH_DEFAULTS,
+  type RealScaleBenchOptions,
+  type RealScaleBenchResult,
+  type RealScaleStage,
+  type RealScaleContext,
+  type CallTiming,
+  type SessionTiming,
+  type PipelineShare,
+} from './bench/real-scale.js';
+export { formatRealScaleBench } from './bench/real-scale-report.js';
+export { presetEstimates, type PresetEstimate } from './bench/real-scale-presets.js';
 export { runDemo, userFolderName, networkNeededMessage, TINY_DEMO, type DemoOptions, type DemoOutcome, type DemoUserOutcome } from './web/demo-run.js';
 export { renderDemoPage, escapeHtml, type DemoPageInput, type DemoPageUser, type DemoPageCandidate } from './web/demo-page.js';
 export { presets, DEFAULT_PRESET, presetNames, isPresetName, type ModelPreset, type PresetName } from './personalize/presets.js';

@@ -51,3 +51,21 @@ function integerKind({ min, max }: IntRange): string {
   if (max !== undefined) return `an integer <= ${max}`;
   return 'an integer';
 }
+
+/**
+ * `--name` as a comma-separated list of whole numbers within `min`..`max` (e.g. `--sizes 256,512`); `fallback`
+ * when absent. Each item is checked like intOption, and the message names the item.
+ */
+export function intListOption(context: CommandContext, name: string, options: IntRange & { fallback: readonly number[] }): number[] {
+  const text = stringOption(context, name);
+  if (text === undefined) return [...options.fallback];
+  const items = text.split(',');
+  return items.map((item) => {
+    const value = Number(item);
+    const { min, max } = options;
+    if (!INTEGER_TEXT.test(item) || !Number.isSafeInteger(value) || (min !== undefined && value < min) || (max !== undefined && value > max)) {
+      throw new PmgError('invalid-argument', `--${name} takes a comma-separated list; each item must be ${integerKind(options)}, got '${item.trim()}' in '${text}'`, { details: { field: name } });
+    }
+    return value;
+  });
+}
