@@ -12,6 +12,7 @@ import type { FloatTensor } from '../spec/tensor.js';
 import { encodeConditioning, type CandidateConditioning } from './conditioning.js';
 import { DenoiseState, type StepEvent } from './denoise-state.js';
 import type { SchedulerRecord } from './generation-record.js';
+import { decoderForMemory, planUnetMemory, type MemoryOptions, type MemoryRecord } from './memory-plan.js';
 import { MAX_PROMPT_CHARS, promptLength } from './prompt-encoding.js';
 import { sdPipelineScheduler } from './sd-scheduler-config.js';
 
@@ -45,6 +46,10 @@ export interface TextToImageRequest {
   onStep?: (event: StepEvent) => void | Promise<void>;
   /** Receives non-fatal notes (e.g. unknown scheduler config keys). */
   warn?: (message: string) => void;
+  /** Memory budget, UNet slices and VAE tiling (memory-plan.ts); default: no budget, no tiling. */
+  memory?: MemoryOptions;
+  /** Receives verbose notes: the UNet slice plan and the VAE tiling, one line each. */
+  info?: (message: string) => void;
 }
 
 export interface TextToImageResult {
@@ -57,6 +62,8 @@ export interface TextToImageResult {
   scheduler: SchedulerRecord;
   /** ms per stage: encode, denoise, decode. */
   timings: { encode: number; denoise: number; decode: number };
+  /** The UNet slices and the VAE tiling used. */
+  memory: MemoryRecord;
 }
 
 export const DEFAULTS = { steps: 30, guidanceScale: 7.5, width: 512, height: 512, seed: 0 } as const;
@@ -129,8 +136,20 @@ export async function prepareDenoise(model: StableDiffusionModel, request: TextT
   if (checked.eta > 0 && scheduler.name !== 'ddim') request.warn?.(`eta ${checked.eta} is used only by the DDIM scheduler; ignored for '${scheduler.name}'`);
   const conditioning = await encodeConditioning(model.textEncoder, request.candidates); // 2
   const latents = request.latents;
+  const rows = request.candidates.length * (checked.guidanceScale > 1 ? 2 : 1);
+  const slicePlan = planUnetMemory(model.unet, rows, checked.height / 8, checked.width / 8, request.memory, request.info);
   return new DenoiseState( // 3 (timesteps) + 4 (latents)
-    { unet: model.unet, createScheduler: scheduler.create, steps: checked.steps, guidanceScale: checked.guidanceScale, width: checked.width, height: checked.height, eta: checked.eta },
+    {
+      unet: model.unet,
+      createScheduler: scheduler.create,
+      steps: checked.steps,
+      guidanceScale: checked.guidanceScale,
+      width: checked.width,
+      height: checked.height,
+      eta: checked.eta,
+      maxRowsPerCall: slicePlan.rowsPerCall,
+      slicePlan,
+    },
     conditioning.map((c, i) => ({ ...c, seed: checked.seeds[i]!, ...(latents ? { latents: latentsRow(latents, i) } : {}) })),
   );
 }
@@ -142,9 +161,17 @@ export async function textToImage(model: StableDiffusionModel, request: TextToIm
   await state.run({ signal: request.signal, onStep: request.onStep }); // 5
   const t2 = performance.now();
   const latents = state.latents();
-  const images = await decodeLatents(model.vaeDecoder, latents, request.signal); // 6
+  const vae = decoderForMemory(model.vaeDecoder, latents.dims[2]!, latents.dims[3]!, request.memory, request.info);
+  const images = await decodeLatents(vae.decoder, latents, request.signal); // 6
   const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
-  return { images, latents, seeds: state.seeds, scheduler: state.schedulerRecord, timings: { encode: ms(t0, t1), denoise: ms(t1, t2), decode: ms(t2, performance.now()) } };
+  return {
+    images,
+    latents,
+    seeds: state.seeds,
+    scheduler: state.schedulerRecord,
+    timings: { encode: ms(t0, t1), denoise: ms(t1, t2), decode: ms(t2, performance.now()) },
+    memory: { unet: state.slicePlan, vae: vae.plan },
+  };
 }
 
 /** Stage 6: latents `[k, 4, h, w]` -> images `[k, 3, 8h, 8w]`, one VAE call per image (bounded memory). */

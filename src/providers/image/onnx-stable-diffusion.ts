@@ -11,6 +11,7 @@ import { ClipTokenizer } from '../../runtime/clip-tokenizer.js';
 import { defaultSessionPool, type ExecutionProvider, type OnnxSession, type SessionPool } from '../../runtime/onnx-session.js';
 import type { StableDiffusionModel } from '../../spec/diffusion-models.js';
 import { OnnxTextEncoder, OnnxUnet, OnnxVaeDecoder } from './onnx-sd-models.js';
+import { unetMemoryProfile, vaeDecoderProfile, type ProfileContext } from './sd-memory-profiles.js';
 import { fallbackSchedulerConfig, loadBaseTokenizer, missingTokenizerFiles, parsePredictionType, type ModelResolver } from './sd-fallbacks.js';
 import { SD_OPTIONAL_FILES, SD_REQUIRED_FILES, checkSdLayout, readJsonFile, readOptionalJson } from './sd-layout.js';
 
@@ -69,7 +70,8 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
     missingTokenizer.length === 0
       ? ClipTokenizer.fromFolder(join(dir, 'tokenizer'), `model ${id}'s tokenizer`)
       : await loadBaseTokenizer(fallback, missingTokenizer, options.baseTokenizer);
-  const unet = new OnnxUnet(unetSession);
+  const profileContext: ProfileContext = { dir, family, device: sessionOptions.executionProvider, floatType: unetSession.inputInfo('sample')?.type ?? 'float32' };
+  const unet = new OnnxUnet(unetSession, unetMemoryProfile(profileContext));
   return {
     id,
     dir,
@@ -78,7 +80,7 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
     schedulerConfig,
     textEncoder: new OnnxTextEncoder(textSession, tokenizer, hiddenSize),
     unet,
-    vaeDecoder: new OnnxVaeDecoder(vaeSession, scalingFactor),
+    vaeDecoder: new OnnxVaeDecoder(vaeSession, scalingFactor, vaeDecoderProfile({ ...profileContext, floatType: vaeSession.inputInfo('latent_sample')?.type ?? 'float32' })),
     sessions: { textEncoder: textSession, unet: unetSession, vaeDecoder: vaeSession },
     timestepDtype: unet.timestepDtype,
   };
