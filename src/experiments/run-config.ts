@@ -34,6 +34,11 @@ export interface EvalConfig extends EvalSampleSource {
   size?: number;
   /** Negative prompts and sticker prefix (prompt-styles.ts); default: the preset's, else 'pmg'. */
   promptStyle?: PromptStyleName;
+  /**
+   * VAE tiling asked for explicitly ('on' or 'off'; tiled pixels differ near the seams). Absent: 'auto', tiles only
+   * when the memory budget requires them. The budget itself is not part of the config: it never changes a result.
+   */
+  vaeTiling?: 'on' | 'off';
   models: EvalModelConfig;
 }
 

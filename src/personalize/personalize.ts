@@ -17,6 +17,8 @@ import { PmgError } from '../errors/pmg-error.js';
 import type { CandidateConditioning } from '../pipeline/conditioning.js';
 import { generationPngTexts, generationRecord, imageRecord, type LatentsSource } from '../pipeline/generation-record.js';
 import { checkPreviewScale, decodePreview, DEFAULT_PREVIEW_SCALE, type PreviewScale } from '../pipeline/latent-preview.js';
+import { decoderForMemory, type MemoryOptions, type MemoryRecord } from '../pipeline/memory-plan.js';
+import { vaeTilesRecord } from '../pipeline/vae-tiling-plan.js';
 import { DEFAULTS, decodeLatents, prepareDenoise } from '../pipeline/text-to-image.js';
 import { keywordText, scoreCandidates, type ScoringTexts } from '../scoring/clip-scorer.js';
 import { DEFAULT_ALPHA, checkAlpha, selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
@@ -86,9 +88,13 @@ export interface PersonalizeRequest {
   /** Precomputed keywords (skip the LLM). */
   keywords?: KeywordResult;
   keywordOptions?: { count?: number; variant?: KeywordVariant; promptsDir?: string; cache?: KeywordCache; captioner?: CaptionImage };
+  /** Memory budget, UNet slices and VAE tiling (pipeline/memory-plan.ts); default: no budget, no tiling. */
+  memory?: MemoryOptions;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
   warn?: (message: string) => void;
+  /** Receives verbose notes: the UNet slice plan and the VAE tiling, one line each. */
+  info?: (message: string) => void;
 }
 
 export interface PersonalizeCandidate {
@@ -122,6 +128,8 @@ export interface PersonalizeSettings {
   promptStyle: PromptStyleName;
   /** The initial latents came from this file instead of the seed. */
   latents?: LatentsSource;
+  /** The UNet slices and the VAE tiling of the final decode, when the request had memory options. */
+  memory?: MemoryRecord;
 }
 
 export interface PersonalizeResult {
@@ -262,6 +270,8 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       ...(request.latents ? { latents: request.latents } : {}),
       signal: request.signal,
       warn: request.warn,
+      ...(request.memory ? { memory: request.memory } : {}),
+      ...(request.info ? { info: request.info } : {}),
     }),
   );
   const total = state.stepCount;
@@ -282,9 +292,12 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       dt[index] = s.dt[j]!;
     });
   };
+  let vaeTiling: MemoryRecord['vae'];
   const decode = async (latents: Parameters<typeof decodeLatents>[1]): Promise<RgbImage[]> => {
     progress({ stage: 'decode', message: `VAE on ${latents.dims[0]} latent(s)` });
-    return tensorToRgbImages(await timed('decode', () => decodeLatents(models.sd.vaeDecoder, latents, request.signal)));
+    const vae = decoderForMemory(models.sd.vaeDecoder, latents.dims[2]!, latents.dims[3]!, request.memory, request.info);
+    vaeTiling = vae.plan;
+    return tensorToRgbImages(await timed('decode', () => decodeLatents(vae.decoder, latents, request.signal)));
   };
 
   let earlySteps: number | undefined;
@@ -325,7 +338,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       width: checked.width,
       height: checked.height,
       scheduler,
-      ...(finished[i] ? {} : { previewAfterStep: earlySteps }),
+      ...(finished[i] ? vaeTilesRecord(vaeTiling) : { previewAfterStep: earlySteps }),
       images: [imageRecord(i, seeds[i]!, request.latents, request.latentsSource)],
     });
   const pngs = await Promise.all(images.map((image, i) => encodePng(image!, generationPngTexts(record(i)))));
@@ -372,6 +385,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       ...(earlySteps !== undefined ? { earlySteps } : {}),
       promptStyle: checked.style.name,
       ...(request.latentsSource ? { latents: request.latentsSource } : {}),
+      ...(request.memory ? { memory: { unet: state.slicePlan, ...(vaeTiling ? { vae: vaeTiling } : {}) } } : {}),
     },
   };
 }

@@ -23,6 +23,7 @@ import { scenes, type Scene } from '../../spec/behaviour.js';
 import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
 import { stringOption, type Command, type CommandContext } from '../command.js';
 import { readLatentsOption } from '../latents-option.js';
+import { memoryCommandOptions, memoryOptions, verboseSink } from '../memory-options.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
 import { intOption, numberOption } from '../option-values.js';
 import { checkOutputFolder } from '../output-paths.js';
@@ -79,6 +80,7 @@ export const generateCommand: Command = {
     ...captionerCommandOption,
     device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
     threads: { type: 'string', value: 'N', description: "intra-op threads per diffusion session (default: the machine's cores)" },
+    ...memoryCommandOptions,
     ...keywordCacheOptions,
   },
   details: [
@@ -93,6 +95,8 @@ export const generateCommand: Command = {
     'across CPUs, thread counts and execution providers. --latents FILE.npy (float32, saved with np.save) starts from given',
     "latents instead, multiplied by the scheduler's init_noise_sigma as diffusers does; result.json records the file and its sha256.",
     'Every PNG carries its generation parameters as text chunks ("parameters" in the A1111 form, "pmg" as JSON).',
+    'Memory: --memory-budget (default auto) sets how many UNet rows (candidates x guidance halves) run per call and whether',
+    'the VAE decodes in tiles; result.json records the plan in settings.memory, --verbose prints it (docs/performance.md).',
   ].join('\n'),
   async run(context) {
     const { io } = context;
@@ -164,6 +168,7 @@ export const generateCommand: Command = {
     const latents = latentsFile === undefined ? undefined : readLatentsOption(resolve(io.cwd, latentsFile), { count, width: checked.width, height: checked.height, countFlags: `${count} candidate(s)` });
     const cacheChoice = keywordCacheChoice(context);
     const llm = llmSettings(context);
+    const memory = memoryOptions(context);
 
     // 2. Models, keywords, candidates, scores.
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
@@ -183,6 +188,8 @@ export const generateCommand: Command = {
         ...(latents ? { latents: latents.tensor, latentsSource: latents.source } : {}),
         keywordOptions: { ...(cache ? { cache } : {}), ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}) },
         warn,
+        memory,
+        info: verboseSink(context),
         onProgress: (event) => {
           if (event.stage === 'generate' && event.step !== undefined && event.total !== undefined) {
             task ??= progress.start('denoising', event.total, 'steps');

@@ -7,11 +7,13 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { generationPngTexts, generationRecord, imageRecord } from '../../pipeline/generation-record.js';
 import { MAX_PROMPT_CHARS } from '../../pipeline/prompt-encoding.js';
 import { DEFAULTS, MAX_STEPS, checkInputs, textToImage } from '../../pipeline/text-to-image.js';
+import { vaeTilesRecord } from '../../pipeline/vae-tiling-plan.js';
 import { loadStableDiffusion, type ModelResolver } from '../../providers/image/onnx-stable-diffusion.js';
 import type { ModelStore } from '../../runtime/model-store.js';
 import { resolveSchedulerName } from '../../schedulers/index.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { readLatentsOption } from '../latents-option.js';
+import { memoryCommandOptions, memoryOptions, verboseSink } from '../memory-options.js';
 import { intOption, numberOption } from '../option-values.js';
 import { checkOutputFile } from '../output-paths.js';
 import { modelStoreForCommand } from '../store-from-context.js';
@@ -44,6 +46,7 @@ export const txt2imgCommand: Command = {
     batch: { type: 'string', value: 'K', description: 'images generated together in one batch (1 to 16)', default: '1' },
     device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
     threads: { type: 'string', value: 'N', description: "intra-op threads per session (default: the machine's cores)" },
+    ...memoryCommandOptions,
     out: { type: 'string', short: 'o', value: 'FILE.png', description: 'output PNG; with --batch K > 1, FILE-0.png ... FILE-(K-1).png' },
     json: { type: 'boolean', description: 'print the generation record (scheduler, resolved config, timesteps, seeds, timings) as JSON on stdout instead of the file names' },
   },
@@ -59,8 +62,10 @@ export const txt2imgCommand: Command = {
     'file and sha256). --json prints that record, with timings and file names, on stdout.',
     '',
     "As diffusers' Stable Diffusion pipelines do, an outdated scheduler config gets steps_offset 1 and clip_sample false",
-    '(one warning line each). Classifier-free guidance runs the unconditional and conditional halves in one UNet call.',
-    'More: docs/txt2img.md.',
+    '(one warning line each). Classifier-free guidance runs the unconditional and conditional halves of every image as',
+    'rows of one UNet call, unless --memory-budget says they do not fit: then they run in slices (on CPU, a full-size UNet',
+    'runs one row per call, since batching buys no speed there). Slices never change the pixels; --verbose prints the plan.',
+    'More: docs/txt2img.md and docs/performance.md.',
     '',
     "A model without tokenizer/ uses its base model's CLIP tokenizer (SD 1.x: openai/clip-vit-large-patch14, SD 2.x:",
     'stabilityai/stable-diffusion-2-1), fetched into the model cache; without scheduler/ a built-in config of the family',
@@ -84,6 +89,7 @@ export const txt2imgCommand: Command = {
     const scheduler = stringOption(context, 'scheduler');
     const eta = numberOption(context, 'eta', 0);
     const json = booleanOption(context, 'json');
+    const memory = memoryOptions(context);
     const out = resolve(context.io.cwd, required(context, 'out'));
 
     if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
@@ -119,6 +125,8 @@ export const txt2imgCommand: Command = {
       eta,
       ...(latents ? { latents: latents.tensor } : {}),
       warn,
+      memory,
+      info: verboseSink(context),
       onStep: (event) => {
         task ??= progress.start('denoising', event.requestedSteps, 'steps');
         task.update(event.stepsDone);
@@ -137,7 +145,9 @@ export const txt2imgCommand: Command = {
       height,
       ...(eta > 0 && result.scheduler.name === 'ddim' ? { eta } : {}),
       scheduler: result.scheduler,
+      ...vaeTilesRecord(result.memory.vae),
       timings: { load: ms(started, loaded), ...result.timings, total: ms(started, performance.now()) },
+      memory: result.memory,
       images: result.seeds.map((s, i) => ({ ...imageRecord(i, s, latents?.tensor, latents?.source), file: paths[i]! })),
     });
     const pngs = await tensorToPngs(result.images, (i) => generationPngTexts(record, i));
