@@ -179,6 +179,6 @@ export function pullingResolver(store: ModelStore): ModelResolver {
       return { dir: resolved.dir, id: `${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}` };
     }
     const pulled = await store.pull(spec, { include: SD_INCLUDE });
-    return { dir: pulled.dir, id: `${pulled.id}@${pulled.commit ?? pulled.revision ?? 'main'}` };
+    return { dir: pulled.dir, id: `${pulled.id}@${pulled.commit ?? pulled.revision ?? 'main'}`, cached: true };
   };
 }

@@ -23,7 +23,7 @@ export function storeResolver(store: ModelStore): ModelResolver {
   return async (spec, files, optionalFiles) => {
     const local = store.parse(spec).kind === 'local';
     const resolved = await store.resolve(spec, local ? {} : { files: [...files], optionalFiles: [...optionalFiles] });
-    return { dir: resolved.dir, id: resolved.id };
+    return { dir: resolved.dir, id: resolved.id, cached: !local };
   };
 }
 

@@ -23,7 +23,12 @@ export type ModelResolver = (
   optionalFiles: readonly string[],
   /** 'model': the SD model itself (a resolver may fetch whole folders); 'tokenizer': only the listed files. */
   purpose?: 'model' | 'tokenizer',
-) => Promise<{ dir: string; id: string }>;
+) => Promise<{
+  dir: string;
+  id: string;
+  /** The folder is pmg's own copy in the model cache (a hub model), so pmg may add files beside it (fp32 copies). */
+  cached?: boolean;
+}>;
 
 /**
  * Where the base tokenizers live. SD 1.x was trained with OpenAI's CLIP ViT-L/14 text tower, whose
