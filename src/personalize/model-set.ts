@@ -121,7 +121,7 @@ export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOpti
   const llm = await loadLlm(specs, device, options);
   try {
     const { clip, id: clipId } = await loadClipModel(specs.clip, device, store);
-    const sd = await loadStableDiffusion(specs.sd, { resolve: pullingResolver(store), device, threads: spec.threads, warn: options.warn });
+    const sd = await loadStableDiffusion(specs.sd, { resolve: pullingResolver(store), device, threads: spec.threads, warn: options.warn, optimizedCacheDir: store.options.cacheDir });
     return {
       llm,
       clip,

@@ -105,12 +105,8 @@ export const txt2imgCommand: Command = {
 
     const warn = (message: string): void => void context.io.stderr.write(`pmg: warning: ${message}\n`);
     const started = performance.now();
-    const model = await loadStableDiffusion(modelSpec, {
-      resolve: storeResolver(modelStoreForCommand(context)),
-      device,
-      threads,
-      warn,
-    });
+    const store = modelStoreForCommand(context);
+    const model = await loadStableDiffusion(modelSpec, { resolve: storeResolver(store), device, threads, warn, optimizedCacheDir: store.options.cacheDir });
     const loaded = performance.now();
     const progress = createProgress({ stream: context.io.stderr });
     let task: ReturnType<typeof progress.start> | undefined;

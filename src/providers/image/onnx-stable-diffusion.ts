@@ -25,6 +25,8 @@ export interface LoadStableDiffusionOptions {
   device?: ExecutionProvider;
   /** Intra-op threads per session (default: the machine's cores). */
   threads?: number;
+  /** Where onnxruntime's optimized graphs of large models are saved and reused (e.g. the model cache folder). */
+  optimizedCacheDir?: string;
   /** Receives non-fatal notes (e.g. a missing VAE config, or a tokenizer/scheduler taken from the base model). */
   warn?: (message: string) => void;
   /**
@@ -51,7 +53,11 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
     ensureFp32Copies(dir, SD_ONNX_GRAPHS, (file) => warn(`model ${id}: ${file} is fp16; writing its fp32 copy for CPU once (beside it in the cache; fp16 stays for CUDA)`));
   }
   const pool = options.pool ?? defaultSessionPool;
-  const sessionOptions = { executionProvider: options.device ?? 'cpu', ...(options.threads ? { intraOpThreads: options.threads } : {}) };
+  const sessionOptions = {
+    executionProvider: options.device ?? 'cpu',
+    ...(options.threads ? { intraOpThreads: options.threads } : {}),
+    ...(options.optimizedCacheDir ? { optimizedCacheDir: options.optimizedCacheDir } : {}),
+  };
 
   const vaeConfig = readOptionalJson([join(dir, 'vae_decoder', 'config.json'), join(dir, 'vae', 'config.json')], `model ${id}`);
   let scalingFactor = DEFAULT_VAE_SCALING_FACTOR;
