@@ -175,3 +175,15 @@ test('what cannot be converted is one line naming the file (and nothing is left 
   assert.ok(!existsSync(join(dir, 'out.onnx')) && !existsSync(join(dir, 'out.onnx.data')));
   assert.throws(() => scanOnnxDtypes(join(dir, 'junk.onnx')), /junk\.onnx is not a readable ONNX model/);
 });
+
+test('a cached fp16 model whose copy cannot be written still loads, as published, with one note', async () => {
+  const dir = join(root, 'hub-readonly');
+  cpSync(writeTinySd(join(root, 'sd16-ro'), { fp16: true }), dir, { recursive: true });
+  // A folder where the copy's data file should go makes writing it fail (as a read-only cache would).
+  mkdirSync(join(dir, 'text_encoder', `model.fp32.onnx.data.tmp-${process.pid}`));
+  const notes: string[] = [];
+  const model = await loadStableDiffusion('owner/sd-ro', { pool, resolve: async () => ({ dir, id: 'owner/sd-ro', cached: true }), warn: (m) => notes.push(m) });
+  assert.equal(model.sessions.textEncoder.path, join(dir, 'text_encoder', 'model.onnx'));
+  assert.match(notes.at(-1)!, /^model owner\/sd-ro: no fp32 copy \(cannot write the fp32 copy .*text_encoder\/model\.fp32\.onnx: EISDIR.*\); loading the fp16 graphs as they are$/);
+  assert.equal(model.sessions.textEncoder.inputInfo('input_ids')?.type, 'int32');
+});

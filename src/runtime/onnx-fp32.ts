@@ -181,7 +181,12 @@ export function convertOnnxToFp32(source: string, dest: string): Fp32Conversion 
   const dataName = `${basename(dest)}.data`;
   const temp = `.tmp-${process.pid}`;
   const dataPath = join(dirname(dest), dataName);
-  const dataFd = openSync(dataPath + temp, 'w');
+  let dataFd: number;
+  try {
+    dataFd = openSync(dataPath + temp, 'w');
+  } catch (error) {
+    throw new PmgError('file-system', `cannot write the fp32 copy ${dest}: ${(error as Error).message}`, { cause: error, details: { path: dest } });
+  }
   const converter = new Converter(dirname(source), source, dataFd, dataName);
   try {
     try {

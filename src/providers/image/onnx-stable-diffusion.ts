@@ -50,7 +50,12 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
   const warn = options.warn ?? (() => undefined);
   if (cached && (options.device ?? 'cpu') === 'cpu') {
     // A hub model exported in fp16: convert its graphs to fp32 once, beside them in the cache (fp32-copies.ts).
-    ensureFp32Copies(dir, SD_ONNX_GRAPHS, (file) => warn(`model ${id}: ${file} is fp16; writing its fp32 copy for CPU once (beside it in the cache; fp16 stays for CUDA)`));
+    try {
+      ensureFp32Copies(dir, SD_ONNX_GRAPHS, (file) => warn(`model ${id}: ${file} is fp16; writing its fp32 copy for CPU once (beside it in the cache; fp16 stays for CUDA)`));
+    } catch (error) {
+      // A read-only cache or a graph the converter cannot rewrite: onnxruntime still runs the fp16 graph.
+      warn(`model ${id}: no fp32 copy (${error instanceof Error ? error.message : String(error)}); loading the fp16 graphs as they are`);
+    }
   }
   const pool = options.pool ?? defaultSessionPool;
   const sessionOptions = {
