@@ -39,6 +39,11 @@ export interface EvalConfig extends EvalSampleSource {
   promptStyle?: PromptStyleName;
   /** `--final-decoder`: which decoder makes the images (default: the model set's, see model-set.ts). */
   finalDecoder?: DecoderKind;
+  /**
+   * VAE tiling asked for explicitly ('on' or 'off'; tiled pixels differ near the seams). Absent: 'auto', tiles only
+   * when the memory budget requires them. The budget itself is not part of the config: it never changes a result.
+   */
+  vaeTiling?: 'on' | 'off';
   models: EvalModelConfig;
 }
 

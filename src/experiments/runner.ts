@@ -16,6 +16,7 @@ import { PmgError } from '../errors/pmg-error.js';
 import type { KeywordCache } from '../personalize/keyword-cache.js';
 import type { ModelSet } from '../personalize/model-set.js';
 import type { CaptionImage } from '../personalize/verbalize.js';
+import type { MemoryOptions } from '../pipeline/memory-plan.js';
 import { personalize as defaultPersonalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
 import { selectBest } from '../scoring/selection.js';
 import type { Sample } from '../spec/behaviour.js';
@@ -44,6 +45,10 @@ export interface EvalRunOptions {
   captioner?: CaptionImage;
   progress?: ProgressSink;
   signal?: AbortSignal;
+  /** Memory budget and VAE tiling of every generation (the run's `vaeTiling` overrides the tiling mode). */
+  memory?: MemoryOptions;
+  /** Verbose notes of the generations (memory plan). */
+  info?: (message: string) => void;
   /** Called after each transaction (one method of one sample); a throw stops the run (tests simulate a kill). */
   onStored?: (rows: readonly ResultRow[]) => void | Promise<void>;
 }
@@ -132,6 +137,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
           ...(config.promptStyle ? { promptStyle: config.promptStyle } : {}),
           ...(config.finalDecoder ? { finalDecoder: config.finalDecoder } : {}),
           keywordOptions: { ...(options.keywordCache ? { cache: options.keywordCache } : {}), ...(options.captioner ? { captioner: options.captioner } : {}) },
+          ...(options.memory || config.vaeTiling ? { memory: { ...options.memory, ...(config.vaeTiling ? { vaeTiling: config.vaeTiling } : {}) } } : {}),
+          ...(options.info ? { info: options.info } : {}),
           ...(signal ? { signal } : {}),
         });
         summary.personalizeCalls++;

@@ -176,7 +176,7 @@ export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOpti
   const llm = await loadLlm(specs, device, options);
   try {
     const { clip, id: clipId } = await loadClipModel(specs.clip, device, store);
-    const sd = await loadStableDiffusion(specs.sd, { resolve: pullingResolver(store), device, threads: spec.threads, warn: options.warn });
+    const sd = await loadStableDiffusion(specs.sd, { resolve: pullingResolver(store), device, threads: spec.threads, warn: options.warn, optimizedCacheDir: store.options.cacheDir });
     const decoder = specs.decoder ? await loadTinyDecoder(specs.decoder, { resolve: pullingResolver(store), device, threads: spec.threads }) : undefined;
     return {
       llm,
@@ -244,6 +244,6 @@ export function pullingResolver(store: ModelStore): ModelResolver {
       return { dir: resolved.dir, id: `${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}` };
     }
     const pulled = await store.pull(spec, { include: SD_INCLUDE });
-    return { dir: pulled.dir, id: `${pulled.id}@${pulled.commit ?? pulled.revision ?? 'main'}` };
+    return { dir: pulled.dir, id: `${pulled.id}@${pulled.commit ?? pulled.revision ?? 'main'}`, cached: true };
   };
 }

@@ -6,6 +6,7 @@
 import { PmgError } from '../errors/pmg-error.js';
 import type { LatentsSource } from '../pipeline/generation-record.js';
 import { checkPreviewScale, type PreviewScale } from '../pipeline/latent-preview.js';
+import type { MemoryOptions, MemoryRecord } from '../pipeline/memory-plan.js';
 import { checkPreviewEvery, type PreviewCallback } from '../pipeline/step-preview.js';
 import { DEFAULTS } from '../pipeline/text-to-image.js';
 import { DEFAULT_ALPHA, checkAlpha, type CandidateWeights } from '../scoring/selection.js';
@@ -77,6 +78,8 @@ export interface PersonalizeRequest {
    */
   latents?: FloatTensor;
   latentsSource?: LatentsSource;
+  /** Memory budget, UNet slices and VAE tiling (pipeline/memory-plan.ts); default: no budget, no tiling. */
+  memory?: MemoryOptions;
   negative?: string;
   /** The scenes' negative prompts and sticker prefix (prompt-styles.ts); default: the preset's, else 'pmg'. */
   promptStyle?: PromptStyleName;
@@ -86,6 +89,8 @@ export interface PersonalizeRequest {
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
   warn?: (message: string) => void;
+  /** Receives verbose notes: the UNet slice plan and the VAE tiling, one line each. */
+  info?: (message: string) => void;
 }
 
 export interface PersonalizeCandidate {
@@ -125,6 +130,8 @@ export interface PersonalizeSettings {
   promptStyle: PromptStyleName;
   /** The initial latents came from this file instead of the seed. */
   latents?: LatentsSource;
+  /** The UNet slices and the VAE tiling of the final decode, when the request had memory options. */
+  memory?: MemoryRecord;
 }
 
 export interface PersonalizeResult {

@@ -23,6 +23,8 @@ import { generationPngTexts, generationRecord, imageRecord } from '../pipeline/g
 import { decodePreviewWith, previewDecoder, type PreviewDecoders, type PreviewScale } from '../pipeline/latent-preview.js';
 import { livePreviewHook, type StepPreview } from '../pipeline/step-preview.js';
 import { decodeLatents, finalDecoderOf, prepareDenoise } from '../pipeline/text-to-image.js';
+import { decoderForMemory, type MemoryRecord } from '../pipeline/memory-plan.js';
+import { vaeTilesRecord } from '../pipeline/vae-tiling-plan.js';
 import { keywordText, scoreCandidates, type ScoringTexts } from '../scoring/clip-scorer.js';
 import { selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
@@ -136,6 +138,8 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       ...(request.latents ? { latents: request.latents } : {}),
       signal: request.signal,
       warn: request.warn,
+      ...(request.memory ? { memory: request.memory } : {}),
+      ...(request.info ? { info: request.info } : {}),
     }),
   );
   const total = state.stepCount;
@@ -181,9 +185,13 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       dt[index] = s.dt[j]!;
     });
   };
+  let vaeTiling: MemoryRecord['vae'];
   const decode = async (latents: Parameters<typeof decodeLatents>[1]): Promise<RgbImage[]> => {
     progress({ stage: 'decode', message: `${decoderName(finalKind)} on ${latents.dims[0]} latent(s)` });
-    return tensorToRgbImages(await timed('decode', () => decodeLatents(finalDecoder, latents, request.signal)));
+    // The VAE may decode in tiles under the memory budget; a tiny decoder is small enough to decode whole.
+    const decoder = finalKind === 'vae' ? decoderForMemory(finalDecoder, latents.dims[2]!, latents.dims[3]!, request.memory, request.info) : { decoder: finalDecoder, plan: undefined };
+    vaeTiling = decoder.plan;
+    return tensorToRgbImages(await timed('decode', () => decodeLatents(decoder.decoder, latents, request.signal)));
   };
 
   let earlySteps: number | undefined;
@@ -229,7 +237,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       width: checked.width,
       height: checked.height,
       scheduler,
-      ...(finished[i] ? {} : { previewAfterStep: earlySteps }),
+      ...(finished[i] ? vaeTilesRecord(vaeTiling) : { previewAfterStep: earlySteps }),
       decoder: { kind: decoderOf(i), model: decoderModel(decoderOf(i)) },
       images: [imageRecord(i, seeds[i]!, request.latents, request.latentsSource)],
     });
@@ -280,6 +288,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       ...(earlySteps !== undefined ? { earlySteps } : {}),
       promptStyle: checked.style.name,
       ...(request.latentsSource ? { latents: request.latentsSource } : {}),
+      ...(request.memory ? { memory: { unet: state.slicePlan, ...(vaeTiling ? { vae: vaeTiling } : {}) } } : {}),
     },
   };
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Unet } from '../spec/diffusion-models.js';
 import type { Scheduler } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
-import { DenoiseState } from './denoise-state.js';
+import { balancedSlices, DenoiseState } from './denoise-state.js';
 
 /** UNet whose output for batch row b is the first value of that row's encoder states. */
 function echoUnet(calls: number[]): Unet {
@@ -161,4 +161,33 @@ test('eta reaches the scheduler as a step option (0: none)', async () => {
     await new DenoiseState({ unet: echoUnet([]), createScheduler: spy, steps: 3, guidanceScale: 5, width: 16, height: 16, eta }, [{ cond: states(1), uncond: states(0), seed: 1 }]).run({ until: 1 });
   }
   assert.deepEqual(options, [{}, { eta: 0.3 }]);
+});
+
+test('maxRowsPerCall: balanced slices of the rows, the same latents as one call', async () => {
+  const run = async (maxRowsPerCall?: number) => {
+    const calls: number[] = [];
+    const state = new DenoiseState(
+      { unet: echoUnet(calls), createScheduler: () => recordingScheduler([]), steps: 3, guidanceScale: 5, width: 16, height: 16, ...(maxRowsPerCall ? { maxRowsPerCall } : {}) },
+      [1, 2, 3].map((v) => ({ cond: states(v), uncond: states(-v), seed: v })),
+    );
+    await state.run();
+    return { calls, rows: state.unetCallRows, latents: state.latents(), plan: state.slicePlan };
+  };
+  const whole = await run();
+  assert.deepEqual(whole.calls, [6, 6, 6]);
+  assert.deepEqual([whole.plan.rows, whole.plan.rowsPerCall, whole.plan.reason], [6, 6, 'no-plan']);
+  const one = await run(1);
+  assert.deepEqual(one.calls, new Array(18).fill(1));
+  const four = await run(4);
+  assert.deepEqual(four.rows, [3, 3], '6 rows with room for 4: two calls of 3');
+  assert.deepEqual([four.plan.rowsPerCall, four.plan.calls], [4, 2]);
+  for (const sliced of [one, four]) assert.deepEqual(sliced.latents.data, whole.latents.data);
+  assert.throws(() => new DenoiseState({ unet: echoUnet([]), createScheduler: () => recordingScheduler([]), steps: 3, guidanceScale: 5, width: 16, height: 16, maxRowsPerCall: 0 }, [{ cond: states(1), uncond: states(0), seed: 1 }]), /maxRowsPerCall must be/);
+});
+
+test('balancedSlices cuts into the fewest slices of at most the limit, as even as possible', () => {
+  assert.deepEqual(balancedSlices([1, 2, 3, 4, 5], 3), [[1, 2, 3], [4, 5]]);
+  assert.deepEqual(balancedSlices([1, 2, 3, 4, 5, 6, 7], 3), [[1, 2, 3], [4, 5], [6, 7]]);
+  assert.deepEqual(balancedSlices([1, 2], undefined), [[1, 2]]);
+  assert.deepEqual(balancedSlices([1, 2], 1), [[1], [2]]);
 });

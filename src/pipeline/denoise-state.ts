@@ -4,7 +4,9 @@
  * and conditional half) are grouped by token length, and each group is ONE UNet call per step, its
  * unconditional halves first, then its conditional halves, as diffusers concatenates them. When every
  * candidate has the same length (the common case) that is one call per step for the whole batch;
- * candidates of different lengths are never padded to each other's length.
+ * candidates of different lengths are never padded to each other's length. With `maxRowsPerCall` (the memory
+ * plan, unet-slice-plan.ts) a group larger than that runs in balanced slices of at most that many rows; each row's
+ * output does not depend on the rows beside it, so slicing changes memory and call count, never the result.
  *
  * The state can be advanced a few steps at a time, read (latents and the predicted clean sample x0
  * of every candidate), narrowed to chosen candidates with `keep`, and continued; each candidate has
@@ -18,6 +20,7 @@ import type { Scheduler, StepOptions } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import type { EncodedConditioning } from './conditioning.js';
 import { schedulerRecordOf, type SchedulerRecord } from './generation-record.js';
+import { planUnetSlices, type UnetSlicePlan } from './unet-slice-plan.js';
 
 export interface DenoiseCandidate extends EncodedConditioning {
   /** Seed of the initial noise (and of the scheduler's noise for stochastic schedulers). */
@@ -40,6 +43,10 @@ export interface DenoiseSettings {
   height: number;
   /** DDIM's eta (other schedulers ignore it). Default 0. */
   eta?: number;
+  /** At most this many UNet rows per call (default: a whole token-length group in one call). */
+  maxRowsPerCall?: number;
+  /** The memory plan that chose maxRowsPerCall, kept for the result's record. */
+  slicePlan?: UnetSlicePlan;
 }
 
 export interface StepEvent {
@@ -100,6 +107,8 @@ export class DenoiseState {
     candidates: readonly DenoiseCandidate[],
   ) {
     if (candidates.length === 0) throw new PmgError('invalid-argument', 'nothing to generate: the batch has no candidates');
+    const limit = settings.maxRowsPerCall;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new PmgError('invalid-argument', `maxRowsPerCall must be a whole number >= 1, got ${limit}`);
     this.latentDims = [1, settings.unet.inChannels, settings.height / 8, settings.width / 8];
     this.stepOptions = settings.eta ? { eta: settings.eta } : {};
     const size = this.latentDims.reduce((a, b) => a * b, 1);
@@ -127,6 +136,14 @@ export class DenoiseState {
   /** The scheduler of this run (every candidate has its own instance of the same one). */
   get schedulerRecord(): SchedulerRecord {
     return schedulerRecordOf(this.slots[0]!.scheduler, this.timesteps);
+  }
+
+  /** The memory plan of the UNet calls (a 'no-plan' one when the caller gave none). */
+  get slicePlan(): UnetSlicePlan {
+    if (this.settings.slicePlan) return this.settings.slicePlan;
+    const rows = this.slots.length * (this.guided ? 2 : 1);
+    const rowsPerCall = Math.min(rows, this.settings.maxRowsPerCall ?? rows);
+    return { ...planUnetSlices({ rows, latentHeight: this.latentDims[2]!, latentWidth: this.latentDims[3]! }), rowsPerCall, calls: Math.ceil(rows / rowsPerCall) };
   }
 
   /** UNet calls done so far. */
@@ -238,9 +255,15 @@ export class DenoiseState {
     return this.unetGroups().map((g) => g.states.dims[1]!);
   }
 
+  /** Rows (batch size) of every UNet call per step, in call order. */
+  get unetCallRows(): number[] {
+    return this.unetGroups().map((g) => g.rows.length);
+  }
+
   /**
    * The UNet calls of one step: rows (unconditional halves of all candidates, then conditional halves)
-   * grouped by token length, in order of first appearance; each group's encoder states `[rows, tokens, hidden]`.
+   * grouped by token length, in order of first appearance, each group cut into slices of at most `maxRowsPerCall`;
+   * each call's encoder states `[rows, tokens, hidden]`.
    */
   private unetGroups(): Group[] {
     if (this.groups) return this.groups;
@@ -254,7 +277,7 @@ export class DenoiseState {
       else byLength.set(tokens, [row]);
     }
     const size = this.slots[0]!.latents.length;
-    this.groups = [...byLength.values()].map((groupRows) => {
+    this.groups = [...byLength.values()].flatMap((rows) => balancedSlices(rows, this.settings.maxRowsPerCall)).map((groupRows) => {
       const parts = groupRows.map(statesOf);
       const each = parts[0]!.data.length;
       const data = new Float32Array(parts.length * each);
@@ -270,6 +293,20 @@ export class DenoiseState {
     this.slots.forEach((s, i) => data.set(pick(s), i * size));
     return { data, dims: [this.slots.length, ...this.latentDims.slice(1)] };
   }
+}
+
+/** `items` in order, cut into the fewest slices of at most `limit`, as even as possible (5 by 3: 3 + 2). */
+export function balancedSlices<T>(items: readonly T[], limit: number | undefined): T[][] {
+  if (limit === undefined || items.length <= limit) return [[...items]];
+  const count = Math.ceil(items.length / limit);
+  const slices: T[][] = [];
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const size = Math.ceil((items.length - start) / (count - i));
+    slices.push(items.slice(start, start + size));
+    start += size;
+  }
+  return slices;
 }
 
 /** Classifier-free guidance u + g·(c − u) into `out`; a small top-level function so V8 optimises the loop. */

@@ -15,6 +15,7 @@ import type { PngText } from '../core/png-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
 import type { Scheduler, SchedulerName } from '../spec/scheduler.js';
+import type { MemoryRecord } from './memory-plan.js';
 
 /** Where initial latents came from when they were given instead of seeded noise. */
 export interface LatentsSource {
@@ -66,8 +67,12 @@ export interface GenerationRecord {
   previewAfterStep?: number;
   /** The decoder that turned the latents into this image: the model's VAE (`model` = the SD model) or a tiny autoencoder. */
   decoder?: DecoderRecord;
+  /** The VAE decoded in overlapping tiles (diffusers' tiled_decode): tiled pixels differ slightly near the seams. */
+  vaeTiles?: { tileSampleSize: number; tileLatentSize: number; overlapFactor: number };
   /** ms per stage. */
   timings?: Record<string, number>;
+  /** The memory plan (UNet slices, VAE tiling); like timings, not in a PNG's own record: slices never change pixels. */
+  memory?: MemoryRecord;
   images: ImageRecord[];
 }
 
@@ -139,12 +144,12 @@ export function a1111Parameters(record: GenerationRecord, image: ImageRecord = r
 /**
  * The two PNG text chunks of image `index` of the record: `parameters` (A1111) and `pmg` (the record with that image
  * only). Timings, file names and the position in the batch stay out, so an image is byte-identical whenever its
- * pixels and settings are: the same seed and flags, alone or in a batch.
+ * pixels and settings are: the same seed and flags, alone or in a batch, in one UNet call or in slices.
  */
 export function generationPngTexts(record: GenerationRecord, index = 0): PngText[] {
   const image = record.images[index];
   if (!image) throw new PmgError('internal', `the generation record has no image ${index}`);
-  const { timings: _timings, ...rest } = record;
+  const { timings: _timings, memory: _memory, ...rest } = record;
   const own = { ...rest, images: [{ seed: image.seed, ...(image.latents ? { latents: image.latents } : {}) }] };
   return [
     { keyword: 'parameters', text: a1111Parameters(own, image) },

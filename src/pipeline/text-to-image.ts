@@ -14,6 +14,7 @@ import { encodeConditioning, type CandidateConditioning } from './conditioning.j
 import { DenoiseState, type StepEvent } from './denoise-state.js';
 import { livePreviewHook, type PreviewCallback } from './step-preview.js';
 import type { SchedulerRecord } from './generation-record.js';
+import { decoderForMemory, planUnetMemory, type MemoryOptions, type MemoryRecord } from './memory-plan.js';
 import { MAX_PROMPT_CHARS, promptLength } from './prompt-encoding.js';
 import { sdPipelineScheduler } from './sd-scheduler-config.js';
 
@@ -54,6 +55,10 @@ export interface TextToImageRequest {
   previewEvery?: number;
   /** Receives non-fatal notes (e.g. unknown scheduler config keys). */
   warn?: (message: string) => void;
+  /** Memory budget, UNet slices and VAE tiling (memory-plan.ts); default: no budget, no tiling. */
+  memory?: MemoryOptions;
+  /** Receives verbose notes: the UNet slice plan and the VAE tiling, one line each. */
+  info?: (message: string) => void;
 }
 
 export interface TextToImageResult {
@@ -68,6 +73,8 @@ export interface TextToImageResult {
   decoder: DecoderKind;
   /** ms per stage: encode, denoise, decode, and preview (decoding the live previews, not counted in denoise) when previews were made. */
   timings: { encode: number; denoise: number; decode: number; preview?: number };
+  /** The UNet slices and the VAE tiling used. */
+  memory: MemoryRecord;
 }
 
 export const DEFAULTS = { steps: 30, guidanceScale: 7.5, width: 512, height: 512, seed: 0 } as const;
@@ -140,8 +147,20 @@ export async function prepareDenoise(model: StableDiffusionModel, request: TextT
   if (checked.eta > 0 && scheduler.name !== 'ddim') request.warn?.(`eta ${checked.eta} is used only by the DDIM scheduler; ignored for '${scheduler.name}'`);
   const conditioning = await encodeConditioning(model.textEncoder, request.candidates); // 2
   const latents = request.latents;
+  const rows = request.candidates.length * (checked.guidanceScale > 1 ? 2 : 1);
+  const slicePlan = planUnetMemory(model.unet, rows, checked.height / 8, checked.width / 8, request.memory, request.info);
   return new DenoiseState( // 3 (timesteps) + 4 (latents)
-    { unet: model.unet, createScheduler: scheduler.create, steps: checked.steps, guidanceScale: checked.guidanceScale, width: checked.width, height: checked.height, eta: checked.eta },
+    {
+      unet: model.unet,
+      createScheduler: scheduler.create,
+      steps: checked.steps,
+      guidanceScale: checked.guidanceScale,
+      width: checked.width,
+      height: checked.height,
+      eta: checked.eta,
+      maxRowsPerCall: slicePlan.rowsPerCall,
+      slicePlan,
+    },
     conditioning.map((c, i) => ({ ...c, seed: checked.seeds[i]!, ...(latents ? { latents: latentsRow(latents, i) } : {}) })),
   );
 }
@@ -179,10 +198,12 @@ export async function textToImage(model: StableDiffusionModel, request: TextToIm
   await state.run({ signal: request.signal, onStep }); // 5
   const t2 = performance.now();
   const latents = state.latents();
-  const images = await decodeLatents(decoder, latents, request.signal); // 6
+  // The VAE may decode in tiles under the memory budget; a tiny decoder is small enough to decode whole.
+  const final = kind === 'vae' ? decoderForMemory(decoder, latents.dims[2]!, latents.dims[3]!, request.memory, request.info) : { decoder, plan: undefined };
+  const images = await decodeLatents(final.decoder, latents, request.signal); // 6
   const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
   const timings = { encode: ms(t0, t1), denoise: ms(t1, t2 - (previewMs ?? 0)), decode: ms(t2, performance.now()), ...(previewMs !== undefined ? { preview: ms(0, previewMs) } : {}) };
-  return { images, latents, seeds: state.seeds, scheduler: state.schedulerRecord, decoder: kind, timings };
+  return { images, latents, seeds: state.seeds, scheduler: state.schedulerRecord, decoder: kind, timings, memory: { unet: state.slicePlan, vae: final.plan } };
 }
 
 /**

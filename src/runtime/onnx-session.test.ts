@@ -61,3 +61,15 @@ test('input metadata, expectations and failures give clear errors without data',
   await session.release();
   await assert.rejects(OnnxSession.create(join(dir, 'missing.onnx')), (e: unknown) => e instanceof PmgError && e.code === 'model-file-missing' && /missing\.onnx/.test(e.message));
 });
+
+test('sessions run without the memory pattern and with the CPU arena unless asked (docs/performance.md)', async () => {
+  const pool = new SessionPool({ intraOpThreads: 1 });
+  const plain = await pool.get(modelPath);
+  assert.equal(plain.options.memoryPattern, false);
+  assert.equal(plain.options.cpuArena, true);
+  const patterned = await pool.get(modelPath, { memoryPattern: true, cpuArena: false });
+  assert.notEqual(patterned, plain, 'other memory options give another session');
+  assert.deepEqual([patterned.options.memoryPattern, patterned.options.cpuArena], [true, false]);
+  assert.deepEqual(Array.from((await patterned.run(feed([2]))).y!.data as Float32Array), [5]);
+  await pool.releaseAll();
+});

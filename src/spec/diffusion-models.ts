@@ -18,9 +18,43 @@ export interface TextEncoder {
   encode(inputIds: number[][]): Promise<FloatTensor>;
 }
 
+/**
+ * What the memory planner (pipeline/unet-slice-plan.ts) needs to know about a UNet; providers fill it from
+ * unet/config.json and the weight files. The planner turns it into an estimate of the activation memory per batch row.
+ */
+export interface UnetMemoryProfile {
+  device: 'cpu' | 'cuda';
+  /** Bytes of the weight files (what the loaded UNet holds; on CUDA the device memory it takes). */
+  weightBytes: number;
+  /** Bytes per activation value: 4 (float32), 2 (float16 on CUDA). */
+  activationBytes: number;
+  /** Feature channels at the full latent resolution (SD 1.x/2.x: 320). */
+  channels: number;
+  /** Self-attention heads of each resolution level, full latent resolution first (0: no attention there). */
+  attentionHeads: readonly number[];
+  /** Where the figures came from, e.g. 'unet/config.json' (shown in verbose output). */
+  source: string;
+}
+
+/** What the tiled decode and the memory planner need to know about a VAE decoder (AutoencoderKL-shaped). */
+export interface VaeDecoderProfile {
+  device: 'cpu' | 'cuda';
+  /** Image side of one tile (diffusers' tile_sample_min_size: the VAE config's sample_size, 512 for SD 1.x). */
+  tileSampleSize: number;
+  /** Latent side of one tile (sample_size / 2^(len(block_out_channels) - 1), 64 for SD 1.x). */
+  tileLatentSize: number;
+  /** Channels at full image resolution (block_out_channels[0], 128 for SD) and whether the mid block has attention. */
+  channels: number;
+  midAttention: boolean;
+  activationBytes: number;
+  source: string;
+}
+
 export interface Unet {
   /** Latent channels (4). */
   readonly inChannels: number;
+  /** For the memory planner; without it the UNet rows of a step run in one call. */
+  readonly memoryProfile?: UnetMemoryProfile;
   /** sample [b, c, h, w], timestep, encoder hidden states [b, tokens, hidden] -> noise/v prediction [b, c, h, w]. */
   predict(sample: FloatTensor, timestep: number, encoderHiddenStates: FloatTensor): Promise<FloatTensor>;
 }
@@ -28,6 +62,8 @@ export interface Unet {
 export interface VaeDecoder {
   /** From the decoder's config: 0.18215 for the SD 1.x/2.x VAE, 1.0 for the tiny autoencoder (TAESD). */
   readonly scalingFactor: number;
+  /** For tiled decoding and the memory planner; without it a decoder is never tiled automatically. */
+  readonly profile?: VaeDecoderProfile;
   /** latents [b, 4, h/8, w/8] (already divided by scalingFactor) -> images [b, 3, h, w] in [-1, 1]. */
   decode(latents: FloatTensor): Promise<FloatTensor>;
 }

@@ -197,6 +197,8 @@ function requestFor(sample: Sample, options: DemoOptions, log: (line: string) =>
     request.guidance = size.guidance;
   }
   if (preset?.scheduler) request.scheduler = preset.scheduler;
+  // Bounded memory as in generate: UNet rows per call and VAE tiling from the machine's available memory.
+  request.memory = { budget: 'auto' };
   if (options.signal) request.signal = options.signal;
   if (options.warn) request.warn = options.warn;
   let task: ProgressTask | undefined;

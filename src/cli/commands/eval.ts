@@ -25,6 +25,7 @@ import { decoderCommandOptions, decoderSettings } from '../decoder-options.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
+import { memoryCommandOptions, memoryOptions, verboseSink } from '../memory-options.js';
 import { intOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
 
@@ -54,6 +55,7 @@ export const evalCommand: Command = {
     steps: { type: 'string', value: 'N', description: "denoising steps (default: the preset's)" },
     size: { type: 'string', value: 'PX', description: "output side in pixels, a multiple of 8 (default: the preset's)" },
     seed: { type: 'string', value: 'S', description: 'seed of the noise (the same for every sample and method) and of the protocol', default: '0' },
+    ...memoryCommandOptions,
     out: { type: 'string', short: 'o', value: 'DIR', description: 'run folder: run.sqlite, images/, report.md, report.html, results.csv' },
     'human-sheet': { type: 'boolean', description: 'write pairwise A/B pages (HTML + key.csv) from the run in --out' },
     pairs: { type: 'string', value: 'A:B,...', description: 'human sheet pairs, e.g. pmg:target-only or pmg@0.8:keywords', default: 'pmg:target-only' },
@@ -138,6 +140,8 @@ async function evaluate(context: CommandContext): Promise<number> {
   const images = stringOption(context, 'images');
   const llm = llmSettings(context);
   const cacheChoice = keywordCacheChoice(context);
+  const memory = memoryOptions(context);
+  const info = verboseSink(context);
   const modelsText = stringOption(context, 'models');
   const models = modelsText === undefined ? undefined : existsSync(resolve(io.cwd, modelsText)) ? resolve(io.cwd, modelsText) : modelsText;
   const decoders = decoderSettings(context);
@@ -180,6 +184,7 @@ async function evaluate(context: CommandContext): Promise<number> {
     ...(size !== undefined ? { size } : {}),
     ...(style !== undefined ? { promptStyle: style as PromptStyleName } : {}),
     ...(decoders.finalDecoder ? { finalDecoder: decoders.finalDecoder } : {}),
+    ...(memory.vaeTiling && memory.vaeTiling !== 'auto' ? { vaeTiling: memory.vaeTiling } : {}),
     models: {
       ...(models ? { models } : {}),
       ...(llm.llm ? { llm: llm.llm } : {}),
@@ -217,6 +222,8 @@ async function evaluate(context: CommandContext): Promise<number> {
       scorer,
       progress: createProgress({ stream: io.stderr }),
       signal: controller.signal,
+      memory,
+      ...(info ? { info } : {}),
       ...(cache ? { keywordCache: cache } : {}),
       ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}),
     });

@@ -220,3 +220,16 @@ test('--latents: one row shared by every candidate, recorded in result.json and 
   assert.match(bad.stderr.trim(), /--latents .*three\.npy has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\] \(batch, channels, height\/8, width\/8\) for 2 candidate\(s\) --width 64 --height 64$/);
   assert.ok(!existsSync(join(root, 'out-bad-latents')));
 });
+
+test('generate --memory-budget --verbose: the plan on stderr and in settings.memory; --vae-tiling on tiles and says so in every PNG', async () => {
+  const r = await pmg([...common, '--guidance', '7.5', '--memory-budget', '5GB', '--verbose', '--out', 'out-memory']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^UNet: 4 rows per step in 1 call \(budget 5\.0 GB, /m);
+  const settings = (JSON.parse(readFileSync(join(root, 'out-memory', 'result.json'), 'utf8')) as { settings: { memory: { unet: Record<string, unknown>; vae: Record<string, unknown> } } }).settings;
+  assert.deepEqual([settings.memory.unet.rows, settings.memory.unet.rowsPerCall, settings.memory.unet.budgetBytes, settings.memory.vae.reason], [4, 4, 5 * 2 ** 30, 'one-tile']);
+
+  const wide = await pmg([...common.map((a, i) => (common[i - 1] === '--width' ? '576' : a)), '--vae-tiling', 'on', '--out', 'out-tiled']);
+  assert.equal(wide.code, 0, wide.stderr);
+  const record = JSON.parse(textChunks(readFileSync(join(root, 'out-tiled', 'best.png'))).pmg!.text) as GenerationRecord;
+  assert.deepEqual(record.vaeTiles, { tileSampleSize: 512, tileLatentSize: 64, overlapFactor: 0.25 });
+});

@@ -24,6 +24,7 @@ import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
 import { decoderCommandOptions, decoderSettings, previewCommandOptions, previewFolder } from '../decoder-options.js';
 import { stringOption, type Command, type CommandContext } from '../command.js';
 import { readLatentsOption } from '../latents-option.js';
+import { memoryCommandOptions, memoryOptions, verboseSink } from '../memory-options.js';
 import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
 import { intOption, numberOption } from '../option-values.js';
 import { checkOutputFolder } from '../output-paths.js';
@@ -82,6 +83,7 @@ export const generateCommand: Command = {
     ...captionerCommandOption,
     device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
     threads: { type: 'string', value: 'N', description: "intra-op threads per diffusion session (default: the machine's cores)" },
+    ...memoryCommandOptions,
     ...keywordCacheOptions,
   },
   details: [
@@ -100,6 +102,8 @@ export const generateCommand: Command = {
     'across CPUs, thread counts and execution providers. --latents FILE.npy (float32, saved with np.save) starts from given',
     "latents instead, multiplied by the scheduler's init_noise_sigma as diffusers does; result.json records the file and its sha256.",
     'Every PNG carries its generation parameters as text chunks ("parameters" in the A1111 form, "pmg" as JSON).',
+    'Memory: --memory-budget (default auto) sets how many UNet rows (candidates x guidance halves) run per call and whether',
+    'the VAE decodes in tiles; result.json records the plan in settings.memory, --verbose prints it (docs/performance.md).',
   ].join('\n'),
   async run(context) {
     const { io } = context;
@@ -183,6 +187,7 @@ export const generateCommand: Command = {
     };
     resolveModelSpecs(modelSpec, io.cwd); // the model and decoder choice, checked before anything loads
     const previews = previewFolder(context);
+    const memory = memoryOptions(context);
 
     // 2. Models, keywords, candidates, scores.
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
@@ -200,6 +205,8 @@ export const generateCommand: Command = {
         keywordOptions: { ...(cache ? { cache } : {}), ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}) },
         ...(previews ? { onPreview: previews.write, previewEvery: previews.every } : {}),
         warn,
+        memory,
+        info: verboseSink(context),
         onProgress: (event) => {
           if (event.stage === 'generate' && event.step !== undefined && event.total !== undefined) {
             task ??= progress.start('denoising', event.total, 'steps');

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { writeTinySd } from '../../fixtures/tiny-sd.js';
 import { HubServer } from '../../testing/hub-server.js';
 import { runCli, type CliRun } from '../../testing/run-cli.js';
 
@@ -72,4 +74,23 @@ test('pull --include and --json', async () => {
   const parsed = JSON.parse(result.stdout) as { files: string[]; downloadedBytes: number };
   assert.deepEqual(parsed.files, ['config.json']);
   assert.equal(parsed.downloadedBytes, 21);
+});
+
+test('pull --dtype fp32 writes an fp32 copy beside each fp16 graph, once; other values are refused', async () => {
+  await server.addFolder('tiny/sd16', writeTinySd(join(work, 'sd16-src'), { fp16: true }));
+  const cache = join(work, 'cache-fp32');
+  const first = await run(['models', 'pull', 'tiny/sd16', '--dtype', 'fp32'], { PMG_CACHE_DIR: cache });
+  assert.equal(first.code, 0, first.stderr);
+  for (const part of ['text_encoder', 'unet', 'vae_decoder']) {
+    assert.match(first.stdout, new RegExp(`^${part}/model\\.onnx: fp32 copy written: [\\d.]+ [KM]B in [\\d.]+ s$`, 'm'));
+    assert.match(first.stderr, new RegExp(`^converting ${part}/model\\.onnx from fp16 to fp32 \\.\\.\\.$`, 'm'));
+  }
+  const dir = join(cache, 'models', 'tiny--sd16', 'main');
+  assert.ok(existsSync(join(dir, 'unet', 'model.fp32.onnx')) && existsSync(join(dir, 'unet', 'model.fp32.onnx.data')));
+  const again = await run(['models', 'pull', 'tiny/sd16', '--dtype', 'fp32', '--json'], { PMG_CACHE_DIR: cache });
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual((JSON.parse(again.stdout) as { fp32: { file: string; status: string }[] }).fp32.map((c) => c.status), ['kept', 'kept', 'kept']);
+  const bad = await run(['models', 'pull', 'tiny/sd16', '--dtype', 'int8'], { PMG_CACHE_DIR: cache });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^pmg: --dtype must be fp32 \(an fp32 copy of fp16 graphs for CPU\), got 'int8'; leave it out to keep the files as published\n$/);
 });

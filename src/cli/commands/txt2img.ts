@@ -8,6 +8,7 @@ import { generationPngTexts, generationRecord, imageRecord } from '../../pipelin
 import { MAX_PROMPT_CHARS } from '../../pipeline/prompt-encoding.js';
 import { DEFAULTS, MAX_STEPS, checkInputs, textToImage } from '../../pipeline/text-to-image.js';
 import { pullingResolver, resolveDecoderChoice } from '../../personalize/model-set.js';
+import { vaeTilesRecord } from '../../pipeline/vae-tiling-plan.js';
 import { loadStableDiffusion, type ModelResolver } from '../../providers/image/onnx-stable-diffusion.js';
 import { loadTinyDecoder } from '../../providers/image/tiny-decoder.js';
 import type { ModelStore } from '../../runtime/model-store.js';
@@ -15,6 +16,7 @@ import { resolveSchedulerName } from '../../schedulers/index.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { decoderCommandOptions, decoderSettings, previewCommandOptions, previewFolder } from '../decoder-options.js';
 import { readLatentsOption } from '../latents-option.js';
+import { memoryCommandOptions, memoryOptions, verboseSink } from '../memory-options.js';
 import { intOption, numberOption } from '../option-values.js';
 import { checkOutputFile } from '../output-paths.js';
 import { modelStoreForCommand } from '../store-from-context.js';
@@ -24,7 +26,7 @@ export function storeResolver(store: ModelStore): ModelResolver {
   return async (spec, files, optionalFiles) => {
     const local = store.parse(spec).kind === 'local';
     const resolved = await store.resolve(spec, local ? {} : { files: [...files], optionalFiles: [...optionalFiles] });
-    return { dir: resolved.dir, id: resolved.id };
+    return { dir: resolved.dir, id: resolved.id, cached: !local };
   };
 }
 
@@ -48,6 +50,7 @@ export const txt2imgCommand: Command = {
     batch: { type: 'string', value: 'K', description: 'images generated together in one batch (1 to 16)', default: '1' },
     device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
     threads: { type: 'string', value: 'N', description: "intra-op threads per session (default: the machine's cores)" },
+    ...memoryCommandOptions,
     out: { type: 'string', short: 'o', value: 'FILE.png', description: 'output PNG; with --batch K > 1, FILE-0.png ... FILE-(K-1).png' },
     ...previewCommandOptions,
     json: { type: 'boolean', description: 'print the generation record (scheduler, resolved config, timesteps, seeds, timings) as JSON on stdout instead of the file names' },
@@ -64,8 +67,10 @@ export const txt2imgCommand: Command = {
     'file and sha256). --json prints that record, with timings and file names, on stdout.',
     '',
     "As diffusers' Stable Diffusion pipelines do, an outdated scheduler config gets steps_offset 1 and clip_sample false",
-    '(one warning line each). Classifier-free guidance runs the unconditional and conditional halves in one UNet call.',
-    'More: docs/txt2img.md.',
+    '(one warning line each). Classifier-free guidance runs the unconditional and conditional halves of every image as',
+    'rows of one UNet call, unless --memory-budget says they do not fit: then they run in slices (on CPU, a full-size UNet',
+    'runs one row per call, since batching buys no speed there). Slices never change the pixels; --verbose prints the plan.',
+    'More: docs/txt2img.md and docs/performance.md.',
     '',
     "--decoder DIR|ID loads a tiny autoencoder (TAESD, ONNX: vae_decoder/model.onnx + config.json, e.g. julienkay/taesd): it",
     "decodes the final images (about 16x cheaper than the VAE on CPU, softer detail) unless --final-decoder vae, and the",
@@ -93,6 +98,7 @@ export const txt2imgCommand: Command = {
     const scheduler = stringOption(context, 'scheduler');
     const eta = numberOption(context, 'eta', 0);
     const json = booleanOption(context, 'json');
+    const memory = memoryOptions(context);
     const out = resolve(context.io.cwd, required(context, 'out'));
 
     if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
@@ -116,6 +122,7 @@ export const txt2imgCommand: Command = {
       device,
       threads,
       warn,
+      optimizedCacheDir: store.options.cacheDir,
     });
     const tiny = decoderSpec ? await loadTinyDecoder(decoderSpec, { resolve: pullingResolver(store), device, threads }) : undefined;
     const loaded = performance.now();
@@ -135,6 +142,8 @@ export const txt2imgCommand: Command = {
       finalDecoder,
       ...(previews ? { onPreview: previews.write, previewEvery: previews.every } : {}),
       warn,
+      memory,
+      info: verboseSink(context),
       onStep: (event) => {
         task ??= progress.start('denoising', event.requestedSteps, 'steps');
         task.update(event.stepsDone);
@@ -154,7 +163,9 @@ export const txt2imgCommand: Command = {
       ...(eta > 0 && result.scheduler.name === 'ddim' ? { eta } : {}),
       scheduler: result.scheduler,
       decoder: { kind: result.decoder, model: result.decoder === 'tiny' ? tiny!.id : model.id },
+      ...vaeTilesRecord(result.memory.vae),
       timings: { load: ms(started, loaded), ...result.timings, total: ms(started, performance.now()) },
+      memory: result.memory,
       images: result.seeds.map((s, i) => ({ ...imageRecord(i, s, latents?.tensor, latents?.source), file: paths[i]! })),
     });
     const pngs = await tensorToPngs(result.images, (i) => generationPngTexts(record, i));

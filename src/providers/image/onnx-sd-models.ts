@@ -7,7 +7,7 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { float16ToFloat32, float32ToFloat16 } from '../../core/float16.js';
 import type { ClipTokenizer } from '../../runtime/clip-tokenizer.js';
 import { ort, type OnnxSession } from '../../runtime/onnx-session.js';
-import type { TextEncoder, Unet, VaeDecoder } from '../../spec/diffusion-models.js';
+import type { TextEncoder, Unet, UnetMemoryProfile, VaeDecoder, VaeDecoderProfile } from '../../spec/diffusion-models.js';
 import type { FloatTensor } from '../../spec/tensor.js';
 
 export function toOrtFloat(session: OnnxSession, input: string, tensor: FloatTensor): ort.Tensor {
@@ -82,7 +82,10 @@ export class OnnxUnet implements Unet {
   /** Set when the model was exported with a fixed batch size (some web exports use 1): larger batches run in slices. */
   private readonly fixedBatch: number | undefined;
 
-  constructor(private readonly session: OnnxSession) {
+  constructor(
+    private readonly session: OnnxSession,
+    readonly memoryProfile?: UnetMemoryProfile,
+  ) {
     session.expect('UNet', ['sample', 'timestep', 'encoder_hidden_states']);
     const info = session.inputInfo('timestep');
     this.timestepType = info?.type ?? 'float32';
@@ -151,6 +154,7 @@ export class OnnxVaeDecoder implements VaeDecoder {
   constructor(
     private readonly session: OnnxSession,
     readonly scalingFactor: number,
+    readonly profile?: VaeDecoderProfile,
     what = 'VAE decoder',
   ) {
     session.expect(what, ['latent_sample']);

@@ -8,11 +8,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
 import { ClipTokenizer } from '../../runtime/clip-tokenizer.js';
+import { ensureFp32Copies, onnxFileFor } from '../../runtime/fp32-copies.js';
 import { defaultSessionPool, type ExecutionProvider, type OnnxSession, type SessionPool } from '../../runtime/onnx-session.js';
 import type { StableDiffusionModel } from '../../spec/diffusion-models.js';
 import { OnnxTextEncoder, OnnxUnet, OnnxVaeDecoder } from './onnx-sd-models.js';
+import { unetMemoryProfile, vaeDecoderProfile, type ProfileContext } from './sd-memory-profiles.js';
 import { fallbackSchedulerConfig, loadBaseTokenizer, missingTokenizerFiles, parsePredictionType, type ModelResolver } from './sd-fallbacks.js';
-import { SD_OPTIONAL_FILES, SD_REQUIRED_FILES, checkSdLayout, readJsonFile, readOptionalJson } from './sd-layout.js';
+import { SD_ONNX_GRAPHS, SD_OPTIONAL_FILES, SD_REQUIRED_FILES, checkSdLayout, readJsonFile, readOptionalJson } from './sd-layout.js';
 
 export type { ModelResolver } from './sd-fallbacks.js';
 
@@ -23,6 +25,8 @@ export interface LoadStableDiffusionOptions {
   device?: ExecutionProvider;
   /** Intra-op threads per session (default: the machine's cores). */
   threads?: number;
+  /** Where onnxruntime's optimized graphs of large models are saved and reused (e.g. the model cache folder). */
+  optimizedCacheDir?: string;
   /** Receives non-fatal notes (e.g. a missing VAE config, or a tokenizer/scheduler taken from the base model). */
   warn?: (message: string) => void;
   /**
@@ -41,21 +45,36 @@ export interface OnnxStableDiffusion extends StableDiffusionModel {
 export const DEFAULT_VAE_SCALING_FACTOR = 0.18215;
 
 export async function loadStableDiffusion(spec: string, options: LoadStableDiffusionOptions = {}): Promise<OnnxStableDiffusion> {
-  const { dir, id } = await resolveFolder(spec, options.resolve);
+  const { dir, id, cached } = await resolveFolder(spec, options.resolve);
   checkSdLayout(dir, id);
   const warn = options.warn ?? (() => undefined);
+  if (cached && (options.device ?? 'cpu') === 'cpu') {
+    // A hub model exported in fp16: convert its graphs to fp32 once, beside them in the cache (fp32-copies.ts).
+    try {
+      ensureFp32Copies(dir, SD_ONNX_GRAPHS, (file) => warn(`model ${id}: ${file} is fp16; writing its fp32 copy for CPU once (beside it in the cache; fp16 stays for CUDA)`));
+    } catch (error) {
+      // A read-only cache or a graph the converter cannot rewrite: onnxruntime still runs the fp16 graph.
+      warn(`model ${id}: no fp32 copy (${error instanceof Error ? error.message : String(error)}); loading the fp16 graphs as they are`);
+    }
+  }
   const pool = options.pool ?? defaultSessionPool;
-  const sessionOptions = { executionProvider: options.device ?? 'cpu', ...(options.threads ? { intraOpThreads: options.threads } : {}) };
+  const sessionOptions = {
+    executionProvider: options.device ?? 'cpu',
+    ...(options.threads ? { intraOpThreads: options.threads } : {}),
+    ...(options.optimizedCacheDir ? { optimizedCacheDir: options.optimizedCacheDir } : {}),
+  };
 
   const vaeConfig = readOptionalJson([join(dir, 'vae_decoder', 'config.json'), join(dir, 'vae', 'config.json')], `model ${id}`);
   let scalingFactor = DEFAULT_VAE_SCALING_FACTOR;
   if (vaeConfig && typeof vaeConfig.value.scaling_factor === 'number' && vaeConfig.value.scaling_factor > 0) scalingFactor = vaeConfig.value.scaling_factor;
   else warn(`model ${id} has no VAE scaling_factor in vae_decoder/config.json or vae/config.json; using ${DEFAULT_VAE_SCALING_FACTOR}`);
 
+  // On CPU, fp16 graphs load from their fp32 copies when pmg made them (runtime/fp32-copies.ts).
+  const graph = (part: string): string => onnxFileFor(join(dir, part, 'model.onnx'), sessionOptions.executionProvider);
   const [textSession, unetSession, vaeSession] = await Promise.all([
-    pool.get(join(dir, 'text_encoder', 'model.onnx'), sessionOptions),
-    pool.get(join(dir, 'unet', 'model.onnx'), sessionOptions),
-    pool.get(join(dir, 'vae_decoder', 'model.onnx'), sessionOptions),
+    pool.get(graph('text_encoder'), sessionOptions),
+    pool.get(graph('unet'), sessionOptions),
+    pool.get(graph('vae_decoder'), sessionOptions),
   ]);
   const hiddenSize = textWidth(textSession, dir, id);
   const family = hiddenSize >= 1024 ? 'sd2' : 'sd1';
@@ -69,7 +88,8 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
     missingTokenizer.length === 0
       ? ClipTokenizer.fromFolder(join(dir, 'tokenizer'), `model ${id}'s tokenizer`)
       : await loadBaseTokenizer(fallback, missingTokenizer, options.baseTokenizer);
-  const unet = new OnnxUnet(unetSession);
+  const profileContext: ProfileContext = { dir, family, device: sessionOptions.executionProvider, floatType: unetSession.inputInfo('sample')?.type ?? 'float32' };
+  const unet = new OnnxUnet(unetSession, unetMemoryProfile(profileContext));
   return {
     id,
     dir,
@@ -78,13 +98,13 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
     schedulerConfig,
     textEncoder: new OnnxTextEncoder(textSession, tokenizer, hiddenSize),
     unet,
-    vaeDecoder: new OnnxVaeDecoder(vaeSession, scalingFactor),
+    vaeDecoder: new OnnxVaeDecoder(vaeSession, scalingFactor, vaeDecoderProfile({ ...profileContext, floatType: vaeSession.inputInfo('latent_sample')?.type ?? 'float32' })),
     sessions: { textEncoder: textSession, unet: unetSession, vaeDecoder: vaeSession },
     timestepDtype: unet.timestepDtype,
   };
 }
 
-async function resolveFolder(spec: string, resolve: ModelResolver | undefined): Promise<{ dir: string; id: string }> {
+async function resolveFolder(spec: string, resolve: ModelResolver | undefined): Promise<{ dir: string; id: string; cached?: boolean }> {
   if (resolve) return resolve(spec, SD_REQUIRED_FILES, SD_OPTIONAL_FILES, 'model');
   return localResolver(spec);
 }

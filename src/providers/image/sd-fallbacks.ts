@@ -26,7 +26,12 @@ export type ModelResolver = (
    * 'decoder': a tiny autoencoder decoder in either of its layouts (TINY_DECODER_INCLUDE in tiny-decoder.ts).
    */
   purpose?: 'model' | 'tokenizer' | 'decoder',
-) => Promise<{ dir: string; id: string }>;
+) => Promise<{
+  dir: string;
+  id: string;
+  /** The folder is pmg's own copy in the model cache (a hub model), so pmg may add files beside it (fp32 copies). */
+  cached?: boolean;
+}>;
 
 /**
  * Where the base tokenizers live. SD 1.x was trained with OpenAI's CLIP ViT-L/14 text tower, whose

@@ -8,8 +8,11 @@ import { parseJsonText } from '../../core/json-text.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { checkModelIndex } from './model-index.js';
 
+/** The three ONNX graphs of a Stable Diffusion folder. */
+export const SD_ONNX_GRAPHS = ['text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx'] as const;
+
 /** Files a Stable Diffusion ONNX folder must have. */
-export const SD_REQUIRED_FILES = ['model_index.json', 'text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx'] as const;
+export const SD_REQUIRED_FILES = ['model_index.json', ...SD_ONNX_GRAPHS] as const;
 
 /**
  * Files some hub exports leave out: without them the base model's tokenizer and a built-in scheduler

@@ -89,7 +89,7 @@ export async function loadTinyDecoder(spec: string, options: LoadTinyDecoderOpti
   const scalingFactor = tinyDecoderScaling(folder, id);
   const pool = options.pool ?? defaultSessionPool;
   const session = await pool.get(join(folder, 'model.onnx'), { executionProvider: options.device ?? 'cpu', ...(options.threads ? { intraOpThreads: options.threads } : {}) });
-  return { id, dir, folder, session, decoder: new OnnxVaeDecoder(session, scalingFactor, 'tiny decoder') };
+  return { id, dir, folder, session, decoder: new OnnxVaeDecoder(session, scalingFactor, undefined, 'tiny decoder') };
 }
 
 function localFolder(spec: string): { dir: string; id: string } {
