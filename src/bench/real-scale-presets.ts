@@ -1,9 +1,9 @@
 /**
  * The compute of one `pmg generate` with a preset, estimated from the real-scale medians: one user, two
- * candidates (two preference weights), the preset's size, steps and guidance, run the way pmg runs it
- * today: one UNet call per step with every candidate (and both guidance halves) in one batch, one VAE
- * decode per image, one text-encoder call per prompt window (the negative prompt's included when guidance
- * is on). LLM keywords and CLIP scoring are not included. SD-Turbo (`fast`) has SD 2.1's UNet, which is
+ * candidates (two preference weights), the preset's size, steps and guidance, run the way pmg runs it on a
+ * CPU: every UNet row of a step (candidates × guidance halves) in its own call (pipeline/unet-slice-plan.ts: on
+ * CPU batching buys no speed), one decode per image by the preset's decoder, one text-encoder call per prompt
+ * window (the negative prompt's included when guidance is on). LLM keywords and CLIP scoring are not included. SD-Turbo (`fast`) has SD 2.1's UNet, which is
  * within a few percent of SD 1.5's in size and FLOPs, so SD 1.5's figures stand for it.
  */
 import { presets, type PresetName } from '../personalize/presets.js';
@@ -37,13 +37,10 @@ function find(calls: readonly CallTiming[], model: string, size: number, batch: 
   return calls.find((c) => c.model === model && c.size === size && c.batch === batch);
 }
 
-/** UNet seconds for one call at `batch`: measured, or the batch-1 median times the batch (CPU batching gains little). */
-function unetSeconds(calls: readonly CallTiming[], size: number, batch: number): { seconds: number; how: string } | undefined {
-  const exact = find(calls, 'unet', size, batch);
-  if (exact) return { seconds: exact.medianSeconds, how: `UNet(${size} px, batch ${batch})` };
+/** UNet seconds for `rows` rows of a step: one call of batch 1 each, as pmg runs them on a CPU. */
+function unetSeconds(calls: readonly CallTiming[], size: number, rows: number): { seconds: number; how: string } | undefined {
   const single = find(calls, 'unet', size, 1);
-  if (single) return { seconds: single.medianSeconds * batch, how: `${batch} × UNet(${size} px, batch 1)` };
-  return undefined;
+  return single ? { seconds: single.medianSeconds * rows, how: `${rows} × UNet(${size} px, batch 1)` } : undefined;
 }
 
 export interface PresetEstimateOptions {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { writeTinyAutoencoder } from '../fixtures/tiny-taesd.js';
 import { SD15_REDUCED_ARCHITECTURE, writeRealScaleSd } from '../fixtures/real-scale-sd.js';
 import { benchRealScale, realScaleStages, type RealScaleStage } from './real-scale.js';
 import { formatRealScaleBench } from './real-scale-report.js';
@@ -11,6 +12,7 @@ let root: string;
 before(() => {
   root = mkdtempSync(join(tmpdir(), 'pmg-bench-real-'));
   writeRealScaleSd(join(root, 'sd15'), { architecture: SD15_REDUCED_ARCHITECTURE });
+  writeTinyAutoencoder(join(root, 'taesd'), { width: 'tiny' });
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -27,7 +29,17 @@ test('the real-scale harness measures every figure on the reduced-width models, 
   const lines: string[] = [];
   try {
     const result = await benchRealScale(
-      { dir: root, sizes: [64, 128], batches: [1, 2], repeats: 2, pipelineSteps: 2, threads: 1, models: { dir: join(root, 'sd15'), architecture: SD15_REDUCED_ARCHITECTURE } },
+      {
+        dir: root,
+        sizes: [64, 128],
+        batches: [1, 2],
+        repeats: 2,
+        pipelineSteps: 2,
+        paperSteps: 2,
+        presetSize: 64,
+        threads: 1,
+        models: { dir: join(root, 'sd15'), architecture: SD15_REDUCED_ARCHITECTURE, taesd: join(root, 'taesd') },
+      },
       (line) => lines.push(line),
     );
     assert.deepEqual(result.sessions.map((s) => s.model), ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']);
@@ -39,6 +51,8 @@ test('the real-scale harness measures every figure on the reduced-width models, 
       'vae_encoder 128 1',
       'vae_decoder 64 1',
       'vae_decoder 128 1',
+      'tiny_decoder 64 1',
+      'tiny_decoder 128 1',
       'unet 64 1',
       'unet 64 2',
       'unet 128 1',
@@ -56,6 +70,12 @@ test('the real-scale harness measures every figure on the reduced-width models, 
     assert.ok(result.pipeline && result.pipeline.size === 64 && result.pipeline.onnxSeconds > 0 && result.pipeline.onnxSeconds <= result.pipeline.wallSeconds);
     assert.ok(result.pipeline.outsideShare >= 0 && result.pipeline.outsideShare < 1);
     assert.deepEqual(result.presets.map((p) => p.missing !== undefined), [true, true], 'no 512 px figures, so no preset estimates');
+    const [fast, paper] = result.presetRuns;
+    assert.deepEqual([fast!.preset, fast!.decoder, fast!.stepsRun, fast!.extrapolated, fast!.runs.length], ['fast', 'tiny', 1, false, 2]);
+    assert.deepEqual([paper!.preset, paper!.decoder, paper!.steps, paper!.stepsRun, paper!.extrapolated], ['paper', 'vae', 30, 2, true]);
+    assert.ok(Math.abs(paper!.seconds - (paper!.parts.encode + paper!.parts.denoise + paper!.parts.decode)) < 1e-9);
+    assert.match(paper!.memoryPlan, /^UNet: 4 rows per step/);
+    assert.ok(paper!.peakRssBytes >= paper!.rssBeforeBytes * 0.95);
     assert.ok(result.peakRssBytes >= Math.max(...result.calls.map((c) => c.peakRssBytes)));
     assert.ok(lines.includes('stage: extra'));
 

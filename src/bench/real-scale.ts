@@ -22,7 +22,13 @@ import type { AttentionKind } from '../fixtures/real-layers.js';
 import { loadStableDiffusion, type OnnxStableDiffusion } from '../providers/image/onnx-stable-diffusion.js';
 import { ort, SessionPool, type OnnxSession, type SessionOptions } from '../runtime/onnx-session.js';
 import type { FloatTensor } from '../spec/tensor.js';
-import { textToImage } from '../pipeline/text-to-image.js';
+import { decodeLatents, textToImage } from '../pipeline/text-to-image.js';
+import { TAESD_ARCHITECTURES, decoderFlops } from '../fixtures/tiny-taesd.js';
+import { fuseAttentionCopies } from '../providers/image/onnx-stable-diffusion.js';
+import { loadTinyDecoder } from '../providers/image/tiny-decoder.js';
+import { onnxFileFor } from '../runtime/fp32-copies.js';
+import type { VaeDecoder } from '../spec/diffusion-models.js';
+import { presetRunStages, type PresetRun } from './real-scale-preset-runs.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import { median } from './median.js';
 import { PeakMemory } from './peak-memory.js';
@@ -41,13 +47,21 @@ export interface RealScaleBenchOptions {
   threads?: number;
   /** Denoising steps of the pipeline run that measures the share outside onnxruntime. */
   pipelineSteps: number;
-  /** 'matmul' (default): `<dir>/sd15`, attention as exported; 'fused': `<dir>/sd15-fused`, onnxruntime's fused attention kernel. */
+  /**
+   * 'fused' (default, what pmg loads on CPU): the UNet's and VAE's attention fused into onnxruntime's
+   * MultiHeadAttention kernel by pmg's rewrite of the exported graphs (runtime/attention-copies.ts); 'matmul': the
+   * graphs as exported.
+   */
   attention?: AttentionKind;
-  /** Tests: an SD folder already written with this (reduced) architecture, used instead of `<dir>/sd15`. */
-  models?: { dir: string; architecture: Sd15Architecture };
+  /** Steps of the `paper` preset actually run (the rest of its 30 are extrapolated; default 2). */
+  paperSteps: number;
+  /** Tests: run the presets at this image side instead of theirs (512 px). */
+  presetSize?: number;
+  /** Tests: an SD folder already written with this (reduced) architecture, used instead of `<dir>/sd15`, and a tiny decoder folder. */
+  models?: { dir: string; architecture: Sd15Architecture; taesd?: string };
 }
 
-export const REAL_SCALE_BENCH_DEFAULTS = { sizes: [256, 512], batches: [1, 2, 4], repeats: 3, pipelineSteps: 2 } as const;
+export const REAL_SCALE_BENCH_DEFAULTS = { sizes: [256, 512], batches: [1, 2, 4], repeats: 3, pipelineSteps: 2, paperSteps: 2 } as const;
 
 export interface SessionTiming {
   model: string;
@@ -94,6 +108,9 @@ export interface RealScaleBenchResult {
   sessions: SessionTiming[];
   calls: CallTiming[];
   pipeline?: PipelineShare;
+  /** The presets run through the pipeline (real-scale-preset-runs.ts). */
+  presetRuns: PresetRun[];
+  /** The presets' compute estimated from the per-call medians (a cross-check of the runs). */
   presets: PresetEstimate[];
   /** Free-form lines that stages add to the report. */
   notes: string[];
@@ -114,6 +131,10 @@ export interface RealScaleContext {
   readonly result: RealScaleBenchResult;
   /** The loaded pipeline model (text encoder, UNet, VAE decoder from the pool). */
   model(): Promise<OnnxStableDiffusion>;
+  /** The real-width tiny autoencoder decoder (`<dir>/taesd`). */
+  tinyDecoder(): Promise<VaeDecoder>;
+  /** Runs `body` with the peak RSS of its window measured (VmHWM reset before). */
+  window<T>(body: () => Promise<T>): Promise<{ value: T; beforeBytes: number; peakBytes: number }>;
   /** A session from the pool, its creation timed and recorded once. */
   session(name: string, path: string): Promise<OnnxSession>;
   /** FLOPs counted by a component's graph writer. */
@@ -152,6 +173,7 @@ export const realScaleStages: RealScaleStage[] = [
       await c.time({ model: 'text_encoder', label: 'text encoder call', size: 0, batch: 1, flops }, () => textEncoder.encode([window]));
     },
   },
+  ...presetRunStages,
   {
     name: 'VAE encoder',
     async run(c) {
@@ -171,6 +193,17 @@ export const realScaleStages: RealScaleStage[] = [
         const latents = randomTensor([1, 4, size / 8, size / 8], size);
         const flops = c.flops('vae_decoder').evaluate({ pixels: (size / 8) ** 2, tokens: 0, batch: 1 });
         await c.time({ model: 'vae_decoder', label: 'VAE decode', size, batch: 1, flops }, () => vaeDecoder.decode(latents));
+      }
+    },
+  },
+  {
+    name: 'tiny decoder',
+    async run(c) {
+      const decoder = await c.tinyDecoder();
+      for (const size of c.options.sizes) {
+        const latents = randomTensor([1, 4, size / 8, size / 8], size);
+        const flops = decoderFlops(TAESD_ARCHITECTURES.real, size / 8, size / 8);
+        await c.time({ model: 'tiny_decoder', label: 'tiny decode', size, batch: 1, flops }, () => decodeLatents(decoder, latents));
       }
     },
   },
@@ -207,7 +240,7 @@ export const realScaleStages: RealScaleStage[] = [
   {
     name: 'preset estimates',
     async run(c) {
-      c.result.presets = presetEstimates(c.result.calls);
+      c.result.presets = presetEstimates(c.result.calls, { decoders: { fast: 'tiny_decoder' } });
     },
   },
 ];
@@ -220,12 +253,15 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
     sdDir = options.models.dir;
   } else {
     for (const path of await removeOrphanTemporaries(options.dir)) onProgress(`removed ${path}, left by an interrupted write`);
-    const [fixture] = await writeRealScaleFixtures(options.dir, { only: [options.attention === 'fused' ? 'sd15-fused' : 'sd15'], onProgress });
+    const [fixture] = await writeRealScaleFixtures(options.dir, { onProgress });
     sdDir = fixture!.dir;
     written = !fixture!.reused;
   }
+  const taesdDir = options.models?.taesd ?? join(options.dir, 'taesd');
   const architecture = options.models?.architecture ?? SD15_ARCHITECTURE;
-  const attention = options.attention ?? 'matmul';
+  const attention = options.attention ?? 'fused';
+  if (attention === 'fused') fuseAttentionCopies(sdDir, 'real-scale sd15', onProgress);
+  const fusedAttention = attention === 'fused';
   const components = new Map(sd15Components({ architecture, attention }).map((c) => [c.name, c]));
   const flopCounts = new Map<Sd15ComponentName, FlopCount>();
 
@@ -240,6 +276,7 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
     threads: options.threads ?? 'all cores',
     sessions: [],
     calls: [],
+    presetRuns: [],
     presets: [],
     notes: [],
     peakRssBytes: 0,
@@ -255,6 +292,7 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
     return { value, beforeBytes, peakBytes: reading.bytes };
   };
   let loaded: Promise<OnnxStableDiffusion> | undefined;
+  let tiny: Promise<VaeDecoder> | undefined;
   const context: RealScaleContext = {
     options,
     sdDir,
@@ -262,11 +300,13 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
     pool,
     sessionOptions,
     result,
-    model: () => (loaded ??= loadStableDiffusion(sdDir, { pool, ...(options.threads ? { threads: options.threads } : {}), warn: () => undefined })),
+    model: () => (loaded ??= loadStableDiffusion(sdDir, { pool, fuseAttention: fusedAttention, ...(options.threads ? { threads: options.threads } : {}), warn: () => undefined })),
+    tinyDecoder: () => (tiny ??= loadTinyDecoder(taesdDir, { pool, ...(options.threads ? { threads: options.threads } : {}) }).then((t) => t.decoder)),
+    window,
     async session(name, path) {
       const known = result.sessions.some((s) => s.model === name);
       const timer = performance.now();
-      const { value, peakBytes } = await window(() => pool.get(path, sessionOptions));
+      const { value, peakBytes } = await window(() => pool.get(onnxFileFor(path, 'cpu', { fusedAttention }), sessionOptions));
       if (!known) {
         result.sessions.push({ model: name, seconds: (performance.now() - timer) / 1000, rssAfterBytes: process.memoryUsage.rss(), peakRssBytes: peakBytes });
         onProgress(`session ${name}: ${((performance.now() - timer) / 1000).toFixed(1)} s`);

@@ -185,6 +185,7 @@ export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: Mo
   const width = request.width ?? preset?.width ?? DEFAULTS.width;
   const height = request.height ?? preset?.height ?? DEFAULTS.height;
   const scheduler = request.scheduler ?? preset?.scheduler;
+  const timestepSpacing = preset?.timestepSpacing;
   const style = promptStyle(request.promptStyle ?? preset?.promptStyle ?? DEFAULT_PROMPT_STYLE);
   const defaults = mode === 'repeat' ? defaultRepeatWeights[request.scene] : defaultEmbedWeights;
   let weights: number[];
@@ -192,5 +193,5 @@ export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: Mo
   else if (method === 'keywords') weights = [request.fixedWeight ?? defaults[0]!];
   else weights = [0];
   if (request.weights && method !== 'pmg') throw new PmgError('invalid-argument', `weights are only used by method 'pmg' (method '${method}' generates one candidate)`);
-  return { history, target, method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, finalDecoder, targetWeight, seed, steps, guidance, width, height, scheduler, weights, style };
+  return { history, target, method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, finalDecoder, targetWeight, seed, steps, guidance, width, height, scheduler, timestepSpacing, weights, style };
 }

@@ -135,6 +135,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       width: checked.width,
       height: checked.height,
       scheduler: checked.scheduler,
+      ...(checked.timestepSpacing ? { timestepSpacing: checked.timestepSpacing } : {}),
       ...(request.latents ? { latents: request.latents } : {}),
       signal: request.signal,
       warn: request.warn,

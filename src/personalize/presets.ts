@@ -1,10 +1,13 @@
 /**
  * Model presets: which hub models `pmg generate` / `pmg demo` use when no folder is given.
  *
- * - `fast` (default): runs on an ordinary CPU laptop in minutes. A 0.5B instruct LLM (4-bit ONNX),
- *   CLIP ViT-B/32, SD-Turbo (fp16 ONNX, 512 px, 1-4 steps, no classifier-free guidance), and the tiny autoencoder
- *   TAESD (julienkay/taesd, 4.9 MB ONNX) decoding the final images: on CPU the full VAE decoder costs more than the
- *   UNet at 2 steps; TAESD is about 16x cheaper (141 GFLOP against 2.5 TFLOP per 512-px image) with softer detail.
+ * - `fast` (default): runs on an ordinary CPU laptop. A 0.5B instruct LLM (4-bit ONNX), CLIP ViT-B/32, SD-Turbo at
+ *   its designed one step (512 px, no classifier-free guidance, Euler from t = 999: `trailing` spacing), from
+ *   TensorStack/SD-Turbo-onnx — a complete diffusers ONNX layout (model_index.json, scheduler, tokenizer, configs)
+ *   made for onnxruntime on CPU/DirectML rather than a web export; its fp16 graphs get fp32 copies once on a CPU —
+ *   and the tiny autoencoder TAESD (julienkay/taesd, 4.9 MB ONNX) decoding the final images: on CPU the full VAE
+ *   decoder costs more than the UNet; TAESD is far cheaper (141 GFLOP against 2.5 TFLOP per 512-px image) with
+ *   softer detail. docs/performance.md has the measured compute.
  * - `paper`: the paper's generator settings (SD 1.5, DPM-Solver++, 30 steps, guidance 9, 512 px), the official
  *   negative prompts and sticker prefix, and the LLM the authors ran, Llama-2-7B-chat, behind an
  *   OpenAI-compatible server the user runs (e.g. vLLM on 127.0.0.1:8000).
@@ -13,6 +16,7 @@
  * the loaders pull, rounded) and is documented in docs/generate.md.
  */
 import type { TransformersDtype } from '../runtime/transformers-models.js';
+import type { TimestepSpacing } from '../spec/scheduler.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
 import type { PromptStyleName } from './prompt-styles.js';
 
@@ -39,6 +43,8 @@ export interface ModelPreset {
   height: number;
   /** Scheduler overriding the model's scheduler_config.json (undefined: the model's own). */
   scheduler?: string;
+  /** Replaces the scheduler config's timestep_spacing (one-step sampling must start at t = 999: `trailing`). */
+  timestepSpacing?: TimestepSpacing;
   /** Negative prompts and sticker prefix (prompt-styles.ts). */
   promptStyle: PromptStyleName;
   /** Approximate bytes downloaded on first use (LLM + CLIP + SD; a served LLM counts 0). */
@@ -50,19 +56,21 @@ const MB = 1024 * 1024;
 export const presets: Record<'fast' | 'paper', ModelPreset> = {
   fast: {
     name: 'fast',
-    description: 'CPU laptop in minutes: Qwen2.5-0.5B-Instruct (q4 ONNX), CLIP ViT-B/32, SD-Turbo (fp16 ONNX, 512 px, 2 steps, no guidance), final images decoded by the tiny autoencoder TAESD',
+    description: 'CPU laptop: Qwen2.5-0.5B-Instruct (q4 ONNX), CLIP ViT-B/32, SD-Turbo (512 px, 1 step, no guidance), final images decoded by the tiny autoencoder TAESD',
     llm: 'onnx:onnx-community/Qwen2.5-0.5B-Instruct',
     llmDtype: 'q4',
     clip: 'Xenova/clip-vit-base-patch32',
-    sd: 'schmuell/sd-turbo-ort-web',
+    sd: 'TensorStack/SD-Turbo-onnx',
     decoder: 'julienkay/taesd',
     finalDecoder: 'tiny',
-    steps: 2,
+    steps: 1,
+    scheduler: 'euler',
+    timestepSpacing: 'trailing',
     guidance: 0,
     width: 512,
     height: 512,
     promptStyle: 'pmg',
-    // LLM q4 ~786 MB + CLIP text 254 MB + vision 352 MB + SD-Turbo fp16 (text encoder ~680 MB, UNet ~1.7 GB, VAE decoder ~100 MB)
+    // LLM q4 ~786 MB + CLIP text 254 MB + vision 352 MB + SD-Turbo fp16 (text encoder 681 MB, UNet ~1.73 GB, VAE decoder 99 MB)
     // + TAESD's vae_decoder/model.onnx (4.9 MB: 1,222,531 fp32 parameters)
     downloadBytes: (786 + 254 + 352 + 680 + 1730 + 100 + 5) * MB,
   },

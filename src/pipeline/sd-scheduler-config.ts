@@ -17,8 +17,17 @@ export interface SdScheduler {
   create: () => Scheduler;
 }
 
-export function sdPipelineScheduler(schedulerConfig: Readonly<Record<string, unknown>>, override?: SchedulerName | string, warn?: (message: string) => void): SdScheduler {
-  const first = schedulerFromConfigFile({ ...schedulerConfig }, override, warn);
+/**
+ * `configOverrides` replace keys of the model's config before it is read (a preset's `timestep_spacing`, e.g. SD-Turbo's
+ * one-step sampling must start at the last training timestep, which only the `trailing` spacing does).
+ */
+export function sdPipelineScheduler(
+  schedulerConfig: Readonly<Record<string, unknown>>,
+  override?: SchedulerName | string,
+  warn?: (message: string) => void,
+  configOverrides: Readonly<Record<string, unknown>> = {},
+): SdScheduler {
+  const first = schedulerFromConfigFile({ ...schedulerConfig, ...configOverrides }, override, warn);
   const config: Record<string, unknown> = { ...first.config };
   const className = String(config['_class_name']);
   if (config['steps_offset'] !== undefined && config['steps_offset'] !== 1) {

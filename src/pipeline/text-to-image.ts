@@ -8,7 +8,7 @@
  */
 import { PmgError } from '../errors/pmg-error.js';
 import type { DecoderKind, StableDiffusionModel, VaeDecoder } from '../spec/diffusion-models.js';
-import type { Scheduler, SchedulerName } from '../spec/scheduler.js';
+import type { Scheduler, SchedulerName, TimestepSpacing } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { encodeConditioning, type CandidateConditioning } from './conditioning.js';
 import { DenoiseState, type StepEvent } from './denoise-state.js';
@@ -44,6 +44,8 @@ export interface TextToImageRequest {
   height?: number;
   /** Scheduler name overriding the model's scheduler_config.json `_class_name`. */
   scheduler?: SchedulerName | string;
+  /** Replaces the scheduler config's `timestep_spacing` (a preset's choice, e.g. `trailing` for one-step SD-Turbo). */
+  timestepSpacing?: TimestepSpacing;
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void | Promise<void>;
   /** A tiny autoencoder decoder (TAESD): it decodes the live previews, and the final images when `finalDecoder` is 'tiny'. */
@@ -143,7 +145,7 @@ export function schedulerFactory(model: StableDiffusionModel, override?: Schedul
 /** Stages 1-4: everything up to the denoising loop, as a resumable state. */
 export async function prepareDenoise(model: StableDiffusionModel, request: TextToImageRequest): Promise<DenoiseState> {
   const checked = checkInputs(request); // 1
-  const scheduler = sdPipelineScheduler(model.schedulerConfig, request.scheduler, request.warn);
+  const scheduler = sdPipelineScheduler(model.schedulerConfig, request.scheduler, request.warn, request.timestepSpacing ? { timestep_spacing: request.timestepSpacing } : {});
   if (checked.eta > 0 && scheduler.name !== 'ddim') request.warn?.(`eta ${checked.eta} is used only by the DDIM scheduler; ignored for '${scheduler.name}'`);
   const conditioning = await encodeConditioning(model.textEncoder, request.candidates); // 2
   const latents = request.latents;

@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { freshFusedCopy } from './attention-copies.js';
 import { convertOnnxToFp32, type Fp32Conversion } from './onnx-fp32.js';
 import { isFp16Graph, scanOnnxDtypes } from './onnx-scan.js';
 
@@ -20,9 +21,18 @@ function freshCopy(onnxPath: string): boolean {
   return copy !== onnxPath && existsSync(copy) && statSync(copy).mtimeMs >= statSync(onnxPath).mtimeMs;
 }
 
-/** The file a session should load: on CPU the fp32 copy of `onnxPath` when there is a fresh one, else `onnxPath`. */
-export function onnxFileFor(onnxPath: string, device: 'cpu' | 'cuda'): string {
+/** On CPU the fp32 copy of `onnxPath` when there is a fresh one, else `onnxPath`. */
+export function precisionFileFor(onnxPath: string, device: 'cpu' | 'cuda'): string {
   return device === 'cpu' && existsSync(onnxPath) && freshCopy(onnxPath) ? fp32CopyPath(onnxPath) : onnxPath;
+}
+
+/**
+ * The file a session should load: on CPU the fp32 copy of `onnxPath` when there is a fresh one, and of that, the
+ * copy with fused attention (attention-copies.ts) when there is one; else `onnxPath`.
+ */
+export function onnxFileFor(onnxPath: string, device: 'cpu' | 'cuda', options: { fusedAttention?: boolean } = {}): string {
+  const base = precisionFileFor(onnxPath, device);
+  return device === 'cpu' && options.fusedAttention !== false ? (freshFusedCopy(base) ?? base) : base;
 }
 
 export interface Fp32CopyResult {

@@ -23,7 +23,7 @@ export const modelsFixturesCommand: Command = {
     'real-scale': {
       type: 'boolean',
       description:
-        "write random-weight models with the real architectures instead (sd15: SD 1.5 UNet, VAE decoder and encoder, CLIP ViT-L/14 text encoder; 4.0 GB, 20-30 s; sd15-fused: the same with onnxruntime's fused attention kernel); a complete copy already there is kept",
+        "write random-weight models with the real architectures instead (sd15: SD 1.5 UNet, VAE decoder and encoder, CLIP ViT-L/14 text encoder; 4.0 GB, 20-30 s; taesd: the tiny autoencoder decoder at its real width, 4.9 MB); a complete copy already there is kept",
     },
     json: { type: 'boolean', description: 'print what was written as JSON' },
   },

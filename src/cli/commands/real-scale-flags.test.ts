@@ -39,7 +39,7 @@ test('pmg bench diffusion: flags of one bench are refused in the other, lists ar
 
 test('pmg models fixtures: a folder is needed except with --real-scale; unknown real-scale names are refused before writing', async () => {
   await refused(['models', 'fixtures'], /^pmg: 'pmg models fixtures' needs a folder to write into/);
-  await refused(['models', 'fixtures', '--real-scale', '--only', 'sd'], /^pmg: unknown fixture 'sd'; choose from sd15, sd15-fused$/);
+  await refused(['models', 'fixtures', '--real-scale', '--only', 'sd'], /^pmg: unknown fixture 'sd'; choose from sd15, taesd$/);
   const help = await runCli(['models', 'fixtures', '--help'], { cwd, env });
   assert.match(help.stdout, /--real-scale/);
   const benchHelp = await runCli(['bench', 'diffusion', '--help'], { cwd, env });

@@ -114,7 +114,20 @@ export class OnnxUnet implements Unet {
         { details: { path: this.session.path } },
       );
     }
-    return inBatchSlices(this.fixedBatch, [sample, encoderHiddenStates], ([s, e]) => this.predictBatch(s!, timestep, e!));
+    try {
+      return await inBatchSlices(this.fixedBatch, [sample, encoderHiddenStates], ([s, e]) => this.predictBatch(s!, timestep, e!));
+    } catch (error) {
+      // A UNet halves the latent three times and joins skip connections on the way up: exported graphs need latent
+      // sides divisible by 8 (image sides by 64). Say so instead of onnxruntime's shape error deep inside.
+      const [h, w] = [sample.dims[2]!, sample.dims[3]!];
+      if (error instanceof PmgError && error.code === 'internal' && (h % 8 !== 0 || w % 8 !== 0)) {
+        throw new PmgError('invalid-argument', `UNet ${this.session.path} cannot run at ${w * 8}x${h * 8} px: this export needs width and height that are multiples of 64; try ${Math.max(64, Math.round((w * 8) / 64) * 64)}x${Math.max(64, Math.round((h * 8) / 64) * 64)}`, {
+          cause: error,
+          details: { field: 'width' },
+        });
+      }
+      throw error;
+    }
   }
 
   private async predictBatch(sample: FloatTensor, timestep: number, encoderHiddenStates: FloatTensor): Promise<FloatTensor> {

@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
 import { ClipTokenizer } from '../../runtime/clip-tokenizer.js';
-import { ensureFp32Copies, onnxFileFor } from '../../runtime/fp32-copies.js';
+import { ensureFusedCopy } from '../../runtime/attention-copies.js';
+import { ensureFp32Copies, onnxFileFor, precisionFileFor } from '../../runtime/fp32-copies.js';
 import { defaultSessionPool, type ExecutionProvider, type OnnxSession, type SessionPool } from '../../runtime/onnx-session.js';
 import type { StableDiffusionModel } from '../../spec/diffusion-models.js';
 import { OnnxTextEncoder, OnnxUnet, OnnxVaeDecoder } from './onnx-sd-models.js';
@@ -27,6 +28,11 @@ export interface LoadStableDiffusionOptions {
   threads?: number;
   /** Where onnxruntime's optimized graphs of large models are saved and reused (e.g. the model cache folder). */
   optimizedCacheDir?: string;
+  /**
+   * On CPU, load the UNet and VAE decoder with their attention fused into onnxruntime's MultiHeadAttention kernel
+   * when pmg made that copy (hub models: made once on first load; runtime/attention-copies.ts). Default true.
+   */
+  fuseAttention?: boolean;
   /** Receives non-fatal notes (e.g. a missing VAE config, or a tokenizer/scheduler taken from the base model). */
   warn?: (message: string) => void;
   /**
@@ -44,6 +50,26 @@ export interface OnnxStableDiffusion extends StableDiffusionModel {
 
 export const DEFAULT_VAE_SCALING_FACTOR = 0.18215;
 
+/** The graphs whose attention is fused on CPU (the text encoder's is causal and masked: left as exported). */
+export const FUSED_ATTENTION_GRAPHS = ['unet', 'vae_decoder'] as const;
+
+/**
+ * Fused-attention copies of the UNet and VAE decoder (runtime/attention-copies.ts), beside the graphs pmg loads on
+ * CPU; once per model, then kept. A graph that cannot be rewritten loads as exported, with one note.
+ */
+export function fuseAttentionCopies(dir: string, id: string, warn: (message: string) => void): void {
+  for (const part of FUSED_ATTENTION_GRAPHS) {
+    const graph = precisionFileFor(join(dir, part, 'model.onnx'), 'cpu');
+    if (!existsSync(graph)) continue;
+    try {
+      const result = ensureFusedCopy(graph);
+      if (result.status === 'fused') warn(`model ${id}: ${part}: ${result.fusion!.fused} attention block(s) fused into onnxruntime's MultiHeadAttention kernel, once (copy beside the graph; same weights)`);
+    } catch (error) {
+      warn(`model ${id}: ${part}: attention not fused (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); loading it as exported`);
+    }
+  }
+}
+
 export async function loadStableDiffusion(spec: string, options: LoadStableDiffusionOptions = {}): Promise<OnnxStableDiffusion> {
   const { dir, id, cached } = await resolveFolder(spec, options.resolve);
   checkSdLayout(dir, id);
@@ -56,6 +82,7 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
       // A read-only cache or a graph the converter cannot rewrite: onnxruntime still runs the fp16 graph.
       warn(`model ${id}: no fp32 copy (${error instanceof Error ? error.message : String(error)}); loading the fp16 graphs as they are`);
     }
+    if (options.fuseAttention !== false) fuseAttentionCopies(dir, id, warn);
   }
   const pool = options.pool ?? defaultSessionPool;
   const sessionOptions = {
@@ -69,13 +96,20 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
   if (vaeConfig && typeof vaeConfig.value.scaling_factor === 'number' && vaeConfig.value.scaling_factor > 0) scalingFactor = vaeConfig.value.scaling_factor;
   else warn(`model ${id} has no VAE scaling_factor in vae_decoder/config.json or vae/config.json; using ${DEFAULT_VAE_SCALING_FACTOR}`);
 
-  // On CPU, fp16 graphs load from their fp32 copies when pmg made them (runtime/fp32-copies.ts).
-  const graph = (part: string): string => onnxFileFor(join(dir, part, 'model.onnx'), sessionOptions.executionProvider);
-  const [textSession, unetSession, vaeSession] = await Promise.all([
-    pool.get(graph('text_encoder'), sessionOptions),
-    pool.get(graph('unet'), sessionOptions),
-    pool.get(graph('vae_decoder'), sessionOptions),
-  ]);
+  // On CPU, fp16 graphs load from their fp32 copies, and attention from the fused copies, when pmg made them.
+  const session = async (part: string): Promise<OnnxSession> => {
+    const original = join(dir, part, 'model.onnx');
+    const file = onnxFileFor(original, sessionOptions.executionProvider, { fusedAttention: options.fuseAttention !== false });
+    const base = precisionFileFor(original, sessionOptions.executionProvider);
+    if (file === base) return pool.get(file, sessionOptions);
+    try {
+      return await pool.get(file, sessionOptions);
+    } catch (error) {
+      warn(`model ${id}: ${part} with fused attention does not load (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); using the graph as exported`);
+      return pool.get(base, sessionOptions);
+    }
+  };
+  const [textSession, unetSession, vaeSession] = await Promise.all([session('text_encoder'), session('unet'), session('vae_decoder')]);
   const hiddenSize = textWidth(textSession, dir, id);
   const family = hiddenSize >= 1024 ? 'sd2' : 'sd1';
   const fallback = { dir, id, family, hiddenSize, warn, resolve: options.resolve ?? localTokenizerResolver(id) } as const;
