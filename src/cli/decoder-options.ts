@@ -26,7 +26,7 @@ export const decoderCommandOptions: Record<string, OptionSpec> = {
   'final-decoder': {
     type: 'string',
     value: 'vae|tiny',
-    description: "which decoder makes the final images: vae (the model's own) or tiny (about 16x cheaper on CPU, softer detail); default: tiny with --decoder (or the fast preset), else vae",
+    description: "which decoder makes the final images: vae (the model's own) or tiny (about 19x cheaper on CPU, softer detail); default: tiny with --decoder (or the fast preset), else vae",
   },
 };
 

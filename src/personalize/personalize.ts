@@ -142,7 +142,9 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       ...(request.memory ? { memory: request.memory } : {}),
       ...(request.info ? { info: request.info } : {}),
     }),
-  );
+  );  // The progress bar starts before the first step (seconds on a real UNet), in the steps the caller asked for.
+  progress({ stage: 'generate', step: 0, total: checked.steps });
+
   const total = state.stepCount;
   const scheduler = state.schedulerRecord;
   let previewed = false;

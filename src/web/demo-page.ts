@@ -247,7 +247,7 @@ export function renderDemoPage(input: DemoPageInput): string {
     : '';
   const decoderNote =
     input.finalDecoder === 'tiny'
-      ? `<p class="notice" role="note"><strong>Tiny decoder:</strong> the final images were decoded by a tiny autoencoder (TAESD) instead of the model's own VAE: on a CPU it is about 16 times cheaper, but fine detail and texture are softer. Run with <code>--final-decoder vae</code> for the full VAE's quality.</p>`
+      ? `<p class="notice" role="note"><strong>Tiny decoder:</strong> the final images were decoded by a tiny autoencoder (TAESD) instead of the model's own VAE: on a CPU it is about 19 times cheaper, but fine detail and texture are softer. Run with <code>--final-decoder vae</code> for the full VAE's quality.</p>`
       : '';
   return [
     '<!doctype html>',

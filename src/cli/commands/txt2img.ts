@@ -73,7 +73,7 @@ export const txt2imgCommand: Command = {
     'More: docs/txt2img.md and docs/performance.md.',
     '',
     "--decoder DIR|ID loads a tiny autoencoder (TAESD, ONNX: vae_decoder/model.onnx + config.json, e.g. julienkay/taesd): it",
-    "decodes the final images (about 16x cheaper than the VAE on CPU, softer detail) unless --final-decoder vae, and the",
+    "decodes the final images (about 19x cheaper than the VAE on CPU, softer detail) unless --final-decoder vae, and the",
     "--previews. The record's \"decoder\" says which one made the image (A1111 \"VAE\" names a tiny one).",
     '',
     "A model without tokenizer/ uses its base model's CLIP tokenizer (SD 1.x: openai/clip-vit-large-patch14, SD 2.x:",
@@ -127,7 +127,8 @@ export const txt2imgCommand: Command = {
     const tiny = decoderSpec ? await loadTinyDecoder(decoderSpec, { resolve: pullingResolver(store), device, threads }) : undefined;
     const loaded = performance.now();
     const progress = createProgress({ stream: context.io.stderr });
-    let task: ReturnType<typeof progress.start> | undefined;
+    // The bar starts before the first step (which takes seconds on a real UNet), counting the steps asked for.
+    const task = progress.start('denoising', steps, 'steps');
     const result = await textToImage(model, {
       candidates: Array.from({ length: batch }, () => ({ prompt, negativePrompt: negative })),
       seed,
@@ -145,11 +146,10 @@ export const txt2imgCommand: Command = {
       memory,
       info: verboseSink(context),
       onStep: (event) => {
-        task ??= progress.start('denoising', event.requestedSteps, 'steps');
         task.update(event.stepsDone);
       },
     });
-    task?.finish();
+    task.finish();
     const paths = batch === 1 ? [out] : result.seeds.map((_, i) => join(dirname(out), `${basename(out, extname(out))}-${i}${extname(out)}`));
     const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
     const record = generationRecord({
