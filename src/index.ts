@@ -138,3 +138,6 @@ export { lineChartSvg, type ChartOptions, type ChartSeries, type ChartPoint } fr
 export { writeHumanSheets, parsePairs, type PairSide, type HumanSheetResult } from './experiments/human-sheet.js';
 export { summarize, tQuantile975, relativeChange, type Summary } from './experiments/stats.js';
 export { benchEvalStages, formatEvalStages, type EvalStagesResult, type EvalStageShare } from './bench/eval-stages.js';
+export type { LlmBody, LlmBodyConfig, PrefixCache } from './spec/llm-body.js';
+export { loadLlmBody, OnnxLlmBody, type LoadLlmBodyOptions, type BodyPass } from './runtime/llm-body.js';
+export { prepareSoft, type PrepareSoftOptions, type PreparedBody } from './runtime/prepare-soft.js';

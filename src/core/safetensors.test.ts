@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { PmgError } from '../errors/pmg-error.js';
-import { encodeSafetensors, f32Tensor, readSafetensors, tensorFloats, writeSafetensors } from './safetensors.js';
+import { dtypeBytes, encodeSafetensors, encodeSafetensorsHeader, f32Tensor, readSafetensors, readSafetensorsHeader, tensorFloats, writeSafetensors } from './safetensors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pmg-safetensors-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -68,4 +68,24 @@ test('broken files are one clear error naming the file and what is wrong', () =>
   assert.throws(() => readSafetensors(join(root, 'none.safetensors')), (e: unknown) => e instanceof PmgError && e.code === 'file-not-found');
   const ints = readSafetensors(handMade({ i: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, [1, 0, 0, 0, 0, 0, 0, 0]));
   assert.throws(() => tensorFloats('i', ints.tensors.get('i')!, 'x.safetensors'), /x\.safetensors: tensor 'i' has dtype I64; a floating-point tensor/);
+});
+
+test('readSafetensorsHeader gives each tensor its file offset without reading the data; the header encoder matches the writer', () => {
+  const file = join(root, 'header.safetensors');
+  writeSafetensors(file, { a: f32Tensor(Float32Array.of(1, 2), [2]), b: f32Tensor(Float32Array.of(3, 4, 5), [3, 1]) }, { k: 'v' });
+  const header = readSafetensorsHeader(file);
+  const bytes = readFileSync(file);
+  const start = 8 + Number(bytes.readBigUInt64LE(0));
+  assert.deepEqual(header.entries.get('a'), { dtype: 'F32', shape: [2], start, byteLength: 8 });
+  assert.deepEqual(header.entries.get('b'), { dtype: 'F32', shape: [3, 1], start: start + 8, byteLength: 12 });
+  assert.deepEqual(header.metadata, { k: 'v' });
+  assert.equal(header.fileBytes, bytes.length);
+  assert.equal(bytes.readFloatLE(header.entries.get('b')!.start + 4), 4);
+  const head = encodeSafetensorsHeader([['a', { dtype: 'F32', shape: [2], byteLength: 8 }], ['b', { dtype: 'F32', shape: [3, 1], byteLength: 12 }]], { k: 'v' });
+  assert.deepEqual(Buffer.from(head), bytes.subarray(0, start));
+  assert.equal(dtypeBytes('BF16'), 2);
+  // A truncated file is refused by the header reader too.
+  writeFileSync(file, bytes.subarray(0, start + 10));
+  assert.throws(() => readSafetensorsHeader(file), /tensor 'b' ends at byte 20 of the data, but the data has 10 bytes \(truncated\?\)/);
+  assert.throws(() => readSafetensorsHeader(join(root, 'none.safetensors')), (error: unknown) => error instanceof PmgError && error.code === 'file-not-found');
 });

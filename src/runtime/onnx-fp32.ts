@@ -9,12 +9,13 @@
  * renamed when complete. What it cannot rewrite (a sparse fp16 initializer, a missing external-data file) is a
  * one-line `model-layout` error naming the file and the tensor.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { fromFloat16Bits } from '../core/float16.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { ONNX_FLOAT, ONNX_FLOAT16 } from './onnx-scan.js';
+import { EXTERNAL_LOCATION, tensorRawBytes } from './onnx-tensor-data.js';
 
 const { onnx } = onnxProto;
 type Graph = onnxProto.onnx.IGraphProto;
@@ -24,7 +25,7 @@ type TypeProto = onnxProto.onnx.ITypeProto;
 /** Tensors at least this large go to the external-data file. */
 const EXTERNAL_MIN_BYTES = 1024;
 const ALIGN = 4096;
-const EXTERNAL = 1; // TensorProto.DataLocation.EXTERNAL
+const EXTERNAL = EXTERNAL_LOCATION;
 /** Ops whose `dtype` attribute names an output type. */
 const DTYPE_OPS = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'EyeLike', 'Multinomial', 'Bernoulli']);
 
@@ -72,24 +73,7 @@ class Converter {
 
   /** The bytes of a tensor stored raw or as external data; undefined for the typed fields (float_data, ...). */
   private rawBytes(t: Tensor): Uint8Array | undefined {
-    if (int(t.dataLocation ?? 0) === EXTERNAL) {
-      const entry = (key: string): string | undefined => t.externalData?.find((e) => e.key === key)?.value ?? undefined;
-      const location = entry('location');
-      if (!location) this.fail(`tensor ${t.name} is external but names no file`);
-      const path = join(this.sourceDir, location);
-      if (!existsSync(path)) this.fail(`tensor ${t.name} is in ${location}, which is missing beside the graph`);
-      const offset = Number(entry('offset') ?? 0);
-      const length = entry('length') !== undefined ? Number(entry('length')) : statSync(path).size - offset;
-      const out = Buffer.alloc(length);
-      const fd = openSync(path, 'r');
-      try {
-        if (readSync(fd, out, 0, length, offset) !== length) this.fail(`tensor ${t.name}: ${location} ends before byte ${offset + length}`);
-      } finally {
-        closeSync(fd);
-      }
-      return out;
-    }
-    return t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+    return tensorRawBytes(t, this.sourceDir, (what) => this.fail(what));
   }
 
   /** Converts a tensor in place (fp16 -> fp32); initializers of 1 KB or more move to the external-data file. */

@@ -8,6 +8,7 @@ import { keywordsCommand } from './keywords.js';
 import { modelsListCommand } from './models-list.js';
 import { modelsFixturesCommand } from './models-fixtures.js';
 import { modelsPullCommand } from './models-pull.js';
+import { modelsPrepareSoftCommand } from './models-prepare-soft.js';
 import { txt2imgCommand } from './txt2img.js';
 import { benchDiffusionCommand } from './bench-diffusion.js';
 import { metricsCommand } from './metrics.js';
@@ -26,6 +27,7 @@ export const commands: Command[] = [
   modelsPullCommand,
   modelsListCommand,
   modelsFixturesCommand,
+  modelsPrepareSoftCommand,
   dataSamplesCommand,
   metricsCommand,
   evalCommand,
