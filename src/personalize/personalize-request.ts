@@ -204,8 +204,11 @@ export interface PersonalizeResult {
   soft?: SoftRecord;
 }
 
+/** A request whose soft branch may still lack its module and body (the CLI checks flags before it opens them). */
+export type PersonalizeRequestDraft = Omit<PersonalizeRequest, 'soft'> & { soft?: Partial<SoftRequest> };
+
 /** Checked request fields with defaults filled (everything cheap, before any model runs). */
-export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: ModelPreset) {
+export function checkPersonalizeRequest(request: PersonalizeRequestDraft, preset?: ModelPreset) {
   const { history, target } = validateRequestShape(request);
   const method = request.method ?? 'pmg';
   if (!personalizeMethods.includes(method)) throw new PmgError('invalid-argument', `unknown method '${method}'; use ${personalizeMethods.join(', ')}`);
@@ -246,21 +249,18 @@ export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: Mo
   else if (method === 'keywords') weights = [request.fixedWeight ?? defaults[0]!];
   else weights = [0];
   if (request.weights && method !== 'pmg') throw new PmgError('invalid-argument', `weights are only used by method 'pmg' (method '${method}' generates one candidate)`);
-  const softWeight = checkSoftRequest(request.soft, method);
+  const softWeight = checkSoftUse(method, request.soft);
   return { history, target, method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, finalDecoder, targetWeight, seed, steps, guidance, width, height, scheduler, timestepSpacing, weights, style, softWeight };
 }
 
 /** w_s of the request (undefined without a soft branch); a soft branch the method does not use is refused. */
-function checkSoftRequest(soft: SoftRequest | undefined, method: PersonalizeMethod): number | undefined {
+function checkSoftUse(method: PersonalizeMethod, soft: Partial<SoftRequest> | undefined): number | undefined {
   if (!soft) {
     if (method === 'soft') throw new PmgError('invalid-argument', "method 'soft' needs a soft module (--soft DIR; library: request.soft)", { details: { field: 'soft' } });
     return undefined;
   }
   if (!softMethods.includes(method)) {
     throw new PmgError('invalid-argument', `method '${method}' does not use a soft module; drop --soft or use --method ${softMethods.join(' or ')}`, { details: { field: 'soft' } });
-  }
-  if (typeof soft.module !== 'object' || soft.module === null || typeof soft.body !== 'object' || soft.body === null) {
-    throw new PmgError('invalid-argument', 'soft needs a module (readSoftModule) and the LLM body it was made for', { details: { field: 'soft' } });
   }
   const weight = soft.weight ?? 1;
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {

@@ -29,6 +29,7 @@ import { vaeTilesRecord } from '../pipeline/vae-tiling-plan.js';
 import { keywordText, scoreCandidates, type ScoringTexts } from '../scoring/clip-scorer.js';
 import { selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
+import { PmgError } from '../errors/pmg-error.js';
 import { planCandidates, targetPromptText, type CandidatePlan, type ConditioningMode } from './conditioning.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { extractKeywords, type KeywordResult } from './extract-keywords.js';
@@ -50,6 +51,7 @@ export {
   type PersonalizeCandidate,
   type PersonalizeMethod,
   type PersonalizeRequest,
+  type PersonalizeRequestDraft,
   type PersonalizeResult,
   type PersonalizeSettings,
   type ProgressEvent,
@@ -108,6 +110,9 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   // The soft branch fits the LLM body, the generator and the scene (checked before any model runs).
   const soft = checked.softWeight !== undefined ? request.soft : undefined;
   if (soft) {
+    if (typeof soft.module !== 'object' || soft.module === null || typeof soft.body !== 'object' || soft.body === null) {
+      throw new PmgError('invalid-argument', 'soft needs a module (readSoftModule) and the LLM body it was made for', { details: { field: 'soft' } });
+    }
     checkSoftLlm(soft.module, soft.body, { ...(soft.allowLlmMismatch ? { allowLlmMismatch: true } : {}), ...(request.warn ? { warn: request.warn } : {}) });
     checkSoftGenerator(soft.module, models.sd.textEncoder.hiddenSize, models.ids.sd);
     checkSoftScene(soft.module, request.scene);
@@ -152,7 +157,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   // 1b. soft preference tokens, once for every candidate
   let softTokens: SoftTokens | undefined;
   if (soft) {
-    progress({ stage: 'soft', message: `soft tokens from ${soft.body.id}` });
+    progress({ stage: 'soft', message: `${soft.module.config.N} tokens of ${soft.module.source} by ${soft.body.id}` });
     softTokens = await timed('soft', () =>
       computeSoftTokens({
         scene: request.scene,

@@ -2,7 +2,7 @@
  * An in-process LlmBody for tests of the soft branch (spec/llm-body.ts), standing in for the ONNX bodies: the tiny
  * LLM's shape, embedding table and fingerprint (fixtures/tiny-soft.ts), so the fixture soft module fits it, and a small
  * causal network that is a real function of the embeddings AND the prefix:
- *   for every layer l and key/value head g, on the channels g·headDim .. (g+1)·headDim of the residual stream:
+ *   for every layer l and key/value head g, on the channels (g·headDim + d) mod hidden, d < headDim, of the stream:
  *     h[t] += softmax_j(q_t·k_j / √headDim) v_j over the P prefix keys/values of layer l, head g, then the
  *     positions j <= t (q = k = v = the stream's channels before the layer);
  *   then an RMS norm per position.
@@ -30,7 +30,6 @@ export function fakeLlmBody(options: FakeLlmBodyOptions = {}): LlmBody & { forwa
   const config = options.config ?? tiny.config;
   const table = options.config ? syntheticTable(config) : tiny.table;
   const { hidden, layers, kvHeads, headDim, vocabSize } = config;
-  if (kvHeads * headDim > hidden) throw new PmgError('internal', 'fake LLM body: kvHeads · headDim must fit in hidden');
   const vocab = llmVocabulary().vocab;
   const body = {
     id: options.id ?? `fake:${TINY_LLM_ID}`,
@@ -61,18 +60,19 @@ export function fakeLlmBody(options: FakeLlmBodyOptions = {}): LlmBody & { forwa
       for (let l = 0; l < layers; l++) {
         const before = h.slice();
         for (let g = 0; g < kvHeads; g++) {
-          const c0 = g * headDim;
+          const channels = Array.from({ length: headDim }, (_, d) => (g * headDim + d) % hidden);
+          const pick = (t: number): Float32Array => Float32Array.from(channels, (c) => before[t * hidden + c]!);
           for (let t = 0; t < T; t++) {
             const scores: number[] = [];
             const rows: Float32Array[] = [];
-            const q = before.subarray(t * hidden + c0, t * hidden + c0 + headDim);
+            const q = pick(t);
             for (let p = 0; p < P; p++) {
               const k = prefix!.keys[l]!.data.subarray((g * P + p) * headDim, (g * P + p + 1) * headDim);
               scores.push(dot(q, k) / Math.sqrt(headDim));
               rows.push(prefix!.values[l]!.data.subarray((g * P + p) * headDim, (g * P + p + 1) * headDim));
             }
             for (let j = 0; j <= t; j++) {
-              const kv = before.subarray(j * hidden + c0, j * hidden + c0 + headDim);
+              const kv = pick(j);
               scores.push(dot(q, kv) / Math.sqrt(headDim));
               rows.push(kv);
             }
@@ -82,7 +82,7 @@ export function fakeLlmBody(options: FakeLlmBodyOptions = {}): LlmBody & { forwa
             for (let d = 0; d < headDim; d++) {
               let out = 0;
               for (let r = 0; r < rows.length; r++) out += (weights[r]! / sum) * rows[r]![d]!;
-              h[t * hidden + c0 + d]! += out;
+              h[t * hidden + channels[d]!]! += out;
             }
           }
         }

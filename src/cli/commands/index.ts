@@ -17,6 +17,8 @@ import { generateCommand } from './generate.js';
 import { benchSearchCommand } from './bench-search.js';
 import { evalCommand } from './eval.js';
 import { benchAllCommand } from './bench-all.js';
+import { softInitCommand } from './soft-init.js';
+import { softImportCommand } from './soft-import.js';
 
 export const commands: Command[] = [
   demoCommand,
@@ -26,6 +28,8 @@ export const commands: Command[] = [
   modelsPullCommand,
   modelsListCommand,
   modelsFixturesCommand,
+  softInitCommand,
+  softImportCommand,
   dataSamplesCommand,
   metricsCommand,
   evalCommand,
