@@ -17,6 +17,7 @@ import { generateCommand } from './generate.js';
 import { benchSearchCommand } from './bench-search.js';
 import { evalCommand } from './eval.js';
 import { benchAllCommand } from './bench-all.js';
+import { benchSoftCommand } from './bench-soft.js';
 import { softInitCommand } from './soft-init.js';
 import { softImportCommand } from './soft-import.js';
 
@@ -37,4 +38,5 @@ export const commands: Command[] = [
   benchDiffusionCommand,
   benchSearchCommand,
   benchMetricsCommand,
+  benchSoftCommand,
 ];
