@@ -39,6 +39,7 @@ import type { PromptStyle } from './prompt-styles.js';
 import { loadPrompts } from './prompts.js';
 import { computeSoftTokens, weightedSoftTokens, type SoftTokens } from '../soft/soft-embeddings.js';
 import { checkSoftGenerator, checkSoftLlm, checkSoftScene } from '../soft/soft-fit.js';
+import { softModuleRecord } from '../soft/soft-module.js';
 
 export {
   checkPersonalizeRequest,
@@ -351,10 +352,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
     ...(soft && softTokens
       ? {
           soft: {
-            module: soft.module.source,
-            fingerprint: soft.module.fingerprint,
-            P: soft.module.config.P,
-            N: soft.module.config.N,
+            ...softModuleRecord(soft.module),
             weight: checked.softWeight!,
             llm: { id: soft.body.id, fingerprint: soft.body.fingerprint },
             template: softTokens.template,

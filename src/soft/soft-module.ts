@@ -98,6 +98,11 @@ export function softFingerprint(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** How records (result.json, an eval run's config) name a module: its folder, fingerprint and sizes. */
+export function softModuleRecord(module: SoftModule): { module: string; fingerprint: string; P: number; N: number } {
+  return { module: module.source, fingerprint: module.fingerprint, P: module.config.P, N: module.config.N };
+}
+
 /** A module held in memory (not read from a folder): its fingerprint is that of the bytes it would be written as. */
 export function softModuleInMemory(config: SoftConfig, tensors: SoftTensors, source = 'soft module (in memory)'): SoftModule {
   return { source, config, tensors, fingerprint: softFingerprint(encodeSoftTensors(config, tensors)) };

@@ -27,7 +27,7 @@ import { renderDemoPage, type DemoMethodRow, type DemoPageUser } from './demo-pa
 import type { SoftRequest } from '../personalize/personalize-request.js';
 import { openLlmBody } from '../soft/llm-body-source.js';
 import { memorySoftCache } from '../soft/soft-cache.js';
-import type { SoftModule } from '../soft/soft-module.js';
+import { softModuleRecord, type SoftModule } from '../soft/soft-module.js';
 import { formatBytes } from '../core/progress.js';
 
 /**
@@ -360,7 +360,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       users,
     });
     writeFileSync(join(stage, 'index.html'), html);
-    const softSummary = options.soft ? { module: options.soft.module.source, fingerprint: options.soft.module.fingerprint, weight: options.soft.weight, llmBody: options.soft.bodySpec, methods: [...DEMO_COMPARED_METHODS, 'pmg'] } : null;
+    const softSummary = options.soft ? { ...softModuleRecord(options.soft.module), weight: options.soft.weight, llmBody: options.soft.bodySpec, methods: [...DEMO_COMPARED_METHODS, 'pmg'] } : null;
     const summary = { tool: 'pmg demo', tiny: options.tiny, preset: presetName ?? null, models: ids, finalDecoder: finalDecoder ?? null, alpha, steps: steps ?? null, seed: options.seed ?? 0, soft: softSummary, users: outcomes };
     writeFileSync(join(stage, DEMO_MARKER), `${JSON.stringify(summary, null, 2)}\n`);
     publish(stage, options.out);

@@ -16,6 +16,7 @@ import { writeReport } from '../../experiments/report.js';
 import { DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
 import { softMethods } from '../../personalize/personalize-request.js';
 import { modelsFolderOf, openSoftBranch, softChoice, softCommandOptions } from '../soft-options.js';
+import { softModuleRecord } from '../../soft/soft-module.js';
 import { RUN_DB, RunStore } from '../../experiments/run-store.js';
 import { runEval } from '../../experiments/runner.js';
 import { METRICS } from '../../metrics/registry.js';
@@ -204,10 +205,7 @@ async function evaluate(context: CommandContext): Promise<number> {
     ...(soft
       ? {
           soft: {
-            module: soft.module.source,
-            fingerprint: soft.module.fingerprint,
-            P: soft.module.config.P,
-            N: soft.module.config.N,
+            ...softModuleRecord(soft.module),
             weight: soft.weight,
             llmBody: soft.bodySpec,
             ...(soft.allowLlmMismatch ? { allowLlmMismatch: true } : {}),
