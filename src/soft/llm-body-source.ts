@@ -4,10 +4,10 @@
  * one seam between them and the soft branch, so the CLI, eval, demo and bench never import a loader directly.
  * Until a loader is installed (`setLlmBodyLoader`), opening a body is one clear `unsupported` error.
  *
- * `llmBodyFingerprint` is the fingerprint a body reports and a soft module records: sha256 (hex) over the config's
- * dimensions as canonical JSON (`{"headDim","heads","hidden","kvHeads","layers","vocabSize"}`, keys sorted), a zero byte,
- * then the embedding table's float32 bytes, little-endian, row-major [vocabSize, hidden]. It identifies the weights
- * whatever route exported them.
+ * `llmBodyFingerprint` is the fingerprint a body reports and a soft module records: sha256 (hex) of the text
+ * `pmg-llm-body/1 hidden=H layers=L heads=A kv_heads=K head_dim=D vocab=V\n` followed by the embedding table as
+ * float32, little-endian, row-major [vocabSize, hidden]. It identifies the weights whatever route exported them; the
+ * body loaders compute the same value from embed_tokens.safetensors.
  */
 import { createHash } from 'node:crypto';
 import { PmgError } from '../errors/pmg-error.js';
@@ -45,8 +45,8 @@ export function llmBodyFingerprint(config: LlmBodyConfig, embedTable: Float32Arr
   if (embedTable.length !== config.vocabSize * config.hidden) {
     throw new PmgError('internal', `embedding table has ${embedTable.length} values, expected ${config.vocabSize} x ${config.hidden}`);
   }
-  const dims = { headDim: config.headDim, heads: config.heads, hidden: config.hidden, kvHeads: config.kvHeads, layers: config.layers, vocabSize: config.vocabSize };
-  const hash = createHash('sha256').update(JSON.stringify(dims)).update(new Uint8Array([0]));
+  const dims = `pmg-llm-body/1 hidden=${config.hidden} layers=${config.layers} heads=${config.heads} kv_heads=${config.kvHeads} head_dim=${config.headDim} vocab=${config.vocabSize}\n`;
+  const hash = createHash('sha256').update(dims, 'utf8');
   const bytes = new Uint8Array(embedTable.buffer, embedTable.byteOffset, embedTable.byteLength);
   if (littleEndian()) hash.update(bytes);
   else {
