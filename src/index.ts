@@ -118,7 +118,20 @@ export {
   type LoadModelSetOptions,
   type ResolvedModelSpecs,
 } from './personalize/model-set.js';
-export { personalize, checkPersonalizeRequest, scoringTexts, rankByZ, personalizeMethods, searchStrategies, conditioningModes, DEFAULT_EARLY_FRACTION, DEFAULT_EARLY_KEEP, type PersonalizeMethod, type PersonalizeRequest, type PersonalizeResult, type PersonalizeCandidate, type PersonalizeSettings, type SearchStrategy } from './personalize/personalize.js';
+export { personalize, checkPersonalizeRequest, scoringTexts, rankByZ, candidateConditioning, personalizeMethods, softMethods, searchStrategies, conditioningModes, DEFAULT_EARLY_FRACTION, DEFAULT_EARLY_KEEP, type PersonalizeMethod, type PersonalizeRequest, type PersonalizeRequestDraft, type PersonalizeResult, type PersonalizeCandidate, type PersonalizeSettings, type SearchStrategy, type SoftRequest, type SoftRecord } from './personalize/personalize.js';
+// The soft preference branch (docs/soft.md).
+export type { LlmBody, LlmBodyConfig, PrefixCache } from './spec/llm-body.js';
+export { loadLlmBody, OnnxLlmBody, type LoadLlmBodyOptions, type BodyPass } from './runtime/llm-body.js';
+export { llmBodyFingerprint } from './runtime/llm-body-embeddings.js';
+export { prepareSoft, type PrepareSoftOptions, type PreparedBody } from './runtime/prepare-soft.js';
+export { readSoftModule, writeSoftModule, softModuleInMemory, softTensorShapes, type SoftModule, type SoftTensors } from './soft/soft-module.js';
+export { readSoftConfig, prefixWidth, SOFT_CONFIG_FILE, SOFT_WEIGHTS_FILE, type SoftConfig, type Reparameterisation, type GeneratorFamily } from './soft/soft-config.js';
+export { initSoftModule, DEFAULT_PREFIX, DEFAULT_TOKENS, type SoftInitOptions, type SoftModuleTarget } from './soft/soft-init.js';
+export { importSoftWeights, SOFT_IMPORT_NAMES } from './soft/soft-import.js';
+export { prefixTable, prefixCacheOf, modulePrefixCache } from './soft/prefix-cache.js';
+export { computeSoftTokens, weightedSoftTokens, type SoftTokens, type SoftTokensInput } from './soft/soft-embeddings.js';
+export { openSoftCache, memorySoftCache, softCacheKey, type SoftCache } from './soft/soft-cache.js';
+export { checkSoftLlm, checkSoftGenerator, checkSoftScene } from './soft/soft-fit.js';
 export { writeResultFolder, resultJson, candidateImageName, type ResultFiles } from './personalize/result-files.js';
 export { scoreCandidates, clipLogit, keywordText, type ClipScoringModel, type CandidateScores, type ScoringTexts } from './scoring/clip-scorer.js';
 export { benchSearch, formatSearchBench, SEARCH_BENCH_DEFAULTS, type SearchBenchOptions, type SearchBenchResult, type SearchBenchRow } from './bench/search.js';
@@ -129,7 +142,7 @@ export { validateRequestShape } from './personalize/request-validation.js';
 export { readableMovieTitle } from './data/movie-title.js';
 export { runEval, plannedRows, sampleFolder, writeAtomic, type EvalRunOptions, type EvalRunSummary, type PersonalizeFn } from './experiments/runner.js';
 export { RunStore, RUN_DB, resultKey, type ResultRow, type StoredSample, type StoredKeywords } from './experiments/run-store.js';
-export { EVAL_METHODS, configDifferences, type EvalConfig, type EvalMethod, type EvalModelConfig } from './experiments/run-config.js';
+export { EVAL_METHODS, DEFAULT_EVAL_METHODS, configDifferences, type EvalConfig, type EvalMethod, type EvalModelConfig, type EvalSoftConfig } from './experiments/run-config.js';
 export { EvalScorer, EVAL_METRICS, DEFAULT_EVAL_METRICS, checkEvalMetrics, metricColumns, targetText, type EvalMetricName, type EvalReferences } from './experiments/eval-metrics.js';
 export { loadEvalSamples, EVAL_DATASETS, type EvalSampleQuery, type EvalSampleSource } from './experiments/eval-samples.js';
 export { writeReport, reportData, type ReportData, type ReportFiles, type GroupStats } from './experiments/report.js';
@@ -138,6 +151,3 @@ export { lineChartSvg, type ChartOptions, type ChartSeries, type ChartPoint } fr
 export { writeHumanSheets, parsePairs, type PairSide, type HumanSheetResult } from './experiments/human-sheet.js';
 export { summarize, tQuantile975, relativeChange, type Summary } from './experiments/stats.js';
 export { benchEvalStages, formatEvalStages, type EvalStagesResult, type EvalStageShare } from './bench/eval-stages.js';
-export type { LlmBody, LlmBodyConfig, PrefixCache } from './spec/llm-body.js';
-export { loadLlmBody, OnnxLlmBody, type LoadLlmBodyOptions, type BodyPass } from './runtime/llm-body.js';
-export { prepareSoft, type PrepareSoftOptions, type PreparedBody } from './runtime/prepare-soft.js';

@@ -43,8 +43,10 @@ export interface ReportFiles {
   charts: string[];
 }
 
-export function groupLabel(method: string, alpha: number | null): string {
-  return alpha === null ? method : `${method} α=${alpha}`;
+/** A row's label: the method (pmg with a soft module: 'pmg+soft'), and α for pmg. */
+export function groupLabel(method: string, alpha: number | null, soft = false): string {
+  const name = soft && method === 'pmg' ? 'pmg+soft' : method;
+  return alpha === null ? name : `${name} α=${alpha}`;
 }
 
 export function reportData(store: RunStore): ReportData {
@@ -57,7 +59,7 @@ export function reportData(store: RunStore): ReportData {
       const members = rows.filter((r) => r.method === method && r.alpha === alpha);
       const stats: Record<string, Summary> = {};
       for (const c of columns) stats[c] = summarize(members.map((r) => r.metrics[c] ?? NaN));
-      groups.push({ label: groupLabel(method, alpha), method, alpha, n: members.length, stats });
+      groups.push({ label: groupLabel(method, alpha, config.soft !== undefined), method, alpha, n: members.length, stats });
     }
   }
   return { config, samples: store.samples(), rows, skipped: store.skipped(), columns, groups };
@@ -147,6 +149,9 @@ function describeRun(data: ReportData): string[] {
     `samples evaluated: ${samples}; skipped: ${skipped}`,
     `methods: ${c.methods.join(', ')}; α (pmg): ${c.alphas.join(', ')}; seed ${c.seed}${c.steps !== undefined ? `; ${c.steps} steps` : ''}${c.size !== undefined ? `; ${c.size}x${c.size} px` : ''}`,
     `models: ${c.models.models ?? 'default preset'}${c.models.llm ? `, llm ${c.models.llm}` : ''}; metric networks: ${c.models.metricsModels ?? 'defaults'}`,
+    ...(c.soft
+      ? [`soft module: ${c.soft.module} (fingerprint ${c.soft.fingerprint.slice(0, 12)}…, P ${c.soft.P}, N ${c.soft.N}, w_s ${c.soft.weight}; LLM body ${c.soft.llmBody}): its N tokens condition the soft rows (target + soft) and the pmg rows (keywords + soft)`]
+      : []),
     'personalization = metric vs the user\'s history images (mean over history); accuracy = vs the target image, CLIP-T vs the target text',
     `images are read as 8-bit RGB; ${TRANSPARENCY_NOTE} before every metric`,
     'mean ± half-width of the 95% confidence interval of the mean (Student\'s t, n − 1 degrees of freedom); ↑ higher is closer, ↓ lower is closer',

@@ -7,9 +7,25 @@ import type { PromptStyleName } from '../personalize/prompt-styles.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
 import type { EvalSampleSource } from './eval-samples.js';
 
-/** The methods an eval compares (the same names as personalize's `PersonalizeMethod`). */
-export type EvalMethod = 'target-only' | 'keywords' | 'pmg';
-export const EVAL_METHODS: readonly EvalMethod[] = ['target-only', 'keywords', 'pmg'];
+/** The methods an eval compares (the same names as personalize's `PersonalizeMethod`; 'soft' needs a soft module). */
+export type EvalMethod = 'target-only' | 'keywords' | 'soft' | 'pmg';
+export const EVAL_METHODS: readonly EvalMethod[] = ['target-only', 'keywords', 'soft', 'pmg'];
+/** What `pmg eval` runs without --methods (the methods that need no soft module). */
+export const DEFAULT_EVAL_METHODS: readonly EvalMethod[] = ['target-only', 'keywords', 'pmg'];
+
+/**
+ * The soft module of a run (`--soft`): its folder and fingerprint (so a resume with another module's weights is
+ * refused), its sizes, w_s and the LLM body that computes the tokens. Used by the soft rows and added to the pmg rows.
+ */
+export interface EvalSoftConfig {
+  module: string;
+  fingerprint: string;
+  P: number;
+  N: number;
+  weight: number;
+  llmBody: string;
+  allowLlmMismatch?: boolean;
+}
 
 export interface EvalModelConfig {
   /** `--models`: a folder laid out like `pmg models fixtures` writes it, or a preset name. */
@@ -45,6 +61,7 @@ export interface EvalConfig extends EvalSampleSource {
    */
   vaeTiling?: 'on' | 'off';
   models: EvalModelConfig;
+  soft?: EvalSoftConfig;
 }
 
 /** Canonical JSON (sorted keys, undefined dropped) so equal configs compare equal. */

@@ -3,7 +3,8 @@
  *  1. keywords ONCE per sample: the first personalize call asks the LLM; its keywords are stored and passed
  *     to every later call (personalize's `keywords` input), so all methods and α values share them;
  *  2. each method: target-only (target keywords only), keywords (preference keywords at one fixed weight),
- *     pmg (every weight generated and scored once; for each α in the list the candidate with the largest
+ *     soft (target keywords + the soft tokens of the run's soft module; computed once per sample and shared with pmg),
+ *     pmg (every weight generated and scored once, with the soft tokens when the run has a soft module; for each α in the list the candidate with the largest
  *     z = α·log d_p + (1−α)·log d_t is chosen again from the stored d_p, d_t — the candidates do not depend on α);
  *  3. metrics of each output against the references (eval-metrics.ts);
  *  4. the method's rows are written in one transaction (run-store.ts) as soon as they are finished.
@@ -17,10 +18,11 @@ import type { KeywordCache } from '../personalize/keyword-cache.js';
 import type { ModelSet } from '../personalize/model-set.js';
 import type { CaptionImage } from '../personalize/verbalize.js';
 import type { MemoryOptions } from '../pipeline/memory-plan.js';
-import { personalize as defaultPersonalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
+import { personalize as defaultPersonalize, softMethods, type PersonalizeRequest, type PersonalizeResult, type SoftRequest } from '../personalize/personalize.js';
 import { selectBest } from '../scoring/selection.js';
 import type { Sample } from '../spec/behaviour.js';
 import { removeOrphanTemporaries, writeAtomic } from './atomic-files.js';
+import { memorySoftCache } from '../soft/soft-cache.js';
 import { targetText, type EvalReferences, type EvalScorer } from './eval-metrics.js';
 import type { EvalMethod } from './run-config.js';
 import { resultKey, type ResultRow, type RunStore, type StoredKeywords, type StoredSample } from './run-store.js';
@@ -43,6 +45,8 @@ export interface EvalRunOptions {
   keywordCache?: KeywordCache;
   /** Captions history items that only have an image. */
   captioner?: CaptionImage;
+  /** The soft branch of the run's `soft` config (module, LLM body, w_s, cache): the soft rows, and added to pmg's. */
+  soft?: SoftRequest;
   progress?: ProgressSink;
   signal?: AbortSignal;
   /** Memory budget and VAE tiling of every generation (the run's `vaeTiling` overrides the tiling mode). */
@@ -62,6 +66,8 @@ export interface EvalRunSummary {
   skipped: Record<string, number>;
   personalizeCalls: number;
   rowsWritten: number;
+  /** Soft-token computations in this run: LLM passes made, and results taken from the cache (shared by soft and pmg). */
+  soft: { computed: number; reused: number };
 }
 
 /** Rows a sample needs: one per method, pmg one per α. */
@@ -80,6 +86,9 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
   const call = options.personalize ?? defaultPersonalize;
   const planned = plannedRows(config.methods, config.alphas);
   const needsImages = scorer.metrics.some((m) => m !== 'clip-t');
+  if (config.methods.includes('soft') && !options.soft) throw new PmgError('invalid-argument', "method 'soft' needs a soft module (--soft DIR)");
+  // Without a cache, each sample's soft tokens are still computed once for all its methods.
+  const soft = options.soft ? { ...options.soft, cache: options.soft.cache ?? memorySoftCache() } : undefined;
   const skipped: Record<string, number> = { ...(options.skipped ?? {}) };
   const usable: Sample[] = [];
   for (const sample of options.samples) {
@@ -97,7 +106,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
 
   const finished = store.finished();
   const todo = usable.filter((s) => planned.some((p) => !finished.has(resultKey(s.id, p.method, p.alpha))));
-  const summary: EvalRunSummary = { samples: 0, alreadyDone: usable.length - todo.length, skipped, personalizeCalls: 0, rowsWritten: 0 };
+  const summary: EvalRunSummary = { samples: 0, alreadyDone: usable.length - todo.length, skipped, personalizeCalls: 0, rowsWritten: 0, soft: { computed: 0, reused: 0 } };
   const task = (options.progress ?? silentProgress).start('eval', todo.length * config.methods.length, 'items');
   let done = 0;
   const positions = new Map(options.samples.map((s, i) => [s.id, i]));
@@ -130,6 +139,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
           target: sample.target,
           method,
           ...(method === 'pmg' ? { alpha: missing[0]!.alpha! } : {}),
+          ...(soft && softMethods.includes(method) ? { soft } : {}),
           seed: config.seed,
           ...(config.steps !== undefined ? { steps: config.steps } : {}),
           ...(config.size !== undefined ? { width: config.size, height: config.size } : {}),
@@ -142,6 +152,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
           ...(signal ? { signal } : {}),
         });
         summary.personalizeCalls++;
+        if (result.soft) summary.soft[result.soft.cached ? 'reused' : 'computed']++;
         if (!keywords) {
           keywords = storedKeywords(result);
           store.putKeywords(sample.id, keywords);

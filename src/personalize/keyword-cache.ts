@@ -1,15 +1,11 @@
 /**
- * A file cache of LLM answers to keyword prompts (SQLite through better-sqlite3), so a repeated
+ * A file cache of LLM answers to keyword prompts (SQLite through better-sqlite3, cache-database.ts), so a repeated
  * request costs no LLM call. The key is sha256 of (model id, template name and version, scene,
  * prompt text, generation settings); the value is the raw answer, parsed again on every hit
  * (so parser fixes apply to cached answers). Only answers that parsed are stored.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
-import { PmgError } from '../errors/pmg-error.js';
+import { defaultCacheDatabasePath, openCacheDatabase } from './cache-database.js';
 
 export interface CacheKeyParts {
   model: string;
@@ -36,19 +32,14 @@ export function keywordCacheKey(parts: CacheKeyParts): string {
 
 /** `<PMG_CACHE_DIR or ~/.cache/pmg>/keywords.sqlite`; pass the environment explicitly. */
 export function defaultKeywordCachePath(env: NodeJS.ProcessEnv): string {
-  const dir = env.PMG_CACHE_DIR && env.PMG_CACHE_DIR.trim() ? env.PMG_CACHE_DIR : join(homedir(), '.cache', 'pmg');
-  return join(dir, 'keywords.sqlite');
+  return defaultCacheDatabasePath(env);
 }
 
 /** Open (creating if needed) the cache file at `path`. */
 export function openKeywordCache(path: string): KeywordCache {
-  let db: Database.Database;
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path);
-    db.pragma('busy_timeout = 5000');
-    db.pragma('journal_mode = WAL');
-    db.exec(`CREATE TABLE IF NOT EXISTS keyword_answers (
+  const db = openCacheDatabase(
+    path,
+    `CREATE TABLE IF NOT EXISTS keyword_answers (
       key TEXT PRIMARY KEY,
       model TEXT NOT NULL,
       template TEXT NOT NULL,
@@ -57,14 +48,9 @@ export function openKeywordCache(path: string): KeywordCache {
       prompt TEXT NOT NULL,
       raw TEXT NOT NULL,
       created_at INTEGER NOT NULL
-    )`);
-  } catch (error) {
-    throw new PmgError(
-      'invalid-input',
-      `cannot open the keyword cache ${path} (${(error as Error).message}); delete the file, pass another --cache FILE, or use --no-cache`,
-      { cause: error, details: { file: path } },
-    );
-  }
+    )`,
+    'keyword cache',
+  );
   const select = db.prepare<[string], { raw: string }>('SELECT raw FROM keyword_answers WHERE key = ?');
   const insert = db.prepare(
     `INSERT OR REPLACE INTO keyword_answers (key, model, template, template_version, scene, prompt, raw, created_at)

@@ -20,28 +20,77 @@ import type { ModelPreset } from './presets.js';
 import { DEFAULT_PROMPT_STYLE, promptStyle, type PromptStyleName } from './prompt-styles.js';
 import { validateRequestShape } from './request-validation.js';
 import type { CaptionImage } from './verbalize.js';
+import type { SoftCache } from '../soft/soft-cache.js';
+import type { SoftModule } from '../soft/soft-module.js';
+import type { LlmBody } from '../spec/llm-body.js';
 
-export type PersonalizeMethod = 'pmg' | 'keywords' | 'target-only';
+/**
+ * 'target-only': the target part alone (no personalization); 'keywords': preference keywords at one fixed weight;
+ * 'soft': the target part plus the soft preference tokens (no preference keywords; needs `soft`); 'pmg': the weights
+ * searched, plus the soft tokens when `soft` is given.
+ */
+export type PersonalizeMethod = 'pmg' | 'keywords' | 'target-only' | 'soft';
 export type SearchStrategy = 'exhaustive' | 'early';
-export const personalizeMethods: readonly PersonalizeMethod[] = ['pmg', 'keywords', 'target-only'];
+export const personalizeMethods: readonly PersonalizeMethod[] = ['pmg', 'keywords', 'target-only', 'soft'];
+/** Methods that use a soft module (the others refuse one). */
+export const softMethods: readonly PersonalizeMethod[] = ['soft', 'pmg'];
 export const conditioningModes: readonly ConditioningMode[] = ['repeat', 'embed'];
 export const searchStrategies: readonly SearchStrategy[] = ['exhaustive', 'early'];
 export const DEFAULT_EARLY_FRACTION = 0.4;
 export const DEFAULT_EARLY_KEEP = 1;
 
 export interface ProgressEvent {
-  stage: 'keywords' | 'generate' | 'score' | 'decode';
+  stage: 'keywords' | 'soft' | 'generate' | 'score' | 'decode';
   step?: number;
   total?: number;
   message?: string;
+}
+
+/**
+ * The soft preference branch of a request (docs/soft.md): a module (soft/soft-module.ts `readSoftModule`), the LLM
+ * body it was made for, and w_s. The soft tokens are computed once per request (or taken from `cache`) and appended,
+ * times w_s, to every candidate's context; the unconditional half gets N copies of its own last token.
+ */
+export interface SoftRequest {
+  module: SoftModule;
+  body: LlmBody;
+  /** w_s, the factor of the soft tokens (default 1, >= 0). */
+  weight?: number;
+  /** Reuse tokens computed before (same LLM, module, template and history). */
+  cache?: SoftCache;
+  /** Use a module whose LLM fingerprint differs from the body's (same shape), with a warning. */
+  allowLlmMismatch?: boolean;
+}
+
+/** What result.json records of the soft branch. */
+export interface SoftRecord {
+  /** The module's folder, its fingerprint (sha256 of soft.safetensors), P, N, and the w_s used. */
+  module: string;
+  fingerprint: string;
+  P: number;
+  N: number;
+  weight: number;
+  /** The LLM body that computed the tokens. */
+  llm: { id: string; fingerprint: string };
+  template: { name: string; version: string };
+  /** The soft prompt the LLM read and its token count. */
+  prompt: string;
+  promptTokens: number;
+  /** True when the tokens came from the cache. */
+  cached: boolean;
 }
 
 export interface PersonalizeRequest {
   scene: Scene;
   history: History;
   target: Target;
-  /** Default 'pmg'; 'target-only' = target keywords only; 'keywords' = preference keywords at ONE fixed weight, no search. */
+  /**
+   * Default 'pmg'; 'target-only' = target keywords only; 'keywords' = preference keywords at ONE fixed weight, no search;
+   * 'soft' = target keywords + the soft tokens (needs `soft`).
+   */
   method?: PersonalizeMethod;
+  /** The soft preference branch (methods 'soft' and 'pmg'). */
+  soft?: SoftRequest;
   /** Default 2/3. */
   alpha?: number;
   /** 'repeat' (default) | 'embed'. */
@@ -106,6 +155,8 @@ export interface PersonalizeCandidate {
   finished: boolean;
   /** The decoder that made the png: the final decoder, or the preview's for a candidate stopped early. */
   decoder: DecoderKind;
+  /** Tokens of the generator's context (conditional half): the text windows, plus N soft tokens when the soft branch ran. */
+  contextTokens: number;
 }
 
 export interface PersonalizeSettings {
@@ -145,14 +196,19 @@ export interface PersonalizeResult {
   /** The texts d_t and d_p were scored against, so anyone can recompute them. */
   scoring: { targetText: string; preferenceText: string };
   chosen: number;
-  /** ms per stage: keywords, encode, denoise, decode, score, total. */
+  /** ms per stage: keywords, soft (when the soft branch ran), encode, denoise, decode, score, total. */
   timings: Record<string, number>;
   /** The generation settings used (defaults filled). */
   settings: PersonalizeSettings;
+  /** The soft branch, when it ran. */
+  soft?: SoftRecord;
 }
 
+/** A request whose soft branch may still lack its module and body (the CLI checks flags before it opens them). */
+export type PersonalizeRequestDraft = Omit<PersonalizeRequest, 'soft'> & { soft?: Partial<SoftRequest> };
+
 /** Checked request fields with defaults filled (everything cheap, before any model runs). */
-export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: ModelPreset) {
+export function checkPersonalizeRequest(request: PersonalizeRequestDraft, preset?: ModelPreset) {
   const { history, target } = validateRequestShape(request);
   const method = request.method ?? 'pmg';
   if (!personalizeMethods.includes(method)) throw new PmgError('invalid-argument', `unknown method '${method}'; use ${personalizeMethods.join(', ')}`);
@@ -193,5 +249,22 @@ export function checkPersonalizeRequest(request: PersonalizeRequest, preset?: Mo
   else if (method === 'keywords') weights = [request.fixedWeight ?? defaults[0]!];
   else weights = [0];
   if (request.weights && method !== 'pmg') throw new PmgError('invalid-argument', `weights are only used by method 'pmg' (method '${method}' generates one candidate)`);
-  return { history, target, method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, finalDecoder, targetWeight, seed, steps, guidance, width, height, scheduler, timestepSpacing, weights, style };
+  const softWeight = checkSoftUse(method, request.soft);
+  return { history, target, method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, finalDecoder, targetWeight, seed, steps, guidance, width, height, scheduler, timestepSpacing, weights, style, softWeight };
+}
+
+/** w_s of the request (undefined without a soft branch); a soft branch the method does not use is refused. */
+function checkSoftUse(method: PersonalizeMethod, soft: Partial<SoftRequest> | undefined): number | undefined {
+  if (!soft) {
+    if (method === 'soft') throw new PmgError('invalid-argument', "method 'soft' needs a soft module (--soft DIR; library: request.soft)", { details: { field: 'soft' } });
+    return undefined;
+  }
+  if (!softMethods.includes(method)) {
+    throw new PmgError('invalid-argument', `method '${method}' does not use a soft module; drop --soft or use --method ${softMethods.join(' or ')}`, { details: { field: 'soft' } });
+  }
+  const weight = soft.weight ?? 1;
+  if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
+    throw new PmgError('invalid-argument', `soft weight (--soft-weight) must be a number >= 0, got ${weight}`, { details: { field: 'soft.weight' } });
+  }
+  return weight;
 }

@@ -1,6 +1,7 @@
 /**
  * PMG end to end for one user (method.md 1.4):
- *   1. keywords (LLM, or given)  2. candidate plans (conditioning.ts)  3. encode  4. ONE batched denoising
+ *   1. keywords (LLM, or given)  1b. soft preference tokens, once, when a soft module is given (soft/)
+ *   2. candidate plans (conditioning.ts)  3. encode  4. ONE batched denoising
  *   run for all candidates (one UNet call per step per token length), all with the same seed so only the
  *   conditioning differs  5. decode
  *   6. CLIP scores d_p, d_t  7. z = α·log d_p + (1−α)·log d_t, the largest z wins (ties: lower weight).
@@ -28,12 +29,17 @@ import { vaeTilesRecord } from '../pipeline/vae-tiling-plan.js';
 import { keywordText, scoreCandidates, type ScoringTexts } from '../scoring/clip-scorer.js';
 import { selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
-import { planCandidates, targetPromptText, type CandidatePlan } from './conditioning.js';
+import { PmgError } from '../errors/pmg-error.js';
+import { planCandidates, targetPromptText, type CandidatePlan, type ConditioningMode } from './conditioning.js';
+import type { FloatTensor } from '../spec/tensor.js';
 import { extractKeywords, type KeywordResult } from './extract-keywords.js';
 import type { ModelSet } from './model-set.js';
 import { checkPersonalizeRequest, type PersonalizeRequest, type PersonalizeResult } from './personalize-request.js';
 import type { PromptStyle } from './prompt-styles.js';
 import { loadPrompts } from './prompts.js';
+import { computeSoftTokens, weightedSoftTokens, type SoftTokens } from '../soft/soft-embeddings.js';
+import { checkSoftGenerator, checkSoftLlm, checkSoftScene } from '../soft/soft-fit.js';
+import { softModuleRecord } from '../soft/soft-module.js';
 
 export {
   checkPersonalizeRequest,
@@ -42,28 +48,48 @@ export {
   DEFAULT_EARLY_KEEP,
   personalizeMethods,
   searchStrategies,
+  softMethods,
   type PersonalizeCandidate,
   type PersonalizeMethod,
   type PersonalizeRequest,
+  type PersonalizeRequestDraft,
   type PersonalizeResult,
   type PersonalizeSettings,
   type ProgressEvent,
   type SearchStrategy,
+  type SoftRecord,
+  type SoftRequest,
 } from './personalize-request.js';
 
-/** Candidate plans for the keywords (checks weights; target-only drops the preference part). */
+/** Candidate plans for the keywords (checks weights; target-only and soft drop the preference keywords). */
 export function planForMethod(request: PersonalizeRequest, checked: ReturnType<typeof checkPersonalizeRequest>, keywords: { preference: string[]; target: string[] }): CandidatePlan[] {
   return planCandidates({
     scene: request.scene,
     mode: checked.mode,
     title: checked.target.item?.title,
     targetKeywords: keywords.target,
-    preferenceKeywords: checked.method === 'target-only' ? [] : keywords.preference,
+    preferenceKeywords: checked.method === 'target-only' || checked.method === 'soft' ? [] : keywords.preference,
     weights: checked.weights,
     targetWeight: checked.targetWeight,
     style: checked.style,
     ...(request.negative !== undefined ? { negative: request.negative } : {}),
   });
+}
+
+/**
+ * What the generator gets per candidate: the context [target ; preference × w_p ; soft × w_s] along the token axis
+ * (repeat mode: the target and preference text as one prompt; embed mode: separately encoded spans), and for the
+ * unconditional half of guidance the negative prompt followed by N copies of its own last token (a padding
+ * position of the negative prompt's window). This is the counterpart the paper's port uses — its negative prompt is
+ * encoded padded to the conditional length, so the extra positions hold padding states — and, unlike zeros or the
+ * soft tokens themselves, it leaves guidance pushing toward exactly what the soft tokens add.
+ */
+export function candidateConditioning(plans: readonly CandidatePlan[], mode: ConditioningMode, softTokens?: FloatTensor): CandidateConditioning[] {
+  return plans.map((plan) => ({
+    prompt: mode === 'repeat' ? plan.prompt : plan.spans.map((s) => ({ text: s.text, weight: s.weight })),
+    negativePrompt: plan.negative,
+    ...(softTokens ? { extraTokens: softTokens } : {}),
+  }));
 }
 
 /** What d_t and d_p are scored against: the target part of the prompt as generated, and the preference keywords. */
@@ -82,6 +108,16 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   const finalDecoder = finalDecoderOf(models.sd.vaeDecoder, models.decoder?.decoder, finalKind);
   const decoders: PreviewDecoders = { vae: models.sd.vaeDecoder, ...(models.decoder ? { tiny: models.decoder.decoder } : {}) };
   const previewKind = previewDecoder(decoders).kind;
+  // The soft branch fits the LLM body, the generator and the scene (checked before any model runs).
+  const soft = checked.softWeight !== undefined ? request.soft : undefined;
+  if (soft) {
+    if (typeof soft.module !== 'object' || soft.module === null || typeof soft.body !== 'object' || soft.body === null) {
+      throw new PmgError('invalid-argument', 'soft needs a module (readSoftModule) and the LLM body it was made for', { details: { field: 'soft' } });
+    }
+    checkSoftLlm(soft.module, soft.body, { ...(soft.allowLlmMismatch ? { allowLlmMismatch: true } : {}), ...(request.warn ? { warn: request.warn } : {}) });
+    checkSoftGenerator(soft.module, models.sd.textEncoder.hiddenSize, models.ids.sd);
+    checkSoftScene(soft.module, request.scene);
+  }
   const timings: Record<string, number> = {};
   const progress = request.onProgress ?? (() => undefined);
   const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -94,20 +130,21 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   };
 
   // 1. keywords
+  const options = request.keywordOptions ?? {};
+  const prompts = loadPrompts(options.promptsDir === undefined ? {} : { dir: options.promptsDir });
   let keywordResult: KeywordResult;
   if (request.keywords) {
     keywordResult = request.keywords;
     timings.keywords = 0;
   } else {
     progress({ stage: 'keywords', message: `asking ${models.llm.id}` });
-    const options = request.keywordOptions ?? {};
     keywordResult = await timed('keywords', () =>
       extractKeywords({
         scene: request.scene,
         history: checked.history,
         target: checked.target,
         llm: models.llm,
-        prompts: loadPrompts(options.promptsDir === undefined ? {} : { dir: options.promptsDir }),
+        prompts,
         cache: options.cache,
         count: options.count,
         variant: options.variant,
@@ -118,13 +155,29 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   }
   const keywords = { preference: [...keywordResult.preference], target: [...keywordResult.target] };
 
+  // 1b. soft preference tokens, once for every candidate
+  let softTokens: SoftTokens | undefined;
+  if (soft) {
+    progress({ stage: 'soft', message: `${soft.module.config.N} tokens of ${soft.module.source} by ${soft.body.id}` });
+    softTokens = await timed('soft', () =>
+      computeSoftTokens({
+        scene: request.scene,
+        history: checked.history,
+        module: soft.module,
+        body: soft.body,
+        prompts,
+        ...(soft.cache ? { cache: soft.cache } : {}),
+        ...(options.captioner ? { captioner: options.captioner } : {}),
+        ...(request.warn ? { warn: request.warn } : {}),
+      }),
+    );
+  }
+  const extraTokens = softTokens ? weightedSoftTokens(softTokens.tokens, checked.softWeight!) : undefined;
+
   // 2. plans  3. encode (+ timesteps and seeded latents)
   const plans = planForMethod(request, checked, keywords);
   const texts = scoringTexts({ scene: request.scene, target: checked.target }, checked.style, keywords);
-  const conditioning: CandidateConditioning[] = plans.map((plan) => ({
-    prompt: checked.mode === 'repeat' ? plan.prompt : plan.spans.map((s) => ({ text: s.text, weight: s.weight })),
-    negativePrompt: plan.negative,
-  }));
+  const conditioning = candidateConditioning(plans, checked.mode, extraTokens);
   const seeds = plans.map(() => checked.seed);
   const state = await timed('encode', () =>
     prepareDenoise(models.sd, {
@@ -142,7 +195,9 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       ...(request.memory ? { memory: request.memory } : {}),
       ...(request.info ? { info: request.info } : {}),
     }),
-  );  // The progress bar starts before the first step (seconds on a real UNet), in the steps the caller asked for.
+  );
+  const contextTokens = state.contextTokens;
+  // The progress bar starts before the first step (seconds on a real UNet), in the steps the caller asked for.
   progress({ stage: 'generate', step: 0, total: checked.steps });
 
   const total = state.stepCount;
@@ -273,6 +328,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       png: pngs[i]!,
       finished: finished[i]!,
       decoder: decoderOf(i),
+      contextTokens: contextTokens[i]!,
     })),
     scoring: { targetText: texts.target, preferenceText: texts.preference },
     chosen,
@@ -293,6 +349,19 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       ...(request.latentsSource ? { latents: request.latentsSource } : {}),
       ...(request.memory ? { memory: { unet: state.slicePlan, ...(vaeTiling ? { vae: vaeTiling } : {}) } } : {}),
     },
+    ...(soft && softTokens
+      ? {
+          soft: {
+            ...softModuleRecord(soft.module),
+            weight: checked.softWeight!,
+            llm: { id: soft.body.id, fingerprint: soft.body.fingerprint },
+            template: softTokens.template,
+            prompt: softTokens.prompt,
+            promptTokens: softTokens.promptTokens,
+            cached: softTokens.cached,
+          },
+        }
+      : {}),
   };
 }
 

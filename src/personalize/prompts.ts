@@ -1,5 +1,5 @@
 /**
- * Prompt templates for keyword extraction. The shipped templates are JSON files in
+ * Prompt templates for keyword extraction and for the soft preference branch (`<scene>-soft`, soft/soft-embeddings.ts). The shipped templates are JSON files in
  * assets/prompts/ (one per prompt, each with a `version` that is part of the cache key);
  * `--prompts DIR` overrides the ones whose file is present in DIR (same file name).
  * Templates use `{{name}}` placeholders, filled in one pass (values are never re-expanded). Placeholders a
@@ -27,6 +27,9 @@ export const templateVariables = {
   'fashion-preference-json': ['count', 'items'],
   'movie-target-json': ['ask', 'title', 'genres', 'synopsis'],
   'fashion-target-json': ['ask', 'title', 'category', 'synopsis'],
+  'movie-soft': ['items'],
+  'fashion-soft': ['items'],
+  'sticker-soft': ['items'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TemplateName = keyof typeof templateVariables;

@@ -17,8 +17,8 @@ const result: PersonalizeResult = {
   search: 'early',
   keywords: { preference: ['linen'], target: ['shirt'], prompts: {}, raw: {}, model: 'm', cached: false },
   candidates: [
-    { weights: { preference: 2, target: 1 }, prompt: 'p2', negative: 'n', seed: 0, dp: 20, dt: 25, z: 3.1, png: Buffer.from('a'), finished: false, decoder: 'tiny' },
-    { weights: { preference: 3, target: 1 }, prompt: 'p3', negative: 'n', seed: 0, dp: 22, dt: 24, z: 3.2, png: Buffer.from('b'), finished: true, decoder: 'vae' },
+    { weights: { preference: 2, target: 1 }, prompt: 'p2', negative: 'n', seed: 0, dp: 20, dt: 25, z: 3.1, png: Buffer.from('a'), finished: false, decoder: 'tiny', contextTokens: 77 },
+    { weights: { preference: 3, target: 1 }, prompt: 'p3', negative: 'n', seed: 0, dp: 22, dt: 24, z: 3.2, png: Buffer.from('b'), finished: true, decoder: 'vae', contextTokens: 77 },
   ],
   scoring: { targetText: 'costume, shirt', preferenceText: 'linen' },
   chosen: 1,

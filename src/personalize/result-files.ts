@@ -62,12 +62,14 @@ export function resultJson(result: PersonalizeResult, extra: { models: ModelIds 
       image: candidateImageName(i),
       finished: c.finished,
       decoder: c.decoder,
+      contextTokens: c.contextTokens,
     })),
     scoring: result.scoring,
     chosen: result.chosen,
     best: 'best.png',
     models: extra.models,
     settings: result.settings,
+    ...(result.soft ? { soft: result.soft } : {}),
     timings: result.timings,
   };
 }

@@ -165,6 +165,11 @@ export class DenoiseState {
     return this.slots.map((s) => s.seed);
   }
 
+  /** Context length (tokens of the conditional half: text windows plus extra tokens) of the candidates still running. */
+  get contextTokens(): number[] {
+    return this.slots.map((s) => s.conditioning.cond.dims[1]!);
+  }
+
   private get guided(): boolean {
     return this.settings.guidanceScale > 1;
   }

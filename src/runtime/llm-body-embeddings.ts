@@ -128,3 +128,14 @@ export class EmbeddingTable {
 function readExactly(fd: number, into: Uint8Array, position: number, file: string): void {
   if (!readFullyAt(fd, into, position)) throw new PmgError('invalid-input', `${file} ends before byte ${position + into.length} (truncated?)`, { details: { file } });
 }
+
+/** The fingerprint (see the file comment) of a table held in memory, float32 [vocabSize, hidden] row-major. */
+export function llmBodyFingerprint(config: LlmBodyConfig, table: Float32Array): string {
+  if (table.length !== config.vocabSize * config.hidden) {
+    throw new PmgError('internal', `embedding table has ${table.length} values, expected ${config.vocabSize} x ${config.hidden}`);
+  }
+  return createHash('sha256')
+    .update(fingerprintPrefix(config), 'utf8')
+    .update(new Uint8Array(table.buffer, table.byteOffset, table.byteLength))
+    .digest('hex');
+}

@@ -92,3 +92,16 @@ test('renderDemoPage is deterministic and self-contained (no external URLs, no s
   assert.ok(a.startsWith('<!doctype html>'));
   assert.ok(!/<script|<link |https?:\/\/[^\s"<]*\.(css|js)/.test(a));
 });
+
+test('renderDemoPage: with a soft module, the methods side by side (escaped), and no such row without one', () => {
+  const input = pageInput({ soft: 'fx/soft <P 4>' });
+  input.users[0]!.methods = [
+    { method: 'target-only', label: 'target-only', image: 'user-7/target-only/candidate-0.png', prompt: 'a & b', contextTokens: 77, dp: 20, dt: 25, z: 3 },
+    { method: 'soft', label: 'soft <tokens>', image: 'user-7/soft/candidate-0.png', prompt: 'p', contextTokens: 81, dp: 21, dt: 24, z: 3.1 },
+  ];
+  const html = renderDemoPage(input);
+  assert.match(html, /<th scope="row">Soft module<\/th><td>fx\/soft &lt;P 4&gt;<\/td>/);
+  assert.match(html, /data-method="target-only"[\s\S]*<td>77<\/td>[\s\S]*data-method="soft"[\s\S]*soft &lt;tokens&gt;[\s\S]*<td>81<\/td>/);
+  assert.match(html, /src="user-7\/soft\/candidate-0\.png"/);
+  assert.doesNotMatch(renderDemoPage(pageInput()), /Methods side by side|Soft module/);
+});

@@ -24,6 +24,20 @@ export interface DemoPageCandidate {
   decoder?: DecoderKind;
 }
 
+/** One method's chosen image for the side-by-side row (with a soft module: target-only, keywords, soft, pmg+soft). */
+export interface DemoMethodRow {
+  method: string;
+  label: string;
+  /** Image path relative to the page. */
+  image: string;
+  prompt: string;
+  /** Tokens of the generator's context (text windows plus soft tokens). */
+  contextTokens: number;
+  dp: number;
+  dt: number;
+  z: number;
+}
+
 export interface DemoPageUser {
   /** The sample's user id (shown), e.g. '54'. */
   user: string;
@@ -34,6 +48,8 @@ export interface DemoPageUser {
   chosen: number;
   /** Milliseconds per stage (keywords, denoise, score, total ...), shown small. */
   timings?: Record<string, number>;
+  /** The methods side by side (when the demo ran with a soft module). */
+  methods?: DemoMethodRow[];
 }
 
 export interface DemoPageInput {
@@ -54,6 +70,8 @@ export interface DemoPageInput {
   generatedAt?: string;
   /** The sample's licence line, shown in the footer. */
   sampleNote?: string;
+  /** The soft module, described in one line (when the demo ran with one). */
+  soft?: string;
   users: DemoPageUser[];
 }
 
@@ -133,6 +151,33 @@ function candidateFigure(user: DemoPageUser, candidate: DemoPageCandidate, index
     .join('\n');
 }
 
+function methodFigure(user: DemoPageUser, row: DemoMethodRow): string {
+  const alt = `${row.label} image for user ${user.user}: context ${row.contextTokens} tokens, d_p ${formatScore(row.dp, 2)}, d_t ${formatScore(row.dt, 2)}`;
+  return [
+    `<figure class="candidate method" data-method="${escapeHtml(row.method)}">`,
+    `<img src="${escapeHtml(imageHref(row.image))}" alt="${escapeHtml(alt)}" width="256" height="256" loading="eager">`,
+    `<figcaption>`,
+    `<p class="method-name"><strong>${escapeHtml(row.label)}</strong></p>`,
+    `<table class="scores" aria-label="scores of ${escapeHtml(row.label)}">`,
+    `<thead><tr><th scope="col">context</th><th scope="col">d<sub>p</sub></th><th scope="col">d<sub>t</sub></th><th scope="col">z</th></tr></thead>`,
+    `<tbody><tr><td>${escapeHtml(row.contextTokens)}</td><td>${formatScore(row.dp, 2)}</td><td>${formatScore(row.dt, 2)}</td><td>${formatScore(row.z, 4)}</td></tr></tbody>`,
+    `</table>`,
+    `<details><summary>Prompt</summary><p class="prompt">${escapeHtml(row.prompt)}</p></details>`,
+    `</figcaption>`,
+    `</figure>`,
+  ].join('\n');
+}
+
+function methodsRow(user: DemoPageUser): string {
+  if (!user.methods?.length) return '';
+  return [
+    `<h3>Methods side by side <span class="hint">same user, seed and keywords: target only, + preference keywords, + soft tokens, both (context = text tokens + soft tokens)</span></h3>`,
+    `<div class="candidates methods">`,
+    ...user.methods.map((row) => methodFigure(user, row)),
+    `</div>`,
+  ].join('\n');
+}
+
 function userSection(user: DemoPageUser, index: number): string {
   const id = `user-${index}`;
   const target = user.target;
@@ -162,6 +207,7 @@ function userSection(user: DemoPageUser, index: number): string {
     `<div class="candidates">`,
     ...user.candidates.map((c, i) => candidateFigure(user, c, i)),
     `</div>`,
+    methodsRow(user),
     timings ? `<p class="meta timings">time: ${timings}</p>` : '',
     `</section>`,
   ]
@@ -217,6 +263,9 @@ table.scores td { text-align: right; padding: 0 4px; }
 .meta { color: var(--muted); font-size: 12px; margin: 6px 0 0; }
 details { margin-top: 4px; font-size: 13px; }
 summary { cursor: pointer; color: var(--accent); }
+.methods .candidate { width: 236px; }
+.methods .candidate img { width: 216px; height: 216px; }
+.method-name { margin: 6px 0 0; font-size: 14px; }
 .prompt { margin: 4px 0 0; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; overflow-wrap: anywhere; }
 footer { color: var(--muted); font-size: 13px; padding-bottom: 32px; }
 `;
@@ -230,6 +279,7 @@ function runTable(input: DemoPageInput): string {
     ...(input.models.decoder ? ([['Tiny autoencoder (TAESD)', escapeHtml(input.models.decoder)]] as [string, string][]) : []),
     ...(input.finalDecoder ? ([['Final images decoded by', escapeHtml(input.finalDecoder === 'tiny' ? 'the tiny autoencoder (faster, softer detail)' : "the model's VAE")]] as [string, string][]) : []),
     ['α (preference share of z)', escapeHtml(formatScore(input.alpha, 4))],
+    ...(input.soft ? ([['Soft module', escapeHtml(input.soft)]] as [string, string][]) : []),
   ];
   if (input.steps !== undefined) rows.push(['Denoising steps', escapeHtml(input.steps)]);
   if (input.seed !== undefined) rows.push(['Seed', escapeHtml(input.seed)]);

@@ -4,6 +4,7 @@
  *   <out>/index.html                 the page (web/demo-page.ts)
  *   <out>/demo.json                  what ran (preset, models, settings, users); also marks the folder as a demo folder
  *   <out>/user-<id>/result.json, best.png, candidate-<i>.png   (personalize/result-files.ts)
+ *   <out>/user-<id>/<method>/...     with a soft module: the target-only, keywords and soft runs, shown beside pmg+soft
  * Everything is written to `<out>.tmp-<pid>` first and renamed into place at the end, so a failure leaves
  * nothing in --out. An existing --out is replaced only when it is an earlier demo folder (has demo.json).
  */
@@ -22,7 +23,11 @@ import type { ModelStore } from '../runtime/model-store.js';
 import { DEFAULT_ALPHA, checkAlpha } from '../scoring/selection.js';
 import type { Sample } from '../spec/behaviour.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
-import { renderDemoPage, type DemoPageUser } from './demo-page.js';
+import { renderDemoPage, type DemoMethodRow, type DemoPageUser } from './demo-page.js';
+import type { SoftRequest } from '../personalize/personalize-request.js';
+import { loadLlmBody } from '../runtime/llm-body.js';
+import { memorySoftCache } from '../soft/soft-cache.js';
+import { softModuleRecord, type SoftModule } from '../soft/soft-module.js';
 import { formatBytes } from '../core/progress.js';
 
 /**
@@ -31,6 +36,8 @@ import { formatBytes } from '../core/progress.js';
  */
 export const TINY_DEMO = { steps: 3, width: 64, height: 64, guidance: 2, finalDecoder: 'tiny' } as const;
 const TINY_FIXTURES = ['llm', 'clip', 'sd', 'taesd'];
+/** The tiny fixtures' LLM body, written when the tiny demo runs with --soft. */
+const FIXTURE_LLM_BODY = 'llm-body';
 export const DEMO_MARKER = 'demo.json';
 const TINY_LLM_LABEL = 'tiny fixture LLM (random weights)';
 export const SAMPLE_NOTE =
@@ -68,6 +75,12 @@ export interface DemoOptions {
   progress?: ProgressSink;
   /** Default: the shipped sample (data/demo-sample.ts). */
   samples?: Sample[];
+  /**
+   * A soft module, the LLM body it was made for (opened with the models) and w_s: the main run is pmg with the soft
+   * tokens, and target-only, keywords and soft run too, shown side by side.
+   */
+  /** `bodySpec` undefined: with `tiny`, the tiny fixtures' own LLM body (`llm-body/`). */
+  soft?: { module: SoftModule; bodySpec?: string; weight: number; allowLlmMismatch?: boolean };
   signal?: AbortSignal;
   /** Shown on the page (omit for byte-identical pages). */
   generatedAt?: string;
@@ -218,6 +231,14 @@ function requestFor(sample: Sample, options: DemoOptions, log: (line: string) =>
   return request;
 }
 
+/** The methods shown beside pmg+soft when the demo has a soft module, in the paper's ablation order. */
+export const DEMO_COMPARED_METHODS = ['target-only', 'keywords', 'soft'] as const;
+
+function methodRow(method: string, label: string, folder: string, result: PersonalizeResult): DemoMethodRow {
+  const c = result.candidates[result.chosen]!;
+  return { method, label, image: `${folder}/candidate-${result.chosen}.png`, prompt: c.prompt, contextTokens: c.contextTokens, dp: c.dp, dt: c.dt, z: c.z };
+}
+
 function pageUser(sample: Sample, folder: string, result: PersonalizeResult, modelLabel?: string): DemoPageUser {
   return {
     user: sample.user,
@@ -276,12 +297,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   rmSync(stage, { recursive: true, force: true });
   const fixturesDir = options.tiny ? mkdtempSync(join(tmpdir(), 'pmg-demo-models-')) : undefined;
   let models: ModelSet | undefined;
+  let soft: SoftRequest | undefined;
+  let closeBody: (() => Promise<unknown>) | undefined;
+  const bodyLabel = options.soft?.bodySpec ?? 'tiny fixture LLM body (random weights)';
   try {
     if (fixturesDir) {
       log('writing the tiny fixture models (random weights: the images will be noise)');
-      await writeFixtures(fixturesDir, { only: TINY_FIXTURES });
+      await writeFixtures(fixturesDir, { only: options.soft ? [...TINY_FIXTURES, FIXTURE_LLM_BODY] : TINY_FIXTURES });
     }
     models = await loadModels(options, fixturesDir);
+    if (options.soft) {
+      const bodySpec = options.soft.bodySpec ?? (fixturesDir ? join(fixturesDir, FIXTURE_LLM_BODY) : undefined);
+      if (!bodySpec) throw new PmgError('invalid-argument', `--soft needs --llm-body DIR|ID, the LLM body the module was made for (${options.soft.module.config.llm.id})`);
+      const body = await loadLlmBody(bodySpec, { store: options.store, ...(options.device ? { device: options.device } : {}), ...(options.threads ? { threads: options.threads } : {}) });
+      closeBody = async () => body.close?.();
+      soft = { module: options.soft.module, body, weight: options.soft.weight, cache: memorySoftCache(), ...(options.soft.allowLlmMismatch ? { allowLlmMismatch: true } : {}) };
+    }
     mkdirSync(stage);
     const users: DemoPageUser[] = [];
     let settingsSteps: number | undefined;
@@ -291,11 +322,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     for (const [index, sample] of samples.entries()) {
       const label = `user ${sample.user} (${index + 1}/${samples.length})`;
       const folder = userFolderName(sample.user);
-      const result = await personalize(models, requestFor(sample, options, log, label)).catch((error: unknown) => {
+      const request = requestFor(sample, options, log, label);
+      const result = await personalize(models, { ...request, ...(soft ? { soft } : {}) }).catch((error: unknown) => {
         throw explainServerFailure(error, options);
       });
       await writeResultFolder(join(stage, folder), result, { models: models.ids });
-      users.push(pageUser(sample, folder, result, fixturesDir ? TINY_LLM_LABEL : undefined));
+      const user = pageUser(sample, folder, result, fixturesDir ? TINY_LLM_LABEL : undefined);
+      if (soft) {
+        // The ablation row: the same user, seed and keywords by every method.
+        const rows: DemoMethodRow[] = [];
+        for (const method of DEMO_COMPARED_METHODS) {
+          const other = await personalize(models, { ...request, method, keywords: { scene: sample.scene, ...result.keywords }, ...(method === 'soft' ? { soft } : {}) });
+          await writeResultFolder(join(stage, folder, method), other, { models: models.ids });
+          rows.push(methodRow(method, method, `${folder}/${method}`, other));
+        }
+        rows.push(methodRow('pmg', 'pmg+soft (chosen above)', folder, result));
+        user.methods = rows;
+      }
+      users.push(user);
       settingsSteps ??= result.settings.steps;
       finalDecoder ??= result.settings.finalDecoder;
       runMode ??= { mode: result.mode, search: result.search };
@@ -316,12 +360,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       ...(finalDecoder ? { finalDecoder } : {}),
       seed: options.seed ?? 0,
       ...(runMode ?? {}),
+      ...(options.soft ? { soft: softLabel(options.soft, bodyLabel) } : {}),
       sampleNote: SAMPLE_NOTE,
       ...(options.generatedAt ? { generatedAt: options.generatedAt } : {}),
       users,
     });
     writeFileSync(join(stage, 'index.html'), html);
-    const summary = { tool: 'pmg demo', tiny: options.tiny, preset: presetName ?? null, models: ids, finalDecoder: finalDecoder ?? null, alpha, steps: steps ?? null, seed: options.seed ?? 0, users: outcomes };
+    const softSummary = options.soft ? { ...softModuleRecord(options.soft.module), weight: options.soft.weight, llmBody: bodyLabel, methods: [...DEMO_COMPARED_METHODS, 'pmg'] } : null;
+    const summary = { tool: 'pmg demo', tiny: options.tiny, preset: presetName ?? null, models: ids, finalDecoder: finalDecoder ?? null, alpha, steps: steps ?? null, seed: options.seed ?? 0, soft: softSummary, users: outcomes };
     writeFileSync(join(stage, DEMO_MARKER), `${JSON.stringify(summary, null, 2)}\n`);
     publish(stage, options.out);
     return { page: join(options.out, 'index.html'), users: outcomes };
@@ -330,7 +376,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     if (createdParent) rmSync(createdParent, { recursive: true, force: true });
     throw error;
   } finally {
+    await closeBody?.().catch(() => undefined);
     await models?.close().catch(() => undefined);
     if (fixturesDir) rmSync(fixturesDir, { recursive: true, force: true });
   }
+}
+
+function softLabel(soft: NonNullable<DemoOptions['soft']>, body: string): string {
+  const c = soft.module.config;
+  return `${soft.module.source} (P ${c.P}, N ${c.N}, w_s ${soft.weight}, ${c.trainedWith === 'init' ? 'untrained: random init' : `made by ${c.trainedWith}`}; LLM body ${body})`;
 }

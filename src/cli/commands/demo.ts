@@ -13,6 +13,7 @@ import { decoderCommandOptions, decoderSettings } from '../decoder-options.js';
 import { llmCommandOptions, llmSettings } from '../llm-options.js';
 import { intOption, numberOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
+import { modelsFolderOf, softChoice, softCommandOptions } from '../soft-options.js';
 
 /**
  * Env var naming a JSON file with a whole ModelPreset that replaces the chosen one: for mirrors that
@@ -37,6 +38,7 @@ export const demoCommand: Command = {
     device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
     threads: { type: 'string', value: 'N', description: "intra-op threads per session (default: the machine's cores)" },
     ...llmCommandOptions,
+    ...softCommandOptions,
   },
   details: [
     'Writes <out>/index.html (the page), <out>/user-<id>/{best.png,candidate-<i>.png,result.json} and <out>/demo.json,',
@@ -50,6 +52,9 @@ export const demoCommand: Command = {
     '  pmg demo                   # fast preset: SD-Turbo, CLIP ViT-B/32, Qwen2.5-0.5B-Instruct',
     '  pmg demo --preset paper    # SD 1.5, 30 steps, guidance 9; needs an OpenAI-compatible LLM server',
     '  pmg demo --preset paper --llm openai:http://127.0.0.1:8080/v1 --llm-model qwen2.5-7b-instruct   # your own server',
+    '  pmg models fixtures fx && pmg demo --models fx --soft fx/soft   # + soft tokens: target-only, keywords, soft and pmg+soft side by side',
+    'With --soft DIR each user also runs target-only, keywords and soft (written to <out>/user-<id>/<method>/), shown beside',
+    'pmg+soft; the LLM body is --llm-body, or <models>/llm-body of --models, or with --tiny the fixtures\' own (docs/soft.md).',
   ].join('\n'),
   async run(context) {
     const tiny = booleanOption(context, 'tiny');
@@ -76,6 +81,7 @@ export const demoCommand: Command = {
     const llm = tiny ? {} : llmSettings(context);
     const log = (line: string): void => void context.io.stderr.write(`${line}\n`);
     const decoders = decoderSettings(context);
+    const soft = softChoice(context, modelsDir !== undefined ? modelsFolderOf(context, modelsDir) : undefined, { bodyOptional: tiny });
 
     const outcome = await runDemo({
       out,
@@ -88,6 +94,7 @@ export const demoCommand: Command = {
       ...(steps !== undefined ? { steps } : {}),
       seed,
       ...(alpha !== undefined ? { alpha } : {}),
+      ...(soft ? { soft: { module: soft.module, ...(soft.bodySpec !== undefined ? { bodySpec: soft.bodySpec } : {}), weight: soft.weight, allowLlmMismatch: soft.allowLlmMismatch } } : {}),
       device,
       ...(threads !== undefined ? { threads } : {}),
       store: modelStoreForCommand(context),

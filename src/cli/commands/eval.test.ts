@@ -69,7 +69,7 @@ describe('pmg eval', () => {
   const bad: [string, string[], RegExp][] = [
     ['missing data folder', ['eval', ...base.slice(1).map((a) => (a === excerpt ? join(tmp, 'nope') : a)), '--out', 'runs/x'], /^pmg: MovieLens folder not found: .*nope \(check --data\)\n$/],
     ['missing poster folder', [...base.map((a) => (a === 'posters' ? 'no-posters' : a)), '--out', 'runs/x'], /^pmg: image folder not found: .*no-posters \(set by --posters\)\n$/],
-    ['unknown method', [...base, '--methods', 'pmg,dreambooth', '--out', 'runs/x'], /^pmg: unknown method 'dreambooth' in --methods; use target-only, keywords, pmg\n$/],
+    ['unknown method', [...base, '--methods', 'pmg,dreambooth', '--out', 'runs/x'], /^pmg: unknown method 'dreambooth' in --methods; use target-only, keywords, soft, pmg\n$/],
     ['unknown metric', [...base, '--metrics', 'lpips,hpsv9', '--out', 'runs/x'], /^pmg: unknown metric 'hpsv9'; known metrics: .*\n$/],
     ['set metric', [...base, '--metrics', 'fid', '--out', 'runs/x'], /^pmg: metric 'fid' compares image sets.*\n$/],
     ['bad alpha', [...base, '--alpha', '0.5,1.5', '--out', 'runs/x'], /^pmg: --alpha: '1\.5' is not a number between 0 and 1\n$/],

@@ -13,7 +13,10 @@ import { checkDataset, defaultProtocol, EVAL_DATASETS, loadEvalSamples, type Eva
 import { removeOrphanTemporaries } from '../../experiments/atomic-files.js';
 import { parsePairs, writeHumanSheets } from '../../experiments/human-sheet.js';
 import { writeReport } from '../../experiments/report.js';
-import { EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
+import { DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
+import { softMethods } from '../../personalize/personalize-request.js';
+import { modelsFolderOf, openSoftBranch, softChoice, softCommandOptions } from '../soft-options.js';
+import { softModuleRecord } from '../../soft/soft-module.js';
 import { RUN_DB, RunStore } from '../../experiments/run-store.js';
 import { runEval } from '../../experiments/runner.js';
 import { METRICS } from '../../metrics/registry.js';
@@ -33,7 +36,7 @@ const DEFAULT_ALPHAS = '0.5,0.67,0.8';
 
 export const evalCommand: Command = {
   name: 'eval',
-  summary: 'evaluate target-only, keywords and pmg on a dataset (resumable), write report.md/html and results.csv',
+  summary: 'evaluate target-only, keywords, soft and pmg on a dataset (resumable), write report.md/html and results.csv',
   usage: '--dataset movielens|pog|stickers --data DIR [--posters DIR] --methods LIST --alpha LIST --limit N --out DIR | --human-sheet --out DIR [--pairs A:B]',
   options: {
     dataset: { type: 'string', value: 'NAME', description: `dataset: ${EVAL_DATASETS.join(', ')}` },
@@ -43,7 +46,8 @@ export const evalCommand: Command = {
     protocol: { type: 'string', value: 'NAME', description: 'official or window (default: official; stickers: window)' },
     split: { type: 'string', value: 'NAME', description: 'window protocol: train, val or test part of the 8:1:1 split' },
     limit: { type: 'string', value: 'N', description: 'evaluate at most N samples', default: '50' },
-    methods: { type: 'string', value: 'LIST', description: `comma-separated: ${EVAL_METHODS.join(', ')}`, default: EVAL_METHODS.join(',') },
+    methods: { type: 'string', value: 'LIST', description: `comma-separated: ${EVAL_METHODS.join(', ')} (soft needs --soft)`, default: DEFAULT_EVAL_METHODS.join(',') },
+    ...softCommandOptions,
     alpha: { type: 'string', value: 'LIST', description: 'α values of pmg, z = α·log d_p + (1−α)·log d_t', default: DEFAULT_ALPHAS },
     metrics: { type: 'string', value: 'LIST', description: `comma-separated: ${EVAL_METRICS.join(', ')}`, default: DEFAULT_EVAL_METRICS.join(',') },
     'metrics-models': { type: 'string', value: 'DIR', description: "folder with lpips/, clip/ (dino/) networks, as 'pmg models fixtures' writes it" },
@@ -67,6 +71,9 @@ export const evalCommand: Command = {
     '  pmg models fixtures fx && pmg eval --dataset movielens --data ml --posters p --models fx --metrics-models fx --steps 2 --size 64 --limit 5 --out runs/tiny',
     '  pmg eval --human-sheet --out runs/ml50 --pairs pmg:target-only,pmg:keywords',
     'A killed run continues where it stopped when started again with the same flags and --out (another config is refused).',
+    'The paper\'s "keywords vs embeddings vs both" ablation: --methods target-only,keywords,soft,pmg --soft DIR (the soft rows are target +',
+    'soft tokens, the pmg rows keywords + soft tokens, labelled pmg+soft; each sample\'s soft tokens are computed once; docs/soft.md).',
+    '  pmg models fixtures fx && pmg eval --dataset movielens --data ml --posters p --models fx --metrics-models fx --steps 2 --size 64 --limit 5 --methods target-only,keywords,soft,pmg --soft fx/soft --out runs/ablation',
     'Metric networks: lpips needs <metrics-models>/lpips (see src/metrics/README.md to convert real weights); clip-i/clip-t use',
     `<metrics-models>/clip, else ${METRICS['clip-i'].defaultModel} from the model store; dino needs <metrics-models>/dino.`,
   ].join('\n'),
@@ -125,7 +132,7 @@ async function evaluate(context: CommandContext): Promise<number> {
   if (!dataText) throw new PmgError('invalid-argument', '--data DIR is required (the folder of the dataset files)');
   const data = resolve(io.cwd, dataText);
   const out = outDir(context);
-  const methods = parseMethods(stringOption(context, 'methods') ?? EVAL_METHODS.join(','));
+  const methods = parseMethods(stringOption(context, 'methods') ?? DEFAULT_EVAL_METHODS.join(','));
   const alphas = methods.includes('pmg') ? parseAlphas(stringOption(context, 'alpha') ?? DEFAULT_ALPHAS) : [];
   const metrics = checkEvalMetrics(list(stringOption(context, 'metrics') ?? DEFAULT_EVAL_METRICS.join(',')));
   const limit = intOption(context, 'limit', { min: 1, fallback: 50 });
@@ -148,6 +155,9 @@ async function evaluate(context: CommandContext): Promise<number> {
   const decoder = decoders.decoder;
   const modelSpec = { models, llm: llm.llm, llmModel: llm.llmModel, ...decoders };
   resolveModelSpecs(modelSpec, io.cwd); // the model and decoder choice, checked before anything loads
+  const soft = softChoice(context, modelsFolderOf(context, modelsText));
+  if (methods.includes('soft') && !soft) throw new PmgError('invalid-argument', '--methods soft needs --soft DIR (a soft module)');
+  if (soft && !methods.some((m) => softMethods.includes(m))) throw new PmgError('invalid-argument', `--soft is used by the methods ${softMethods.join(' and ')}; add one of them to --methods`);
 
   // 2. Metric networks (folders checked now; hub CLIP resolved by the store later).
   const folders: Partial<Record<'lpips' | 'clip' | 'dino', string>> = {};
@@ -192,6 +202,16 @@ async function evaluate(context: CommandContext): Promise<number> {
       ...(decoder !== undefined ? { decoder } : {}),
       ...(metricsModels ? { metricsModels } : {}),
     },
+    ...(soft
+      ? {
+          soft: {
+            ...softModuleRecord(soft.module),
+            weight: soft.weight,
+            llmBody: soft.bodySpec,
+            ...(soft.allowLlmMismatch ? { allowLlmMismatch: true } : {}),
+          },
+        }
+      : {}),
   };
   const existed = existsSync(out);
   const fresh = !existsSync(join(out, RUN_DB));
@@ -202,6 +222,7 @@ async function evaluate(context: CommandContext): Promise<number> {
   let modelSet: Awaited<ReturnType<typeof loadModelSet>> | undefined;
   const cache = openChosenKeywordCache(cacheChoice, io.env);
   let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
+  let softBranch: Awaited<ReturnType<typeof openSoftBranch>> | undefined;
   try {
     // 4. Models and metric networks.
     const modelStore = modelStoreForCommand(context);
@@ -212,6 +233,7 @@ async function evaluate(context: CommandContext): Promise<number> {
     modelSet = await loadModelSet(modelSpec, { store: modelStore, env: io.env, offline: context.globals.offline, warn });
     const scorer = await EvalScorer.load(metrics, folders);
     captioner = await openCaptioner(context, io.cwd);
+    softBranch = soft ? await openSoftBranch(soft, context, { cache: cacheChoice }) : undefined;
     // 5. The run, then the report.
     const summary = await runEval({
       store,
@@ -226,10 +248,12 @@ async function evaluate(context: CommandContext): Promise<number> {
       ...(info ? { info } : {}),
       ...(cache ? { keywordCache: cache } : {}),
       ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}),
+      ...(softBranch ? { soft: softBranch.request } : {}),
     });
     const files = await writeReport(store, out);
     const skipped = Object.entries(summary.skipped).map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
     io.stdout.write(`${summary.samples} sample(s) evaluated (${summary.alreadyDone} from an earlier start, ${summary.personalizeCalls} generation call(s) now); skipped: ${skipped}\n`);
+    if (softBranch) io.stdout.write(`soft tokens: ${summary.soft.computed} computed with the LLM body, ${summary.soft.reused} taken from the cache\n`);
     io.stdout.write(`report: ${files.html}\nreport: ${files.markdown}\nresults: ${files.csv}\n`);
     return 0;
   } catch (error) {
@@ -244,6 +268,7 @@ async function evaluate(context: CommandContext): Promise<number> {
     process.removeListener('SIGINT', onSignal);
     cache?.close();
     await captioner?.close();
+    await softBranch?.close();
     try {
       store.close();
     } catch {

@@ -29,6 +29,7 @@ import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings
 import { intOption, numberOption } from '../option-values.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { modelStoreForCommand } from '../store-from-context.js';
+import { modelsFolderOf, openSoftBranch, softChoice, softCommandOptions } from '../soft-options.js';
 
 /** `--weights 1,2` → [1, 2]; an empty list or a non-number is an error naming the flag. */
 export function parseWeightList(text: string): number[] {
@@ -62,7 +63,8 @@ export const generateCommand: Command = {
     clip: { type: 'string', value: 'DIR|ID', description: 'CLIP folder or hub id (transformers.js layout), overrides the one of --models' },
     sd: { type: 'string', value: 'DIR|ID', description: 'Stable Diffusion folder or hub id (diffusers ONNX layout), overrides the one of --models' },
     ...decoderCommandOptions,
-    method: { type: 'string', value: 'M', description: `${personalizeMethods.join('|')} (default: pmg; target-only = no preference, keywords = one fixed weight)` },
+    method: { type: 'string', value: 'M', description: `${personalizeMethods.join('|')} (default: pmg; target-only = no preference, keywords = one fixed weight, soft = target + soft tokens of --soft; pmg adds the soft tokens when --soft is given)` },
+    ...softCommandOptions,
     alpha: { type: 'string', value: 'A', description: 'z = A·log d_p + (1−A)·log d_t, from 0 to 1 (default: 2/3)' },
     weights: { type: 'string', value: 'W,W', description: 'preference weights, one candidate each (default per scene: movie 1,2; fashion 2,3; sticker 1; embed 0.5,1,1.5)' },
     'target-weight': { type: 'string', value: 'W', description: 'embed mode: w_t, the factor of the target part (default 1; repeat mode allows only 1)' },
@@ -98,6 +100,10 @@ export const generateCommand: Command = {
     'the final images come from it with --final-decoder tiny (the default with --decoder and with the fast preset), else from',
     "the model's VAE. result.json records each image's decoder (candidates[i].decoder) and the final one (settings.finalDecoder).",
     'The LLM is --llm, else "llm" in pmg.config.json, else the one of --models.',
+    'Soft preference tokens (docs/soft.md): --soft DIR adds the module\'s N tokens (times --soft-weight) after the text of every',
+    'candidate of --method pmg or soft, computed once per user by the LLM body (--llm-body, default <models>/llm-body) and cached',
+    'with the keyword answers; result.json records the module (soft) and each candidate\'s context length (candidates[i].contextTokens).',
+    '  pmg models fixtures fx && pmg generate --models fx --soft fx/soft --scene movie --history h.json --target t.json --steps 4 --width 64 --height 64 --out result/',
     "Seeds drive pmg's own generator, not torch.randn: a seed does not give diffusers' image, and images may differ slightly",
     'across CPUs, thread counts and execution providers. --latents FILE.npy (float32, saved with np.save) starts from given',
     "latents instead, multiplied by the scheduler's init_noise_sigma as diffusers does; result.json records the file and its sha256.",
@@ -128,6 +134,8 @@ export const generateCommand: Command = {
     const mode = oneOf<ConditioningMode>(context, 'mode', conditioningModes) ?? 'repeat';
     const search = oneOf<SearchStrategy>(context, 'search', searchStrategies) ?? 'exhaustive';
     const method = oneOf<PersonalizeMethod>(context, 'method', personalizeMethods) ?? 'pmg';
+    const modelsText = stringOption(context, 'models');
+    const soft = softChoice(context, modelsFolderOf(context, modelsText));
     const weightsText = stringOption(context, 'weights');
     const weights = weightsText === undefined ? undefined : parseWeightList(weightsText);
     if (weights) checkWeights(weights, mode);
@@ -168,7 +176,7 @@ export const generateCommand: Command = {
       ...optional('scheduler', scheduler),
       ...optional('promptStyle', style as PersonalizeRequest['promptStyle']),
     };
-    const checked = checkPersonalizeRequest(request);
+    const checked = checkPersonalizeRequest({ ...request, ...(soft ? { soft: { module: soft.module, weight: soft.weight } } : {}) });
     checkInputs({ candidates: [{ prompt: '' }], steps: checked.steps, guidanceScale: checked.guidance, width: checked.width, height: checked.height, seed: checked.seed });
     const latentsFile = stringOption(context, 'latents');
     const count = checked.weights.length;
@@ -176,7 +184,7 @@ export const generateCommand: Command = {
     const cacheChoice = keywordCacheChoice(context);
     const llm = llmSettings(context);
     const modelSpec: ModelSetSpec = {
-      models: stringOption(context, 'models'),
+      models: modelsText,
       llm: llm.llm,
       llmModel: llm.llmModel,
       clip: stringOption(context, 'clip'),
@@ -194,13 +202,16 @@ export const generateCommand: Command = {
     const models = await loadModelSet(modelSpec, { store: modelStoreForCommand(context), env: io.env, offline: context.globals.offline, warn });
     const cache = openChosenKeywordCache(cacheChoice, io.env);
     let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
+    let softBranch: Awaited<ReturnType<typeof openSoftBranch>> | undefined;
     try {
       captioner = await openCaptioner(context, dirname(resolve(io.cwd, historyFile)));
+      softBranch = soft ? await openSoftBranch(soft, context, { cache: cacheChoice, device, ...(threads ? { threads } : {}) }) : undefined;
       const progress = createProgress({ stream: io.stderr });
       let task: ProgressTask | undefined;
       let lastStep = '';
       const result = await personalize(models, {
         ...request,
+        ...(softBranch ? { soft: softBranch.request } : {}),
         ...(latents ? { latents: latents.tensor, latentsSource: latents.source } : {}),
         keywordOptions: { ...(cache ? { cache } : {}), ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}) },
         ...(previews ? { onPreview: previews.write, previewEvery: previews.every } : {}),
@@ -236,6 +247,7 @@ export const generateCommand: Command = {
     } finally {
       cache?.close();
       await captioner?.close();
+      await softBranch?.close();
       await models.close();
     }
   },

@@ -18,6 +18,9 @@ import { generateCommand } from './generate.js';
 import { benchSearchCommand } from './bench-search.js';
 import { evalCommand } from './eval.js';
 import { benchAllCommand } from './bench-all.js';
+import { benchSoftCommand } from './bench-soft.js';
+import { softInitCommand } from './soft-init.js';
+import { softImportCommand } from './soft-import.js';
 
 export const commands: Command[] = [
   demoCommand,
@@ -28,6 +31,8 @@ export const commands: Command[] = [
   modelsListCommand,
   modelsFixturesCommand,
   modelsPrepareSoftCommand,
+  softInitCommand,
+  softImportCommand,
   dataSamplesCommand,
   metricsCommand,
   evalCommand,
@@ -35,4 +40,5 @@ export const commands: Command[] = [
   benchDiffusionCommand,
   benchSearchCommand,
   benchMetricsCommand,
+  benchSoftCommand,
 ];

@@ -162,13 +162,20 @@ function localTokenizerResolver(model: string): ModelResolver {
   };
 }
 
-/** Text width from the encoder's output metadata, else text_encoder/config.json, else unet/config.json. */
-function textWidth(session: OnnxSession, dir: string, id: string): number {
-  const last = session.outputInfo('last_hidden_state')?.shape?.at(-1);
-  if (typeof last === 'number' && last > 0) return last;
+/** The text width an SD folder's configs give (text_encoder hidden_size, else the UNet's cross_attention_dim), without loading a graph. */
+export function textWidthFromConfigs(dir: string, id: string): number | undefined {
   const text = readOptionalJson([join(dir, 'text_encoder', 'config.json')], `model ${id}`)?.value;
   if (typeof text?.hidden_size === 'number') return text.hidden_size;
   const unet = readOptionalJson([join(dir, 'unet', 'config.json')], `model ${id}`)?.value;
   if (typeof unet?.cross_attention_dim === 'number') return unet.cross_attention_dim;
+  return undefined;
+}
+
+/** Text width from the encoder's output metadata, else text_encoder/config.json, else unet/config.json. */
+function textWidth(session: OnnxSession, dir: string, id: string): number {
+  const last = session.outputInfo('last_hidden_state')?.shape?.at(-1);
+  if (typeof last === 'number' && last > 0) return last;
+  const configured = textWidthFromConfigs(dir, id);
+  if (configured !== undefined) return configured;
   throw new PmgError('model-layout', `model ${id}: cannot tell the text width (no numeric last axis on last_hidden_state, no hidden_size in text_encoder/config.json)`);
 }
