@@ -3,8 +3,9 @@ import type { Command } from '../command.js';
 import { benchDiffusionCommand } from './bench-diffusion.js';
 import { benchMetricsCommand } from './bench-metrics.js';
 import { benchSearchCommand } from './bench-search.js';
+import { benchSoftCommand } from './bench-soft.js';
 
-const benches: Command[] = [benchDiffusionCommand, benchSearchCommand, benchMetricsCommand];
+const benches: Command[] = [benchDiffusionCommand, benchSearchCommand, benchMetricsCommand, benchSoftCommand];
 
 export const benchAllCommand: Command = {
   name: 'bench all',
