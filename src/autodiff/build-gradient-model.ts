@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { PmgError } from '../errors/pmg-error.js';
-import { DataType, valueInfo, type Dim, type DataTypeCode } from '../fixtures/onnx-graph.js';
+import { DataType, valueInfo, type DataTypeCode } from '../fixtures/onnx-graph.js';
 import { nodeLabel } from '../runtime/onnx-graph-index.js';
 import type { GradientGraphOptions } from '../spec/gradient.js';
 import { Emitter, isFloatType } from './emitter.js';
@@ -109,8 +109,8 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
     taken.add(name);
   }
   const e = new Emitter(taken);
-  const outputShape = (outputInfo.type?.tensorType?.shape?.dim ?? []).map((d, i): Dim => (d.dimValue !== undefined && d.dimValue !== null ? Number(d.dimValue) : (d.dimParam ?? `out_${i}`)));
-  const newInputs: ValueInfo[] = [valueInfo(headName, floatType as DataTypeCode, outputShape)];
+  // The head input has the output's type and shape (no shape where the graph declares none).
+  const newInputs: ValueInfo[] = [{ name: headName, type: { tensorType: { ...outputInfo.type!.tensorType!, elemType: floatType } } }];
   const newOutputs: ValueInfo[] = [outputInfo];
   let cotangent: string;
   if (options.head === 'mse') {
@@ -136,7 +136,7 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
       node,
       e,
       facts,
-      floatType,
+      floatType: isFloatType(facts.type(node.output?.[0] ?? '')) ? facts.type(node.output![0]!)! : floatType,
       input: (i) => ins[i] ?? '',
       output: (i) => (node.output ?? [])[i] ?? '',
       needs: (i) => !!ins[i] && active.has(ins[i]!),

@@ -69,13 +69,17 @@ const conv: Rule = (c, grads) => {
   };
   const gx = (): string => {
     const x = c.input(0);
-    const back = c.e.op('ConvTranspose', [g, w], attributes);
-    if (strides.every((s) => s === 1)) return back;
-    // Rows at the end that no strided window reached get no gradient: pad with zeros to the input's shape.
+    if (strides.every((s) => s === 1)) return c.e.op('ConvTranspose', [g, w], attributes);
+    // Strided: the transposed conv without the end crop, cut to the input's size, then zeros for any rows at the end
+    // that no window reached (a strided Conv's output size rounds down).
+    const pads = attributes.pads.ints;
+    const full = c.e.op('ConvTranspose', [g, w], { ...attributes, pads: { ints: [...pads.slice(0, spatial), ...Array(spatial).fill(0)] } });
+    const spatialAxes = c.e.ints(Array.from({ length: spatial }, (_, i) => i + 2));
     const tail = (shape: string): string => c.e.op('Slice', [shape, c.e.ints([2]), c.e.ints([2 + spatial])]);
-    const missing = c.e.op('Sub', [tail(c.e.shape(x)), tail(c.e.op('Shape', [back]))]);
-    const pads = c.e.op('Concat', [c.e.ints(Array(spatial + 4).fill(0)), missing], { axis: { int: 0 } });
-    return c.e.op('Pad', [back, pads]);
+    const inputSize = tail(c.e.shape(x));
+    const cut = c.e.op('Slice', [full, c.e.ints(Array(spatial).fill(0)), inputSize, spatialAxes]);
+    const missing = c.e.op('Sub', [inputSize, tail(c.e.op('Shape', [cut]))]);
+    return c.e.op('Pad', [cut, c.e.op('Concat', [c.e.ints(Array(spatial + 4).fill(0)), missing], { axis: { int: 0 } })]);
   };
   const gbias = (): string => c.e.op('ReduceSum', [g, c.e.ints([0, ...Array.from({ length: spatial }, (_, i) => i + 2)])], { keepdims: { int: 0 } });
   return [c.needs(0) ? gx() : undefined, undefined, c.needs(2) ? gbias() : undefined];

@@ -30,7 +30,10 @@ function reduce(mean: boolean): Rule {
     const dynamicAxes = !attrInts(c.node, 'axes') && (c.node.input?.[1] ?? '') !== '';
     if (dynamicAxes && !axes) c.refuse(`${c.node.opType} axes computed in the graph have no gradient rule (pmg needs constant axes)`);
     if (axes && axes.length === 0 && attrInt(c.node, 'noop_with_empty_axes', 0)) return [g, undefined];
-    if (!attrInt(c.node, 'keepdims', 1) && axes && axes.length) g = c.e.op('Unsqueeze', [g, c.e.ints(axes)]);
+    if (!attrInt(c.node, 'keepdims', 1) && axes && axes.length) {
+      const rank = c.facts.rank(x);
+      g = c.e.op('Unsqueeze', [g, c.e.ints(rank === undefined ? axes : axes.map((a) => (a < 0 ? a + rank : a)))]);
+    }
     const spread = c.e.op('Expand', [g, c.e.shape(x)]);
     if (!mean) return [spread, undefined];
     const per = c.e.op('Div', [c.e.count(x, c.floatType), c.e.count(c.output(0), c.floatType)]);
