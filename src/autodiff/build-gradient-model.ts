@@ -96,9 +96,9 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
   if (contrib.length) {
     fail(`${contrib.map((n) => `${n.domain}.${nodeLabel(n)}`).join(', ')} ${contrib.length === 1 ? 'is a contrib op' : 'are contrib ops'} on the differentiated path, which pmg does not differentiate; export the model with standard ONNX ops (no fused attention, no MatMulNBits; for a UNet use the original model.onnx, not pmg's attention-fused copy)`, 'unsupported');
   }
-  const missing = path.filter((n) => !RULES[n.opType ?? '']);
+  const missing = path.filter((n) => !RULES[n.opType ?? '']).reverse();
   if (missing.length) {
-    const types = [...new Set(missing.map((n) => n.opType))].join(', ');
+    const types = [...new Set(missing.map((n) => n.opType))].sort().join(', ');
     fail(`no gradient rule for ${types} (${missing.slice(0, 8).map(nodeLabel).join('; ')}${missing.length > 8 ? `; and ${missing.length - 8} more` : ''})`, 'unsupported');
   }
 
