@@ -108,7 +108,7 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
     if (taken.has(name)) fail(`it already has a value named '${name}'`, 'model-layout');
     taken.add(name);
   }
-  const e = new Emitter(taken);
+  const e = new Emitter(taken, Math.max(opset, MIN_OPSET));
   // The head input has the output's type and shape (no shape where the graph declares none).
   const newInputs: ValueInfo[] = [{ name: headName, type: { tensorType: { ...outputInfo.type!.tensorType!, elemType: floatType } } }];
   const newOutputs: ValueInfo[] = [outputInfo];

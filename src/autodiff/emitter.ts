@@ -16,7 +16,17 @@ export class Emitter {
   private readonly cache = new Map<string, string>();
 
   /** `taken`: every name the forward graph already uses (new names never collide with them). */
-  constructor(private readonly taken: Set<string>) {}
+  /** `opset`: the graph's default-domain opset (ReduceMean takes its axes as an input only from 18). */
+  constructor(
+    private readonly taken: Set<string>,
+    readonly opset: number,
+  ) {}
+
+  /** ReduceMean over constant axes, keeping them (attribute or input, as the opset wants). */
+  reduceMean(x: string, axes: number[]): string {
+    const keep = { keepdims: { int: 1 } };
+    return this.opset >= 18 ? this.op('ReduceMean', [x, this.ints(axes)], keep) : this.op('ReduceMean', [x], { ...keep, axes: { ints: axes } });
+  }
 
   fresh(hint: string): string {
     let name: string;

@@ -48,19 +48,17 @@ interface Normalized {
 }
 
 /** Statistics of x over `axes`, recomputed (centered: Layer/Group/Instance; not centered: RMS). */
-function normalize(c: RuleContext, x: string, axes: string, eps: number, centered: boolean): Normalized {
-  const keep = { keepdims: { int: 1 } };
-  const centeredX = centered ? c.e.op('Sub', [x, c.e.op('ReduceMean', [x, axes], keep)]) : x;
-  const variance = c.e.op('ReduceMean', [c.e.op('Mul', [centeredX, centeredX]), axes], keep);
+function normalize(c: RuleContext, x: string, axes: number[], eps: number, centered: boolean): Normalized {
+  const centeredX = centered ? c.e.op('Sub', [x, c.e.reduceMean(x, axes)]) : x;
+  const variance = c.e.reduceMean(c.e.op('Mul', [centeredX, centeredX]), axes);
   const rstd = c.e.op('Reciprocal', [c.e.op('Sqrt', [c.e.op('Add', [variance, c.e.scalar(eps, c.floatType)])])]);
   return { xhat: c.e.op('Mul', [centeredX, rstd]), rstd };
 }
 
 /** dx = rstd · (dxhat − mean(dxhat) − xhat · mean(dxhat · xhat)); without the mean(dxhat) term for RMS. */
-function normalizeBack(c: RuleContext, n: Normalized, dxhat: string, axes: string, centered: boolean): string {
-  const keep = { keepdims: { int: 1 } };
-  const projection = c.e.op('Mul', [n.xhat, c.e.op('ReduceMean', [c.e.op('Mul', [dxhat, n.xhat]), axes], keep)]);
-  const centeredGrad = centered ? c.e.op('Sub', [dxhat, c.e.op('ReduceMean', [dxhat, axes], keep)]) : dxhat;
+function normalizeBack(c: RuleContext, n: Normalized, dxhat: string, axes: number[], centered: boolean): string {
+  const projection = c.e.op('Mul', [n.xhat, c.e.reduceMean(c.e.op('Mul', [dxhat, n.xhat]), axes)]);
+  const centeredGrad = centered ? c.e.op('Sub', [dxhat, c.e.reduceMean(dxhat, axes)]) : dxhat;
   return c.e.op('Mul', [n.rstd, c.e.op('Sub', [centeredGrad, projection])]);
 }
 
@@ -77,7 +75,7 @@ function layerNorm(centered: boolean): Rule {
       const rank = c.facts.rank(x) ?? c.refuse(`${c.node.opType} with a non-negative axis on an input of unknown rank has no gradient rule`);
       axesList = Array.from({ length: rank - axis }, (_, i) => axis + i);
     }
-    const axes = c.e.ints(axesList);
+    const axes = axesList;
     const n = normalize(c, x, axes, attrFloat(c.node, 'epsilon', 1e-5), centered);
     const gx = c.needs(0) ? normalizeBack(c, n, c.e.op('Mul', [g, scale]), axes, centered) : undefined;
     const gscale = c.needs(1) ? c.e.unbroadcast(c.e.op('Mul', [g, n.xhat]), scale) : undefined;
@@ -96,7 +94,7 @@ function channelNorm(c: RuleContext, g: string, groups: string, scalePerGroup: b
   const x = c.input(0);
   const scale = c.e.op('Unsqueeze', [c.input(1), c.e.ints([1])]);
   const grouped = c.e.op('Concat', [c.e.ints([0]), groups, c.e.ints([-1])], { axis: { int: 0 } });
-  const axes = c.e.ints([2]);
+  const axes = [2];
   const n = normalize(c, c.e.op('Reshape', [x, grouped]), axes, attrFloat(c.node, 'epsilon', 1e-5), true);
   const dxhat = scalePerGroup
     ? c.e.op('Mul', [c.e.op('Reshape', [g, grouped]), scale])
