@@ -13,6 +13,7 @@ import type { GradientGraphOptions } from '../spec/gradient.js';
 import { Emitter, isFloatType } from './emitter.js';
 import { attrInt, GraphFacts } from './graph-facts.js';
 import type { Node, RuleContext } from './rule.js';
+import { SegmentRecompute } from './recompute.js';
 import { NON_DIFFERENTIABLE, RULES } from './rules.js';
 
 const { onnx } = onnxProto;
@@ -57,7 +58,6 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
   if (opset < MIN_OPSET) defaultOpset!.version = MIN_OPSET;
   const checkpoint = options.checkpointSegments ?? 1;
   if (!Number.isInteger(checkpoint) || checkpoint < 1) fail(`checkpointSegments must be a whole number ≥ 1, got ${checkpoint}`);
-  if (checkpoint > 1) fail(`checkpointSegments ${checkpoint}: recomputing segments is not implemented yet (use 1: every activation is kept)`, 'unsupported');
   if (options.head !== 'cotangent' && options.head !== 'mse') fail(`head must be 'cotangent' or 'mse', got '${String(options.head)}'`);
   const inputs = new Map((graph.input ?? []).map((v) => [v.name ?? '', v]));
   const outputInfo = (graph.output ?? []).find((v) => v.name === options.output) ?? fail(`it has no output '${options.output}' (outputs: ${(graph.output ?? []).map((v) => v.name).join(', ')})`);
@@ -128,17 +128,21 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
     cotangents.set(name, [total]);
     return total;
   };
+  const recompute = checkpoint > 1 ? new SegmentRecompute([...path].reverse(), checkpoint, e, facts, active) : undefined;
   for (const node of path) {
     const grads = (node.output ?? []).map((o) => (o ? gathered(o) : undefined));
-    if (grads.every((g) => g === undefined)) continue;
+    const firstIndex = grads.findIndex((g) => g !== undefined);
+    if (firstIndex < 0) continue;
     const ins = node.input ?? [];
+    // The values the rule reads: the node's own, or its segment's recomputed copy (checkpointSegments > 1).
+    const view = recompute ? recompute.view(node, grads[firstIndex]!, facts.type(node.output![firstIndex]!) ?? floatType) : node;
     const ctx: RuleContext = {
-      node,
+      node: view,
       e,
       facts,
       floatType: isFloatType(facts.type(node.output?.[0] ?? '')) ? facts.type(node.output![0]!)! : floatType,
-      input: (i) => ins[i] ?? '',
-      output: (i) => (node.output ?? [])[i] ?? '',
+      input: (i) => (view.input ?? [])[i] ?? '',
+      output: (i) => (view.output ?? [])[i] ?? '',
       needs: (i) => !!ins[i] && active.has(ins[i]!),
       refuse: (why) => fail(`${nodeLabel(node)}: ${why}`, 'unsupported'),
     };
