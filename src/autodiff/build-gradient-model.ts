@@ -92,14 +92,15 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
     path.push(node);
     for (const x of node.input ?? []) if (active.has(x)) needed.add(x);
   }
-  const contrib = path.filter((n) => n.domain && n.domain !== 'ai.onnx');
+  const contrib = path.filter((n) => n.domain && n.domain !== 'ai.onnx').reverse();
   if (contrib.length) {
-    fail(`${contrib.map((n) => `${n.domain}.${nodeLabel(n)}`).join(', ')} ${contrib.length === 1 ? 'is a contrib op' : 'are contrib ops'} on the differentiated path, which pmg does not differentiate; export the model with standard ONNX ops (no fused attention, no MatMulNBits; for a UNet use the original model.onnx, not pmg's attention-fused copy)`, 'unsupported');
+    const types = [...new Set(contrib.map((n) => `${n.domain}.${n.opType}`))].sort().join(', ');
+    fail(`contrib ops on the differentiated path (${types}: ${listed(contrib)}), which pmg does not differentiate; export the model with standard ONNX ops (no fused attention, no MatMulNBits; for a UNet use the original model.onnx, not pmg's attention-fused model.fused.onnx)`, 'unsupported');
   }
   const missing = path.filter((n) => !RULES[n.opType ?? '']).reverse();
   if (missing.length) {
     const types = [...new Set(missing.map((n) => n.opType))].sort().join(', ');
-    fail(`no gradient rule for ${types} (${missing.slice(0, 8).map(nodeLabel).join('; ')}${missing.length > 8 ? `; and ${missing.length - 8} more` : ''})`, 'unsupported');
+    fail(`no gradient rule for ${types} (${listed(missing)})`, 'unsupported');
   }
 
   const taken = new Set<string>([...inputs.keys(), ...(graph.initializer ?? []).map((t) => t.name ?? ''), ...nodes.flatMap((n) => [...(n.output ?? []), n.name ?? ''])]);
@@ -164,6 +165,11 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
   graph.initializer = [...(graph.initializer ?? []), ...e.initializers];
   graph.input = [...(graph.input ?? []), ...newInputs];
   graph.output = newOutputs;
+}
+
+/** The first few nodes' labels, and how many more. */
+function listed(nodes: Node[]): string {
+  return `${nodes.slice(0, 6).map(nodeLabel).join('; ')}${nodes.length > 6 ? `; and ${nodes.length - 6} more` : ''}`;
 }
 
 /** The nodes some wanted output depends on (the forward's other outputs, e.g. present.*, and what only they need go). */
