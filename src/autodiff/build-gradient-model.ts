@@ -46,8 +46,18 @@ export function buildGradientModel(model: Uint8Array | string, options: Gradient
   return onnx.ModelProto.encode(proto).finish();
 }
 
+/** What a gradient graph differentiates (for `pmg models grad-check` and logs). */
+export interface GradientGraphSummary {
+  /** Forward nodes that got backward nodes, by op type. */
+  differentiated: Record<string, number>;
+  /** Backward nodes added (recomputed copies included). */
+  backwardNodes: number;
+  /** Forward nodes kept (the whole forward graph but what only other outputs needed). */
+  forwardNodes: number;
+}
+
 /** Rewrite `model` in place into its gradient graph (see buildGradientModel); `what` names it in messages. */
-export function gradientGraph(model: Model, options: GradientGraphOptions, what = 'the model'): void {
+export function gradientGraph(model: Model, options: GradientGraphOptions, what = 'the model'): GradientGraphSummary {
   const fail = (why: string, code: 'invalid-argument' | 'model-layout' | 'unsupported' = 'invalid-argument'): never => {
     throw new PmgError(code, `cannot build the gradient graph of ${what}: ${why}`, { details: { model: what } });
   };
@@ -162,9 +172,14 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
   });
 
   graph.node = pruneDead([...nodes, ...e.nodes], new Set(newOutputs.map((v) => v.name ?? '')));
+  const added = new Set(e.nodes);
+  const differentiated: Record<string, number> = {};
+  for (const node of path) differentiated[node.opType ?? ''] = (differentiated[node.opType ?? ''] ?? 0) + 1;
   graph.initializer = [...(graph.initializer ?? []), ...e.initializers];
   graph.input = [...(graph.input ?? []), ...newInputs];
   graph.output = newOutputs;
+  const backwardNodes = graph.node.filter((n) => added.has(n)).length;
+  return { differentiated, backwardNodes, forwardNodes: graph.node.length - backwardNodes };
 }
 
 /** The first few nodes' labels, and how many more. */
