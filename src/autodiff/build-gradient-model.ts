@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { PmgError } from '../errors/pmg-error.js';
-import { DataType, valueInfo, type DataTypeCode } from '../fixtures/onnx-graph.js';
+import { DataType, type DataTypeCode } from '../fixtures/onnx-graph.js';
+import { valueInfo } from '../fixtures/onnx-proto-parts.js';
 import { nodeLabel } from '../runtime/onnx-graph-index.js';
 import type { GradientGraphOptions } from '../spec/gradient.js';
 import { Emitter, isFloatType } from './emitter.js';
