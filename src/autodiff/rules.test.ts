@@ -101,6 +101,7 @@ const cases: Case[] = [
   { name: 'SimplifiedLayerNormalization (RMS)', inputs: { a: x([2, 3, 8], { scale: 2 }) }, wrt: ['a'], build: (b, w) => b.op('SimplifiedLayerNormalization', ['a', w([8])], { epsilon: { float: 1e-6 } }) },
   { name: 'decomposed RMS norm', inputs: { a: x([2, 3, 8], { scale: 2 }) }, wrt: ['a'], build: (b, w) => b.op('Mul', [b.op('Div', ['a', b.op('Sqrt', [b.op('Add', [b.op('ReduceMean', [b.op('Pow', ['a', b.scalarFloat(2)]), b.int64([-1])]), b.scalarFloat(1e-6)])])]), w([8])]) },
   { name: 'GroupNormalization', inputs: { a: x([2, 6, 3, 3], { scale: 2 }) }, wrt: ['a'], build: (b, w) => b.op('GroupNormalization', ['a', w([6]), w([6])], { num_groups: { int: 3 }, epsilon: { float: 1e-5 } }) },
+  { name: 'GroupNormalization at opset 18 (scale per group)', opset: 18, inputs: { a: x([2, 6, 3, 3], { scale: 2 }) }, wrt: ['a'], build: (b, w) => b.op('GroupNormalization', ['a', w([3]), w([3])], { num_groups: { int: 3 }, epsilon: { float: 1e-5 } }) },
   { name: 'InstanceNormalization (float32)', float32: true, inputs: { a: x([2, 3, 4, 4], { scale: 2 }) }, wrt: ['a'], build: (b, w) => b.op('InstanceNormalization', ['a', w([3]), w([3])]) },
   { name: 'Reshape', inputs: { a: x([2, 3, 4]) }, wrt: ['a'], build: (b) => b.op('Tanh', [b.op('Reshape', ['a', b.int64([0, -1])])]) },
   { name: 'Flatten', inputs: { a: x([2, 3, 4]) }, wrt: ['a'], build: (b) => b.op('Tanh', [b.op('Flatten', ['a'], { axis: { int: 2 } })]) },

@@ -108,6 +108,11 @@ test('refusals: contrib ops on the path, ops without a rule (one error listing t
   assert.match(noRule.message, /no gradient rule for Atan, Cos \(/);
   assert.match(noRule.message, /Cos node n_Cos_\d+; Cos node n_Cos_\d+; Atan node/);
 
+  const old = new GraphBuilder('old');
+  old.input('x', DataType.FLOAT, [3]);
+  old.output(old.op('Tanh', ['x'], {}, 'y'), DataType.FLOAT, [3]);
+  assert.match(refusal(old.toBytes({ opset: 12 }), { wrt: ['x'], output: 'y', head: 'cotangent' }).message, /its opset is 12; pmg builds gradient graphs of opset 13 or later/);
+
   const unet = join(dir, 'sd', 'unet', 'model.onnx');
   assert.match(refusal(unet, { wrt: ['latents'], output: 'out_sample', head: 'cotangent' }).message, /no input 'latents' to differentiate \(inputs: sample, timestep, encoder_hidden_states\)/);
   assert.match(refusal(unet, { wrt: ['timestep'], output: 'out_sample', head: 'cotangent' }).message, /input 'timestep' is not a float tensor/);
