@@ -32,13 +32,6 @@ const matMul: Rule = (c, grads) => {
   const [ra, rb] = [c.facts.rank(a), c.facts.rank(b)];
   if (ra === 1 || rb === 1) c.refuse('a MatMul with a 1-D operand has no gradient rule (pmg expects matrices or batches of them)');
   const ga = (): string => {
-    // A weight (a 2-D constant): Gemm with transB on the cotangent flattened to 2-D, so onnxruntime does not
-    // constant-fold a transposed copy of every weight (measured: the real-scale UNet's gradient held its weights twice).
-    if (rb === 2 && c.facts.isInitializer(b)) {
-      const flat = c.e.op('Reshape', [g, c.e.op('Concat', [c.e.ints([-1]), c.e.dim(g, -1)], { axis: { int: 0 } })]);
-      const product = c.e.op('Gemm', [flat, b], { transB: { int: 1 } });
-      return c.e.op('Reshape', [product, c.e.shape(a)]);
-    }
     const bt = transposeLast(c, b);
     const product = bt ? c.e.op('MatMul', [g, bt]) : c.e.op('Einsum', [g, expandBatch(c, b, g)], { equation: { string: '...ik,...jk->...ij' } });
     return c.e.unbroadcast(product, a, rb === 2 && ra !== undefined);
