@@ -51,7 +51,7 @@ export interface TrainSettings {
 /** One prepared sample: its conditioning's frozen target part, the LLM states at the soft positions, its latents. */
 export interface PreparedSample {
   id: string;
-  /** [tokens, condWidth]: the text encoder's states of the target text. */
+  /** [1, tokens, condWidth] or [tokens, condWidth]: the text encoder's states of the target text. */
   targetStates: FloatTensor;
   /** [N, hidden]. */
   softStates: Float32Array;
@@ -113,8 +113,7 @@ export async function trainSoftMap(input: TrainerInput): Promise<{ weight: Float
     appendFileSync(logPath, `${JSON.stringify(line)}\n`);
   };
 
-  const tokens = input.train[0]!.targetStates.dims[0]!;
-  const width = input.train[0]!.targetStates.dims[1]!;
+  const [tokens, width] = stateShape(input.train[0]!);
   const session = await input.gradients(input.unetPath, { wrt: ['encoder_hidden_states'], output: 'out_sample', head: 'mse' }, { encoder_hidden_states: { offset: tokens * width, length: input.N * width } });
   const perStep = settings.batch * settings.accumulation;
   const task = input.progress.start('training', settings.steps, 'steps');
@@ -158,7 +157,7 @@ export async function trainSoftMap(input: TrainerInput): Promise<{ weight: Float
 
 /** The conditioning [target states ; W·h + b] of a sample, [1, tokens + N, condWidth]. */
 export function sampleConditioning(sample: PreparedSample, params: Record<string, Float32Array>, N: number): FloatTensor {
-  const [tokens, width] = sample.targetStates.dims as [number, number];
+  const [tokens, width] = stateShape(sample);
   const out = new Float32Array((tokens + N) * width);
   out.set(sample.targetStates.data);
   const weight = params['map.weight']!;
@@ -183,7 +182,7 @@ async function sampleLoss(input: TrainerInput, sample: PreparedSample, params: R
     { sample: { data: noised.noisy, dims }, timestep: { data: BigInt64Array.of(BigInt(noised.timestep)), dims: [1] }, encoder_hidden_states: conditioning },
     { target: { data: noised.target, dims } },
   );
-  const [tokens, width] = sample.targetStates.dims as [number, number];
+  const [tokens, width] = stateShape(sample);
   return { loss: run.loss!, rowGrads: run.grads['encoder_hidden_states']!.data.slice(tokens * width, (tokens + input.N) * width) };
 }
 
@@ -199,6 +198,12 @@ export async function validationLoss(input: Pick<TrainerInput, 'val' | 'N' | 'un
     total += sum / noised.target.length;
   }
   return total / input.val.length;
+}
+
+/** Tokens and width of a sample's target states ([tokens, width] or [1, tokens, width]). */
+function stateShape(sample: PreparedSample): [number, number] {
+  const dims = sample.targetStates.dims;
+  return [dims[dims.length - 2]!, dims[dims.length - 1]!];
 }
 
 function shuffled(n: number, seed: number): number[] {
