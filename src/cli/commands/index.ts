@@ -21,6 +21,7 @@ import { benchAllCommand } from './bench-all.js';
 import { benchSoftCommand } from './bench-soft.js';
 import { softInitCommand } from './soft-init.js';
 import { softImportCommand } from './soft-import.js';
+import { softTrainCommand } from './soft-train.js';
 
 export const commands: Command[] = [
   demoCommand,
@@ -33,6 +34,7 @@ export const commands: Command[] = [
   modelsPrepareSoftCommand,
   softInitCommand,
   softImportCommand,
+  softTrainCommand,
   dataSamplesCommand,
   metricsCommand,
   evalCommand,
