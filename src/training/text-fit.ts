@@ -65,3 +65,27 @@ export function ridgeMap(states: Float32Array, targets: Float32Array, count: num
   }
   return { weight, bias };
 }
+
+/**
+ * The regression rows of a set of samples: every soft row r of a sample (its LLM states, `softStates` [N, hidden])
+ * paired with the mean of the target prompt's token states from the start token to the end token (`targetTokens`
+ * positions of `targetStates`).
+ */
+export function textFitTargets(samples: readonly { softStates?: Float32Array; targetStates: { data: Float32Array; dims: number[] }; targetTokens?: number }[], N: number): { states: Float32Array; targets: Float32Array; count: number } {
+  if (samples.length === 0) throw new PmgError('invalid-input', 'text-fit needs at least one training sample');
+  const width = samples[0]!.targetStates.dims.at(-1)!;
+  const hidden = samples[0]!.softStates!.length / N;
+  const count = samples.length * N;
+  const states = new Float32Array(count * hidden);
+  const targets = new Float32Array(count * width);
+  samples.forEach((s, k) => {
+    const tokens = Math.max(1, Math.min(s.targetTokens ?? s.targetStates.dims.at(-2)!, s.targetStates.dims.at(-2)!));
+    const mean = new Float32Array(width);
+    for (let t = 0; t < tokens; t++) for (let j = 0; j < width; j++) mean[j] = mean[j]! + s.targetStates.data[t * width + j]! / tokens;
+    for (let r = 0; r < N; r++) {
+      states.set(s.softStates!.subarray(r * hidden, (r + 1) * hidden), (k * N + r) * hidden);
+      targets.set(mean, (k * N + r) * width);
+    }
+  });
+  return { states, targets, count };
+}

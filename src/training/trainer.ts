@@ -4,10 +4,9 @@
  * [text encoder states of the target text ; the module's N soft tokens], with AdamW, a warm-up schedule, global-norm
  * clipping, batches and accumulation. One optimiser step consumes batch × accumulation samples; the loss is their mean.
  *
- * Variants: 'map' trains the map only (the LLM states at the soft positions are computed once per sample and kept);
- * the gradient of the loss with respect to the soft rows of encoder_hidden_states comes from a GradientSession
- * (spec/gradient.ts, head 'mse') and becomes the map's gradients in JS (map-gradient.ts). 'full' (prefix + tokens + map,
- * through the LLM body) needs the LLM body's gradient graph and is refused until that is wired (docs/training.md).
+ * Variants: 'full' trains the prefix, the multimodal tokens and the map, with gradients through the UNet and the LLM
+ * body (gradient graphs of both, run by onnxruntime: sample-gradients.ts); `noPrefix` / `noTokens` freeze those.
+ * 'map' trains the map only; the LLM states at the soft positions are computed once per sample and kept.
  *
  * Determinism: the samples of epoch e are shuffled by a stream seeded by (seed, e); the draws of the sample in slot j of
  * step k (its latent draw, timestep, noise) by (seed, k, j); validation draws by (seed, sample id). So a run resumed
@@ -19,21 +18,21 @@ import { SeededRandom } from '../core/random.js';
 import { seedFor } from '../data/protocol.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { ProgressSink } from '../core/progress.js';
-import type { GradientGraphOptions, GradientSession } from '../spec/gradient.js';
-import type { Unet } from '../spec/diffusion-models.js';
-import type { FloatTensor } from '../spec/tensor.js';
+import type { SoftTensors } from '../soft/soft-module.js';
 import { adamwStep, ADAMW_DEFAULTS, newAdamWState, type AdamWState } from './adamw.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { clipGradNorm } from './clip-grad.js';
 import { lrFactor, type LrScheduleKind } from './lr-schedule.js';
-import { addMapGradients } from './map-gradient.js';
-import { noiseLatents, type TrainNoiseSchedule } from './noising.js';
-import { drawLatents, type LatentPosterior } from './vae-encoding.js';
+import { addSampleGradients, drawFor, openTrainSessions, sampleLoss, type GradientFactory, type LossContext, type PreparedSample } from './sample-gradients.js';
+import { tensorsWith, trainableParams, zeroGradients, type Params } from './soft-parameters.js';
 
-export type GradientFactory = (modelPath: string, options: GradientGraphOptions, restrict?: Record<string, { offset: number; length: number }>) => Promise<GradientSession>;
+export type { GradientFactory, PreparedSample } from './sample-gradients.js';
 
 export interface TrainSettings {
   train: 'map' | 'full';
+  /** Full variant: keep the prefix / the multimodal tokens frozen (ablations). */
+  noPrefix: boolean;
+  noTokens: boolean;
   lr: number;
   weightDecay: number;
   batch: number;
@@ -48,28 +47,12 @@ export interface TrainSettings {
   resolution: number;
 }
 
-/** One prepared sample: its conditioning's frozen target part, the LLM states at the soft positions, its latents. */
-export interface PreparedSample {
-  id: string;
-  /** [1, tokens, condWidth] or [tokens, condWidth]: the text encoder's states of the target text. */
-  targetStates: FloatTensor;
-  /** [N, hidden]. */
-  softStates: Float32Array;
-  posterior: LatentPosterior;
-}
-
-export interface TrainerInput {
+export interface TrainerInput extends LossContext {
   settings: TrainSettings;
   runDir: string;
-  /** The module's map at the start (a checkpoint's values replace it on resume). */
-  map: { weight: Float32Array; bias: Float32Array };
-  N: number;
   train: PreparedSample[];
   val: PreparedSample[];
   unetPath: string;
-  unet: Unet;
-  noise: TrainNoiseSchedule;
-  scalingFactor: number;
   gradients: GradientFactory;
   progress: ProgressSink;
   /** Stop after this many optimiser steps of this call (tests: a kill without a signal). */
@@ -82,17 +65,27 @@ export interface LogLine {
   lr?: number;
   gradNorm?: number;
   valLoss?: number;
+  /** `--objective text-fit` runs: their single line says so. */
+  objective?: 'text-fit';
+  ridge?: number;
   seconds: number;
 }
 
 export const LOG_FILE = 'log.jsonl';
 
-/** Train; returns the map's final weights and the log lines of the whole run. */
-export async function trainSoftMap(input: TrainerInput): Promise<{ weight: Float32Array; bias: Float32Array; log: LogLine[]; resumedFrom: number }> {
+/** The trained parameters of a run's settings, from the module's tensors. */
+export function paramsFor(settings: Pick<TrainSettings, 'train' | 'noPrefix' | 'noTokens'>, tensors: SoftTensors): Params {
+  const full = settings.train === 'full';
+  return trainableParams(tensors, { prefix: full && !settings.noPrefix, tokens: full && !settings.noTokens });
+}
+
+/** Train; returns the module's final tensors and the log lines of the whole run. */
+export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: SoftTensors; log: LogLine[]; resumedFrom: number }> {
   const { settings, runDir } = input;
-  if (settings.train !== 'map') throw new PmgError('unsupported', `--train ${settings.train}: gradients through the LLM body are not wired yet; use --train map (docs/training.md)`);
+  if (settings.train === 'full' && !input.body) throw new PmgError('internal', 'the full variant needs the LLM body');
+  if (settings.train === 'map' && input.body) throw new PmgError('internal', 'the map variant reads cached LLM states; give no body');
   if (input.train.length === 0) throw new PmgError('invalid-input', 'no training samples with a target image; check --images (files named <item id>.png|jpg) and --data');
-  const params: Record<string, Float32Array> = { 'map.weight': Float32Array.from(input.map.weight), 'map.bias': Float32Array.from(input.map.bias) };
+  const params = paramsFor(settings, input.tensors);
   let optimizer: AdamWState = newAdamWState(params);
   let start = 0;
   const settingsRecord = { ...settings } as Record<string, unknown>;
@@ -113,18 +106,18 @@ export async function trainSoftMap(input: TrainerInput): Promise<{ weight: Float
     appendFileSync(logPath, `${JSON.stringify(line)}\n`);
   };
 
-  const [tokens, width] = stateShape(input.train[0]!);
-  const session = await input.gradients(input.unetPath, { wrt: ['encoder_hidden_states'], output: 'out_sample', head: 'mse' }, { encoder_hidden_states: { offset: tokens * width, length: input.N * width } });
+  const sessions = await openTrainSessions(input, input.unetPath, params, input.gradients);
   const perStep = settings.batch * settings.accumulation;
   const task = input.progress.start('training', settings.steps, 'steps');
   const started = performance.now();
+  const seconds = (): number => Math.round(performance.now() - started) / 1000;
   try {
     if (start === 0 && settings.valEvery > 0 && input.val.length) write({ step: 0, valLoss: await validationLoss(input, params), seconds: 0 });
     let orderEpoch = -1;
     let order: number[] = [];
     for (let step = start; step < settings.steps; step++) {
       if (input.stopAfter !== undefined && step - start >= input.stopAfter) break;
-      const grads = { 'map.weight': new Float32Array(params['map.weight']!.length), 'map.bias': new Float32Array(params['map.bias']!.length) };
+      const grads = zeroGradients(params);
       let lossSum = 0;
       for (let slot = 0; slot < perStep; slot++) {
         const position = step * perStep + slot;
@@ -134,76 +127,30 @@ export async function trainSoftMap(input: TrainerInput): Promise<{ weight: Float
           orderEpoch = epoch;
         }
         const sample = input.train[order[position % input.train.length]!]!;
-        const random = new SeededRandom(seedFor(settings.seed, `step-${step}-slot-${slot}`));
-        const { loss, rowGrads } = await sampleLoss(input, sample, params, random, session);
-        lossSum += loss;
-        addMapGradients(grads, rowGrads, sample.softStates, input.N, 1 / perStep);
+        const draw = drawFor(input, sample, seedFor(settings.seed, `step-${step}-slot-${slot}`));
+        lossSum += await addSampleGradients(input, sessions, sample, draw, params, grads, 1 / perStep);
       }
       const gradNorm = clipGradNorm(grads, settings.maxGradNorm);
       const lr = settings.lr * lrFactor({ kind: settings.schedule, warmup: settings.warmup, total: settings.steps }, step);
       adamwStep(params, grads, optimizer, lr, { ...ADAMW_DEFAULTS, weightDecay: settings.weightDecay });
       const done = step + 1;
-      write({ step: done, loss: lossSum / perStep, lr, gradNorm, seconds: round3((performance.now() - started) / 1000) });
-      if (settings.valEvery > 0 && input.val.length && (done % settings.valEvery === 0 || done === settings.steps)) write({ step: done, valLoss: await validationLoss(input, params), seconds: round3((performance.now() - started) / 1000) });
+      write({ step: done, loss: lossSum / perStep, lr, gradNorm, seconds: seconds() });
+      if (settings.valEvery > 0 && input.val.length && (done % settings.valEvery === 0 || done === settings.steps)) write({ step: done, valLoss: await validationLoss(input, params), seconds: seconds() });
       if (done % settings.checkpointEvery === 0 || done === settings.steps) writeCheckpoint(runDir, { step: done, settings: settingsRecord, params, optimizer });
       task.update(done);
     }
     task.finish();
   } finally {
-    await session.close();
+    await sessions.close();
   }
-  return { weight: params['map.weight']!, bias: params['map.bias']!, log, resumedFrom: start };
-}
-
-/** The conditioning [target states ; W·h + b] of a sample, [1, tokens + N, condWidth]. */
-export function sampleConditioning(sample: PreparedSample, params: Record<string, Float32Array>, N: number): FloatTensor {
-  const [tokens, width] = stateShape(sample);
-  const out = new Float32Array((tokens + N) * width);
-  out.set(sample.targetStates.data);
-  const weight = params['map.weight']!;
-  const bias = params['map.bias']!;
-  const hidden = weight.length / width;
-  for (let r = 0; r < N; r++) {
-    for (let o = 0; o < width; o++) {
-      let sum = 0;
-      for (let i = 0; i < hidden; i++) sum += weight[o * hidden + i]! * sample.softStates[r * hidden + i]!;
-      out[(tokens + r) * width + o] = sum + bias[o]!;
-    }
-  }
-  return { data: out, dims: [1, tokens + N, width] };
-}
-
-async function sampleLoss(input: TrainerInput, sample: PreparedSample, params: Record<string, Float32Array>, random: SeededRandom, session: GradientSession): Promise<{ loss: number; rowGrads: Float32Array }> {
-  const x0 = drawLatents(sample.posterior, input.scalingFactor, random);
-  const noised = noiseLatents(x0, input.noise, random);
-  const conditioning = sampleConditioning(sample, params, input.N);
-  const dims = [1, ...sample.posterior.dims];
-  const run = await session.run(
-    { sample: { data: noised.noisy, dims }, timestep: { data: BigInt64Array.of(BigInt(noised.timestep)), dims: [1] }, encoder_hidden_states: conditioning },
-    { target: { data: noised.target, dims } },
-  );
-  const [tokens, width] = stateShape(sample);
-  return { loss: run.loss!, rowGrads: run.grads['encoder_hidden_states']!.data.slice(tokens * width, (tokens + input.N) * width) };
+  return { tensors: tensorsWith(input.tensors, params), log, resumedFrom: start };
 }
 
 /** Mean loss over the validation samples, each with the same draws at every evaluation. */
-export async function validationLoss(input: Pick<TrainerInput, 'val' | 'N' | 'unet' | 'noise' | 'scalingFactor' | 'settings'>, params: Record<string, Float32Array>): Promise<number> {
+export async function validationLoss(input: Pick<TrainerInput, 'val' | 'settings'> & LossContext, params: Params): Promise<number> {
   let total = 0;
-  for (const sample of input.val) {
-    const random = new SeededRandom(seedFor(input.settings.seed, `val-${sample.id}`));
-    const noised = noiseLatents(drawLatents(sample.posterior, input.scalingFactor, random), input.noise, random);
-    const predicted = await input.unet.predict({ data: noised.noisy, dims: [1, ...sample.posterior.dims] }, noised.timestep, sampleConditioning(sample, params, input.N));
-    let sum = 0;
-    for (let i = 0; i < noised.target.length; i++) sum += (predicted.data[i]! - noised.target[i]!) ** 2;
-    total += sum / noised.target.length;
-  }
+  for (const sample of input.val) total += await sampleLoss(input, sample, drawFor(input, sample, seedFor(input.settings.seed, `val-${sample.id}`)), params);
   return total / input.val.length;
-}
-
-/** Tokens and width of a sample's target states ([tokens, width] or [1, tokens, width]). */
-function stateShape(sample: PreparedSample): [number, number] {
-  const dims = sample.targetStates.dims;
-  return [dims[dims.length - 2]!, dims[dims.length - 1]!];
 }
 
 function shuffled(n: number, seed: number): number[] {
@@ -214,8 +161,4 @@ function shuffled(n: number, seed: number): number[] {
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   return order;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
