@@ -12,7 +12,7 @@
  * step k (its latent draw, timestep, noise) by (seed, k, j); validation draws by (seed, sample id). So a run resumed
  * from a checkpoint at step k repeats the uninterrupted run's steps k+1.. bit for bit.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeededRandom } from '../core/random.js';
 import { seedFor } from '../data/protocol.js';
@@ -97,6 +97,9 @@ export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: S
     optimizer = checkpoint.optimizer;
     start = checkpoint.step;
   }
+  // The gradient graphs first: a model they cannot be built for leaves nothing written.
+  const sessions = await openTrainSessions(input, input.unetPath, params, input.gradients);
+  mkdirSync(runDir, { recursive: true });
   // The log keeps exactly the lines of the steps the checkpoint covers; later ones are recomputed.
   const logPath = join(runDir, LOG_FILE);
   const log: LogLine[] = existsSync(logPath) && start > 0 ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine).filter((l) => l.step <= start) : [];
@@ -106,7 +109,6 @@ export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: S
     appendFileSync(logPath, `${JSON.stringify(line)}\n`);
   };
 
-  const sessions = await openTrainSessions(input, input.unetPath, params, input.gradients);
   const perStep = settings.batch * settings.accumulation;
   const task = input.progress.start('training', settings.steps, 'steps');
   const started = performance.now();

@@ -144,7 +144,6 @@ export const softTrainCommand: Command = {
       const skipped = Object.entries(samples.skipped).map(([k, v]) => `${k} ${v}`).join(', ');
       const label = objective === 'text-fit' ? 'text-fit (closed-form ridge in the text encoder space; not the diffusion loss)' : full ? `full (prefix${noPrefix ? ' frozen' : ''} + tokens${noTokens ? ' frozen' : ''} + map; gradients through the UNet and the LLM body)` : 'map (LLM states cached)';
       context.io.stderr.write(`pmg: ${prepared.train.length} training and ${prepared.val.length} validation samples${skipped ? `; skipped: ${skipped}` : ''}; variant: ${label}\n`);
-      mkdirSync(out, { recursive: true });
       const lossContext = {
         shape: module.config, tensors: module.tensors, unet: model.unet, noise: trainNoiseSchedule(model.schedulerConfig), scalingFactor: vae.scalingFactor,
         ...(full ? { body } : {}),
@@ -153,6 +152,7 @@ export const softTrainCommand: Command = {
         const { states, targets, count } = textFitTargets(prepared.train, module.config.N);
         const fit = ridgeMap(states, targets, count, ridge);
         const tensors = { ...module.tensors, mapWeight: fit.weight, mapBias: fit.bias };
+        mkdirSync(out, { recursive: true });
         const valLoss = prepared.val.length ? await validationLoss({ ...lossContext, val: prepared.val, settings }, { 'map.weight': fit.weight, 'map.bias': fit.bias }) : undefined;
         const log: LogLine[] = [{ step: 0, objective: 'text-fit', ridge, ...(valLoss !== undefined ? { valLoss } : {}), seconds: 0 }];
         writeFileSync(join(out, 'log.jsonl'), log.map((l) => `${JSON.stringify(l)}\n`).join(''));
