@@ -19,6 +19,7 @@ import { benchSearchCommand } from './bench-search.js';
 import { evalCommand } from './eval.js';
 import { benchAllCommand } from './bench-all.js';
 import { benchSoftCommand } from './bench-soft.js';
+import { benchTrainCommand } from './bench-train.js';
 import { softInitCommand } from './soft-init.js';
 import { softImportCommand } from './soft-import.js';
 import { softTrainCommand } from './soft-train.js';
@@ -43,4 +44,5 @@ export const commands: Command[] = [
   benchSearchCommand,
   benchMetricsCommand,
   benchSoftCommand,
+  benchTrainCommand,
 ];
