@@ -24,7 +24,7 @@ import { renderSoftPrompt, softPositionStates } from '../soft/soft-embeddings.js
 import { readSoftModule } from '../soft/soft-module.js';
 import type { GradientSession } from '../spec/gradient.js';
 import { trainNoiseSchedule } from '../training/noising.js';
-import type { GradientFactory, PreparedSample } from '../training/sample-gradients.js';
+import { timestepFeed, type GradientFactory, type PreparedSample } from '../training/sample-gradients.js';
 import { trainSoftModule, type TrainSettings } from '../training/trainer.js';
 import { formatMachine, machineInfo, type MachineInfo } from './machine.js';
 import { median } from './median.js';
@@ -171,7 +171,7 @@ async function unetGradient(sdDir: string, label: string, resolution: number, op
       return median(ms);
     };
     const forwardMs = await time(() => model.unet.predict(sample, 500, cond));
-    const gradientMs = await time(() => session.run({ sample, timestep: { data: BigInt64Array.of(500n), dims: [1] }, encoder_hidden_states: cond }, { target }));
+    const gradientMs = await time(() => session.run({ sample, timestep: timestepFeed(model.unet, 500), encoder_hidden_states: cond }, { target }));
     return { model: label, resolution, forwardMs, gradientMs, backwardRatio: (gradientMs - forwardMs) / forwardMs, peakRssMiB: (await peak.read()).bytes / 2 ** 20 };
   } finally {
     await session.close();

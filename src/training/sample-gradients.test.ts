@@ -19,7 +19,7 @@ import { loadLlmBody } from '../runtime/llm-body.js';
 import { SessionPool } from '../runtime/onnx-session.js';
 import { initSoftModule } from '../soft/soft-init.js';
 import { trainNoiseSchedule } from './noising.js';
-import { addSampleGradients, drawFor, openTrainSessions, sampleLoss, type LossContext, type PreparedSample } from './sample-gradients.js';
+import { addSampleGradients, drawFor, openTrainSessions, sampleLoss, timestepFeed, type LossContext, type PreparedSample } from './sample-gradients.js';
 import { trainableParams, zeroGradients, type Params } from './soft-parameters.js';
 
 let root: string;
@@ -87,3 +87,11 @@ async function check(mlp: boolean): Promise<void> {
 test('full variant: prefix table, tokens and map gradients match central finite differences of the loss', () => check(false));
 
 test('full variant with the MLP reparameterisation: its five tensors, tokens and map match finite differences', () => check(true));
+
+test('the timestep is fed in the dtype the UNet graph takes (real SD exports: int64 or float32)', () => {
+  const unet = (timestepDtype?: string) => ({ inChannels: 4, predict: async () => ({ data: new Float32Array(0), dims: [] }), ...(timestepDtype ? { timestepDtype } : {}) });
+  assert.deepEqual(timestepFeed(unet('float32'), 981).data, Float32Array.of(981));
+  assert.deepEqual(timestepFeed(unet('int32'), 7).data, Int32Array.of(7));
+  assert.deepEqual(timestepFeed(unet(), 7).data, BigInt64Array.of(7n));
+  assert.throws(() => timestepFeed(unet('float16'), 7), /float16 timestep; training needs the fp32 export/);
+});

@@ -160,7 +160,7 @@ export async function addSampleGradients(context: LossContext, sessions: TrainSe
   const { N } = context.shape;
   const forward = await softForward(context, sample, params);
   const cond = conditioning(sample, forward.states, params, N);
-  const run = await sessions.unet.run({ sample: draw.noisy, timestep: { data: BigInt64Array.of(BigInt(draw.timestep)), dims: [1] }, encoder_hidden_states: cond }, { target: draw.target });
+  const run = await sessions.unet.run({ sample: draw.noisy, timestep: timestepFeed(context.unet, draw.timestep), encoder_hidden_states: cond }, { target: draw.target });
   const width = cond.dims[2]!;
   const tokens = cond.dims[1]! - N;
   const rowGrads = run.grads['encoder_hidden_states']!.data.slice(tokens * width, (tokens + N) * width);
@@ -168,6 +168,15 @@ export async function addSampleGradients(context: LossContext, sessions: TrainSe
   addLinearGradients(grads['map.weight']!, grads['map.bias']!, rowGrads, forward.states, N);
   if (sessions.body && forward.inputs) await addBodyGradients(context, sessions.body, forward, linearInputGradients(rowGrads, N, params['map.weight']!, width), grads);
   return run.loss!;
+}
+
+/** The timestep as the UNet's graph takes it: int64 (Optimum), int32 or float32 (OnnxUnet reads the dtype). */
+export function timestepFeed(unet: Unet, timestep: number): GradientFeed {
+  const dtype = (unet as { timestepDtype?: string }).timestepDtype ?? 'int64';
+  if (dtype === 'float32') return { data: Float32Array.of(timestep), dims: [1] };
+  if (dtype === 'int32') return { data: Int32Array.of(timestep), dims: [1] };
+  if (dtype === 'int64') return { data: BigInt64Array.of(BigInt(timestep)), dims: [1] };
+  throw new PmgError('unsupported', `the UNet takes a ${dtype} timestep; training needs the fp32 export (timestep int64, int32 or float32)`);
 }
 
 /** Through the LLM body: the cotangent at the N soft rows → the tokens' rows of inputs_embeds and the prefix cache. */
