@@ -7,12 +7,14 @@
 import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { PmgError } from '../errors/pmg-error.js';
-import { DataType, valueInfo, type DataTypeCode } from '../fixtures/onnx-graph.js';
+import { DataType, type DataTypeCode } from '../fixtures/onnx-graph.js';
+import { valueInfo } from '../fixtures/onnx-proto-parts.js';
 import { nodeLabel } from '../runtime/onnx-graph-index.js';
 import type { GradientGraphOptions } from '../spec/gradient.js';
 import { Emitter, isFloatType } from './emitter.js';
 import { attrInt, GraphFacts } from './graph-facts.js';
 import type { Node, RuleContext } from './rule.js';
+import { SegmentRecompute } from './recompute.js';
 import { NON_DIFFERENTIABLE, RULES } from './rules.js';
 
 const { onnx } = onnxProto;
@@ -45,8 +47,18 @@ export function buildGradientModel(model: Uint8Array | string, options: Gradient
   return onnx.ModelProto.encode(proto).finish();
 }
 
+/** What a gradient graph differentiates (for `pmg models grad-check` and logs). */
+export interface GradientGraphSummary {
+  /** Forward nodes that got backward nodes, by op type. */
+  differentiated: Record<string, number>;
+  /** Backward nodes added (recomputed copies included). */
+  backwardNodes: number;
+  /** Forward nodes kept (the whole forward graph but what only other outputs needed). */
+  forwardNodes: number;
+}
+
 /** Rewrite `model` in place into its gradient graph (see buildGradientModel); `what` names it in messages. */
-export function gradientGraph(model: Model, options: GradientGraphOptions, what = 'the model'): void {
+export function gradientGraph(model: Model, options: GradientGraphOptions, what = 'the model'): GradientGraphSummary {
   const fail = (why: string, code: 'invalid-argument' | 'model-layout' | 'unsupported' = 'invalid-argument'): never => {
     throw new PmgError(code, `cannot build the gradient graph of ${what}: ${why}`, { details: { model: what } });
   };
@@ -57,7 +69,6 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
   if (opset < MIN_OPSET) defaultOpset!.version = MIN_OPSET;
   const checkpoint = options.checkpointSegments ?? 1;
   if (!Number.isInteger(checkpoint) || checkpoint < 1) fail(`checkpointSegments must be a whole number ≥ 1, got ${checkpoint}`);
-  if (checkpoint > 1) fail(`checkpointSegments ${checkpoint}: recomputing segments is not implemented yet (use 1: every activation is kept)`, 'unsupported');
   if (options.head !== 'cotangent' && options.head !== 'mse') fail(`head must be 'cotangent' or 'mse', got '${String(options.head)}'`);
   const inputs = new Map((graph.input ?? []).map((v) => [v.name ?? '', v]));
   const outputInfo = (graph.output ?? []).find((v) => v.name === options.output) ?? fail(`it has no output '${options.output}' (outputs: ${(graph.output ?? []).map((v) => v.name).join(', ')})`);
@@ -92,14 +103,15 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
     path.push(node);
     for (const x of node.input ?? []) if (active.has(x)) needed.add(x);
   }
-  const contrib = path.filter((n) => n.domain && n.domain !== 'ai.onnx');
+  const contrib = path.filter((n) => n.domain && n.domain !== 'ai.onnx').reverse();
   if (contrib.length) {
-    fail(`${contrib.map((n) => `${n.domain}.${nodeLabel(n)}`).join(', ')} ${contrib.length === 1 ? 'is a contrib op' : 'are contrib ops'} on the differentiated path, which pmg does not differentiate; export the model with standard ONNX ops (no fused attention, no MatMulNBits; for a UNet use the original model.onnx, not pmg's attention-fused copy)`, 'unsupported');
+    const types = [...new Set(contrib.map((n) => `${n.domain}.${n.opType}`))].sort().join(', ');
+    fail(`contrib ops on the differentiated path (${types}: ${listed(contrib)}), which pmg does not differentiate; export the model with standard ONNX ops (no fused attention, no MatMulNBits; for a UNet use the original model.onnx, not pmg's attention-fused model.fused.onnx)`, 'unsupported');
   }
   const missing = path.filter((n) => !RULES[n.opType ?? '']).reverse();
   if (missing.length) {
     const types = [...new Set(missing.map((n) => n.opType))].sort().join(', ');
-    fail(`no gradient rule for ${types} (${missing.slice(0, 8).map(nodeLabel).join('; ')}${missing.length > 8 ? `; and ${missing.length - 8} more` : ''})`, 'unsupported');
+    fail(`no gradient rule for ${types} (${listed(missing)})`, 'unsupported');
   }
 
   const taken = new Set<string>([...inputs.keys(), ...(graph.initializer ?? []).map((t) => t.name ?? ''), ...nodes.flatMap((n) => [...(n.output ?? []), n.name ?? ''])]);
@@ -128,17 +140,21 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
     cotangents.set(name, [total]);
     return total;
   };
+  const recompute = checkpoint > 1 ? new SegmentRecompute([...path].reverse(), checkpoint, e, facts, active) : undefined;
   for (const node of path) {
     const grads = (node.output ?? []).map((o) => (o ? gathered(o) : undefined));
-    if (grads.every((g) => g === undefined)) continue;
+    const firstIndex = grads.findIndex((g) => g !== undefined);
+    if (firstIndex < 0) continue;
     const ins = node.input ?? [];
+    // The values the rule reads: the node's own, or its segment's recomputed copy (checkpointSegments > 1).
+    const view = recompute ? recompute.view(node, grads[firstIndex]!, facts.type(node.output![firstIndex]!) ?? floatType) : node;
     const ctx: RuleContext = {
-      node,
+      node: view,
       e,
       facts,
       floatType: isFloatType(facts.type(node.output?.[0] ?? '')) ? facts.type(node.output![0]!)! : floatType,
-      input: (i) => ins[i] ?? '',
-      output: (i) => (node.output ?? [])[i] ?? '',
+      input: (i) => (view.input ?? [])[i] ?? '',
+      output: (i) => (view.output ?? [])[i] ?? '',
       needs: (i) => !!ins[i] && active.has(ins[i]!),
       refuse: (why) => fail(`${nodeLabel(node)}: ${why}`, 'unsupported'),
     };
@@ -157,9 +173,19 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
   });
 
   graph.node = pruneDead([...nodes, ...e.nodes], new Set(newOutputs.map((v) => v.name ?? '')));
+  const added = new Set(e.nodes);
+  const differentiated: Record<string, number> = {};
+  for (const node of path) differentiated[node.opType ?? ''] = (differentiated[node.opType ?? ''] ?? 0) + 1;
   graph.initializer = [...(graph.initializer ?? []), ...e.initializers];
   graph.input = [...(graph.input ?? []), ...newInputs];
   graph.output = newOutputs;
+  const backwardNodes = graph.node.filter((n) => added.has(n)).length;
+  return { differentiated, backwardNodes, forwardNodes: graph.node.length - backwardNodes };
+}
+
+/** The first few nodes' labels, and how many more. */
+function listed(nodes: Node[]): string {
+  return `${nodes.slice(0, 6).map(nodeLabel).join('; ')}${nodes.length > 6 ? `; and ${nodes.length - 6} more` : ''}`;
 }
 
 /** The nodes some wanted output depends on (the forward's other outputs, e.g. present.*, and what only they need go). */

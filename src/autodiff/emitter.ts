@@ -4,7 +4,8 @@
  * reshaped back, with the axes computed in-graph because shapes are dynamic).
  */
 import onnxProto from 'onnx-proto';
-import { attributeProto, DataType, tensorProto, type Attribute, type DataTypeCode } from '../fixtures/onnx-graph.js';
+import { DataType, type Attribute, type DataTypeCode } from '../fixtures/onnx-graph.js';
+import { attributeProto, tensorProto } from '../fixtures/onnx-proto-parts.js';
 
 type Node = onnxProto.onnx.INodeProto;
 type Tensor = onnxProto.onnx.ITensorProto;

@@ -16,7 +16,7 @@ import { isExternal } from '../runtime/onnx-tensor-data.js';
 import { OnnxSession, ort, type ExecutionProvider, type SessionPool } from '../runtime/onnx-session.js';
 import type { GradientFeed, GradientGraphOptions, GradientRun, GradientSession } from '../spec/gradient.js';
 import type { FloatTensor } from '../spec/tensor.js';
-import { gradientGraph, gradientName, headInputName, LOSS_OUTPUT } from './build-gradient-model.js';
+import { gradientGraph, gradientName, headInputName, LOSS_OUTPUT, type GradientGraphSummary } from './build-gradient-model.js';
 
 const { onnx } = onnxProto;
 
@@ -28,7 +28,10 @@ export interface GradientSessionOptions extends GradientGraphOptions {
   pool?: SessionPool;
 }
 
-export async function openGradientSession(modelPath: string, options: GradientSessionOptions): Promise<GradientSession> {
+/** A GradientSession that also says what its graph differentiates. */
+export type OpenGradientSession = GradientSession & { readonly summary: GradientGraphSummary };
+
+export async function openGradientSession(modelPath: string, options: GradientSessionOptions): Promise<OpenGradientSession> {
   if (!existsSync(modelPath)) throw new PmgError('file-not-found', `model file ${modelPath} does not exist`, { details: { path: modelPath } });
   const { device, threads, pool, ...graphOptions } = options;
   const model = onnx.ModelProto.decode(readFileSync(modelPath));
@@ -36,7 +39,7 @@ export async function openGradientSession(modelPath: string, options: GradientSe
   if (outputType !== undefined && outputType !== DataType.FLOAT) {
     throw new PmgError('unsupported', `cannot train through ${modelPath}: output '${graphOptions.output}' is not float32 (type ${outputType}); use the model's fp32 export`, { details: { path: modelPath } });
   }
-  gradientGraph(model, graphOptions, modelPath);
+  const summary = gradientGraph(model, graphOptions, modelPath);
   const sourceDir = dirname(resolve(modelPath));
   const locations = new Set<string>();
   for (const t of model.graph?.initializer ?? []) {
@@ -70,7 +73,7 @@ export async function openGradientSession(modelPath: string, options: GradientSe
     }
   }
   if (!session) throw new PmgError('file-system', `cannot link the weights of ${modelPath} beside its gradient graph (${sourceDir} is on another file system than ${tmpdir()} and is not writable)`);
-  return new OnnxGradientSession(session, Object.freeze({ ...graphOptions }), !pool);
+  return new OnnxGradientSession(session, Object.freeze({ ...graphOptions }), !pool, summary);
 }
 
 /** Hard-link every external-data file into `folder`; false when the two are on different file systems. */
@@ -92,6 +95,7 @@ class OnnxGradientSession implements GradientSession {
     private readonly session: OnnxSession,
     readonly options: Readonly<GradientGraphOptions>,
     private readonly owned: boolean,
+    readonly summary: GradientGraphSummary,
   ) {}
 
   async run(feeds: Record<string, GradientFeed>, head: { cotangent: FloatTensor } | { target: FloatTensor }): Promise<GradientRun> {

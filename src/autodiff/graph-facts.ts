@@ -65,9 +65,11 @@ export class GraphFacts {
   readonly ranks = new Map<string, number>();
   private readonly constants = new Map<string, Tensor>();
   readonly producer = new Map<string, Node>();
+  private readonly initializerNames = new Set<string>();
 
   constructor(graph: Graph, readonly opset: number) {
     for (const t of graph.initializer ?? []) {
+      this.initializerNames.add(t.name ?? '');
       this.constants.set(t.name ?? '', t);
       this.types.set(t.name ?? '', t.dataType ?? 0);
       this.ranks.set(t.name ?? '', (t.dims ?? []).length);
@@ -82,6 +84,11 @@ export class GraphFacts {
       for (const out of node.output ?? []) if (out) this.producer.set(out, node);
       this.infer(node);
     }
+  }
+
+  /** Whether the value is a graph initializer (a weight). */
+  isInitializer(name: string): boolean {
+    return this.initializerNames.has(name);
   }
 
   type(name: string): number | undefined {

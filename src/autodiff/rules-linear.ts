@@ -16,19 +16,36 @@ function transposeLast(c: RuleContext, x: string): string | undefined {
   return c.e.op('Transpose', [x], { perm: { ints: perm } });
 }
 
+/**
+ * x expanded to the batch axes of `like` (onnxruntime's Einsum wants the same number of batch axes in every operand):
+ * like's shape but the last two axes, then x's last two.
+ */
+function expandBatch(c: RuleContext, x: string, like: string): string {
+  const slice = (shape: string, from: number, to: number): string => c.e.op('Slice', [shape, c.e.ints([from]), c.e.ints([to])]);
+  const shape = c.e.op('Concat', [slice(c.e.shape(like), 0, -2), slice(c.e.shape(x), -2, Number.MAX_SAFE_INTEGER)], { axis: { int: 0 } });
+  return c.e.op('Expand', [x, shape]);
+}
+
 const matMul: Rule = (c, grads) => {
   const g = only(grads);
   const [a, b] = [c.input(0), c.input(1)];
   const [ra, rb] = [c.facts.rank(a), c.facts.rank(b)];
   if (ra === 1 || rb === 1) c.refuse('a MatMul with a 1-D operand has no gradient rule (pmg expects matrices or batches of them)');
   const ga = (): string => {
+    // A weight (a 2-D constant): Gemm with transB on the cotangent flattened to 2-D, so onnxruntime does not
+    // constant-fold a transposed copy of every weight (measured: the real-scale UNet's gradient held its weights twice).
+    if (rb === 2 && c.facts.isInitializer(b)) {
+      const flat = c.e.op('Reshape', [g, c.e.op('Concat', [c.e.ints([-1]), c.e.dim(g, -1)], { axis: { int: 0 } })]);
+      const product = c.e.op('Gemm', [flat, b], { transB: { int: 1 } });
+      return c.e.op('Reshape', [product, c.e.shape(a)]);
+    }
     const bt = transposeLast(c, b);
-    const product = bt ? c.e.op('MatMul', [g, bt]) : c.e.op('Einsum', [g, b], { equation: { string: '...ik,...jk->...ij' } });
+    const product = bt ? c.e.op('MatMul', [g, bt]) : c.e.op('Einsum', [g, expandBatch(c, b, g)], { equation: { string: '...ik,...jk->...ij' } });
     return c.e.unbroadcast(product, a, rb === 2 && ra !== undefined);
   };
   const gb = (): string => {
     const at = transposeLast(c, a);
-    const product = at ? c.e.op('MatMul', [at, g]) : c.e.op('Einsum', [a, g], { equation: { string: '...ki,...kj->...ij' } });
+    const product = at ? c.e.op('MatMul', [at, g]) : c.e.op('Einsum', [expandBatch(c, a, g), g], { equation: { string: '...ki,...kj->...ij' } });
     return c.e.unbroadcast(product, b, ra === 2 && rb !== undefined);
   };
   return [c.needs(0) ? ga() : undefined, c.needs(1) ? gb() : undefined];

@@ -23,6 +23,8 @@ interface Case {
   build: (b: GraphBuilder, w: (dims: number[], scale?: number) => string) => string;
   float32?: boolean;
   opset?: number;
+  /** Declare the inputs without shapes (ranks unknown to the builder: the rules' fallbacks). */
+  shapeless?: boolean;
 }
 
 function model(c: Case): Uint8Array {
@@ -32,14 +34,14 @@ function model(c: Case): Uint8Array {
   const w = (dims: number[], scale = 1): string => b.float(dims, Float32Array.from({ length: dims.reduce((a, x) => a * x, 1) }, () => (2 * random.nextFloat() - 1) * scale));
   const y = c.build(b, w);
   b.output(y, F, []);
-  const bytes = withoutOutputShapes(b.toBytes({ opset: c.opset ?? 21 }));
+  const bytes = withoutShapes(b.toBytes({ opset: c.opset ?? 21 }), c.shapeless ?? false);
   return c.float32 ? bytes : float64Model(bytes);
 }
 
-/** The builder declares outputs with a shape; these graphs' output shapes are left to onnxruntime. */
-function withoutOutputShapes(bytes: Uint8Array): Uint8Array {
+/** The builder declares outputs with a shape; these graphs' output shapes (and inputs' when asked) are left to onnxruntime. */
+function withoutShapes(bytes: Uint8Array, inputs: boolean): Uint8Array {
   const proto = onnx.ModelProto.decode(bytes);
-  for (const v of proto.graph!.output ?? []) delete v.type!.tensorType!.shape;
+  for (const v of [...(proto.graph!.output ?? []), ...(inputs ? (proto.graph!.input ?? []) : [])]) delete v.type!.tensorType!.shape;
   return onnx.ModelProto.encode(proto).finish();
 }
 
@@ -65,6 +67,8 @@ const cases: Case[] = [
   { name: 'GELU via Erf (float32)', inputs: { a: x([2, 6], { scale: 2 }) }, wrt: ['a'], float32: true, build: (b) => b.op('Mul', [b.op('Mul', ['a', b.scalarFloat(0.5)]), b.op('Add', [b.op('Erf', [b.op('Div', ['a', b.scalarFloat(Math.SQRT2)])]), b.scalarFloat(1)])]) },
   { name: 'MatMul 3-D by weight', inputs: { a: x([2, 3, 4]) }, wrt: ['a'], build: (b, w) => b.op('MatMul', ['a', w([4, 5])]) },
   { name: 'MatMul batched with broadcast', inputs: { a: x([2, 3, 4, 5]), c: x([1, 3, 5, 2]) }, wrt: ['a', 'c'], build: (b) => b.op('MatMul', ['a', 'c']) },
+  { name: 'MatMul of operands of unknown rank (Einsum)', shapeless: true, inputs: { a: x([2, 3, 4, 5]), c: x([3, 5, 2]) }, wrt: ['a', 'c'], build: (b) => b.op('MatMul', ['a', 'c']) },
+  { name: 'Gather at opset 14 (opset raised to 16 for ScatterElements add)', opset: 14, inputs: { a: x([4, 3]) }, wrt: ['a'], build: (b) => b.op('Tanh', [b.op('Gather', ['a', b.int64([1, 1, 3])])]) },
   ...[0, 1].flatMap((ta) => [0, 1].map((tb): Case => ({
     name: `Gemm transA=${ta} transB=${tb}`,
     inputs: { a: x(ta ? [4, 3] : [3, 4]), c: x(tb ? [5, 4] : [4, 5]), bias: x([5]) },
@@ -97,6 +101,7 @@ const cases: Case[] = [
   { name: 'SimplifiedLayerNormalization (RMS)', inputs: { a: x([2, 3, 8], { scale: 2 }) }, wrt: ['a'], build: (b, w) => b.op('SimplifiedLayerNormalization', ['a', w([8])], { epsilon: { float: 1e-6 } }) },
   { name: 'decomposed RMS norm', inputs: { a: x([2, 3, 8], { scale: 2 }) }, wrt: ['a'], build: (b, w) => b.op('Mul', [b.op('Div', ['a', b.op('Sqrt', [b.op('Add', [b.op('ReduceMean', [b.op('Pow', ['a', b.scalarFloat(2)]), b.int64([-1])]), b.scalarFloat(1e-6)])])]), w([8])]) },
   { name: 'GroupNormalization', inputs: { a: x([2, 6, 3, 3], { scale: 2 }) }, wrt: ['a'], build: (b, w) => b.op('GroupNormalization', ['a', w([6]), w([6])], { num_groups: { int: 3 }, epsilon: { float: 1e-5 } }) },
+  { name: 'GroupNormalization at opset 18 (scale per group)', opset: 18, inputs: { a: x([2, 6, 3, 3], { scale: 2 }) }, wrt: ['a'], build: (b, w) => b.op('GroupNormalization', ['a', w([3]), w([3])], { num_groups: { int: 3 }, epsilon: { float: 1e-5 } }) },
   { name: 'InstanceNormalization (float32)', float32: true, inputs: { a: x([2, 3, 4, 4], { scale: 2 }) }, wrt: ['a'], build: (b, w) => b.op('InstanceNormalization', ['a', w([3]), w([3])]) },
   { name: 'Reshape', inputs: { a: x([2, 3, 4]) }, wrt: ['a'], build: (b) => b.op('Tanh', [b.op('Reshape', ['a', b.int64([0, -1])])]) },
   { name: 'Flatten', inputs: { a: x([2, 3, 4]) }, wrt: ['a'], build: (b) => b.op('Tanh', [b.op('Flatten', ['a'], { axis: { int: 2 } })]) },

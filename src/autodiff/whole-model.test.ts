@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import onnxProto from 'onnx-proto';
 import { writeTinyLlmBody } from '../fixtures/tiny-llm-body.js';
 import { writeTinySd } from '../fixtures/tiny-sd.js';
 import { DataType, GraphBuilder } from '../fixtures/onnx-graph.js';
@@ -98,7 +99,7 @@ function refusal(model: Uint8Array | string, options: Parameters<typeof buildGra
 test('refusals: contrib ops on the path, ops without a rule (one error listing them), bad wrt and output', () => {
   const gqa = refusal(join(dir, 'llm-body-gqa', 'model.onnx'), { wrt: ['inputs_embeds'], output: 'hidden_states', head: 'cotangent' });
   assert.equal(gqa.code, 'unsupported');
-  assert.match(gqa.message, /com\.microsoft\.GroupQueryAttention node .*standard ONNX ops/);
+  assert.match(gqa.message, /contrib ops on the differentiated path \(com\.microsoft\.GroupQueryAttention: GroupQueryAttention node .*standard ONNX ops/);
 
   const b = new GraphBuilder('norule');
   b.input('x', DataType.FLOAT, [3]);
@@ -107,11 +108,17 @@ test('refusals: contrib ops on the path, ops without a rule (one error listing t
   assert.match(noRule.message, /no gradient rule for Atan, Cos \(/);
   assert.match(noRule.message, /Cos node n_Cos_\d+; Cos node n_Cos_\d+; Atan node/);
 
+  const old = new GraphBuilder('old');
+  old.input('x', DataType.FLOAT, [3]);
+  old.output(old.op('Tanh', ['x'], {}, 'y'), DataType.FLOAT, [3]);
+  assert.match(refusal(old.toBytes({ opset: 12 }), { wrt: ['x'], output: 'y', head: 'cotangent' }).message, /its opset is 12; pmg builds gradient graphs of opset 13 or later/);
+
   const unet = join(dir, 'sd', 'unet', 'model.onnx');
   assert.match(refusal(unet, { wrt: ['latents'], output: 'out_sample', head: 'cotangent' }).message, /no input 'latents' to differentiate \(inputs: sample, timestep, encoder_hidden_states\)/);
   assert.match(refusal(unet, { wrt: ['timestep'], output: 'out_sample', head: 'cotangent' }).message, /input 'timestep' is not a float tensor/);
   assert.match(refusal(unet, { wrt: ['sample'], output: 'noise', head: 'cotangent' }).message, /no output 'noise'/);
   assert.match(refusal(unet, { wrt: ['sample'], output: 'out_sample', head: 'cotangent', checkpointSegments: 0 }).message, /checkpointSegments must be a whole number/);
+  assert.match(refusal(unet, { wrt: ['sample'], output: 'out_sample', head: 'cotangent', checkpointSegments: 1.5 }).message, /checkpointSegments must be a whole number ≥ 1, got 1\.5/);
 });
 
 test('the timestep embedding is pruned: no backward node reads the timestep branch', () => {
@@ -121,3 +128,42 @@ test('the timestep embedding is pruned: no backward node reads the timestep bran
   for (const op of ['Sin', 'Cos']) assert.ok(!/grad__n_(Sin|Cos)/.test(text), `a backward ${op}`);
 });
 
+
+for (const [label, file, wrt, output, feeds] of [
+  ['fixture UNet', join('sd', 'unet', 'model.onnx'), ['sample', 'encoder_hidden_states'], 'out_sample', { sample: [1, 4, 8, 8], timestep: 'int', encoder_hidden_states: [1, 3, 768] }],
+  ['fixture LLM body', join('llm-body', 'model.onnx'), ['inputs_embeds', ...PAST], 'hidden_states', { inputs_embeds: [1, 3, 64], attention_mask: 'mask', ...Object.fromEntries(PAST.map((p) => [p, [1, 2, 2, 16]])) }],
+] as const) {
+  test(`checkpointSegments: ${label} recomputed in 3 segments gives the gradients of the plain graph`, async () => {
+    const { ort } = await import('../runtime/onnx-session.js');
+    const inputs: Record<string, InstanceType<typeof ort.Tensor>> = {};
+    let seed = 1;
+    for (const [name, dims] of Object.entries(feeds)) {
+      if (dims === 'int') inputs[name] = new ort.Tensor('int64', BigInt64Array.of(500n), [1]);
+      else if (dims === 'mask') inputs[name] = new ort.Tensor('int64', BigInt64Array.from([1n, 0n, 1n, 1n, 1n]), [1, 5]);
+      else inputs[name] = new ort.Tensor('float32', Float32Array.from({ length: (dims as readonly number[]).reduce((a: number, b: number) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed++)), [...dims]);
+    }
+    const runs: Record<string, Float32Array>[] = [];
+    let nodes: number[] = [];
+    for (const checkpointSegments of [1, 3]) {
+      const bytes = buildGradientModel(join(dir, file), { wrt: [...wrt], output, head: 'cotangent', checkpointSegments });
+      nodes.push(onnxNodes(bytes));
+      const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
+      const cotangentDims = output === 'out_sample' ? [1, 4, 8, 8] : [1, 3, 64];
+      const cotangent = new ort.Tensor('float32', Float32Array.from({ length: cotangentDims.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.11)), cotangentDims);
+      const out = await session.run({ ...inputs, [`grad_${output}`]: cotangent });
+      runs.push(Object.fromEntries(wrt.map((w) => [w, out[`grad_${w.replace(/[^A-Za-z0-9_]/g, '_')}`]!.data as Float32Array])));
+      await session.release();
+    }
+    assert.ok(nodes[1]! > nodes[0]!, `the recomputing graph has the copies (${nodes.join(' vs ')} nodes)`);
+    for (const w of wrt) {
+      const [plain, recomputed] = [runs[0]![w]!, runs[1]![w]!];
+      const scale = Math.max(...plain.map(Math.abs));
+      assert.ok(scale > 0);
+      assert.ok(plain.every((v, i) => Math.abs(v - recomputed[i]!) <= 1e-6 * scale), `${w}: recomputed gradients differ`);
+    }
+  });
+}
+
+function onnxNodes(bytes: Uint8Array): number {
+  return onnxProto.onnx.ModelProto.decode(bytes).graph!.node!.length;
+}

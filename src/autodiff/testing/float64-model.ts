@@ -23,13 +23,15 @@ function toDouble(t: Tensor): void {
 export function float64Model(bytes: Uint8Array): Uint8Array {
   const model = onnx.ModelProto.decode(bytes);
   const graph = model.graph!;
+  const opset = Number((model.opsetImport ?? []).find((o) => !o.domain)?.version ?? 0);
   for (const t of graph.initializer ?? []) toDouble(t);
   for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) {
     if (v.type?.tensorType?.elemType === DataType.FLOAT) v.type.tensorType.elemType = DataType.DOUBLE;
   }
   for (const node of graph.node ?? []) {
-    // The normalizations compute their statistics in float32 unless stash_type says otherwise.
-    if (node.opType === 'GroupNormalization' || node.opType === 'LayerNormalization') {
+    // The normalizations compute their statistics in float32 unless stash_type says otherwise (GroupNormalization
+    // has the attribute from opset 21).
+    if ((node.opType === 'GroupNormalization' && opset >= 21) || node.opType === 'LayerNormalization') {
       node.attribute = [...(node.attribute ?? []).filter((a) => a.name !== 'stash_type'), { name: 'stash_type', type: onnx.AttributeProto.AttributeType.INT, i: DataType.DOUBLE }];
     }
     for (const a of node.attribute ?? []) {

@@ -9,6 +9,7 @@ import { modelsListCommand } from './models-list.js';
 import { modelsFixturesCommand } from './models-fixtures.js';
 import { modelsPullCommand } from './models-pull.js';
 import { modelsPrepareSoftCommand } from './models-prepare-soft.js';
+import { modelsGradCheckCommand } from './models-grad-check.js';
 import { txt2imgCommand } from './txt2img.js';
 import { benchDiffusionCommand } from './bench-diffusion.js';
 import { metricsCommand } from './metrics.js';
@@ -33,6 +34,7 @@ export const commands: Command[] = [
   modelsListCommand,
   modelsFixturesCommand,
   modelsPrepareSoftCommand,
+  modelsGradCheckCommand,
   softInitCommand,
   softImportCommand,
   softTrainCommand,
