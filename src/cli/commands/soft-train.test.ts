@@ -14,7 +14,7 @@ import { assetPath, packageRoot } from '../../core/package-root.js';
 import { writeFixtures } from '../../fixtures/write-fixtures.js';
 import { writeTinyLlmBody } from '../../fixtures/tiny-llm-body.js';
 import { initSoftModule } from '../../soft/soft-init.js';
-import { writeSoftModule } from '../../soft/soft-module.js';
+import { readSoftModule, writeSoftModule } from '../../soft/soft-module.js';
 import { tinyLlmBodyIdentity } from '../../fixtures/tiny-soft.js';
 import { writePosters } from '../../testing/eval-fixture.js';
 import { runCli } from '../../testing/run-cli.js';
@@ -57,6 +57,21 @@ test('--train full (the default): run folder, trained prefix and tokens, labelle
   const result = JSON.parse(readFileSync(join(root, 'gen/result.json'), 'utf8'));
   assert.equal(result.soft.module, join(root, 'run', 'soft'));
   assert.deepEqual(result.candidates.map((c: { contextTokens: number }) => c.contextTokens), [81, 81]);
+});
+
+test('--no-prefix and --no-tokens keep those tensors as given; the rest is trained', async () => {
+  const start = readSoftModule(join(root, 'fx/soft')).tensors;
+  for (const [flag, frozen, trained] of [['--no-prefix', 'prefix', 'tokens'], ['--no-tokens', 'tokens', 'prefix']] as const) {
+    const out = `run${flag}`;
+    const run = await pmg(...base, '--steps', '1', '--val-every', '0', flag, '--out', out);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, new RegExp(`variant: full \\(prefix${flag === '--no-prefix' ? ' frozen' : ''} \\+ tokens${flag === '--no-tokens' ? ' frozen' : ''} \\+ map`));
+    const module = readSoftModule(join(root, out, 'soft'));
+    assert.deepEqual(module.tensors[frozen], start[frozen], `${flag}: ${frozen} kept`);
+    assert.notDeepEqual(module.tensors[trained], start[trained], `${flag}: ${trained} trained`);
+    assert.notDeepEqual(module.tensors.mapWeight, start.mapWeight);
+    assert.match(module.config.trainedWith, new RegExp(`${frozen} frozen`));
+  }
 });
 
 test('a run killed with SIGKILL after its first checkpoint and resumed writes the log of an uninterrupted run', async () => {

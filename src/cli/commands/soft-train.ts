@@ -142,7 +142,7 @@ export const softTrainCommand: Command = {
       for (const s of samples.train) prepared.train.push(await prepare(s));
       for (const s of samples.val) prepared.val.push(await prepare(s));
       const skipped = Object.entries(samples.skipped).map(([k, v]) => `${k} ${v}`).join(', ');
-      const label = objective === 'text-fit' ? 'text-fit (closed-form ridge in the text encoder space; not the diffusion loss)' : full ? `full (prefix${noPrefix ? ' frozen' : ''} + tokens${noTokens ? ' frozen' : ''} + map; gradients through the UNet and the LLM body)` : 'map (LLM states cached)';
+      const label = objective === 'text-fit' ? 'text-fit (closed-form ridge in the text encoder space; not the diffusion loss)' : full ? `full (${module.config.P === 0 ? 'no prefix (P = 0)' : `prefix${noPrefix ? ' frozen' : ''}`} + tokens${noTokens ? ' frozen' : ''} + map; gradients through the UNet and the LLM body)` : 'map (LLM states cached)';
       context.io.stderr.write(`pmg: ${prepared.train.length} training and ${prepared.val.length} validation samples${skipped ? `; skipped: ${skipped}` : ''}; variant: ${label}\n`);
       const lossContext = {
         shape: module.config, tensors: module.tensors, unet: model.unet, noise: trainNoiseSchedule(model.schedulerConfig), scalingFactor: vae.scalingFactor,
