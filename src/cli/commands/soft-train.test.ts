@@ -128,6 +128,7 @@ test('bad input: one line, non-zero exit, nothing written', async () => {
     [[...base, '--objective', 'clip'], /^pmg: --objective 'clip': use diffusion or text-fit$/],
     [[...base, '--lr=-1'], /^pmg: --lr must be a number > 0, got -1$/],
     [[...base, '--resolution', '100'], /^pmg: --resolution 100: use a multiple of 64$/],
+    [[...base, '--checkpoint-segments', '0'], /checkpoint-segments/],
     [[...base, '--device', 'tpu'], /^pmg: --device must be cpu or cuda, got 'tpu'$/],
     [[...base, '--dataset', 'netflix'], /^pmg: --dataset 'netflix': use movielens, pog or stickers$/],
     [[...base, '--schedule', 'step'], /schedule/],

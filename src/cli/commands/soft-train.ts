@@ -67,6 +67,7 @@ export const softTrainCommand: Command = {
     limit: { type: 'string', value: 'N', description: 'at most N training samples' },
     device: { type: 'string', value: 'cpu|cuda', description: 'execution provider of every session, gradient graphs included (cuda: onnxruntime-node with the CUDA provider installed)', default: 'cpu' },
     threads: { type: 'string', value: 'N', description: 'onnxruntime intra-op threads (default: all cores)' },
+    'checkpoint-segments': { type: 'string', value: 'S', description: 'gradient graphs keep forward activations only at S − 1 segment boundaries and recompute the rest in the backward (less memory, one more partial forward; same gradients)', default: '1' },
   },
   details: 'Gradients: reverse-mode gradient graphs of the frozen UNet and LLM body in standard ONNX ops, run by onnxruntime (src/autodiff/); see docs/training.md.',
   async run(context) {
@@ -89,6 +90,7 @@ export const softTrainCommand: Command = {
     const device = stringOption(context, 'device') ?? 'cpu';
     if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
     const threads = intOption(context, 'threads', { min: 1 });
+    const checkpointSegments = intOption(context, 'checkpoint-segments', { min: 1, max: 64, fallback: 1 });
     const ridge = numberOption(context, 'ridge', 1e-3);
     if (!(ridge > 0)) throw new PmgError('invalid-argument', `--ridge must be a number > 0, got ${ridge}`);
     const seed = intOption(context, 'seed', { min: 0, fallback: 0 });
@@ -164,7 +166,7 @@ export const softTrainCommand: Command = {
       const result = await trainSoftModule({
         settings, runDir: out, ...lossContext, ...prepared,
         unetPath: join(model.dir, 'unet', 'model.onnx'),
-        gradients: (path, options) => openGradientSession(path, { ...options, ...sessionOptions }),
+        gradients: (path, options) => openGradientSession(path, { ...options, checkpointSegments, ...sessionOptions }),
         progress: createProgress({ stream: context.io.stderr }),
       });
       const trainedWith = full ? `pmg soft train (full${noPrefix ? ', prefix frozen' : ''}${noTokens ? ', tokens frozen' : ''}, diffusion loss)` : 'pmg soft train (map, diffusion loss)';
