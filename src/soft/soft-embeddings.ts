@@ -55,8 +55,7 @@ export async function computeSoftTokens(input: SoftTokensInput): Promise<SoftTok
   if (template.version !== module.config.template.version) {
     input.warn?.(`soft module ${module.source} was made with ${template.name} version ${module.config.template.version}; this run's template is version ${template.version} (${template.source})`);
   }
-  const items = await verbalizeItems(scene, input.history.items, input.captioner ? { captioner: input.captioner } : {});
-  const prompt = renderPrompt(template, { items });
+  const prompt = await renderSoftPrompt(scene, input.history, input.prompts, input.captioner);
   const parts = { llmFingerprint: body.fingerprint, moduleFingerprint: module.fingerprint, template: template.name, templateVersion: template.version, prompt };
   const key = softCacheKey(parts);
   const ids = body.tokenize(prompt);
@@ -64,21 +63,36 @@ export async function computeSoftTokens(input: SoftTokensInput): Promise<SoftTok
   const hit = input.cache?.get(key, N * condWidth);
   if (hit) return { tokens: { data: hit, dims: [N, condWidth] }, ...record, cached: true };
 
+  const last = await softPositionStates(body, module, ids);
+  const tokens = linearRows(last, N, module.tensors.mapWeight, module.tensors.mapBias);
+  const at = tokens.findIndex((v) => !Number.isFinite(v));
+  if (at >= 0) throw new PmgError('no-output-generated', `soft tokens of module ${module.source} hold ${tokens[at]} at index ${at}; the LLM body ${body.id} or the module gives non-finite values`, { details: { module: module.source } });
+  input.cache?.set(key, parts, tokens, [N, condWidth]);
+  return { tokens: { data: tokens, dims: [N, condWidth] }, ...record, cached: false };
+}
+
+/**
+ * The LLM body's final-norm hidden states `[N, hidden]` at the module's N multimodal-token positions, for the soft
+ * prompt's token ids `ids` (prefix as the initial cache, tokens appended): what the map reads. The trainer's map-only
+ * variant caches them per sample.
+ */
+export async function softPositionStates(body: LlmBody, module: SoftModule, ids: readonly number[]): Promise<Float32Array> {
+  const { N, hidden } = module.config;
   const T = ids.length;
   const embedded = body.embed(ids);
   expectDims(embedded, [1, T, hidden], `the embedding rows of LLM body ${body.id}`);
   const inputs = new Float32Array((T + N) * hidden);
   inputs.set(embedded.data, 0);
   inputs.set(module.tensors.tokens, T * hidden);
-  const prefix = modulePrefixCache(module);
-  const states = await body.forward({ data: inputs, dims: [1, T + N, hidden] }, prefix);
+  const states = await body.forward({ data: inputs, dims: [1, T + N, hidden] }, modulePrefixCache(module));
   expectDims(states, [1, T + N, hidden], `the hidden states of LLM body ${body.id}`);
-  const last = states.data.subarray(T * hidden, (T + N) * hidden);
-  const tokens = linearRows(last, N, module.tensors.mapWeight, module.tensors.mapBias);
-  const at = tokens.findIndex((v) => !Number.isFinite(v));
-  if (at >= 0) throw new PmgError('no-output-generated', `soft tokens of module ${module.source} hold ${tokens[at]} at index ${at}; the LLM body ${body.id} or the module gives non-finite values`, { details: { module: module.source } });
-  input.cache?.set(key, parts, tokens, [N, condWidth]);
-  return { tokens: { data: tokens, dims: [N, condWidth] }, ...record, cached: false };
+  return states.data.slice(T * hidden, (T + N) * hidden);
+}
+
+/** The scene's soft prompt for a history, as the LLM reads it (before the N multimodal tokens). */
+export async function renderSoftPrompt(scene: SoftTokensInput['scene'], history: SoftTokensInput['history'], prompts: PromptSet, captioner?: CaptionImage): Promise<string> {
+  const items = await verbalizeItems(scene, history.items, captioner ? { captioner } : {});
+  return renderPrompt(prompts[softTemplateName(scene)], { items });
 }
 
 function expectDims(t: FloatTensor, dims: number[], what: string): void {

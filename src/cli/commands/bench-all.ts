@@ -4,8 +4,9 @@ import { benchDiffusionCommand } from './bench-diffusion.js';
 import { benchMetricsCommand } from './bench-metrics.js';
 import { benchSearchCommand } from './bench-search.js';
 import { benchSoftCommand } from './bench-soft.js';
+import { benchTrainCommand } from './bench-train.js';
 
-const benches: Command[] = [benchDiffusionCommand, benchSearchCommand, benchMetricsCommand, benchSoftCommand];
+const benches: Command[] = [benchDiffusionCommand, benchSearchCommand, benchMetricsCommand, benchSoftCommand, benchTrainCommand];
 
 export const benchAllCommand: Command = {
   name: 'bench all',

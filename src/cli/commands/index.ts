@@ -20,8 +20,10 @@ import { benchSearchCommand } from './bench-search.js';
 import { evalCommand } from './eval.js';
 import { benchAllCommand } from './bench-all.js';
 import { benchSoftCommand } from './bench-soft.js';
+import { benchTrainCommand } from './bench-train.js';
 import { softInitCommand } from './soft-init.js';
 import { softImportCommand } from './soft-import.js';
+import { softTrainCommand } from './soft-train.js';
 
 export const commands: Command[] = [
   demoCommand,
@@ -35,6 +37,7 @@ export const commands: Command[] = [
   modelsGradCheckCommand,
   softInitCommand,
   softImportCommand,
+  softTrainCommand,
   dataSamplesCommand,
   metricsCommand,
   evalCommand,
@@ -43,4 +46,5 @@ export const commands: Command[] = [
   benchSearchCommand,
   benchMetricsCommand,
   benchSoftCommand,
+  benchTrainCommand,
 ];

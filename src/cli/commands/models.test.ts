@@ -81,7 +81,7 @@ test('pull --dtype fp32 writes an fp32 copy beside each fp16 graph, once; other 
   const cache = join(work, 'cache-fp32');
   const first = await run(['models', 'pull', 'tiny/sd16', '--dtype', 'fp32'], { PMG_CACHE_DIR: cache });
   assert.equal(first.code, 0, first.stderr);
-  for (const part of ['text_encoder', 'unet', 'vae_decoder']) {
+  for (const part of ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']) {
     assert.match(first.stdout, new RegExp(`^${part}/model\\.onnx: fp32 copy written: [\\d.]+ [KM]B in [\\d.]+ s$`, 'm'));
     assert.match(first.stderr, new RegExp(`^converting ${part}/model\\.onnx from fp16 to fp32 \\.\\.\\.$`, 'm'));
   }
@@ -89,7 +89,7 @@ test('pull --dtype fp32 writes an fp32 copy beside each fp16 graph, once; other 
   assert.ok(existsSync(join(dir, 'unet', 'model.fp32.onnx')) && existsSync(join(dir, 'unet', 'model.fp32.onnx.data')));
   const again = await run(['models', 'pull', 'tiny/sd16', '--dtype', 'fp32', '--json'], { PMG_CACHE_DIR: cache });
   assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual((JSON.parse(again.stdout) as { fp32: { file: string; status: string }[] }).fp32.map((c) => c.status), ['kept', 'kept', 'kept']);
+  assert.deepEqual((JSON.parse(again.stdout) as { fp32: { file: string; status: string }[] }).fp32.map((c) => c.status), ['kept', 'kept', 'kept', 'kept']);
   const bad = await run(['models', 'pull', 'tiny/sd16', '--dtype', 'int8'], { PMG_CACHE_DIR: cache });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^pmg: --dtype must be fp32 \(an fp32 copy of fp16 graphs for CPU\), got 'int8'; leave it out to keep the files as published\n$/);
