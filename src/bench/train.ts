@@ -25,6 +25,7 @@ import { readSoftModule } from '../soft/soft-module.js';
 import type { GradientSession } from '../spec/gradient.js';
 import { trainNoiseSchedule } from '../training/noising.js';
 import { timestepFeed, type GradientFactory, type PreparedSample } from '../training/sample-gradients.js';
+import { preparedList } from '../training/sample-list.js';
 import { trainSoftModule, type TrainSettings } from '../training/trainer.js';
 import { formatMachine, machineInfo, type MachineInfo } from './machine.js';
 import { median } from './median.js';
@@ -121,7 +122,7 @@ export async function benchTrain(options: TrainBenchOptions, onProgress: (line: 
       const settings: TrainSettings = { train: variant, noPrefix: false, noTokens: false, lr: 1e-3, weightDecay: 0.01, batch: 1, accumulation: 1, steps: options.steps, schedule: 'constant', warmup: 0, maxGradNorm: 1, seed: 0, valEvery: 0, checkpointEvery: options.steps, resolution: options.resolution };
       const input = {
         settings, runDir: join(root, `run-${variant}`), shape: module.config, tensors: module.tensors, unet: model.unet, noise: trainNoiseSchedule(model.schedulerConfig), scalingFactor: 0.18215,
-        train: samples.map((s) => (variant === 'full' ? { ...s, softStates: undefined } : { ...s, promptEmbeds: undefined })) as PreparedSample[], val: [],
+        train: preparedList(samples.map((s) => (variant === 'full' ? { ...s, softStates: undefined } : { ...s, promptEmbeds: undefined })) as PreparedSample[]), val: preparedList([]),
         ...(variant === 'full' ? { body } : {}),
         unetPath: join(root, 'sd', 'unet', 'model.onnx'), gradients: timedFactory((path, o) => openGradientSession(path, { ...o, ...threads }), spent), progress: silentProgress,
       };

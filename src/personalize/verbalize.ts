@@ -127,9 +127,19 @@ async function captionImage(item: Item, index: number, options: VerbalizeOptions
 
 /** All items as one numbered list starting at 0: `0. <item> 1. <item> ...` (official form). */
 export async function verbalizeItems(scene: Scene, items: readonly Item[], options: VerbalizeOptions = {}): Promise<string> {
-  const lines: string[] = [];
-  for (let i = 0; i < items.length; i++) lines.push(`${i}. ${await verbalizeItem(scene, items[i]!, i, options)}`);
-  return lines.join(' ');
+  return numberedItems(await verbalizeEach(scene, items, options));
+}
+
+/** Each item's text, unnumbered (callers that choose which items go in: the soft prompt's fit). */
+export async function verbalizeEach(scene: Scene, items: readonly Item[], options: VerbalizeOptions = {}): Promise<string[]> {
+  const texts: string[] = [];
+  for (let i = 0; i < items.length; i++) texts.push(await verbalizeItem(scene, items[i]!, i, options));
+  return texts;
+}
+
+/** Item texts as the prompts list them: `0. … 1. …`. */
+export function numberedItems(texts: readonly string[]): string {
+  return texts.map((text, i) => `${i}. ${text}`).join(' ');
 }
 
 /** A conversation as alternating turns, one per line: `speaker: text`. */

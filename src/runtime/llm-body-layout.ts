@@ -132,6 +132,8 @@ function layoutOf(dir: string, name: string, route: LlmBodyRoute, describedBy: s
     headDim: positive(decoder.head_size, 'model.decoder.head_size'),
     vocabSize: positive(m.vocab_size, 'model.vocab_size'),
   };
+  const maxPositions = m.context_length !== undefined ? positive(m.context_length, 'model.context_length') : transformersMaxPositions(dir);
+  if (maxPositions !== undefined) config.maxPositions = maxPositions;
   if (config.heads % config.kvHeads !== 0) refuse(`${where}: ${config.heads} attention heads are not a multiple of ${config.kvHeads} key/value heads`, dir);
   checkTransformersConfig(dir, name, config);
   const perLayer = (template: unknown, fallback: string, field: string): string[] => {
@@ -162,6 +164,14 @@ function layoutOf(dir: string, name: string, route: LlmBodyRoute, describedBy: s
     embeddingsFile: join(dir, embeddingsName),
     externalData,
   };
+}
+
+/** `max_position_embeddings` of a transformers config.json beside the body, if any. */
+function transformersMaxPositions(dir: string): number | undefined {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) return undefined;
+  const value = readObject(path).max_position_embeddings;
+  return Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : undefined;
 }
 
 /** A transformers config.json beside the body must describe the same dimensions. */

@@ -47,7 +47,7 @@ function concat(a: FloatTensor, b: FloatTensor): FloatTensor {
 test('both routes load with the config of the tiny LLM; tokenize and embed read the folder tokenizer and table', async () => {
   const weights = tinyLlmWeights();
   for (const [name, body] of Object.entries(routes)) {
-    assert.deepEqual(body.config, { hidden, layers, heads: TINY_LLM_CONFIG.heads, kvHeads, headDim, vocabSize: weights.vocabSize }, name);
+    assert.deepEqual(body.config, { hidden, layers, heads: TINY_LLM_CONFIG.heads, kvHeads, headDim, vocabSize: weights.vocabSize, maxPositions: TINY_LLM_CONFIG.maxPositions }, name);
     const ids = body.tokenize(PROMPT);
     assert.ok(ids.length > 10, name);
     const embedded = body.embed(ids);

@@ -80,6 +80,7 @@ export function configDims(path: string): LlmBodyConfig {
     kvHeads: positive('num_key_value_heads', config.num_key_value_heads ?? heads),
     headDim: positive('head_dim', config.head_dim ?? hidden / heads),
     vocabSize: positive('vocab_size', config.vocab_size),
+    ...(config.max_position_embeddings !== undefined ? { maxPositions: positive('max_position_embeddings', config.max_position_embeddings) } : {}),
   };
 }
 
@@ -247,6 +248,7 @@ function bodyDescription(source: { id: string }, file: string, config: LlmBodyCo
     format_version: PMG_BODY_FORMAT_VERSION,
     model: {
       vocab_size: config.vocabSize,
+      ...(config.maxPositions !== undefined ? { context_length: config.maxPositions } : {}),
       decoder: {
         filename: 'model.onnx',
         hidden_size: config.hidden,

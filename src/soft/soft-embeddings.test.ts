@@ -10,7 +10,7 @@ import type { LlmBody } from '../spec/llm-body.js';
 import { countingBody, fixtureLlmBody } from '../testing/fixture-llm-body.js';
 import { linearRows, modulePrefixCache } from './prefix-cache.js';
 import { memorySoftCache, openSoftCache, softCacheKey } from './soft-cache.js';
-import { computeSoftTokens, weightedSoftTokens, type SoftTokensInput } from './soft-embeddings.js';
+import { computeSoftTokens, fitSoftPrompt, weightedSoftTokens, type SoftTokensInput } from './soft-embeddings.js';
 import { checkSoftGenerator, checkSoftLlm, checkSoftScene } from './soft-fit.js';
 import { initSoftModule } from './soft-init.js';
 import { softModuleInMemory, type SoftModule } from './soft-module.js';
@@ -131,4 +131,25 @@ test('w_s scales a copy of the tokens', () => {
   const t = { data: Float32Array.of(1, -2, 3), dims: [1, 3] };
   assert.deepEqual(Array.from(weightedSoftTokens(t, 0.5).data), [0.5, -1, 1.5]);
   assert.deepEqual(Array.from(t.data), [1, -2, 3]);
+});
+
+test('a history past the LLM body\'s positions is cut to its most recent items that fit, with a warning; one item too long is an error', async () => {
+  const m = module();
+  assert.equal(realBody.config.maxPositions, 512, 'the fixture body says its positions (genai_config.json context_length)');
+  const long = { items: Array.from({ length: 60 }, (_, i) => ({ title: `Movie number ${i} (19${10 + i})`, genres: ['Drama', 'Comedy'] })) };
+  const fitted = await fitSoftPrompt(realBody, m, 'movie', long, prompts);
+  assert.ok(fitted.omitted > 0 && fitted.omitted < 60, `omitted ${fitted.omitted}`);
+  assert.ok(m.config.P + fitted.ids.length + m.config.N <= 512, 'it fits');
+  assert.match(fitted.prompt, /Movie number 59 \(1969\)/, 'the most recent item is kept');
+  assert.doesNotMatch(fitted.prompt, /Movie number 0 \(1910\)/, 'the oldest is left out');
+  const oneMore = await fitSoftPrompt(realBody, m, 'movie', { items: long.items.slice(fitted.omitted - 1) }, prompts);
+  assert.equal(oneMore.omitted, 1, 'one more item would not fit');
+  const warnings: string[] = [];
+  const r = await computeSoftTokens(input({ history: long, warn: (w) => warnings.push(w) }));
+  assert.equal(r.promptTokens, fitted.ids.length);
+  assert.match(warnings.join('\n'), new RegExp(`passes the 512 positions of the LLM body .*; the ${fitted.omitted} oldest were left out`));
+  const short = await fitSoftPrompt(realBody, m, 'movie', history, prompts);
+  assert.equal(short.omitted, 0);
+  const small = { ...countingBody(realBody), config: { ...realBody.config, maxPositions: 40 } };
+  await assert.rejects(fitSoftPrompt(small, m, 'movie', history, prompts), /the soft prompt of the last history item alone is \d+ tokens; with the module's 4 prefix positions and 4 tokens it passes the 40 positions/);
 });

@@ -7,12 +7,15 @@
  * right after the prompt and are read at their own positions; nothing follows them (padding after them would not
  * change them: attention is causal).
  *
+ * A history whose prompt, with the P prefix positions and the N tokens, would pass the positions the LLM was made for
+ * (`maxPositions`) is cut to its most recent items that fit (`fitSoftPrompt`; a warning says how many were left out).
+ *
  * The result is cached (soft-cache.ts) by LLM fingerprint, module fingerprint, template name and version and the
  * rendered prompt, so a user's tokens are computed once and reused by every candidate and method.
  */
 import { PmgError } from '../errors/pmg-error.js';
 import { renderPrompt, type PromptSet } from '../personalize/prompts.js';
-import { verbalizeItems, type CaptionImage } from '../personalize/verbalize.js';
+import { numberedItems, verbalizeEach, verbalizeItems, type CaptionImage } from '../personalize/verbalize.js';
 import type { History, Scene } from '../spec/behaviour.js';
 import type { LlmBody } from '../spec/llm-body.js';
 import type { FloatTensor } from '../spec/tensor.js';
@@ -55,10 +58,10 @@ export async function computeSoftTokens(input: SoftTokensInput): Promise<SoftTok
   if (template.version !== module.config.template.version) {
     input.warn?.(`soft module ${module.source} was made with ${template.name} version ${module.config.template.version}; this run's template is version ${template.version} (${template.source})`);
   }
-  const prompt = await renderSoftPrompt(scene, input.history, input.prompts, input.captioner);
+  const { prompt, ids, omitted } = await fitSoftPrompt(body, module, scene, input.history, input.prompts, input.captioner);
+  if (omitted > 0) input.warn?.(`the soft prompt of all ${input.history.items.length} history items passes the ${body.config.maxPositions} positions of the LLM body ${body.id}; the ${omitted} oldest were left out`);
   const parts = { llmFingerprint: body.fingerprint, moduleFingerprint: module.fingerprint, template: template.name, templateVersion: template.version, prompt };
   const key = softCacheKey(parts);
-  const ids = body.tokenize(prompt);
   const record = { prompt, promptTokens: ids.length, template: { name: template.name, version: template.version } };
   const hit = input.cache?.get(key, N * condWidth);
   if (hit) return { tokens: { data: hit, dims: [N, condWidth] }, ...record, cached: true };
@@ -90,9 +93,42 @@ export async function softPositionStates(body: LlmBody, module: SoftModule, ids:
 }
 
 /** The scene's soft prompt for a history, as the LLM reads it (before the N multimodal tokens). */
-export async function renderSoftPrompt(scene: SoftTokensInput['scene'], history: SoftTokensInput['history'], prompts: PromptSet, captioner?: CaptionImage): Promise<string> {
+export async function renderSoftPrompt(scene: Scene, history: History, prompts: PromptSet, captioner?: CaptionImage): Promise<string> {
   const items = await verbalizeItems(scene, history.items, captioner ? { captioner } : {});
   return renderPrompt(prompts[softTemplateName(scene)], { items });
+}
+
+/**
+ * The soft prompt of the most recent history items whose token ids, after the module's P prefix positions and before
+ * its N tokens, fit the body's `maxPositions` (all items when the body does not say): its text, its ids and how many
+ * of the oldest items were left out. Found by bisection over the number of items kept; items are verbalized once.
+ */
+export async function fitSoftPrompt(body: LlmBody, module: SoftModule, scene: Scene, history: History, prompts: PromptSet, captioner?: CaptionImage): Promise<{ prompt: string; ids: number[]; omitted: number }> {
+  const items = await verbalizeEach(scene, history.items, captioner ? { captioner } : {});
+  const template = prompts[softTemplateName(scene)];
+  const render = (kept: number) => {
+    const prompt = renderPrompt(template, { items: numberedItems(items.slice(items.length - kept)) });
+    return { prompt, ids: body.tokenize(prompt), omitted: items.length - kept };
+  };
+  const limit = body.config.maxPositions;
+  const fits = (ids: readonly number[]) => limit === undefined || module.config.P + ids.length + module.config.N <= limit;
+  const all = render(items.length);
+  if (fits(all.ids)) return all;
+  let best = render(1);
+  if (!fits(best.ids)) {
+    throw new PmgError('invalid-input', `the soft prompt of the last history item alone is ${best.ids.length} tokens; with the module's ${module.config.P} prefix positions and ${module.config.N} tokens it passes the ${limit} positions of the LLM body ${body.id}; shorten the item's text`);
+  }
+  let low = 1; // fits
+  let high = items.length; // does not fit
+  while (high - low > 1) {
+    const middle = (low + high) >> 1;
+    const candidate = render(middle);
+    if (fits(candidate.ids)) {
+      low = middle;
+      best = candidate;
+    } else high = middle;
+  }
+  return best;
 }
 
 function expectDims(t: FloatTensor, dims: number[], what: string): void {

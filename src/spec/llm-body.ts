@@ -15,6 +15,8 @@ export interface LlmBodyConfig {
   kvHeads: number;
   headDim: number;
   vocabSize: number;
+  /** Positions the model was trained for (prefix + prompt + tokens must fit), when its files say. */
+  maxPositions?: number;
 }
 
 /**

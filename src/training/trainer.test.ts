@@ -12,6 +12,7 @@ import { loadStableDiffusion } from '../providers/image/onnx-stable-diffusion.js
 import { SessionPool } from '../runtime/onnx-session.js';
 import { openGradientSession } from '../autodiff/gradient-session.js';
 import { trainNoiseSchedule } from './noising.js';
+import { preparedList } from './sample-list.js';
 import { ridgeMap } from './text-fit.js';
 import { trainSoftModule, validationLoss, type PreparedSample, type TrainerInput, type TrainSettings } from './trainer.js';
 import { openVaeEncoder } from './vae-encoding.js';
@@ -25,6 +26,9 @@ const hidden = 6;
 const N = 1;
 
 // A task that can be learned: every sample's target is the same image, so one map fits them all.
+/** The training samples of `setup`, as an array (the text-fit test reads them directly). */
+let trainSamples: PreparedSample[] = [];
+
 async function setup(): Promise<Omit<TrainerInput, 'settings' | 'runDir'>> {
   const model = await loadStableDiffusion(sdDir, { pool, threads: 1, fuseAttention: false });
   const image = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).map((_, i) => ((i % 3) * 90 + ((i / 192) | 0) * 3) & 255) };
@@ -42,8 +46,8 @@ async function setup(): Promise<Omit<TrainerInput, 'settings' | 'runDir'>> {
   return {
     shape: { P: 0, N, hidden, layers: 1, kvHeads: 1, headDim: 1 },
     tensors: { tokens: new Float32Array(N * hidden), mapWeight: new Float32Array(768 * hidden), mapBias: new Float32Array(768) },
-    train: await Promise.all(['a', 'b', 'c', 'd'].map(prepare)),
-    val: await Promise.all(['v1', 'v2'].map(prepare)),
+    train: preparedList((trainSamples = await Promise.all(['a', 'b', 'c', 'd'].map(prepare)))),
+    val: preparedList(await Promise.all(['v1', 'v2'].map(prepare))),
     unetPath: join(sdDir, 'unet', 'model.onnx'),
     unet: model.unet,
     noise: trainNoiseSchedule(model.schedulerConfig),
@@ -87,14 +91,14 @@ test('a run stopped after a checkpoint and resumed writes the same log as an uni
 
 test('text-fit: a ridge-initialised map versus the diffusion-trained one, on the validation loss', async () => {
   const base = await common;
-  const states = new Float32Array(base.train.length * N * hidden);
-  const targets = new Float32Array(base.train.length * 768);
-  base.train.forEach((s, k) => {
+  const states = new Float32Array(trainSamples.length * N * hidden);
+  const targets = new Float32Array(trainSamples.length * 768);
+  trainSamples.forEach((s, k) => {
     states.set(s.softStates!, k * hidden);
     // The mean of the prompt's token states (the fixture's prompts are a few tokens; the rest is padding).
     for (let t = 0; t < 4; t++) for (let j = 0; j < 768; j++) targets[k * 768 + j] = targets[k * 768 + j]! + s.targetStates.data[t * 768 + j]! / 4;
   });
-  const fit = ridgeMap(states, targets, base.train.length, 1e-3);
+  const fit = ridgeMap(states, targets, trainSamples.length, 1e-3);
   const input = { ...base, settings };
   const textFit = await validationLoss(input, { 'map.weight': fit.weight, 'map.bias': fit.bias });
   const runDir = join(root, 'run-from-ridge');

@@ -24,6 +24,7 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { clipGradNorm } from './clip-grad.js';
 import { lrFactor, type LrScheduleKind } from './lr-schedule.js';
 import { addSampleGradients, drawFor, openTrainSessions, sampleLoss, type GradientFactory, type LossContext, type PreparedSample } from './sample-gradients.js';
+import type { SampleList } from './sample-list.js';
 import { tensorsWith, trainableParams, zeroGradients, type Params } from './soft-parameters.js';
 
 export type { GradientFactory, PreparedSample } from './sample-gradients.js';
@@ -50,8 +51,9 @@ export interface TrainSettings {
 export interface TrainerInput extends LossContext {
   settings: TrainSettings;
   runDir: string;
-  train: PreparedSample[];
-  val: PreparedSample[];
+  /** Prepared when first used (sample-list.ts). */
+  train: SampleList;
+  val: SampleList;
   unetPath: string;
   gradients: GradientFactory;
   progress: ProgressSink;
@@ -128,7 +130,7 @@ export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: S
           order = shuffled(input.train.length, seedFor(settings.seed, `epoch-${epoch}`));
           orderEpoch = epoch;
         }
-        const sample = input.train[order[position % input.train.length]!]!;
+        const sample = await input.train.get(order[position % input.train.length]!);
         const draw = drawFor(input, sample, seedFor(settings.seed, `step-${step}-slot-${slot}`));
         lossSum += await addSampleGradients(input, sessions, sample, draw, params, grads, 1 / perStep);
       }
@@ -151,7 +153,10 @@ export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: S
 /** Mean loss over the validation samples, each with the same draws at every evaluation. */
 export async function validationLoss(input: Pick<TrainerInput, 'val' | 'settings'> & LossContext, params: Params): Promise<number> {
   let total = 0;
-  for (const sample of input.val) total += await sampleLoss(input, sample, drawFor(input, sample, seedFor(input.settings.seed, `val-${sample.id}`)), params);
+  for (let i = 0; i < input.val.length; i++) {
+    const sample = await input.val.get(i);
+    total += await sampleLoss(input, sample, drawFor(input, sample, seedFor(input.settings.seed, `val-${sample.id}`)), params);
+  }
   return total / input.val.length;
 }
 

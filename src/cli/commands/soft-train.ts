@@ -14,13 +14,14 @@ import { encodePrompt } from '../../pipeline/prompt-encoding.js';
 import { loadPrompts } from '../../personalize/prompts.js';
 import { loadStableDiffusion } from '../../providers/image/onnx-stable-diffusion.js';
 import { loadLlmBody } from '../../runtime/llm-body.js';
-import { renderSoftPrompt, softPositionStates } from '../../soft/soft-embeddings.js';
+import { fitSoftPrompt, softPositionStates } from '../../soft/soft-embeddings.js';
 import { checkSoftGenerator, checkSoftLlm, checkSoftScene } from '../../soft/soft-fit.js';
 import { readSoftModule, writeSoftModule } from '../../soft/soft-module.js';
 import { checkLrSchedule } from '../../training/lr-schedule.js';
 import { trainNoiseSchedule } from '../../training/noising.js';
 import { textFitTargets, ridgeMap } from '../../training/text-fit.js';
 import { trainSoftModule, validationLoss, type LogLine, type PreparedSample, type TrainSettings } from '../../training/trainer.js';
+import { lazySampleList } from '../../training/sample-list.js';
 import { loadTrainSamples } from '../../training/training-samples.js';
 import { openVaeEncoder } from '../../training/vae-encoding.js';
 import { booleanOption, stringOption, type Command } from '../command.js';
@@ -31,6 +32,8 @@ import { lineChartSvg, SERIES_COLORS } from '../../experiments/chart-svg.js';
 import { escapeHtml } from '../../web/demo-page.js';
 
 const sceneOf = { movielens: 'movie', pog: 'fashion', stickers: 'sticker' } as const;
+/** Training samples kept prepared at once (sample-list.ts): about 0.4 MB each for SD 1.x at 512 px, more with a large LLM's rows. */
+const TRAIN_SAMPLES_KEPT = 256;
 const RUN_FILES = ['soft', 'log.jsonl', 'checkpoint', 'report.html', '.checkpoint.tmp', '.checkpoint.old'];
 
 export const softTrainCommand: Command = {
@@ -130,8 +133,11 @@ export const softTrainCommand: Command = {
     try {
       const prompts = loadPrompts();
       const full = train === 'full' && objective === 'diffusion';
+      // Samples whose history was cut to its most recent items to fit the LLM's positions (said at the end).
+      const cutHistories = new Set<string>();
       const prepare = async (s: (typeof samples.train)[number]): Promise<PreparedSample> => {
-        const ids = body.tokenize(await renderSoftPrompt(s.sample.scene, s.sample.history, prompts));
+        const { ids, omitted } = await fitSoftPrompt(body, module, s.sample.scene, s.sample.history, prompts);
+        if (omitted > 0) cutHistories.add(s.sample.id);
         return {
           id: s.sample.id,
           targetStates: await encodePrompt(model.textEncoder, s.targetText),
@@ -140,9 +146,8 @@ export const softTrainCommand: Command = {
           targetTokens: Math.min(model.textEncoder.tokenize(s.targetText).length, model.textEncoder.maxLength - 2) + 2,
         };
       };
-      const prepared = { train: [] as PreparedSample[], val: [] as PreparedSample[] };
-      for (const s of samples.train) prepared.train.push(await prepare(s));
-      for (const s of samples.val) prepared.val.push(await prepare(s));
+      // Prepared when a step first reads them (sample-list.ts); the few validation samples stay prepared.
+      const prepared = { train: lazySampleList(samples.train, prepare, TRAIN_SAMPLES_KEPT), val: lazySampleList(samples.val, prepare, samples.val.length) };
       const skipped = Object.entries(samples.skipped).map(([k, v]) => `${k} ${v}`).join(', ');
       const label = objective === 'text-fit' ? 'text-fit (closed-form ridge in the text encoder space; not the diffusion loss)' : full ? `full (${module.config.P === 0 ? 'no prefix (P = 0)' : `prefix${noPrefix ? ' frozen' : ''}`} + tokens${noTokens ? ' frozen' : ''} + map; gradients through the UNet and the LLM body)` : 'map (LLM states cached)';
       context.io.stderr.write(`pmg: ${prepared.train.length} training and ${prepared.val.length} validation samples${skipped ? `; skipped: ${skipped}` : ''}; variant: ${label}\n`);
@@ -151,7 +156,15 @@ export const softTrainCommand: Command = {
         ...(full ? { body } : {}),
       };
       if (objective === 'text-fit') {
-        const { states, targets, count } = textFitTargets(prepared.train, module.config.N);
+        const rows: Pick<PreparedSample, 'softStates' | 'targetStates' | 'targetTokens'>[] = [];
+        const task = createProgress({ stream: context.io.stderr }).start('text-fit samples', prepared.train.length, 'items');
+        for (let i = 0; i < prepared.train.length; i++) {
+          const { softStates, targetStates, targetTokens } = await prepared.train.get(i);
+          rows.push({ softStates, targetStates, ...(targetTokens !== undefined ? { targetTokens } : {}) });
+          task.update(i + 1);
+        }
+        task.finish();
+        const { states, targets, count } = textFitTargets(rows, module.config.N);
         const fit = ridgeMap(states, targets, count, ridge);
         const tensors = { ...module.tensors, mapWeight: fit.weight, mapBias: fit.bias };
         mkdirSync(out, { recursive: true });
@@ -160,6 +173,7 @@ export const softTrainCommand: Command = {
         writeFileSync(join(out, 'log.jsonl'), log.map((l) => `${JSON.stringify(l)}\n`).join(''));
         const written = writeSoftModule(join(out, 'soft'), { ...module.config, trainedWith: 'pmg soft train (text-fit: ridge fit in text space, not the diffusion loss)' }, tensors);
         writeFileSync(join(out, 'report.html'), trainReportHtml(log, 'text-fit (a text-space ridge fit of the map, not the diffusion-loss branch)'));
+        if (cutHistories.size > 0) context.io.stderr.write(`pmg: ${cutHistories.size} sample(s) had histories longer than the LLM body's ${body.config.maxPositions} positions allow; their oldest items were left out\n`);
         context.io.stdout.write(`text-fit (text-space ridge fit of the map, not the diffusion loss) on ${count} rows; ${valLoss !== undefined ? `validation denoising loss ${valLoss.toFixed(5)}; ` : ''}module ${written.source}\n`);
         return 0;
       }
@@ -173,6 +187,7 @@ export const softTrainCommand: Command = {
       const written = writeSoftModule(join(out, 'soft'), { ...module.config, trainedWith }, result.tensors);
       writeFileSync(join(out, 'report.html'), trainReportHtml(result.log, label));
       const last = result.log.filter((l) => l.valLoss !== undefined).at(-1);
+      if (cutHistories.size > 0) context.io.stderr.write(`pmg: ${cutHistories.size} sample(s) had histories longer than the LLM body's ${body.config.maxPositions} positions allow; their oldest items were left out\n`);
       context.io.stdout.write(`trained ${steps} steps (${label})${result.resumedFrom ? ` (resumed at step ${result.resumedFrom})` : ''}; ${last ? `validation loss ${last.valLoss!.toFixed(5)}; ` : ''}module ${written.source}\n`);
       return 0;
     } finally {
