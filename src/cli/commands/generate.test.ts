@@ -174,6 +174,7 @@ const bad: [string, string[], RegExp][] = [
   ['unknown mode', ['--mode', 'blend'], /unknown --mode 'blend'/],
   ['unknown search', ['--search', 'greedy'], /unknown --search 'greedy'/],
   ['bad early fraction', ['--search', 'early', '--early-fraction', '2'], /^pmg: --early-fraction must be a number between 0 and 1 \(exclusive\), got 2$/m],
+  ['zero steps (the job validator, told as the flag)', ['--steps', '0'], /^pmg: --steps must be a whole number between 1 and 1000, got 0$/m],
   ['unknown scene', ['--scene', 'cars'], /unknown scene 'cars'/],
   ['target weight in repeat mode', ['--target-weight', '2'], /--target-weight 2 needs --mode embed: in repeat mode/],
   ['non-numeric target weight', ['--mode', 'embed', '--target-weight', 'heavy'], /--target-weight must be a number, got 'heavy'/],
