@@ -132,6 +132,8 @@ export { prefixTable, prefixCacheOf, modulePrefixCache } from './soft/prefix-cac
 export { computeSoftTokens, weightedSoftTokens, type SoftTokens, type SoftTokensInput } from './soft/soft-embeddings.js';
 export { openSoftCache, memorySoftCache, softCacheKey, type SoftCache } from './soft/soft-cache.js';
 export { checkSoftLlm, checkSoftGenerator, checkSoftScene } from './soft/soft-fit.js';
+export { checkGenerationJob, type GenerationJob, type GenerationJobSoft } from './jobs/generation-job.js';
+export { jobToPersonalizeRequest, type JobRuntime } from './jobs/job-request.js';
 export { writeResultFolder, resultJson, candidateImageName, type ResultFiles } from './personalize/result-files.js';
 export { scoreCandidates, clipLogit, keywordText, type ClipScoringModel, type CandidateScores, type ScoringTexts } from './scoring/clip-scorer.js';
 export { benchSearch, formatSearchBench, SEARCH_BENCH_DEFAULTS, type SearchBenchOptions, type SearchBenchResult, type SearchBenchRow } from './bench/search.js';

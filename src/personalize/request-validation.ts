@@ -46,7 +46,8 @@ function invalid(field: string, message: string): PmgError {
   return new PmgError('invalid-input', message, { details: field ? { field } : {} });
 }
 
-function describe(value: unknown): string {
+/** A short description of a wrong value for messages (strings quoted and cut at 40 characters). */
+export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (value === null) return 'null';

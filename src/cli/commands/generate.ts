@@ -12,9 +12,11 @@ import { checkWeights, type ConditioningMode } from '../../personalize/condition
 import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
 import { checkCaptionable } from '../../personalize/verbalize.js';
 import { loadModelSet, resolveModelSpecs, type ModelSetSpec } from '../../personalize/model-set.js';
-import { checkPersonalizeRequest, conditioningModes, personalize, personalizeMethods, searchStrategies, type PersonalizeMethod, type PersonalizeRequest, type SearchStrategy } from '../../personalize/personalize.js';
+import { checkPersonalizeRequest, conditioningModes, personalize, personalizeMethods, searchStrategies, type PersonalizeMethod, type SearchStrategy } from '../../personalize/personalize.js';
+import { checkGenerationJob, type GenerationJob } from '../../jobs/generation-job.js';
+import { jobToPersonalizeRequest } from '../../jobs/job-request.js';
 import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
-import { promptStyle } from '../../personalize/prompt-styles.js';
+import { promptStyle, type PromptStyleName } from '../../personalize/prompt-styles.js';
 import { writeResultFolder } from '../../personalize/result-files.js';
 import { checkPreviewScale, type PreviewScale } from '../../pipeline/latent-preview.js';
 import { checkInputs, MAX_STEPS } from '../../pipeline/text-to-image.js';
@@ -29,6 +31,7 @@ import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings
 import { intOption, numberOption } from '../option-values.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { modelStoreForCommand } from '../store-from-context.js';
+import { withJobFlags } from '../job-errors.js';
 import { modelsFolderOf, openSoftBranch, softChoice, softCommandOptions } from '../soft-options.js';
 
 /** `--weights 1,2` → [1, 2]; an empty list or a non-number is an error naming the flag. */
@@ -155,15 +158,18 @@ export const generateCommand: Command = {
     if (scheduler !== undefined) resolveSchedulerName(scheduler);
     const style = stringOption(context, 'prompt-style');
     if (style !== undefined) promptStyle(style, '--prompt-style');
-    const request: PersonalizeRequest = {
+    const decoders = decoderSettings(context);
+    const softText = stringOption(context, 'soft');
+    // The job: everything the flags and files say, as data, checked in one place (jobs/generation-job.ts).
+    const jobData: GenerationJob = {
       scene,
       history,
       target,
       method,
       mode,
       search,
-      ...(alpha !== undefined ? { alpha } : {}),
-      ...(weights ? { weights } : {}),
+      ...optional('alpha', alpha),
+      ...optional('weights', weights),
       ...optional('targetWeight', targetWeight),
       ...optional('previewScale', previewScale as PreviewScale | undefined),
       ...optional('earlyFraction', numberOption(context, 'early-fraction')),
@@ -174,9 +180,13 @@ export const generateCommand: Command = {
       ...optional('width', intOption(context, 'width')),
       ...optional('height', intOption(context, 'height')),
       ...optional('scheduler', scheduler),
-      ...optional('promptStyle', style as PersonalizeRequest['promptStyle']),
+      ...optional('promptStyle', style as PromptStyleName | undefined),
+      ...optional('decoder', decoders.decoder),
+      ...optional('finalDecoder', decoders.finalDecoder),
+      ...(soft && softText ? { soft: { module: resolve(io.cwd, softText), llmBody: soft.bodySpec, weight: soft.weight, ...(soft.allowLlmMismatch ? { allowLlmMismatch: true } : {}) } } : {}),
     };
-    const checked = checkPersonalizeRequest({ ...request, ...(soft ? { soft: { module: soft.module, weight: soft.weight } } : {}) });
+    const job = withJobFlags(() => checkGenerationJob(jobData), { history: historyFile, target: targetFile });
+    const checked = checkPersonalizeRequest({ ...jobToPersonalizeRequest({ ...job, soft: undefined }), ...(soft ? { soft: { module: soft.module, weight: soft.weight } } : {}) });
     checkInputs({ candidates: [{ prompt: '' }], steps: checked.steps, guidanceScale: checked.guidance, width: checked.width, height: checked.height, seed: checked.seed });
     const latentsFile = stringOption(context, 'latents');
     const count = checked.weights.length;
@@ -189,7 +199,7 @@ export const generateCommand: Command = {
       llmModel: llm.llmModel,
       clip: stringOption(context, 'clip'),
       sd: stringOption(context, 'sd'),
-      ...decoderSettings(context),
+      ...decoders,
       device,
       ...(threads ? { threads } : {}),
     };
@@ -209,8 +219,7 @@ export const generateCommand: Command = {
       const progress = createProgress({ stream: io.stderr });
       let task: ProgressTask | undefined;
       let lastStep = '';
-      const result = await personalize(models, {
-        ...request,
+      const result = await personalize(models, jobToPersonalizeRequest(job, {
         ...(softBranch ? { soft: softBranch.request } : {}),
         ...(latents ? { latents: latents.tensor, latentsSource: latents.source } : {}),
         keywordOptions: { ...(cache ? { cache } : {}), ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}) },
@@ -234,7 +243,7 @@ export const generateCommand: Command = {
             io.stderr.write(`${event.stage}: ${event.message}\n`);
           }
         },
-      });
+      }));
       task?.finish();
       // 3. The result folder, atomically.
       const files = await writeResultFolder(out, result, { models: models.ids });

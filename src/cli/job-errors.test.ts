@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { PmgError } from '../errors/pmg-error.js';
+import { checkGenerationJob } from '../jobs/generation-job.js';
+import { jobErrorForCli, jobFieldSource, withJobFlags } from './job-errors.js';
+
+const sources = { history: 'h.json', target: 't.json' };
+
+test('job fields map to the flag or file that supplied them', () => {
+  const table: [string, string, string][] = [
+    ['history.items[3].title', '--history h.json', 'items[3].title'],
+    ['target.item', '--target t.json', 'item'],
+    ['earlyFraction', '--early-fraction', ''],
+    ['weights[1]', '--weights', ''],
+    ['promptStyle', '--prompt-style', ''],
+    ['soft.weight', '--soft-weight', ''],
+    ['soft.llmBody', '--llm-body', ''],
+    ['soft.module', '--soft', ''],
+    ['soft', '--soft', ''],
+  ];
+  for (const [field, label, rest] of table) {
+    const source = jobFieldSource(field, sources);
+    assert.equal(source.label, label, field);
+    assert.equal(source.rest, rest, field);
+  }
+});
+
+function cliError(value: unknown): PmgError {
+  try {
+    withJobFlags(() => checkGenerationJob(value), sources);
+  } catch (error) {
+    assert.ok(error instanceof PmgError);
+    return error;
+  }
+  assert.fail('no error');
+}
+
+const base = { scene: 'movie', history: { items: [{ title: 'Alien' }] }, target: { item: { title: 'Up' } } };
+
+test('a history field error names --history and the file, code invalid-input (exit 4)', () => {
+  const error = cliError({ ...base, history: { items: [{ title: 'a' }, { title: 'b' }, { title: 'c' }, { title: 5 }] } });
+  assert.equal(error.message, '--history h.json: items[3].title must be a string');
+  assert.equal(error.code, 'invalid-input');
+  assert.equal(error.details.field, 'history.items[3].title');
+});
+
+test('a flag field error names the flag, code invalid-argument (exit 2)', () => {
+  assert.equal(cliError({ ...base, steps: 0 }).message, '--steps must be a whole number between 1 and 1000, got 0');
+  assert.equal(cliError({ ...base, soft: { module: '/s', weight: -1 } }).message, '--soft-weight must be a number >= 0, got -1');
+  const cross = cliError({ ...base, targetWeight: 2 });
+  assert.equal(cross.code, 'invalid-argument');
+  assert.match(cross.message, /^--target-weight: target weight \(--target-weight\) 2 needs --mode embed/);
+});
+
+test('errors without a field path pass through unchanged', () => {
+  const plain = new PmgError('invalid-input', 'a generation job must be an object');
+  assert.equal(jobErrorForCli(plain, sources), plain);
+  const other = new Error('boom');
+  assert.equal(jobErrorForCli(other, sources), other);
+});
