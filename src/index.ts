@@ -4,35 +4,98 @@ export { PmgError, isPmgError, type PmgErrorCode, type PmgErrorOptions } from '.
 export { SeededRandom } from './core/random.js';
 export { createProgress, silentProgress, type ProgressSink, type ProgressTask } from './core/progress.js';
 export { OnnxSession, SessionPool, defaultSessionPool, type SessionOptions, type ExecutionProvider } from './runtime/onnx-session.js';
-export { ModelStore, modelStoreOptionsFromEnv, defaultEndpoint, type ModelStoreOptions, type ResolvedModel, type ResolveRequest, type PullResult, type CachedModel } from './runtime/model-store.js';
+export {
+  ModelStore,
+  modelStoreOptionsFromEnv,
+  defaultEndpoint,
+  type ModelStoreOptions,
+  type ResolvedModel,
+  type ResolveRequest,
+  type PullResult,
+  type CachedModel,
+} from './runtime/model-store.js';
 export { parseModelSpec, type ModelSpec } from './runtime/cache-layout.js';
 export { csvRows, csvRecords, type CsvRow, type CsvRecord } from './data/csv.js';
 export { dataSplits, splitEightOneOne, slidingWindows, type SampleSet, type SampleQuery, type DataSplit } from './data/protocol.js';
-export { loadMovieLens, movieLensSamples, movieLensSampleForUser, movieItem, type MovieLensData, type Movie, type Rating, type MovieLensProtocol } from './data/movielens.js';
+export {
+  loadMovieLens,
+  movieLensSamples,
+  movieLensSampleForUser,
+  movieItem,
+  type MovieLensData,
+  type Movie,
+  type Rating,
+  type MovieLensProtocol,
+} from './data/movielens.js';
 export { loadPog, pogSamples, type PogData, type PogProtocol } from './data/pog.js';
 export { loadStickers, stickerSamples, type StickerData } from './data/stickers.js';
 export { loadDemoSamples } from './data/demo-sample.js';
 export { createScheduler, schedulerFromConfigFile, schedulerNames, resolveSchedulerName, schedulerClassName } from './schedulers/index.js';
 export type { Scheduler, SchedulerName, NoiseSource, PredictionType, TimestepSpacing } from './spec/scheduler.js';
 export { readHistoryFile, readTargetFile, validateHistory, validateTarget, defaultInputLimits, type InputLimits } from './personalize/inputs.js';
-export { verbalizeItem, verbalizeItems, verbalizeConversation, verbalizeHistory, escapePromptText, cutLengths, type CaptionImage } from './personalize/verbalize.js';
+export {
+  verbalizeItem,
+  verbalizeItems,
+  verbalizeConversation,
+  verbalizeHistory,
+  escapePromptText,
+  cutLengths,
+  type CaptionImage,
+} from './personalize/verbalize.js';
 export { loadPrompts, renderPrompt, templateNames, type PromptSet, type PromptTemplate, type TemplateName } from './personalize/prompts.js';
 export { parseKeywords, parseKeywordsJson, parseCharacter, parseStickerAnswer, type StickerAnswer } from './personalize/parse-keywords.js';
 export { openKeywordCache, memoryKeywordCache, keywordCacheKey, defaultKeywordCachePath, type KeywordCache } from './personalize/keyword-cache.js';
 export { extractKeywords, keywordVariants, type ExtractKeywordsOptions, type KeywordResult, type KeywordVariant } from './personalize/extract-keywords.js';
-export type { LanguageModel, GenerateTextOptions, GenerateTextResult, HiddenStateLanguageModel, HiddenStatesOptions, HiddenStatesResult } from './spec/language-model.js';
+export type {
+  LanguageModel,
+  GenerateTextOptions,
+  GenerateTextResult,
+  HiddenStateLanguageModel,
+  HiddenStatesOptions,
+  HiddenStatesResult,
+} from './spec/language-model.js';
 export type { Captioner } from './spec/captioner.js';
-export { createLanguageModel, parseLlmSpec, hasHiddenStates, llmProviderPrefixes, type LlmSpec, type CreateLanguageModelOptions } from './providers/llm/registry.js';
+export {
+  createLanguageModel,
+  parseLlmSpec,
+  hasHiddenStates,
+  llmProviderPrefixes,
+  type LlmSpec,
+  type CreateLanguageModelOptions,
+} from './providers/llm/registry.js';
 export { OnnxCausalLanguageModel, onnxCausalLmFiles, type OnnxCausalLmOptions } from './providers/llm/onnx-causal-lm.js';
 export { OpenAiCompatibleLanguageModel, chatCompletionsUrl, type OpenAiCompatibleOptions } from './providers/llm/openai-compatible.js';
 export { createCaptioner, captionerFiles, type CreateCaptionerOptions } from './providers/captioner/onnx-captioner.js';
 export { startOpenAiServer, type OpenAiTestServer, type ServerBehaviour, type RecordedRequest } from './testing/openai-server.js';
-export { loadClip, requireModelFiles, type ClipModel, type ClipLoadOptions, type ClipImageInput, type ImageInput, type TransformersLoadOptions, type TransformersDevice, type TransformersDtype } from './runtime/transformers-models.js';
-export { writeFixtures, fixtureWriters, type FixtureWriter, type WriteFixturesOptions, type WrittenFixture, type WrittenFile } from './fixtures/write-fixtures.js';
+export {
+  loadClip,
+  requireModelFiles,
+  type ClipModel,
+  type ClipLoadOptions,
+  type ClipImageInput,
+  type ImageInput,
+  type TransformersLoadOptions,
+  type TransformersDevice,
+  type TransformersDtype,
+} from './runtime/transformers-models.js';
+export {
+  writeFixtures,
+  fixtureWriters,
+  type FixtureWriter,
+  type WriteFixturesOptions,
+  type WrittenFixture,
+  type WrittenFile,
+} from './fixtures/write-fixtures.js';
 export { writeTinyLlm, TINY_LLM_CONFIG, type TinyLlmConfig } from './fixtures/tiny-llm.js';
 export { LLM_SCRIPTS, LLM_EOS_ID, LLM_BOS_ID } from './fixtures/tiny-llm-tokenizer.js';
 export { writeTinyClip, type TinyClipOptions } from './fixtures/tiny-clip.js';
-export { clipTokenizerFiles, clipVocabulary, type ClipTokenizerFiles, type ClipVocabulary, type ClipVocabularyOptions } from './fixtures/tiny-clip-tokenizer.js';
+export {
+  clipTokenizerFiles,
+  clipVocabulary,
+  type ClipTokenizerFiles,
+  type ClipVocabulary,
+  type ClipVocabularyOptions,
+} from './fixtures/tiny-clip-tokenizer.js';
 export { readImageRgb, resizeRgb, encodePng, RESIZE_KERNEL, type RgbImage } from './core/image-io.js';
 export { clipPreprocessImage } from './core/image-processor.js';
 export { ssim, SSIM_CONSTANTS, type SsimOptions, type SsimMode } from './metrics/ssim.js';
@@ -44,7 +107,17 @@ export { DinoModel } from './metrics/dino.js';
 export { clipTextScores, clipImageScores, type ClipEmbedder } from './metrics/clip-score.js';
 export { METRIC_NAMES, METRICS, metricInfo, createMetric, type MetricName, type MetricInfo, type Metric, type MetricOptions } from './metrics/registry.js';
 export { benchMetrics, formatMetricsBench, type MetricsBenchResult } from './bench/metrics.js';
-export { decoderKinds, type TextEncoder as SdTextEncoder, type Unet, type VaeDecoder, type StableDiffusionModel, type DecoderKind, type TinyDecoderModel, type UnetMemoryProfile, type VaeDecoderProfile } from './spec/diffusion-models.js';
+export {
+  decoderKinds,
+  type TextEncoder as SdTextEncoder,
+  type Unet,
+  type VaeDecoder,
+  type StableDiffusionModel,
+  type DecoderKind,
+  type TinyDecoderModel,
+  type UnetMemoryProfile,
+  type VaeDecoderProfile,
+} from './spec/diffusion-models.js';
 export type { FloatTensor } from './spec/tensor.js';
 export { ClipTokenizer, type ClipTokenizerConfig } from './runtime/clip-tokenizer.js';
 export { writeTinySd, TINY_SD_SCALING_FACTOR, type TinySdOptions } from './fixtures/tiny-sd.js';
@@ -59,20 +132,77 @@ export {
   type TinyAutoencoderWidth,
   type TinyDecoderArchitecture,
 } from './fixtures/tiny-taesd.js';
-export { loadTinyDecoder, TINY_DECODER_LAYOUT, TINY_DECODER_INCLUDE, type LoadTinyDecoderOptions, type OnnxTinyDecoder } from './providers/image/tiny-decoder.js';
+export {
+  loadTinyDecoder,
+  TINY_DECODER_LAYOUT,
+  TINY_DECODER_INCLUDE,
+  type LoadTinyDecoderOptions,
+  type OnnxTinyDecoder,
+} from './providers/image/tiny-decoder.js';
 export { writeRealScaleFixtures, realScaleWriters, realScaleDir, REAL_SCALE_STAMP } from './fixtures/real-scale-fixtures.js';
-export { writeRealScaleSd, sd15Components, SD15_ARCHITECTURE, SD15_REDUCED_ARCHITECTURE, type Sd15Architecture, type Sd15Component, type RealScaleSdOptions } from './fixtures/real-scale-sd.js';
-export { loadStableDiffusion, DEFAULT_VAE_SCALING_FACTOR, type LoadStableDiffusionOptions, type OnnxStableDiffusion, type ModelResolver } from './providers/image/onnx-stable-diffusion.js';
+export {
+  writeRealScaleSd,
+  sd15Components,
+  SD15_ARCHITECTURE,
+  SD15_REDUCED_ARCHITECTURE,
+  type Sd15Architecture,
+  type Sd15Component,
+  type RealScaleSdOptions,
+} from './fixtures/real-scale-sd.js';
+export {
+  loadStableDiffusion,
+  DEFAULT_VAE_SCALING_FACTOR,
+  type LoadStableDiffusionOptions,
+  type OnnxStableDiffusion,
+  type ModelResolver,
+} from './providers/image/onnx-stable-diffusion.js';
 export { checkSdLayout, SD_REQUIRED_FILES, SD_OPTIONAL_FILES, SD_FALLBACK_FILES } from './providers/image/sd-layout.js';
 export { SD1_BASE_TOKENIZER, SD2_BASE_TOKENIZER } from './providers/image/sd-fallbacks.js';
-export { encodePrompt, encodePrompts, tokenizePrompt, promptWindows, chunkCount, MAX_PROMPT_CHARS, MAX_PROMPT_CHUNKS, type PromptInput, type PromptSpan } from './pipeline/prompt-encoding.js';
+export {
+  encodePrompt,
+  encodePrompts,
+  tokenizePrompt,
+  promptWindows,
+  chunkCount,
+  MAX_PROMPT_CHARS,
+  MAX_PROMPT_CHUNKS,
+  type PromptInput,
+  type PromptSpan,
+} from './pipeline/prompt-encoding.js';
 export { encodeConditioning, type CandidateConditioning, type EncodedConditioning } from './pipeline/conditioning.js';
 export { DenoiseState, type DenoiseCandidate, type DenoiseSettings, type StepEvent, type RunOptions } from './pipeline/denoise-state.js';
-export { textToImage, prepareDenoise, decodeLatents, finalDecoderOf, checkInputs, schedulerFactory, type TextToImageRequest, type TextToImageResult } from './pipeline/text-to-image.js';
+export {
+  textToImage,
+  prepareDenoise,
+  decodeLatents,
+  finalDecoderOf,
+  checkInputs,
+  schedulerFactory,
+  type TextToImageRequest,
+  type TextToImageResult,
+} from './pipeline/text-to-image.js';
 export { livePreviewHook, checkPreviewEvery, type StepPreview, type PreviewCallback, type LivePreviewOptions } from './pipeline/step-preview.js';
-export { generationRecord, generationPngTexts, a1111Parameters, a1111Sampler, imageRecord, type GenerationRecord, type ImageRecord, type SchedulerRecord, type DecoderRecord, type LatentsSource } from './pipeline/generation-record.js';
+export {
+  generationRecord,
+  generationPngTexts,
+  a1111Parameters,
+  a1111Sampler,
+  imageRecord,
+  type GenerationRecord,
+  type ImageRecord,
+  type SchedulerRecord,
+  type DecoderRecord,
+  type LatentsSource,
+} from './pipeline/generation-record.js';
 export { sdPipelineScheduler, type SdScheduler } from './pipeline/sd-scheduler-config.js';
-export { parseMemoryBudget, resolveMemoryBudget, memorySnapshot, type MemoryBudget, type MemoryBudgetSetting, type MemorySnapshot } from './core/memory-budget.js';
+export {
+  parseMemoryBudget,
+  resolveMemoryBudget,
+  memorySnapshot,
+  type MemoryBudget,
+  type MemoryBudgetSetting,
+  type MemorySnapshot,
+} from './core/memory-budget.js';
 export { planUnetMemory, decoderForMemory, type MemoryOptions, type MemoryRecord } from './pipeline/memory-plan.js';
 export { planUnetSlices, estimateUnetRowBytes, describeSlicePlan, type UnetSlicePlan } from './pipeline/unet-slice-plan.js';
 export { tiledDecode, tiledVaeDecoder, TILE_OVERLAP_FACTOR, type VaeTiling } from './pipeline/vae-tiling.js';
@@ -81,7 +211,19 @@ export { convertOnnxToFp32, type Fp32Conversion } from './runtime/onnx-fp32.js';
 export { ensureFp32Copies, fp32CopyPath, type Fp32CopyResult } from './runtime/fp32-copies.js';
 export { readNpyFloat32, parseNpyFloat32, type NpyFloat32 } from './core/npy.js';
 export { withPngText, pngTextChunk, crc32, type PngText } from './core/png-text.js';
-export { decodePreview, decodePreviewWith, previewDecoder, poolLatents, effectivePreviewScale, checkPreviewScale, DEFAULT_PREVIEW_SCALE, TINY_PREVIEW_SCALE, type PreviewScale, type PreviewOptions, type PreviewDecoders } from './pipeline/latent-preview.js';
+export {
+  decodePreview,
+  decodePreviewWith,
+  previewDecoder,
+  poolLatents,
+  effectivePreviewScale,
+  checkPreviewScale,
+  DEFAULT_PREVIEW_SCALE,
+  TINY_PREVIEW_SCALE,
+  type PreviewScale,
+  type PreviewOptions,
+  type PreviewDecoders,
+} from './pipeline/latent-preview.js';
 export { tensorToRgbImages, tensorToPngs } from './core/image-tensor.js';
 export { float32ToFloat16, float16ToFloat32 } from './core/float16.js';
 export { benchDiffusion, formatDiffusionBench, DIFFUSION_BENCH_DEFAULTS, type DiffusionBenchOptions, type DiffusionBenchResult } from './bench/diffusion.js';
@@ -118,14 +260,43 @@ export {
   type LoadModelSetOptions,
   type ResolvedModelSpecs,
 } from './personalize/model-set.js';
-export { personalize, checkPersonalizeRequest, scoringTexts, rankByZ, candidateConditioning, personalizeMethods, softMethods, searchStrategies, conditioningModes, DEFAULT_EARLY_FRACTION, DEFAULT_EARLY_KEEP, type PersonalizeMethod, type PersonalizeRequest, type PersonalizeRequestDraft, type PersonalizeResult, type PersonalizeCandidate, type PersonalizeSettings, type SearchStrategy, type SoftRequest, type SoftRecord } from './personalize/personalize.js';
+export {
+  personalize,
+  checkPersonalizeRequest,
+  scoringTexts,
+  rankByZ,
+  candidateConditioning,
+  personalizeMethods,
+  softMethods,
+  searchStrategies,
+  conditioningModes,
+  DEFAULT_EARLY_FRACTION,
+  DEFAULT_EARLY_KEEP,
+  type PersonalizeMethod,
+  type PersonalizeRequest,
+  type PersonalizeRequestDraft,
+  type PersonalizeResult,
+  type PersonalizeCandidate,
+  type PersonalizeSettings,
+  type SearchStrategy,
+  type SoftRequest,
+  type SoftRecord,
+} from './personalize/personalize.js';
 // The soft preference branch (docs/soft.md).
 export type { LlmBody, LlmBodyConfig, PrefixCache } from './spec/llm-body.js';
 export { loadLlmBody, OnnxLlmBody, type LoadLlmBodyOptions, type BodyPass } from './runtime/llm-body.js';
 export { llmBodyFingerprint } from './runtime/llm-body-embeddings.js';
 export { prepareSoft, type PrepareSoftOptions, type PreparedBody } from './runtime/prepare-soft.js';
 export { readSoftModule, writeSoftModule, softModuleInMemory, softTensorShapes, type SoftModule, type SoftTensors } from './soft/soft-module.js';
-export { readSoftConfig, prefixWidth, SOFT_CONFIG_FILE, SOFT_WEIGHTS_FILE, type SoftConfig, type Reparameterisation, type GeneratorFamily } from './soft/soft-config.js';
+export {
+  readSoftConfig,
+  prefixWidth,
+  SOFT_CONFIG_FILE,
+  SOFT_WEIGHTS_FILE,
+  type SoftConfig,
+  type Reparameterisation,
+  type GeneratorFamily,
+} from './soft/soft-config.js';
 export { initSoftModule, DEFAULT_PREFIX, DEFAULT_TOKENS, type SoftInitOptions, type SoftModuleTarget } from './soft/soft-init.js';
 export { importSoftWeights, SOFT_IMPORT_NAMES } from './soft/soft-import.js';
 export { prefixTable, prefixCacheOf, modulePrefixCache } from './soft/prefix-cache.js';
@@ -138,14 +309,42 @@ export { writeResultFolder, resultJson, candidateImageName, type ResultFiles } f
 export { scoreCandidates, clipLogit, keywordText, type ClipScoringModel, type CandidateScores, type ScoringTexts } from './scoring/clip-scorer.js';
 export { benchSearch, formatSearchBench, SEARCH_BENCH_DEFAULTS, type SearchBenchOptions, type SearchBenchResult, type SearchBenchRow } from './bench/search.js';
 export { selectBest, zScore, clampLogit, checkAlpha, LOGIT_EPSILON, DEFAULT_ALPHA, type CandidateWeights, type ScoredCandidate } from './scoring/selection.js';
-export { planCandidates, checkWeights, scenePrefix, targetPromptText, defaultRepeatWeights, defaultEmbedWeights, negativePrompts, type ConditioningMode, type CandidatePlan, type ConditioningInput } from './personalize/conditioning.js';
+export {
+  planCandidates,
+  checkWeights,
+  scenePrefix,
+  targetPromptText,
+  defaultRepeatWeights,
+  defaultEmbedWeights,
+  negativePrompts,
+  type ConditioningMode,
+  type CandidatePlan,
+  type ConditioningInput,
+} from './personalize/conditioning.js';
 export { promptStyles, promptStyle, promptStyleNames, DEFAULT_PROMPT_STYLE, type PromptStyle, type PromptStyleName } from './personalize/prompt-styles.js';
 export { validateRequestShape } from './personalize/request-validation.js';
 export { readableMovieTitle } from './data/movie-title.js';
 export { runEval, plannedRows, sampleFolder, writeAtomic, type EvalRunOptions, type EvalRunSummary, type PersonalizeFn } from './experiments/runner.js';
 export { RunStore, RUN_DB, resultKey, type ResultRow, type StoredSample, type StoredKeywords } from './experiments/run-store.js';
-export { EVAL_METHODS, DEFAULT_EVAL_METHODS, configDifferences, type EvalConfig, type EvalMethod, type EvalModelConfig, type EvalSoftConfig } from './experiments/run-config.js';
-export { EvalScorer, EVAL_METRICS, DEFAULT_EVAL_METRICS, checkEvalMetrics, metricColumns, targetText, type EvalMetricName, type EvalReferences } from './experiments/eval-metrics.js';
+export {
+  EVAL_METHODS,
+  DEFAULT_EVAL_METHODS,
+  configDifferences,
+  type EvalConfig,
+  type EvalMethod,
+  type EvalModelConfig,
+  type EvalSoftConfig,
+} from './experiments/run-config.js';
+export {
+  EvalScorer,
+  EVAL_METRICS,
+  DEFAULT_EVAL_METRICS,
+  checkEvalMetrics,
+  metricColumns,
+  targetText,
+  type EvalMetricName,
+  type EvalReferences,
+} from './experiments/eval-metrics.js';
 export { loadEvalSamples, EVAL_DATASETS, type EvalSampleQuery, type EvalSampleSource } from './experiments/eval-samples.js';
 export { writeReport, reportData, type ReportData, type ReportFiles, type GroupStats } from './experiments/report.js';
 export { resultsCsv } from './experiments/results-csv.js';

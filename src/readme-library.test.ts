@@ -37,7 +37,14 @@ before(async () => {
   writeFileSync(
     join(root, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, types: ['node'], typeRoots: [join(packageRoot(), 'node_modules', '@types')] },
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        types: ['node'],
+        typeRoots: [join(packageRoot(), 'node_modules', '@types')],
+      },
       files: ['index.ts'],
     }),
   );

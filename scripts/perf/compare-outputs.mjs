@@ -4,9 +4,19 @@ const s = Number(side);
 const feeds = (session) => {
   const f = {};
   for (const name of session.inputNames) {
-    if (name === 'sample') f[name] = new ort.Tensor('float32', Float32Array.from({ length: 4 * s * s }, (_, i) => Math.sin(i)), [1, 4, s, s]);
+    if (name === 'sample')
+      f[name] = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 4 * s * s }, (_, i) => Math.sin(i)),
+        [1, 4, s, s],
+      );
     else if (name === 'timestep') f[name] = new ort.Tensor('int64', BigInt64Array.of(500n), [1]);
-    else f[name] = new ort.Tensor('float32', Float32Array.from({ length: 77 * 768 }, (_, i) => Math.cos(i) * 0.5), [1, 77, 768]);
+    else
+      f[name] = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 77 * 768 }, (_, i) => Math.cos(i) * 0.5),
+        [1, 77, 768],
+      );
   }
   return f;
 };
@@ -17,6 +27,10 @@ const out = async (path) => {
 };
 const x = await out(a);
 const y = await out(b);
-let num = 0, den = 0;
-for (let i = 0; i < x.length; i++) { num += (x[i] - y[i]) ** 2; den += x[i] ** 2; }
+let num = 0,
+  den = 0;
+for (let i = 0; i < x.length; i++) {
+  num += (x[i] - y[i]) ** 2;
+  den += x[i] ** 2;
+}
 console.log(`relative error of ${b} against ${a}: ${Math.sqrt(num / den).toExponential(2)}`);

@@ -74,7 +74,13 @@ function convGraph(kind, C, side) {
 }
 
 async function time({ bytes, feed, flops }) {
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 2, graphOptimizationLevel: 'all', logSeverityLevel: 3, enableMemPattern: false });
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 2,
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    enableMemPattern: false,
+  });
   const times = [];
   let out;
   for (let i = 0; i < repeats + 1; i++) {
@@ -111,6 +117,9 @@ for (const [name, make, kinds] of cases) {
   const results = {};
   for (const kind of kinds) results[kind] = await time(make(kind));
   const base = results.fp32;
-  const parts = kinds.map((k) => `${k} ${results[k].ms.toFixed(1)} ms (${results[k].gflops.toFixed(0)} GFLOP/s${k === 'fp32' ? '' : `, ${(base.ms / results[k].ms).toFixed(2)}x, rel. error ${rel(results[k].out, base.out).toExponential(1)}`})`);
+  const parts = kinds.map(
+    (k) =>
+      `${k} ${results[k].ms.toFixed(1)} ms (${results[k].gflops.toFixed(0)} GFLOP/s${k === 'fp32' ? '' : `, ${(base.ms / results[k].ms).toFixed(2)}x, rel. error ${rel(results[k].out, base.out).toExponential(1)}`})`,
+  );
   console.log(`${name}: ${parts.join('; ')}`);
 }

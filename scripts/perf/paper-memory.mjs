@@ -8,7 +8,14 @@ import * as ort from 'onnxruntime-node';
 
 const [mode, big, top, vae] = process.argv.slice(2);
 const sliced = mode === 'sliced';
-const options = { intraOpNumThreads: 2, interOpNumThreads: 1, logSeverityLevel: 3, graphOptimizationLevel: 'all', enableMemPattern: !sliced, enableCpuMemArena: true };
+const options = {
+  intraOpNumThreads: 2,
+  interOpNumThreads: 1,
+  logSeverityLevel: 3,
+  graphOptimizationLevel: 'all',
+  enableMemPattern: !sliced,
+  enableCpuMemArena: true,
+};
 const hwm = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 2 ** 20;
 const rss = () => process.memoryUsage.rss() / 2 ** 30;
 const weights = await ort.InferenceSession.create(big, options);
@@ -27,7 +34,9 @@ for (let step = 0; step < 2; step++) {
   }
 }
 const t1 = performance.now();
-console.log(`${mode}: 2 steps of 4 rows in ${rows.length} call(s) each: ${((t1 - t0) / 2000).toFixed(2)} s per step; RSS ${rss().toFixed(2)} GB, peak ${hwm().toFixed(2)} GB`);
+console.log(
+  `${mode}: 2 steps of 4 rows in ${rows.length} call(s) each: ${((t1 - t0) / 2000).toFixed(2)} s per step; RSS ${rss().toFixed(2)} GB, peak ${hwm().toFixed(2)} GB`,
+);
 for (let i = 0; i < 2; i++) await decoder.run({ latent_sample: new ort.Tensor('float32', new Float32Array(4 * 64 * 64).fill(0.1), [1, 4, 64, 64]) });
 console.log(`after decoding 2 images at 512 px: RSS ${rss().toFixed(2)} GB, peak ${hwm().toFixed(2)} GB`);
 void weights;

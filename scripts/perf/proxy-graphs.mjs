@@ -110,7 +110,12 @@ export function unetTop({ blocks = 2, channels = 320, heads = 8, seed = 1 } = {}
     h = transformer(w, h, channels, heads, context, 768);
   }
   g.output('out_sample', DataType.FLOAT, ['batch', 4, 'height', 'width']);
-  g.op('Conv', [w.silu(w.gn(h, channels)), w.normal([4, channels, 3, 3], 0.01), w.normal([4], 0.01)], { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]) }, 'out_sample');
+  g.op(
+    'Conv',
+    [w.silu(w.gn(h, channels)), w.normal([4, channels, 3, 3], 0.01), w.normal([4], 0.01)],
+    { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]) },
+    'out_sample',
+  );
   return g;
 }
 
@@ -190,6 +195,11 @@ export function vaeDecoder({ seed = 3 } = {}) {
     }
   });
   g.output('sample', DataType.FLOAT, ['batch', 3, 'image_height', 'image_width']);
-  g.op('Conv', [w.silu(w.gn(h, c)), w.normal([3, c, 3, 3], 0.01), w.normal([3], 0.01)], { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]) }, 'sample');
+  g.op(
+    'Conv',
+    [w.silu(w.gn(h, c)), w.normal([3, c, 3, 3], 0.01), w.normal([3], 0.01)],
+    { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]) },
+    'sample',
+  );
   return g;
 }

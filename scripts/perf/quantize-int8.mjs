@@ -45,7 +45,13 @@ for (const node of graph.node) {
     graph.initializer.push(tensor(qName, 3, w.dims, new Uint8Array(q.buffer)));
     const zero = fresh('wz');
     graph.initializer.push(tensor(zero, 3, [], new Uint8Array(1)));
-    nodes.push({ opType: 'DynamicQuantizeMatMul', domain: 'com.microsoft', name: fresh('dqmm'), input: [node.input[0], qName, scalarF(scale), zero], output: node.output });
+    nodes.push({
+      opType: 'DynamicQuantizeMatMul',
+      domain: 'com.microsoft',
+      name: fresh('dqmm'),
+      input: [node.input[0], qName, scalarF(scale), zero],
+      output: node.output,
+    });
     matmuls++;
     continue;
   }
@@ -83,10 +89,13 @@ for (const node of graph.node) {
 }
 graph.node = nodes;
 const used = new Set(nodes.flatMap((n) => n.input));
-graph.initializer = graph.initializer.filter((t) => used.has(t.name)).map((t) => {
-  if (Number(t.dataLocation ?? 0) === 1) return tensor(t.name, t.dataType, t.dims, Uint8Array.from(floats(t).buffer instanceof ArrayBuffer ? new Uint8Array(floats(t).buffer) : []));
-  return t;
-});
+graph.initializer = graph.initializer
+  .filter((t) => used.has(t.name))
+  .map((t) => {
+    if (Number(t.dataLocation ?? 0) === 1)
+      return tensor(t.name, t.dataType, t.dims, Uint8Array.from(floats(t).buffer instanceof ArrayBuffer ? new Uint8Array(floats(t).buffer) : []));
+    return t;
+  });
 if (!model.opsetImport.some((o) => o.domain === 'com.microsoft')) model.opsetImport.push({ domain: 'com.microsoft', version: 1 });
 writeFileSync(output, onnx.ModelProto.encode(model).finish());
 console.log(`quantized ${matmuls} MatMul and ${convs} Conv weights -> ${output}`);

@@ -8,7 +8,13 @@ import { float32ToFloat16 } from '../../dist/core/float16.js';
 
 const [model, optionsText] = process.argv.slice(2);
 const o = { sizes: [[1, 64]], repeats: 2, arena: true, pattern: true, threads: 2, level: 'all', spinning: false, ...JSON.parse(optionsText ?? '{}') };
-const status = () => Object.fromEntries(readFileSync('/proc/self/status', 'utf8').split('\n').filter((l) => /^Vm(RSS|HWM)/.test(l)).map((l) => [l.split(':')[0], Number(l.split(/\s+/)[1]) * 1024]));
+const status = () =>
+  Object.fromEntries(
+    readFileSync('/proc/self/status', 'utf8')
+      .split('\n')
+      .filter((l) => /^Vm(RSS|HWM)/.test(l))
+      .map((l) => [l.split(':')[0], Number(l.split(/\s+/)[1]) * 1024]),
+  );
 const gb = (b) => Math.round((b / 2 ** 30) * 1000) / 1000;
 const spin = o.spinning ? '1' : '0';
 const t0 = performance.now();
@@ -54,7 +60,24 @@ for (const [batch, side] of o.sizes) {
     return Math.round(v[Math.floor(v.length / 2)]);
   };
   // cpuMs (user + system, all threads) is steadier than wall time when other processes share the cores.
-  calls.push({ batch, side, ms: median(times), minMs: Math.round(Math.min(...(times.length > 1 ? times.slice(1) : times))), cpuMs: median(cpu), all: times.map(Math.round), rssGB: gb(status().VmRSS) });
+  calls.push({
+    batch,
+    side,
+    ms: median(times),
+    minMs: Math.round(Math.min(...(times.length > 1 ? times.slice(1) : times))),
+    cpuMs: median(cpu),
+    all: times.map(Math.round),
+    rssGB: gb(status().VmRSS),
+  });
 }
 const end = status();
-console.log(JSON.stringify({ options: o, createMs: Math.round(createMs), rssAfterCreateGB: gb(afterCreate.VmRSS), peakAfterCreateGB: gb(afterCreate.VmHWM), calls, peakGB: gb(end.VmHWM) }));
+console.log(
+  JSON.stringify({
+    options: o,
+    createMs: Math.round(createMs),
+    rssAfterCreateGB: gb(afterCreate.VmRSS),
+    peakAfterCreateGB: gb(afterCreate.VmHWM),
+    calls,
+    peakGB: gb(end.VmHWM),
+  }),
+);

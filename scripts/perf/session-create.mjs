@@ -8,10 +8,18 @@ import { join } from 'node:path';
 
 const dir = process.argv[2] ?? '/tmp/pmg-big-proxy';
 const rounds = Number(process.argv[3] ?? 3);
-const run = (model, options) => JSON.parse(execFileSync('node', ['scripts/perf/run-proxy.mjs', join(dir, model), JSON.stringify({ sizes: [[1, 8]], repeats: 1, pattern: false, ...options })], { encoding: 'utf8' }));
+const run = (model, options) =>
+  JSON.parse(
+    execFileSync('node', ['scripts/perf/run-proxy.mjs', join(dir, model), JSON.stringify({ sizes: [[1, 8]], repeats: 1, pattern: false, ...options })], {
+      encoding: 'utf8',
+    }),
+  );
 const optimized = join(dir, 'optimized.onnx');
 if (!existsSync(optimized)) {
-  const saved = run('model.fp32.onnx', { optimizedPath: optimized, extra: { optimized_model_external_initializers_file_name: 'optimized.onnx.data', optimized_model_external_initializers_min_size_in_bytes: '1024' } });
+  const saved = run('model.fp32.onnx', {
+    optimizedPath: optimized,
+    extra: { optimized_model_external_initializers_file_name: 'optimized.onnx.data', optimized_model_external_initializers_min_size_in_bytes: '1024' },
+  });
   console.log(`saving the optimized graph: ${saved.createMs} ms`);
 }
 const variants = {
@@ -31,5 +39,7 @@ for (let r = 0; r < rounds; r++) {
 const med = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 for (const [name, list] of Object.entries(results)) {
   const c = list.map((x) => x.create);
-  console.log(`${name}: create min ${Math.min(...c)} ms, median ${med(c)} ms; first call ${med(list.map((x) => x.first))} ms; RSS after ${med(list.map((x) => x.rss))} GB, peak ${med(list.map((x) => x.peak))} GB`);
+  console.log(
+    `${name}: create min ${Math.min(...c)} ms, median ${med(c)} ms; first call ${med(list.map((x) => x.first))} ms; RSS after ${med(list.map((x) => x.rss))} GB, peak ${med(list.map((x) => x.peak))} GB`,
+  );
 }

@@ -13,7 +13,9 @@ let t = performance.now();
 const { graph, params: total } = bigStack({ params, half: true });
 const bytes = graph.toBytes();
 writeFileSync(join(dir, 'model.onnx'), bytes);
-console.log(`fp16 proxy: ${(total / 1e6).toFixed(1)} M parameters, ${(bytes.length / 2 ** 30).toFixed(2)} GB, ${((performance.now() - t) / 1000).toFixed(1)} s`);
+console.log(
+  `fp16 proxy: ${(total / 1e6).toFixed(1)} M parameters, ${(bytes.length / 2 ** 30).toFixed(2)} GB, ${((performance.now() - t) / 1000).toFixed(1)} s`,
+);
 t = performance.now();
 const conversion = convertOnnxToFp32(join(dir, 'model.onnx'), join(dir, 'model.fp32.onnx'));
 console.log(`fp32 copy: ${(conversion.bytes / 2 ** 30).toFixed(2)} GB, ${conversion.tensors} tensors, ${(conversion.ms / 1000).toFixed(1)} s`);

@@ -15,7 +15,11 @@ for (const width of ['tiny', 'real']) {
     width,
     seed: w.seed,
     config: tinyAutoencoderConfig(w.architecture),
-    tensors: w.tensors.map((t) => ({ name: t.name, dims: t.dims, float32_base64: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64') })),
+    tensors: w.tensors.map((t) => ({
+      name: t.name,
+      dims: t.dims,
+      float32_base64: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64'),
+    })),
   });
 }
 mkdirSync('.build/ref', { recursive: true });

@@ -71,7 +71,9 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
   if (!Number.isInteger(checkpoint) || checkpoint < 1) fail(`checkpointSegments must be a whole number ≥ 1, got ${checkpoint}`);
   if (options.head !== 'cotangent' && options.head !== 'mse') fail(`head must be 'cotangent' or 'mse', got '${String(options.head)}'`);
   const inputs = new Map((graph.input ?? []).map((v) => [v.name ?? '', v]));
-  const outputInfo = (graph.output ?? []).find((v) => v.name === options.output) ?? fail(`it has no output '${options.output}' (outputs: ${(graph.output ?? []).map((v) => v.name).join(', ')})`);
+  const outputInfo =
+    (graph.output ?? []).find((v) => v.name === options.output) ??
+    fail(`it has no output '${options.output}' (outputs: ${(graph.output ?? []).map((v) => v.name).join(', ')})`);
   if (options.wrt.length === 0) fail('wrt names no input to differentiate');
   const facts = new GraphFacts(graph, Math.max(opset, MIN_OPSET));
   for (const name of options.wrt) {
@@ -106,7 +108,10 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
   const contrib = path.filter((n) => n.domain && n.domain !== 'ai.onnx').reverse();
   if (contrib.length) {
     const types = [...new Set(contrib.map((n) => `${n.domain}.${n.opType}`))].sort().join(', ');
-    fail(`contrib ops on the differentiated path (${types}: ${listed(contrib)}), which pmg does not differentiate; export the model with standard ONNX ops (no fused attention, no MatMulNBits; for a UNet use the original model.onnx, not pmg's attention-fused model.fused.onnx)`, 'unsupported');
+    fail(
+      `contrib ops on the differentiated path (${types}: ${listed(contrib)}), which pmg does not differentiate; export the model with standard ONNX ops (no fused attention, no MatMulNBits; for a UNet use the original model.onnx, not pmg's attention-fused model.fused.onnx)`,
+      'unsupported',
+    );
   }
   const missing = path.filter((n) => !RULES[n.opType ?? '']).reverse();
   if (missing.length) {
@@ -114,7 +119,11 @@ export function gradientGraph(model: Model, options: GradientGraphOptions, what 
     fail(`no gradient rule for ${types} (${listed(missing)})`, 'unsupported');
   }
 
-  const taken = new Set<string>([...inputs.keys(), ...(graph.initializer ?? []).map((t) => t.name ?? ''), ...nodes.flatMap((n) => [...(n.output ?? []), n.name ?? ''])]);
+  const taken = new Set<string>([
+    ...inputs.keys(),
+    ...(graph.initializer ?? []).map((t) => t.name ?? ''),
+    ...nodes.flatMap((n) => [...(n.output ?? []), n.name ?? '']),
+  ]);
   const headName = headInputName(options);
   for (const name of [headName, ...gradNames, ...(options.head === 'mse' ? [LOSS_OUTPUT] : [])]) {
     if (taken.has(name)) fail(`it already has a value named '${name}'`, 'model-layout');
@@ -197,7 +206,8 @@ function pruneDead(nodes: Node[], wanted: Set<string>): Node[] {
     if (!(node.output ?? []).some((o) => needed.has(o))) continue;
     kept.push(node);
     for (const x of node.input ?? []) if (x) needed.add(x);
-    for (const a of node.attribute ?? []) for (const g of [a.g, ...(a.graphs ?? [])]) for (const inner of g?.node ?? []) for (const x of inner.input ?? []) needed.add(x);
+    for (const a of node.attribute ?? [])
+      for (const g of [a.g, ...(a.graphs ?? [])]) for (const inner of g?.node ?? []) for (const x of inner.input ?? []) needed.add(x);
   }
   return kept.reverse();
 }

@@ -95,7 +95,10 @@ export class Emitter {
   scatterBack(x: string, picked: string, g: string, type: number): string {
     const flat = this.ints([-1]);
     const zeros = this.op('Reshape', [this.zerosLike(x, type), flat]);
-    const scattered = this.op('ScatterElements', [zeros, this.op('Reshape', [picked, flat]), this.op('Reshape', [g, flat])], { axis: { int: 0 }, reduction: { string: 'add' } });
+    const scattered = this.op('ScatterElements', [zeros, this.op('Reshape', [picked, flat]), this.op('Reshape', [g, flat])], {
+      axis: { int: 0 },
+      reduction: { string: 'add' },
+    });
     return this.op('Reshape', [scattered, this.shape(x)]);
   }
 

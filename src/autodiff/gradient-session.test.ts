@@ -30,9 +30,18 @@ function mlp(path: string, external: boolean): void {
 }
 
 test('openGradientSession: the MSE head on the fixture UNet returns the output, the loss and one gradient per input', async () => {
-  const session = await openGradientSession(join(dir, 'sd', 'unet', 'model.onnx'), { wrt: ['encoder_hidden_states', 'sample'], output: 'out_sample', head: 'mse', threads: 1 });
+  const session = await openGradientSession(join(dir, 'sd', 'unet', 'model.onnx'), {
+    wrt: ['encoder_hidden_states', 'sample'],
+    output: 'out_sample',
+    head: 'mse',
+    threads: 1,
+  });
   const run = await session.run(
-    { sample: { data: ramp(4 * 64, 1), dims: [1, 4, 8, 8] }, timestep: { data: BigInt64Array.of(10n), dims: [1] }, encoder_hidden_states: { data: ramp(3 * 768, 0.5), dims: [1, 3, 768] } },
+    {
+      sample: { data: ramp(4 * 64, 1), dims: [1, 4, 8, 8] },
+      timestep: { data: BigInt64Array.of(10n), dims: [1] },
+      encoder_hidden_states: { data: ramp(3 * 768, 0.5), dims: [1, 3, 768] },
+    },
     { target: { data: ramp(4 * 64, 0.3), dims: [1, 4, 8, 8] } },
   );
   assert.deepEqual(run.output.dims, [1, 4, 8, 8]);
@@ -68,5 +77,8 @@ test('openGradientSession: weights in external data load, and give the same grad
 });
 
 test('openGradientSession: a missing model file is one file-not-found error', async () => {
-  await assert.rejects(openGradientSession(join(dir, 'nope.onnx'), { wrt: ['x'], output: 'y', head: 'cotangent' }), (e: unknown) => e instanceof PmgError && e.code === 'file-not-found' && /nope\.onnx does not exist/.test(e.message));
+  await assert.rejects(
+    openGradientSession(join(dir, 'nope.onnx'), { wrt: ['x'], output: 'y', head: 'cotangent' }),
+    (e: unknown) => e instanceof PmgError && e.code === 'file-not-found' && /nope\.onnx does not exist/.test(e.message),
+  );
 });

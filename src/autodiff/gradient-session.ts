@@ -37,7 +37,11 @@ export async function openGradientSession(modelPath: string, options: GradientSe
   const model = onnx.ModelProto.decode(readFileSync(modelPath));
   const outputType = model.graph?.output?.find((v) => v.name === graphOptions.output)?.type?.tensorType?.elemType;
   if (outputType !== undefined && outputType !== DataType.FLOAT) {
-    throw new PmgError('unsupported', `cannot train through ${modelPath}: output '${graphOptions.output}' is not float32 (type ${outputType}); use the model's fp32 export`, { details: { path: modelPath } });
+    throw new PmgError(
+      'unsupported',
+      `cannot train through ${modelPath}: output '${graphOptions.output}' is not float32 (type ${outputType}); use the model's fp32 export`,
+      { details: { path: modelPath } },
+    );
   }
   const summary = gradientGraph(model, graphOptions, modelPath);
   const sourceDir = dirname(resolve(modelPath));
@@ -47,7 +51,10 @@ export async function openGradientSession(modelPath: string, options: GradientSe
     if (location) locations.add(location);
   }
   for (const location of locations) {
-    if (!existsSync(join(sourceDir, location))) throw new PmgError('model-file-missing', `${modelPath} keeps weights in ${location}, which is missing beside it`, { details: { path: join(sourceDir, location) } });
+    if (!existsSync(join(sourceDir, location)))
+      throw new PmgError('model-file-missing', `${modelPath} keeps weights in ${location}, which is missing beside it`, {
+        details: { path: join(sourceDir, location) },
+      });
   }
   const bytes = onnx.ModelProto.encode(model).finish();
   const sessionOptions = { ...(device ? { executionProvider: device } : {}), ...(threads ? { intraOpThreads: threads } : {}) };
@@ -59,7 +66,12 @@ export async function openGradientSession(modelPath: string, options: GradientSe
     try {
       folder = mkdtempSync(join(parent, parent === sourceDir ? '.pmg-gradient-' : 'pmg-gradient-'));
     } catch (error) {
-      if (parent === sourceDir) throw new PmgError('file-system', `cannot write the gradient graph of ${modelPath}: neither ${tmpdir()} (another file system than the weights) nor ${sourceDir} is writable`, { cause: error });
+      if (parent === sourceDir)
+        throw new PmgError(
+          'file-system',
+          `cannot write the gradient graph of ${modelPath}: neither ${tmpdir()} (another file system than the weights) nor ${sourceDir} is writable`,
+          { cause: error },
+        );
       continue;
     }
     try {
@@ -72,7 +84,11 @@ export async function openGradientSession(modelPath: string, options: GradientSe
       rmSync(folder, { recursive: true, force: true });
     }
   }
-  if (!session) throw new PmgError('file-system', `cannot link the weights of ${modelPath} beside its gradient graph (${sourceDir} is on another file system than ${tmpdir()} and is not writable)`);
+  if (!session)
+    throw new PmgError(
+      'file-system',
+      `cannot link the weights of ${modelPath} beside its gradient graph (${sourceDir} is on another file system than ${tmpdir()} and is not writable)`,
+    );
   return new OnnxGradientSession(session, Object.freeze({ ...graphOptions }), !pool, summary);
 }
 
@@ -100,7 +116,11 @@ class OnnxGradientSession implements GradientSession {
 
   async run(feeds: Record<string, GradientFeed>, head: { cotangent: FloatTensor } | { target: FloatTensor }): Promise<GradientRun> {
     const headTensor = this.options.head === 'mse' ? ('target' in head ? head.target : undefined) : 'cotangent' in head ? head.cotangent : undefined;
-    if (!headTensor) throw new PmgError('invalid-argument', `this gradient session's head is '${this.options.head}': give ${this.options.head === 'mse' ? '{ target }' : '{ cotangent }'}`);
+    if (!headTensor)
+      throw new PmgError(
+        'invalid-argument',
+        `this gradient session's head is '${this.options.head}': give ${this.options.head === 'mse' ? '{ target }' : '{ cotangent }'}`,
+      );
     const inputs: Record<string, ort.Tensor> = {};
     for (const [name, feed] of Object.entries(feeds)) inputs[name] = toTensor(feed);
     inputs[headInputName(this.options)] = toTensor(headTensor);

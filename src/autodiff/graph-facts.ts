@@ -54,11 +54,61 @@ function intValues(t: Tensor): number[] | undefined {
 
 /** Ops whose output has the rank of their first input. */
 const SAME_RANK = new Set([
-  'Identity', 'Neg', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Sigmoid', 'Tanh', 'Erf', 'Relu', 'Softmax', 'LogSoftmax', 'Cast', 'Conv', 'ConvTranspose',
-  'GroupNormalization', 'InstanceNormalization', 'LayerNormalization', 'SimplifiedLayerNormalization', 'RMSNormalization', 'Transpose', 'Concat',
-  'Split', 'Slice', 'Resize', 'Abs', 'Gelu', 'Dropout', 'Pad', 'Trilu', 'Clip', 'Floor', 'Ceil', 'Round', 'Sign',
+  'Identity',
+  'Neg',
+  'Sqrt',
+  'Reciprocal',
+  'Exp',
+  'Log',
+  'Sigmoid',
+  'Tanh',
+  'Erf',
+  'Relu',
+  'Softmax',
+  'LogSoftmax',
+  'Cast',
+  'Conv',
+  'ConvTranspose',
+  'GroupNormalization',
+  'InstanceNormalization',
+  'LayerNormalization',
+  'SimplifiedLayerNormalization',
+  'RMSNormalization',
+  'Transpose',
+  'Concat',
+  'Split',
+  'Slice',
+  'Resize',
+  'Abs',
+  'Gelu',
+  'Dropout',
+  'Pad',
+  'Trilu',
+  'Clip',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
 ]);
-const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Max', 'Min', 'Sum', 'MatMul']);
+const BROADCAST = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Where',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'And',
+  'Or',
+  'Max',
+  'Min',
+  'Sum',
+  'MatMul',
+]);
 
 export class GraphFacts {
   readonly types = new Map<string, number>();
@@ -66,7 +116,10 @@ export class GraphFacts {
   private readonly constants = new Map<string, Tensor>();
   readonly producer = new Map<string, Node>();
 
-  constructor(graph: Graph, readonly opset: number) {
+  constructor(
+    graph: Graph,
+    readonly opset: number,
+  ) {
     for (const t of graph.initializer ?? []) {
       this.constants.set(t.name ?? '', t);
       this.types.set(t.name ?? '', t.dataType ?? 0);

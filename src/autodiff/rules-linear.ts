@@ -52,7 +52,8 @@ const gemm: Rule = (c, grads) => {
   const transA = attrInt(node, 'transA', 0);
   const transB = attrInt(node, 'transB', 0);
   const [a, b] = [c.input(0), c.input(1)];
-  const gemmOf = (x: string, y: string, tx: number, ty: number): string => c.e.op('Gemm', [x, y], { alpha: { float: alpha }, transA: { int: tx }, transB: { int: ty } });
+  const gemmOf = (x: string, y: string, tx: number, ty: number): string =>
+    c.e.op('Gemm', [x, y], { alpha: { float: alpha }, transA: { int: tx }, transB: { int: ty } });
   const ga = (): string => (transA ? gemmOf(b, g, transB, 1) : gemmOf(g, b, 0, 1 - transB));
   const gb = (): string => (transB ? gemmOf(g, a, 1, transA) : gemmOf(a, g, 1 - transA, 0));
   const gc = (): string => c.e.unbroadcast(beta === 1 ? g : c.e.op('Mul', [g, c.e.scalar(beta, c.floatType)]), c.input(2));
@@ -68,7 +69,8 @@ const conv: Rule = (c, grads) => {
   const w = c.input(1);
   const kernel = attrInts(node, 'kernel_shape');
   const wRank = c.facts.rank(w);
-  const spatial = kernel?.length ?? (wRank !== undefined ? wRank - 2 : c.refuse('the Conv weight shape is unknown (pmg needs kernel_shape or a weight initializer)'));
+  const spatial =
+    kernel?.length ?? (wRank !== undefined ? wRank - 2 : c.refuse('the Conv weight shape is unknown (pmg needs kernel_shape or a weight initializer)'));
   const strides = attrInts(node, 'strides') ?? Array(spatial).fill(1);
   const attributes = {
     strides: { ints: strides },

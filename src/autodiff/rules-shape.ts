@@ -17,7 +17,11 @@ const expand: Rule = (c, grads) => [c.e.unbroadcast(only(grads), c.input(0)), un
 const concat: Rule = (c, grads) => {
   const axis = attrInt(c.node, 'axis', 0);
   const inputs = c.node.input ?? [];
-  const sizes = c.e.op('Concat', inputs.map((x) => c.e.dim(x, axis)), { axis: { int: 0 } });
+  const sizes = c.e.op(
+    'Concat',
+    inputs.map((x) => c.e.dim(x, axis)),
+    { axis: { int: 0 } },
+  );
   const parts = c.e.node('Split', [only(grads), sizes], { axis: { int: axis } }, inputs.length);
   return inputs.map((_, i) => (c.needs(i) ? parts[i] : undefined));
 };

@@ -17,9 +17,34 @@ export const RULES: Readonly<Record<string, Rule>> = {
 
 /** Ops whose outputs are integers, booleans or constants: nothing flows back through them. */
 export const NON_DIFFERENTIABLE = new Set([
-  'Shape', 'Size', 'Constant', 'ConstantOfShape', 'Range', 'NonZero', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual',
-  'And', 'Or', 'Not', 'Xor', 'IsNaN', 'IsInf', 'ArgMax', 'ArgMin', 'Floor', 'Ceil', 'Round', 'Sign', 'EyeLike', 'RandomNormalLike',
-  'RandomUniformLike', 'Multinomial', 'OneHot',
+  'Shape',
+  'Size',
+  'Constant',
+  'ConstantOfShape',
+  'Range',
+  'NonZero',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'And',
+  'Or',
+  'Not',
+  'Xor',
+  'IsNaN',
+  'IsInf',
+  'ArgMax',
+  'ArgMin',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'EyeLike',
+  'RandomNormalLike',
+  'RandomUniformLike',
+  'Multinomial',
+  'OneHot',
 ]);
 
 /** The op types with a rule, for docs and messages. */

@@ -58,12 +58,24 @@ test('fixture LLM body: gradients for inputs_embeds and every past_key_values.* 
   const model = float64Model(readFileSync(join(dir, 'llm-body', 'model.onnx')));
   const result = await checkGradient(model, { wrt: ['inputs_embeds', ...PAST], output: 'hidden_states', dtype: 'float64', coords: 8, inputs: bodyInputs() });
   assert.ok(result.maxError < 1e-6, `max relative error ${result.maxError}: ${JSON.stringify(result.pairs.slice(0, 3))}`);
-  for (const name of PAST) assert.ok(result.pairs.some((p) => p.input === name && Math.abs(p.numeric) > 1e-6), `${name}: no non-zero gradient checked`);
+  for (const name of PAST)
+    assert.ok(
+      result.pairs.some((p) => p.input === name && Math.abs(p.numeric) > 1e-6),
+      `${name}: no non-zero gradient checked`,
+    );
 });
 
 test('MSE head: the loss is the mean squared error and its gradients match finite differences of the loss', async () => {
   const model = float64Model(readFileSync(join(dir, 'llm-body', 'model.onnx')));
-  const result = await checkGradient(model, { wrt: ['inputs_embeds', 'past_key_values.1.value'], output: 'hidden_states', dtype: 'float64', head: 'mse', coords: 8, inputs: bodyInputs(), seed: 3 });
+  const result = await checkGradient(model, {
+    wrt: ['inputs_embeds', 'past_key_values.1.value'],
+    output: 'hidden_states',
+    dtype: 'float64',
+    head: 'mse',
+    coords: 8,
+    inputs: bodyInputs(),
+    seed: 3,
+  });
   assert.ok(result.maxError < 1e-6, `max relative error ${result.maxError}`);
   assert.ok(result.loss !== undefined && result.loss > 0);
   assert.ok(Number.isFinite(result.loss));
@@ -111,14 +123,26 @@ test('refusals: contrib ops on the path, ops without a rule (one error listing t
   const old = new GraphBuilder('old');
   old.input('x', DataType.FLOAT, [3]);
   old.output(old.op('Tanh', ['x'], {}, 'y'), DataType.FLOAT, [3]);
-  assert.match(refusal(old.toBytes({ opset: 12 }), { wrt: ['x'], output: 'y', head: 'cotangent' }).message, /its opset is 12; pmg builds gradient graphs of opset 13 or later/);
+  assert.match(
+    refusal(old.toBytes({ opset: 12 }), { wrt: ['x'], output: 'y', head: 'cotangent' }).message,
+    /its opset is 12; pmg builds gradient graphs of opset 13 or later/,
+  );
 
   const unet = join(dir, 'sd', 'unet', 'model.onnx');
-  assert.match(refusal(unet, { wrt: ['latents'], output: 'out_sample', head: 'cotangent' }).message, /no input 'latents' to differentiate \(inputs: sample, timestep, encoder_hidden_states\)/);
+  assert.match(
+    refusal(unet, { wrt: ['latents'], output: 'out_sample', head: 'cotangent' }).message,
+    /no input 'latents' to differentiate \(inputs: sample, timestep, encoder_hidden_states\)/,
+  );
   assert.match(refusal(unet, { wrt: ['timestep'], output: 'out_sample', head: 'cotangent' }).message, /input 'timestep' is not a float tensor/);
   assert.match(refusal(unet, { wrt: ['sample'], output: 'noise', head: 'cotangent' }).message, /no output 'noise'/);
-  assert.match(refusal(unet, { wrt: ['sample'], output: 'out_sample', head: 'cotangent', checkpointSegments: 0 }).message, /checkpointSegments must be a whole number/);
-  assert.match(refusal(unet, { wrt: ['sample'], output: 'out_sample', head: 'cotangent', checkpointSegments: 1.5 }).message, /checkpointSegments must be a whole number ≥ 1, got 1\.5/);
+  assert.match(
+    refusal(unet, { wrt: ['sample'], output: 'out_sample', head: 'cotangent', checkpointSegments: 0 }).message,
+    /checkpointSegments must be a whole number/,
+  );
+  assert.match(
+    refusal(unet, { wrt: ['sample'], output: 'out_sample', head: 'cotangent', checkpointSegments: 1.5 }).message,
+    /checkpointSegments must be a whole number ≥ 1, got 1\.5/,
+  );
 });
 
 test('the timestep embedding is pruned: no backward node reads the timestep branch', () => {
@@ -128,10 +152,21 @@ test('the timestep embedding is pruned: no backward node reads the timestep bran
   for (const op of ['Sin', 'Cos']) assert.ok(!/grad__n_(Sin|Cos)/.test(text), `a backward ${op}`);
 });
 
-
 for (const [label, file, wrt, output, feeds] of [
-  ['fixture UNet', join('sd', 'unet', 'model.onnx'), ['sample', 'encoder_hidden_states'], 'out_sample', { sample: [1, 4, 8, 8], timestep: 'int', encoder_hidden_states: [1, 3, 768] }],
-  ['fixture LLM body', join('llm-body', 'model.onnx'), ['inputs_embeds', ...PAST], 'hidden_states', { inputs_embeds: [1, 3, 64], attention_mask: 'mask', ...Object.fromEntries(PAST.map((p) => [p, [1, 2, 2, 16]])) }],
+  [
+    'fixture UNet',
+    join('sd', 'unet', 'model.onnx'),
+    ['sample', 'encoder_hidden_states'],
+    'out_sample',
+    { sample: [1, 4, 8, 8], timestep: 'int', encoder_hidden_states: [1, 3, 768] },
+  ],
+  [
+    'fixture LLM body',
+    join('llm-body', 'model.onnx'),
+    ['inputs_embeds', ...PAST],
+    'hidden_states',
+    { inputs_embeds: [1, 3, 64], attention_mask: 'mask', ...Object.fromEntries(PAST.map((p) => [p, [1, 2, 2, 16]])) },
+  ],
 ] as const) {
   test(`checkpointSegments: ${label} recomputed in 3 segments gives the gradients of the plain graph`, async () => {
     const { ort } = await import('../runtime/onnx-session.js');
@@ -140,7 +175,12 @@ for (const [label, file, wrt, output, feeds] of [
     for (const [name, dims] of Object.entries(feeds)) {
       if (dims === 'int') inputs[name] = new ort.Tensor('int64', BigInt64Array.of(500n), [1]);
       else if (dims === 'mask') inputs[name] = new ort.Tensor('int64', BigInt64Array.from([1n, 0n, 1n, 1n, 1n]), [1, 5]);
-      else inputs[name] = new ort.Tensor('float32', Float32Array.from({ length: (dims as readonly number[]).reduce((a: number, b: number) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed++)), [...dims]);
+      else
+        inputs[name] = new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: (dims as readonly number[]).reduce((a: number, b: number) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed++)),
+          [...dims],
+        );
     }
     const runs: Record<string, Float32Array>[] = [];
     let nodes: number[] = [];
@@ -149,7 +189,11 @@ for (const [label, file, wrt, output, feeds] of [
       nodes.push(onnxNodes(bytes));
       const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
       const cotangentDims = output === 'out_sample' ? [1, 4, 8, 8] : [1, 3, 64];
-      const cotangent = new ort.Tensor('float32', Float32Array.from({ length: cotangentDims.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.11)), cotangentDims);
+      const cotangent = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: cotangentDims.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.11)),
+        cotangentDims,
+      );
       const out = await session.run({ ...inputs, [`grad_${output}`]: cotangent });
       runs.push(Object.fromEntries(wrt.map((w) => [w, out[`grad_${w.replace(/[^A-Za-z0-9_]/g, '_')}`]!.data as Float32Array])));
       await session.release();
@@ -159,7 +203,10 @@ for (const [label, file, wrt, output, feeds] of [
       const [plain, recomputed] = [runs[0]![w]!, runs[1]![w]!];
       const scale = Math.max(...plain.map(Math.abs));
       assert.ok(scale > 0);
-      assert.ok(plain.every((v, i) => Math.abs(v - recomputed[i]!) <= 1e-6 * scale), `${w}: recomputed gradients differ`);
+      assert.ok(
+        plain.every((v, i) => Math.abs(v - recomputed[i]!) <= 1e-6 * scale),
+        `${w}: recomputed gradients differ`,
+      );
     }
   });
 }

@@ -30,7 +30,15 @@ export interface DiffusionBenchOptions {
   scheduler: string;
 }
 
-export const DIFFUSION_BENCH_DEFAULTS: DiffusionBenchOptions = { steps: 10, width: 512, height: 512, repeats: 5, generations: 50, unetScale: 8, scheduler: 'ddim' };
+export const DIFFUSION_BENCH_DEFAULTS: DiffusionBenchOptions = {
+  steps: 10,
+  width: 512,
+  height: 512,
+  repeats: 5,
+  generations: 50,
+  unetScale: 8,
+  scheduler: 'ddim',
+};
 
 export interface DiffusionBenchResult {
   machine: MachineInfo;
@@ -60,8 +68,19 @@ export async function benchDiffusion(options: DiffusionBenchOptions, onProgress:
   const root = mkdtempSync(join(tmpdir(), 'pmg-bench-sd-'));
   const pool = new SessionPool();
   try {
-    const model = await loadStableDiffusion(writeTinySd(join(root, 'sd'), { unetScale: options.unetScale }), { pool, threads: options.threads, warn: () => undefined });
-    const request = { candidates: [{ prompt: 'movie poster, noir city at night, neon' }], steps: options.steps, width: options.width, height: options.height, scheduler: options.scheduler, warn: () => undefined };
+    const model = await loadStableDiffusion(writeTinySd(join(root, 'sd'), { unetScale: options.unetScale }), {
+      pool,
+      threads: options.threads,
+      warn: () => undefined,
+    });
+    const request = {
+      candidates: [{ prompt: 'movie poster, noir city at night, neon' }],
+      steps: options.steps,
+      width: options.width,
+      height: options.height,
+      scheduler: options.scheduler,
+      warn: () => undefined,
+    };
     const runMs = (): number => Object.values(model.sessions).reduce((sum, s) => sum + s.runMs, 0);
 
     await textToImage(model, { ...request, seed: 0 }); // warm-up

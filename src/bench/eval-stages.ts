@@ -54,13 +54,32 @@ export async function benchEvalStages(options: EvalStagesOptions = {}): Promise<
       };
       const history = [await item(0, 'First'), await item(1, 'Second'), await item(2, 'Third')];
       const target = await item(3, 'Target');
-      samples.push({ id: `bench:${s}`, user: String(s), scene: 'movie', history: { items: history }, target: { item: target }, historyImages: history.map((h) => h.image!), targetImage: target.image! });
+      samples.push({
+        id: `bench:${s}`,
+        user: String(s),
+        scene: 'movie',
+        history: { items: history },
+        target: { item: target },
+        historyImages: history.map((h) => h.image!),
+        targetImage: target.image!,
+      });
     }
     const store = new ModelStore({ cacheDir: join(dir, 'cache'), endpoint: 'http://127.0.0.1:9', offline: true });
     const models = await loadModelSet({ models: join(dir, 'models') }, { store, env: {}, offline: true });
     const metrics = ['lpips', 'ssim', 'clip-i', 'clip-t'] as const;
     const scorer = await EvalScorer.load(metrics, { lpips: join(dir, 'models', 'lpips'), clip: join(dir, 'models', 'clip') });
-    const config: EvalConfig = { dataset: 'custom', data: '', sampleSeed: 0, methods: ['target-only', 'keywords', 'pmg'], alphas: [0.5, 0.67, 0.8], metrics: [...metrics], seed: 0, steps, size, models: {} };
+    const config: EvalConfig = {
+      dataset: 'custom',
+      data: '',
+      sampleSeed: 0,
+      methods: ['target-only', 'keywords', 'pmg'],
+      alphas: [0.5, 0.67, 0.8],
+      metrics: [...metrics],
+      seed: 0,
+      steps,
+      size,
+      models: {},
+    };
     const runStore = RunStore.open(join(dir, 'run'), config);
     let wallMs: number;
     try {
@@ -80,7 +99,11 @@ export async function benchEvalStages(options: EvalStagesOptions = {}): Promise<
     }
     runStore.close();
     const other = Math.max(0, wallMs - sums.llm - sums.diffusion - sums.scoring - sums.metrics);
-    const stages: EvalStageShare[] = (Object.entries({ ...sums, other }) as [EvalStageShare['stage'], number][]).map(([stage, ms]) => ({ stage, ms, share: ms / wallMs }));
+    const stages: EvalStageShare[] = (Object.entries({ ...sums, other }) as [EvalStageShare['stage'], number][]).map(([stage, ms]) => ({
+      stage,
+      ms,
+      share: ms / wallMs,
+    }));
     return { samples: count, steps, size, wallMs, stages };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -12,7 +12,14 @@ export interface MachineInfo {
 
 export function machineInfo(): MachineInfo {
   const cores = cpus();
-  return { cpu: cores[0]?.model.trim() ?? 'unknown CPU', cores: cores.length, memoryGiB: totalmem() / 2 ** 30, platform: platform(), arch: arch(), node: process.version };
+  return {
+    cpu: cores[0]?.model.trim() ?? 'unknown CPU',
+    cores: cores.length,
+    memoryGiB: totalmem() / 2 ** 30,
+    platform: platform(),
+    arch: arch(),
+    node: process.version,
+  };
 }
 
 /** The text after `machine: `, e.g. `AMD EPYC 7B13, 2 cores, 7.8 GiB, linux x64, node v20.19.0`. */

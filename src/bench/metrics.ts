@@ -76,7 +76,13 @@ export async function benchMetrics(options: MetricsBenchOptions = {}): Promise<M
     await writeTinyDino(join(dir, 'dino'));
     await writeTinyInception(join(dir, 'fid'));
     const clipDir = options.clipDir ?? (await writeTinyClip(join(dir, 'clip')), join(dir, 'clip'));
-    const modelDirs: Partial<Record<MetricName, string>> = { lpips: join(dir, 'lpips'), dino: join(dir, 'dino'), fid: join(dir, 'fid'), 'clip-t': clipDir, 'clip-i': clipDir };
+    const modelDirs: Partial<Record<MetricName, string>> = {
+      lpips: join(dir, 'lpips'),
+      dino: join(dir, 'dino'),
+      fid: join(dir, 'fid'),
+      'clip-t': clipDir,
+      'clip-i': clipDir,
+    };
     const benchSize = (name: MetricName) => (name === 'ms-ssim' ? Math.max(size, MS_SSIM_MIN_SIDE) : size);
     for (const name of names) {
       const info = metricInfo(name);
@@ -128,9 +134,11 @@ export function formatMetricsBench(result: MetricsBenchResult, command: string):
     `${'metric'.padEnd(9)}${'batch'.padStart(6)}${'images/s'.padStart(12)}${'median ms'.padStart(12)}`,
   ];
   for (const row of result.rows) {
-    lines.push(row.skipped
-      ? `${row.metric.padEnd(9)}${String(row.batch).padStart(6)}  skipped: ${row.skipped}`
-      : `${row.metric.padEnd(9)}${String(row.batch).padStart(6)}${row.imagesPerSecond.toFixed(1).padStart(12)}${row.medianMs.toFixed(2).padStart(12)}`);
+    lines.push(
+      row.skipped
+        ? `${row.metric.padEnd(9)}${String(row.batch).padStart(6)}  skipped: ${row.skipped}`
+        : `${row.metric.padEnd(9)}${String(row.batch).padStart(6)}${row.imagesPerSecond.toFixed(1).padStart(12)}${row.medianMs.toFixed(2).padStart(12)}`,
+    );
   }
   if (result.fid2048) {
     const f = result.fid2048;

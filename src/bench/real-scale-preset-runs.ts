@@ -65,7 +65,9 @@ async function runPreset(c: RealScaleContext, name: PresetName, stepsRun: number
   const { beforeBytes, peakBytes } = await c.window(async () => {
     for (let i = 0; i < repeats; i++) results.push(await textToImage(model, base));
   });
-  c.progress(`${name} preset: ${results.map((r) => ((r.timings.encode + r.timings.denoise + r.timings.decode) / 1000).toFixed(1)).join(', ')} s for ${stepsRun} step(s)`);
+  c.progress(
+    `${name} preset: ${results.map((r) => ((r.timings.encode + r.timings.denoise + r.timings.decode) / 1000).toFixed(1)).join(', ')} s for ${stepsRun} step(s)`,
+  );
   const totals = results.map((r) => (r.timings.encode + r.timings.denoise + r.timings.decode) / 1000);
   const pick = results[totals.indexOf(median(totals))] ?? results[0]!;
   const scale = preset.steps / stepsRun;

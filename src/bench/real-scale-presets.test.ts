@@ -3,10 +3,25 @@ import { test } from 'node:test';
 import type { CallTiming } from './real-scale.js';
 import { presetEstimates } from './real-scale-presets.js';
 
-const call = (model: string, size: number, batch: number, medianSeconds: number): CallTiming => ({ model, label: model, size, batch, medianSeconds, samples: [medianSeconds], rssBeforeBytes: 0, peakRssBytes: 0 });
+const call = (model: string, size: number, batch: number, medianSeconds: number): CallTiming => ({
+  model,
+  label: model,
+  size,
+  batch,
+  medianSeconds,
+  samples: [medianSeconds],
+  rssBeforeBytes: 0,
+  peakRssBytes: 0,
+});
 
 test('fast and paper estimates follow the presets: steps × one UNet call per row + a decode per candidate + text calls', () => {
-  const calls = [call('text_encoder', 0, 1, 0.25), call('unet', 512, 1, 5), call('unet', 512, 2, 9.5), call('unet', 512, 4, 21.6), call('vae_decoder', 512, 1, 13.4)];
+  const calls = [
+    call('text_encoder', 0, 1, 0.25),
+    call('unet', 512, 1, 5),
+    call('unet', 512, 2, 9.5),
+    call('unet', 512, 4, 21.6),
+    call('vae_decoder', 512, 1, 13.4),
+  ];
   const [fast, paper] = presetEstimates(calls);
   // fast: SD-Turbo, 1 step, no guidance: 2 rows (the candidates), one call each on a CPU.
   assert.equal(fast!.unetBatch, 2);
@@ -24,7 +39,7 @@ test('a size that was not measured gives no figure', () => {
   assert.equal(none!.missing, 'UNet at 512 px, VAE decode at 512 px, text encoder not measured (add 512 to --sizes)');
 });
 
-test('a preset can be estimated with another decoder\'s rows (a tiny decoder, say)', () => {
+test("a preset can be estimated with another decoder's rows (a tiny decoder, say)", () => {
   const calls = [call('text_encoder', 0, 1, 0.25), call('unet', 512, 1, 5), call('vae_decoder', 512, 1, 13.4), call('tiny_decoder', 512, 1, 0.5)];
   const [fast, paper] = presetEstimates(calls, { decoders: { fast: 'tiny_decoder' } });
   assert.equal(fast!.decoder, 'tiny_decoder');

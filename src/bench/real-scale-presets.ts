@@ -64,7 +64,13 @@ export function presetEstimates(calls: readonly CallTiming[], options: PresetEst
     const text = calls.find((c) => c.model === 'text_encoder');
     if (!unet || !decode || !text) {
       const missing = [!unet && `UNet at ${size} px`, !decode && `${decodeLabel(decoder)} at ${size} px`, !text && 'text encoder'].filter(Boolean).join(', ');
-      return { ...base, seconds: NaN, parts: { unet: NaN, vaeDecode: NaN, textEncoder: NaN }, formula: '', missing: `${missing} not measured (add ${size} to --sizes)` };
+      return {
+        ...base,
+        seconds: NaN,
+        parts: { unet: NaN, vaeDecode: NaN, textEncoder: NaN },
+        formula: '',
+        missing: `${missing} not measured (add ${size} to --sizes)`,
+      };
     }
     const parts = { unet: preset.steps * unet.seconds, vaeDecode: ESTIMATE_CANDIDATES * decode.medianSeconds, textEncoder: textCalls * text.medianSeconds };
     return {

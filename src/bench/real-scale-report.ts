@@ -7,7 +7,8 @@ const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 /** Columns before `textColumns` are left-aligned text, the rest right-aligned numbers. */
 function table(header: string[], rows: string[][], textColumns = 1): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => `  ${cells.map((cell, i) => (i < textColumns ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}`.trimEnd();
+  const line = (cells: string[]): string =>
+    `  ${cells.map((cell, i) => (i < textColumns ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}`.trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
@@ -30,15 +31,20 @@ function goalLines(r: RealScaleBenchResult): string[] {
   const [one, four] = [unet(1), unet(4)];
   if (one && four) {
     const change = (4 * one.medianSeconds) / four.medianSeconds - 1;
-    out.push(`  paper's 4 UNet rows per step in 4 calls of 1 vs one call of 4: ${(4 * one.medianSeconds).toFixed(1)} s vs ${four.medianSeconds.toFixed(1)} s (${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)} %; goal ≤ +3 %): ${verdict(change <= 0.03)}`);
+    out.push(
+      `  paper's 4 UNet rows per step in 4 calls of 1 vs one call of 4: ${(4 * one.medianSeconds).toFixed(1)} s vs ${four.medianSeconds.toFixed(1)} s (${change >= 0 ? '+' : ''}${(change * 100).toFixed(1)} %; goal ≤ +3 %): ${verdict(change <= 0.03)}`,
+    );
   }
   const vae = r.calls.find((c) => c.model === 'vae_decoder' && c.size === 512);
   const tiny = r.calls.find((c) => c.model === 'tiny_decoder' && c.size === 512);
   if (vae && tiny) {
     const ratio = vae.medianSeconds / tiny.medianSeconds;
-    out.push(`  tiny decoder vs VAE at 512 px: ${vae.medianSeconds.toFixed(2)} s / ${tiny.medianSeconds.toFixed(2)} s = ${ratio.toFixed(1)}× (goal ≥ 20×): ${verdict(ratio >= 20)}`);
+    out.push(
+      `  tiny decoder vs VAE at 512 px: ${vae.medianSeconds.toFixed(2)} s / ${tiny.medianSeconds.toFixed(2)} s = ${ratio.toFixed(1)}× (goal ≥ 20×): ${verdict(ratio >= 20)}`,
+    );
   }
-  if (r.pipeline) out.push(`  share outside onnxruntime: ${(r.pipeline.outsideShare * 100).toFixed(2)} % (goal ≤ 3 %): ${verdict(r.pipeline.outsideShare <= 0.03)}`);
+  if (r.pipeline)
+    out.push(`  share outside onnxruntime: ${(r.pipeline.outsideShare * 100).toFixed(2)} % (goal ≤ 3 %): ${verdict(r.pipeline.outsideShare <= 0.03)}`);
   return out;
 }
 
@@ -82,7 +88,10 @@ export function formatRealScaleBench(r: RealScaleBenchResult, command: string): 
     );
   }
   if (r.presetRuns.length > 0) {
-    lines.push('', 'presets through the pipeline (one user, 2 candidates, the preset\'s size, steps, guidance, scheduler and decoder, memory budget auto; no LLM, no CLIP):');
+    lines.push(
+      '',
+      "presets through the pipeline (one user, 2 candidates, the preset's size, steps, guidance, scheduler and decoder, memory budget auto; no LLM, no CLIP):",
+    );
     for (const run of r.presetRuns) {
       const steps = run.extrapolated ? `${run.steps} steps (${run.stepsRun} run, the rest extrapolated)` : `${run.steps} step${run.steps === 1 ? '' : 's'}`;
       lines.push(

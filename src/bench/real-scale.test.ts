@@ -21,7 +21,9 @@ test('the real-scale harness measures every figure on the reduced-width models, 
     name: 'extra',
     async run(c) {
       const { vaeDecoder } = await c.model();
-      await c.time({ model: 'extra_decoder', label: 'extra decode', size: 64, batch: 1 }, () => vaeDecoder.decode({ data: new Float32Array(4 * 8 * 8), dims: [1, 4, 8, 8] }));
+      await c.time({ model: 'extra_decoder', label: 'extra decode', size: 64, batch: 1 }, () =>
+        vaeDecoder.decode({ data: new Float32Array(4 * 8 * 8), dims: [1, 4, 8, 8] }),
+      );
       c.result.notes.push('extra: ran');
     },
   };
@@ -42,7 +44,10 @@ test('the real-scale harness measures every figure on the reduced-width models, 
       },
       (line) => lines.push(line),
     );
-    assert.deepEqual(result.sessions.map((s) => s.model), ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']);
+    assert.deepEqual(
+      result.sessions.map((s) => s.model),
+      ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'],
+    );
     assert.ok(result.sessions.every((s) => s.seconds > 0 && s.peakRssBytes >= s.rssAfterBytes * 0.9));
     const rows = result.calls.map((c) => `${c.model} ${c.size} ${c.batch}`);
     assert.deepEqual(rows, [
@@ -66,10 +71,14 @@ test('the real-scale harness measures every figure on the reduced-width models, 
     }
     const unet = (size: number, batch: number) => result.calls.find((c) => c.model === 'unet' && c.size === size && c.batch === batch)!;
     assert.equal(unet(64, 2).flops, 2 * unet(64, 1).flops!);
-    assert.ok(unet(128, 1).flops! > 2 * unet(64, 1).flops!, "4× the pixels");
+    assert.ok(unet(128, 1).flops! > 2 * unet(64, 1).flops!, '4× the pixels');
     assert.ok(result.pipeline && result.pipeline.size === 64 && result.pipeline.onnxSeconds > 0 && result.pipeline.onnxSeconds <= result.pipeline.wallSeconds);
     assert.ok(result.pipeline.outsideShare >= 0 && result.pipeline.outsideShare < 1);
-    assert.deepEqual(result.presets.map((p) => p.missing !== undefined), [true, true], 'no 512 px figures, so no preset estimates');
+    assert.deepEqual(
+      result.presets.map((p) => p.missing !== undefined),
+      [true, true],
+      'no 512 px figures, so no preset estimates',
+    );
     const [fast, paper] = result.presetRuns;
     assert.deepEqual([fast!.preset, fast!.decoder, fast!.stepsRun, fast!.extrapolated, fast!.runs.length], ['fast', 'tiny', 1, false, 2]);
     assert.deepEqual([paper!.preset, paper!.decoder, paper!.steps, paper!.stepsRun, paper!.extrapolated], ['paper', 'vae', 30, 2, true]);

@@ -140,7 +140,10 @@ export interface RealScaleContext {
   /** FLOPs counted by a component's graph writer. */
   flops(component: Sd15ComponentName): FlopCount;
   /** Warm up once, time `repeats` calls, record the median and the window's peak RSS. */
-  time(row: Omit<CallTiming, 'medianSeconds' | 'samples' | 'gflopPerSecond' | 'rssBeforeBytes' | 'peakRssBytes'>, call: () => Promise<unknown>): Promise<CallTiming>;
+  time(
+    row: Omit<CallTiming, 'medianSeconds' | 'samples' | 'gflopPerSecond' | 'rssBeforeBytes' | 'peakRssBytes'>,
+    call: () => Promise<unknown>,
+  ): Promise<CallTiming>;
   progress(line: string): void;
 }
 
@@ -181,7 +184,9 @@ export const realScaleStages: RealScaleStage[] = [
       for (const size of c.options.sizes) {
         const image = randomTensor([1, 3, size, size], size);
         const flops = c.flops('vae_encoder').evaluate({ pixels: size * size, tokens: 0, batch: 1 });
-        await c.time({ model: 'vae_encoder', label: 'VAE encode', size, batch: 1, flops }, () => session.run({ sample: new ort.Tensor('float32', image.data, image.dims) }));
+        await c.time({ model: 'vae_encoder', label: 'VAE encode', size, batch: 1, flops }, () =>
+          session.run({ sample: new ort.Tensor('float32', image.data, image.dims) }),
+        );
       }
     },
   },
@@ -212,7 +217,9 @@ export const realScaleStages: RealScaleStage[] = [
     async run(c) {
       const { unet } = await c.model();
       const hidden = c.architecture.unet.crossAttentionDim;
-      const cases = c.options.sizes.flatMap((size) => c.options.batches.map((batch) => ({ size, batch }))).sort((a, b) => a.size * a.size * a.batch - b.size * b.size * b.batch);
+      const cases = c.options.sizes
+        .flatMap((size) => c.options.batches.map((batch) => ({ size, batch })))
+        .sort((a, b) => a.size * a.size * a.batch - b.size * b.size * b.batch);
       for (const { size, batch } of cases) {
         const sample = randomTensor([batch, 4, size / 8, size / 8], size + batch);
         const states = randomTensor([batch, TEXT_TOKENS, hidden], batch);
@@ -272,7 +279,13 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
   const result: RealScaleBenchResult = {
     machine: machineInfo(),
     options: shownOptions,
-    models: { dir: sdDir, architecture: options.models ? 'reduced' : 'sd15', attention, written, writeSeconds: written ? (performance.now() - started) / 1000 : 0 },
+    models: {
+      dir: sdDir,
+      architecture: options.models ? 'reduced' : 'sd15',
+      attention,
+      written,
+      writeSeconds: written ? (performance.now() - started) / 1000 : 0,
+    },
     threads: options.threads ?? 'all cores',
     sessions: [],
     calls: [],
@@ -300,7 +313,13 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
     pool,
     sessionOptions,
     result,
-    model: () => (loaded ??= loadStableDiffusion(sdDir, { pool, fuseAttention: fusedAttention, ...(options.threads ? { threads: options.threads } : {}), warn: () => undefined })),
+    model: () =>
+      (loaded ??= loadStableDiffusion(sdDir, {
+        pool,
+        fuseAttention: fusedAttention,
+        ...(options.threads ? { threads: options.threads } : {}),
+        warn: () => undefined,
+      })),
     tinyDecoder: () => (tiny ??= loadTinyDecoder(taesdDir, { pool, ...(options.threads ? { threads: options.threads } : {}) }).then((t) => t.decoder)),
     window,
     async session(name, path) {
@@ -319,7 +338,11 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
       return count;
     },
     async time(row, call) {
-      const { value: samples, beforeBytes, peakBytes } = await window(async () => {
+      const {
+        value: samples,
+        beforeBytes,
+        peakBytes,
+      } = await window(async () => {
         await call();
         const seconds: number[] = [];
         for (let i = 0; i < options.repeats; i++) {
@@ -330,7 +353,14 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
         return seconds;
       });
       const medianSeconds = median(samples);
-      const timing: CallTiming = { ...row, medianSeconds, samples, rssBeforeBytes: beforeBytes, peakRssBytes: peakBytes, ...(row.flops !== undefined ? { gflopPerSecond: row.flops / 1e9 / medianSeconds } : {}) };
+      const timing: CallTiming = {
+        ...row,
+        medianSeconds,
+        samples,
+        rssBeforeBytes: beforeBytes,
+        peakRssBytes: peakBytes,
+        ...(row.flops !== undefined ? { gflopPerSecond: row.flops / 1e9 / medianSeconds } : {}),
+      };
       result.calls.push(timing);
       onProgress(`${row.label}${row.size ? ` ${row.size} px` : ''} batch ${row.batch}: ${medianSeconds.toFixed(2)} s`);
       return timing;
@@ -348,4 +378,3 @@ export async function benchRealScale(options: RealScaleBenchOptions, onProgress:
     await peak.close();
   }
 }
-

@@ -37,7 +37,18 @@ export interface SearchBenchOptions {
   threads?: number;
 }
 
-export const SEARCH_BENCH_DEFAULTS: SearchBenchOptions = { counts: [2, 4, 8], steps: 10, size: 256, guidance: 7.5, repeats: 3, unetScale: 8, earlyFraction: 0.4, earlyKeep: 1, previewScale: DEFAULT_PREVIEW_SCALE, scheduler: 'ddim' };
+export const SEARCH_BENCH_DEFAULTS: SearchBenchOptions = {
+  counts: [2, 4, 8],
+  steps: 10,
+  size: 256,
+  guidance: 7.5,
+  repeats: 3,
+  unetScale: 8,
+  earlyFraction: 0.4,
+  earlyKeep: 1,
+  previewScale: DEFAULT_PREVIEW_SCALE,
+  scheduler: 'ddim',
+};
 
 export interface SearchBenchRow {
   candidates: number;
@@ -149,6 +160,10 @@ export function formatSearchBench(r: SearchBenchResult, command: string): string
       `${String(row.candidates).padStart(10)}  ${row.oneByOneMs.toFixed(0).padStart(13)}  ${row.exhaustiveMs.toFixed(0).padStart(13)} ${rel(row.exhaustiveMs).padStart(6)}  ${row.earlyMs.toFixed(0).padStart(8)} ${rel(row.earlyMs).padStart(6)}     ${row.agree}/${row.repeats}`,
     );
   }
-  lines.push('', 'NOTE: these are tiny random-weight fixture models: only the cost columns are meaningful. The agreement of early with', 'exhaustive says nothing about real models; measure it with real models (pmg generate --search early vs exhaustive).');
+  lines.push(
+    '',
+    'NOTE: these are tiny random-weight fixture models: only the cost columns are meaningful. The agreement of early with',
+    'exhaustive says nothing about real models; measure it with real models (pmg generate --search early vs exhaustive).',
+  );
   return `${lines.join('\n')}\n`;
 }

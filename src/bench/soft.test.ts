@@ -22,7 +22,10 @@ test('bench soft: per user, the soft stage and keyword extraction timed without 
   const body = countingBody(await fixtureLlmBody(root));
   const lines: string[] = [];
   const result = await benchSoft({ llm, body, module: readSoftModule(join(root, 'soft')) }, { repeats: 2, users: 2 }, (line) => lines.push(line));
-  assert.deepEqual(result.rows.map((r) => r.user), ['54', '157']);
+  assert.deepEqual(
+    result.rows.map((r) => r.user),
+    ['54', '157'],
+  );
   assert.equal(body.forwardCalls, 1 + 2 * 2, 'one warm-up pass, then one per user and repeat: the cached runs make none');
   for (const row of result.rows) {
     assert.ok(row.keywordsMs > 0 && row.softMs > 0 && row.promptTokens > 20);

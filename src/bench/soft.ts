@@ -52,7 +52,11 @@ export interface SoftBenchModels {
   module: SoftModule;
 }
 
-export async function benchSoft(models: SoftBenchModels, options: SoftBenchOptions, onProgress: (line: string) => void = () => undefined): Promise<SoftBenchResult> {
+export async function benchSoft(
+  models: SoftBenchModels,
+  options: SoftBenchOptions,
+  onProgress: (line: string) => void = () => undefined,
+): Promise<SoftBenchResult> {
   checkSoftLlm(models.module, models.body);
   const prompts = loadPrompts();
   const samples = loadDemoSamples().slice(0, options.users);
@@ -78,7 +82,14 @@ export async function benchSoft(models: SoftBenchModels, options: SoftBenchOptio
       soft.push(await time(async () => void (promptTokens = (await computeSoftTokens(input)).promptTokens)));
       cached.push(await time(() => computeSoftTokens(input)));
     }
-    const row = { user: sample.user, historyItems: sample.history.items.length, promptTokens, keywordsMs: median(keywords), softMs: median(soft), softCachedMs: median(cached) };
+    const row = {
+      user: sample.user,
+      historyItems: sample.history.items.length,
+      promptTokens,
+      keywordsMs: median(keywords),
+      softMs: median(soft),
+      softCachedMs: median(cached),
+    };
     onProgress(`user ${row.user}: keywords ${row.keywordsMs.toFixed(1)} ms, soft ${row.softMs.toFixed(1)} ms`);
     rows.push(row);
   }

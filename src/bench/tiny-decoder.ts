@@ -46,7 +46,12 @@ export async function timeDecode(decoder: VaeDecoder, size: number, repeats: num
 }
 
 /** Writes the tiny decoder (`width`, default 'real') into a temporary folder, times its decode, removes it. */
-export async function benchTinyDecoder(options: { size: number; repeats: number; threads?: number; width?: TinyAutoencoderWidth }): Promise<TinyDecoderBenchResult> {
+export async function benchTinyDecoder(options: {
+  size: number;
+  repeats: number;
+  threads?: number;
+  width?: TinyAutoencoderWidth;
+}): Promise<TinyDecoderBenchResult> {
   const width = options.width ?? 'real';
   const root = mkdtempSync(join(tmpdir(), 'pmg-bench-taesd-'));
   const pool = new SessionPool();

@@ -119,12 +119,37 @@ export async function benchTrain(options: TrainBenchOptions, onProgress: (line: 
     for (const variant of ['full', 'map'] as const) {
       const spent = { ms: 0 };
       const onnxMs = (): number => spent.ms + model.sessions.unet.runMs + bodySession.runMs;
-      const settings: TrainSettings = { train: variant, noPrefix: false, noTokens: false, lr: 1e-3, weightDecay: 0.01, batch: 1, accumulation: 1, steps: options.steps, schedule: 'constant', warmup: 0, maxGradNorm: 1, seed: 0, valEvery: 0, checkpointEvery: options.steps, resolution: options.resolution };
+      const settings: TrainSettings = {
+        train: variant,
+        noPrefix: false,
+        noTokens: false,
+        lr: 1e-3,
+        weightDecay: 0.01,
+        batch: 1,
+        accumulation: 1,
+        steps: options.steps,
+        schedule: 'constant',
+        warmup: 0,
+        maxGradNorm: 1,
+        seed: 0,
+        valEvery: 0,
+        checkpointEvery: options.steps,
+        resolution: options.resolution,
+      };
       const input = {
-        settings, runDir: join(root, `run-${variant}`), shape: module.config, tensors: module.tensors, unet: model.unet, noise: trainNoiseSchedule(model.schedulerConfig), scalingFactor: 0.18215,
-        train: preparedList(samples.map((s) => (variant === 'full' ? { ...s, softStates: undefined } : { ...s, promptEmbeds: undefined })) as PreparedSample[]), val: preparedList([]),
+        settings,
+        runDir: join(root, `run-${variant}`),
+        shape: module.config,
+        tensors: module.tensors,
+        unet: model.unet,
+        noise: trainNoiseSchedule(model.schedulerConfig),
+        scalingFactor: 0.18215,
+        train: preparedList(samples.map((s) => (variant === 'full' ? { ...s, softStates: undefined } : { ...s, promptEmbeds: undefined })) as PreparedSample[]),
+        val: preparedList([]),
         ...(variant === 'full' ? { body } : {}),
-        unetPath: join(root, 'sd', 'unet', 'model.onnx'), gradients: timedFactory((path, o) => openGradientSession(path, { ...o, ...threads }), spent), progress: silentProgress,
+        unetPath: join(root, 'sd', 'unet', 'model.onnx'),
+        gradients: timedFactory((path, o) => openGradientSession(path, { ...o, ...threads }), spent),
+        progress: silentProgress,
       };
       await trainSoftModule({ ...input, runDir: join(root, `warm-${variant}`), stopAfter: 1 }); // untimed: code paths warm
       await peak.reset();
@@ -133,7 +158,12 @@ export async function benchTrain(options: TrainBenchOptions, onProgress: (line: 
       const run = await trainSoftModule(input);
       const wall = run.log.at(-1)!.seconds * 1000;
       const inside = onnxMs() - before;
-      variants.push({ variant, secondsPerSampleStep: wall / 1000 / options.steps, peakRssMiB: (await peak.read()).bytes / 2 ** 20, outsideShare: Math.max(0, (wall - inside) / wall) });
+      variants.push({
+        variant,
+        secondsPerSampleStep: wall / 1000 / options.steps,
+        peakRssMiB: (await peak.read()).bytes / 2 ** 20,
+        outsideShare: Math.max(0, (wall - inside) / wall),
+      });
       onProgress(`${variant}: ${(wall / options.steps).toFixed(1)} ms per sample-step`);
     }
     const unet = [await unetGradient(join(root, 'sd'), 'fixture UNet', options.resolution, options, pool, peak)];
@@ -149,7 +179,14 @@ export async function benchTrain(options: TrainBenchOptions, onProgress: (line: 
   }
 }
 
-async function unetGradient(sdDir: string, label: string, resolution: number, options: TrainBenchOptions, pool: SessionPool, peak: PeakMemory): Promise<UnetGradientRow> {
+async function unetGradient(
+  sdDir: string,
+  label: string,
+  resolution: number,
+  options: TrainBenchOptions,
+  pool: SessionPool,
+  peak: PeakMemory,
+): Promise<UnetGradientRow> {
   const threads = options.threads ? { threads: options.threads } : {};
   const model = await loadStableDiffusion(sdDir, { pool, fuseAttention: false, warn: () => undefined, ...threads });
   const random = new SeededRandom(2);
@@ -159,7 +196,12 @@ async function unetGradient(sdDir: string, label: string, resolution: number, op
   const states = await encodePrompt(model.textEncoder, 'a movie poster');
   const cond = { data: states.data, dims: [1, states.dims.at(-2)!, states.dims.at(-1)!] };
   await peak.reset();
-  const session = await openGradientSession(join(model.dir, 'unet', 'model.onnx'), { wrt: ['encoder_hidden_states'], output: 'out_sample', head: 'mse', ...threads });
+  const session = await openGradientSession(join(model.dir, 'unet', 'model.onnx'), {
+    wrt: ['encoder_hidden_states'],
+    output: 'out_sample',
+    head: 'mse',
+    ...threads,
+  });
   try {
     const time = async (work: () => Promise<unknown>): Promise<number> => {
       await work(); // warm-up
@@ -173,7 +215,14 @@ async function unetGradient(sdDir: string, label: string, resolution: number, op
     };
     const forwardMs = await time(() => model.unet.predict(sample, 500, cond));
     const gradientMs = await time(() => session.run({ sample, timestep: timestepFeed(model.unet, 500), encoder_hidden_states: cond }, { target }));
-    return { model: label, resolution, forwardMs, gradientMs, backwardRatio: (gradientMs - forwardMs) / forwardMs, peakRssMiB: (await peak.read()).bytes / 2 ** 20 };
+    return {
+      model: label,
+      resolution,
+      forwardMs,
+      gradientMs,
+      backwardRatio: (gradientMs - forwardMs) / forwardMs,
+      peakRssMiB: (await peak.read()).bytes / 2 ** 20,
+    };
   } finally {
     await session.close();
   }
@@ -186,11 +235,17 @@ export function formatTrainBench(result: TrainBenchResult, command: string): str
     `trainer on the tiny fixtures at ${result.options.resolution} px, batch 1, ${result.options.steps} timed steps after one untimed (measured on this machine)`,
     '',
     'variant   s per sample-step   peak RSS MiB   outside onnxruntime',
-    ...result.variants.map((v) => `${v.variant.padEnd(8)}  ${v.secondsPerSampleStep.toFixed(4).padStart(17)}   ${v.peakRssMiB.toFixed(0).padStart(12)}   ${(v.outsideShare * 100).toFixed(1).padStart(17)} %`),
+    ...result.variants.map(
+      (v) =>
+        `${v.variant.padEnd(8)}  ${v.secondsPerSampleStep.toFixed(4).padStart(17)}   ${v.peakRssMiB.toFixed(0).padStart(12)}   ${(v.outsideShare * 100).toFixed(1).padStart(17)} %`,
+    ),
     '',
     `UNet input gradient (wrt encoder_hidden_states, MSE head), medians of ${result.options.repeats} calls; backward/forward = (gradient run − forward) / forward, goal ≤ 2.5`,
     'model                                  px   forward ms   gradient run ms   backward/forward   peak RSS MiB',
-    ...result.unet.map((u) => `${u.model.slice(-36).padEnd(36)} ${String(u.resolution).padStart(4)}   ${u.forwardMs.toFixed(1).padStart(10)}   ${u.gradientMs.toFixed(1).padStart(15)}   ${u.backwardRatio.toFixed(2).padStart(16)}   ${u.peakRssMiB.toFixed(0).padStart(12)}`),
+    ...result.unet.map(
+      (u) =>
+        `${u.model.slice(-36).padEnd(36)} ${String(u.resolution).padStart(4)}   ${u.forwardMs.toFixed(1).padStart(10)}   ${u.gradientMs.toFixed(1).padStart(15)}   ${u.backwardRatio.toFixed(2).padStart(16)}   ${u.peakRssMiB.toFixed(0).padStart(12)}`,
+    ),
     '',
   ].join('\n');
 }

@@ -18,13 +18,36 @@ let root: string;
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'pmg-decoder-cli-'));
   await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd', 'taesd'] });
-  writeFileSync(join(root, 'h.json'), JSON.stringify([{ title: 'Heat', genres: ['Action', 'Crime'] }, { title: 'Toy Story (1995)', genres: ['Animation'] }]));
+  writeFileSync(
+    join(root, 'h.json'),
+    JSON.stringify([
+      { title: 'Heat', genres: ['Action', 'Crime'] },
+      { title: 'Toy Story (1995)', genres: ['Animation'] },
+    ]),
+  );
   writeFileSync(join(root, 't.json'), JSON.stringify({ title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' }));
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const pmg = (args: string[]) => runCli(args, { cwd: root, env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' } });
-const generate = ['generate', '--models', 'fx', '--scene', 'movie', '--history', 'h.json', '--target', 't.json', '--steps', '4', '--width', '64', '--height', '64', '--no-cache'];
+const generate = [
+  'generate',
+  '--models',
+  'fx',
+  '--scene',
+  'movie',
+  '--history',
+  'h.json',
+  '--target',
+  't.json',
+  '--steps',
+  '4',
+  '--width',
+  '64',
+  '--height',
+  '64',
+  '--no-cache',
+];
 
 interface Result {
   candidates: { decoder: string; finished: boolean; image: string }[];
@@ -39,7 +62,10 @@ test('generate --decoder fx/taesd: the final images come from the tiny decoder, 
   assert.equal(tiny.code, 0, tiny.stderr);
   assert.match(tiny.stderr, /decode: tiny decoder on 2 latent\(s\)/);
   const r = result('tiny');
-  assert.deepEqual(r.candidates.map((c) => c.decoder), ['tiny', 'tiny']);
+  assert.deepEqual(
+    r.candidates.map((c) => c.decoder),
+    ['tiny', 'tiny'],
+  );
   assert.equal(r.settings.finalDecoder, 'tiny');
   assert.equal(r.models.decoder, join(root, 'fx', 'taesd'));
   assert.deepEqual(pmgRecord('tiny/candidate-1.png').decoder, { kind: 'tiny', model: join(root, 'fx', 'taesd') });
@@ -47,13 +73,16 @@ test('generate --decoder fx/taesd: the final images come from the tiny decoder, 
   // --final-decoder vae keeps the tiny decoder for previews only; the images differ.
   const vae = await pmg([...generate, '--decoder', 'fx/taesd', '--final-decoder', 'vae', '--out', 'vae']);
   assert.equal(vae.code, 0, vae.stderr);
-  assert.deepEqual(result('vae').candidates.map((c) => c.decoder), ['vae', 'vae']);
+  assert.deepEqual(
+    result('vae').candidates.map((c) => c.decoder),
+    ['vae', 'vae'],
+  );
   assert.equal(result('vae').models.decoder, join(root, 'fx', 'taesd'));
   assert.deepEqual(pmgRecord('vae/candidate-0.png').decoder, { kind: 'vae', model: r.models.sd });
   assert.notDeepEqual(readFileSync(join(root, 'vae', 'candidate-0.png')), readFileSync(join(root, 'tiny', 'candidate-0.png')));
 });
 
-test("--models fx: its taesd/ decodes the early-search previews, the VAE the finished images; --decoder none turns it off", async () => {
+test('--models fx: its taesd/ decodes the early-search previews, the VAE the finished images; --decoder none turns it off', async () => {
   const early = [...generate, '--weights', '1,2,3', '--search', 'early'];
   const withTiny = await pmg([...early, '--out', 'early']);
   assert.equal(withTiny.code, 0, withTiny.stderr);
@@ -82,23 +111,68 @@ test('--previews DIR: each step replaces DIR/preview-<i>.png with the x0 preview
 });
 
 test('txt2img --decoder: the image by the tiny decoder, recorded in --json, the PNG and A1111 "VAE"', async () => {
-  const r = await pmg(['txt2img', '--model', 'fx/sd', '--decoder', 'fx/taesd', '--prompt', 'a cat', '--steps', '3', '--width', '64', '--height', '64', '--out', 'cat.png', '--previews', 'cat-live', '--json']);
+  const r = await pmg([
+    'txt2img',
+    '--model',
+    'fx/sd',
+    '--decoder',
+    'fx/taesd',
+    '--prompt',
+    'a cat',
+    '--steps',
+    '3',
+    '--width',
+    '64',
+    '--height',
+    '64',
+    '--out',
+    'cat.png',
+    '--previews',
+    'cat-live',
+    '--json',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const record = JSON.parse(r.stdout) as GenerationRecord;
   assert.deepEqual(record.decoder, { kind: 'tiny', model: join(root, 'fx', 'taesd') });
   assert.ok(record.timings?.preview !== undefined);
-  assert.match(textChunks(readFileSync(join(root, 'cat.png')))['parameters']!.text, new RegExp(`, VAE: ${join(root, 'fx', 'taesd').replace(/[\\/.]/g, '\\$&')}$`));
+  assert.match(
+    textChunks(readFileSync(join(root, 'cat.png')))['parameters']!.text,
+    new RegExp(`, VAE: ${join(root, 'fx', 'taesd').replace(/[\\/.]/g, '\\$&')}$`),
+  );
   assert.ok(existsSync(join(root, 'cat-live', 'preview-0.png')));
-  const vae = await pmg(['txt2img', '--model', 'fx/sd', '--prompt', 'a cat', '--steps', '3', '--width', '64', '--height', '64', '--out', 'cat-vae.png', '--json']);
+  const vae = await pmg([
+    'txt2img',
+    '--model',
+    'fx/sd',
+    '--prompt',
+    'a cat',
+    '--steps',
+    '3',
+    '--width',
+    '64',
+    '--height',
+    '64',
+    '--out',
+    'cat-vae.png',
+    '--json',
+  ]);
   assert.equal((JSON.parse(vae.stdout) as GenerationRecord).decoder?.kind, 'vae');
 });
 
 test('a wrong decoder folder or flag is one line with its exit code, and nothing is written', async () => {
   writeFileSync(join(root, 'a-file'), 'x');
   const cases: [string[], number, RegExp][] = [
-    [[...generate, '--decoder', 'fx/sd', '--out', 'bad1'], 5, /^pmg: decoder .*fx[\\/]sd: .*config\.json describes a full VAE \(AutoencoderKL\), not a tiny autoencoder; .*pmg needs a tiny autoencoder \(TAESD\) exported to ONNX/],
+    [
+      [...generate, '--decoder', 'fx/sd', '--out', 'bad1'],
+      5,
+      /^pmg: decoder .*fx[\\/]sd: .*config\.json describes a full VAE \(AutoencoderKL\), not a tiny autoencoder; .*pmg needs a tiny autoencoder \(TAESD\) exported to ONNX/,
+    ],
     [[...generate, '--decoder', 'fx/clip', '--out', 'bad2'], 5, /^pmg: decoder .*fx[\\/]clip: it has a config\.json but no ONNX model/],
-    [[...generate, '--decoder', 'none', '--final-decoder', 'tiny', '--out', 'bad3'], 2, /^pmg: --final-decoder tiny needs a tiny decoder; add --decoder <folder\|hub id> \(e\.g\. julienkay\/taesd\) instead of --decoder none$/],
+    [
+      [...generate, '--decoder', 'none', '--final-decoder', 'tiny', '--out', 'bad3'],
+      2,
+      /^pmg: --final-decoder tiny needs a tiny decoder; add --decoder <folder\|hub id> \(e\.g\. julienkay\/taesd\) instead of --decoder none$/,
+    ],
     [[...generate, '--models', 'paper', '--final-decoder', 'tiny', '--out', 'bad4'], 2, /^pmg: --final-decoder tiny needs a tiny decoder/],
     [[...generate, '--final-decoder', 'taesd', '--out', 'bad5'], 2, /^pmg: --final-decoder must be vae or tiny, got 'taesd'$/],
     [[...generate, '--preview-every', '2', '--out', 'bad6'], 2, /^pmg: --preview-every needs --previews DIR/],

@@ -26,12 +26,17 @@ export const decoderCommandOptions: Record<string, OptionSpec> = {
   'final-decoder': {
     type: 'string',
     value: 'vae|tiny',
-    description: "which decoder makes the final images: vae (the model's own) or tiny (about 19x cheaper on CPU, softer detail); default: tiny with --decoder (or the fast preset), else vae",
+    description:
+      "which decoder makes the final images: vae (the model's own) or tiny (about 19x cheaper on CPU, softer detail); default: tiny with --decoder (or the fast preset), else vae",
   },
 };
 
 export const previewCommandOptions: Record<string, OptionSpec> = {
-  previews: { type: 'string', value: 'DIR', description: "live previews: after each step, every image's predicted result replaces DIR/preview-<i>.png (tiny decoder when there is one)" },
+  previews: {
+    type: 'string',
+    value: 'DIR',
+    description: "live previews: after each step, every image's predicted result replaces DIR/preview-<i>.png (tiny decoder when there is one)",
+  },
   'preview-every': { type: 'string', value: 'N', description: 'with --previews: every N steps (default 1)' },
 };
 
@@ -45,7 +50,9 @@ export function decoderSettings(context: CommandContext): Pick<ModelSetSpec, 'de
   const decoder = local && given !== NO_DECODER && existsSync(local) && statSync(local).isDirectory() ? local : given;
   const finalDecoder = stringOption(context, 'final-decoder');
   if (finalDecoder !== undefined && !decoderKinds.includes(finalDecoder as DecoderKind)) {
-    throw new PmgError('invalid-argument', `--final-decoder must be ${decoderKinds.join(' or ')}, got '${finalDecoder}'`, { details: { field: 'final-decoder' } });
+    throw new PmgError('invalid-argument', `--final-decoder must be ${decoderKinds.join(' or ')}, got '${finalDecoder}'`, {
+      details: { field: 'final-decoder' },
+    });
   }
   return { ...(decoder !== undefined ? { decoder } : {}), ...(finalDecoder !== undefined ? { finalDecoder: finalDecoder as DecoderKind } : {}) };
 }
@@ -62,7 +69,8 @@ export function previewFolder(context: CommandContext): PreviewFolder | undefine
   const text = stringOption(context, 'previews');
   const every = intOption(context, 'preview-every', { min: 1, fallback: 1 });
   if (text === undefined) {
-    if (stringOption(context, 'preview-every') !== undefined) throw new PmgError('invalid-argument', '--preview-every needs --previews DIR (where the previews go)');
+    if (stringOption(context, 'preview-every') !== undefined)
+      throw new PmgError('invalid-argument', '--preview-every needs --previews DIR (where the previews go)');
     return undefined;
   }
   const dir = resolve(context.io.cwd, text);

@@ -41,6 +41,13 @@ export function jobErrorForCli(error: unknown, sources: JobSources): unknown {
   const { label, rest, file } = jobFieldSource(field, sources);
   // The message starts with the field path (`steps must be ...`, `targetWeight: ...`): say it as the flag and file.
   const where = rest ? `${label}: ${rest}` : label;
-  const body = error.message.startsWith(`${field}: `) ? `: ${error.message.slice(field.length + 2)}` : error.message.startsWith(field) ? error.message.slice(field.length) : `: ${error.message}`;
-  return new PmgError(file ? 'invalid-input' : 'invalid-argument', `${where}${body}`, { cause: error, details: { ...error.details, flag: label.split(' ')[0] } });
+  const body = error.message.startsWith(`${field}: `)
+    ? `: ${error.message.slice(field.length + 2)}`
+    : error.message.startsWith(field)
+      ? error.message.slice(field.length)
+      : `: ${error.message}`;
+  return new PmgError(file ? 'invalid-input' : 'invalid-argument', `${where}${body}`, {
+    cause: error,
+    details: { ...error.details, flag: label.split(' ')[0] },
+  });
 }

@@ -34,18 +34,22 @@ export function readPmgConfig(cwd: string, file?: string, warn?: (message: strin
     throw new PmgError('file-not-found', `config file ${path} does not exist; check --config`, { cause: error, details: { file: path } });
   }
   const raw = parseJson(text, `config file ${path}`);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PmgError('invalid-input', `config file ${path} must be a JSON object`, { details: { file: path } });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new PmgError('invalid-input', `config file ${path} must be a JSON object`, { details: { file: path } });
   const config: PmgConfig = {};
   for (const key of PMG_CONFIG_KEYS) {
     const value = (raw as Record<string, unknown>)[key];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || !value.trim()) throw new PmgError('invalid-input', `config file ${path}: "${key}" must be a non-empty string`, { details: { file: path, field: key } });
+    if (typeof value !== 'string' || !value.trim())
+      throw new PmgError('invalid-input', `config file ${path}: "${key}" must be a non-empty string`, { details: { file: path, field: key } });
     config[key] = value;
   }
   const unknown = Object.keys(raw).filter((key) => !(PMG_CONFIG_KEYS as readonly string[]).includes(key));
   if (unknown.length && warn) {
     const known = PMG_CONFIG_KEYS.map((key) => `"${key}"`).join(', ');
-    warn(`config file ${path}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => JSON.stringify(key)).join(', ')} ignored; pmg reads ${known}`);
+    warn(
+      `config file ${path}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => JSON.stringify(key)).join(', ')} ignored; pmg reads ${known}`,
+    );
   }
   return config;
 }

@@ -92,7 +92,11 @@ test('global flags are accepted before or after the command name (and between a 
     const debug = await runIn('--debug', 'models', 'pull', 'nobody/nothing', '--offline');
     assert.match(debug.stderr, /\n\s+at /);
     // --help before the command is the command's help.
-    for (const argv of [['--help', 'demo'], ['-h', 'models', 'pull'], ['--offline', 'demo', '--help']]) {
+    for (const argv of [
+      ['--help', 'demo'],
+      ['-h', 'models', 'pull'],
+      ['--offline', 'demo', '--help'],
+    ]) {
       const result = await runIn(...argv);
       assert.equal(result.code, 0, argv.join(' '));
       assert.match(result.stdout, new RegExp(`^Usage: pmg ${argv.filter((a) => !a.startsWith('-')).join(' ')} `));

@@ -43,7 +43,8 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
       return 0;
     }
     const unknown = args.find((arg) => !isGlobalFlag(arg));
-    if (unknown !== undefined && !helpAsked) return fail(`unknown option '${unknown}' before the command; run 'pmg --help' to see the commands and global flags`);
+    if (unknown !== undefined && !helpAsked)
+      return fail(`unknown option '${unknown}' before the command; run 'pmg --help' to see the commands and global flags`);
     io.stdout.write(mainHelp());
     return 0;
   }
@@ -91,7 +92,10 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
     throw new PmgError('invalid-argument', `unexpected argument '${parsed.positionals[0]}' for 'pmg ${command.name}'; see 'pmg ${command.name} --help'`);
   }
   if (spec && (count < (spec.min ?? 0) || count > (spec.max ?? Infinity))) {
-    throw new PmgError('invalid-argument', `'pmg ${command.name}' takes ${describeCount(spec.min ?? 0, spec.max ?? Infinity)} ${spec.name} argument(s), got ${count}; see 'pmg ${command.name} --help'`);
+    throw new PmgError(
+      'invalid-argument',
+      `'pmg ${command.name}' takes ${describeCount(spec.min ?? 0, spec.max ?? Infinity)} ${spec.name} argument(s), got ${count}; see 'pmg ${command.name} --help'`,
+    );
   }
   const offline = parsed.values.offline === true || isTruthy(io.env.PMG_OFFLINE);
   const code = await command.run({
@@ -107,7 +111,10 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
 function describeParseError(message: string): string {
   const ambiguous = /^Option '(--[\w-]+)'[^\n]* argument is ambiguous/.exec(message);
   if (ambiguous) return `${ambiguous[1]} needs a value; to give a value starting with '-', write ${ambiguous[1]}=-VALUE`;
-  return message.split('\n')[0]!.replace(/\. To specify.*$/s, '').replace(/\.$/, '');
+  return message
+    .split('\n')[0]!
+    .replace(/\. To specify.*$/s, '')
+    .replace(/\.$/, '');
 }
 
 function fail(message: string): never {

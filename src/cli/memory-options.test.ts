@@ -26,10 +26,16 @@ const common = ['txt2img', '--model', 'model', '--prompt', 'a cute cat', '--step
 test('--verbose prints the memory plan; --json records it; the PNG records tiles only when the decode was tiled', async () => {
   const r = await run(...common, '--width', '64', '--height', '64', '--batch', '2', '--memory-budget', '6', '--verbose', '--json', '--out', 'out/plan.png');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /^UNet: 4 rows per step in 1 call \(budget 6\.0 GB, \d+ MB in use, est\. 32 KB per row at 8x8 latents; all rows fit; architecture from unet\/config\.json\)$/m);
+  assert.match(
+    r.stderr,
+    /^UNet: 4 rows per step in 1 call \(budget 6\.0 GB, \d+ MB in use, est\. 32 KB per row at 8x8 latents; all rows fit; architecture from unet\/config\.json\)$/m,
+  );
   assert.match(r.stderr, /^VAE: whole decode \(the image fits in one tile of 512 px\)$/m);
   const record = JSON.parse(r.stdout) as GenerationRecord;
-  assert.deepEqual([record.memory?.unet.rows, record.memory?.unet.rowsPerCall, record.memory?.unet.budgetBytes, record.memory?.vae?.tiled], [4, 4, 6 * 2 ** 30, false]);
+  assert.deepEqual(
+    [record.memory?.unet.rows, record.memory?.unet.rowsPerCall, record.memory?.unet.budgetBytes, record.memory?.vae?.tiled],
+    [4, 4, 6 * 2 ** 30, false],
+  );
   assert.equal(record.vaeTiles, undefined);
   const png = JSON.parse(textChunks(readFileSync(join(root, 'out/plan-0.png'))).pmg!.text) as GenerationRecord;
   assert.equal(png.memory, undefined, 'the plan never changes pixels, so PNGs do not carry it');
@@ -48,7 +54,11 @@ test('--verbose prints the memory plan; --json records it; the PNG records tiles
 
 test('bad --memory-budget or --vae-tiling: one line naming the flag, exit 2, nothing written', async () => {
   for (const [flag, value, message] of [
-    ['--memory-budget', 'lots', /^pmg: --memory-budget must be 'auto' or an amount of memory of at least 0\.25 GB \(e\.g\. 8, 7\.5GB or 6000MB\), got 'lots'\n$/],
+    [
+      '--memory-budget',
+      'lots',
+      /^pmg: --memory-budget must be 'auto' or an amount of memory of at least 0\.25 GB \(e\.g\. 8, 7\.5GB or 6000MB\), got 'lots'\n$/,
+    ],
     ['--memory-budget', '0.1', /got '0\.1'/],
     ['--vae-tiling', 'maybe', /^pmg: --vae-tiling must be auto, on, off, got 'maybe'\n$/],
   ] as const) {

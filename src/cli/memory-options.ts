@@ -12,13 +12,15 @@ export const memoryCommandOptions: Record<string, OptionSpec> = {
   'memory-budget': {
     type: 'string',
     value: 'GB|auto',
-    description: "peak memory of the run (models + working memory) in GB, or auto (the machine's available memory, minus 10%); sets how many UNet rows run per call and when the VAE decodes in tiles",
+    description:
+      "peak memory of the run (models + working memory) in GB, or auto (the machine's available memory, minus 10%); sets how many UNet rows run per call and when the VAE decodes in tiles",
     default: 'auto',
   },
   'vae-tiling': {
     type: 'string',
     value: 'auto|on|off',
-    description: "decode in overlapping tiles (diffusers' tiled_decode; pixels near the seams differ slightly): auto = only when the budget says a whole decode would not fit",
+    description:
+      "decode in overlapping tiles (diffusers' tiled_decode; pixels near the seams differ slightly): auto = only when the budget says a whole decode would not fit",
     default: 'auto',
   },
   verbose: { type: 'boolean', description: 'print the memory plan (UNet rows per call, VAE tiling) on stderr' },
@@ -26,7 +28,8 @@ export const memoryCommandOptions: Record<string, OptionSpec> = {
 
 export function memoryOptions(context: CommandContext): MemoryOptions {
   const vaeTiling = stringOption(context, 'vae-tiling') ?? 'auto';
-  if (!vaeTilingModes.includes(vaeTiling as VaeTilingMode)) throw new PmgError('invalid-argument', `--vae-tiling must be ${vaeTilingModes.join(', ')}, got '${vaeTiling}'`, { details: { field: 'vae-tiling' } });
+  if (!vaeTilingModes.includes(vaeTiling as VaeTilingMode))
+    throw new PmgError('invalid-argument', `--vae-tiling must be ${vaeTilingModes.join(', ')}, got '${vaeTiling}'`, { details: { field: 'vae-tiling' } });
   return { budget: parseMemoryBudget(stringOption(context, 'memory-budget') ?? 'auto'), vaeTiling: vaeTiling as VaeTilingMode };
 }
 

@@ -28,12 +28,16 @@ test('intOption: not a decimal integer, or out of range, names the flag, the all
   for (const text of ['1.5', '1e3', '0x10', '', ' ', '9007199254740993']) {
     assert.throws(() => intOption(context({ seed: text }), 'seed'), invalid(`--seed must be an integer, got '${text}'`), text);
   }
-  assert.throws(() => intOption(context({ seed: 'x' }), 'seed'), (error: unknown) => error instanceof PmgError && error.details.field === 'seed');
+  assert.throws(
+    () => intOption(context({ seed: 'x' }), 'seed'),
+    (error: unknown) => error instanceof PmgError && error.details.field === 'seed',
+  );
 });
 
 test('numberOption: finite numbers; anything else names the flag and the text', () => {
   assert.equal(numberOption(context({}), 'alpha'), undefined);
   assert.equal(numberOption(context({}), 'guidance', 7.5), 7.5);
   assert.equal(numberOption(context({ alpha: '0.25' }), 'alpha'), 0.25);
-  for (const text of ['abc', '', 'Infinity']) assert.throws(() => numberOption(context({ alpha: text }), 'alpha'), invalid(`--alpha must be a number, got '${text}'`), text);
+  for (const text of ['abc', '', 'Infinity'])
+    assert.throws(() => numberOption(context({ alpha: text }), 'alpha'), invalid(`--alpha must be a number, got '${text}'`), text);
 });

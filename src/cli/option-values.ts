@@ -24,7 +24,8 @@ export function numberOption(context: CommandContext, name: string, fallback?: n
   const text = stringOption(context, name);
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) throw new PmgError('invalid-argument', `--${name} must be a number, got '${text}'`, { details: { field: name } });
+  if (text.trim() === '' || !Number.isFinite(value))
+    throw new PmgError('invalid-argument', `--${name} must be a number, got '${text}'`, { details: { field: name } });
   return value;
 }
 
@@ -64,7 +65,11 @@ export function intListOption(context: CommandContext, name: string, options: In
     const value = Number(item);
     const { min, max } = options;
     if (!INTEGER_TEXT.test(item) || !Number.isSafeInteger(value) || (min !== undefined && value < min) || (max !== undefined && value > max)) {
-      throw new PmgError('invalid-argument', `--${name} takes a comma-separated list; each item must be ${integerKind(options)}, got '${item.trim()}' in '${text}'`, { details: { field: name } });
+      throw new PmgError(
+        'invalid-argument',
+        `--${name} takes a comma-separated list; each item must be ${integerKind(options)}, got '${item.trim()}' in '${text}'`,
+        { details: { field: name } },
+      );
     }
     return value;
   });

@@ -20,10 +20,22 @@ import { modelStoreForCommand } from './store-from-context.js';
 export const FOLDER_LLM_BODY = 'llm-body';
 
 export const softCommandOptions: Record<'soft' | 'llm-body' | 'soft-weight' | 'allow-llm-mismatch', OptionSpec> = {
-  soft: { type: 'string', value: 'DIR', description: 'soft module folder (soft_config.json + soft.safetensors): its N soft preference tokens join the context of methods soft and pmg (docs/soft.md)' },
-  'llm-body': { type: 'string', value: 'DIR|ID', description: `the LLM body the soft module was made for (default: <models>/${FOLDER_LLM_BODY} of a --models folder)` },
+  soft: {
+    type: 'string',
+    value: 'DIR',
+    description:
+      'soft module folder (soft_config.json + soft.safetensors): its N soft preference tokens join the context of methods soft and pmg (docs/soft.md)',
+  },
+  'llm-body': {
+    type: 'string',
+    value: 'DIR|ID',
+    description: `the LLM body the soft module was made for (default: <models>/${FOLDER_LLM_BODY} of a --models folder)`,
+  },
   'soft-weight': { type: 'string', value: 'W', description: 'w_s, the factor of the soft tokens, >= 0 (default 1)' },
-  'allow-llm-mismatch': { type: 'boolean', description: "use a soft module made for other weights of an LLM of the same shape (its fingerprint differs), with a warning" },
+  'allow-llm-mismatch': {
+    type: 'boolean',
+    description: 'use a soft module made for other weights of an LLM of the same shape (its fingerprint differs), with a warning',
+  },
 };
 
 export interface SoftChoice {
@@ -54,7 +66,8 @@ export function softChoice(context: CommandContext, modelsFolder?: string, optio
     return undefined;
   }
   if (!softText.trim()) throw new PmgError('invalid-argument', '--soft is empty; give a soft module folder (soft_config.json + soft.safetensors)');
-  if (weight !== undefined && weight < 0) throw new PmgError('invalid-argument', `--soft-weight must be a number >= 0, got ${weight}`, { details: { field: 'soft-weight' } });
+  if (weight !== undefined && weight < 0)
+    throw new PmgError('invalid-argument', `--soft-weight must be a number >= 0, got ${weight}`, { details: { field: 'soft-weight' } });
   const module = readSoftModule(resolve(context.io.cwd, softText));
   let bodySpec: string | undefined;
   if (bodyText !== undefined) {
@@ -64,7 +77,10 @@ export function softChoice(context: CommandContext, modelsFolder?: string, optio
   } else if (modelsFolder && existsSync(join(modelsFolder, FOLDER_LLM_BODY))) {
     bodySpec = join(modelsFolder, FOLDER_LLM_BODY);
   } else if (!options.bodyOptional) {
-    throw new PmgError('invalid-argument', `--soft needs --llm-body DIR|ID, the LLM body the module was made for (${module.config.llm.id})${modelsFolder ? `; ${modelsFolder} has no ${FOLDER_LLM_BODY}/ folder` : ''}`);
+    throw new PmgError(
+      'invalid-argument',
+      `--soft needs --llm-body DIR|ID, the LLM body the module was made for (${module.config.llm.id})${modelsFolder ? `; ${modelsFolder} has no ${FOLDER_LLM_BODY}/ folder` : ''}`,
+    );
   }
   return { module, ...(bodySpec !== undefined ? { bodySpec } : {}), weight: weight ?? 1, allowLlmMismatch };
 }
@@ -86,7 +102,11 @@ export async function openSoftBranch(
   context: CommandContext,
   options: { cache: { noCache: boolean; file?: string }; device?: 'cpu' | 'cuda'; threads?: number },
 ): Promise<{ request: SoftRequest; close(): Promise<void> }> {
-  const body = await loadLlmBody(choice.bodySpec, { store: modelStoreForCommand(context), ...(options.device ? { device: options.device } : {}), ...(options.threads ? { threads: options.threads } : {}) });
+  const body = await loadLlmBody(choice.bodySpec, {
+    store: modelStoreForCommand(context),
+    ...(options.device ? { device: options.device } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
+  });
   try {
     const cache = options.cache.noCache ? memorySoftCache() : openSoftCache(options.cache.file ?? defaultCacheDatabasePath(context.io.env));
     return {

@@ -23,7 +23,11 @@ import { modelStoreForCommand } from './store-from-context.js';
 export const softTargetOptions: Record<string, OptionSpec> = {
   'llm-body': { type: 'string', value: 'DIR|ID', description: 'the LLM body the module is for (its shape and weight fingerprint go into soft_config.json)' },
   llm: { type: 'string', value: 'DIR|ID', description: 'the same as --llm-body' },
-  sd: { type: 'string', value: 'DIR|ID', description: "the generator (diffusers ONNX folder or hub id): its text width sizes the map (768 SD 1.x, 1024 SD 2.x)" },
+  sd: {
+    type: 'string',
+    value: 'DIR|ID',
+    description: 'the generator (diffusers ONNX folder or hub id): its text width sizes the map (768 SD 1.x, 1024 SD 2.x)',
+  },
   'cond-width': { type: 'string', value: 'N', description: 'the generator text width, instead of --sd' },
   scene: { type: 'string', value: 'SCENE', description: `whose soft prompt template the module is made with: ${scenes.join(', ')}`, default: 'movie' },
   out: { type: 'string', short: 'o', value: 'DIR', description: 'the module folder to write (new, empty, or an earlier module to replace)' },
@@ -48,13 +52,21 @@ export function softTargetFlags(context: CommandContext): SoftTargetFlags {
   if (!scenes.includes(scene)) throw new PmgError('invalid-argument', `unknown scene '${scene}'; use --scene ${scenes.join('|')}`);
   const named = stringOption(context, 'llm-body');
   const alias = stringOption(context, 'llm');
-  if (named !== undefined && alias !== undefined && named !== alias) throw new PmgError('invalid-argument', `--llm ${alias} and --llm-body ${named} name two LLM bodies; give one`);
+  if (named !== undefined && alias !== undefined && named !== alias)
+    throw new PmgError('invalid-argument', `--llm ${alias} and --llm-body ${named} name two LLM bodies; give one`);
   const body = named ?? alias;
   if (!body?.trim()) throw new PmgError('invalid-argument', 'missing --llm-body DIR|ID (the LLM body the module is for; --llm is the same flag)');
   const sd = stringOption(context, 'sd');
   const condWidth = intOption(context, 'cond-width', { min: 1 });
-  if ((sd === undefined) === (condWidth === undefined)) throw new PmgError('invalid-argument', 'give the generator: --sd DIR|ID (its text width is read from its configs) or --cond-width N, not both');
-  return { out, scene, bodySpec: localOrId(context, body), ...(sd !== undefined ? { sd: localOrId(context, sd) } : {}), ...(condWidth !== undefined ? { condWidth } : {}) };
+  if ((sd === undefined) === (condWidth === undefined))
+    throw new PmgError('invalid-argument', 'give the generator: --sd DIR|ID (its text width is read from its configs) or --cond-width N, not both');
+  return {
+    out,
+    scene,
+    bodySpec: localOrId(context, body),
+    ...(sd !== undefined ? { sd: localOrId(context, sd) } : {}),
+    ...(condWidth !== undefined ? { condWidth } : {}),
+  };
 }
 
 function localOrId(context: CommandContext, spec: string): string {
@@ -68,13 +80,20 @@ async function generatorWidth(context: CommandContext, sd: string): Promise<numb
   const resolved = await store.resolve(sd, { optionalFiles: ['text_encoder/config.json', 'unet/config.json'] });
   const width = textWidthFromConfigs(resolved.dir, sd);
   if (width === undefined) {
-    throw new PmgError('model-layout', `cannot tell the text width of the generator ${sd}: no hidden_size in text_encoder/config.json and no cross_attention_dim in unet/config.json; pass --cond-width N instead of --sd`, { details: { sd } });
+    throw new PmgError(
+      'model-layout',
+      `cannot tell the text width of the generator ${sd}: no hidden_size in text_encoder/config.json and no cross_attention_dim in unet/config.json; pass --cond-width N instead of --sd`,
+      { details: { sd } },
+    );
   }
   return width;
 }
 
 /** Open the body and read the generator's width: the target of a new module. `close` closes the body. */
-export async function openSoftTarget(context: CommandContext, flags: SoftTargetFlags): Promise<{ target: SoftModuleTarget; body: LlmBody; close(): Promise<void> }> {
+export async function openSoftTarget(
+  context: CommandContext,
+  flags: SoftTargetFlags,
+): Promise<{ target: SoftModuleTarget; body: LlmBody; close(): Promise<void> }> {
   const condWidth = flags.condWidth ?? (await generatorWidth(context, flags.sd!));
   const templateVersion = loadPrompts()[softTemplateName(flags.scene)].version;
   const body = await loadLlmBody(flags.bodySpec, { store: modelStoreForCommand(context) });
@@ -90,14 +109,18 @@ export async function openSoftTarget(context: CommandContext, flags: SoftTargetF
 /** Trainable parameters of a module (the paper: about 4.2 M for Llama-2-7B into SD 1.x with P = N = 4). */
 export function softParameterCount(config: SoftConfig): number {
   const width = prefixWidth(config);
-  const prefix = config.reparameterisation === 'mlp' ? config.P * config.hidden + config.prefixHidden! * (config.hidden + 1) + width * (config.prefixHidden! + 1) : config.P * width;
+  const prefix =
+    config.reparameterisation === 'mlp'
+      ? config.P * config.hidden + config.prefixHidden! * (config.hidden + 1) + width * (config.prefixHidden! + 1)
+      : config.P * width;
   return prefix + config.N * config.hidden + config.condWidth * (config.hidden + 1);
 }
 
 /** What `pmg soft init|import` prints about the module it wrote. */
 export function softModuleSummary(context: CommandContext, module: SoftModule): string {
   const c = module.config;
-  if (booleanOption(context, 'json')) return `${JSON.stringify({ dir: module.source, fingerprint: module.fingerprint, parameters: softParameterCount(c), config: c }, null, 2)}\n`;
+  if (booleanOption(context, 'json'))
+    return `${JSON.stringify({ dir: module.source, fingerprint: module.fingerprint, parameters: softParameterCount(c), config: c }, null, 2)}\n`;
   return [
     `soft module: ${module.source}`,
     `  P ${c.P} prefix positions, N ${c.N} multimodal tokens, reparameterisation ${c.reparameterisation}${c.prefixHidden ? ` (hidden ${c.prefixHidden})` : ''}, ${softParameterCount(c).toLocaleString('en-US')} parameters`,

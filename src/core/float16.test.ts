@@ -4,8 +4,17 @@ import { float16ToFloat32, float32ToFloat16, fromFloat16Bits, toFloat16Bits } fr
 
 test('known half-precision bit patterns', () => {
   const cases: Array<[number, number]> = [
-    [0, 0x0000], [1, 0x3c00], [-2, 0xc000], [0.5, 0x3800], [65504, 0x7bff], [2 ** -24, 0x0001], [2 ** -14, 0x0400],
-    [Infinity, 0x7c00], [1e6, 0x7c00], [1 + 2 ** -11, 0x3c00] /* ties to even */, [1 + 3 * 2 ** -11, 0x3c02],
+    [0, 0x0000],
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [0.5, 0x3800],
+    [65504, 0x7bff],
+    [2 ** -24, 0x0001],
+    [2 ** -14, 0x0400],
+    [Infinity, 0x7c00],
+    [1e6, 0x7c00],
+    [1 + 2 ** -11, 0x3c00] /* ties to even */,
+    [1 + 3 * 2 ** -11, 0x3c02],
   ];
   for (const [value, bits] of cases) {
     assert.equal(toFloat16Bits(value), bits, `${value}`);

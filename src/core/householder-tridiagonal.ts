@@ -143,7 +143,14 @@ function symmetricTimesVector(a: Float64Array, n: number, start: number, row: nu
     const v5 = a[row + i + 5]!;
     const v6 = a[row + i + 6]!;
     const v7 = a[row + i + 7]!;
-    let acc0 = 0, acc1 = 0, acc2 = 0, acc3 = 0, acc4 = 0, acc5 = 0, acc6 = 0, acc7 = 0;
+    let acc0 = 0,
+      acc1 = 0,
+      acc2 = 0,
+      acc3 = 0,
+      acc4 = 0,
+      acc5 = 0,
+      acc6 = 0,
+      acc7 = 0;
     for (let j = i + 8; j < n; j++) {
       const vj = a[row + j]!;
       let x = a[r0 + j]!;

@@ -43,7 +43,10 @@ export async function pixelsToRgb(pixels: { data: ArrayLike<number> & ArrayBuffe
     return { width, height, data: new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength) };
   }
   if (![1, 2, 4].includes(channels) || pixels.data.byteLength !== width * height * channels) {
-    throw new PmgError('invalid-argument', `raw image of ${width}x${height} with ${channels} channels needs ${width * height * channels} bytes, got ${pixels.data.byteLength}`);
+    throw new PmgError(
+      'invalid-argument',
+      `raw image of ${width}x${height} with ${channels} channels needs ${width * height * channels} bytes, got ${pixels.data.byteLength}`,
+    );
   }
   const raw = Buffer.from(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength);
   return toRgb(sharp(raw, { raw: { width, height, channels: channels as 1 | 2 | 4 } }), 'raw image', {});
@@ -82,12 +85,17 @@ export async function resizeRgb(image: RgbImage, width: number, height: number):
 /** Encode as PNG bytes, with optional text chunks (e.g. the generation parameters; see png-text.ts). */
 export async function encodePng(image: RgbImage, texts: readonly PngText[] = []): Promise<Buffer> {
   checkRgb(image);
-  const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+  const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png()
+    .toBuffer();
   return texts.length === 0 ? png : withPngText(png, texts);
 }
 
 export function checkRgb(image: RgbImage): void {
   if (image.data.length !== image.width * image.height * 3) {
-    throw new PmgError('invalid-argument', `RGB image of ${image.width}x${image.height} needs ${image.width * image.height * 3} bytes, got ${image.data.length}`);
+    throw new PmgError(
+      'invalid-argument',
+      `RGB image of ${image.width}x${image.height} needs ${image.width * image.height * 3} bytes, got ${image.data.length}`,
+    );
   }
 }

@@ -44,7 +44,13 @@ test('size and crop_size in their int and dict forms; int size means shortest ed
   assert.equal(intSizeRule({ image_processor_type: 'BitImageProcessor' }), 'shortest-edge');
   assert.equal(intSizeRule({ feature_extractor_type: 'ViTFeatureExtractor' }), 'square');
   // DINO v1's config (ViTFeatureExtractor): size 224 is 224 x 224, bilinear, no crop.
-  const vit = imageProcessorSteps({ feature_extractor_type: 'ViTFeatureExtractor', size: 224, resample: 2, image_mean: [0.485, 0.456, 0.406], image_std: [0.229, 0.224, 0.225] });
+  const vit = imageProcessorSteps({
+    feature_extractor_type: 'ViTFeatureExtractor',
+    size: 224,
+    resample: 2,
+    image_mean: [0.485, 0.456, 0.406],
+    image_std: [0.229, 0.224, 0.225],
+  });
   assert.deepEqual(vit.resize, { width: 224, height: 224 });
   assert.equal(vit.filter, 'bilinear');
   assert.equal(vit.crop, undefined);
@@ -57,8 +63,14 @@ test('size and crop_size in their int and dict forms; int size means shortest ed
 
 test('bad processor fields are refused with one line naming the file and the field', () => {
   const bad = (config: Record<string, unknown>, pattern: RegExp) =>
-    assert.throws(() => imageProcessorSteps(config, { source: 'clip/preprocessor_config.json' }), (e: unknown) => e instanceof PmgError && e.code === 'invalid-input' && pattern.test(e.message) && !e.message.includes('\n'));
-  bad({ size: { longest_edge: 300 } }, /^clip\/preprocessor_config.json: size must be a positive integer, \{"shortest_edge": n\} or \{"height": h, "width": w\}, got \{"longest_edge":300\}$/);
+    assert.throws(
+      () => imageProcessorSteps(config, { source: 'clip/preprocessor_config.json' }),
+      (e: unknown) => e instanceof PmgError && e.code === 'invalid-input' && pattern.test(e.message) && !e.message.includes('\n'),
+    );
+  bad(
+    { size: { longest_edge: 300 } },
+    /^clip\/preprocessor_config.json: size must be a positive integer, \{"shortest_edge": n\} or \{"height": h, "width": w\}, got \{"longest_edge":300\}$/,
+  );
   bad({ size: 224, resample: 0 }, /resample must be a Pillow filter code.*got 0$/);
   bad({ size: 224, crop_size: 'x', do_center_crop: true }, /crop_size must be/);
   bad({ size: 224, image_mean: [0.5, 0.5] }, /image_mean must be a number or a list of 3 numbers/);

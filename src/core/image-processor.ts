@@ -78,7 +78,9 @@ export function imageProcessorSteps(config: Record<string, unknown>, options: { 
   }
   if (config.do_center_crop ?? (clipLike || config.crop_size !== undefined)) {
     const cropSize = config.crop_size ?? (clipLike ? 224 : undefined);
-    steps.crop = positive(cropSize) ? { width: cropSize, height: cropSize } : (heightWidth(cropSize) ?? fail('crop_size', 'a positive integer or {"height": h, "width": w}'));
+    steps.crop = positive(cropSize)
+      ? { width: cropSize, height: cropSize }
+      : (heightWidth(cropSize) ?? fail('crop_size', 'a positive integer or {"height": h, "width": w}'));
   }
   if (config.do_rescale !== false) {
     const factor = config.rescale_factor ?? 1 / 255;
@@ -89,10 +91,14 @@ export function imageProcessorSteps(config: Record<string, unknown>, options: { 
     const triple = (field: string, fallback: readonly number[]): number[] => {
       const value = config[field] ?? fallback;
       const list = typeof value === 'number' ? [value, value, value] : value;
-      if (!Array.isArray(list) || list.length !== 3 || !list.every((v) => typeof v === 'number' && Number.isFinite(v))) fail(field, 'a number or a list of 3 numbers');
+      if (!Array.isArray(list) || list.length !== 3 || !list.every((v) => typeof v === 'number' && Number.isFinite(v)))
+        fail(field, 'a number or a list of 3 numbers');
       return list as number[];
     };
-    steps.normalize = { mean: triple('image_mean', clipLike ? OPENAI_CLIP_MEAN : [0.5, 0.5, 0.5]), std: triple('image_std', clipLike ? OPENAI_CLIP_STD : [0.5, 0.5, 0.5]) };
+    steps.normalize = {
+      mean: triple('image_mean', clipLike ? OPENAI_CLIP_MEAN : [0.5, 0.5, 0.5]),
+      std: triple('image_std', clipLike ? OPENAI_CLIP_STD : [0.5, 0.5, 0.5]),
+    };
     if (steps.normalize.std.some((s) => s === 0)) fail('image_std', 'non-zero');
   }
   return steps;
@@ -102,7 +108,8 @@ export function imageProcessorSteps(config: Record<string, unknown>, options: { 
 export function readImageProcessorConfig(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new PmgError('model-file-missing', `preprocessor config ${path} does not exist`, { details: { path } });
   const raw = parseJson(readFileSync(path, 'utf8'), `preprocessor config ${path}`);
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new PmgError('invalid-input', `preprocessor config ${path} must hold a JSON object`, { details: { path } });
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new PmgError('invalid-input', `preprocessor config ${path} must hold a JSON object`, { details: { path } });
   return raw as Record<string, unknown>;
 }
 
@@ -178,7 +185,11 @@ export function preprocessBatch(images: readonly RgbImage[], steps: ImageProcess
   const size = channels * height * width;
   const data = new Float32Array(prepared.length * size);
   prepared.forEach((p, n) => {
-    if (p.data.length !== size) throw new PmgError('invalid-argument', `the processor gives images of different sizes (${p.dims.join('x')} and ${prepared[0]!.dims.join('x')}); give it a crop or a fixed size`);
+    if (p.data.length !== size)
+      throw new PmgError(
+        'invalid-argument',
+        `the processor gives images of different sizes (${p.dims.join('x')} and ${prepared[0]!.dims.join('x')}); give it a crop or a fixed size`,
+      );
     data.set(p.data, n * size);
   });
   return { data, dims: [prepared.length, channels, height, width] };

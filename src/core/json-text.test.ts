@@ -41,8 +41,25 @@ test('errors name line and column, never a character position', () => {
 
 test('the fallback scanner finds the same offset as V8 wherever V8 names one', () => {
   const texts = [
-    '{"a":1,}', '[1,2', '{"a" 1}', '{"a":1}x', '"\\x"', '{"a":"b\nc"}', '[1,,2]', '{,}', '[-]', '[1.]', '[1e]', '[01]',
-    '{"a":[{"b":nul}]}', '"\\u12g4"', '[true false]', '{"a":1 "b":2}', '[1]]', '  {"k": [1, 2, {"x": }]}', '{"a":-}',
+    '{"a":1,}',
+    '[1,2',
+    '{"a" 1}',
+    '{"a":1}x',
+    '"\\x"',
+    '{"a":"b\nc"}',
+    '[1,,2]',
+    '{,}',
+    '[-]',
+    '[1.]',
+    '[1e]',
+    '[01]',
+    '{"a":[{"b":nul}]}',
+    '"\\u12g4"',
+    '[true false]',
+    '{"a":1 "b":2}',
+    '[1]]',
+    '  {"k": [1, 2, {"x": }]}',
+    '{"a":-}',
   ];
   let compared = 0;
   for (const text of texts) {

@@ -60,7 +60,14 @@ export function addProductTransposed(
           if (upper && j + 3 < i) break;
           const a0 = a.offset + i * lda;
           const a1 = a0 + lda;
-          let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+          let c00 = 0,
+            c01 = 0,
+            c02 = 0,
+            c03 = 0,
+            c10 = 0,
+            c11 = 0,
+            c12 = 0,
+            c13 = 0;
           for (let p = p0; p < p1; p++) {
             const x0 = ad[a0 + p]!;
             const x1 = ad[a1 + p]!;

@@ -16,7 +16,12 @@ test('a budget that is not an amount, or too small, is one line naming the flag'
   for (const bad of ['', 'lots', '-4', '8TB', '0.1', '1e3', 'NaN']) {
     assert.throws(
       () => parseMemoryBudget(bad),
-      (error: unknown) => isPmgError(error) && error.code === 'invalid-argument' && error.message.startsWith('--memory-budget must be') && error.message.includes(`'${bad}'`) && !error.message.includes('\n'),
+      (error: unknown) =>
+        isPmgError(error) &&
+        error.code === 'invalid-argument' &&
+        error.message.startsWith('--memory-budget must be') &&
+        error.message.includes(`'${bad}'`) &&
+        !error.message.includes('\n'),
       bad,
     );
   }

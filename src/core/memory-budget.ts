@@ -43,9 +43,13 @@ export function parseMemoryBudget(text: string, what = '--memory-budget'): Memor
   const match = /^(\d+(?:\.\d+)?|\.\d+)\s*(gb|g|gib|mb|m|mib)?$/.exec(trimmed);
   const value = match ? Number(match[1]) * (match[2]?.startsWith('m') ? 2 ** 20 : GB) : Number.NaN;
   if (!Number.isFinite(value) || value < MIN_BUDGET_GB * GB) {
-    throw new PmgError('invalid-argument', `${what} must be 'auto' or an amount of memory of at least ${MIN_BUDGET_GB} GB (e.g. 8, 7.5GB or 6000MB), got '${text}'`, {
-      details: { field: what },
-    });
+    throw new PmgError(
+      'invalid-argument',
+      `${what} must be 'auto' or an amount of memory of at least ${MIN_BUDGET_GB} GB (e.g. 8, 7.5GB or 6000MB), got '${text}'`,
+      {
+        details: { field: what },
+      },
+    );
   }
   return Math.round(value);
 }

@@ -23,7 +23,12 @@ describe('.npy float32 reader', () => {
       const npy = readNpyFloat32(file(`${version}-f4.npy`));
       assert.deepEqual(npy.shape, [1, 4, 2, 3]);
       close(npy.data, expected);
-      assert.equal(npy.sha256, createHash('sha256').update(readFileSync(file(`${version}-f4.npy`))).digest('hex'));
+      assert.equal(
+        npy.sha256,
+        createHash('sha256')
+          .update(readFileSync(file(`${version}-f4.npy`)))
+          .digest('hex'),
+      );
     });
   }
 
@@ -37,16 +42,25 @@ describe('.npy float32 reader', () => {
   });
 
   it('refuses other dtypes, big-endian data and Fortran order, naming the file and how to save it', () => {
-    assert.throws(() => readNpyFloat32(file('f8.npy'), 'latents file f8.npy'), refused('invalid-input', /^latents file f8\.npy holds dtype '<f8'; pmg reads little-endian float32 \('<f4'\): save it with np\.save/));
+    assert.throws(
+      () => readNpyFloat32(file('f8.npy'), 'latents file f8.npy'),
+      refused('invalid-input', /^latents file f8\.npy holds dtype '<f8'; pmg reads little-endian float32 \('<f4'\): save it with np\.save/),
+    );
     assert.throws(() => readNpyFloat32(file('big-endian-f4.npy'), 'x.npy'), refused('invalid-input', /^x\.npy holds dtype '>f4'/));
     assert.throws(() => readNpyFloat32(file('fortran-f4.npy'), 'x.npy'), refused('invalid-input', /^x\.npy is in Fortran order; pmg reads C order/));
   });
 
   it('refuses a missing file, a non-npy file, a cut-off file and an unknown version', () => {
-    assert.throws(() => readNpyFloat32('/nonexistent/x.npy', 'latents file /nonexistent/x.npy'), refused('file-not-found', /^latents file \/nonexistent\/x\.npy does not exist$/));
+    assert.throws(
+      () => readNpyFloat32('/nonexistent/x.npy', 'latents file /nonexistent/x.npy'),
+      refused('file-not-found', /^latents file \/nonexistent\/x\.npy does not exist$/),
+    );
     assert.throws(() => parseNpyFloat32(Buffer.from('PK\u0003\u0004 this is a zip'), 'x.npy'), refused('invalid-input', /x\.npy is not a numpy \.npy file/));
     const good = readFileSync(file('v1-f4.npy'));
-    assert.throws(() => parseNpyFloat32(good.subarray(0, good.length - 4), 'x.npy'), refused('invalid-input', /should hold 24 float32 values \(96 bytes\) for shape \[1, 4, 2, 3\] after its header, but has 92 bytes/));
+    assert.throws(
+      () => parseNpyFloat32(good.subarray(0, good.length - 4), 'x.npy'),
+      refused('invalid-input', /should hold 24 float32 values \(96 bytes\) for shape \[1, 4, 2, 3\] after its header, but has 92 bytes/),
+    );
     assert.throws(() => parseNpyFloat32(good.subarray(0, 40), 'x.npy'), refused('invalid-input', /cut off inside its header/));
     const v9 = Buffer.from(good);
     v9[6] = 9;

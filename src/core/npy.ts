@@ -50,16 +50,22 @@ export function parseNpyFloat32(bytes: Uint8Array, what: string): { data: Float3
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(header)?.[1];
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) bad(`has a header pmg cannot read (${JSON.stringify(header.trim())}); ${SAVE_HINT}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    bad(`has a header pmg cannot read (${JSON.stringify(header.trim())}); ${SAVE_HINT}`);
   if (descr !== '<f4') bad(`holds dtype '${descr}'; pmg reads little-endian float32 ('<f4'): ${SAVE_HINT}`);
   if (fortran === 'True') bad(`is in Fortran order; pmg reads C order: ${SAVE_HINT}`);
-  const parts = shapeText!.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = shapeText!
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   if (parts.some((p) => !/^\d+L?$/.test(p))) bad(`has shape (${shapeText}), which is not a tuple of whole numbers`);
   const shape = parts.map((p) => Number.parseInt(p, 10));
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = start + headerLength;
   if (buffer.length - dataStart !== count * 4) {
-    bad(`should hold ${count} float32 values (${count * 4} bytes) for shape [${shape.join(', ')}] after its header, but has ${buffer.length - dataStart} bytes`);
+    bad(
+      `should hold ${count} float32 values (${count * 4} bytes) for shape [${shape.join(', ')}] after its header, but has ${buffer.length - dataStart} bytes`,
+    );
   }
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = buffer.readFloatLE(dataStart + i * 4);

@@ -26,8 +26,14 @@ describe('PNG text chunks', () => {
       { keyword: 'pmg', text: '{"prompt":"可爱的猫"}' },
     ]);
     const chunks = walkPng(png);
-    assert.deepEqual(chunks.slice(0, 3).map((c) => c.type), ['IHDR', 'tEXt', 'iTXt']);
-    assert.ok(chunks.every((c) => c.crcOk), 'every CRC is valid');
+    assert.deepEqual(
+      chunks.slice(0, 3).map((c) => c.type),
+      ['IHDR', 'tEXt', 'iTXt'],
+    );
+    assert.ok(
+      chunks.every((c) => c.crcOk),
+      'every CRC is valid',
+    );
     assert.deepEqual(textChunks(png), {
       parameters: { type: 'tEXt', text: 'a cat, café\nSteps: 4' },
       pmg: { type: 'iTXt', text: '{"prompt":"可爱的猫"}' },
@@ -49,7 +55,10 @@ describe('PNG text chunks', () => {
 
   it('without texts the PNG is what sharp wrote', async () => {
     const plain = await encodePng(image);
-    assert.deepEqual(walkPng(plain).filter((c) => c.type === 'tEXt' || c.type === 'iTXt'), []);
+    assert.deepEqual(
+      walkPng(plain).filter((c) => c.type === 'tEXt' || c.type === 'iTXt'),
+      [],
+    );
   });
 
   it('refuses a bad keyword or something that is not a PNG', () => {

@@ -31,7 +31,10 @@ const isLatin1 = (text: string): boolean => /^[\u0000-\u00ff]*$/.test(text);
 
 function checkKeyword(keyword: string): void {
   if (!/^[\u0020-\u007e\u00a1-\u00ff]{1,79}$/.test(keyword) || keyword !== keyword.trim() || keyword.includes('  ')) {
-    throw new PmgError('invalid-argument', `PNG text keyword ${JSON.stringify(keyword)} must be 1-79 Latin-1 characters without leading, trailing or double spaces`);
+    throw new PmgError(
+      'invalid-argument',
+      `PNG text keyword ${JSON.stringify(keyword)} must be 1-79 Latin-1 characters without leading, trailing or double spaces`,
+    );
   }
 }
 
@@ -47,7 +50,8 @@ function chunk(type: string, data: Uint8Array): Buffer {
 /** The tEXt or iTXt chunk (length, type, data, CRC) for one keyword. */
 export function pngTextChunk({ keyword, text }: PngText): Buffer {
   checkKeyword(keyword);
-  if (isLatin1(text) && !text.includes('\u0000')) return chunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.of(0), Buffer.from(text, 'latin1')]));
+  if (isLatin1(text) && !text.includes('\u0000'))
+    return chunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.of(0), Buffer.from(text, 'latin1')]));
   // iTXt: keyword, NUL, compression flag 0, method 0, empty language tag, NUL, empty translated keyword, NUL, UTF-8 text.
   return chunk('iTXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.of(0, 0, 0, 0, 0), Buffer.from(text, 'utf8')]));
 }

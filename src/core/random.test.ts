@@ -6,7 +6,11 @@ import { SeededRandom } from './random.js';
 test('draws equal the independent Python implementation (scripts/reference/random.py), so a seed means the same noise everywhere', () => {
   for (const c of reference.cases) {
     const ints = new SeededRandom(c.seed);
-    assert.deepEqual(Array.from({ length: c.uint32.length }, () => ints.nextUint32()), c.uint32, `uint32 draws for seed ${c.seed}`);
+    assert.deepEqual(
+      Array.from({ length: c.uint32.length }, () => ints.nextUint32()),
+      c.uint32,
+      `uint32 draws for seed ${c.seed}`,
+    );
     const gauss = new SeededRandom(c.seed);
     c.gaussian.forEach((expected, i) => {
       const value = gauss.nextGaussian();

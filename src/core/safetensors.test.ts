@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { PmgError } from '../errors/pmg-error.js';
-import { dtypeBytes, encodeSafetensors, encodeSafetensorsHeader, f32Tensor, readSafetensors, readSafetensorsHeader, tensorFloats, writeSafetensors } from './safetensors.js';
+import {
+  dtypeBytes,
+  encodeSafetensors,
+  encodeSafetensorsHeader,
+  f32Tensor,
+  readSafetensors,
+  readSafetensorsHeader,
+  tensorFloats,
+  writeSafetensors,
+} from './safetensors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pmg-safetensors-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -52,20 +61,33 @@ test('the writer round-trips, pads the header to 8 bytes and is read back by the
 test('broken files are one clear error naming the file and what is wrong', () => {
   const cases: [string, RegExp][] = [
     [join(root, 'short.safetensors'), /fewer than the 8-byte header length/],
-    [handMade({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, [0, 0, 0, 0]), /ends at byte 16 of the data, but the data has 4 bytes \(truncated\?\)/],
+    [
+      handMade({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, [0, 0, 0, 0]),
+      /ends at byte 16 of the data, but the data has 4 bytes \(truncated\?\)/,
+    ],
     [handMade({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, [0, 0, 0, 0]), /needs 8 bytes but has 4/],
     [handMade({ a: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, [0]), /tensor 'a' has dtype "Q4"/],
-    [handMade({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [2], data_offsets: [1, 3] } }, [0, 0, 0]), /'a' and 'b' overlap/],
+    [
+      handMade({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [2], data_offsets: [1, 3] } }, [0, 0, 0]),
+      /'a' and 'b' overlap/,
+    ],
   ];
   writeFileSync(cases[0]![0], Buffer.from([1, 2, 3]));
   for (const [file, message] of cases) {
-    assert.throws(() => readSafetensors(file), (e: unknown) => e instanceof PmgError && e.code === 'invalid-input' && message.test(e.message) && e.message.includes(file), file);
+    assert.throws(
+      () => readSafetensors(file),
+      (e: unknown) => e instanceof PmgError && e.code === 'invalid-input' && message.test(e.message) && e.message.includes(file),
+      file,
+    );
   }
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(5n);
   writeFileSync(join(root, 'json.safetensors'), Buffer.concat([length, Buffer.from('{"a":')]));
   assert.throws(() => readSafetensors(join(root, 'json.safetensors')), /header is not JSON/);
-  assert.throws(() => readSafetensors(join(root, 'none.safetensors')), (e: unknown) => e instanceof PmgError && e.code === 'file-not-found');
+  assert.throws(
+    () => readSafetensors(join(root, 'none.safetensors')),
+    (e: unknown) => e instanceof PmgError && e.code === 'file-not-found',
+  );
   const ints = readSafetensors(handMade({ i: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, [1, 0, 0, 0, 0, 0, 0, 0]));
   assert.throws(() => tensorFloats('i', ints.tensors.get('i')!, 'x.safetensors'), /x\.safetensors: tensor 'i' has dtype I64; a floating-point tensor/);
 });
@@ -81,11 +103,20 @@ test('readSafetensorsHeader gives each tensor its file offset without reading th
   assert.deepEqual(header.metadata, { k: 'v' });
   assert.equal(header.fileBytes, bytes.length);
   assert.equal(bytes.readFloatLE(header.entries.get('b')!.start + 4), 4);
-  const head = encodeSafetensorsHeader([['a', { dtype: 'F32', shape: [2], byteLength: 8 }], ['b', { dtype: 'F32', shape: [3, 1], byteLength: 12 }]], { k: 'v' });
+  const head = encodeSafetensorsHeader(
+    [
+      ['a', { dtype: 'F32', shape: [2], byteLength: 8 }],
+      ['b', { dtype: 'F32', shape: [3, 1], byteLength: 12 }],
+    ],
+    { k: 'v' },
+  );
   assert.deepEqual(Buffer.from(head), bytes.subarray(0, start));
   assert.equal(dtypeBytes('BF16'), 2);
   // A truncated file is refused by the header reader too.
   writeFileSync(file, bytes.subarray(0, start + 10));
   assert.throws(() => readSafetensorsHeader(file), /tensor 'b' ends at byte 20 of the data, but the data has 10 bytes \(truncated\?\)/);
-  assert.throws(() => readSafetensorsHeader(join(root, 'none.safetensors')), (error: unknown) => error instanceof PmgError && error.code === 'file-not-found');
+  assert.throws(
+    () => readSafetensorsHeader(join(root, 'none.safetensors')),
+    (error: unknown) => error instanceof PmgError && error.code === 'file-not-found',
+  );
 });

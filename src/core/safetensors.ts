@@ -106,7 +106,8 @@ function headerOf(fd: number, file: string): SafetensorsHeader {
     }
     const t = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof t !== 'object' || t === null) bad(file, `tensor '${name}' has no description`);
-    if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES)) bad(file, `tensor '${name}' has dtype ${JSON.stringify(t.dtype)}; known: ${Object.keys(DTYPE_BYTES).join(', ')}`);
+    if (typeof t.dtype !== 'string' || !(t.dtype in DTYPE_BYTES))
+      bad(file, `tensor '${name}' has dtype ${JSON.stringify(t.dtype)}; known: ${Object.keys(DTYPE_BYTES).join(', ')}`);
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(file, `tensor '${name}' has shape ${JSON.stringify(t.shape)}`);
     const offsets = t.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
@@ -165,7 +166,9 @@ export function tensorFloats(name: string, tensor: SafetensorsTensor, file = 'sa
       out[i] = word.getFloat32(0, true);
     }
   } else {
-    throw new PmgError('invalid-input', `${file}: tensor '${name}' has dtype ${dtype}; a floating-point tensor (F32, F16, BF16, F64) is needed`, { details: { file, tensor: name } });
+    throw new PmgError('invalid-input', `${file}: tensor '${name}' has dtype ${dtype}; a floating-point tensor (F32, F16, BF16, F64) is needed`, {
+      details: { file, tensor: name },
+    });
   }
   return out;
 }
@@ -184,7 +187,10 @@ export function f32Tensor(values: Float32Array, shape: number[]): SafetensorsTen
  * of 8), for tensors laid out one after another in the order given. Writers that stream large tensors write this,
  * then each tensor's bytes.
  */
-export function encodeSafetensorsHeader(tensors: ReadonlyArray<readonly [string, { dtype: SafetensorsDtype; shape: readonly number[]; byteLength: number }]>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensorsHeader(
+  tensors: ReadonlyArray<readonly [string, { dtype: SafetensorsDtype; shape: readonly number[]; byteLength: number }]>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
@@ -203,9 +209,15 @@ export function encodeSafetensorsHeader(tensors: ReadonlyArray<readonly [string,
 }
 
 /** Safetensors bytes: tensors in the order given, the header padded with spaces to a multiple of 8. */
-export function encodeSafetensors(tensors: ReadonlyMap<string, SafetensorsTensor> | Record<string, SafetensorsTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, SafetensorsTensor> | Record<string, SafetensorsTensor>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const list = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
-  const head = encodeSafetensorsHeader(list.map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, byteLength: t.data.length }] as const), metadata);
+  const head = encodeSafetensorsHeader(
+    list.map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, byteLength: t.data.length }] as const),
+    metadata,
+  );
   const out = new Uint8Array(head.length + list.reduce((sum, [, t]) => sum + t.data.length, 0));
   out.set(head, 0);
   let at = head.length;
@@ -217,7 +229,11 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, SafetensorsTensor
 }
 
 /** Write a safetensors file atomically (temporary name, then rename). */
-export function writeSafetensors(file: string, tensors: ReadonlyMap<string, SafetensorsTensor> | Record<string, SafetensorsTensor>, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(
+  file: string,
+  tensors: ReadonlyMap<string, SafetensorsTensor> | Record<string, SafetensorsTensor>,
+  metadata: Record<string, string> = {},
+): void {
   const temp = `${file}.tmp-${process.pid}`;
   try {
     writeFileSync(temp, encodeSafetensors(tensors, metadata));

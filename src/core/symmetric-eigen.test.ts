@@ -81,7 +81,10 @@ const spectralNorm = (values: readonly number[]) => Math.max(...values.map(Math.
 
 test('eigenvalues equal numpy eigvalsh on seeded random symmetric matrices (n = 1, 2, 5, 64, 300)', () => {
   const cases = reference.cases.filter((c) => c.kind === 'gaussian');
-  assert.deepEqual(cases.map((c) => c.n), [1, 2, 5, 64, 300]);
+  assert.deepEqual(
+    cases.map((c) => c.n),
+    [1, 2, 5, 64, 300],
+  );
   for (const c of cases) {
     const a = gaussianMatrix(c.seed, c.n);
     const norm = spectralNorm(c.eigenvalues);
@@ -116,11 +119,7 @@ test('near-singular PSD matrix (rank 12 in 40-d): zero eigenvalues come out at r
 });
 
 test('repeated eigenvalues: exact values, and an orthonormal basis of each eigenspace', () => {
-  const spectra = [
-    [3, 3, 3, -1, -1, 0, 0, 5, 2, 2, 2, 2],
-    Array.from({ length: 80 }, (_, i) => [4, -2, 1e-3][i % 3]!),
-    [1, 1, 1, 1, 1, 1],
-  ];
+  const spectra = [[3, 3, 3, -1, -1, 0, 0, 5, 2, 2, 2, 2], Array.from({ length: 80 }, (_, i) => [4, -2, 1e-3][i % 3]!), [1, 1, 1, 1, 1, 1]];
   spectra.forEach((spectrum, index) => {
     const n = spectrum.length;
     const a = withKnownSpectrum(100 + index, spectrum);
@@ -149,8 +148,16 @@ test('special matrices: zero, diagonal, already split tridiagonal, extreme scale
   const base = gaussianMatrix(7005, 5);
   const expected = reference.cases.find((c) => c.kind === 'gaussian' && c.n === 5)!.eigenvalues;
   for (const scale of [2 ** 600, 2 ** -600]) {
-    const values = symmetricEigen(base.map((x) => x * scale), 5).values;
-    assertValues(values.map((x) => x / scale), expected, 1e-13, `scale ${scale}`);
+    const values = symmetricEigen(
+      base.map((x) => x * scale),
+      5,
+    ).values;
+    assertValues(
+      values.map((x) => x / scale),
+      expected,
+      1e-13,
+      `scale ${scale}`,
+    );
   }
   // Only the symmetric part counts: adding an antisymmetric matrix changes nothing.
   const skewed = base.map((x, k) => x + (Math.floor(k / 5) < k % 5 ? 1 : Math.floor(k / 5) > k % 5 ? -1 : 0));

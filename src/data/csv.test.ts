@@ -22,9 +22,12 @@ async function rows(path: string): Promise<{ line: number; fields: string[] }[]>
 }
 
 async function rejectsAt(path: string, pattern: RegExp): Promise<void> {
-  await assert.rejects(async () => {
-    for await (const _ of csvRecords(path)) void _;
-  }, (error: unknown) => error instanceof PmgError && error.code === 'invalid-input' && pattern.test(error.message));
+  await assert.rejects(
+    async () => {
+      for await (const _ of csvRecords(path)) void _;
+    },
+    (error: unknown) => error instanceof PmgError && error.code === 'invalid-input' && pattern.test(error.message),
+  );
 }
 
 test('quoted fields hold commas, doubled quotes and line breaks', async () => {
@@ -61,7 +64,10 @@ test('missing columns and missing files', async () => {
   await assert.rejects(async () => {
     for await (const _ of csvRecords(file('cols.csv', 'x,y\n1,2\n'), ['userId', 'y'])) void _;
   }, /cols\.csv:1: header lacks column\(s\) userId/);
-  await assert.rejects(async () => {
-    for await (const _ of csvRows(join(dir, 'nope.csv'))) void _;
-  }, (e: unknown) => e instanceof PmgError && e.code === 'file-not-found' && /nope\.csv/.test(e.message));
+  await assert.rejects(
+    async () => {
+      for await (const _ of csvRows(join(dir, 'nope.csv'))) void _;
+    },
+    (e: unknown) => e instanceof PmgError && e.code === 'file-not-found' && /nope\.csv/.test(e.message),
+  );
 });

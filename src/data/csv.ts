@@ -112,7 +112,9 @@ export async function* csvRecords(file: string, required: readonly string[] = []
       header = row.fields.map((name) => name.trim());
       const missing = required.filter((name) => !header!.includes(name));
       if (missing.length) {
-        throw new PmgError('invalid-input', `${file}:${row.line}: header lacks column(s) ${missing.join(', ')} (found: ${header.join(',')})`, { details: { file, missing } });
+        throw new PmgError('invalid-input', `${file}:${row.line}: header lacks column(s) ${missing.join(', ')} (found: ${header.join(',')})`, {
+          details: { file, missing },
+        });
       }
       continue;
     }

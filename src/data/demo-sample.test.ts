@@ -8,7 +8,10 @@ import { loadDemoSamples } from './demo-sample.js';
 test('the shipped demo sample has 3 MovieLens users with keyworded histories and described targets', () => {
   const samples = loadDemoSamples();
   assert.equal(samples.length, 3);
-  assert.deepEqual(samples.map((s) => s.user), ['54', '157', '431']);
+  assert.deepEqual(
+    samples.map((s) => s.user),
+    ['54', '157', '431'],
+  );
   for (const s of samples) {
     assert.equal(s.scene, 'movie');
     assert.ok(s.history.items.length >= 1 && s.history.items.length <= 3);

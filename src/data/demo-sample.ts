@@ -46,7 +46,8 @@ export function loadDemoSamples(file: string = assetPath(...DEMO_SAMPLE_PATH)): 
   }
   if (!Array.isArray(doc.samples)) throw new PmgError('invalid-input', `${file}: expected a "samples" array`);
   return doc.samples.map((s, index) => {
-    if (!Array.isArray(s.history) || !s.target?.title) throw new PmgError('invalid-input', `${file}: samples[${index}] needs a history array and a target with a title`);
+    if (!Array.isArray(s.history) || !s.target?.title)
+      throw new PmgError('invalid-input', `${file}: samples[${index}] needs a history array and a target with a title`);
     return {
       id: `movielens:user-${s.user}`,
       user: s.user,

@@ -11,7 +11,40 @@
  * any other word (`Paris, Texas`, `I, Robot`, `Monsters, Inc.`) is left alone; `(a.k.a. Gates of Hell, The)` becomes
  * `(a.k.a. The Gates of Hell)`.
  */
-const ARTICLES = ['The', 'A', 'An', 'Le', 'La', 'Les', "L'", 'Un', 'Une', 'El', 'Los', 'Las', 'Una', 'Il', 'Lo', 'I', 'Gli', 'Uno', 'Der', 'Die', 'Das', 'Ein', 'Eine', 'O', 'Os', 'As', 'De', 'Het', 'Den', 'Det', 'En', 'Ett'];
+const ARTICLES = [
+  'The',
+  'A',
+  'An',
+  'Le',
+  'La',
+  'Les',
+  "L'",
+  'Un',
+  'Une',
+  'El',
+  'Los',
+  'Las',
+  'Una',
+  'Il',
+  'Lo',
+  'I',
+  'Gli',
+  'Uno',
+  'Der',
+  'Die',
+  'Das',
+  'Ein',
+  'Eine',
+  'O',
+  'Os',
+  'As',
+  'De',
+  'Het',
+  'Den',
+  'Det',
+  'En',
+  'Ett',
+];
 
 const YEAR = /\s*\((\d{4})(?:[-–]\d{4})?\)\s*$/;
 const TRAILING_ARTICLE = new RegExp(`^(.+), (${ARTICLES.join('|')})$`);

@@ -47,7 +47,10 @@ test('official protocol on the real excerpt matches the independent reference', 
     assert.equal(sample.scene, 'movie');
   }
   // Users come in ascending numeric order; limit cuts the list.
-  assert.deepEqual(movieLensSamples(data, { protocol: 'official', limit: 2 }).samples.map((s) => s.user), ['53', '54']);
+  assert.deepEqual(
+    movieLensSamples(data, { protocol: 'official', limit: 2 }).samples.map((s) => s.user),
+    ['53', '54'],
+  );
   // Hand-checked (awk | sort): user 54 has 3 positives -> history of 2.
   const u54 = movieLensSampleForUser(data, '54');
   assert.deepEqual(ids(u54), { history: ['356', '593'], target: '318' });
@@ -80,9 +83,15 @@ test('window protocol: 5+1 windows in time order, 8:1:1 split deterministic unde
   const parts = ['train', 'val', 'test'].map((p) => all.samples.filter((s) => s.split === p).length);
   assert.deepEqual(parts, [Math.floor(total * 0.8), Math.floor(total * 0.1), total - Math.floor(total * 0.8) - Math.floor(total * 0.1)]);
   const again = movieLensSamples(data, { protocol: 'window', seed: 3, split: 'test' });
-  assert.deepEqual(again.samples.map((s) => s.id), all.samples.filter((s) => s.split === 'test').map((s) => s.id));
+  assert.deepEqual(
+    again.samples.map((s) => s.id),
+    all.samples.filter((s) => s.split === 'test').map((s) => s.id),
+  );
   const other = movieLensSamples(data, { protocol: 'window', seed: 4, split: 'test' });
-  assert.notDeepEqual(other.samples.map((s) => s.id), again.samples.map((s) => s.id));
+  assert.notDeepEqual(
+    other.samples.map((s) => s.id),
+    again.samples.map((s) => s.id),
+  );
   assert.equal(movieLensSamples(data, { protocol: 'window', seed: 3, split: 'train', limit: 4 }).samples.length, 4);
   assert.match(all.samples[0]!.id, /^movielens:user-\d+:window-\d+$/);
 });
@@ -117,7 +126,10 @@ test('a malformed CSV line is an error with its line number', async () => {
     lines[6] = '999999,Broken "quote" (2000),Drama';
     return lines.join('\n');
   });
-  await assert.rejects(loadMovieLens(bad), (e: unknown) => e instanceof PmgError && e.code === 'invalid-input' && e.message.includes(`${join(bad, 'movies.csv')}:7:`));
+  await assert.rejects(
+    loadMovieLens(bad),
+    (e: unknown) => e instanceof PmgError && e.code === 'invalid-input' && e.message.includes(`${join(bad, 'movies.csv')}:7:`),
+  );
   const badRating = variant('bad-rating', (f, text) => (f === 'ratings.csv' ? text.replace(/\n53,(\d+),[\d.]+,/, '\n53,$1,good,') : text));
   await assert.rejects(loadMovieLens(badRating), /ratings\.csv:\d+: rating 'good' is not a number/);
 });
@@ -127,7 +139,11 @@ test('missing folder, missing file, unknown user, too few positives', async () =
   const noRatings = variant('no-ratings', (f, text) => (f === 'ratings.csv' ? undefined : text));
   await assert.rejects(loadMovieLens(noRatings), (e: unknown) => e instanceof PmgError && e.code === 'file-not-found' && /ratings\.csv/.test(e.message));
   const data = await loadMovieLens(excerpt);
-  assert.throws(() => movieLensSampleForUser(data, '99999'), (e: unknown) => e instanceof PmgError && e.code === 'invalid-argument' && /user 99999 is not in .*ratings\.csv \(users there run from 53 to 442\)/.test(e.message));
+  assert.throws(
+    () => movieLensSampleForUser(data, '99999'),
+    (e: unknown) =>
+      e instanceof PmgError && e.code === 'invalid-argument' && /user 99999 is not in .*ratings\.csv \(users there run from 53 to 442\)/.test(e.message),
+  );
   assert.throws(() => movieLensSampleForUser(data, '442'), /user 442 has 0 rating\(s\) >= 4/);
   assert.throws(() => movieLensSamples(data, { protocol: 'official', split: 'test' }), /no test split/);
 });
@@ -157,6 +173,9 @@ test('with a poster folder, samples lacking a poster are skipped and counted', a
     assert.equal(s.targetImage, s.target.item!.image);
     assert.match(s.targetImage!, /\.(jpg|png)$/);
   }
-  assert.throws(() => movieLensSampleForUser(data, '54'), (e: unknown) => e instanceof PmgError && /missing-target-image/.test(e.message));
+  assert.throws(
+    () => movieLensSampleForUser(data, '54'),
+    (e: unknown) => e instanceof PmgError && /missing-target-image/.test(e.message),
+  );
   await assert.rejects(loadMovieLens(excerpt, { posters: join(tmp, 'no-posters') }), /image folder not found: .*no-posters \(set by --posters\)/);
 });

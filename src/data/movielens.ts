@@ -86,7 +86,13 @@ export async function loadMovieLens(dir: string, options: MovieLensOptions = {})
   for await (const { line, values } of csvRecords(moviesFile, ['movieId', 'title', 'genres'])) {
     const id = values.movieId!.trim();
     if (!id) throw new PmgError('invalid-input', `${moviesFile}:${line}: empty movieId`);
-    const genres = values.genres === '(no genres listed)' ? [] : values.genres!.split('|').map((g) => g.trim()).filter(Boolean);
+    const genres =
+      values.genres === '(no genres listed)'
+        ? []
+        : values
+            .genres!.split('|')
+            .map((g) => g.trim())
+            .filter(Boolean);
     movies.set(id, { id, ...readableMovieTitle(values.title!), genres, keywords: [] });
   }
 
@@ -99,8 +105,10 @@ export async function loadMovieLens(dir: string, options: MovieLensOptions = {})
     const rating = Number(values.rating);
     const timestamp = Number(values.timestamp);
     if (!user) throw new PmgError('invalid-input', `${ratingsFile}:${line}: empty userId`);
-    if (values.rating!.trim() === '' || !Number.isFinite(rating)) throw new PmgError('invalid-input', `${ratingsFile}:${line}: rating '${values.rating}' is not a number`);
-    if (values.timestamp!.trim() === '' || !Number.isInteger(timestamp)) throw new PmgError('invalid-input', `${ratingsFile}:${line}: timestamp '${values.timestamp}' is not an integer`);
+    if (values.rating!.trim() === '' || !Number.isFinite(rating))
+      throw new PmgError('invalid-input', `${ratingsFile}:${line}: rating '${values.rating}' is not a number`);
+    if (values.timestamp!.trim() === '' || !Number.isInteger(timestamp))
+      throw new PmgError('invalid-input', `${ratingsFile}:${line}: timestamp '${values.timestamp}' is not an integer`);
     if (!movies.has(movieId)) throw new PmgError('invalid-input', `${ratingsFile}:${line}: movie ${movieId} is not in movies.csv`);
     let list = ratings.get(user);
     if (!list) ratings.set(user, (list = []));
@@ -182,7 +190,13 @@ function officialSample(data: MovieLensData, user: string): Sample | string {
   const ordered = officialOrder(data.ratings.get(user) ?? []);
   if (ordered.length <= 1) return 'too-few-positives';
   const h = Math.min(OFFICIAL_HISTORY, ordered.length - 1);
-  return buildSample(data, `movielens:user-${user}`, user, ordered.slice(0, h).map((r) => r.movieId), ordered[h]!.movieId);
+  return buildSample(
+    data,
+    `movielens:user-${user}`,
+    user,
+    ordered.slice(0, h).map((r) => r.movieId),
+    ordered[h]!.movieId,
+  );
 }
 
 /**
@@ -198,7 +212,11 @@ export function movieLensSamples(data: MovieLensData, options: MovieLensSampleOp
   const skip = new SkipCounter();
   const samples: Sample[] = [];
   if (options.protocol === 'official') {
-    if (options.split) throw new PmgError('invalid-argument', `the official MovieLens protocol has no ${options.split} split (one sample per user); use --protocol window for an 8:1:1 split`);
+    if (options.split)
+      throw new PmgError(
+        'invalid-argument',
+        `the official MovieLens protocol has no ${options.split} split (one sample per user); use --protocol window for an 8:1:1 split`,
+      );
     for (const user of data.users) {
       if (options.limit !== undefined && samples.length >= options.limit) break;
       const result = officialSample(data, user);
@@ -231,10 +249,18 @@ export function movieLensSampleForUser(data: MovieLensData, userId: string): Sam
   const result = officialSample(data, userId);
   if (result === 'too-few-positives') {
     const n = ratings.filter((r) => r.rating >= POSITIVE_RATING).length;
-    throw new PmgError('invalid-argument', `user ${userId} has ${n} rating(s) >= ${POSITIVE_RATING}; the official protocol needs at least 2 (one history item and a target)`, { details: { user: userId } });
+    throw new PmgError(
+      'invalid-argument',
+      `user ${userId} has ${n} rating(s) >= ${POSITIVE_RATING}; the official protocol needs at least 2 (one history item and a target)`,
+      { details: { user: userId } },
+    );
   }
   if (typeof result === 'string') {
-    throw new PmgError('file-not-found', `user ${userId}'s sample lacks a poster (${result}) in ${data.posters?.dir}; add <movieId>.jpg files or leave out --posters`, { details: { user: userId } });
+    throw new PmgError(
+      'file-not-found',
+      `user ${userId}'s sample lacks a poster (${result}) in ${data.posters?.dir}; add <movieId>.jpg files or leave out --posters`,
+      { details: { user: userId } },
+    );
   }
   return result;
 }

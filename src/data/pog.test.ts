@@ -20,16 +20,25 @@ const ids = (items: { id?: string }[]) => items.map((i) => i.id);
 
 test('official POG protocol: last 5 clicked items with images, seeded outfit target, skips counted', async () => {
   const data = await loadPog(dir);
-  assert.deepEqual(data.users.map((u) => u.id), ['u1', 'u2', 'u3', 'u4', 'u5']);
+  assert.deepEqual(
+    data.users.map((u) => u.id),
+    ['u1', 'u2', 'u3', 'u4', 'u5'],
+  );
   const { samples, skipped } = pogSamples(data, { protocol: 'official', seed: 1 });
   assert.deepEqual(skipped, { 'no-history-image': 1, 'no-target-image': 1, 'unknown-outfit': 1 });
-  assert.deepEqual(samples.map((s) => s.id), ['pog:user-u1', 'pog:user-u5']);
+  assert.deepEqual(
+    samples.map((s) => s.id),
+    ['pog:user-u1', 'pog:user-u5'],
+  );
   const [u1, u5] = samples;
   assert.deepEqual(ids(u1!.history.items), ['i2', 'i3', 'i4', 'i5', 'i6']);
   assert.ok(['i10', 'i11'].includes(u1!.target.item!.id!));
   assert.equal(u1!.history.items[3]!.title, 'wool scarf, grey');
   assert.equal(u1!.history.items[3]!.category, 'c13');
-  assert.deepEqual(u1!.historyImages, ['i2', 'i3', 'i4', 'i5', 'i6'].map((i) => join(dir, 'images', `${i}.png`)));
+  assert.deepEqual(
+    u1!.historyImages,
+    ['i2', 'i3', 'i4', 'i5', 'i6'].map((i) => join(dir, 'images', `${i}.png`)),
+  );
   assert.equal(u5!.target.item!.id, 'i9');
   assert.equal(u5!.scene, 'fashion');
   // Deterministic under the seed; the target of u1 over seeds covers both outfit items.
@@ -44,7 +53,10 @@ test('official POG protocol: last 5 clicked items with images, seeded outfit tar
 test('window protocol over usable clicks', async () => {
   const data = await loadPog(dir);
   const { samples, skipped } = pogSamples(data, { protocol: 'window', seed: 0 });
-  assert.deepEqual(samples.map((s) => s.id), ['pog:user-u1:window-0', 'pog:user-u5:window-0', 'pog:user-u5:window-1']);
+  assert.deepEqual(
+    samples.map((s) => s.id),
+    ['pog:user-u1:window-0', 'pog:user-u5:window-0', 'pog:user-u5:window-1'],
+  );
   assert.deepEqual(ids(samples[2]!.history.items), ['i5', 'i4', 'i3', 'i2', 'i1']);
   assert.equal(samples[2]!.target.item!.id, 'i10');
   assert.deepEqual(skipped, { 'too-few-items': 3 });
@@ -57,5 +69,8 @@ test('bad POG input: missing folder, missing images folder, malformed line', asy
   const bad = join(tmp, 'bad');
   cpSync(dir, bad, { recursive: true });
   writeFileSync(join(bad, 'user_data.txt'), 'u1,i1;i2,o1\nu2;i1\n');
-  await assert.rejects(loadPog(bad), (e: unknown) => e instanceof PmgError && e.code === 'invalid-input' && e.message.includes(`${join(bad, 'user_data.txt')}:2:`));
+  await assert.rejects(
+    loadPog(bad),
+    (e: unknown) => e instanceof PmgError && e.code === 'invalid-input' && e.message.includes(`${join(bad, 'user_data.txt')}:2:`),
+  );
 });

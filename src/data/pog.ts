@@ -82,7 +82,10 @@ async function* textLines(file: string): AsyncGenerator<{ line: number; text: st
 }
 
 function splitList(value: string): string[] {
-  return value.split(';').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export async function loadPog(dir: string, options: PogOptions = {}): Promise<PogData> {
@@ -123,7 +126,8 @@ export async function loadPog(dir: string, options: PogOptions = {}): Promise<Po
   const itemFile = join(dir, 'item_data.txt');
   for await (const { line, text } of textLines(itemFile)) {
     const parts = text.split(',');
-    if (parts.length < 4) throw new PmgError('invalid-input', `${itemFile}:${line}: expected 'item_id,cate_id,pic_url,title' (4 comma-separated fields), found ${parts.length}`);
+    if (parts.length < 4)
+      throw new PmgError('invalid-input', `${itemFile}:${line}: expected 'item_id,cate_id,pic_url,title' (4 comma-separated fields), found ${parts.length}`);
     const id = parts[0]!.trim();
     if (!wantedItems.has(id)) continue;
     items.set(id, { id, category: parts[1]!.trim(), pictureUrl: parts[2]!.trim(), title: parts.slice(3).join(',').trim() });
@@ -155,10 +159,17 @@ export function pogSamples(data: PogData, options: PogSampleOptions): SampleSet 
   const skip = new SkipCounter();
   const samples: Sample[] = [];
   if (options.protocol === 'official') {
-    if (options.split) throw new PmgError('invalid-argument', `the official POG protocol has no ${options.split} split (one sample per user); use --protocol window for an 8:1:1 split`);
+    if (options.split)
+      throw new PmgError(
+        'invalid-argument',
+        `the official POG protocol has no ${options.split} split (one sample per user); use --protocol window for an 8:1:1 split`,
+      );
     for (const user of data.users) {
       if (options.limit !== undefined && samples.length >= options.limit) break;
-      const history = user.clicks.map((id) => pogItem(data, id)).filter((i): i is Item => i !== undefined).slice(-POG_HISTORY);
+      const history = user.clicks
+        .map((id) => pogItem(data, id))
+        .filter((i): i is Item => i !== undefined)
+        .slice(-POG_HISTORY);
       if (history.length === 0) {
         skip.add('no-history-image');
         continue;
@@ -179,7 +190,8 @@ export function pogSamples(data: PogData, options: PogSampleOptions): SampleSet 
     }
     return { samples, skipped: skip.counts };
   }
-  if (options.protocol !== 'window') throw new PmgError('invalid-argument', `unknown protocol '${String(options.protocol)}'; use one of ${pogProtocols.join(', ')}`);
+  if (options.protocol !== 'window')
+    throw new PmgError('invalid-argument', `unknown protocol '${String(options.protocol)}'; use one of ${pogProtocols.join(', ')}`);
   const windows: { id: string; user: string; history: Item[]; target: Item }[] = [];
   for (const user of data.users) {
     const usable = user.clicks.map((id) => pogItem(data, id)).filter((i): i is Item => i !== undefined);

@@ -78,8 +78,16 @@ export function splitEightOneOne(ids: readonly string[], seed = 0): Map<string, 
  * query's split (all when none), in order, at most `limit`, each tagged with its part. `build` gives a
  * window's sample, or the reason it is skipped (counted in `skip`).
  */
-export function windowSamples<W extends { id: string }>(windows: readonly W[], query: SampleQuery, skip: SkipCounter, build: (window: W) => Sample | string): Sample[] {
-  const split = splitEightOneOne(windows.map((w) => w.id), query.seed ?? 0);
+export function windowSamples<W extends { id: string }>(
+  windows: readonly W[],
+  query: SampleQuery,
+  skip: SkipCounter,
+  build: (window: W) => Sample | string,
+): Sample[] {
+  const split = splitEightOneOne(
+    windows.map((w) => w.id),
+    query.seed ?? 0,
+  );
   const samples: Sample[] = [];
   for (const w of windows) {
     const part = split.get(w.id)!;
@@ -118,7 +126,10 @@ export const imageExtensions = ['.jpg', '.jpeg', '.png', '.webp'] as const;
 export class ImageFolder {
   private readonly files: Set<string>;
 
-  constructor(readonly dir: string, option: string) {
+  constructor(
+    readonly dir: string,
+    option: string,
+  ) {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       throw new PmgError('file-not-found', `image folder not found: ${dir} (set by ${option})`, { details: { dir, option } });
     }

@@ -21,12 +21,24 @@ for (const [topic, numbers] of Object.entries(themes)) {
 
 test('themes as users, natural order, 5+1 windows, missing images counted', async () => {
   const data = await loadStickers(dir, { emotionLabels: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] });
-  assert.deepEqual(data.themes.get('01-panda')!.map((s) => s.fileName).slice(-2), ['sticker_7.png', 'sticker_10.png']);
+  assert.deepEqual(
+    data.themes
+      .get('01-panda')!
+      .map((s) => s.fileName)
+      .slice(-2),
+    ['sticker_7.png', 'sticker_10.png'],
+  );
   const { samples, skipped } = stickerSamples(data, { seed: 5 });
   assert.deepEqual(skipped, { 'too-few-stickers': 1, 'missing-image': 1 });
-  assert.deepEqual(samples.map((s) => s.id), ['stickers:01-panda:window-0', 'stickers:01-panda:window-1', 'stickers:01-panda:window-2']);
+  assert.deepEqual(
+    samples.map((s) => s.id),
+    ['stickers:01-panda:window-0', 'stickers:01-panda:window-1', 'stickers:01-panda:window-2'],
+  );
   const last = samples[2]!;
-  assert.deepEqual(last.history.items.map((i) => i.id), [3, 4, 5, 6, 7].map((n) => `01-panda/sticker_${n}.png`));
+  assert.deepEqual(
+    last.history.items.map((i) => i.id),
+    [3, 4, 5, 6, 7].map((n) => `01-panda/sticker_${n}.png`),
+  );
   assert.equal(last.target.item!.id, '01-panda/sticker_10.png');
   assert.equal(last.target.item!.title, 'bye');
   assert.equal(last.history.items[4]!.title, 'g sticker');
@@ -37,7 +49,10 @@ test('themes as users, natural order, 5+1 windows, missing images counted', asyn
   assert.deepEqual(stickerSamples(data, { seed: 5 }), { samples, skipped });
   const parts = samples.map((s) => s.split);
   assert.equal(parts.length, 3);
-  assert.deepEqual(stickerSamples(data, { seed: 5, split: parts[0]! }).samples.map((s) => s.id), samples.filter((s) => s.split === parts[0]).map((s) => s.id));
+  assert.deepEqual(
+    stickerSamples(data, { seed: 5, split: parts[0]! }).samples.map((s) => s.id),
+    samples.filter((s) => s.split === parts[0]).map((s) => s.id),
+  );
   // Without label names, numeric labels read 'label <n>'.
   assert.equal(stickerSamples(await loadStickers(dir), {}).samples[0]!.history.items[1]!.description, 'emotion: label 2');
 });

@@ -54,7 +54,11 @@ function annotationDir(dir: string): string {
   for (const candidate of [join(dir, 'Annotations', 'image-level'), join(dir, 'Annotations')]) {
     if (annotationFiles.some((f) => existsSync(join(candidate, f)))) return candidate;
   }
-  throw new PmgError('file-not-found', `no sticker annotations in ${dir}: expected Annotations/image-level/{train,val,test}.json or Annotations/{train,val,test}.json (SER-30K layout)`, { details: { dir } });
+  throw new PmgError(
+    'file-not-found',
+    `no sticker annotations in ${dir}: expected Annotations/image-level/{train,val,test}.json or Annotations/{train,val,test}.json (SER-30K layout)`,
+    { details: { dir } },
+  );
 }
 
 export async function loadStickers(dir: string, options: StickerOptions = {}): Promise<StickerData> {
@@ -78,11 +82,12 @@ export async function loadStickers(dir: string, options: StickerOptions = {}): P
       const where = `${file}: annotations[${index}]`;
       if (typeof a.topic !== 'string' || !a.topic) throw new PmgError('invalid-input', `${where}.topic must be a non-empty string`);
       if (typeof a.file_name !== 'string' || !a.file_name) throw new PmgError('invalid-input', `${where}.file_name must be a non-empty string`);
-      if (typeof a.anno !== 'number' && typeof a.anno !== 'string') throw new PmgError('invalid-input', `${where}.anno must be an emotion label (number or string)`);
+      if (typeof a.anno !== 'number' && typeof a.anno !== 'string')
+        throw new PmgError('invalid-input', `${where}.anno must be an emotion label (number or string)`);
       const key = `${a.topic}/${a.file_name}`;
       if (seen.has(key)) return;
       seen.add(key);
-      const emotion = typeof a.anno === 'string' ? a.anno : options.emotionLabels?.[a.anno - 1] ?? `label ${a.anno}`;
+      const emotion = typeof a.anno === 'string' ? a.anno : (options.emotionLabels?.[a.anno - 1] ?? `label ${a.anno}`);
       const text = typeof a.text === 'string' && a.text.trim() ? a.text.trim() : undefined;
       let stickers = themes.get(a.topic);
       if (!stickers) themes.set(a.topic, (stickers = []));

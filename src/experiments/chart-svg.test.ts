@@ -8,7 +8,16 @@ test('trade-off chart: a line per curve, merged labels for equal points, escaped
     xLabel: 'accuracy',
     yLabel: 'personalization',
     series: [
-      { name: 'pmg', color: '#000', line: true, points: [{ x: 0.5, y: 0.7, label: 'α=0.5' }, { x: 0.5, y: 0.7, label: 'α=0.67' }, { x: 0.6, y: 0.8, label: 'α=0.8' }] },
+      {
+        name: 'pmg',
+        color: '#000',
+        line: true,
+        points: [
+          { x: 0.5, y: 0.7, label: 'α=0.5' },
+          { x: 0.5, y: 0.7, label: 'α=0.67' },
+          { x: 0.6, y: 0.8, label: 'α=0.8' },
+        ],
+      },
       { name: 'target-only', color: '#f00', line: false, points: [{ x: 0.55, y: 0.65 }] },
     ],
   });
@@ -16,10 +25,28 @@ test('trade-off chart: a line per curve, merged labels for equal points, escaped
   assert.equal((svg.match(/<polyline/g) ?? []).length, 1);
   assert.ok(svg.includes('>α=0.5, α=0.67<'));
   assert.ok(svg.includes('α trade-off &lt;LPIPS&gt;'));
-  assert.equal(svg, lineChartSvg({ title: 'α trade-off <LPIPS>', xLabel: 'accuracy', yLabel: 'personalization', series: [
-    { name: 'pmg', color: '#000', line: true, points: [{ x: 0.5, y: 0.7, label: 'α=0.5' }, { x: 0.5, y: 0.7, label: 'α=0.67' }, { x: 0.6, y: 0.8, label: 'α=0.8' }] },
-    { name: 'target-only', color: '#f00', line: false, points: [{ x: 0.55, y: 0.65 }] },
-  ] }), 'deterministic');
+  assert.equal(
+    svg,
+    lineChartSvg({
+      title: 'α trade-off <LPIPS>',
+      xLabel: 'accuracy',
+      yLabel: 'personalization',
+      series: [
+        {
+          name: 'pmg',
+          color: '#000',
+          line: true,
+          points: [
+            { x: 0.5, y: 0.7, label: 'α=0.5' },
+            { x: 0.5, y: 0.7, label: 'α=0.67' },
+            { x: 0.6, y: 0.8, label: 'α=0.8' },
+          ],
+        },
+        { name: 'target-only', color: '#f00', line: false, points: [{ x: 0.55, y: 0.65 }] },
+      ],
+    }),
+    'deterministic',
+  );
 });
 
 test('nice axis scale covers the values with round ticks', () => {

@@ -41,7 +41,9 @@ export function lineChartSvg(options: ChartOptions): string {
   const px = (x: number) => margin.left + ((x - xs.min) / (xs.max - xs.min)) * plotW;
   const py = (y: number) => margin.top + plotH - ((y - ys.min) / (ys.max - ys.min)) * plotH;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11" role="img" aria-label="${esc(options.title)}">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11" role="img" aria-label="${esc(options.title)}">`,
+  );
   out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${margin.left + plotW / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(options.title)}</text>`);
   out.push(`<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`);
@@ -58,7 +60,9 @@ export function lineChartSvg(options: ChartOptions): string {
     out.push(`<text x="${margin.left - 7}" y="${f(py(t) + 4)}" text-anchor="end">${tickText(t, ys.step)}</text>`);
   }
   out.push(`<text x="${margin.left + plotW / 2}" y="${height - 12}" text-anchor="middle">${esc(options.xLabel)}</text>`);
-  out.push(`<text x="16" y="${margin.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${margin.top + plotH / 2})">${esc(options.yLabel)}</text>`);
+  out.push(
+    `<text x="16" y="${margin.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${margin.top + plotH / 2})">${esc(options.yLabel)}</text>`,
+  );
   options.series.forEach((series, i) => {
     const points = series.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
     if (series.line && points.length > 1) {

@@ -17,7 +17,12 @@ export type EvalMetricName = (typeof EVAL_METRICS)[number];
 export const DEFAULT_EVAL_METRICS: readonly EvalMetricName[] = ['lpips', 'ssim', 'clip-i', 'clip-t'];
 
 /** Which network folder each metric needs (none for ssim / ms-ssim). */
-export const METRIC_MODEL_FOLDER: Partial<Record<EvalMetricName, 'lpips' | 'clip' | 'dino'>> = { lpips: 'lpips', 'clip-i': 'clip', 'clip-t': 'clip', dino: 'dino' };
+export const METRIC_MODEL_FOLDER: Partial<Record<EvalMetricName, 'lpips' | 'clip' | 'dino'>> = {
+  lpips: 'lpips',
+  'clip-i': 'clip',
+  'clip-t': 'clip',
+  dino: 'dino',
+};
 
 export function checkEvalMetrics(names: readonly string[]): EvalMetricName[] {
   if (names.length === 0) throw new PmgError('invalid-argument', `--metrics is empty; use some of ${EVAL_METRICS.join(', ')}`);
@@ -26,7 +31,10 @@ export function checkEvalMetrics(names: readonly string[]): EvalMetricName[] {
     const name = raw.trim();
     metricInfo(name); // unknown metric: one clear line listing the known ones
     if (!(EVAL_METRICS as readonly string[]).includes(name)) {
-      throw new PmgError('invalid-argument', `metric '${name}' compares image sets, not one output with its references; pmg eval computes ${EVAL_METRICS.join(', ')} (use 'pmg metrics --metric ${name}' on the images folder)`);
+      throw new PmgError(
+        'invalid-argument',
+        `metric '${name}' compares image sets, not one output with its references; pmg eval computes ${EVAL_METRICS.join(', ')} (use 'pmg metrics --metric ${name}' on the images folder)`,
+      );
     }
     if (!out.includes(name as EvalMetricName)) out.push(name as EvalMetricName);
   }
@@ -37,7 +45,11 @@ export function checkEvalMetrics(names: readonly string[]): EvalMetricName[] {
 export function metricColumns(metrics: readonly EvalMetricName[]): string[] {
   const ordered = EVAL_METRICS.filter((m) => metrics.includes(m));
   const pair = ordered.filter((m) => m !== 'clip-t');
-  return [...pair.map((m) => columnName('personalization', m)), ...pair.map((m) => columnName('accuracy', m)), ...(ordered.includes('clip-t') ? [columnName('accuracy', 'clip-t')] : [])];
+  return [
+    ...pair.map((m) => columnName('personalization', m)),
+    ...pair.map((m) => columnName('accuracy', m)),
+    ...(ordered.includes('clip-t') ? [columnName('accuracy', 'clip-t')] : []),
+  ];
 }
 
 export function columnName(side: 'personalization' | 'accuracy', metric: EvalMetricName): string {
@@ -86,13 +98,20 @@ export class EvalScorer {
   }
 
   /** Load each metric's network once. `folders` maps lpips/clip/dino to a local folder. */
-  static async load(metrics: readonly EvalMetricName[], folders: Partial<Record<'lpips' | 'clip' | 'dino', string>>, options: { pool?: SessionPool } = {}): Promise<EvalScorer> {
+  static async load(
+    metrics: readonly EvalMetricName[],
+    folders: Partial<Record<'lpips' | 'clip' | 'dino', string>>,
+    options: { pool?: SessionPool } = {},
+  ): Promise<EvalScorer> {
     const loaded = new Map<EvalMetricName, Metric>();
     for (const name of metrics) {
       const folder = METRIC_MODEL_FOLDER[name];
       const modelDir = folder ? folders[folder] : undefined;
       if (folder && !modelDir) {
-        throw new PmgError('invalid-argument', `metric '${name}' needs a ${folder} network; pass --metrics-models DIR with a ${folder}/ folder (as 'pmg models fixtures' writes), or leave '${name}' out of --metrics`);
+        throw new PmgError(
+          'invalid-argument',
+          `metric '${name}' needs a ${folder} network; pass --metrics-models DIR with a ${folder}/ folder (as 'pmg models fixtures' writes), or leave '${name}' out of --metrics`,
+        );
       }
       loaded.set(name, await createMetric(name, { modelDir, pool: options.pool }));
     }
@@ -115,7 +134,6 @@ export class EvalScorer {
     return values;
   }
 }
-
 
 function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;

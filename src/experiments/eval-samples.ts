@@ -35,24 +35,33 @@ export function defaultProtocol(dataset: string): string {
 }
 
 export function checkDataset(dataset: string): EvalDataset {
-  if (!(EVAL_DATASETS as readonly string[]).includes(dataset)) throw new PmgError('invalid-argument', `unknown dataset '${dataset}'; use one of ${EVAL_DATASETS.join(', ')}`);
+  if (!(EVAL_DATASETS as readonly string[]).includes(dataset))
+    throw new PmgError('invalid-argument', `unknown dataset '${dataset}'; use one of ${EVAL_DATASETS.join(', ')}`);
   return dataset as EvalDataset;
 }
 
 export async function loadEvalSamples(query: EvalSampleQuery): Promise<SampleSet> {
   const dataset = checkDataset(query.dataset);
   const protocol = query.protocol ?? defaultProtocol(dataset);
-  if (query.split !== undefined && !(dataSplits as readonly string[]).includes(query.split)) throw new PmgError('invalid-argument', `unknown --split '${query.split}'; use one of ${dataSplits.join(', ')}`);
-  if (query.posters !== undefined && dataset !== 'movielens') throw new PmgError('invalid-argument', '--posters is for --dataset movielens; POG takes --images, stickers read <data>/Images');
+  if (query.split !== undefined && !(dataSplits as readonly string[]).includes(query.split))
+    throw new PmgError('invalid-argument', `unknown --split '${query.split}'; use one of ${dataSplits.join(', ')}`);
+  if (query.posters !== undefined && dataset !== 'movielens')
+    throw new PmgError('invalid-argument', '--posters is for --dataset movielens; POG takes --images, stickers read <data>/Images');
   if (query.images !== undefined && dataset !== 'pog') throw new PmgError('invalid-argument', '--images is for --dataset pog; MovieLens takes --posters');
-  const sampleQuery = { ...(query.split ? { split: query.split as DataSplit } : {}), ...(query.limit !== undefined ? { limit: query.limit } : {}), seed: query.seed };
+  const sampleQuery = {
+    ...(query.split ? { split: query.split as DataSplit } : {}),
+    ...(query.limit !== undefined ? { limit: query.limit } : {}),
+    seed: query.seed,
+  };
   if (dataset === 'movielens') {
-    if (!(movieLensProtocols as readonly string[]).includes(protocol)) throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for movielens; use one of ${movieLensProtocols.join(', ')}`);
+    if (!(movieLensProtocols as readonly string[]).includes(protocol))
+      throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for movielens; use one of ${movieLensProtocols.join(', ')}`);
     const data = await loadMovieLens(query.data, query.posters === undefined ? {} : { posters: query.posters });
     return movieLensSamples(data, { protocol: protocol as MovieLensProtocol, ...sampleQuery });
   }
   if (dataset === 'pog') {
-    if (!(pogProtocols as readonly string[]).includes(protocol)) throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for pog; use one of ${pogProtocols.join(', ')}`);
+    if (!(pogProtocols as readonly string[]).includes(protocol))
+      throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for pog; use one of ${pogProtocols.join(', ')}`);
     const data = await loadPog(query.data, query.images === undefined ? {} : { images: query.images });
     return pogSamples(data, { protocol: protocol as PogProtocol, ...sampleQuery });
   }

@@ -33,22 +33,28 @@ export interface HumanSheetResult {
  * to 2/3 (the official value).
  */
 export function parsePairs(text: string, methods: readonly EvalMethod[], alphas: readonly number[]): [PairSide, PairSide][] {
-  const pairs = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const pairs = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (!pairs.length) throw new PmgError('invalid-argument', `--pairs is empty; give pairs like pmg:target-only`);
   return pairs.map((pair) => {
     const parts = pair.split(':');
     if (parts.length !== 2) throw new PmgError('invalid-argument', `--pairs: '${pair}' is not METHOD:METHOD (e.g. pmg:target-only)`);
     const sides = parts.map((p) => parseSide(p.trim(), methods, alphas)) as [PairSide, PairSide];
-    if (sides[0].method === sides[1].method && sides[0].alpha === sides[1].alpha) throw new PmgError('invalid-argument', `--pairs: '${pair}' compares a method with itself`);
+    if (sides[0].method === sides[1].method && sides[0].alpha === sides[1].alpha)
+      throw new PmgError('invalid-argument', `--pairs: '${pair}' compares a method with itself`);
     return sides;
   });
 }
 
 function parseSide(text: string, methods: readonly EvalMethod[], alphas: readonly number[]): PairSide {
   const [name, alphaText] = text.split('@') as [string, string | undefined];
-  if (!(EVAL_METHODS as readonly string[]).includes(name)) throw new PmgError('invalid-argument', `unknown method '${name}' in --pairs; use ${EVAL_METHODS.join(', ')}`);
+  if (!(EVAL_METHODS as readonly string[]).includes(name))
+    throw new PmgError('invalid-argument', `unknown method '${name}' in --pairs; use ${EVAL_METHODS.join(', ')}`);
   const method = name as EvalMethod;
-  if (!methods.includes(method)) throw new PmgError('invalid-argument', `--pairs names '${method}', which this run did not evaluate (it has ${methods.join(', ')})`);
+  if (!methods.includes(method))
+    throw new PmgError('invalid-argument', `--pairs names '${method}', which this run did not evaluate (it has ${methods.join(', ')})`);
   if (method !== 'pmg') {
     if (alphaText !== undefined) throw new PmgError('invalid-argument', `--pairs: '${text}': only pmg takes @α`);
     return { method, alpha: null };
@@ -69,7 +75,8 @@ function sideLabel(side: PairSide): string {
 export async function writeHumanSheets(store: RunStore, outDir: string, pairs: readonly [PairSide, PairSide][], seed: number): Promise<HumanSheetResult[]> {
   const rows = store.results();
   const samples = store.samples();
-  const find = (sampleId: string, side: PairSide): ResultRow | undefined => rows.find((r) => r.sampleId === sampleId && r.method === side.method && r.alpha === side.alpha);
+  const find = (sampleId: string, side: PairSide): ResultRow | undefined =>
+    rows.find((r) => r.sampleId === sampleId && r.method === side.method && r.alpha === side.alpha);
   const results: HumanSheetResult[] = [];
   for (const [a, b] of pairs) {
     const name = `${sideLabel(a)}-vs-${sideLabel(b)}`.replace(/[^A-Za-z0-9.@_-]/g, '_');
@@ -99,7 +106,10 @@ export async function writeHumanSheets(store: RunStore, outDir: string, pairs: r
         const imgB = await copy(join(outDir, right.image), `${q}-B.png`);
         const history: string[] = [];
         for (const [i, p] of sample.historyImages.entries()) if (existsSync(p)) history.push(await copy(p, `${q}-h${i}${extname(p).toLowerCase()}`));
-        const target = sample.targetImage && existsSync(sample.targetImage) ? await copy(sample.targetImage, `${q}-t${extname(sample.targetImage).toLowerCase()}`) : undefined;
+        const target =
+          sample.targetImage && existsSync(sample.targetImage)
+            ? await copy(sample.targetImage, `${q}-t${extname(sample.targetImage).toLowerCase()}`)
+            : undefined;
         key.push([q, sample.id, sideLabel(leftSide), sideLabel(rightSide), imgA, imgB].map(csvField).join(','));
         body.push(
           `<section data-q="${q}"><h2>Question ${q}</h2>`,

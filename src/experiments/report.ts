@@ -129,7 +129,12 @@ export function tradeoffCharts(data: ReportData): Chart[] {
     });
     if (!series.length) continue;
     const dir = parseColumn(x).higherIsBetter ? 'higher = closer' : 'lower = closer';
-    const svg = lineChartSvg({ title: `α trade-off, ${metric.toUpperCase()}`, xLabel: `accuracy: ${metric.toUpperCase()} to the target (${dir})`, yLabel: `personalization: ${metric.toUpperCase()} to history`, series });
+    const svg = lineChartSvg({
+      title: `α trade-off, ${metric.toUpperCase()}`,
+      xLabel: `accuracy: ${metric.toUpperCase()} to the target (${dir})`,
+      yLabel: `personalization: ${metric.toUpperCase()} to history`,
+      series,
+    });
     charts.push({ metric, file: `chart-${metric}.svg`, svg });
   }
   return charts;
@@ -142,7 +147,10 @@ function link(outDir: string, path: string): string {
 
 function describeRun(data: ReportData): string[] {
   const c = data.config;
-  const skipped = Object.entries(data.skipped).map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
+  const skipped =
+    Object.entries(data.skipped)
+      .map(([r, n]) => `${r} ${n}`)
+      .join(', ') || 'none';
   const samples = new Set(data.rows.map((r) => r.sampleId)).size;
   return [
     `dataset: ${c.dataset}${c.protocol ? `, protocol ${c.protocol}` : ''}${c.split ? `, split ${c.split}` : ''}${c.limit !== undefined ? `, limit ${c.limit}` : ''}`,
@@ -150,11 +158,13 @@ function describeRun(data: ReportData): string[] {
     `methods: ${c.methods.join(', ')}; α (pmg): ${c.alphas.join(', ')}; seed ${c.seed}${c.steps !== undefined ? `; ${c.steps} steps` : ''}${c.size !== undefined ? `; ${c.size}x${c.size} px` : ''}`,
     `models: ${c.models.models ?? 'default preset'}${c.models.llm ? `, llm ${c.models.llm}` : ''}; metric networks: ${c.models.metricsModels ?? 'defaults'}`,
     ...(c.soft
-      ? [`soft module: ${c.soft.module} (fingerprint ${c.soft.fingerprint.slice(0, 12)}…, P ${c.soft.P}, N ${c.soft.N}, w_s ${c.soft.weight}; LLM body ${c.soft.llmBody}): its N tokens condition the soft rows (target + soft) and the pmg rows (keywords + soft)`]
+      ? [
+          `soft module: ${c.soft.module} (fingerprint ${c.soft.fingerprint.slice(0, 12)}…, P ${c.soft.P}, N ${c.soft.N}, w_s ${c.soft.weight}; LLM body ${c.soft.llmBody}): its N tokens condition the soft rows (target + soft) and the pmg rows (keywords + soft)`,
+        ]
       : []),
-    'personalization = metric vs the user\'s history images (mean over history); accuracy = vs the target image, CLIP-T vs the target text',
+    "personalization = metric vs the user's history images (mean over history); accuracy = vs the target image, CLIP-T vs the target text",
     `images are read as 8-bit RGB; ${TRANSPARENCY_NOTE} before every metric`,
-    'mean ± half-width of the 95% confidence interval of the mean (Student\'s t, n − 1 degrees of freedom); ↑ higher is closer, ↓ lower is closer',
+    "mean ± half-width of the 95% confidence interval of the mean (Student's t, n − 1 degrees of freedom); ↑ higher is closer, ↓ lower is closer",
   ];
 }
 
@@ -168,7 +178,14 @@ export function reportMarkdown(data: ReportData, charts: readonly Chart[], outDi
     lines.push('', '## Relative change against target-only', '', '(paper: up to 8% better LPIPS personalization at equal accuracy)', '');
     lines.push(`| method | ${data.columns.map(columnTitle).join(' | ')} |`, `|---|${data.columns.map(() => '---|').join('')}`);
     for (const g of data.groups.filter((x) => x !== base)) {
-      lines.push(`| ${g.label} | ${data.columns.map((c) => { const ch = changeCell(g, base, c); return ch.better === undefined ? ch.text : `${ch.text} (${ch.better ? 'better' : 'worse'})`; }).join(' | ')} |`);
+      lines.push(
+        `| ${g.label} | ${data.columns
+          .map((c) => {
+            const ch = changeCell(g, base, c);
+            return ch.better === undefined ? ch.text : `${ch.text} (${ch.better ? 'better' : 'worse'})`;
+          })
+          .join(' | ')} |`,
+      );
     }
   }
   if (charts.length) {
@@ -186,7 +203,9 @@ export function reportMarkdown(data: ReportData, charts: readonly Chart[], outDi
       const row = rows.find((r) => r.method === g.method && r.alpha === g.alpha);
       return row ? img(row.image, g.label) : '';
     });
-    lines.push(`| ${s.id}${s.title ? ` (${s.title.replace(/\|/g, '/')})` : ''} | ${s.historyImages.map((p) => img(p, 'history')).join(' ')} | ${s.targetImage ? img(s.targetImage, 'target') : ''} | ${outputs.join(' | ')} |`);
+    lines.push(
+      `| ${s.id}${s.title ? ` (${s.title.replace(/\|/g, '/')})` : ''} | ${s.historyImages.map((p) => img(p, 'history')).join(' ')} | ${s.targetImage ? img(s.targetImage, 'target') : ''} | ${outputs.join(' | ')} |`,
+    );
   }
   lines.push('', 'Per-output values: results.csv. Everything: run.sqlite.', '');
   return lines.join('\n');
@@ -199,7 +218,9 @@ export function reportHtml(data: ReportData, charts: readonly Chart[], outDir: s
     '<style>body{font-family:sans-serif;margin:24px;max-width:1400px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top}th:first-child,td:first-child{text-align:left}.better{color:#1a7f37}.worse{color:#cf222e}.grid img{width:96px;height:96px;object-fit:cover;margin:1px}.grid td{text-align:center}</style>',
     '</head><body>',
     '<h1>PMG eval report</h1>',
-    `<ul>${describeRun(data).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`,
+    `<ul>${describeRun(data)
+      .map((l) => `<li>${esc(l)}</li>`)
+      .join('')}</ul>`,
     '<h2>Results</h2>',
     `<table><tr><th>method</th><th>n</th>${data.columns.map((c) => `<th>${esc(columnTitle(c))}</th>`).join('')}</tr>`,
     ...data.groups.map((g) => `<tr><td>${esc(g.label)}</td><td>${g.n}</td>${data.columns.map((c) => `<td>${esc(cell(g.stats[c]))}</td>`).join('')}</tr>`),
@@ -210,7 +231,14 @@ export function reportHtml(data: ReportData, charts: readonly Chart[], outDir: s
     h.push('<h2>Relative change against target-only</h2><p>(paper: up to 8% better LPIPS personalization at equal accuracy)</p>');
     h.push(`<table><tr><th>method</th>${data.columns.map((c) => `<th>${esc(columnTitle(c))}</th>`).join('')}</tr>`);
     for (const g of data.groups.filter((x) => x !== base)) {
-      h.push(`<tr><td>${esc(g.label)}</td>${data.columns.map((c) => { const ch = changeCell(g, base, c); return `<td class="${ch.better === undefined ? '' : ch.better ? 'better' : 'worse'}">${esc(ch.text)}</td>`; }).join('')}</tr>`);
+      h.push(
+        `<tr><td>${esc(g.label)}</td>${data.columns
+          .map((c) => {
+            const ch = changeCell(g, base, c);
+            return `<td class="${ch.better === undefined ? '' : ch.better ? 'better' : 'worse'}">${esc(ch.text)}</td>`;
+          })
+          .join('')}</tr>`,
+      );
     }
     h.push('</table>');
   }
@@ -218,7 +246,10 @@ export function reportHtml(data: ReportData, charts: readonly Chart[], outDir: s
     h.push('<h2>α trade-off</h2>');
     for (const chart of charts) h.push(`<figure>${chart.svg}</figure>`);
   }
-  h.push('<h2>Images</h2>', `<table class="grid"><tr><th>sample</th><th>history</th><th>target</th>${data.groups.map((g) => `<th>${esc(g.label)}</th>`).join('')}</tr>`);
+  h.push(
+    '<h2>Images</h2>',
+    `<table class="grid"><tr><th>sample</th><th>history</th><th>target</th>${data.groups.map((g) => `<th>${esc(g.label)}</th>`).join('')}</tr>`,
+  );
   const img = (p: string, alt: string) => `<img src="${esc(encodeURI(link(outDir, p)))}" alt="${esc(alt)}" loading="lazy">`;
   for (const s of data.samples) {
     const rows = data.rows.filter((r) => r.sampleId === s.id);
@@ -227,7 +258,9 @@ export function reportHtml(data: ReportData, charts: readonly Chart[], outDir: s
       const row = rows.find((r) => r.method === g.method && r.alpha === g.alpha);
       return `<td>${row ? img(row.image, g.label) : ''}</td>`;
     });
-    h.push(`<tr><td>${esc(s.id)}${s.title ? `<br>${esc(s.title)}` : ''}</td><td>${s.historyImages.map((p) => img(p, 'history')).join('')}</td><td>${s.targetImage ? img(s.targetImage, 'target') : ''}</td>${outputs.join('')}</tr>`);
+    h.push(
+      `<tr><td>${esc(s.id)}${s.title ? `<br>${esc(s.title)}` : ''}</td><td>${s.historyImages.map((p) => img(p, 'history')).join('')}</td><td>${s.targetImage ? img(s.targetImage, 'target') : ''}</td>${outputs.join('')}</tr>`,
+    );
   }
   h.push('</table>', '<p>Per-output values: <a href="results.csv">results.csv</a>. Everything: run.sqlite.</p>', '</body></html>', '');
   return h.join('\n');

@@ -12,16 +12,40 @@ before(async () => {
 });
 after(() => rm(work, { recursive: true, force: true }));
 
-const config: EvalConfig = { dataset: 'movielens', data: '/d', limit: 5, sampleSeed: 0, methods: ['target-only', 'pmg'], alphas: [0.5, 0.8], metrics: ['ssim'], seed: 0, models: {} };
+const config: EvalConfig = {
+  dataset: 'movielens',
+  data: '/d',
+  limit: 5,
+  sampleSeed: 0,
+  methods: ['target-only', 'pmg'],
+  alphas: [0.5, 0.8],
+  metrics: ['ssim'],
+  seed: 0,
+  models: {},
+};
 const row = (sampleId: string, method: 'pmg' | 'target-only', alpha: number | null): ResultRow => ({
-  sampleId, method, alpha, image: `images/${sampleId}.png`, candidate: 0, weights: { preference: 1, target: 1 }, prompt: 'p', dp: 20, dt: 21, z: alpha === null ? null : 3, metrics: { accuracy_ssim: 0.5 }, timings: {},
+  sampleId,
+  method,
+  alpha,
+  image: `images/${sampleId}.png`,
+  candidate: 0,
+  weights: { preference: 1, target: 1 },
+  prompt: 'p',
+  dp: 20,
+  dt: 21,
+  z: alpha === null ? null : 3,
+  metrics: { accuracy_ssim: 0.5 },
+  timings: {},
 });
 
 describe('run store', () => {
   it('keeps the config, refuses another one naming the fields, allows a larger limit', () => {
     const out = join(work, 'a');
     RunStore.open(out, config).close();
-    assert.throws(() => RunStore.open(out, { ...config, methods: ['pmg'], seed: 3 }), /other settings: methods \(was target-only,pmg, now pmg\); seed \(was 0, now 3\)/);
+    assert.throws(
+      () => RunStore.open(out, { ...config, methods: ['pmg'], seed: 3 }),
+      /other settings: methods \(was target-only,pmg, now pmg\); seed \(was 0, now 3\)/,
+    );
     assert.throws(() => RunStore.open(out, { ...config, limit: 3 }), /limit \(was 5, now 3\)/);
     const bigger = RunStore.open(out, { ...config, limit: 9 });
     bigger.close();
@@ -36,7 +60,10 @@ describe('run store', () => {
     store.putResults([row('s2', 'pmg', 0.8), row('s2', 'pmg', 0.5)]);
     store.putResults([row('s1', 'pmg', 0.5), row('s1', 'target-only', null)]);
     assert.throws(() => store.putResults([row('s3', 'pmg', 0.5), { ...row('s3', 'pmg', 0.8), sampleId: undefined as unknown as string }]));
-    assert.deepEqual(store.results().map((r) => `${r.sampleId}/${r.method}/${r.alpha}`), ['s1/target-only/null', 's1/pmg/0.5', 's2/pmg/0.5', 's2/pmg/0.8']);
+    assert.deepEqual(
+      store.results().map((r) => `${r.sampleId}/${r.method}/${r.alpha}`),
+      ['s1/target-only/null', 's1/pmg/0.5', 's2/pmg/0.5', 's2/pmg/0.8'],
+    );
     assert.equal(store.finished().size, 4, 'the failed transaction left nothing');
     store.putKeywords('s1', { preference: ['a'], target: ['b'], prompts: {}, raw: {}, model: 'm', cached: false });
     assert.deepEqual(store.keywords('s1')?.preference, ['a']);

@@ -84,9 +84,13 @@ export class RunStore {
       const diff = configDifferences(extends_ ? { ...stored, limit: config.limit } : stored, config);
       if (diff.length) {
         db.close();
-        throw new PmgError('invalid-argument', `${outDir} holds a run with other settings: ${diff.join('; ')}; use another --out, or the same flags to resume`, {
-          details: { out: outDir, differences: diff },
-        });
+        throw new PmgError(
+          'invalid-argument',
+          `${outDir} holds a run with other settings: ${diff.join('; ')}; use another --out, or the same flags to resume`,
+          {
+            details: { out: outDir, differences: diff },
+          },
+        );
       }
       if (stored.limit !== config.limit) db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(canonicalJson(config), 'config');
     } else {
@@ -98,7 +102,10 @@ export class RunStore {
   /** Open an existing run (for reports and human sheets). */
   static openExisting(outDir: string): RunStore {
     const path = join(outDir, RUN_DB);
-    if (!existsSync(path)) throw new PmgError('file-not-found', `${outDir} has no eval run (${RUN_DB} is missing); run 'pmg eval ... --out ${outDir}' first`, { details: { out: outDir } });
+    if (!existsSync(path))
+      throw new PmgError('file-not-found', `${outDir} has no eval run (${RUN_DB} is missing); run 'pmg eval ... --out ${outDir}' first`, {
+        details: { out: outDir },
+      });
     const db = openDb(path);
     const config = readConfig(db, path);
     if (!config) {
@@ -113,7 +120,10 @@ export class RunStore {
   }
 
   samples(): StoredSample[] {
-    return this.db.prepare<[], { json: string }>('SELECT json FROM samples ORDER BY position, id').all().map((r) => JSON.parse(r.json) as StoredSample);
+    return this.db
+      .prepare<[], { json: string }>('SELECT json FROM samples ORDER BY position, id')
+      .all()
+      .map((r) => JSON.parse(r.json) as StoredSample);
   }
 
   keywords(sampleId: string): StoredKeywords | undefined {
@@ -144,7 +154,10 @@ export class RunStore {
   results(): ResultRow[] {
     const position = new Map(this.samples().map((s) => [s.id, s.position]));
     const methodOrder = (m: string) => this.config.methods.indexOf(m as EvalMethod);
-    const rows = this.db.prepare<[], { json: string }>('SELECT json FROM results').all().map((r) => JSON.parse(r.json) as ResultRow);
+    const rows = this.db
+      .prepare<[], { json: string }>('SELECT json FROM results')
+      .all()
+      .map((r) => JSON.parse(r.json) as ResultRow);
     return rows.sort(
       (a, b) =>
         (position.get(a.sampleId) ?? 0) - (position.get(b.sampleId) ?? 0) ||
@@ -187,10 +200,14 @@ function openDb(path: string): Database.Database {
     }
     return db;
   } catch (error) {
-    throw new PmgError('invalid-input', `cannot open the eval run database ${path} (${(error as Error).message.split('\n')[0]}); use another --out or delete the file`, {
-      cause: error,
-      details: { file: path },
-    });
+    throw new PmgError(
+      'invalid-input',
+      `cannot open the eval run database ${path} (${(error as Error).message.split('\n')[0]}); use another --out or delete the file`,
+      {
+        cause: error,
+        details: { file: path },
+      },
+    );
   }
 }
 

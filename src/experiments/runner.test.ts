@@ -95,14 +95,21 @@ describe('eval runner', () => {
     assert.equal(samples.length, 4);
     assert.equal(calls.length, 4 * 3, 'one personalize call per sample and method (pmg once for all α)');
     assert.equal(calls.filter((c) => c.keywords === undefined).length, 4, 'keywords asked once per sample');
-    assert.ok(calls.every((c) => c.seed === 0), 'same seed for every method');
+    assert.ok(
+      calls.every((c) => c.seed === 0),
+      'same seed for every method',
+    );
     const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 1 + 4 * (1 + 1 + 3));
     assert.match(csv[0]!, /^sample,user,method,alpha,.*personalization_lpips.*accuracy_clip_t$/);
     // pmg at each α picks the candidate with the largest z from the same candidates.
     const pmg = csv.filter((l) => l.includes(',pmg,'));
     assert.equal(pmg.length, 12);
-    for (const line of csv.slice(1)) assert.ok(line.split(',').every((f, i) => i === 3 || i === 9 || f !== ''), `no empty metric in ${line}`);
+    for (const line of csv.slice(1))
+      assert.ok(
+        line.split(',').every((f, i) => i === 3 || i === 9 || f !== ''),
+        `no empty metric in ${line}`,
+      );
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     for (const label of ['target-only', 'keywords', 'pmg α=0.5', 'pmg α=0.67', 'pmg α=0.8']) {
@@ -157,11 +164,36 @@ describe('eval runner', () => {
   it('survives a real SIGKILL of the pmg eval process', async () => {
     const out = join(work, 'sigkill');
     const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-    const args = ['eval', '--dataset', 'movielens', '--data', excerpt, '--posters', join(work, 'posters'), '--models', join(work, 'models'), '--metrics-models', join(work, 'models'), '--steps', '2', '--size', '32', '--limit', '4', '--no-cache', '--out', out];
-    const child = spawn(process.execPath, ['-e', `import(${JSON.stringify(main)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`, '--', ...args], {
-      env: { ...process.env, PMG_OFFLINE: '1', PMG_CACHE_DIR: join(work, 'cache') },
-      stdio: 'ignore',
-    });
+    const args = [
+      'eval',
+      '--dataset',
+      'movielens',
+      '--data',
+      excerpt,
+      '--posters',
+      join(work, 'posters'),
+      '--models',
+      join(work, 'models'),
+      '--metrics-models',
+      join(work, 'models'),
+      '--steps',
+      '2',
+      '--size',
+      '32',
+      '--limit',
+      '4',
+      '--no-cache',
+      '--out',
+      out,
+    ];
+    const child = spawn(
+      process.execPath,
+      ['-e', `import(${JSON.stringify(main)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`, '--', ...args],
+      {
+        env: { ...process.env, PMG_OFFLINE: '1', PMG_CACHE_DIR: join(work, 'cache') },
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     let rows = 0;
     for (let i = 0; i < 1500 && rows < 2; i++) {
@@ -182,7 +214,11 @@ describe('eval runner', () => {
     assert.equal(resumed.error, undefined);
     assert.ok(resumed.calls.length < 12, `resume redid only the missing work (${resumed.calls.length} calls)`);
     assert.equal(readFileSync(join(out, 'results.csv'), 'utf8'), readFileSync(join(work, 'full', 'results.csv'), 'utf8'));
-    assert.deepEqual(readdirSync(join(out, 'images', 'movielens_user-53')).filter((f) => f.includes('.tmp-')), [], 'no temporary files left visible as results');
+    assert.deepEqual(
+      readdirSync(join(out, 'images', 'movielens_user-53')).filter((f) => f.includes('.tmp-')),
+      [],
+      'no temporary files left visible as results',
+    );
   });
 
   it('writes blind A/B sheets with a key', async () => {
@@ -190,10 +226,17 @@ describe('eval runner', () => {
     const store = RunStore.openExisting(out);
     try {
       const pairs = parsePairs('pmg:target-only', store.config.methods, store.config.alphas);
-      assert.deepEqual(pairs[0], [{ method: 'pmg', alpha: 0.67 }, { method: 'target-only', alpha: null }]);
+      assert.deepEqual(pairs[0], [
+        { method: 'pmg', alpha: 0.67 },
+        { method: 'target-only', alpha: null },
+      ]);
       const [sheet] = await writeHumanSheets(store, out, pairs, 7);
       assert.equal(sheet!.questions, 4);
-      const key = readFileSync(sheet!.key, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+      const key = readFileSync(sheet!.key, 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(','));
       assert.equal(key.length, 4);
       for (const row of key) assert.deepEqual([row[2], row[3]].sort(), ['pmg@0.67', 'target-only']);
       const html = readFileSync(sheet!.html, 'utf8');

@@ -18,7 +18,13 @@ import type { KeywordCache } from '../personalize/keyword-cache.js';
 import type { ModelSet } from '../personalize/model-set.js';
 import type { CaptionImage } from '../personalize/verbalize.js';
 import type { MemoryOptions } from '../pipeline/memory-plan.js';
-import { personalize as defaultPersonalize, softMethods, type PersonalizeRequest, type PersonalizeResult, type SoftRequest } from '../personalize/personalize.js';
+import {
+  personalize as defaultPersonalize,
+  softMethods,
+  type PersonalizeRequest,
+  type PersonalizeResult,
+  type SoftRequest,
+} from '../personalize/personalize.js';
 import { selectBest } from '../scoring/selection.js';
 import type { Sample } from '../spec/behaviour.js';
 import { removeOrphanTemporaries, writeAtomic } from './atomic-files.js';
@@ -72,7 +78,9 @@ export interface EvalRunSummary {
 
 /** Rows a sample needs: one per method, pmg one per α. */
 export function plannedRows(methods: readonly EvalMethod[], alphas: readonly number[]): { method: EvalMethod; alpha: number | null }[] {
-  return methods.flatMap<{ method: EvalMethod; alpha: number | null }>((method) => (method === 'pmg' ? alphas.map((alpha) => ({ method, alpha })) : [{ method, alpha: null }]));
+  return methods.flatMap<{ method: EvalMethod; alpha: number | null }>((method) =>
+    method === 'pmg' ? alphas.map((alpha) => ({ method, alpha })) : [{ method, alpha: null }],
+  );
 }
 
 /** A file-name-safe form of a sample id (e.g. 'movielens:user-12' → 'movielens_user-12'). */
@@ -100,13 +108,27 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
   // A killed run may have left half-written files (report.html.tmp-*, images/.../*.png.tmp-*): remove them.
   await removeOrphanTemporaries(options.outDir);
   if (usable.length === 0) {
-    const reasons = Object.entries(skipped).map(([r, n]) => `${r} ${n}`).join(', ') || 'the protocol built none';
-    throw new PmgError('invalid-argument', `no sample to evaluate (skipped: ${reasons}); the metrics need history and target images (e.g. --posters DIR for MovieLens)`, { details: { skipped } });
+    const reasons =
+      Object.entries(skipped)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ') || 'the protocol built none';
+    throw new PmgError(
+      'invalid-argument',
+      `no sample to evaluate (skipped: ${reasons}); the metrics need history and target images (e.g. --posters DIR for MovieLens)`,
+      { details: { skipped } },
+    );
   }
 
   const finished = store.finished();
   const todo = usable.filter((s) => planned.some((p) => !finished.has(resultKey(s.id, p.method, p.alpha))));
-  const summary: EvalRunSummary = { samples: 0, alreadyDone: usable.length - todo.length, skipped, personalizeCalls: 0, rowsWritten: 0, soft: { computed: 0, reused: 0 } };
+  const summary: EvalRunSummary = {
+    samples: 0,
+    alreadyDone: usable.length - todo.length,
+    skipped,
+    personalizeCalls: 0,
+    rowsWritten: 0,
+    soft: { computed: 0, reused: 0 },
+  };
   const task = (options.progress ?? silentProgress).start('eval', todo.length * config.methods.length, 'items');
   let done = 0;
   const positions = new Map(options.samples.map((s, i) => [s.id, i]));
@@ -208,7 +230,10 @@ async function finishMethod(
     let z: number | null = null;
     if (method === 'pmg') {
       const finishedIdx = result.candidates.map((_, i) => i).filter((i) => result.candidates[i]!.finished);
-      const best = selectBest(finishedIdx.map((i) => result.candidates[i]!), alpha!);
+      const best = selectBest(
+        finishedIdx.map((i) => result.candidates[i]!),
+        alpha!,
+      );
       chosen = finishedIdx[best.chosen]!;
       z = best.z[best.chosen]!;
     }

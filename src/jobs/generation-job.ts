@@ -10,7 +10,15 @@
 import { PmgError } from '../errors/pmg-error.js';
 import { validateHistory, validateTarget } from '../personalize/inputs.js';
 import { describe } from '../personalize/request-validation.js';
-import { checkPersonalizeRequest, conditioningModes, personalizeMethods, searchStrategies, type PersonalizeMethod, type PersonalizeRequest, type SearchStrategy } from '../personalize/personalize-request.js';
+import {
+  checkPersonalizeRequest,
+  conditioningModes,
+  personalizeMethods,
+  searchStrategies,
+  type PersonalizeMethod,
+  type PersonalizeRequest,
+  type SearchStrategy,
+} from '../personalize/personalize-request.js';
 import type { ConditioningMode } from '../personalize/conditioning.js';
 import { promptStyleNames, type PromptStyleName } from '../personalize/prompt-styles.js';
 import type { PreviewScale } from '../pipeline/latent-preview.js';
@@ -31,7 +39,27 @@ export interface GenerationJobSoft {
 }
 
 /** The plain-data fields a job shares with personalize's request (their meaning and defaults are documented there). */
-type JobRequestFields = 'scene' | 'history' | 'target' | 'method' | 'alpha' | 'mode' | 'weights' | 'targetWeight' | 'search' | 'earlyFraction' | 'earlyKeep' | 'previewScale' | 'steps' | 'guidance' | 'seed' | 'width' | 'height' | 'scheduler' | 'promptStyle' | 'finalDecoder';
+type JobRequestFields =
+  | 'scene'
+  | 'history'
+  | 'target'
+  | 'method'
+  | 'alpha'
+  | 'mode'
+  | 'weights'
+  | 'targetWeight'
+  | 'search'
+  | 'earlyFraction'
+  | 'earlyKeep'
+  | 'previewScale'
+  | 'steps'
+  | 'guidance'
+  | 'seed'
+  | 'width'
+  | 'height'
+  | 'scheduler'
+  | 'promptStyle'
+  | 'finalDecoder';
 
 /** One generation job: the data of `pmg generate` (docs/generate.md "Generation jobs"). */
 export type GenerationJob = Pick<PersonalizeRequest, JobRequestFields> & {
@@ -40,7 +68,30 @@ export type GenerationJob = Pick<PersonalizeRequest, JobRequestFields> & {
   soft?: GenerationJobSoft;
 };
 
-const jobKeys = ['scene', 'history', 'target', 'method', 'alpha', 'mode', 'weights', 'targetWeight', 'search', 'earlyFraction', 'earlyKeep', 'previewScale', 'steps', 'guidance', 'seed', 'width', 'height', 'scheduler', 'promptStyle', 'decoder', 'finalDecoder', 'soft'] as const;
+const jobKeys = [
+  'scene',
+  'history',
+  'target',
+  'method',
+  'alpha',
+  'mode',
+  'weights',
+  'targetWeight',
+  'search',
+  'earlyFraction',
+  'earlyKeep',
+  'previewScale',
+  'steps',
+  'guidance',
+  'seed',
+  'width',
+  'height',
+  'scheduler',
+  'promptStyle',
+  'decoder',
+  'finalDecoder',
+  'soft',
+] as const;
 const softKeys = ['module', 'llmBody', 'weight', 'allowLlmMismatch'] as const;
 
 /** The job, checked and normalized (history/target as personalize wants them); throws on the first wrong field. */
@@ -50,7 +101,11 @@ export function checkGenerationJob(value: unknown): GenerationJob {
   const scene = oneOf(r.scene, 'scene', scenes, true) as Scene;
   if (r.history === undefined) throw invalid('history', 'history is missing; give { "items": [...] } (and/or a "conversation")');
   if (r.target === undefined) throw invalid('target', 'target is missing; give { "item": {...} } (stickers: { "conversation": [...] })');
-  const job: GenerationJob = { scene, history: validateHistory(r.history, '', undefined, 'history'), target: validateTarget(r.target, '', undefined, 'target') };
+  const job: GenerationJob = {
+    scene,
+    history: validateHistory(r.history, '', undefined, 'history'),
+    target: validateTarget(r.target, '', undefined, 'target'),
+  };
   const set = <K extends keyof GenerationJob>(key: K, v: GenerationJob[K] | undefined): void => {
     if (v !== undefined) job[key] = v;
   };
@@ -58,7 +113,8 @@ export function checkGenerationJob(value: unknown): GenerationJob {
   set('alpha', num(r.alpha, 'alpha', { min: 0, max: 1 }));
   set('mode', oneOf(r.mode, 'mode', conditioningModes) as ConditioningMode | undefined);
   if (r.weights !== undefined) {
-    if (!Array.isArray(r.weights) || r.weights.length === 0) throw invalid('weights', `weights must be a non-empty list of numbers >= 0, got ${describe(r.weights)}`);
+    if (!Array.isArray(r.weights) || r.weights.length === 0)
+      throw invalid('weights', `weights must be a non-empty list of numbers >= 0, got ${describe(r.weights)}`);
     job.weights = r.weights.map((w, i) => num(w, `weights[${i}]`, { min: 0 })!);
   }
   set('targetWeight', num(r.targetWeight, 'targetWeight', { min: 0 }));
@@ -71,7 +127,8 @@ export function checkGenerationJob(value: unknown): GenerationJob {
   set('seed', num(r.seed, 'seed', { min: 0, integer: true }));
   for (const side of ['width', 'height'] as const) {
     const v = r[side];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 8 || v > MAX_SIDE || v % 8 !== 0)) throw invalid(side, `${side} must be a multiple of 8 from 8 to ${MAX_SIDE}, got ${describe(v)}`);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 8 || v > MAX_SIDE || v % 8 !== 0))
+      throw invalid(side, `${side} must be a multiple of 8 from 8 to ${MAX_SIDE}, got ${describe(v)}`);
     set(side, v as number | undefined);
   }
   set('scheduler', text(r.scheduler, 'scheduler'));
@@ -87,7 +144,8 @@ export function checkGenerationJob(value: unknown): GenerationJob {
     const weight = num(s.weight, 'soft.weight', { min: 0 });
     if (weight !== undefined) soft.weight = weight;
     if (s.allowLlmMismatch !== undefined) {
-      if (typeof s.allowLlmMismatch !== 'boolean') throw invalid('soft.allowLlmMismatch', `soft.allowLlmMismatch must be true or false, got ${describe(s.allowLlmMismatch)}`);
+      if (typeof s.allowLlmMismatch !== 'boolean')
+        throw invalid('soft.allowLlmMismatch', `soft.allowLlmMismatch must be true or false, got ${describe(s.allowLlmMismatch)}`);
       soft.allowLlmMismatch = s.allowLlmMismatch;
     }
     job.soft = soft;
@@ -120,7 +178,8 @@ function object(value: unknown, field: string, message: string): Record<string, 
 
 function unknownKeys(r: Record<string, unknown>, known: readonly string[], root: string): void {
   for (const key of Object.keys(r)) {
-    if (!known.includes(key)) throw invalid(root ? `${root}.${key}` : key, `${root ? `${root}.${key}` : key} is not a field of a generation job; known: ${known.join(', ')}`);
+    if (!known.includes(key))
+      throw invalid(root ? `${root}.${key}` : key, `${root ? `${root}.${key}` : key} is not a field of a generation job; known: ${known.join(', ')}`);
   }
 }
 
@@ -133,7 +192,8 @@ function oneOf<T>(value: unknown, field: string, allowed: readonly T[], required
 function num(value: unknown, field: string, range: { min?: number; max?: number; exclusive?: boolean; integer?: boolean }): number | undefined {
   if (value === undefined) return undefined;
   const { min, max, exclusive, integer } = range;
-  const bounds = min !== undefined && max !== undefined ? ` between ${min} and ${max}${exclusive ? ' (exclusive)' : ''}` : min !== undefined ? ` >= ${min}` : '';
+  const bounds =
+    min !== undefined && max !== undefined ? ` between ${min} and ${max}${exclusive ? ' (exclusive)' : ''}` : min !== undefined ? ` >= ${min}` : '';
   const what = `${field} must be ${integer ? 'a whole number' : 'a number'}${bounds}, got ${describe(value)}`;
   if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isSafeInteger(value))) throw invalid(field, what);
   if (min !== undefined && (exclusive ? value <= min : value < min)) throw invalid(field, what);

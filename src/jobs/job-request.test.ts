@@ -4,7 +4,15 @@ import type { SoftRequest } from '../personalize/personalize-request.js';
 import { checkGenerationJob } from './generation-job.js';
 import { jobToPersonalizeRequest } from './job-request.js';
 
-const job = checkGenerationJob({ scene: 'movie', history: [{ title: 'Alien' }], target: { title: 'Up' }, steps: 2, decoder: '/taesd', finalDecoder: 'tiny', soft: { module: '/soft', weight: 0.5 } });
+const job = checkGenerationJob({
+  scene: 'movie',
+  history: [{ title: 'Alien' }],
+  target: { title: 'Up' },
+  steps: 2,
+  decoder: '/taesd',
+  finalDecoder: 'tiny',
+  soft: { module: '/soft', weight: 0.5 },
+});
 
 test('a job plus runtime things becomes a personalize request: data kept, soft weight from the job, the decoder left to the model set', () => {
   const warn = (): void => {};

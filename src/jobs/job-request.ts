@@ -8,7 +8,10 @@ import type { PersonalizeRequest, SoftRequest } from '../personalize/personalize
 import type { GenerationJob } from './generation-job.js';
 
 /** Everything of a personalize request that is not plain data. */
-export type JobRuntime = Pick<PersonalizeRequest, 'latents' | 'latentsSource' | 'memory' | 'keywordOptions' | 'onPreview' | 'previewEvery' | 'signal' | 'onProgress' | 'warn' | 'info' | 'keywords'> & {
+export type JobRuntime = Pick<
+  PersonalizeRequest,
+  'latents' | 'latentsSource' | 'memory' | 'keywordOptions' | 'onPreview' | 'previewEvery' | 'signal' | 'onProgress' | 'warn' | 'info' | 'keywords'
+> & {
   /** The opened soft branch of `job.soft` (required when the job has one). */
   soft?: SoftRequest;
 };

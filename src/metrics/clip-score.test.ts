@@ -14,7 +14,7 @@ const fake: ClipEmbedder = {
 };
 const pixel = (red: number): RgbImage => ({ width: 1, height: 1, data: Uint8Array.of(red, 0, 0) });
 
-test("CLIP-T clamps as torchmetrics: each pair max(100 cos, 0); a set max(mean of 100 cos, 0), the clamp after the mean", async () => {
+test('CLIP-T clamps as torchmetrics: each pair max(100 cos, 0); a set max(mean of 100 cos, 0), the clamp after the mean', async () => {
   // cos = -1 for red 78 (image embedding (0, -1)), +1 for red 178.
   const images = [pixel(78), pixel(78), pixel(178)];
   assert.deepEqual(await clipTextScores(fake, images, 'x', { clamp: false }), [-100, -100, 100]);

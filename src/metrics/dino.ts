@@ -55,7 +55,11 @@ export class DinoModel {
     if (!file) throw new PmgError('model-file-missing', `DINO model ${dir} has neither ${DINO_MODEL_CANDIDATES.join(' nor ')}`, { details: { dir } });
     const configPath = join(dir, 'config.json');
     if (!existsSync(configPath)) {
-      throw new PmgError('model-file-missing', `DINO model ${dir} lacks config.json (its model_type decides whether the CLS token or pooler_output is the embedding)`, { details: { dir } });
+      throw new PmgError(
+        'model-file-missing',
+        `DINO model ${dir} lacks config.json (its model_type decides whether the CLS token or pooler_output is the embedding)`,
+        { details: { dir } },
+      );
     }
     const modelType = (parseJson(readFileSync(configPath, 'utf8'), `DINO config ${configPath}`) as { model_type?: unknown } | null)?.model_type;
     const processorPath = join(dir, 'preprocessor_config.json');

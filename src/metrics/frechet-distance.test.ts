@@ -53,17 +53,22 @@ test('FID needs two images per set', () => {
 });
 
 test('pytorch-fid convention (scipy sqrtm reference): a singular first covariance, a near-singular pair', () => {
-  const details = pytorchFid.cases.filter((c) => 'fid_pytorch_fid' in c).map((c) => {
-    const d = c.mu1.length;
-    const result = frechetDistanceDetails(
-      { dim: d, mean: Float64Array.from(c.mu1), cov: flat(c.sigma1) },
-      { dim: d, mean: Float64Array.from(c.mu2), cov: flat(c.sigma2) },
-    );
-    // scipy's sqrtm is itself only this close here (its result has imaginary parts up to ~1e-6).
-    assert.ok(Math.abs(result.value - c.fid_pytorch_fid!) < 1e-5 * Math.max(1, Math.abs(c.fid_pytorch_fid!)), `${c.name}: ${result.value} != ${c.fid_pytorch_fid}`);
-    assert.equal(result.epsilonAdded, c.eps_fallback);
-    return [c.name, result.route];
-  });
+  const details = pytorchFid.cases
+    .filter((c) => 'fid_pytorch_fid' in c)
+    .map((c) => {
+      const d = c.mu1.length;
+      const result = frechetDistanceDetails(
+        { dim: d, mean: Float64Array.from(c.mu1), cov: flat(c.sigma1) },
+        { dim: d, mean: Float64Array.from(c.mu2), cov: flat(c.sigma2) },
+      );
+      // scipy's sqrtm is itself only this close here (its result has imaginary parts up to ~1e-6).
+      assert.ok(
+        Math.abs(result.value - c.fid_pytorch_fid!) < 1e-5 * Math.max(1, Math.abs(c.fid_pytorch_fid!)),
+        `${c.name}: ${result.value} != ${c.fid_pytorch_fid}`,
+      );
+      assert.equal(result.epsilonAdded, c.eps_fallback);
+      return [c.name, result.route];
+    });
   // The singular first covariance has no Cholesky factor: the second one's is used (tr sqrt(S1 S2) = tr sqrt(S2 S1)).
   assert.deepEqual(Object.fromEntries(details), { 'first-singular': 'cholesky-2', 'near-singular-32': 'cholesky-1' });
 });
@@ -74,7 +79,8 @@ test('a product with a clearly negative eigenvalue is refused, as pytorch-fid ra
   const d = c.mu1.length;
   assert.throws(
     () => frechetDistance({ dim: d, mean: Float64Array.from(c.mu1), cov: flat(c.sigma1) }, { dim: d, mean: Float64Array.from(c.mu2), cov: flat(c.sigma2) }),
-    (e: unknown) => e instanceof PmgError && e.code === 'invalid-argument' && /eigenvalue -19\.56.*imaginary part 4\.42\d* > 0\.001.*Imaginary component/.test(e.message),
+    (e: unknown) =>
+      e instanceof PmgError && e.code === 'invalid-argument' && /eigenvalue -19\.56.*imaginary part 4\.42\d* > 0\.001.*Imaginary component/.test(e.message),
   );
 });
 
@@ -89,8 +95,14 @@ test('rounding-level negative eigenvalues count as 0; non-finite statistics are 
   assert.equal(result.route, 'eigenvectors');
   // Entries near 1e200 overflow the product: pytorch-fid's eps·I retry is made, and then one clear line.
   const huge = { dim: 2, mean: new Float64Array(2), cov: Float64Array.of(4e200, 1e200, 1e200, 3e200) };
-  assert.throws(() => frechetDistance(huge, huge), /tr sqrt\(S1 S2\) is not finite, even with 0\.000001 added to both diagonals \(pytorch-fid's fallback\).*4\.00e\+200/);
+  assert.throws(
+    () => frechetDistance(huge, huge),
+    /tr sqrt\(S1 S2\) is not finite, even with 0\.000001 added to both diagonals \(pytorch-fid's fallback\).*4\.00e\+200/,
+  );
   const bad = { dim: 2, mean: Float64Array.of(0, Number.NaN), cov: Float64Array.of(1, 0, 0, 1) };
   assert.throws(() => frechetDistance(bad, bad), /first Gaussian's mean has the value NaN at index 1; FID needs finite features/);
-  assert.throws(() => frechetDistanceOfFeatures([Float64Array.of(1, 2), Float64Array.of(1, Infinity)], [Float64Array.of(1, 2), Float64Array.of(0, 1)]), /features of generated image 1 are not all finite/);
+  assert.throws(
+    () => frechetDistanceOfFeatures([Float64Array.of(1, 2), Float64Array.of(1, Infinity)], [Float64Array.of(1, 2), Float64Array.of(0, 1)]),
+    /features of generated image 1 are not all finite/,
+  );
 });

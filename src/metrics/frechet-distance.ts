@@ -78,7 +78,10 @@ export function frechetDistanceDetails(a: GaussianStats, b: GaussianStats): Frec
     s2 = withDiagonalOffset(s2, n, FID_EPSILON);
     root = traceSqrtProduct(s1, s2, n);
     if (!Number.isFinite(root.traceSqrt)) {
-      throw new PmgError('invalid-argument', `Fréchet distance: tr sqrt(S1 S2) is not finite, even with ${FID_EPSILON} added to both diagonals (pytorch-fid's fallback); the covariances overflow float64 (largest entries ${maxAbs(a.cov).toExponential(2)} and ${maxAbs(b.cov).toExponential(2)})`);
+      throw new PmgError(
+        'invalid-argument',
+        `Fréchet distance: tr sqrt(S1 S2) is not finite, even with ${FID_EPSILON} added to both diagonals (pytorch-fid's fallback); the covariances overflow float64 (largest entries ${maxAbs(a.cov).toExponential(2)} and ${maxAbs(b.cov).toExponential(2)})`,
+      );
     }
   }
   const value = meanTerm(a.mean, b.mean) + trace(a.cov, n) + trace(b.cov, n) - 2 * root.traceSqrt;
@@ -117,12 +120,20 @@ function checkImaginary(smallest: number, what: string): void {
 
 function checkFinite(stats: GaussianStats, which: string): void {
   if (stats.mean.length !== stats.dim || stats.cov.length !== stats.dim * stats.dim) {
-    throw new PmgError('invalid-argument', `the ${which} Gaussian has a mean of ${stats.mean.length} and a covariance of ${stats.cov.length} values for dimension ${stats.dim}`);
+    throw new PmgError(
+      'invalid-argument',
+      `the ${which} Gaussian has a mean of ${stats.mean.length} and a covariance of ${stats.cov.length} values for dimension ${stats.dim}`,
+    );
   }
-  for (const [name, values] of [['mean', stats.mean], ['covariance', stats.cov]] as const) {
+  for (const [name, values] of [
+    ['mean', stats.mean],
+    ['covariance', stats.cov],
+  ] as const) {
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i]!)) {
-        throw new PmgError('invalid-argument', `the ${which} Gaussian's ${name} has the value ${values[i]} at index ${i}; FID needs finite features`, { details: { index: i } });
+        throw new PmgError('invalid-argument', `the ${which} Gaussian's ${name} has the value ${values[i]} at index ${i}; FID needs finite features`, {
+          details: { index: i },
+        });
       }
     }
   }
@@ -162,9 +173,13 @@ export function frechetDistanceOfFeatures(x: readonly Float64Array[], y: readonl
   if (x.length < 2 || y.length < 2) throw new PmgError('invalid-argument', `FID needs at least 2 images per set, got ${x.length} and ${y.length}`);
   const dim = x[0]!.length;
   if (y[0]!.length !== dim) throw new PmgError('invalid-argument', `FID feature sizes differ: ${dim} and ${y[0]!.length}`);
-  for (const [which, rows] of [['generated', x], ['reference', y]] as const) {
+  for (const [which, rows] of [
+    ['generated', x],
+    ['reference', y],
+  ] as const) {
     rows.forEach((row, k) => {
-      if (!row.every(Number.isFinite)) throw new PmgError('invalid-argument', `the features of ${which} image ${k} are not all finite; FID needs finite features`, { details: { image: k } });
+      if (!row.every(Number.isFinite))
+        throw new PmgError('invalid-argument', `the features of ${which} image ${k} are not all finite; FID needs finite features`, { details: { image: k } });
     });
   }
   if (Math.min(x.length, y.length) >= dim) return frechetDistance(gaussianStats(x), gaussianStats(y));

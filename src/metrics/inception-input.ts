@@ -25,7 +25,12 @@ const f32 = Math.fround;
 
 /** Source indices and weights along one axis (ATen's compute_source_index_and_lambda, align_corners=false). */
 export function bilinearTaps(inSize: number, outSize: number): Taps {
-  const taps: Taps = { index0: new Int32Array(outSize), index1: new Int32Array(outSize), weight0: new Float64Array(outSize), weight1: new Float64Array(outSize) };
+  const taps: Taps = {
+    index0: new Int32Array(outSize),
+    index1: new Int32Array(outSize),
+    weight0: new Float64Array(outSize),
+    weight1: new Float64Array(outSize),
+  };
   const ratio = f32(inSize / outSize);
   for (let o = 0; o < outSize; o++) {
     if (inSize === outSize) {

@@ -58,7 +58,10 @@ export class LpipsModel {
 
   static async load(dir: string, options: LpipsOptions = {}): Promise<LpipsModel> {
     const headsPath = join(dir, 'heads.json');
-    if (!existsSync(headsPath)) throw new PmgError('model-file-missing', `LPIPS model ${dir} has no heads.json; see scripts/convert-lpips.py for the layout`, { details: { path: headsPath } });
+    if (!existsSync(headsPath))
+      throw new PmgError('model-file-missing', `LPIPS model ${dir} has no heads.json; see scripts/convert-lpips.py for the layout`, {
+        details: { path: headsPath },
+      });
     const heads = parseHeads(readFileSync(headsPath, 'utf8'), headsPath);
     const session = await (options.pool ?? defaultSessionPool).get(join(dir, 'model.onnx'), options.session);
     session.expect('LPIPS backbone', ['image'], heads.taps);
@@ -77,7 +80,11 @@ export class LpipsModel {
     const std = LPIPS_SCALE.map((s) => s / 2);
     for (const indices of groups.values()) {
       for (const batch of chunks(indices, this.batchSize)) {
-        const tensor = toNchw(batch.map((i) => images[i]!), mean, std);
+        const tensor = toNchw(
+          batch.map((i) => images[i]!),
+          mean,
+          std,
+        );
         const result = await this.session.run({ image: new ort.Tensor('float32', tensor.data, tensor.dims) }, this.heads.taps);
         batch.forEach((imageIndex, n) => {
           const layers = this.heads.taps.map((name, l) => {
@@ -103,7 +110,7 @@ export class LpipsModel {
       throw new PmgError('invalid-argument', `LPIPS needs images of the same size, got ${a.width}x${a.height} and ${b.width}x${b.height}`);
     }
     let total = 0;
-    a.layers.forEach((layer, l) => total += layerDistance(layer, b.layers[l]!, this.heads.heads[l]!));
+    a.layers.forEach((layer, l) => (total += layerDistance(layer, b.layers[l]!, this.heads.heads[l]!)));
     return total;
   }
 
@@ -150,10 +157,20 @@ export function parseHeads(text: string, path: string): LpipsHeads {
   }
   const v = value as Partial<LpipsHeads>;
   const ok =
-    typeof v === 'object' && v !== null && typeof v.net === 'string' && Array.isArray(v.taps) && Array.isArray(v.heads) &&
-    v.taps.length === v.heads.length && v.taps.length > 0 && v.taps.every((t) => typeof t === 'string') &&
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.net === 'string' &&
+    Array.isArray(v.taps) &&
+    Array.isArray(v.heads) &&
+    v.taps.length === v.heads.length &&
+    v.taps.length > 0 &&
+    v.taps.every((t) => typeof t === 'string') &&
     v.heads.every((h) => Array.isArray(h) && h.length > 0 && h.every((w) => typeof w === 'number' && Number.isFinite(w)));
-  if (!ok) throw new PmgError('invalid-input', `LPIPS heads file ${path} must be {"net": string, "taps": [names], "heads": [[weights] per tap]} with one head per tap`);
+  if (!ok)
+    throw new PmgError(
+      'invalid-input',
+      `LPIPS heads file ${path} must be {"net": string, "taps": [names], "heads": [[weights] per tap]} with one head per tap`,
+    );
   const negative = v.heads!.findIndex((h) => h.some((w) => w < 0));
   if (negative >= 0) throw new PmgError('invalid-input', `LPIPS heads file ${path}: head ${negative} has negative weights; LPIPS heads are non-negative`);
   return v as LpipsHeads;

@@ -31,13 +31,64 @@ export interface MetricInfo {
 }
 
 export const METRICS: Record<MetricName, MetricInfo> = {
-  ssim: { name: 'ssim', summary: 'SSIM, Gaussian 11x11 sigma 1.5, data range 255, skimage conventions', higherIsBetter: true, kind: 'pair', modelFiles: [], sizes: 'generated resized to each reference (Lanczos-3)' },
-  'ms-ssim': { name: 'ms-ssim', summary: 'MS-SSIM as pytorch_msssim: 5 scales, weights 0.0448..0.1333, odd sides padded before pooling', higherIsBetter: true, kind: 'pair', modelFiles: [], sizes: 'generated resized to each reference (Lanczos-3); smaller side > 160 px (pytorch_msssim)' },
-  lpips: { name: 'lpips', summary: 'LPIPS distance (backbone taps + 1x1 heads from an ONNX folder)', higherIsBetter: false, kind: 'pair', modelFiles: LPIPS_FILES, sizes: 'generated resized to each reference (Lanczos-3)' },
-  'clip-t': { name: 'clip-t', summary: 'CLIP-T = max(100 cos(image, text), 0); a set: max(mean 100 cos, 0) as torchmetrics', higherIsBetter: true, kind: 'text', modelFiles: ['config.json'], defaultModel: 'Xenova/clip-vit-base-patch32', sizes: "any (CLIP's own resize/crop)" },
-  'clip-i': { name: 'clip-i', summary: 'CLIP-I = cos of CLIP image embeddings', higherIsBetter: true, kind: 'pair', modelFiles: ['config.json'], defaultModel: 'Xenova/clip-vit-base-patch32', sizes: "any (CLIP's own resize/crop)" },
-  dino: { name: 'dino', summary: 'DINO = cos of DINO/DINOv2 CLS embeddings', higherIsBetter: true, kind: 'pair', modelFiles: DINO_FILES, sizes: "any (the model's resize/crop)" },
-  fid: { name: 'fid', summary: 'FID of the generated set vs the reference set (Inception pool features)', higherIsBetter: false, kind: 'set', modelFiles: FID_FILES, sizes: 'any (resized to the network input)' },
+  ssim: {
+    name: 'ssim',
+    summary: 'SSIM, Gaussian 11x11 sigma 1.5, data range 255, skimage conventions',
+    higherIsBetter: true,
+    kind: 'pair',
+    modelFiles: [],
+    sizes: 'generated resized to each reference (Lanczos-3)',
+  },
+  'ms-ssim': {
+    name: 'ms-ssim',
+    summary: 'MS-SSIM as pytorch_msssim: 5 scales, weights 0.0448..0.1333, odd sides padded before pooling',
+    higherIsBetter: true,
+    kind: 'pair',
+    modelFiles: [],
+    sizes: 'generated resized to each reference (Lanczos-3); smaller side > 160 px (pytorch_msssim)',
+  },
+  lpips: {
+    name: 'lpips',
+    summary: 'LPIPS distance (backbone taps + 1x1 heads from an ONNX folder)',
+    higherIsBetter: false,
+    kind: 'pair',
+    modelFiles: LPIPS_FILES,
+    sizes: 'generated resized to each reference (Lanczos-3)',
+  },
+  'clip-t': {
+    name: 'clip-t',
+    summary: 'CLIP-T = max(100 cos(image, text), 0); a set: max(mean 100 cos, 0) as torchmetrics',
+    higherIsBetter: true,
+    kind: 'text',
+    modelFiles: ['config.json'],
+    defaultModel: 'Xenova/clip-vit-base-patch32',
+    sizes: "any (CLIP's own resize/crop)",
+  },
+  'clip-i': {
+    name: 'clip-i',
+    summary: 'CLIP-I = cos of CLIP image embeddings',
+    higherIsBetter: true,
+    kind: 'pair',
+    modelFiles: ['config.json'],
+    defaultModel: 'Xenova/clip-vit-base-patch32',
+    sizes: "any (CLIP's own resize/crop)",
+  },
+  dino: {
+    name: 'dino',
+    summary: 'DINO = cos of DINO/DINOv2 CLS embeddings',
+    higherIsBetter: true,
+    kind: 'pair',
+    modelFiles: DINO_FILES,
+    sizes: "any (the model's resize/crop)",
+  },
+  fid: {
+    name: 'fid',
+    summary: 'FID of the generated set vs the reference set (Inception pool features)',
+    higherIsBetter: false,
+    kind: 'set',
+    modelFiles: FID_FILES,
+    sizes: 'any (resized to the network input)',
+  },
 };
 
 export function metricInfo(name: string): MetricInfo {
@@ -74,7 +125,13 @@ export async function createMetric(name: string, options: MetricOptions = {}): P
     return options.modelDir;
   };
   const wrong = (what: string) => () => Promise.reject(new PmgError('invalid-argument', `metric '${name}' is a ${info.kind} metric and cannot ${what}`));
-  const base = { info, compare: wrong('compare image pairs'), scoreText: wrong('score images against a text'), scoreTextSet: wrong('score images against a text'), compareSets: wrong('compare image sets') } as Metric;
+  const base = {
+    info,
+    compare: wrong('compare image pairs'),
+    scoreText: wrong('score images against a text'),
+    scoreTextSet: wrong('score images against a text'),
+    compareSets: wrong('compare image sets'),
+  } as Metric;
   const load = { pool: options.pool, batchSize: options.batchSize };
   const mode = options.luma ? ('luma' as const) : ('rgb' as const);
   switch (info.name) {

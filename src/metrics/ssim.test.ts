@@ -73,7 +73,12 @@ test('MS-SSIM accepts exactly the sizes pytorch_msssim accepts (smaller side > 1
   for (const size of msReference.sizes) {
     const img = blank(size.width, size.height);
     if (size.accepted) assert.equal(msSsim(img, img), 1);
-    else assert.throws(() => msSsim(img, img), (e: unknown) => e instanceof PmgError && e.code === 'invalid-argument' && new RegExp(`at least 161x161 pixels, got ${size.width}x${size.height}`).test(e.message));
+    else
+      assert.throws(
+        () => msSsim(img, img),
+        (e: unknown) =>
+          e instanceof PmgError && e.code === 'invalid-argument' && new RegExp(`at least 161x161 pixels, got ${size.width}x${size.height}`).test(e.message),
+      );
   }
   assert.equal(MS_SSIM_MIN_SIDE, 161);
   const a = await image('a.png');

@@ -26,9 +26,13 @@ export function openCacheDatabase(path: string, schema: string, what: string): D
     db.exec(schema);
     return db;
   } catch (error) {
-    throw new PmgError('invalid-input', `cannot open the ${what} ${path} (${(error as Error).message}); delete the file, pass another --cache FILE, or use --no-cache`, {
-      cause: error,
-      details: { file: path },
-    });
+    throw new PmgError(
+      'invalid-input',
+      `cannot open the ${what} ${path} (${(error as Error).message}); delete the file, pass another --cache FILE, or use --no-cache`,
+      {
+        cause: error,
+        details: { file: path },
+      },
+    );
   }
 }

@@ -78,7 +78,10 @@ export function checkWeights(weights: readonly number[], mode: ConditioningMode)
   for (const w of weights) {
     if (!Number.isFinite(w) || w < 0) throw new PmgError('invalid-argument', `weights: ${w} is not allowed; weights must be numbers >= 0`);
     if (mode === 'repeat' && !Number.isInteger(w)) {
-      throw new PmgError('invalid-argument', `weights: ${w} is not a whole number; in repeat mode a weight is how many times the preference keywords are repeated (use --mode embed for fractional weights)`);
+      throw new PmgError(
+        'invalid-argument',
+        `weights: ${w} is not a whole number; in repeat mode a weight is how many times the preference keywords are repeated (use --mode embed for fractional weights)`,
+      );
     }
     if (mode === 'repeat' && w > 10) throw new PmgError('invalid-argument', `weights: ${w} repeats is too many (at most 10)`);
   }

@@ -20,7 +20,8 @@ function scriptedLlm(options: { json?: boolean; answer?: (prompt: string) => str
       calls.push({ prompt, options: opts });
       if (options.answer) return { text: options.answer(prompt), finishReason: 'stop' };
       if (opts?.jsonSchema) return { text: '{"keywords": ["Retro", "neon", "retro"]}', finishReason: 'stop' };
-      if (prompt.endsWith('The keywords are:')) return { text: ' 1. vintage 2. noir 3. neon 4. retro 5. pastel 6. cinematic 7. minimal 8. dramatic', finishReason: 'stop' };
+      if (prompt.endsWith('The keywords are:'))
+        return { text: ' 1. vintage 2. noir 3. neon 4. retro 5. pastel 6. cinematic 7. minimal 8. dramatic', finishReason: 'stop' };
       if (prompt.endsWith('The character is')) return { text: ' a cute cat.', finishReason: 'stop' };
       if (prompt.endsWith('Emotion:')) return { text: ' happy; Expression: smiling; Posture: waving', finishReason: 'stop' };
       return { text: '', finishReason: 'stop' };
@@ -30,7 +31,12 @@ function scriptedLlm(options: { json?: boolean; answer?: (prompt: string) => str
 }
 
 const prompts = loadPrompts();
-const movies = { items: [{ title: 'Toy Story', genres: ['Animation'] }, { title: 'Heat', genres: ['Crime'] }] };
+const movies = {
+  items: [
+    { title: 'Toy Story', genres: ['Animation'] },
+    { title: 'Heat', genres: ['Crime'] },
+  ],
+};
 
 test('movie: preference (8) and target (ask 10, use 5) with the official settings', async () => {
   const llm = scriptedLlm();
@@ -53,8 +59,18 @@ test('a target with a synopsis gets the Synopsis line; an override template with
   const alien = { item: { title: 'Alien', description: 'A crew meets a creature.' } };
   const result = await extractKeywords({ scene: 'movie', history: movies, target: alien, llm: scriptedLlm(), prompts });
   assert.match(result.prompts.target!, /"Alien"\.\nSynopsis: A crew meets a creature\.\nDescribe/, 'no genres: no Genres line');
-  const old = { ...prompts['movie-target'], optional: undefined, text: 'Poster for "{{title}}". Genres: {{genres}}. Synopsis: {{synopsis}} in {{ask}} keywords.\n### Assistant: The keywords are:' };
-  const legacy = await extractKeywords({ scene: 'movie', history: movies, target: { item: { title: 'Alien' } }, llm: scriptedLlm(), prompts: { ...prompts, 'movie-target': old } });
+  const old = {
+    ...prompts['movie-target'],
+    optional: undefined,
+    text: 'Poster for "{{title}}". Genres: {{genres}}. Synopsis: {{synopsis}} in {{ask}} keywords.\n### Assistant: The keywords are:',
+  };
+  const legacy = await extractKeywords({
+    scene: 'movie',
+    history: movies,
+    target: { item: { title: 'Alien' } },
+    llm: scriptedLlm(),
+    prompts: { ...prompts, 'movie-target': old },
+  });
   assert.match(legacy.prompts.target!, /Genres: not given\. Synopsis: not given/);
 });
 
@@ -69,7 +85,12 @@ test('sticker: character from the history, emotion/expression/posture from the c
   const result = await extractKeywords({
     scene: 'sticker',
     history: { items: [{ title: 'cat waving' }, { description: 'cat laughing' }] },
-    target: { conversation: [{ speaker: 'A', text: 'I passed!' }, { speaker: 'B', text: 'Wow' }] },
+    target: {
+      conversation: [
+        { speaker: 'A', text: 'I passed!' },
+        { speaker: 'B', text: 'Wow' },
+      ],
+    },
     llm: scriptedLlm(),
     prompts,
   });
@@ -86,7 +107,14 @@ test('attribute variant: one prompt per attribute, then select N from the union'
   const llm = scriptedLlm();
   const result = await extractKeywords({ scene: 'fashion', history: { items: [{ title: 'Linen shirt' }] }, llm, prompts, variant: 'attribute', count: 4 });
   assert.equal(llm.calls.length, 6); // colour, material, season, style, elements + select
-  assert.deepEqual(Object.keys(result.prompts), ['attribute:colour', 'attribute:material', 'attribute:season', 'attribute:style', 'attribute:elements', 'preference']);
+  assert.deepEqual(Object.keys(result.prompts), [
+    'attribute:colour',
+    'attribute:material',
+    'attribute:season',
+    'attribute:style',
+    'attribute:elements',
+    'preference',
+  ]);
   assert.match(result.prompts['attribute:material']!, /preferred material in clothing/);
   assert.match(result.prompts.preference!, /proposed for this person's fashion interests: 1\. vintage 2\. noir 3\. neon\n/);
   assert.deepEqual(result.preference, ['vintage', 'noir', 'neon', 'retro']);

@@ -180,7 +180,13 @@ function checkText(value: string, source: string, field: string, limits: InputLi
 
 function checkList(value: unknown, source: string, field: string, limits: InputLimits): string[] {
   // A MovieLens-style 'Action|Comedy' string is accepted as a list.
-  const list = typeof value === 'string' ? value.split('|').map((s) => s.trim()).filter(Boolean) : value;
+  const list =
+    typeof value === 'string'
+      ? value
+          .split('|')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : value;
   if (!Array.isArray(list)) fail(source, field, `${field} must be a list of strings`);
   if (list.length > limits.maxListEntries) fail(source, field, `${field} has ${list.length} entries, over the limit of ${limits.maxListEntries}`);
   return list.map((entry, i) => {
@@ -200,7 +206,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** One line: `<source>: <message>` (no prefix without a source); `details.field` is the field path. */
 function fail(source: string, field: string, message: string): never {
-  throw new PmgError('invalid-input', source ? `${source}: ${message}` : message, { details: { ...(source ? { file: source } : {}), ...(field ? { field } : {}) } });
+  throw new PmgError('invalid-input', source ? `${source}: ${message}` : message, {
+    details: { ...(source ? { file: source } : {}), ...(field ? { field } : {}) },
+  });
 }
 
 function formatBytes(n: number): string {

@@ -36,7 +36,10 @@ test('values survive reopening; a file that is not SQLite is a clear error', () 
     again.close();
     const junk = join(dir, 'junk.sqlite');
     writeFileSync(junk, 'this is not a database, just text '.repeat(200));
-    assert.throws(() => openKeywordCache(junk), (e: unknown) => e instanceof PmgError && /cannot open the keyword cache .*junk\.sqlite.*--no-cache/.test(e.message));
+    assert.throws(
+      () => openKeywordCache(junk),
+      (e: unknown) => e instanceof PmgError && /cannot open the keyword cache .*junk\.sqlite.*--no-cache/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

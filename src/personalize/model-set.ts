@@ -105,8 +105,18 @@ export const SD_INCLUDE = ['model_index.json', 'text_encoder/', 'tokenizer/', 'u
 /** Turn `--models` and the overrides into one spec per part. */
 export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedModelSpecs {
   const models = spec.models?.trim();
-  if (spec.models !== undefined && !models) throw new PmgError('invalid-argument', `--models is empty; give a folder (llm/, clip/, sd/) or a preset: ${presetNames.join(', ')}`);
-  let base: { llm?: string; llmModel?: string; llmDtype?: TransformersDtype; clip?: string; sd?: string; decoder?: string; finalDecoder?: DecoderKind; preset?: ModelPreset };
+  if (spec.models !== undefined && !models)
+    throw new PmgError('invalid-argument', `--models is empty; give a folder (llm/, clip/, sd/) or a preset: ${presetNames.join(', ')}`);
+  let base: {
+    llm?: string;
+    llmModel?: string;
+    llmDtype?: TransformersDtype;
+    clip?: string;
+    sd?: string;
+    decoder?: string;
+    finalDecoder?: DecoderKind;
+    preset?: ModelPreset;
+  };
   if (models === undefined) {
     const preset = presets[DEFAULT_PRESET];
     base = spec.llm && spec.clip && spec.sd ? {} : { ...preset, preset };
@@ -116,12 +126,19 @@ export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedMode
   } else {
     const dir = resolvePath(cwd, models);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new PmgError('invalid-argument', `--models '${models}' is neither a folder nor a preset; give a folder laid out like 'pmg models fixtures DIR' writes it (llm/, clip/, sd/) or one of: ${presetNames.join(', ')}`);
+      throw new PmgError(
+        'invalid-argument',
+        `--models '${models}' is neither a folder nor a preset; give a folder laid out like 'pmg models fixtures DIR' writes it (llm/, clip/, sd/) or one of: ${presetNames.join(', ')}`,
+      );
     }
     const part = (name: string, given: string | undefined): string | undefined => {
       if (given) return undefined;
       const path = join(dir, name);
-      if (!existsSync(path)) throw new PmgError('model-not-found', `--models folder ${dir} has no ${name}/ folder; it needs llm/, clip/ and sd/ (write one with 'pmg models fixtures DIR'), or pass --${name}`);
+      if (!existsSync(path))
+        throw new PmgError(
+          'model-not-found',
+          `--models folder ${dir} has no ${name}/ folder; it needs llm/, clip/ and sd/ (write one with 'pmg models fixtures DIR'), or pass --${name}`,
+        );
       return path;
     };
     const llmDir = part('llm', spec.llm);
@@ -152,18 +169,28 @@ export const FOLDER_DECODER = 'taesd';
  * The tiny decoder to load and the default final decoder (rules in the header): `spec` holds what the user gave
  * (`decoder`, possibly 'none', and `finalDecoder`), `base` what the preset or the models folder brings.
  */
-export function resolveDecoderChoice(spec: Pick<ModelSetSpec, 'decoder' | 'finalDecoder'>, base: { decoder?: string; finalDecoder?: DecoderKind } = {}): { decoder?: string; finalDecoder: DecoderKind } {
+export function resolveDecoderChoice(
+  spec: Pick<ModelSetSpec, 'decoder' | 'finalDecoder'>,
+  base: { decoder?: string; finalDecoder?: DecoderKind } = {},
+): { decoder?: string; finalDecoder: DecoderKind } {
   const given = spec.decoder?.trim();
-  if (spec.decoder !== undefined && !given) throw new PmgError('invalid-argument', `--decoder is empty; give a tiny autoencoder's folder or hub id (e.g. julienkay/taesd), or ${NO_DECODER}`);
+  if (spec.decoder !== undefined && !given)
+    throw new PmgError('invalid-argument', `--decoder is empty; give a tiny autoencoder's folder or hub id (e.g. julienkay/taesd), or ${NO_DECODER}`);
   if (spec.finalDecoder !== undefined && !decoderKinds.includes(spec.finalDecoder)) {
-    throw new PmgError('invalid-argument', `--final-decoder must be ${decoderKinds.join(' or ')}, got '${String(spec.finalDecoder)}'`, { details: { field: 'finalDecoder' } });
+    throw new PmgError('invalid-argument', `--final-decoder must be ${decoderKinds.join(' or ')}, got '${String(spec.finalDecoder)}'`, {
+      details: { field: 'finalDecoder' },
+    });
   }
   const decoder = given === NO_DECODER ? undefined : (given ?? base.decoder);
   const finalDecoder = spec.finalDecoder ?? (given && given !== NO_DECODER ? 'tiny' : given === NO_DECODER ? 'vae' : (base.finalDecoder ?? 'vae'));
   if (finalDecoder === 'tiny' && !decoder) {
-    throw new PmgError('invalid-argument', `--final-decoder tiny needs a tiny decoder; add --decoder <folder|hub id> (e.g. julienkay/taesd)${given === NO_DECODER ? ` instead of --decoder ${NO_DECODER}` : ''}`, {
-      details: { field: 'finalDecoder' },
-    });
+    throw new PmgError(
+      'invalid-argument',
+      `--final-decoder tiny needs a tiny decoder; add --decoder <folder|hub id> (e.g. julienkay/taesd)${given === NO_DECODER ? ` instead of --decoder ${NO_DECODER}` : ''}`,
+      {
+        details: { field: 'finalDecoder' },
+      },
+    );
   }
   return { ...(decoder ? { decoder } : {}), finalDecoder };
 }
@@ -176,7 +203,13 @@ export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOpti
   const llm = await loadLlm(specs, device, options);
   try {
     const { clip, id: clipId } = await loadClipModel(specs.clip, device, store);
-    const sd = await loadStableDiffusion(specs.sd, { resolve: pullingResolver(store), device, threads: spec.threads, warn: options.warn, optimizedCacheDir: store.options.cacheDir });
+    const sd = await loadStableDiffusion(specs.sd, {
+      resolve: pullingResolver(store),
+      device,
+      threads: spec.threads,
+      warn: options.warn,
+      optimizedCacheDir: store.options.cacheDir,
+    });
     const decoder = specs.decoder ? await loadTinyDecoder(specs.decoder, { resolve: pullingResolver(store), device, threads: spec.threads }) : undefined;
     return {
       llm,
@@ -203,7 +236,12 @@ async function loadLlm(specs: ResolvedModelSpecs, device: 'cpu' | 'cuda', option
     const dtype = specs.llmDtype ?? 'fp32';
     const { files, optionalFiles } = onnxCausalLmFiles(dtype);
     const pulled = await options.store.pull(parsed.model, { include: [...files, ...optionalFiles] });
-    const llm = new OnnxCausalLanguageModel({ dir: pulled.dir, id: `onnx:${pulled.id}@${pulled.commit ?? pulled.revision ?? 'main'}${dtype === 'fp32' ? '' : `#${dtype}`}`, device, dtype });
+    const llm = new OnnxCausalLanguageModel({
+      dir: pulled.dir,
+      id: `onnx:${pulled.id}@${pulled.commit ?? pulled.revision ?? 'main'}${dtype === 'fp32' ? '' : `#${dtype}`}`,
+      device,
+      dtype,
+    });
     await llm.load();
     return llm;
   }

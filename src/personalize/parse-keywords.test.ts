@@ -43,7 +43,11 @@ for (const c of corpus.cases as Case[]) {
 
 test('the corpus covers every parser and some failures', () => {
   const cases = corpus.cases as Case[];
-  for (const p of ['keywords', 'json', 'sticker', 'character']) assert.ok(cases.some((c) => c.parser === p), p);
+  for (const p of ['keywords', 'json', 'sticker', 'character'])
+    assert.ok(
+      cases.some((c) => c.parser === p),
+      p,
+    );
   assert.ok(cases.filter((c) => c.error).length >= 5);
 });
 

@@ -123,7 +123,10 @@ export function parseCharacter(raw: string): string {
   s = s.trim().split('\n')[0]!;
   // The first sentence only; keep "e.g." style dots out of the question.
   s = s.split(/(?<=[^.\s]{2})[.!?](?:\s|$)/)[0]!;
-  s = s.replace(/^[\s"'“”‘’:,-]+|[\s"'“”‘’.,;:!?-]+$/g, '').replace(/\s+/g, ' ').toLowerCase();
+  s = s
+    .replace(/^[\s"'“”‘’:,-]+|[\s"'“”‘’.,;:!?-]+$/g, '')
+    .replace(/\s+/g, ' ')
+    .toLowerCase();
   if (!s || !/\p{L}/u.test(s)) noOutput('character', raw);
   return s.length > maxKeywordChars ? s.slice(0, maxKeywordChars).trimEnd() : s;
 }

@@ -26,17 +26,42 @@ before(async () => {
 });
 after(() => fixture?.close());
 
-const keywords: KeywordResult = { scene: 'movie', preference: ['vintage', 'noir'], target: ['dark', 'space'], prompts: {}, raw: {}, model: 'given', cached: false };
-const base: PersonalizeRequest = { scene: 'movie', history: { items: [{ title: 'Heat' }] }, target: { item: { title: 'Alien' } }, keywords, steps: 4, width: 64, height: 64, seed: 3, weights: [1, 2] };
+const keywords: KeywordResult = {
+  scene: 'movie',
+  preference: ['vintage', 'noir'],
+  target: ['dark', 'space'],
+  prompts: {},
+  raw: {},
+  model: 'given',
+  cached: false,
+};
+const base: PersonalizeRequest = {
+  scene: 'movie',
+  history: { items: [{ title: 'Heat' }] },
+  target: { item: { title: 'Alien' } },
+  keywords,
+  steps: 4,
+  width: 64,
+  height: 64,
+  seed: 3,
+  weights: [1, 2],
+};
 const recordOf = (png: Buffer) => JSON.parse(textChunks(png)['pmg']!.text) as GenerationRecord;
 
 /** The model set with both decoders wrapped so that each call's latent shape is recorded. */
 function spied(): { models: ModelSet; vae: number[][]; tiny: number[][] } {
   const vae: number[][] = [];
   const tiny: number[][] = [];
-  const wrap = (inner: VaeDecoder, seen: number[][]): VaeDecoder => ({ scalingFactor: inner.scalingFactor, decode: (l) => (seen.push([...l.dims]), inner.decode(l)) });
+  const wrap = (inner: VaeDecoder, seen: number[][]): VaeDecoder => ({
+    scalingFactor: inner.scalingFactor,
+    decode: (l) => (seen.push([...l.dims]), inner.decode(l)),
+  });
   return {
-    models: { ...models, sd: { ...models.sd, vaeDecoder: wrap(models.sd.vaeDecoder, vae) }, decoder: { ...models.decoder!, decoder: wrap(models.decoder!.decoder, tiny) } },
+    models: {
+      ...models,
+      sd: { ...models.sd, vaeDecoder: wrap(models.sd.vaeDecoder, vae) },
+      decoder: { ...models.decoder!, decoder: wrap(models.decoder!.decoder, tiny) },
+    },
     vae,
     tiny,
   };
@@ -48,9 +73,15 @@ test("a fixtures folder's taesd/ is loaded for previews; the final images stay t
   assert.equal(models.finalDecoder, 'vae');
   const s = spied();
   const r = await personalize(s.models, base);
-  assert.deepEqual(s.vae, [[1, 4, 8, 8], [1, 4, 8, 8]]);
+  assert.deepEqual(s.vae, [
+    [1, 4, 8, 8],
+    [1, 4, 8, 8],
+  ]);
   assert.deepEqual(s.tiny, [], 'no previews in an exhaustive run');
-  assert.deepEqual(r.candidates.map((c) => c.decoder), ['vae', 'vae']);
+  assert.deepEqual(
+    r.candidates.map((c) => c.decoder),
+    ['vae', 'vae'],
+  );
   assert.equal(r.settings.finalDecoder, 'vae');
   assert.equal(r.settings.previewDecoder, undefined);
   const record = recordOf(r.candidates[0]!.png);
@@ -61,25 +92,45 @@ test("a fixtures folder's taesd/ is loaded for previews; the final images stay t
 test("finalDecoder 'tiny': every final image by the tiny decoder, so recorded (candidate, settings, PNG record and A1111 VAE)", async () => {
   const s = spied();
   const tinyRun = await personalize(s.models, { ...base, finalDecoder: 'tiny' });
-  assert.deepEqual(s.tiny, [[1, 4, 8, 8], [1, 4, 8, 8]]);
+  assert.deepEqual(s.tiny, [
+    [1, 4, 8, 8],
+    [1, 4, 8, 8],
+  ]);
   assert.deepEqual(s.vae, []);
-  assert.deepEqual(tinyRun.candidates.map((c) => c.decoder), ['tiny', 'tiny']);
+  assert.deepEqual(
+    tinyRun.candidates.map((c) => c.decoder),
+    ['tiny', 'tiny'],
+  );
   assert.equal(tinyRun.settings.finalDecoder, 'tiny');
   const record = recordOf(tinyRun.candidates[1]!.png);
   assert.deepEqual(record.decoder, { kind: 'tiny', model: models.ids.decoder });
   assert.match(textChunks(tinyRun.candidates[1]!.png)['parameters']!.text, new RegExp(`, VAE: ${models.ids.decoder!.replace(/[\\/.]/g, '\\$&')}$`));
   const vaeRun = await personalize(models, base);
   assert.notDeepEqual(tinyRun.candidates[0]!.png, vaeRun.candidates[0]!.png);
-  assert.deepEqual(tinyRun.candidates.map((c) => [c.seed, c.prompt]), vaeRun.candidates.map((c) => [c.seed, c.prompt]));
+  assert.deepEqual(
+    tinyRun.candidates.map((c) => [c.seed, c.prompt]),
+    vaeRun.candidates.map((c) => [c.seed, c.prompt]),
+  );
   // The model set's own default applies when the request names none.
   const byDefault = await personalize({ ...models, finalDecoder: 'tiny' }, base);
-  assert.deepEqual(byDefault.candidates.map((c) => c.png), tinyRun.candidates.map((c) => c.png));
+  assert.deepEqual(
+    byDefault.candidates.map((c) => c.png),
+    tinyRun.candidates.map((c) => c.png),
+  );
 });
 
 test('early search: the previews come from the tiny decoder at full size; stopped candidates say so', async () => {
   const s = spied();
   const r = await personalize(s.models, { ...base, weights: [0, 1, 2], search: 'early', width: 128, height: 128 });
-  assert.deepEqual(s.tiny, [[1, 4, 16, 16], [1, 4, 16, 16], [1, 4, 16, 16]], 'x0 of every candidate, not pooled');
+  assert.deepEqual(
+    s.tiny,
+    [
+      [1, 4, 16, 16],
+      [1, 4, 16, 16],
+      [1, 4, 16, 16],
+    ],
+    'x0 of every candidate, not pooled',
+  );
   assert.deepEqual(s.vae, [[1, 4, 16, 16]], 'only the finished candidate goes through the VAE');
   assert.equal(r.settings.previewDecoder, 'tiny');
   assert.equal(r.settings.previewScale, 1);
@@ -90,13 +141,21 @@ test('early search: the previews come from the tiny decoder at full size; stoppe
   // An explicit preview scale still pools the latents before the tiny decoder.
   s.tiny.length = 0;
   const pooled = await personalize(s.models, { ...base, weights: [0, 1, 2], search: 'early', width: 128, height: 128, previewScale: 2 });
-  assert.deepEqual(s.tiny, [[1, 4, 8, 8], [1, 4, 8, 8], [1, 4, 8, 8]]);
+  assert.deepEqual(s.tiny, [
+    [1, 4, 8, 8],
+    [1, 4, 8, 8],
+    [1, 4, 8, 8],
+  ]);
   assert.equal(pooled.settings.previewScaleUsed, 2);
   // Without a tiny decoder: the VAE on 2x2-pooled latents, as before.
   const { decoder: _none, ...withoutTiny } = s.models;
   s.vae.length = 0;
   const vaeOnly = await personalize(withoutTiny, { ...base, weights: [0, 1, 2], search: 'early', width: 128, height: 128 });
-  assert.deepEqual(s.vae.slice(0, 3), [[1, 4, 8, 8], [1, 4, 8, 8], [1, 4, 8, 8]]);
+  assert.deepEqual(s.vae.slice(0, 3), [
+    [1, 4, 8, 8],
+    [1, 4, 8, 8],
+    [1, 4, 8, 8],
+  ]);
   assert.equal(vaeOnly.settings.previewDecoder, 'vae');
   assert.equal(vaeOnly.settings.previewScale, 2);
 });
@@ -104,17 +163,23 @@ test('early search: the previews come from the tiny decoder at full size; stoppe
 test('live previews go to onPreview (tiny decoder), timed apart from the denoising', async () => {
   const previews: StepPreview[] = [];
   const r = await personalize(models, { ...base, onPreview: (p) => void previews.push(p) });
-  assert.deepEqual(previews.map((p) => [p.stepsDone, p.decoder, p.images.dims.join('x')]), [
-    [1, 'tiny', '2x3x64x64'],
-    [2, 'tiny', '2x3x64x64'],
-    [3, 'tiny', '2x3x64x64'],
-  ]);
+  assert.deepEqual(
+    previews.map((p) => [p.stepsDone, p.decoder, p.images.dims.join('x')]),
+    [
+      [1, 'tiny', '2x3x64x64'],
+      [2, 'tiny', '2x3x64x64'],
+      [3, 'tiny', '2x3x64x64'],
+    ],
+  );
   assert.ok(r.timings.preview! >= 0 && r.timings.denoise! > 0);
   assert.equal(r.settings.previewDecoder, 'tiny');
   const every3: number[] = [];
   await personalize(models, { ...base, previewEvery: 3, onPreview: (p) => void every3.push(p.stepsDone) });
   assert.deepEqual(every3, [3]);
-  await assert.rejects(personalize(models, { ...base, previewEvery: 0, onPreview: () => undefined }), /preview every \(--preview-every\) must be a whole number >= 1, got 0/);
+  await assert.rejects(
+    personalize(models, { ...base, previewEvery: 0, onPreview: () => undefined }),
+    /preview every \(--preview-every\) must be a whole number >= 1, got 0/,
+  );
 });
 
 test('early search with live previews: the live preview of the early step is the early preview (decoded once)', async () => {
@@ -123,10 +188,17 @@ test('early search with live previews: the live preview of the early step is the
   const previews: StepPreview[] = [];
   const withLive = await personalize(s.models, { ...request, onPreview: (p) => void previews.push(p) });
   const early = withLive.settings.earlySteps!;
-  assert.deepEqual(previews.map((p) => [p.step, p.candidates.length]), [[early - 1, 3], ...previews.slice(1).map((p) => [p.step, 1])], 'all three at the early step, then the kept one');
+  assert.deepEqual(
+    previews.map((p) => [p.step, p.candidates.length]),
+    [[early - 1, 3], ...previews.slice(1).map((p) => [p.step, 1])],
+    'all three at the early step, then the kept one',
+  );
   assert.equal(s.tiny.length, 3 + previews.length - 1, 'one tiny decode per candidate and live preview, none again for the early choice');
   const plain = await personalize(models, request);
-  assert.deepEqual(withLive.candidates.map((c) => [c.dp, c.dt, c.finished, c.png]), plain.candidates.map((c) => [c.dp, c.dt, c.finished, c.png]));
+  assert.deepEqual(
+    withLive.candidates.map((c) => [c.dp, c.dt, c.finished, c.png]),
+    plain.candidates.map((c) => [c.dp, c.dt, c.finished, c.png]),
+  );
 });
 
 test("finalDecoder 'tiny' without a tiny decoder, or an unknown decoder, is refused before any model runs", async () => {
@@ -134,13 +206,19 @@ test("finalDecoder 'tiny' without a tiny decoder, or an unknown decoder, is refu
   // Without given keywords: the LLM would run first, but the decoder choice is checked before.
   const { keywords: _keywords, ...needsLlm } = base;
   const llm = Object.assign(Object.create(models.llm) as typeof models.llm, { generate: () => Promise.reject(new Error('the LLM ran')) });
-  await assert.rejects(personalize({ ...withoutTiny, llm }, { ...needsLlm, finalDecoder: 'tiny' }), (error: unknown) => error instanceof PmgError && error.code === 'invalid-argument' && /needs a tiny autoencoder decoder/.test(error.message));
+  await assert.rejects(
+    personalize({ ...withoutTiny, llm }, { ...needsLlm, finalDecoder: 'tiny' }),
+    (error: unknown) => error instanceof PmgError && error.code === 'invalid-argument' && /needs a tiny autoencoder decoder/.test(error.message),
+  );
   await assert.rejects(personalize({ ...models, llm }, needsLlm), /the LLM ran/, 'the spy LLM is the one called');
   await assert.rejects(personalize(models, { ...base, finalDecoder: 'taesd' as never }), /final decoder \(--final-decoder\) must be vae or tiny, got 'taesd'/);
-  await assert.rejects(personalize(models, { ...base, finalDecoder: 3 as never }), (error: unknown) => error instanceof PmgError && error.details.field === 'finalDecoder');
+  await assert.rejects(
+    personalize(models, { ...base, finalDecoder: 3 as never }),
+    (error: unknown) => error instanceof PmgError && error.details.field === 'finalDecoder',
+  );
 });
 
-test('the model set picks its decoder: the preset, a folder\'s taesd/ (previews), --decoder (final), none', () => {
+test("the model set picks its decoder: the preset, a folder's taesd/ (previews), --decoder (final), none", () => {
   const cwd = fixture.root;
   const fast = resolveModelSpecs({ models: 'fast' }, cwd);
   assert.equal(fast.decoder, 'julienkay/taesd');
@@ -160,7 +238,10 @@ test('the model set picks its decoder: the preset, a folder\'s taesd/ (previews)
   const none = resolveModelSpecs({ models: 'fast', decoder: 'none' }, cwd);
   assert.deepEqual([none.decoder, none.finalDecoder], [undefined, 'vae']);
   assert.equal(resolveModelSpecs({ models: 'fx', decoder: 'none' }, cwd).decoder, undefined);
-  assert.throws(() => resolveModelSpecs({ models: 'paper', finalDecoder: 'tiny' }, cwd), /--final-decoder tiny needs a tiny decoder; add --decoder <folder\|hub id> \(e\.g\. julienkay\/taesd\)$/);
+  assert.throws(
+    () => resolveModelSpecs({ models: 'paper', finalDecoder: 'tiny' }, cwd),
+    /--final-decoder tiny needs a tiny decoder; add --decoder <folder\|hub id> \(e\.g\. julienkay\/taesd\)$/,
+  );
   assert.throws(() => resolveModelSpecs({ models: 'fast', decoder: 'none', finalDecoder: 'tiny' }, cwd), /instead of --decoder none/);
   assert.throws(() => resolveModelSpecs({ models: 'fast', decoder: ' ' }, cwd), /--decoder is empty/);
   assert.throws(() => resolveModelSpecs({ models: 'fast', finalDecoder: 'small' as never }, cwd), /--final-decoder must be vae or tiny, got 'small'/);

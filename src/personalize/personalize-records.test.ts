@@ -23,7 +23,15 @@ before(async () => {
 });
 after(() => fixture?.close());
 
-const keywords: KeywordResult = { scene: 'movie', preference: ['vintage', 'noir'], target: ['dark', 'space'], prompts: {}, raw: {}, model: 'given', cached: false };
+const keywords: KeywordResult = {
+  scene: 'movie',
+  preference: ['vintage', 'noir'],
+  target: ['dark', 'space'],
+  prompts: {},
+  raw: {},
+  model: 'given',
+  cached: false,
+};
 const base: PersonalizeRequest = {
   scene: 'movie',
   history: { items: [{ title: 'Heat' }] },
@@ -42,7 +50,10 @@ test('every candidate PNG carries A1111 parameters and its pmg record (scheduler
   r.candidates.forEach((c) => {
     assert.ok(walkPng(c.png).every((chunk) => chunk.crcOk));
     const texts = textChunks(c.png);
-    assert.equal(texts['parameters']!.text, `${c.prompt}\nNegative prompt: ${c.negative}\nSteps: 4, Sampler: PLMS, CFG scale: 7.5, Seed: 3, Size: 64x64, Model: ${models.ids.sd}`);
+    assert.equal(
+      texts['parameters']!.text,
+      `${c.prompt}\nNegative prompt: ${c.negative}\nSteps: 4, Sampler: PLMS, CFG scale: 7.5, Seed: 3, Size: 64x64, Model: ${models.ids.sd}`,
+    );
     const record = JSON.parse(texts['pmg']!.text) as GenerationRecord;
     assert.equal(record.prompt, c.prompt);
     assert.equal(record.model, models.ids.sd);
@@ -62,7 +73,7 @@ test('early search: an unfinished candidate PNG says it is a preview', async () 
   assert.equal((JSON.parse(textChunks(done.png)['pmg']!.text) as GenerationRecord).previewAfterStep, undefined);
 });
 
-test('given latents replace the seed noise: the seed\'s own noise as latents gives the same pixels; recorded', async () => {
+test("given latents replace the seed noise: the seed's own noise as latents gives the same pixels; recorded", async () => {
   const noise = new SeededRandom(3).fillGaussian(new Float32Array(4 * 8 * 8));
   const source = { file: '/data/start.npy', sha256: 'cd'.repeat(32) };
   const seeded = await personalize(models, { ...base, weights: [1, 2] });
@@ -71,5 +82,8 @@ test('given latents replace the seed noise: the seed\'s own noise as latents giv
   assert.deepEqual(given.settings.latents, source);
   const record = JSON.parse(textChunks(given.candidates[1]!.png)['pmg']!.text) as GenerationRecord;
   assert.deepEqual(record.images, [{ seed: 9, latents: { ...source, row: 0 } }]);
-  await assert.rejects(personalize(models, { ...base, weights: [1, 2], latents: { data: new Float32Array(768), dims: [3, 4, 8, 8] } }), /the latents tensor has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\]/);
+  await assert.rejects(
+    personalize(models, { ...base, weights: [1, 2], latents: { data: new Float32Array(768), dims: [3, 4, 8, 8] } }),
+    /the latents tensor has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\]/,
+  );
 });

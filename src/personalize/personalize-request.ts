@@ -226,13 +226,19 @@ export function checkPersonalizeRequest(request: PersonalizeRequestDraft, preset
   const previewScale = request.previewScale === undefined ? undefined : checkPreviewScale(request.previewScale, 'preview scale (--preview-scale)');
   const finalDecoder = request.finalDecoder;
   if (finalDecoder !== undefined && !decoderKinds.includes(finalDecoder)) {
-    throw new PmgError('invalid-argument', `final decoder (--final-decoder) must be ${decoderKinds.join(' or ')}, got '${String(finalDecoder)}'`, { details: { field: 'finalDecoder' } });
+    throw new PmgError('invalid-argument', `final decoder (--final-decoder) must be ${decoderKinds.join(' or ')}, got '${String(finalDecoder)}'`, {
+      details: { field: 'finalDecoder' },
+    });
   }
   if (request.previewEvery !== undefined) checkPreviewEvery(request.previewEvery, 'preview every (--preview-every)');
   const targetWeight = request.targetWeight ?? 1;
-  if (!Number.isFinite(targetWeight) || targetWeight < 0) throw new PmgError('invalid-argument', `target weight (--target-weight) must be a number >= 0, got ${targetWeight}`);
+  if (!Number.isFinite(targetWeight) || targetWeight < 0)
+    throw new PmgError('invalid-argument', `target weight (--target-weight) must be a number >= 0, got ${targetWeight}`);
   if (mode === 'repeat' && targetWeight !== 1) {
-    throw new PmgError('invalid-argument', `target weight (--target-weight) ${targetWeight} needs --mode embed: in repeat mode the target keywords are written once (weight 1) and only the preference keywords are repeated`);
+    throw new PmgError(
+      'invalid-argument',
+      `target weight (--target-weight) ${targetWeight} needs --mode embed: in repeat mode the target keywords are written once (weight 1) and only the preference keywords are repeated`,
+    );
   }
   const seed = request.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new PmgError('invalid-argument', `seed must be a non-negative integer, got ${seed}`);
@@ -248,19 +254,45 @@ export function checkPersonalizeRequest(request: PersonalizeRequestDraft, preset
   if (method === 'pmg') weights = request.weights ?? defaults;
   else if (method === 'keywords') weights = [request.fixedWeight ?? defaults[0]!];
   else weights = [0];
-  if (request.weights && method !== 'pmg') throw new PmgError('invalid-argument', `weights are only used by method 'pmg' (method '${method}' generates one candidate)`);
+  if (request.weights && method !== 'pmg')
+    throw new PmgError('invalid-argument', `weights are only used by method 'pmg' (method '${method}' generates one candidate)`);
   const softWeight = checkSoftUse(method, request.soft);
-  return { history, target, method, mode, search, alpha, earlyFraction, earlyKeep, previewScale, finalDecoder, targetWeight, seed, steps, guidance, width, height, scheduler, timestepSpacing, weights, style, softWeight };
+  return {
+    history,
+    target,
+    method,
+    mode,
+    search,
+    alpha,
+    earlyFraction,
+    earlyKeep,
+    previewScale,
+    finalDecoder,
+    targetWeight,
+    seed,
+    steps,
+    guidance,
+    width,
+    height,
+    scheduler,
+    timestepSpacing,
+    weights,
+    style,
+    softWeight,
+  };
 }
 
 /** w_s of the request (undefined without a soft branch); a soft branch the method does not use is refused. */
 function checkSoftUse(method: PersonalizeMethod, soft: Partial<SoftRequest> | undefined): number | undefined {
   if (!soft) {
-    if (method === 'soft') throw new PmgError('invalid-argument', "method 'soft' needs a soft module (--soft DIR; library: request.soft)", { details: { field: 'soft' } });
+    if (method === 'soft')
+      throw new PmgError('invalid-argument', "method 'soft' needs a soft module (--soft DIR; library: request.soft)", { details: { field: 'soft' } });
     return undefined;
   }
   if (!softMethods.includes(method)) {
-    throw new PmgError('invalid-argument', `method '${method}' does not use a soft module; drop --soft or use --method ${softMethods.join(' or ')}`, { details: { field: 'soft' } });
+    throw new PmgError('invalid-argument', `method '${method}' does not use a soft module; drop --soft or use --method ${softMethods.join(' or ')}`, {
+      details: { field: 'soft' },
+    });
   }
   const weight = soft.weight ?? 1;
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {

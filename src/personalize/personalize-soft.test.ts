@@ -27,10 +27,23 @@ before(async () => {
 });
 after(() => fixture?.close());
 
-const keywords: KeywordResult = { scene: 'movie', preference: ['vintage', 'noir', 'neon'], target: ['dark', 'space', 'creature'], prompts: {}, raw: {}, model: 'given', cached: false };
+const keywords: KeywordResult = {
+  scene: 'movie',
+  preference: ['vintage', 'noir', 'neon'],
+  target: ['dark', 'space', 'creature'],
+  prompts: {},
+  raw: {},
+  model: 'given',
+  cached: false,
+};
 const base: PersonalizeRequest = {
   scene: 'movie',
-  history: { items: [{ title: 'Heat', genres: ['Action', 'Crime'] }, { title: 'Toy Story (1995)', genres: ['Animation'] }] },
+  history: {
+    items: [
+      { title: 'Heat', genres: ['Action', 'Crime'] },
+      { title: 'Toy Story (1995)', genres: ['Animation'] },
+    ],
+  },
   target: { item: { title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' } },
   keywords,
   steps: 3,
@@ -39,7 +52,7 @@ const base: PersonalizeRequest = {
   seed: 3,
 };
 
-test("method soft: one candidate, the target part plus N soft tokens (context 77 + 4), recorded in the result", async () => {
+test('method soft: one candidate, the target part plus N soft tokens (context 77 + 4), recorded in the result', async () => {
   const body = countingBody(realBody);
   const events: string[] = [];
   const r = await personalize(fixture.models, { ...base, method: 'soft', soft: { module: soft, body }, onProgress: (e) => events.push(e.stage) });
@@ -50,7 +63,18 @@ test("method soft: one candidate, the target part plus N soft tokens (context 77
   assert.equal(c.contextTokens, 77 + 4);
   assert.deepEqual(
     { ...r.soft, prompt: undefined },
-    { module: soft.source, fingerprint: soft.fingerprint, P: 4, N: 4, weight: 1, llm: { id: body.id, fingerprint: body.fingerprint }, template: { name: 'movie-soft', version: '1' }, prompt: undefined, promptTokens: r.soft!.promptTokens, cached: false },
+    {
+      module: soft.source,
+      fingerprint: soft.fingerprint,
+      P: 4,
+      N: 4,
+      weight: 1,
+      llm: { id: body.id, fingerprint: body.fingerprint },
+      template: { name: 'movie-soft', version: '1' },
+      prompt: undefined,
+      promptTokens: r.soft!.promptTokens,
+      cached: false,
+    },
   );
   assert.match(r.soft!.prompt, /^### Human: A person watched the following movies: 0\. Heat \(Action, Crime\) 1\. Toy Story/);
   assert.equal(typeof r.timings.soft, 'number');
@@ -65,11 +89,20 @@ test("method soft: one candidate, the target part plus N soft tokens (context 77
 test('method pmg with a module: every weight gets the same soft tokens, computed once', async () => {
   const body = countingBody(realBody);
   const r = await personalize(fixture.models, { ...base, method: 'pmg', soft: { module: soft, body } });
-  assert.deepEqual(r.candidates.map((c) => c.weights.preference), [1, 2]);
-  assert.deepEqual(r.candidates.map((c) => c.contextTokens), [81, 81]);
+  assert.deepEqual(
+    r.candidates.map((c) => c.weights.preference),
+    [1, 2],
+  );
+  assert.deepEqual(
+    r.candidates.map((c) => c.contextTokens),
+    [81, 81],
+  );
   assert.equal(body.forwardCalls, 1);
   const without = await personalize(fixture.models, { ...base, method: 'pmg' });
-  assert.deepEqual(without.candidates.map((c) => c.contextTokens), [77, 77]);
+  assert.deepEqual(
+    without.candidates.map((c) => c.contextTokens),
+    [77, 77],
+  );
   assert.notDeepEqual(without.candidates[0]!.png, r.candidates[0]!.png);
   assert.equal(without.candidates[0]!.prompt, r.candidates[0]!.prompt);
 });
@@ -96,7 +129,10 @@ test('the conditioning: [target ; preference × w_p ; soft × w_s]; the uncondit
   const cond = encoded!.cond;
   const uncond = encoded!.uncond;
   assert.deepEqual(cond.dims, [1, 77 + 77 + 4, 768], 'target window, preference window, soft tokens');
-  assert.deepEqual(Array.from(cond.data.subarray(154 * 768)), Array.from(tokens.data, (v) => Math.fround(v * 0.5)));
+  assert.deepEqual(
+    Array.from(cond.data.subarray(154 * 768)),
+    Array.from(tokens.data, (v) => Math.fround(v * 0.5)),
+  );
   assert.deepEqual(uncond.dims, [1, 154 + 4, 768]);
   const last = Array.from(uncond.data.subarray(153 * 768, 154 * 768));
   for (let n = 0; n < 4; n++) assert.deepEqual(Array.from(uncond.data.subarray((154 + n) * 768, (155 + n) * 768)), last, `copy ${n}`);
@@ -105,17 +141,32 @@ test('the conditioning: [target ; preference × w_p ; soft × w_s]; the uncondit
 test('soft requests are checked before any model runs: one line each', async () => {
   const body = countingBody(realBody);
   const fails = async (request: PersonalizeRequest, pattern: RegExp): Promise<void> => {
-    await assert.rejects(personalize(fixture.models, request), (e: unknown) => e instanceof Error && pattern.test(e.message) && !e.message.includes('\n'), String(pattern));
+    await assert.rejects(
+      personalize(fixture.models, request),
+      (e: unknown) => e instanceof Error && pattern.test(e.message) && !e.message.includes('\n'),
+      String(pattern),
+    );
   };
   await fails({ ...base, method: 'soft' }, /method 'soft' needs a soft module \(--soft DIR/);
-  await fails({ ...base, method: 'keywords', soft: { module: soft, body } }, /method 'keywords' does not use a soft module; drop --soft or use --method soft or pmg/);
+  await fails(
+    { ...base, method: 'keywords', soft: { module: soft, body } },
+    /method 'keywords' does not use a soft module; drop --soft or use --method soft or pmg/,
+  );
   await fails({ ...base, method: 'soft', soft: { module: soft, body, weight: -1 } }, /soft weight \(--soft-weight\) must be a number >= 0, got -1/);
   await fails({ ...base, method: 'soft', soft: { module: soft, body: otherBody } }, /made for the LLM weights .*--allow-llm-mismatch/);
   const wide = initSoftModule({ body, condWidth: 1024, scene: 'movie', templateVersion: '1' });
-  await fails({ ...base, method: 'soft', soft: { module: softModuleInMemory(wide.config, wide.tensors, 'wide'), body } }, /wide maps into 1024-wide text embeddings \(SD 2\.x\), but the generator .*sd has 768-wide ones/);
+  await fails(
+    { ...base, method: 'soft', soft: { module: softModuleInMemory(wide.config, wide.tensors, 'wide'), body } },
+    /wide maps into 1024-wide text embeddings \(SD 2\.x\), but the generator .*sd has 768-wide ones/,
+  );
   await fails({ ...base, scene: 'fashion', method: 'soft', soft: { module: soft, body } }, /made for the movie scene/);
   const warnings: string[] = [];
-  const allowed = await personalize(fixture.models, { ...base, method: 'soft', soft: { module: soft, body: otherBody, allowLlmMismatch: true }, warn: (w) => warnings.push(w) });
+  const allowed = await personalize(fixture.models, {
+    ...base,
+    method: 'soft',
+    soft: { module: soft, body: otherBody, allowLlmMismatch: true },
+    warn: (w) => warnings.push(w),
+  });
   assert.equal(allowed.candidates.length, 1);
   assert.match(warnings.join('\n'), /used anyway/);
 });

@@ -25,7 +25,12 @@ after(() => fixture?.close());
 
 const base: PersonalizeRequest = {
   scene: 'movie',
-  history: { items: [{ title: 'Heat', genres: ['Action', 'Crime'] }, { title: 'Toy Story (1995)', genres: ['Animation'] }] },
+  history: {
+    items: [
+      { title: 'Heat', genres: ['Action', 'Crime'] },
+      { title: 'Toy Story (1995)', genres: ['Animation'] },
+    ],
+  },
   target: { item: { title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' } },
   steps: 4,
   width: 64,
@@ -69,8 +74,17 @@ test('exhaustive: keywords from the tiny LLM, one candidate per weight, same see
   const events: string[] = [];
   const r = await personalize(models, { ...base, onProgress: (e) => events.push(e.stage) });
   assert.deepEqual(r.keywords.preference, ['vintage', 'noir', 'neon', 'retro', 'pastel', 'cinematic', 'minimal', 'dramatic']);
-  assert.deepEqual(r.candidates.map((c) => c.weights), [{ preference: 1, target: 1 }, { preference: 2, target: 1 }]);
-  assert.deepEqual(r.candidates.map((c) => c.seed), [3, 3]);
+  assert.deepEqual(
+    r.candidates.map((c) => c.weights),
+    [
+      { preference: 1, target: 1 },
+      { preference: 2, target: 1 },
+    ],
+  );
+  assert.deepEqual(
+    r.candidates.map((c) => c.seed),
+    [3, 3],
+  );
   assert.ok(r.candidates.every((c) => c.finished));
   assert.match(r.candidates[1]!.prompt, /^movie poster, Alien, named 'Alien', .*vintage.*vintage/);
   for (const c of r.candidates) assert.equal(c.z, zScore(c.dp, c.dt, r.alpha));
@@ -118,10 +132,21 @@ test('embed mode: targetWeight (w_t) scales the target part and is reported; rep
 test('early: the x0 preview is decoded from a 2x2-pooled latent (previewScale), then shown at full size', async () => {
   const decoded: number[][] = [];
   const vae = models.sd.vaeDecoder;
-  const spy: ModelSet = { ...models, sd: { ...models.sd, vaeDecoder: { scalingFactor: vae.scalingFactor, decode: (l) => (decoded.push(l.dims), vae.decode(l)) } } };
+  const spy: ModelSet = {
+    ...models,
+    sd: { ...models.sd, vaeDecoder: { scalingFactor: vae.scalingFactor, decode: (l) => (decoded.push(l.dims), vae.decode(l)) } },
+  };
   const request = { ...base, keywords: givenKeywords, weights: [0, 1, 2], search: 'early' as const, width: 128, height: 128 };
   const r = await personalize(spy, request);
-  assert.deepEqual(decoded.slice(0, 3), [[1, 4, 8, 8], [1, 4, 8, 8], [1, 4, 8, 8]], 'previews: 16x16 latents pooled to 8x8');
+  assert.deepEqual(
+    decoded.slice(0, 3),
+    [
+      [1, 4, 8, 8],
+      [1, 4, 8, 8],
+      [1, 4, 8, 8],
+    ],
+    'previews: 16x16 latents pooled to 8x8',
+  );
   assert.deepEqual(decoded.slice(3), [[1, 4, 16, 16]], 'the finished candidate at full size');
   assert.equal(r.settings.previewScale, 2);
   assert.equal(r.settings.previewScaleUsed, 2);
@@ -135,21 +160,30 @@ test('early: the x0 preview is decoded from a 2x2-pooled latent (previewScale), 
   const four = await personalize(spy, { ...request, previewScale: 4 });
   assert.equal(four.settings.previewScale, 4);
   assert.equal(four.settings.previewScaleUsed, 2);
-  assert.deepEqual(four.candidates.map((c) => c.png), r.candidates.map((c) => c.png));
+  assert.deepEqual(
+    four.candidates.map((c) => c.png),
+    r.candidates.map((c) => c.png),
+  );
   await assert.rejects(personalize(models, { ...request, previewScale: 3 as never }), /preview scale \(--preview-scale\) must be 1, 2 or 4, got 3/);
 });
 
 test('same seed → identical numbers and PNGs; another seed → other images', async () => {
   const a = await personalize(models, { ...base, keywords: givenKeywords, mode: 'embed' });
   const b = await personalize(models, { ...base, keywords: givenKeywords, mode: 'embed' });
-  assert.deepEqual(a.candidates.map((c) => [c.dp, c.dt, c.z, c.png]), b.candidates.map((c) => [c.dp, c.dt, c.z, c.png]));
+  assert.deepEqual(
+    a.candidates.map((c) => [c.dp, c.dt, c.z, c.png]),
+    b.candidates.map((c) => [c.dp, c.dt, c.z, c.png]),
+  );
   const c = await personalize(models, { ...base, keywords: givenKeywords, mode: 'embed', seed: 4 });
   assert.notDeepEqual(a.candidates[0]!.png, c.candidates[0]!.png);
 });
 
 test('embed mode: continuous weights give different conditioning and images', async () => {
   const r = await personalize(models, { ...base, keywords: givenKeywords, mode: 'embed', weights: [0.5, 1.5] });
-  assert.deepEqual(r.candidates.map((c) => c.weights.preference), [0.5, 1.5]);
+  assert.deepEqual(
+    r.candidates.map((c) => c.weights.preference),
+    [0.5, 1.5],
+  );
   assert.equal(r.candidates[0]!.prompt, r.candidates[1]!.prompt);
   assert.notDeepEqual(r.candidates[0]!.png, r.candidates[1]!.png);
 });
@@ -161,7 +195,15 @@ test('early: finishes only earlyKeep candidates, the best previews; the winner i
   assert.equal(r.settings.earlySteps, Math.round(0.5 * 5)); // the tiny model's PNDM runs 5 timesteps for 4 steps
   assert.ok(r.candidates[r.chosen]!.finished);
   const finished = r.candidates.map((c, i) => [c, i] as const).filter(([c]) => c.finished);
-  assert.equal(r.chosen, finished[selectBest(finished.map(([c]) => c), r.alpha).chosen]![1]);
+  assert.equal(
+    r.chosen,
+    finished[
+      selectBest(
+        finished.map(([c]) => c),
+        r.alpha,
+      ).chosen
+    ]![1],
+  );
   // Finished candidates equal the exhaustive run's images (same seed, same steps).
   const exhaustive = await personalize(models, { ...request, search: 'exhaustive' });
   for (const [c, i] of finished) assert.deepEqual(c.png, exhaustive.candidates[i]!.png);
@@ -189,7 +231,10 @@ test('bad requests are refused before any model runs', async () => {
   await assert.rejects(personalize(models, { ...base, earlyFraction: 1 }), /early fraction/);
   // From JavaScript: wrong types are PmgErrors naming the field, not TypeErrors.
   const fromJs = (request: unknown) => personalize(models, request as PersonalizeRequest);
-  await assert.rejects(fromJs({ ...base, history: [{ title: 'Heat' }, { title: 1995 }] }), (e: unknown) => e instanceof PmgError && e.details.field === 'history.items[1].title');
+  await assert.rejects(
+    fromJs({ ...base, history: [{ title: 'Heat' }, { title: 1995 }] }),
+    (e: unknown) => e instanceof PmgError && e.details.field === 'history.items[1].title',
+  );
   await assert.rejects(fromJs({ ...base, target: undefined }), (e: unknown) => e instanceof PmgError && e.details.field === 'target');
 });
 
@@ -211,7 +256,11 @@ test('d_t is scored against the target part of the prompt as the generator got i
 });
 
 test("prompt styles: 'official' uses the authors' negative prompts and sticker prefix; the paper preset picks it", async () => {
-  const sticker: PersonalizeRequest = { ...base, scene: 'sticker', keywords: { ...givenKeywords, scene: 'sticker', preference: ['cat'], target: ['happy', 'smile', 'jump'] } };
+  const sticker: PersonalizeRequest = {
+    ...base,
+    scene: 'sticker',
+    keywords: { ...givenKeywords, scene: 'sticker', preference: ['cat'], target: ['happy', 'smile', 'jump'] },
+  };
   const official = await personalize(models, { ...sticker, promptStyle: 'official' });
   assert.equal(official.candidates[0]!.prompt, 'a cute emoji, stickers, biaoqing, white background, happy, smile, jump, cat');
   assert.equal(official.candidates[0]!.negative, promptStyles.official.negative.sticker);

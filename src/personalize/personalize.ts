@@ -62,7 +62,11 @@ export {
 } from './personalize-request.js';
 
 /** Candidate plans for the keywords (checks weights; target-only and soft drop the preference keywords). */
-export function planForMethod(request: PersonalizeRequest, checked: ReturnType<typeof checkPersonalizeRequest>, keywords: { preference: string[]; target: string[] }): CandidatePlan[] {
+export function planForMethod(
+  request: PersonalizeRequest,
+  checked: ReturnType<typeof checkPersonalizeRequest>,
+  keywords: { preference: string[]; target: string[] },
+): CandidatePlan[] {
   return planCandidates({
     scene: request.scene,
     mode: checked.mode,
@@ -93,7 +97,11 @@ export function candidateConditioning(plans: readonly CandidatePlan[], mode: Con
 }
 
 /** What d_t and d_p are scored against: the target part of the prompt as generated, and the preference keywords. */
-export function scoringTexts(request: Pick<PersonalizeRequest, 'scene' | 'target'>, style: PromptStyle, keywords: { preference: readonly string[]; target: readonly string[] }): ScoringTexts {
+export function scoringTexts(
+  request: Pick<PersonalizeRequest, 'scene' | 'target'>,
+  style: PromptStyle,
+  keywords: { preference: readonly string[]; target: readonly string[] },
+): ScoringTexts {
   return {
     target: targetPromptText({ scene: request.scene, title: request.target.item?.title, targetKeywords: keywords.target, style }),
     preference: keywordText(keywords.preference),
@@ -247,7 +255,10 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   const decode = async (latents: Parameters<typeof decodeLatents>[1]): Promise<RgbImage[]> => {
     progress({ stage: 'decode', message: `${decoderName(finalKind)} on ${latents.dims[0]} latent(s)` });
     // The VAE may decode in tiles under the memory budget; a tiny decoder is small enough to decode whole.
-    const decoder = finalKind === 'vae' ? decoderForMemory(finalDecoder, latents.dims[2]!, latents.dims[3]!, request.memory, request.info) : { decoder: finalDecoder, plan: undefined };
+    const decoder =
+      finalKind === 'vae'
+        ? decoderForMemory(finalDecoder, latents.dims[2]!, latents.dims[3]!, request.memory, request.info)
+        : { decoder: finalDecoder, plan: undefined };
     vaeTiling = decoder.plan;
     return tensorToRgbImages(await timed('decode', () => decodeLatents(decoder.decoder, latents, request.signal)));
   };
@@ -263,11 +274,18 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
     progress({ stage: 'decode', message: `${decoderName(previewKind)} preview of ${k} latent(s)` });
     // A live preview of this very step (same decoder, same scale, every candidate) is the early preview: not decoded twice.
     const shown = lastLive?.step === earlySteps - 1 ? lastLive : undefined;
-    const preview = shown ?? (await timed('decode', () => decodePreviewWith(decoders, state.predictedOriginal(), { ...(checked.previewScale ? { scale: checked.previewScale } : {}), signal: request.signal })));
+    const preview =
+      shown ??
+      (await timed('decode', () =>
+        decodePreviewWith(decoders, state.predictedOriginal(), { ...(checked.previewScale ? { scale: checked.previewScale } : {}), signal: request.signal }),
+      ));
     previewScaleUsed = preview.scale;
     previewed = true;
     await score(all, tensorToRgbImages(preview.images));
-    const ranked = rankByZ(plans.map((p, i) => ({ weights: p.weights, dp: dp[i]!, dt: dt[i]! })), checked.alpha);
+    const ranked = rankByZ(
+      plans.map((p, i) => ({ weights: p.weights, dp: dp[i]!, dt: dt[i]! })),
+      checked.alpha,
+    );
     const kept = ranked.slice(0, keep).sort((a, b) => a - b);
     for (const i of all) finished[i] = kept.includes(i);
     state.keep(kept);
@@ -275,16 +293,22 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
     await score(kept, await decode(state.latents()));
   } else {
     await timed('denoise', () => state.run({ signal: request.signal, onStep }));
-    await score(plans.map((_, i) => i), await decode(state.latents()));
+    await score(
+      plans.map((_, i) => i),
+      await decode(state.latents()),
+    );
   }
 
   // 7. selection (among finished candidates)
   const z = plans.map((_, i) => zScore(dp[i]!, dt[i]!, checked.alpha));
   const finishedIdx = plans.map((_, i) => i).filter((i) => finished[i]);
-  const best = selectBest(finishedIdx.map((i) => ({ weights: plans[i]!.weights, dp: dp[i]!, dt: dt[i]! })), checked.alpha);
+  const best = selectBest(
+    finishedIdx.map((i) => ({ weights: plans[i]!.weights, dp: dp[i]!, dt: dt[i]! })),
+    checked.alpha,
+  );
   const chosen = finishedIdx[best.chosen]!;
   const decoderOf = (i: number): DecoderKind => (finished[i] ? finalKind : previewKind);
-  const decoderModel = (kind: DecoderKind): string => (kind === 'tiny' ? models.ids.decoder ?? models.decoder!.id : models.ids.sd);
+  const decoderModel = (kind: DecoderKind): string => (kind === 'tiny' ? (models.ids.decoder ?? models.decoder!.id) : models.ids.sd);
   const record = (i: number) =>
     generationRecord({
       model: models.ids.sd,
@@ -340,7 +364,9 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       height: checked.height,
       seed: checked.seed,
       ...(checked.scheduler ? { scheduler: checked.scheduler } : {}),
-      ...(checked.search === 'early' ? { earlyFraction: checked.earlyFraction, earlyKeep: checked.earlyKeep, previewScale: checked.previewScale ?? previewDecoder(decoders).defaultScale } : {}),
+      ...(checked.search === 'early'
+        ? { earlyFraction: checked.earlyFraction, earlyKeep: checked.earlyKeep, previewScale: checked.previewScale ?? previewDecoder(decoders).defaultScale }
+        : {}),
       ...(previewScaleUsed !== undefined ? { previewScaleUsed } : {}),
       finalDecoder: finalKind,
       ...(previewed ? { previewDecoder: previewKind } : {}),
@@ -370,5 +396,11 @@ export function rankByZ(candidates: readonly { weights: CandidateWeights; dp: nu
   const z = candidates.map((c) => zScore(c.dp, c.dt, alpha));
   return candidates
     .map((_, i) => i)
-    .sort((a, b) => z[b]! - z[a]! || candidates[a]!.weights.preference - candidates[b]!.weights.preference || candidates[a]!.weights.target - candidates[b]!.weights.target || a - b);
+    .sort(
+      (a, b) =>
+        z[b]! - z[a]! ||
+        candidates[a]!.weights.preference - candidates[b]!.weights.preference ||
+        candidates[a]!.weights.target - candidates[b]!.weights.target ||
+        a - b,
+    );
 }

@@ -56,7 +56,8 @@ const MB = 1024 * 1024;
 export const presets: Record<'fast' | 'paper', ModelPreset> = {
   fast: {
     name: 'fast',
-    description: 'CPU laptop: Qwen2.5-0.5B-Instruct (q4 ONNX), CLIP ViT-B/32, SD-Turbo (512 px, 1 step, no guidance), final images decoded by the tiny autoencoder TAESD',
+    description:
+      'CPU laptop: Qwen2.5-0.5B-Instruct (q4 ONNX), CLIP ViT-B/32, SD-Turbo (512 px, 1 step, no guidance), final images decoded by the tiny autoencoder TAESD',
     llm: 'onnx:onnx-community/Qwen2.5-0.5B-Instruct',
     llmDtype: 'q4',
     clip: 'Xenova/clip-vit-base-patch32',
@@ -76,7 +77,8 @@ export const presets: Record<'fast' | 'paper', ModelPreset> = {
   },
   paper: {
     name: 'paper',
-    description: "the paper's settings: SD 1.5 (fp32 ONNX), DPM-Solver++, 30 steps, guidance 9, 512 px, the official negative prompts; Llama-2-7B-chat on an OpenAI-compatible server at 127.0.0.1:8000",
+    description:
+      "the paper's settings: SD 1.5 (fp32 ONNX), DPM-Solver++, 30 steps, guidance 9, 512 px, the official negative prompts; Llama-2-7B-chat on an OpenAI-compatible server at 127.0.0.1:8000",
     llm: 'openai:http://127.0.0.1:8000/v1',
     llmModel: 'meta-llama/Llama-2-7b-chat-hf',
     clip: 'Xenova/clip-vit-base-patch32',

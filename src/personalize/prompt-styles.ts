@@ -48,7 +48,9 @@ export const promptStyles: Readonly<Record<PromptStyleName, PromptStyle>> = {
 /** The style of that name; an unknown name is one line listing the known ones. */
 export function promptStyle(name: string, field = 'promptStyle'): PromptStyle {
   if (!Object.hasOwn(promptStyles, name)) {
-    throw new PmgError('invalid-argument', `unknown prompt style '${name}' (${field}); use ${promptStyleNames.join(' or ')}`, { details: { field, value: name } });
+    throw new PmgError('invalid-argument', `unknown prompt style '${name}' (${field}); use ${promptStyleNames.join(' or ')}`, {
+      details: { field, value: name },
+    });
   }
   return promptStyles[name as PromptStyleName];
 }

@@ -19,7 +19,15 @@ test('every shipped template loads, has a version, and uses the Vicuna turns', (
 
 test('primed assistant turns end exactly as the keyword, character and emotion parsers expect', () => {
   const set = loadPrompts();
-  for (const name of ['movie-preference', 'fashion-preference', 'movie-target', 'fashion-target', 'movie-attribute', 'fashion-attribute', 'select-keywords'] as const) {
+  for (const name of [
+    'movie-preference',
+    'fashion-preference',
+    'movie-target',
+    'fashion-target',
+    'movie-attribute',
+    'fashion-attribute',
+    'select-keywords',
+  ] as const) {
     assert.ok(set[name].text.endsWith('### Assistant: The keywords are:'), name);
   }
   assert.ok(set['sticker-character'].text.endsWith('The character is'));
@@ -56,21 +64,36 @@ test('a line that uses an empty optional placeholder is left out; "optional" mus
 test('--prompts DIR overrides only the files present and checks them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pmg-prompts-'));
   try {
-    writeFileSync(join(dir, 'movie-preference.json'), JSON.stringify({ version: 'mine-2', template: ['### Human: {{items}} x{{count}}', '### Assistant: The keywords are:'] }));
+    writeFileSync(
+      join(dir, 'movie-preference.json'),
+      JSON.stringify({ version: 'mine-2', template: ['### Human: {{items}} x{{count}}', '### Assistant: The keywords are:'] }),
+    );
     const set = loadPrompts({ dir });
     assert.equal(set['movie-preference'].version, 'mine-2');
     assert.equal(set['movie-preference'].source, join(dir, 'movie-preference.json'));
     assert.equal(set['fashion-preference'].version, '1');
     writeFileSync(join(dir, 'movie-target.json'), JSON.stringify({ version: 1, template: '{{items}}' }));
-    assert.throws(() => loadPrompts({ dir }), (e: unknown) => e instanceof PmgError && /movie-target\.json: unknown placeholder \{\{items\}\}/.test(e.message));
+    assert.throws(
+      () => loadPrompts({ dir }),
+      (e: unknown) => e instanceof PmgError && /movie-target\.json: unknown placeholder \{\{items\}\}/.test(e.message),
+    );
     rmSync(join(dir, 'movie-target.json'));
     writeFileSync(join(dir, 'moive-preference.json'), '{}');
-    assert.throws(() => loadPrompts({ dir }), (e: unknown) => e instanceof PmgError && /unknown template file moive-preference\.json/.test(e.message));
+    assert.throws(
+      () => loadPrompts({ dir }),
+      (e: unknown) => e instanceof PmgError && /unknown template file moive-preference\.json/.test(e.message),
+    );
     rmSync(join(dir, 'moive-preference.json'));
     writeFileSync(join(dir, 'sticker-character.json'), JSON.stringify({ template: 'x' }));
-    assert.throws(() => loadPrompts({ dir }), (e: unknown) => e instanceof PmgError && /"version" must be/.test(e.message));
+    assert.throws(
+      () => loadPrompts({ dir }),
+      (e: unknown) => e instanceof PmgError && /"version" must be/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  assert.throws(() => loadPrompts({ dir: join(dir, 'gone') }), (e: unknown) => e instanceof PmgError && e.code === 'file-not-found');
+  assert.throws(
+    () => loadPrompts({ dir: join(dir, 'gone') }),
+    (e: unknown) => e instanceof PmgError && e.code === 'file-not-found',
+  );
 });

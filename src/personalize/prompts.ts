@@ -70,7 +70,9 @@ export function loadPrompts(options: LoadPromptsOptions = {}): PromptSet {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       throw new PmgError('file-not-found', `prompts folder ${dir} does not exist or is not a folder; check --prompts`, { details: { dir } });
     }
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const name = file.slice(0, -'.json'.length);
       if (!(name in templateVariables)) {
         throw new PmgError('invalid-input', `prompts folder ${dir}: unknown template file ${file}; known names: ${templateNames.join(', ')}`, {
@@ -143,7 +145,12 @@ export function renderPrompt(template: PromptTemplate, values: Partial<Record<st
   const optional = template.optional ?? [];
   const emptyOptional = (line: string): boolean =>
     [...line.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].some(([, key]) => optional.includes(key!) && String(values[key!] ?? '').trim() === '');
-  const text = optional.length ? template.text.split('\n').filter((line) => !emptyOptional(line)).join('\n') : template.text;
+  const text = optional.length
+    ? template.text
+        .split('\n')
+        .filter((line) => !emptyOptional(line))
+        .join('\n')
+    : template.text;
   return text.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (_, key: string) => {
     const value = values[key];
     if (value === undefined) {

@@ -8,7 +8,8 @@ const ok = { scene: 'movie', history: { items: [{ title: 'Heat' }] }, target: { 
 function refused(request: unknown, field: string, message: RegExp): void {
   assert.throws(
     () => validateRequestShape(request),
-    (e: unknown) => e instanceof PmgError && e.code === 'invalid-input' && (e.details.field ?? '') === field && message.test(e.message) && !e.message.includes('\n'),
+    (e: unknown) =>
+      e instanceof PmgError && e.code === 'invalid-input' && (e.details.field ?? '') === field && message.test(e.message) && !e.message.includes('\n'),
     `${field}: ${JSON.stringify(request)}`,
   );
 }
@@ -24,7 +25,11 @@ test('each wrong field is one line naming its path', () => {
   refused({ ...ok, history: undefined }, 'history', /history is missing/);
   refused({ ...ok, target: undefined }, 'target', /target is missing/);
   refused({ ...ok, history: 'Heat' }, 'history', /^history must be a list of items/);
-  refused({ ...ok, history: { items: [{ title: 'a' }, { title: 'b' }, { title: 'c' }, { title: 7 }] } }, 'history.items[3].title', /^history\.items\[3\]\.title must be a string$/);
+  refused(
+    { ...ok, history: { items: [{ title: 'a' }, { title: 'b' }, { title: 'c' }, { title: 7 }] } },
+    'history.items[3].title',
+    /^history\.items\[3\]\.title must be a string$/,
+  );
   refused({ ...ok, history: [{ title: 'a', genres: [1] }] }, 'history.items[0].genres[0]', /history\.items\[0\]\.genres\[0\] must be a string/);
   refused({ ...ok, target: { item: { title: 5 } } }, 'target.item.title', /^target\.item\.title must be a string$/);
   refused({ ...ok, target: { title: 5 } }, 'target.title', /^target\.title must be a string$/);

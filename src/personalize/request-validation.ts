@@ -9,7 +9,20 @@ import { PmgError } from '../errors/pmg-error.js';
 import { scenes, type History, type Scene, type Target } from '../spec/behaviour.js';
 import { validateHistory, validateTarget } from './inputs.js';
 
-const NUMBER_FIELDS = ['alpha', 'targetWeight', 'fixedWeight', 'earlyFraction', 'earlyKeep', 'previewScale', 'previewEvery', 'steps', 'guidance', 'seed', 'width', 'height'] as const;
+const NUMBER_FIELDS = [
+  'alpha',
+  'targetWeight',
+  'fixedWeight',
+  'earlyFraction',
+  'earlyKeep',
+  'previewScale',
+  'previewEvery',
+  'steps',
+  'guidance',
+  'seed',
+  'width',
+  'height',
+] as const;
 const STRING_FIELDS = ['method', 'mode', 'search', 'scheduler', 'negative', 'promptStyle', 'finalDecoder'] as const;
 
 /** The request's scene, history and target, checked and normalized; the other fields' types checked. */
@@ -51,5 +64,9 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'a list';
   if (value === null) return 'null';
-  return typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : typeof value === 'object' ? 'an object' : String(value);
+  return typeof value === 'string'
+    ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+    : typeof value === 'object'
+      ? 'an object'
+      : String(value);
 }

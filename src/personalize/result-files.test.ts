@@ -17,8 +17,32 @@ const result: PersonalizeResult = {
   search: 'early',
   keywords: { preference: ['linen'], target: ['shirt'], prompts: {}, raw: {}, model: 'm', cached: false },
   candidates: [
-    { weights: { preference: 2, target: 1 }, prompt: 'p2', negative: 'n', seed: 0, dp: 20, dt: 25, z: 3.1, png: Buffer.from('a'), finished: false, decoder: 'tiny', contextTokens: 77 },
-    { weights: { preference: 3, target: 1 }, prompt: 'p3', negative: 'n', seed: 0, dp: 22, dt: 24, z: 3.2, png: Buffer.from('b'), finished: true, decoder: 'vae', contextTokens: 77 },
+    {
+      weights: { preference: 2, target: 1 },
+      prompt: 'p2',
+      negative: 'n',
+      seed: 0,
+      dp: 20,
+      dt: 25,
+      z: 3.1,
+      png: Buffer.from('a'),
+      finished: false,
+      decoder: 'tiny',
+      contextTokens: 77,
+    },
+    {
+      weights: { preference: 3, target: 1 },
+      prompt: 'p3',
+      negative: 'n',
+      seed: 0,
+      dp: 22,
+      dt: 24,
+      z: 3.2,
+      png: Buffer.from('b'),
+      finished: true,
+      decoder: 'vae',
+      contextTokens: 77,
+    },
   ],
   scoring: { targetText: 'costume, shirt', preferenceText: 'linen' },
   chosen: 1,
@@ -35,7 +59,11 @@ test('writes best.png (the chosen candidate), candidate-<i>.png and result.json 
   assert.deepEqual(json.prompt, ['p2', 'p3']);
   assert.equal(json.candidates[0].image, 'candidate-0.png');
   assert.equal(json.candidates[0].finished, false);
-  assert.deepEqual(json.candidates.map((c: { decoder: string }) => c.decoder), ['tiny', 'vae'], 'each image names the decoder that made it');
+  assert.deepEqual(
+    json.candidates.map((c: { decoder: string }) => c.decoder),
+    ['tiny', 'vae'],
+    'each image names the decoder that made it',
+  );
   assert.equal(json.settings.finalDecoder, 'vae');
   assert.equal(json.chosen, 1);
   assert.deepEqual(json.models, models);

@@ -78,7 +78,8 @@ export async function writeResultFolder(outDir: string, result: PersonalizeResul
   const out = resolve(outDir);
   const chosen = result.candidates[result.chosen];
   if (!chosen) throw new PmgError('invalid-argument', `result has no candidate ${result.chosen} to save as best.png`);
-  if (existsSync(out) && !(await stat(out)).isDirectory()) throw new PmgError('file-system', `result folder ${out} is a file; give a folder`, { details: { path: out } });
+  if (existsSync(out) && !(await stat(out)).isDirectory())
+    throw new PmgError('file-system', `result folder ${out} is a file; give a folder`, { details: { path: out } });
   if (!existsSync(dirname(out))) throw new PmgError('file-not-found', `folder ${dirname(out)} of the result folder does not exist; create it first`);
 
   const files = new Map<string, Buffer | string>();

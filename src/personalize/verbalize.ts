@@ -51,7 +51,10 @@ function cut(s: string, max: number): string {
   if (s.length <= max) return s;
   const chars = Array.from(s);
   if (chars.length <= max) return s;
-  return `${chars.slice(0, max - 1).join('').trimEnd()}…`;
+  return `${chars
+    .slice(0, max - 1)
+    .join('')
+    .trimEnd()}…`;
 }
 
 /** One history item as a line of text for `scene`. `index` is only used in error messages. */
@@ -74,8 +77,14 @@ export async function verbalizeItem(scene: Scene, item: Item, index: number, opt
   }
   if (!name) name = await captionImage(item, index, options);
   if (scene !== 'movie') return name;
-  const genres = (item.genres ?? []).map((g) => clean(g, cutLengths.genre)).filter(Boolean).slice(0, listLimits.genres);
-  const keywords = (item.keywords ?? []).map((k) => clean(k, cutLengths.keyword)).filter(Boolean).slice(0, listLimits.keywords);
+  const genres = (item.genres ?? [])
+    .map((g) => clean(g, cutLengths.genre))
+    .filter(Boolean)
+    .slice(0, listLimits.genres);
+  const keywords = (item.keywords ?? [])
+    .map((k) => clean(k, cutLengths.keyword))
+    .filter(Boolean)
+    .slice(0, listLimits.keywords);
   let line = name;
   if (genres.length) line += ` (${genres.join(', ')})`;
   if (keywords.length) line += `: ${keywords.join(', ')}`;
@@ -144,9 +153,7 @@ export function numberedItems(texts: readonly string[]): string {
 
 /** A conversation as alternating turns, one per line: `speaker: text`. */
 export function verbalizeConversation(turns: readonly ConversationTurn[]): string {
-  return turns
-    .map((t) => `${clean(t.speaker, cutLengths.speaker) || 'someone'}: ${clean(t.text, cutLengths.turn)}`)
-    .join('\n');
+  return turns.map((t) => `${clean(t.speaker, cutLengths.speaker) || 'someone'}: ${clean(t.text, cutLengths.turn)}`).join('\n');
 }
 
 /** The history of a user as prompt text. */
@@ -161,7 +168,11 @@ export async function verbalizeHistory(scene: Scene, history: History, options: 
 export function verbalizeTargetItem(item: Item): { title: string; genres: string; synopsis: string; category: string } {
   return {
     title: clean(item.title, cutLengths.title) || clean(item.caption, cutLengths.caption),
-    genres: (item.genres ?? []).map((g) => clean(g, cutLengths.genre)).filter(Boolean).slice(0, listLimits.genres).join(', '),
+    genres: (item.genres ?? [])
+      .map((g) => clean(g, cutLengths.genre))
+      .filter(Boolean)
+      .slice(0, listLimits.genres)
+      .join(', '),
     synopsis: clean(item.description, cutLengths.description),
     category: clean(item.category, cutLengths.category),
   };

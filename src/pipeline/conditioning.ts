@@ -65,7 +65,10 @@ export async function encodeConditioning(encoder: TextEncoder, candidates: reado
     if (c.extraTokens) {
       const extra = asStates(c.extraTokens, width, 'extra tokens');
       cond = concatTokens(cond, extra);
-      uncond = concatTokens(uncond, c.uncondExtraTokens ? asStates(c.uncondExtraTokens, width, 'unconditional extra tokens') : repeatLastToken(uncond, tokenCount(extra)));
+      uncond = concatTokens(
+        uncond,
+        c.uncondExtraTokens ? asStates(c.uncondExtraTokens, width, 'unconditional extra tokens') : repeatLastToken(uncond, tokenCount(extra)),
+      );
     }
     return { cond: toStates(cond, width), uncond: toStates(uncond, width) };
   });

@@ -74,7 +74,9 @@ test('guidance <= 1 runs the conditional half only', async () => {
 
 test('the same seed gives the same initial latents, scaled by initNoiseSigma', () => {
   const make = (seed: number) =>
-    new DenoiseState({ unet: echoUnet([]), createScheduler: () => recordingScheduler([]), steps: 3, guidanceScale: 5, width: 16, height: 16 }, [{ cond: states(1), uncond: states(0), seed }]).latents();
+    new DenoiseState({ unet: echoUnet([]), createScheduler: () => recordingScheduler([]), steps: 3, guidanceScale: 5, width: 16, height: 16 }, [
+      { cond: states(1), uncond: states(0), seed },
+    ]).latents();
   assert.deepEqual(make(3).data, make(3).data);
   assert.notDeepEqual(make(3).data, make(4).data);
   assert.deepEqual(make(3).dims, [1, 4, 2, 2]);
@@ -135,14 +137,19 @@ test('given latents are multiplied by initNoiseSigma, as diffusers prepare_laten
   const state = new DenoiseState({ unet: echoUnet([]), createScheduler: sigma14, steps: 3, guidanceScale: 5, width: 16, height: 16 }, [
     { cond: states(1), uncond: states(0), seed: 1, latents: given },
   ]);
-  assert.deepEqual([...state.latents().data], [...given.data].map((v) => Math.fround(v * 14.5)));
+  assert.deepEqual(
+    [...state.latents().data],
+    [...given.data].map((v) => Math.fround(v * 14.5)),
+  );
   assert.deepEqual([...given.data.slice(0, 2)], [-8, -7], 'the caller keeps its latents');
 });
 
 test('progress counts the requested steps: an extra warm-up call (PNDM) is step 0 of them', async () => {
   // A PNDM-like scheduler: 3 requested steps, 4 UNet calls (the first timestep twice).
   const pndmLike = (): Scheduler => ({ ...recordingScheduler([]), timesteps: [901, 901, 601, 301] });
-  const state = new DenoiseState({ unet: echoUnet([]), createScheduler: pndmLike, steps: 3, guidanceScale: 5, width: 16, height: 16 }, [{ cond: states(1), uncond: states(0), seed: 1 }]);
+  const state = new DenoiseState({ unet: echoUnet([]), createScheduler: pndmLike, steps: 3, guidanceScale: 5, width: 16, height: 16 }, [
+    { cond: states(1), uncond: states(0), seed: 1 },
+  ]);
   const seen: string[] = [];
   await state.run({ onStep: (e) => void seen.push(`${e.step}/${e.stepCount} ${e.stepsDone}/${e.requestedSteps}`) });
   assert.deepEqual(seen, ['0/4 0/3', '1/4 1/3', '2/4 2/3', '3/4 3/3']);
@@ -158,7 +165,9 @@ test('eta reaches the scheduler as a step option (0: none)', async () => {
     },
   });
   for (const eta of [0, 0.3]) {
-    await new DenoiseState({ unet: echoUnet([]), createScheduler: spy, steps: 3, guidanceScale: 5, width: 16, height: 16, eta }, [{ cond: states(1), uncond: states(0), seed: 1 }]).run({ until: 1 });
+    await new DenoiseState({ unet: echoUnet([]), createScheduler: spy, steps: 3, guidanceScale: 5, width: 16, height: 16, eta }, [
+      { cond: states(1), uncond: states(0), seed: 1 },
+    ]).run({ until: 1 });
   }
   assert.deepEqual(options, [{}, { eta: 0.3 }]);
 });
@@ -167,7 +176,15 @@ test('maxRowsPerCall: balanced slices of the rows, the same latents as one call'
   const run = async (maxRowsPerCall?: number) => {
     const calls: number[] = [];
     const state = new DenoiseState(
-      { unet: echoUnet(calls), createScheduler: () => recordingScheduler([]), steps: 3, guidanceScale: 5, width: 16, height: 16, ...(maxRowsPerCall ? { maxRowsPerCall } : {}) },
+      {
+        unet: echoUnet(calls),
+        createScheduler: () => recordingScheduler([]),
+        steps: 3,
+        guidanceScale: 5,
+        width: 16,
+        height: 16,
+        ...(maxRowsPerCall ? { maxRowsPerCall } : {}),
+      },
       [1, 2, 3].map((v) => ({ cond: states(v), uncond: states(-v), seed: v })),
     );
     await state.run();
@@ -182,12 +199,26 @@ test('maxRowsPerCall: balanced slices of the rows, the same latents as one call'
   assert.deepEqual(four.rows, [3, 3], '6 rows with room for 4: two calls of 3');
   assert.deepEqual([four.plan.rowsPerCall, four.plan.calls], [4, 2]);
   for (const sliced of [one, four]) assert.deepEqual(sliced.latents.data, whole.latents.data);
-  assert.throws(() => new DenoiseState({ unet: echoUnet([]), createScheduler: () => recordingScheduler([]), steps: 3, guidanceScale: 5, width: 16, height: 16, maxRowsPerCall: 0 }, [{ cond: states(1), uncond: states(0), seed: 1 }]), /maxRowsPerCall must be/);
+  assert.throws(
+    () =>
+      new DenoiseState(
+        { unet: echoUnet([]), createScheduler: () => recordingScheduler([]), steps: 3, guidanceScale: 5, width: 16, height: 16, maxRowsPerCall: 0 },
+        [{ cond: states(1), uncond: states(0), seed: 1 }],
+      ),
+    /maxRowsPerCall must be/,
+  );
 });
 
 test('balancedSlices cuts into the fewest slices of at most the limit, as even as possible', () => {
-  assert.deepEqual(balancedSlices([1, 2, 3, 4, 5], 3), [[1, 2, 3], [4, 5]]);
-  assert.deepEqual(balancedSlices([1, 2, 3, 4, 5, 6, 7], 3), [[1, 2, 3], [4, 5], [6, 7]]);
+  assert.deepEqual(balancedSlices([1, 2, 3, 4, 5], 3), [
+    [1, 2, 3],
+    [4, 5],
+  ]);
+  assert.deepEqual(balancedSlices([1, 2, 3, 4, 5, 6, 7], 3), [
+    [1, 2, 3],
+    [4, 5],
+    [6, 7],
+  ]);
   assert.deepEqual(balancedSlices([1, 2], undefined), [[1, 2]]);
   assert.deepEqual(balancedSlices([1, 2], 1), [[1], [2]]);
 });

@@ -108,7 +108,8 @@ export class DenoiseState {
   ) {
     if (candidates.length === 0) throw new PmgError('invalid-argument', 'nothing to generate: the batch has no candidates');
     const limit = settings.maxRowsPerCall;
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new PmgError('invalid-argument', `maxRowsPerCall must be a whole number >= 1, got ${limit}`);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+      throw new PmgError('invalid-argument', `maxRowsPerCall must be a whole number >= 1, got ${limit}`);
     this.latentDims = [1, settings.unet.inChannels, settings.height / 8, settings.width / 8];
     this.stepOptions = settings.eta ? { eta: settings.eta } : {};
     const size = this.latentDims.reduce((a, b) => a * b, 1);
@@ -118,7 +119,11 @@ export class DenoiseState {
       const random = new SeededRandom(c.seed);
       let latents: Float32Array;
       if (c.latents) {
-        if (c.latents.data.length !== size) throw new PmgError('invalid-argument', `latents of candidate ${index} have ${c.latents.data.length} values; expected ${size} for [${this.latentDims.join(', ')}]`);
+        if (c.latents.data.length !== size)
+          throw new PmgError(
+            'invalid-argument',
+            `latents of candidate ${index} have ${c.latents.data.length} values; expected ${size} for [${this.latentDims.join(', ')}]`,
+          );
         const sigma = scheduler.initNoiseSigma;
         latents = Float32Array.from(c.latents.data, (v) => v * sigma);
       } else {
@@ -143,7 +148,11 @@ export class DenoiseState {
     if (this.settings.slicePlan) return this.settings.slicePlan;
     const rows = this.slots.length * (this.guided ? 2 : 1);
     const rowsPerCall = Math.min(rows, this.settings.maxRowsPerCall ?? rows);
-    return { ...planUnetSlices({ rows, latentHeight: this.latentDims[2]!, latentWidth: this.latentDims[3]! }), rowsPerCall, calls: Math.ceil(rows / rowsPerCall) };
+    return {
+      ...planUnetSlices({ rows, latentHeight: this.latentDims[2]!, latentWidth: this.latentDims[3]! }),
+      rowsPerCall,
+      calls: Math.ceil(rows / rowsPerCall),
+    };
   }
 
   /** UNet calls done so far. */
@@ -178,7 +187,8 @@ export class DenoiseState {
   keep(indices: readonly number[]): void {
     const wanted = new Set(indices);
     const kept = this.slots.filter((s) => wanted.has(s.index));
-    if (kept.length !== wanted.size) throw new PmgError('invalid-argument', `keep(${[...indices].join(', ')}): not every index is a running candidate (${this.candidates.join(', ')})`);
+    if (kept.length !== wanted.size)
+      throw new PmgError('invalid-argument', `keep(${[...indices].join(', ')}): not every index is a running candidate (${this.candidates.join(', ')})`);
     if (kept.length === 0) throw new PmgError('invalid-argument', 'keep() needs at least one candidate');
     this.slots = kept;
     this.groups = undefined;
@@ -196,7 +206,8 @@ export class DenoiseState {
   async run(options: RunOptions = {}): Promise<void> {
     const until = Math.min(options.until ?? this.stepCount, this.stepCount);
     while (this.stepIndex < until) {
-      if (options.signal?.aborted) throw new PmgError('aborted', `generation stopped at step ${this.stepIndex} of ${this.stepCount}`, { cause: options.signal.reason });
+      if (options.signal?.aborted)
+        throw new PmgError('aborted', `generation stopped at step ${this.stepIndex} of ${this.stepCount}`, { cause: options.signal.reason });
       await this.advance();
       if (options.onStep) {
         // Latents are stacked only when the callback reads them (keeps the hot loop cheap).
@@ -216,7 +227,8 @@ export class DenoiseState {
         });
       }
     }
-    if (options.signal?.aborted && this.stepIndex < this.stepCount) throw new PmgError('aborted', `generation stopped at step ${this.stepIndex} of ${this.stepCount}`, { cause: options.signal.reason });
+    if (options.signal?.aborted && this.stepIndex < this.stepCount)
+      throw new PmgError('aborted', `generation stopped at step ${this.stepIndex} of ${this.stepCount}`, { cause: options.signal.reason });
   }
 
   /** One denoising step for every running candidate: one UNet call per token length. */
@@ -248,7 +260,13 @@ export class DenoiseState {
       } else {
         noise = condOut[i]!.slice();
       }
-      const result = slot.scheduler.step({ data: noise, dims: this.latentDims }, t, { data: slot.latents, dims: this.latentDims }, slot.random, this.stepOptions);
+      const result = slot.scheduler.step(
+        { data: noise, dims: this.latentDims },
+        t,
+        { data: slot.latents, dims: this.latentDims },
+        slot.random,
+        this.stepOptions,
+      );
       slot.latents = result.prevSample.data;
       slot.x0 = result.predOriginalSample.data;
     });
@@ -274,7 +292,8 @@ export class DenoiseState {
     if (this.groups) return this.groups;
     const rows = [...(this.guided ? this.slots.map((_, slot) => ({ slot, cond: false })) : []), ...this.slots.map((_, slot) => ({ slot, cond: true }))];
     const byLength = new Map<number, { slot: number; cond: boolean }[]>();
-    const statesOf = (row: { slot: number; cond: boolean }): FloatTensor => (row.cond ? this.slots[row.slot]!.conditioning.cond : this.slots[row.slot]!.conditioning.uncond);
+    const statesOf = (row: { slot: number; cond: boolean }): FloatTensor =>
+      row.cond ? this.slots[row.slot]!.conditioning.cond : this.slots[row.slot]!.conditioning.uncond;
     for (const row of rows) {
       const tokens = statesOf(row).dims[1]!;
       const list = byLength.get(tokens);
@@ -282,13 +301,15 @@ export class DenoiseState {
       else byLength.set(tokens, [row]);
     }
     const size = this.slots[0]!.latents.length;
-    this.groups = [...byLength.values()].flatMap((rows) => balancedSlices(rows, this.settings.maxRowsPerCall)).map((groupRows) => {
-      const parts = groupRows.map(statesOf);
-      const each = parts[0]!.data.length;
-      const data = new Float32Array(parts.length * each);
-      parts.forEach((p, i) => data.set(p.data, i * each));
-      return { rows: groupRows, states: { data, dims: [parts.length, ...parts[0]!.dims.slice(1)] }, sample: new Float32Array(groupRows.length * size) };
-    });
+    this.groups = [...byLength.values()]
+      .flatMap((rows) => balancedSlices(rows, this.settings.maxRowsPerCall))
+      .map((groupRows) => {
+        const parts = groupRows.map(statesOf);
+        const each = parts[0]!.data.length;
+        const data = new Float32Array(parts.length * each);
+        parts.forEach((p, i) => data.set(p.data, i * each));
+        return { rows: groupRows, states: { data, dims: [parts.length, ...parts[0]!.dims.slice(1)] }, sample: new Float32Array(groupRows.length * size) };
+      });
     return this.groups;
   }
 

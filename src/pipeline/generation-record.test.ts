@@ -7,7 +7,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createScheduler } from '../schedulers/index.js';
-import { a1111Parameters, a1111Sampler, generationPngTexts, generationRecord, imageRecord, schedulerRecordOf, type GenerationRecord, type SchedulerRecord } from './generation-record.js';
+import {
+  a1111Parameters,
+  a1111Sampler,
+  generationPngTexts,
+  generationRecord,
+  imageRecord,
+  schedulerRecordOf,
+  type GenerationRecord,
+  type SchedulerRecord,
+} from './generation-record.js';
 
 const scheduler = {
   name: 'dpm-solver++' as const,
@@ -66,7 +75,10 @@ describe('A1111 parameters text', () => {
   it('has no negative line without a negative prompt; quotes values with commas or colons; Karras and eta when set', () => {
     const karras = { ...scheduler, config: { ...scheduler.config, use_karras_sigmas: true } };
     const text = a1111Parameters(record({ negativePrompt: '', model: 'C:\\models\\sd, v1', scheduler: karras, eta: 0.5 }), imageRecord(1, 8));
-    assert.equal(text, 'movie poster, Alien\nSteps: 30, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 9, Seed: 8, Size: 512x768, Model: "C:\\\\models\\\\sd, v1", Eta: 0.5');
+    assert.equal(
+      text,
+      'movie poster, Alien\nSteps: 30, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 9, Seed: 8, Size: 512x768, Model: "C:\\\\models\\\\sd, v1", Eta: 0.5',
+    );
   });
 
   it("reads back with A1111's parser", () => {
@@ -84,7 +96,16 @@ describe('A1111 parameters text', () => {
   it('names the samplers as A1111 does', () => {
     const name = (n: GenerationRecord['scheduler']['name'], config: Record<string, unknown> = {}) => a1111Sampler({ name: n, config });
     assert.deepEqual(
-      [name('ddim'), name('ddpm'), name('pndm', { skip_prk_steps: true }), name('pndm', { skip_prk_steps: false }), name('euler'), name('euler-ancestral'), name('dpm-solver++', { solver_order: 3 }), name('lcm')],
+      [
+        name('ddim'),
+        name('ddpm'),
+        name('pndm', { skip_prk_steps: true }),
+        name('pndm', { skip_prk_steps: false }),
+        name('euler'),
+        name('euler-ancestral'),
+        name('dpm-solver++', { solver_order: 3 }),
+        name('lcm'),
+      ],
       ['DDIM', 'DDPM', 'PLMS', 'PNDM', 'Euler', 'Euler a', 'DPM++ 3M', 'LCM'],
     );
   });
@@ -93,7 +114,10 @@ describe('A1111 parameters text', () => {
 describe('PNG texts of a record', () => {
   it('parameters for the image, and the record with that image only, without timings, file or batch position', () => {
     const texts = generationPngTexts(record(), 1);
-    assert.deepEqual(texts.map((t) => t.keyword), ['parameters', 'pmg']);
+    assert.deepEqual(
+      texts.map((t) => t.keyword),
+      ['parameters', 'pmg'],
+    );
     assert.match(texts[0]!.text, /Seed: 8,/);
     const json = JSON.parse(texts[1]!.text) as GenerationRecord;
     assert.deepEqual(json.images, [{ seed: 8 }]);

@@ -22,7 +22,8 @@ export const TINY_PREVIEW_SCALE: PreviewScale = 1;
 export const MIN_PREVIEW_LATENT = 8;
 
 export function checkPreviewScale(scale: number, what = 'preview scale'): PreviewScale {
-  if (!previewScales.includes(scale as PreviewScale)) throw new PmgError('invalid-argument', `${what} must be 1, 2 or 4, got ${scale}`, { details: { field: what } });
+  if (!previewScales.includes(scale as PreviewScale))
+    throw new PmgError('invalid-argument', `${what} must be 1, 2 or 4, got ${scale}`, { details: { field: what } });
   return scale as PreviewScale;
 }
 
@@ -90,7 +91,11 @@ export interface PreviewOptions {
 }
 
 /** Decode a cheap preview of latents `[k, 4, h, w]`; returns the images and the scale used. */
-export async function decodePreview(vae: VaeDecoder, latents: FloatTensor, options: PreviewOptions = {}): Promise<{ images: FloatTensor; scale: PreviewScale }> {
+export async function decodePreview(
+  vae: VaeDecoder,
+  latents: FloatTensor,
+  options: PreviewOptions = {},
+): Promise<{ images: FloatTensor; scale: PreviewScale }> {
   const [, , h, w] = latents.dims as [number, number, number, number];
   const scale = effectivePreviewScale(options.scale ?? DEFAULT_PREVIEW_SCALE, h, w);
   const small = await decodeLatents(vae, poolLatents(latents, scale), options.signal);
@@ -105,7 +110,9 @@ export interface PreviewDecoders {
 
 /** The decoder previews use (the tiny one whenever there is one) and its default scale. */
 export function previewDecoder(decoders: PreviewDecoders): { kind: DecoderKind; decoder: VaeDecoder; defaultScale: PreviewScale } {
-  return decoders.tiny ? { kind: 'tiny', decoder: decoders.tiny, defaultScale: TINY_PREVIEW_SCALE } : { kind: 'vae', decoder: decoders.vae, defaultScale: DEFAULT_PREVIEW_SCALE };
+  return decoders.tiny
+    ? { kind: 'tiny', decoder: decoders.tiny, defaultScale: TINY_PREVIEW_SCALE }
+    : { kind: 'vae', decoder: decoders.vae, defaultScale: DEFAULT_PREVIEW_SCALE };
 }
 
 /** decodePreview with the preview decoder of `decoders`; `options.scale` defaults to that decoder's. */

@@ -15,7 +15,9 @@ import { tiledDecode } from './vae-tiling.js';
 let root: string;
 const pool = new SessionPool({ intraOpThreads: 1 });
 let sd: OnnxStableDiffusion;
-const machine = (residentBytes: number): (() => MemorySnapshot) => () => ({ residentBytes, availableBytes: 16 * GB, totalBytes: 24 * GB });
+const machine =
+  (residentBytes: number): (() => MemorySnapshot) =>
+  () => ({ residentBytes, availableBytes: 16 * GB, totalBytes: 24 * GB });
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'pmg-memory-'));
@@ -47,7 +49,15 @@ test('the fixture has memory profiles read from its configs', () => {
     attentionHeads: [0],
     source: 'unet/config.json',
   });
-  assert.deepEqual(sd.vaeDecoder.profile, { device: 'cpu', tileSampleSize: 512, tileLatentSize: 64, channels: 8, midAttention: false, activationBytes: 4, source: 'vae_decoder/config.json' });
+  assert.deepEqual(sd.vaeDecoder.profile, {
+    device: 'cpu',
+    tileSampleSize: 512,
+    tileLatentSize: 64,
+    channels: 8,
+    midAttention: false,
+    activationBytes: 4,
+    source: 'vae_decoder/config.json',
+  });
 });
 
 test('a budget with room for one row: 4 UNet calls of 1 per step, byte-identical images, the plan in the result', async () => {
@@ -62,7 +72,10 @@ test('a budget with room for one row: 4 UNet calls of 1 per step, byte-identical
   assert.deepEqual(sliced.images.data, whole.images.data, 'slices change the calls, never the pixels');
   assert.deepEqual(sliced.latents.data, whole.latents.data);
   assert.deepEqual([sliced.memory.unet.rows, sliced.memory.unet.rowsPerCall, sliced.memory.unet.calls, sliced.memory.unet.reason], [4, 1, 4, 'budget']);
-  assert.match(lines[0]!, /^UNet: 4 rows per step in 4 calls of 1 \(budget 1\.0 GB, 1\.0 GB in use, est\. \d+ KB per row at 8x8 latents; as many rows per call as the budget allows; architecture from unet\/config\.json\)$/);
+  assert.match(
+    lines[0]!,
+    /^UNet: 4 rows per step in 4 calls of 1 \(budget 1\.0 GB, 1\.0 GB in use, est\. \d+ KB per row at 8x8 latents; as many rows per call as the budget allows; architecture from unet\/config\.json\)$/,
+  );
   assert.equal(lines[1], 'VAE: whole decode (the image fits in one tile of 512 px)');
 });
 
@@ -79,7 +92,10 @@ test('VAE tiling through the real decoder: on, auto by budget, off; tiles where 
   assert.deepEqual([on.memory.vae?.tiled, on.memory.vae?.tilesPerImage], [true, 2]);
   assert.deepEqual(on.images.dims, plain.images.dims);
   assert.notDeepEqual(on.images.data, plain.images.data, 'tiles are blended, so pixels near the seam differ');
-  assert.deepEqual(on.images.data, (await tiledDecode(sd.vaeDecoder, scaled(plain.latents, sd.vaeDecoder.scalingFactor), { tileSampleSize: 512, tileLatentSize: 64 })).data);
+  assert.deepEqual(
+    on.images.data,
+    (await tiledDecode(sd.vaeDecoder, scaled(plain.latents, sd.vaeDecoder.scalingFactor), { tileSampleSize: 512, tileLatentSize: 64 })).data,
+  );
   const need = estimateVaeDecodeBytes(sd.vaeDecoder.profile!, 8, 72);
   const tight = await textToImage(sd, request({ ...wide, memory: { budget: GB + need / 2, snapshot: machine(GB) } }));
   assert.deepEqual([tight.memory.vae?.tiled, tight.memory.vae?.reason], [true, 'budget']);
@@ -94,7 +110,13 @@ test('the VAE estimate follows the measured proxy: about 1.2 GB at 512 px, 0.28 
   assert.ok(at(512) >= 1.2 && at(512) < 1.6, `512: ${at(512)}`);
   assert.ok(at(256) >= 0.28 && at(256) < 0.4, `256: ${at(256)}`);
   assert.ok(at(1024) > 4, 'a 1024 px decode needs several GB: what tiling is for');
-  const plan = planVaeTiling({ mode: 'auto', latentHeight: 128, latentWidth: 128, profile: sdVae, budget: { bytes: 8 * GB, residentBytes: 5 * GB, auto: false } });
+  const plan = planVaeTiling({
+    mode: 'auto',
+    latentHeight: 128,
+    latentWidth: 128,
+    profile: sdVae,
+    budget: { bytes: 8 * GB, residentBytes: 5 * GB, auto: false },
+  });
   assert.deepEqual([plan.tiled, plan.tilesPerImage, plan.reason], [true, 9, 'budget']);
   const without = planVaeTiling({ mode: 'auto', latentHeight: 128, latentWidth: 128, budget: { bytes: 8 * GB, residentBytes: 5 * GB, auto: false } });
   assert.deepEqual([without.tiled, without.reason], [false, 'no-estimate']);

@@ -33,15 +33,34 @@ function budgetNow(memory: MemoryOptions | undefined): MemoryBudget | undefined 
 }
 
 /** The UNet slices for `rows` rows per step at this latent size (one line to `info` when a budget is given). */
-export function planUnetMemory(unet: Unet, rows: number, latentHeight: number, latentWidth: number, memory: MemoryOptions | undefined, info?: (message: string) => void): UnetSlicePlan {
+export function planUnetMemory(
+  unet: Unet,
+  rows: number,
+  latentHeight: number,
+  latentWidth: number,
+  memory: MemoryOptions | undefined,
+  info?: (message: string) => void,
+): UnetSlicePlan {
   const budget = budgetNow(memory);
-  const plan = planUnetSlices({ rows, latentHeight, latentWidth, ...(unet.memoryProfile ? { profile: unet.memoryProfile } : {}), ...(budget ? { budget } : {}) });
+  const plan = planUnetSlices({
+    rows,
+    latentHeight,
+    latentWidth,
+    ...(unet.memoryProfile ? { profile: unet.memoryProfile } : {}),
+    ...(budget ? { budget } : {}),
+  });
   if (budget) info?.(describeSlicePlan(plan));
   return plan;
 }
 
 /** The decoder to use for latents of this size: `vae` itself or a tiled wrapper, with the plan that chose it. */
-export function decoderForMemory(vae: VaeDecoder, latentHeight: number, latentWidth: number, memory: MemoryOptions | undefined, info?: (message: string) => void): { decoder: VaeDecoder; plan: VaeTilingPlan } {
+export function decoderForMemory(
+  vae: VaeDecoder,
+  latentHeight: number,
+  latentWidth: number,
+  memory: MemoryOptions | undefined,
+  info?: (message: string) => void,
+): { decoder: VaeDecoder; plan: VaeTilingPlan } {
   const mode = memory?.vaeTiling ?? 'auto';
   const budget = mode === 'auto' ? budgetNow(memory) : undefined;
   const plan = planVaeTiling({ mode, latentHeight, latentWidth, ...(vae.profile ? { profile: vae.profile } : {}), ...(budget ? { budget } : {}) });

@@ -13,7 +13,11 @@ function fakeEncoder(): TextEncoder & { calls: number[][][] } {
     bosTokenId: 1,
     eosTokenId: 2,
     padTokenId: 3,
-    tokenize: (text) => text.split(/\s+/).filter(Boolean).map((w) => w.length + 10),
+    tokenize: (text) =>
+      text
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((w) => w.length + 10),
     async encode(ids) {
       calls.push(ids);
       const data = new Float32Array(ids.length * 77 * 2);
@@ -79,13 +83,23 @@ test('spans are encoded separately, each in its own window(s), and the whole spa
   assert.deepEqual([at(77), at(78), at(79), at(80), at(81)], [0.5, 13 * 0.5, 14 * 0.5, 2 * 0.5, 3 * 0.5]); // span 2, all x 0.5
   // A span longer than 75 tokens gets 2 windows; the windows of all spans count towards the limit.
   const long = Array.from({ length: 80 }, () => 'word').join(' ');
-  const tokens = tokenizePrompt(encoder, [{ text: 'aa', weight: 2 }, { text: long, weight: 3 }]);
+  const tokens = tokenizePrompt(encoder, [
+    { text: 'aa', weight: 2 },
+    { text: long, weight: 3 },
+  ]);
   assert.equal(windowCount(encoder, tokens), 3);
   const { windows, windowWeights } = promptWindows(encoder, tokens);
   assert.equal(windows.length, 3);
   assert.deepEqual(windowWeights, [2, 3, 3]);
   assert.equal(windows[1]![76], 2, 'the long span fills its first window');
-  assert.throws(() => tokenizePrompt(encoder, Array.from({ length: 33 }, () => ({ text: 'a' }))), /33 chunks.*limit is 32 chunks/);
+  assert.throws(
+    () =>
+      tokenizePrompt(
+        encoder,
+        Array.from({ length: 33 }, () => ({ text: 'a' })),
+      ),
+    /33 chunks.*limit is 32 chunks/,
+  );
 });
 
 test('a plain string is one segment: same windows as before spans existed', () => {

@@ -77,9 +77,13 @@ export function tokenizePrompt(encoder: TextEncoder, prompt: PromptInput, what =
   const tokenized = { ids, weights, segments };
   const windows = windowCount(encoder, tokenized);
   if (windows > MAX_PROMPT_CHUNKS) {
-    throw new PmgError('invalid-argument', `${what} has ${ids.length} tokens (${windows} chunks of ${encoder.maxLength - 2}); the limit is ${MAX_PROMPT_CHUNKS} chunks`, {
-      details: { field: what, tokens: ids.length },
-    });
+    throw new PmgError(
+      'invalid-argument',
+      `${what} has ${ids.length} tokens (${windows} chunks of ${encoder.maxLength - 2}); the limit is ${MAX_PROMPT_CHUNKS} chunks`,
+      {
+        details: { field: what, tokens: ids.length },
+      },
+    );
   }
   return tokenized;
 }
@@ -91,7 +95,10 @@ export function chunkCount(encoder: TextEncoder, tokenCount: number): number {
 
 /** Windows a tokenized prompt needs without padding: the sum over its segments (an empty span list: 1). */
 export function windowCount(encoder: TextEncoder, prompt: TokenizedPrompt): number {
-  return Math.max(1, prompt.segments.reduce((sum, s) => sum + chunkCount(encoder, s.ids.length), 0));
+  return Math.max(
+    1,
+    prompt.segments.reduce((sum, s) => sum + chunkCount(encoder, s.ids.length), 0),
+  );
 }
 
 /**
@@ -133,7 +140,11 @@ export async function encodePrompts(encoder: TextEncoder, prompts: readonly Prom
 }
 
 /** `encodePrompts` for prompts already tokenized. */
-export async function encodeTokenized(encoder: TextEncoder, prompts: readonly TokenizedPrompt[], minChunks: number | readonly number[] = 1): Promise<FloatTensor[]> {
+export async function encodeTokenized(
+  encoder: TextEncoder,
+  prompts: readonly TokenizedPrompt[],
+  minChunks: number | readonly number[] = 1,
+): Promise<FloatTensor[]> {
   if (prompts.length === 0) return [];
   const all = prompts.map((t, i) => promptWindows(encoder, t, typeof minChunks === 'number' ? minChunks : (minChunks[i] ?? 1)));
   const hidden = await encoder.encode(all.flatMap((a) => a.windows));

@@ -32,7 +32,15 @@ describe('Stable Diffusion pipeline scheduler fix-ups', () => {
   });
 
   it('the SD 1.5 config needs no fix-up: no warning, its own values', () => {
-    const sd15 = { _class_name: 'PNDMScheduler', ...SD_BETAS, set_alpha_to_one: false, skip_prk_steps: true, steps_offset: 1, trained_betas: null, clip_sample: false };
+    const sd15 = {
+      _class_name: 'PNDMScheduler',
+      ...SD_BETAS,
+      set_alpha_to_one: false,
+      skip_prk_steps: true,
+      steps_offset: 1,
+      trained_betas: null,
+      clip_sample: false,
+    };
     const { scheduler, warnings } = build(sd15);
     assert.deepEqual(warnings, []);
     assert.equal(scheduler.name, 'pndm');

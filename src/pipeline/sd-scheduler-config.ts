@@ -31,11 +31,15 @@ export function sdPipelineScheduler(
   const config: Record<string, unknown> = { ...first.config };
   const className = String(config['_class_name']);
   if (config['steps_offset'] !== undefined && config['steps_offset'] !== 1) {
-    warn?.(`scheduler config of ${className} has steps_offset ${String(config['steps_offset'])}; Stable Diffusion pipelines use 1 (diffusers changes it to 1 too, with a deprecation warning)`);
+    warn?.(
+      `scheduler config of ${className} has steps_offset ${String(config['steps_offset'])}; Stable Diffusion pipelines use 1 (diffusers changes it to 1 too, with a deprecation warning)`,
+    );
     config['steps_offset'] = 1;
   }
   if (config['clip_sample'] === true) {
-    warn?.(`scheduler config of ${className} has clip_sample true; Stable Diffusion pipelines use false (diffusers changes it to false too, with a deprecation warning)`);
+    warn?.(
+      `scheduler config of ${className} has clip_sample true; Stable Diffusion pipelines use false (diffusers changes it to false too, with a deprecation warning)`,
+    );
     config['clip_sample'] = false;
   }
   const name = first.name;

@@ -34,11 +34,23 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const request: TextToImageRequest = { candidates: [{ prompt: 'a cat' }, { prompt: 'a dog' }], steps: 4, width: 64, height: 64, guidanceScale: 2, scheduler: 'ddim', seed: 5, warn: () => undefined };
+const request: TextToImageRequest = {
+  candidates: [{ prompt: 'a cat' }, { prompt: 'a dog' }],
+  steps: 4,
+  width: 64,
+  height: 64,
+  guidanceScale: 2,
+  scheduler: 'ddim',
+  seed: 5,
+  warn: () => undefined,
+};
 
 /** A decoder that records the latents it was given and delegates to `inner`. */
 function spy(inner: VaeDecoder, seen: FloatTensor[]): VaeDecoder {
-  return { scalingFactor: inner.scalingFactor, decode: (latents) => (seen.push({ data: latents.data.slice(), dims: [...latents.dims] }), inner.decode(latents)) };
+  return {
+    scalingFactor: inner.scalingFactor,
+    decode: (latents) => (seen.push({ data: latents.data.slice(), dims: [...latents.dims] }), inner.decode(latents)),
+  };
 }
 
 const same = (a: FloatTensor, b: FloatTensor): boolean => a.dims.join() === b.dims.join() && a.data.every((v, i) => v === b.data[i]);
@@ -62,7 +74,11 @@ test('final images: the VAE by default, the tiny decoder when asked, through the
 test("final decoder 'tiny' without a tiny decoder is refused before the first step", async () => {
   let calls = 0;
   const counting = { ...sd, unet: { inChannels: 4, predict: (...args: Parameters<typeof sd.unet.predict>) => (calls++, sd.unet.predict(...args)) } };
-  await assert.rejects(textToImage(counting, { ...request, finalDecoder: 'tiny' }), (error: unknown) => error instanceof PmgError && error.code === 'invalid-argument' && /final decoder 'tiny' needs a tiny autoencoder decoder/.test(error.message));
+  await assert.rejects(
+    textToImage(counting, { ...request, finalDecoder: 'tiny' }),
+    (error: unknown) =>
+      error instanceof PmgError && error.code === 'invalid-argument' && /final decoder 'tiny' needs a tiny autoencoder decoder/.test(error.message),
+  );
   await assert.rejects(textToImage(counting, { ...request, finalDecoder: 'big' as never }), /final decoder must be vae or tiny, got 'big'/);
   assert.equal(calls, 0);
 });
@@ -77,7 +93,11 @@ test('live previews: x0 every N steps (never after the last), by the tiny decode
     onStep: (event) => void steps.push({ step: event.stepsDone, x0: event.predictedOriginal() }),
     onPreview: (preview) => void previews.push(preview),
   });
-  assert.deepEqual(previews.map((p) => p.stepsDone), [1, 2, 3], 'steps 1-3 of 4: the last is the final image');
+  assert.deepEqual(
+    previews.map((p) => p.stepsDone),
+    [1, 2, 3],
+    'steps 1-3 of 4: the last is the final image',
+  );
   for (const p of previews) {
     assert.equal(p.decoder, 'tiny');
     assert.equal(p.scale, 1);
@@ -102,7 +122,10 @@ test('live previews without a tiny decoder: the VAE on 2x2-pooled x0, pixels rep
   const previews: StepPreview[] = [];
   const x0s: FloatTensor[] = [];
   const vae = spy(sd.vaeDecoder, seen);
-  await textToImage({ ...sd, vaeDecoder: vae }, { ...request, width: 128, height: 128, onStep: (e) => void x0s.push(e.predictedOriginal()), onPreview: (p) => void previews.push(p) });
+  await textToImage(
+    { ...sd, vaeDecoder: vae },
+    { ...request, width: 128, height: 128, onStep: (e) => void x0s.push(e.predictedOriginal()), onPreview: (p) => void previews.push(p) },
+  );
   assert.equal(previews.length, 3);
   assert.equal(previews[0]!.decoder, 'vae');
   assert.equal(previews[0]!.scale, 2);

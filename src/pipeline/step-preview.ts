@@ -39,7 +39,8 @@ export interface LivePreviewOptions {
 }
 
 export function checkPreviewEvery(every: number, what = 'preview every'): number {
-  if (!Number.isInteger(every) || every < 1) throw new PmgError('invalid-argument', `${what} must be a whole number >= 1, got ${every}`, { details: { field: 'previewEvery' } });
+  if (!Number.isInteger(every) || every < 1)
+    throw new PmgError('invalid-argument', `${what} must be a whole number >= 1, got ${every}`, { details: { field: 'previewEvery' } });
   return every;
 }
 
@@ -52,7 +53,10 @@ export function livePreviewHook(options: LivePreviewOptions): (event: StepEvent)
     if (!due || event.step >= event.stepCount - 1) return;
     lastShown = event.stepsDone;
     const started = performance.now();
-    const preview = await decodePreviewWith(options.decoders, event.predictedOriginal(), { ...(options.scale ? { scale: options.scale } : {}), signal: options.signal });
+    const preview = await decodePreviewWith(options.decoders, event.predictedOriginal(), {
+      ...(options.scale ? { scale: options.scale } : {}),
+      signal: options.signal,
+    });
     options.onTime?.(performance.now() - started);
     await options.onPreview({
       stepsDone: event.stepsDone,

@@ -92,7 +92,14 @@ test('extra conditioning tokens are appended and change the output', async () =>
 test('spans are encoded separately: each span equals that span encoded alone, times its weight', async () => {
   const target = 'movie poster, a cute cat';
   const preference = 'red dress, noir, neon city';
-  const [c] = await encodeConditioning(sd1.textEncoder, [{ prompt: [{ text: target, weight: 0.75 }, { text: preference, weight: 2 }] }]);
+  const [c] = await encodeConditioning(sd1.textEncoder, [
+    {
+      prompt: [
+        { text: target, weight: 0.75 },
+        { text: preference, weight: 2 },
+      ],
+    },
+  ]);
   const w = 768;
   assert.deepEqual(c!.cond.dims, [1, 154, w], 'one window per span, joined on the token axis');
   assert.deepEqual(c!.uncond.dims, [1, 154, w], 'the negative prompt is padded to the same number of windows');
@@ -133,7 +140,10 @@ test('ready prompt embeddings (encodePrompt of the same text) give the same imag
 
 test('candidates of different chunk counts keep their own length; batched equals each alone', async () => {
   const long = Array.from({ length: 30 }, () => 'red silk dress').join(', '); // 2 chunks
-  const candidates = [{ prompt: 'a cute cat', negativePrompt: 'blurry' }, { prompt: long, negativePrompt: 'blurry' }];
+  const candidates = [
+    { prompt: 'a cute cat', negativePrompt: 'blurry' },
+    { prompt: long, negativePrompt: 'blurry' },
+  ];
   const [short, longer] = await encodeConditioning(sd1.textEncoder, candidates);
   assert.deepEqual([short!.cond.dims[1], short!.uncond.dims[1]], [77, 77], 'the short candidate is not padded to the long one');
   assert.deepEqual([longer!.cond.dims[1], longer!.uncond.dims[1]], [154, 154]);
@@ -150,11 +160,10 @@ test('candidates of different chunk counts keep their own length; batched equals
 test('batched guidance (one UNet call of batch 2) equals two unbatched calls', async () => {
   const [c] = await encodeConditioning(sd1.textEncoder, [{ prompt: 'a cute cat', negativePrompt: 'blurry' }]);
   const sample = { data: new SeededRandom(1).fillGaussian(new Float32Array(4 * 8 * 8)), dims: [1, 4, 8, 8] };
-  const both = await sd1.unet.predict(
-    { data: Float32Array.from([...sample.data, ...sample.data]), dims: [2, 4, 8, 8] },
-    501,
-    { data: Float32Array.from([...c!.uncond.data, ...c!.cond.data]), dims: [2, 77, 768] },
-  );
+  const both = await sd1.unet.predict({ data: Float32Array.from([...sample.data, ...sample.data]), dims: [2, 4, 8, 8] }, 501, {
+    data: Float32Array.from([...c!.uncond.data, ...c!.cond.data]),
+    dims: [2, 77, 768],
+  });
   const u = await sd1.unet.predict(sample, 501, c!.uncond);
   const k = await sd1.unet.predict(sample, 501, c!.cond);
   assert.ok(maxAbsDiff(slice(both, 0), u) < 1e-4);
@@ -236,7 +245,14 @@ test('bad requests are refused before any work', async () => {
 
 test("the model's own scheduler (PNDM from scheduler_config.json) and every known scheduler run end to end", async () => {
   const timesteps: number[] = [];
-  const own = await textToImage(sd1, { ...quiet, steps: 5, width: 64, height: 64, candidates: [{ prompt: 'a cute cat' }], onStep: (e) => void timesteps.push(e.timestep) });
+  const own = await textToImage(sd1, {
+    ...quiet,
+    steps: 5,
+    width: 64,
+    height: 64,
+    candidates: [{ prompt: 'a cute cat' }],
+    onStep: (e) => void timesteps.push(e.timestep),
+  });
   assert.deepEqual(timesteps, [801, 601, 601, 401, 201, 1], 'PNDM (PLMS) repeats its second timestep');
   assert.ok(own.images.data.every(Number.isFinite));
   for (const name of schedulerNames) {
@@ -253,7 +269,7 @@ test('a UNet exported with a fixed batch of 1 runs guided batches in slices, wit
   assert.ok(maxAbsDiff(sliced.images, whole.images) < 1e-4, 'slicing the batch must not change the images');
 });
 
-test('given latents: the seed\'s own noise as latents gives the seeded image; they are scaled by init_noise_sigma', async () => {
+test("given latents: the seed's own noise as latents gives the seeded image; they are scaled by init_noise_sigma", async () => {
   const noise = (seed: number): FloatTensor => ({ data: new SeededRandom(seed).fillGaussian(new Float32Array(4 * 8 * 8)), dims: [1, 4, 8, 8] });
   const seeded = await generate(sd1, { candidates: [{ prompt: 'a cute cat' }], seed: 11 });
   const given = await generate(sd1, { candidates: [{ prompt: 'a cute cat' }], seed: 0, latents: noise(11) });
@@ -273,9 +289,18 @@ test('given latents: one row shared by every candidate, or one row each; other s
   const each = await generate(sd1, { candidates, seeds: [1, 2], latents: two });
   assert.equal(maxAbsDiff(slice(each.images, 0), slice(shared.images, 0)), 0, 'row 0 is the shared row');
   assert.ok(maxAbsDiff(slice(each.images, 0), slice(each.images, 1)) > 0.01);
-  await assert.rejects(generate(sd1, { candidates, latents: { data: new Float32Array(768), dims: [3, 4, 8, 8] } }), /the latents tensor has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\]/);
-  await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a' }], latents: { data: new Float32Array(256), dims: [1, 4, 16, 4] } }), /expected \[1, 4, 8, 8\]/);
-  await assert.rejects(generate(sd1, { candidates: [{ prompt: 'a' }], latents: { data: new Float32Array(256).fill(Number.NaN), dims: [1, 4, 8, 8] } }), /the latents tensor holds NaN at index 0/);
+  await assert.rejects(
+    generate(sd1, { candidates, latents: { data: new Float32Array(768), dims: [3, 4, 8, 8] } }),
+    /the latents tensor has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\]/,
+  );
+  await assert.rejects(
+    generate(sd1, { candidates: [{ prompt: 'a' }], latents: { data: new Float32Array(256), dims: [1, 4, 16, 4] } }),
+    /expected \[1, 4, 8, 8\]/,
+  );
+  await assert.rejects(
+    generate(sd1, { candidates: [{ prompt: 'a' }], latents: { data: new Float32Array(256).fill(Number.NaN), dims: [1, 4, 8, 8] } }),
+    /the latents tensor holds NaN at index 0/,
+  );
 });
 
 test('the result names the scheduler with its resolved config and timesteps; eta is for DDIM only', async () => {

@@ -82,32 +82,50 @@ export interface TextToImageResult {
 export const DEFAULTS = { steps: 30, guidanceScale: 7.5, width: 512, height: 512, seed: 0 } as const;
 
 /** Stage 1: validate the request; returns it with defaults filled. */
-export function checkInputs(request: TextToImageRequest): Required<Pick<TextToImageRequest, 'steps' | 'guidanceScale' | 'width' | 'height' | 'eta'>> & { seeds: number[] } {
+export function checkInputs(
+  request: TextToImageRequest,
+): Required<Pick<TextToImageRequest, 'steps' | 'guidanceScale' | 'width' | 'height' | 'eta'>> & { seeds: number[] } {
   const steps = request.steps ?? DEFAULTS.steps;
   const guidanceScale = request.guidanceScale ?? DEFAULTS.guidanceScale;
   const width = request.width ?? DEFAULTS.width;
   const height = request.height ?? DEFAULTS.height;
-  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS) throw new PmgError('invalid-argument', `steps must be an integer from 1 to ${MAX_STEPS}, got ${steps}`, { details: { field: 'steps' } });
-  if (!Number.isFinite(guidanceScale) || guidanceScale < 0) throw new PmgError('invalid-argument', `guidance must be a number >= 0, got ${guidanceScale}`, { details: { field: 'guidance' } });
-  for (const [name, value] of [['width', width], ['height', height]] as const) {
+  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS)
+    throw new PmgError('invalid-argument', `steps must be an integer from 1 to ${MAX_STEPS}, got ${steps}`, { details: { field: 'steps' } });
+  if (!Number.isFinite(guidanceScale) || guidanceScale < 0)
+    throw new PmgError('invalid-argument', `guidance must be a number >= 0, got ${guidanceScale}`, { details: { field: 'guidance' } });
+  for (const [name, value] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(value) || value < 8 || value > MAX_SIDE || value % 8 !== 0) {
       throw new PmgError('invalid-argument', `${name} must be a multiple of 8 from 8 to ${MAX_SIDE}, got ${value}`, { details: { field: name } });
     }
   }
   if (request.candidates.length === 0) throw new PmgError('invalid-argument', 'nothing to generate: give at least one prompt');
   request.candidates.forEach((c, i) => {
-    for (const [field, prompt] of [['prompt', c.prompt], ['negative prompt', c.negativePrompt]] as const) {
+    for (const [field, prompt] of [
+      ['prompt', c.prompt],
+      ['negative prompt', c.negativePrompt],
+    ] as const) {
       if (prompt !== undefined && promptLength(prompt) > MAX_PROMPT_CHARS) {
-        throw new PmgError('invalid-argument', `${field}${request.candidates.length > 1 ? ` ${i}` : ''} has ${promptLength(prompt)} characters; the limit is ${MAX_PROMPT_CHARS}`, { details: { field } });
+        throw new PmgError(
+          'invalid-argument',
+          `${field}${request.candidates.length > 1 ? ` ${i}` : ''} has ${promptLength(prompt)} characters; the limit is ${MAX_PROMPT_CHARS}`,
+          { details: { field } },
+        );
       }
     }
   });
   const base = request.seed ?? DEFAULTS.seed;
   const seeds = request.seeds ?? request.candidates.map((_, i) => base + i);
-  if (seeds.length !== request.candidates.length) throw new PmgError('invalid-argument', `${seeds.length} seeds for ${request.candidates.length} candidates; give one seed per candidate`);
-  for (const s of seeds) if (!Number.isSafeInteger(s) || s < 0) throw new PmgError('invalid-argument', `seed must be a non-negative integer, got ${s}`, { details: { field: 'seed' } });
+  if (seeds.length !== request.candidates.length)
+    throw new PmgError('invalid-argument', `${seeds.length} seeds for ${request.candidates.length} candidates; give one seed per candidate`);
+  for (const s of seeds)
+    if (!Number.isSafeInteger(s) || s < 0)
+      throw new PmgError('invalid-argument', `seed must be a non-negative integer, got ${s}`, { details: { field: 'seed' } });
   const eta = request.eta ?? 0;
-  if (!Number.isFinite(eta) || eta < 0 || eta > 1) throw new PmgError('invalid-argument', `eta must be a number from 0 to 1, got ${eta}`, { details: { field: 'eta' } });
+  if (!Number.isFinite(eta) || eta < 0 || eta > 1)
+    throw new PmgError('invalid-argument', `eta must be a number from 0 to 1, got ${eta}`, { details: { field: 'eta' } });
   const problem = request.latents && latentsProblem(request.latents, request.candidates.length, width, height);
   if (problem) throw new PmgError('invalid-argument', `the latents tensor ${problem}`, { details: { field: 'latents', shape: [...request.latents!.dims] } });
   return { steps, guidanceScale, width, height, eta, seeds };
@@ -145,13 +163,19 @@ export function schedulerFactory(model: StableDiffusionModel, override?: Schedul
 /** Stages 1-4: everything up to the denoising loop, as a resumable state. */
 export async function prepareDenoise(model: StableDiffusionModel, request: TextToImageRequest): Promise<DenoiseState> {
   const checked = checkInputs(request); // 1
-  const scheduler = sdPipelineScheduler(model.schedulerConfig, request.scheduler, request.warn, request.timestepSpacing ? { timestep_spacing: request.timestepSpacing } : {});
+  const scheduler = sdPipelineScheduler(
+    model.schedulerConfig,
+    request.scheduler,
+    request.warn,
+    request.timestepSpacing ? { timestep_spacing: request.timestepSpacing } : {},
+  );
   if (checked.eta > 0 && scheduler.name !== 'ddim') request.warn?.(`eta ${checked.eta} is used only by the DDIM scheduler; ignored for '${scheduler.name}'`);
   const conditioning = await encodeConditioning(model.textEncoder, request.candidates); // 2
   const latents = request.latents;
   const rows = request.candidates.length * (checked.guidanceScale > 1 ? 2 : 1);
   const slicePlan = planUnetMemory(model.unet, rows, checked.height / 8, checked.width / 8, request.memory, request.info);
-  return new DenoiseState( // 3 (timesteps) + 4 (latents)
+  return new DenoiseState(
+    // 3 (timesteps) + 4 (latents)
     {
       unet: model.unet,
       createScheduler: scheduler.create,
@@ -170,8 +194,12 @@ export async function prepareDenoise(model: StableDiffusionModel, request: TextT
 /** The final decoder of a request: the model's VAE, or the tiny decoder when asked (an error when there is none). */
 export function finalDecoderOf(vae: VaeDecoder, tiny: VaeDecoder | undefined, kind: DecoderKind = 'vae'): VaeDecoder {
   if (kind === 'vae') return vae;
-  if (kind !== 'tiny') throw new PmgError('invalid-argument', `final decoder must be vae or tiny, got '${String(kind)}'`, { details: { field: 'finalDecoder' } });
-  if (!tiny) throw new PmgError('invalid-argument', "final decoder 'tiny' needs a tiny autoencoder decoder (TAESD, e.g. julienkay/taesd); none is loaded", { details: { field: 'finalDecoder' } });
+  if (kind !== 'tiny')
+    throw new PmgError('invalid-argument', `final decoder must be vae or tiny, got '${String(kind)}'`, { details: { field: 'finalDecoder' } });
+  if (!tiny)
+    throw new PmgError('invalid-argument', "final decoder 'tiny' needs a tiny autoencoder decoder (TAESD, e.g. julienkay/taesd); none is loaded", {
+      details: { field: 'finalDecoder' },
+    });
   return tiny;
 }
 
@@ -204,7 +232,12 @@ export async function textToImage(model: StableDiffusionModel, request: TextToIm
   const final = kind === 'vae' ? decoderForMemory(decoder, latents.dims[2]!, latents.dims[3]!, request.memory, request.info) : { decoder, plan: undefined };
   const images = await decodeLatents(final.decoder, latents, request.signal); // 6
   const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
-  const timings = { encode: ms(t0, t1), denoise: ms(t1, t2 - (previewMs ?? 0)), decode: ms(t2, performance.now()), ...(previewMs !== undefined ? { preview: ms(0, previewMs) } : {}) };
+  const timings = {
+    encode: ms(t0, t1),
+    denoise: ms(t1, t2 - (previewMs ?? 0)),
+    decode: ms(t2, performance.now()),
+    ...(previewMs !== undefined ? { preview: ms(0, previewMs) } : {}),
+  };
   return { images, latents, seeds: state.seeds, scheduler: state.schedulerRecord, decoder: kind, timings, memory: { unet: state.slicePlan, vae: final.plan } };
 }
 

@@ -4,7 +4,14 @@ import { GB } from '../core/memory-budget.js';
 import type { UnetMemoryProfile } from '../spec/diffusion-models.js';
 import { CPU_BATCHING_LIMIT_BYTES, describeSlicePlan, estimateUnetRowBytes, planUnetSlices } from './unet-slice-plan.js';
 
-const sd15: UnetMemoryProfile = { device: 'cpu', weightBytes: 3.44 * GB, activationBytes: 4, channels: 320, attentionHeads: [8, 8, 8, 0], source: 'unet/config.json' };
+const sd15: UnetMemoryProfile = {
+  device: 'cpu',
+  weightBytes: 3.44 * GB,
+  activationBytes: 4,
+  channels: 320,
+  attentionHeads: [8, 8, 8, 0],
+  source: 'unet/config.json',
+};
 const tiny: UnetMemoryProfile = { ...sd15, weightBytes: 50_000, channels: 8, attentionHeads: [0], source: 'unet/config.json' };
 const budget = (bytes: number, residentBytes: number, auto = false) => ({ bytes, residentBytes, auto });
 
@@ -26,7 +33,10 @@ test('CPU, SD-sized UNet: one row per call, even with room for all (batching buy
   assert.equal(plan.rowsPerCall, 1);
   assert.equal(plan.calls, 4);
   assert.equal(plan.reason, 'cpu-one-row');
-  assert.match(describeSlicePlan(plan), /^UNet: 4 rows per step in 4 calls of 1 \(budget 20 GB \(auto\), 4\.0 GB in use, est\. 1\.\d GB per row at 64x64 latents; on CPU batching buys no speed/);
+  assert.match(
+    describeSlicePlan(plan),
+    /^UNet: 4 rows per step in 4 calls of 1 \(budget 20 GB \(auto\), 4\.0 GB in use, est\. 1\.\d GB per row at 64x64 latents; on CPU batching buys no speed/,
+  );
 });
 
 test('CPU, small UNet: all rows in one call when they fit, slices when they do not', () => {

@@ -84,7 +84,10 @@ export function vaeTilesRecord(plan: VaeTilingPlan | undefined): { vaeTiles?: { 
 export function describeVaeTiling(plan: VaeTilingPlan): string {
   const tiles = `tiles of ${plan.tileSampleSize} px (${plan.tileLatentSize} latent px), overlap 0.25`;
   const estimate = plan.estimatedBytes !== undefined ? `est. ${formatBytes(plan.estimatedBytes)} for a whole decode` : 'no estimate for this decoder';
-  const budget = plan.budgetBytes !== undefined ? `, budget ${describeBudget({ bytes: plan.budgetBytes, auto: plan.autoBudget!, residentBytes: plan.residentBytes! })}, ${formatBytes(plan.residentBytes!)} in use` : '';
+  const budget =
+    plan.budgetBytes !== undefined
+      ? `, budget ${describeBudget({ bytes: plan.budgetBytes, auto: plan.autoBudget!, residentBytes: plan.residentBytes! })}, ${formatBytes(plan.residentBytes!)} in use`
+      : '';
   switch (plan.reason) {
     case 'off':
       return 'VAE: whole decode (tiling off)';

@@ -26,7 +26,8 @@ const reference = JSON.parse(readFileSync(`${packageRoot()}/src/pipeline/referen
 function fakeLatents(k: number, h: number, w: number): FloatTensor {
   const data = new Float32Array(k * 4 * h * w);
   let i = 0;
-  for (let b = 0; b < k; b++) for (let c = 0; c < 4; c++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[i++] = ((b * 131 + c * 31 + y * 7 + x * 3) % 17) / 8 - 1;
+  for (let b = 0; b < k; b++)
+    for (let c = 0; c < 4; c++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[i++] = ((b * 131 + c * 31 + y * 7 + x * 3) % 17) / 8 - 1;
   return { data, dims: [k, 4, h, w] };
 }
 
@@ -97,6 +98,9 @@ test('the wrapper keeps the scaling factor and stops when aborted', async () => 
   assert.equal(vae.scalingFactor, 0.18215);
   const controller = new AbortController();
   controller.abort();
-  await assert.rejects(tiledDecode(fakeDecoder(), fakeLatents(1, 9, 9), { tileSampleSize: 32, tileLatentSize: 4 }, controller.signal), /stopped while decoding tiles/);
+  await assert.rejects(
+    tiledDecode(fakeDecoder(), fakeLatents(1, 9, 9), { tileSampleSize: 32, tileLatentSize: 4 }, controller.signal),
+    /stopped while decoding tiles/,
+  );
   await assert.rejects(tiledDecode(fakeDecoder(), fakeLatents(1, 9, 9), { tileSampleSize: 32, tileLatentSize: 1 }), /do not advance/);
 });

@@ -53,15 +53,28 @@ export function tileCount(tiling: VaeTiling, latentHeight: number, latentWidth: 
 
 function overlapSize(tiling: VaeTiling): number {
   const step = Math.floor(tiling.tileLatentSize * (1 - (tiling.overlapFactor ?? TILE_OVERLAP_FACTOR)));
-  if (step < 1) throw new PmgError('invalid-argument', `VAE tiles of ${tiling.tileLatentSize} latent px with overlap ${tiling.overlapFactor ?? TILE_OVERLAP_FACTOR} do not advance; use larger tiles`);
+  if (step < 1)
+    throw new PmgError(
+      'invalid-argument',
+      `VAE tiles of ${tiling.tileLatentSize} latent px with overlap ${tiling.overlapFactor ?? TILE_OVERLAP_FACTOR} do not advance; use larger tiles`,
+    );
   return step;
 }
 
 function checkTiling(tiling: VaeTiling): void {
   const { tileSampleSize, tileLatentSize } = tiling;
   const factor = tiling.overlapFactor ?? TILE_OVERLAP_FACTOR;
-  if (!Number.isInteger(tileSampleSize) || !Number.isInteger(tileLatentSize) || tileLatentSize < 1 || tileSampleSize < tileLatentSize || !(factor >= 0 && factor < 1)) {
-    throw new PmgError('invalid-argument', `VAE tiling needs whole tile sizes (sample ${tileSampleSize} >= latent ${tileLatentSize} >= 1) and an overlap factor in [0, 1), got ${factor}`);
+  if (
+    !Number.isInteger(tileSampleSize) ||
+    !Number.isInteger(tileLatentSize) ||
+    tileLatentSize < 1 ||
+    tileSampleSize < tileLatentSize ||
+    !(factor >= 0 && factor < 1)
+  ) {
+    throw new PmgError(
+      'invalid-argument',
+      `VAE tiling needs whole tile sizes (sample ${tileSampleSize} >= latent ${tileLatentSize} >= 1) and an overlap factor in [0, 1), got ${factor}`,
+    );
   }
 }
 
@@ -131,7 +144,8 @@ export async function tiledDecode(vae: VaeDecoder, latents: FloatTensor, tiling:
       if (signal?.aborted) throw new PmgError('aborted', 'generation stopped while decoding tiles', { cause: signal.reason });
       const decoded = await vae.decode(cropLatents(latents, top, left, tiling.tileLatentSize));
       const [k, c, th, tw] = decoded.dims as [number, number, number, number];
-      if (decoded.dims.length !== 4 || decoded.data.length !== k * c * th * tw) throw new PmgError('model-layout', `the VAE decoder returned a tile of shape [${decoded.dims.join(', ')}]; expected [batch, channels, height, width]`);
+      if (decoded.dims.length !== 4 || decoded.data.length !== k * c * th * tw)
+        throw new PmgError('model-layout', `the VAE decoder returned a tile of shape [${decoded.dims.join(', ')}]; expected [batch, channels, height, width]`);
       // Own copy: blending writes into it, and a decoder may reuse its output buffer.
       row.push({ data: Float32Array.from(decoded.data), k, c, h: th, w: tw });
     }

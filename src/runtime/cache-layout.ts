@@ -13,9 +13,7 @@ export const incompleteSuffix = '.incomplete';
 export const metadataFileName = '.pmg-model.json';
 export const defaultRevision = 'main';
 
-export type ModelSpec =
-  | { kind: 'local'; dir: string; spec: string }
-  | { kind: 'hub'; id: string; owner: string; name: string; revision: string; spec: string };
+export type ModelSpec = { kind: 'local'; dir: string; spec: string } | { kind: 'hub'; id: string; owner: string; name: string; revision: string; spec: string };
 
 const hubIdPattern = /^([A-Za-z0-9][A-Za-z0-9._-]*)\/([A-Za-z0-9][A-Za-z0-9._-]*)(?:@(.+))?$/;
 
@@ -35,11 +33,9 @@ export function parseModelSpec(spec: string, cwd: string = process.cwd(), home?:
   if (existsSync(local) && statSync(local).isDirectory()) return { kind: 'local', dir: local, spec: trimmed };
   const match = hubIdPattern.exec(trimmed);
   if (!match || match[1]!.includes('--') || match[2]!.includes('--') || match[2] === '..' || match[2] === '.') {
-    throw new PmgError(
-      'model-not-found',
-      `model '${trimmed}' is neither an existing folder nor a hub repo id like owner/name[@revision]`,
-      { details: { spec: trimmed } },
-    );
+    throw new PmgError('model-not-found', `model '${trimmed}' is neither an existing folder nor a hub repo id like owner/name[@revision]`, {
+      details: { spec: trimmed },
+    });
   }
   const revision = match[3] ?? defaultRevision;
   if (revision.split('/').some((part) => part === '' || part === '.' || part === '..')) {

@@ -38,7 +38,14 @@ test('a text longer than the window keeps [start, first 75 tokens, end]: same em
 test('clipTokenBatch cuts each row keeping its last (end) token, pads the batch with the pad id', () => {
   const { eosId, bosId } = clipVocabulary();
   const body = Array.from({ length: 90 }, (_, i) => i + 1);
-  const { ids, mask, dims, truncated } = clipTokenBatch([[bosId, ...body, eosId], [bosId, 5, eosId]], 77, eosId);
+  const { ids, mask, dims, truncated } = clipTokenBatch(
+    [
+      [bosId, ...body, eosId],
+      [bosId, 5, eosId],
+    ],
+    77,
+    eosId,
+  );
   assert.deepEqual(dims, [2, 77]);
   assert.equal(truncated, 1);
   const row = [...ids.subarray(0, 77)].map(Number);
@@ -56,7 +63,8 @@ test("CLIP image embeddings come from pmg's CLIPImageProcessor arithmetic, for R
   const config = JSON.parse(await readFile(join(dir, 'clip', 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
   const pixels = clipPreprocessImage(rgb, config);
   const session = await pool.get(join(dir, 'clip', 'onnx', 'vision_model.onnx'));
-  const direct = (await session.run({ pixel_values: new ort.Tensor('float32', pixels.data, pixels.dims) }, ['image_embeds'])).image_embeds!.data as Float32Array;
+  const direct = (await session.run({ pixel_values: new ort.Tensor('float32', pixels.data, pixels.dims) }, ['image_embeds'])).image_embeds!
+    .data as Float32Array;
   const [fromRgb, fromRaw] = await clip.embedImages([rgb, new RawImage(new Uint8ClampedArray(data), width, height, 3)]);
   assert.ok(maxDiff(fromRgb!, direct) < 1e-6);
   assert.ok(maxDiff(fromRaw!, direct) < 1e-6);

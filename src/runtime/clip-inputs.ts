@@ -37,7 +37,11 @@ export async function clipPixelBatch(images: readonly ClipImageInput[], steps: I
  * `input_ids` and `attention_mask` [N, L] (int64) from token ids that already carry start and end tokens:
  * each cut to `maxLength` keeping its end token last, then padded with `padId` to the longest.
  */
-export function clipTokenBatch(encoded: readonly (readonly number[])[], maxLength: number, padId: number): { ids: BigInt64Array; mask: BigInt64Array; dims: number[]; truncated: number } {
+export function clipTokenBatch(
+  encoded: readonly (readonly number[])[],
+  maxLength: number,
+  padId: number,
+): { ids: BigInt64Array; mask: BigInt64Array; dims: number[]; truncated: number } {
   const rows = encoded.map((ids) => truncateKeepingEnd(ids, maxLength));
   const length = Math.max(...rows.map((r) => r.length));
   const ids = new BigInt64Array(rows.length * length);

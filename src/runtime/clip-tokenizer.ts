@@ -129,7 +129,7 @@ export class ClipTokenizer {
       const right = parts[bestIndex + 1]!;
       // Merge every occurrence of this pair, left to right (as the reference BPE does).
       const merged: string[] = [];
-      for (let i = 0; i < parts.length; ) {
+      for (let i = 0; i < parts.length;) {
         if (i < parts.length - 1 && parts[i] === left && parts[i + 1] === right) {
           merged.push(left + right);
           i += 2;

@@ -43,12 +43,7 @@ export class VerificationFailure extends Error {
   }
 }
 
-export async function downloadFile(
-  request: DownloadRequest,
-  http: HubHttpClient,
-  policy: RetryPolicy,
-  progress: ProgressSink,
-): Promise<DownloadResult> {
+export async function downloadFile(request: DownloadRequest, http: HubHttpClient, policy: RetryPolicy, progress: ProgressSink): Promise<DownloadResult> {
   const partial = `${request.dest}${incompleteSuffix}`;
   await mkdir(dirname(request.dest), { recursive: true });
   let size = request.expectedSize;

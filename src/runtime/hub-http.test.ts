@@ -51,7 +51,10 @@ test('a hub that never answers fails after the first-byte timeout, retried once,
   const error = await failure(store({ responseTimeoutMs: 100, retries: 3 }).resolve(repo, { files: ['config.json'] }));
   const elapsed = Date.now() - started;
   assert.equal(error.code, 'timeout');
-  assert.match(error.message, /^timed out fetching config\.json of tiny\/waits@main at http:\/\/127\.0\.0\.1:\d+ after 2 attempts: 127\.0\.0\.1:\d+ accepted the connection but sent no answer within 100ms; check the network or HF_ENDPOINT \(PMG_HUB_TIMEOUT raises the wait\)$/);
+  assert.match(
+    error.message,
+    /^timed out fetching config\.json of tiny\/waits@main at http:\/\/127\.0\.0\.1:\d+ after 2 attempts: 127\.0\.0\.1:\d+ accepted the connection but sent no answer within 100ms; check the network or HF_ENDPOINT \(PMG_HUB_TIMEOUT raises the wait\)$/,
+  );
   assert.equal(server.count({ route: 'resolve' }), 2, 'timeoutRetries (default 1) bounds the attempts, not retries (3)');
   assert.ok(elapsed < 1500, `took ${elapsed} ms`);
 });
@@ -85,7 +88,10 @@ test('a connection closed mid-body says so, with the bytes received; it is retri
   server.inject({ kind: 'drop', afterBytes: 10_000, times: Infinity, match: { file: 'onnx/model.onnx' } });
   const error = await failure(store({ retries: 2 }).resolve(repo, { files: ['onnx/model.onnx'] }));
   assert.equal(error.code, 'download-failed');
-  assert.match(error.message, /^download of onnx\/model\.onnx from tiny\/waits@main at \S+ failed after 3 attempts: the connection to 127\.0\.0\.1:\d+ closed after 29 KB of 49 KB( \(ECONNRESET\))?$/);
+  assert.match(
+    error.message,
+    /^download of onnx\/model\.onnx from tiny\/waits@main at \S+ failed after 3 attempts: the connection to 127\.0\.0\.1:\d+ closed after 29 KB of 49 KB( \(ECONNRESET\))?$/,
+  );
   assert.doesNotMatch(error.message, /could not be reached|failed: (ECONNRESET|aborted)/);
   assert.equal(error.isRetryable, true);
   const ranges = server.requests.filter((r) => r.route === 'cdn').map((r) => r.range);
@@ -105,5 +111,8 @@ test('the client reports the stage of a failure: a wait for the answer, or a con
     return true;
   });
   const closed = new HubHttpClient({ endpoint: 'http://127.0.0.1:9', timeoutMs: 5000, userAgent: 'test' });
-  await assert.rejects(closed.request('GET', 'http://127.0.0.1:9/x'), (error: unknown) => error instanceof HttpFailure && error.kind === 'connection' && error.stage === 'connect' && !error.waitedInVain);
+  await assert.rejects(
+    closed.request('GET', 'http://127.0.0.1:9/x'),
+    (error: unknown) => error instanceof HttpFailure && error.kind === 'connection' && error.stage === 'connect' && !error.waitedInVain,
+  );
 });

@@ -137,7 +137,10 @@ export class HubHttpClient {
       request.on('socket', (socket) => {
         const connected = (): void => {
           clearTimeout(waiting);
-          waiting = setTimeout(() => giveUp('response', `${target.host} accepted the connection but sent no answer within ${formatMs(responseMs)}`), responseMs);
+          waiting = setTimeout(
+            () => giveUp('response', `${target.host} accepted the connection but sent no answer within ${formatMs(responseMs)}`),
+            responseMs,
+          );
         };
         if (!socket.connecting) connected();
         else socket.once(target.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
@@ -146,7 +149,13 @@ export class HubHttpClient {
       request.on('error', (error) => {
         clearTimeout(waiting);
         if (error instanceof HttpFailure) reject(error);
-        else reject(new HttpFailure('connection', `connection to ${target.host} failed: ${describeError(error)}`, url, undefined, undefined, undefined, { cause: error, stage: 'connect' }));
+        else
+          reject(
+            new HttpFailure('connection', `connection to ${target.host} failed: ${describeError(error)}`, url, undefined, undefined, undefined, {
+              cause: error,
+              stage: 'connect',
+            }),
+          );
       });
       request.end();
     });
@@ -202,14 +211,26 @@ export async function readBody(response: HttpResponse, limit = 64 * 1024 * 1024)
 export function bodyFailure(response: HttpResponse, error: unknown, received: number, expected?: number): HttpFailure {
   if (error instanceof HttpFailure) return error;
   const host = new URL(response.url).host;
-  if (response.timedOut()) return new HttpFailure('timeout', `no data from ${host} while reading the response`, response.url, undefined, undefined, undefined, { cause: error, stage: 'body' });
+  if (response.timedOut())
+    return new HttpFailure('timeout', `no data from ${host} while reading the response`, response.url, undefined, undefined, undefined, {
+      cause: error,
+      stage: 'body',
+    });
   const of = expected !== undefined ? ` of ${formatBytes(expected)}` : '';
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const reason = code ? ` (${code})` : '';
-  return new HttpFailure('connection', `the connection to ${host} closed after ${formatBytes(received)}${of}${reason}`, response.url, undefined, undefined, undefined, {
-    cause: error,
-    stage: 'body',
-  });
+  return new HttpFailure(
+    'connection',
+    `the connection to ${host} closed after ${formatBytes(received)}${of}${reason}`,
+    response.url,
+    undefined,
+    undefined,
+    undefined,
+    {
+      cause: error,
+      stage: 'body',
+    },
+  );
 }
 
 export interface RetryPolicy {

@@ -43,23 +43,39 @@ export class EmbeddingTable {
       header = readSafetensorsHeader(file);
     } catch (error) {
       if (error instanceof PmgError && error.code === 'file-not-found') {
-        throw new PmgError('model-file-missing', `${what} lacks its embedding table ${file}; see 'LLM bodies' in docs/soft.md for how to make it ('pmg models prepare-soft' writes one)`, {
-          cause: error,
-          details: { file },
-        });
+        throw new PmgError(
+          'model-file-missing',
+          `${what} lacks its embedding table ${file}; see 'LLM bodies' in docs/soft.md for how to make it ('pmg models prepare-soft' writes one)`,
+          {
+            cause: error,
+            details: { file },
+          },
+        );
       }
       throw error;
     }
     const { entries } = header;
     const twoD = [...entries].filter(([, e]) => e.shape.length === 2);
-    const chosen = entries.has(EMBED_TOKENS_TENSOR) ? ([EMBED_TOKENS_TENSOR, entries.get(EMBED_TOKENS_TENSOR)!] as const) : twoD.length === 1 && entries.size === 1 ? twoD[0]! : undefined;
+    const chosen = entries.has(EMBED_TOKENS_TENSOR)
+      ? ([EMBED_TOKENS_TENSOR, entries.get(EMBED_TOKENS_TENSOR)!] as const)
+      : twoD.length === 1 && entries.size === 1
+        ? twoD[0]!
+        : undefined;
     if (!chosen) {
       const names = [...entries.keys()].slice(0, 5).join(', ') || 'none';
-      throw new PmgError('model-layout', `${what}: ${file} has no tensor '${EMBED_TOKENS_TENSOR}' (it has ${names}); the embedding table must be stored under that name`, { details: { file } });
+      throw new PmgError(
+        'model-layout',
+        `${what}: ${file} has no tensor '${EMBED_TOKENS_TENSOR}' (it has ${names}); the embedding table must be stored under that name`,
+        { details: { file } },
+      );
     }
     const [name, entry] = chosen;
     if (!FLOAT_DTYPES.has(entry.dtype)) {
-      throw new PmgError('model-layout', `${what}: ${file} tensor '${name}' is ${entry.dtype}; an embedding table must be F32, F16 or BF16 (dequantize it first)`, { details: { file } });
+      throw new PmgError(
+        'model-layout',
+        `${what}: ${file} tensor '${name}' is ${entry.dtype}; an embedding table must be F32, F16 or BF16 (dequantize it first)`,
+        { details: { file } },
+      );
     }
     const [rows, width] = entry.shape as [number, number];
     if (entry.shape.length !== 2 || rows !== expected.vocabSize || width !== expected.hidden) {
@@ -85,7 +101,9 @@ export class EmbeddingTable {
     try {
       ids.forEach((id, index) => {
         if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-          throw new PmgError('invalid-argument', `token id ${id} (position ${index}) is outside the embedding table's ${this.vocabSize} rows`, { details: { field: `ids[${index}]` } });
+          throw new PmgError('invalid-argument', `token id ${id} (position ${index}) is outside the embedding table's ${this.vocabSize} rows`, {
+            details: { field: `ids[${index}]` },
+          });
         }
         readExactly(fd, buffer, this.entry.start + id * rowBytes, this.file);
         out.set(this.decode(buffer), index * this.hidden);
@@ -126,7 +144,8 @@ export class EmbeddingTable {
 }
 
 function readExactly(fd: number, into: Uint8Array, position: number, file: string): void {
-  if (!readFullyAt(fd, into, position)) throw new PmgError('invalid-input', `${file} ends before byte ${position + into.length} (truncated?)`, { details: { file } });
+  if (!readFullyAt(fd, into, position))
+    throw new PmgError('invalid-input', `${file} ends before byte ${position + into.length} (truncated?)`, { details: { file } });
 }
 
 /** The fingerprint (see the file comment) of a table held in memory, float32 [vocabSize, hidden] row-major. */

@@ -67,7 +67,8 @@ function refuse(message: string, dir: string): never {
 
 function readObject(path: string): Record<string, unknown> {
   const value = parseJson(readFileSync(path, 'utf8'), path);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new PmgError('invalid-input', `${path} must hold a JSON object`, { details: { file: path } });
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new PmgError('invalid-input', `${path} must hold a JSON object`, { details: { file: path } });
   return value as Record<string, unknown>;
 }
 
@@ -77,13 +78,17 @@ function readObject(path: string): Record<string, unknown> {
  */
 export function readLlmBodyLayout(dir: string, name: string, options: { graphPresent?: boolean } = {}): LlmBodyLayout {
   const checkGraph = options.graphPresent ?? true;
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new PmgError('model-not-found', `LLM body ${name}: folder ${dir} does not exist`, { details: { dir } });
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new PmgError('model-not-found', `LLM body ${name}: folder ${dir} does not exist`, { details: { dir } });
   const genai = join(dir, GENAI_CONFIG_FILE);
   const pmg = join(dir, PMG_BODY_FILE);
   if (existsSync(pmg)) {
     const file = readObject(pmg);
     if (file.format !== PMG_BODY_FORMAT || file.format_version !== PMG_BODY_FORMAT_VERSION) {
-      refuse(`LLM body ${name}: ${pmg} has format ${JSON.stringify(file.format)} version ${JSON.stringify(file.format_version)}; this pmg reads '${PMG_BODY_FORMAT}' version ${PMG_BODY_FORMAT_VERSION}`, dir);
+      refuse(
+        `LLM body ${name}: ${pmg} has format ${JSON.stringify(file.format)} version ${JSON.stringify(file.format_version)}; this pmg reads '${PMG_BODY_FORMAT}' version ${PMG_BODY_FORMAT_VERSION}`,
+        dir,
+      );
     }
     const embeddings = file.embeddings as { filename?: unknown } | undefined;
     const embeddingsName = typeof embeddings?.filename === 'string' ? embeddings.filename : EMBED_TOKENS_FILE;
@@ -100,14 +105,24 @@ export function readLlmBodyLayout(dir: string, name: string, options: { graphPre
   );
 }
 
-function layoutOf(dir: string, name: string, route: LlmBodyRoute, describedBy: string, model: unknown, embeddingsName: string, externalData: string[], checkGraph: boolean): LlmBodyLayout {
+function layoutOf(
+  dir: string,
+  name: string,
+  route: LlmBodyRoute,
+  describedBy: string,
+  model: unknown,
+  embeddingsName: string,
+  externalData: string[],
+  checkGraph: boolean,
+): LlmBodyLayout {
   const where = `LLM body ${name}: ${describedBy}`;
   if (typeof model !== 'object' || model === null) refuse(`${where} has no "model" object`, dir);
   const m = model as Record<string, unknown>;
   const decoder = m.decoder as Record<string, unknown> | undefined;
   if (typeof decoder !== 'object' || decoder === null) refuse(`${where} has no "model.decoder" object`, dir);
   const positive = (value: unknown, field: string): number => {
-    if (!Number.isSafeInteger(value) || (value as number) < 1) refuse(`${where}: ${field} must be a positive integer, got ${JSON.stringify(value ?? null)}`, dir);
+    if (!Number.isSafeInteger(value) || (value as number) < 1)
+      refuse(`${where}: ${field} must be a positive integer, got ${JSON.stringify(value ?? null)}`, dir);
     return value as number;
   };
   const text = (value: unknown, field: string): string => {
@@ -142,7 +157,8 @@ function layoutOf(dir: string, name: string, route: LlmBodyRoute, describedBy: s
     return Array.from({ length: config.layers }, (_, i) => pattern.replace('%d', String(i)));
   };
   const modelFile = join(dir, text(decoder.filename ?? 'model.onnx', 'model.decoder.filename'));
-  if (checkGraph && !existsSync(modelFile)) throw new PmgError('model-file-missing', `${where} names the graph ${modelFile}, which is missing`, { details: { dir, file: modelFile } });
+  if (checkGraph && !existsSync(modelFile))
+    throw new PmgError('model-file-missing', `${where} names the graph ${modelFile}, which is missing`, { details: { dir, file: modelFile } });
   return {
     route,
     dir,
@@ -192,7 +208,10 @@ function checkTransformersConfig(dir: string, name: string, config: LlmBodyConfi
   ];
   for (const [field, value, expected] of pairs) {
     if (value !== undefined && value !== null && value !== expected) {
-      refuse(`LLM body ${name}: ${path} says ${field} ${JSON.stringify(value)} but the body's description says ${expected}; the files come from different models`, dir);
+      refuse(
+        `LLM body ${name}: ${path} says ${field} ${JSON.stringify(value)} but the body's description says ${expected}; the files come from different models`,
+        dir,
+      );
     }
   }
 }

@@ -47,7 +47,11 @@ function concat(a: FloatTensor, b: FloatTensor): FloatTensor {
 test('both routes load with the config of the tiny LLM; tokenize and embed read the folder tokenizer and table', async () => {
   const weights = tinyLlmWeights();
   for (const [name, body] of Object.entries(routes)) {
-    assert.deepEqual(body.config, { hidden, layers, heads: TINY_LLM_CONFIG.heads, kvHeads, headDim, vocabSize: weights.vocabSize, maxPositions: TINY_LLM_CONFIG.maxPositions }, name);
+    assert.deepEqual(
+      body.config,
+      { hidden, layers, heads: TINY_LLM_CONFIG.heads, kvHeads, headDim, vocabSize: weights.vocabSize, maxPositions: TINY_LLM_CONFIG.maxPositions },
+      name,
+    );
     const ids = body.tokenize(PROMPT);
     assert.ok(ids.length > 10, name);
     const embedded = body.embed(ids);
@@ -78,10 +82,7 @@ test('(c) the three routes give the same hidden states and the same fingerprint'
 test('the fingerprint is sha256 of the dimension line and the float32 table, and changes with the table', async () => {
   const weights = tinyLlmWeights();
   const { createHash } = await import('node:crypto');
-  const expected = createHash('sha256')
-    .update(fingerprintPrefix(routes.builder!.config))
-    .update(new Uint8Array(weights.embedding.buffer))
-    .digest('hex');
+  const expected = createHash('sha256').update(fingerprintPrefix(routes.builder!.config)).update(new Uint8Array(weights.embedding.buffer)).digest('hex');
   assert.equal(routes.builder!.fingerprint, expected);
   assert.equal(fingerprintPrefix(routes.builder!.config), `pmg-llm-body/1 hidden=64 layers=2 heads=4 kv_heads=2 head_dim=16 vocab=${weights.vocabSize}\n`);
   const copy = join(root, 'changed-table');
@@ -150,7 +151,13 @@ function floats(base64: string): Float32Array {
 
 test("every route matches transformers' Llama arithmetic (torch, float64) with a random prefix cache and free soft tokens", async () => {
   assert.deepEqual(
-    [reference.config.hidden_size, reference.config.num_hidden_layers, reference.config.num_key_value_heads, reference.config.head_dim, reference.config.vocab_size],
+    [
+      reference.config.hidden_size,
+      reference.config.num_hidden_layers,
+      reference.config.num_key_value_heads,
+      reference.config.head_dim,
+      reference.config.vocab_size,
+    ],
     [hidden, layers, kvHeads, headDim, tinyLlmWeights().vocabSize],
   );
   assert.equal(reference.cases.length, 3);
@@ -177,13 +184,28 @@ test('a prefix of the wrong shape is one error naming the layer and the expected
   const embeds = body.embed([8]);
   const cases: Array<[PrefixCache, RegExp]> = [
     [{ keys: good.keys.slice(0, 1), values: good.values }, /the prefix has 1 key tensors; this LLM body has 2 layers and needs one per layer/],
-    [{ keys: good.keys, values: [good.values[0]!, { data: new Float32Array(4 * 3 * 16), dims: [1, 4, 3, 16] }] }, /prefix layer 1 value has shape \[1, 4, 3, 16\]; this LLM body needs \[1, 2, 3, 16\] in every layer/],
-    [{ keys: [good.keys[0]!, { data: new Float32Array(2 * 2 * 16), dims: [1, 2, 2, 16] }], values: good.values }, /prefix layer 1 key has shape \[1, 2, 2, 16\]; .*one prefix length P/],
-    [{ keys: [{ data: new Float32Array(2 * 3 * 8), dims: [1, 2, 3, 8] }, good.keys[1]!], values: good.values }, /prefix layer 0 key has shape \[1, 2, 3, 8\]; this LLM body needs \[1, 2, 3, 16\].*head size 16/],
-    [{ keys: [{ data: new Float32Array(5), dims: [1, 2, 3, 16] }, good.keys[1]!], values: good.values }, /prefix layer 0 key has shape \[1, 2, 3, 16\] with 5 values/],
+    [
+      { keys: good.keys, values: [good.values[0]!, { data: new Float32Array(4 * 3 * 16), dims: [1, 4, 3, 16] }] },
+      /prefix layer 1 value has shape \[1, 4, 3, 16\]; this LLM body needs \[1, 2, 3, 16\] in every layer/,
+    ],
+    [
+      { keys: [good.keys[0]!, { data: new Float32Array(2 * 2 * 16), dims: [1, 2, 2, 16] }], values: good.values },
+      /prefix layer 1 key has shape \[1, 2, 2, 16\]; .*one prefix length P/,
+    ],
+    [
+      { keys: [{ data: new Float32Array(2 * 3 * 8), dims: [1, 2, 3, 8] }, good.keys[1]!], values: good.values },
+      /prefix layer 0 key has shape \[1, 2, 3, 8\]; this LLM body needs \[1, 2, 3, 16\].*head size 16/,
+    ],
+    [
+      { keys: [{ data: new Float32Array(5), dims: [1, 2, 3, 16] }, good.keys[1]!], values: good.values },
+      /prefix layer 0 key has shape \[1, 2, 3, 16\] with 5 values/,
+    ],
   ];
   for (const [prefix, message] of cases) {
-    await assert.rejects(body.forward(embeds, prefix), (error: unknown) => error instanceof PmgError && error.code === 'invalid-argument' && message.test(error.message) && !error.message.includes('\n'));
+    await assert.rejects(
+      body.forward(embeds, prefix),
+      (error: unknown) => error instanceof PmgError && error.code === 'invalid-argument' && message.test(error.message) && !error.message.includes('\n'),
+    );
   }
   await assert.rejects(body.forward({ data: new Float32Array(32), dims: [1, 1, 32] }), /inputsEmbeds has shape \[1, 1, 32\]; this LLM body needs \[1, T, 64\]/);
   assert.throws(() => body.embed([100000]), /token id 100000 \(position 0\) is outside the embedding table's \d+ rows/);
@@ -199,10 +221,17 @@ function copyOf(source: string, name: string): string {
 
 test('bad folders are one line each: neither layout, input_ids export, missing or truncated or wrong table, config mismatch', async () => {
   const expectLayout = async (dir: string, code: string, message: RegExp) =>
-    assert.rejects(loadLlmBody(dir), (error: unknown) => error instanceof PmgError && error.code === code && message.test(error.message) && !error.message.includes('\n'));
+    assert.rejects(
+      loadLlmBody(dir),
+      (error: unknown) => error instanceof PmgError && error.code === code && message.test(error.message) && !error.message.includes('\n'),
+    );
   const empty = join(root, 'empty');
   mkdirSync(empty, { recursive: true });
-  await expectLayout(empty, 'model-layout', /has neither genai_config\.json nor pmg-body\.json; an LLM body is an onnxruntime-genai builder export made with '--extra_options exclude_embeds=true exclude_lm_head=true'/);
+  await expectLayout(
+    empty,
+    'model-layout',
+    /has neither genai_config\.json nor pmg-body\.json; an LLM body is an onnxruntime-genai builder export made with '--extra_options exclude_embeds=true exclude_lm_head=true'/,
+  );
   await expectLayout(fx.llm, 'model-layout', /looks like a transformers\.js text-generation export .* 'pmg models prepare-soft .* --out DIR'/);
   await expectLayout(join(root, 'nowhere'), 'model-not-found', /folder .*nowhere does not exist/);
 
@@ -218,20 +247,38 @@ test('bad folders are one line each: neither layout, input_ids export, missing o
 
   const truncated = copyOf(fx.prepared, 'truncated-table');
   truncateSync(join(truncated, 'embed_tokens.safetensors'), 5000);
-  await expectLayout(truncated, 'invalid-input', /embed_tokens\.safetensors is not a valid safetensors file: tensor 'model\.embed_tokens\.weight' ends at byte \d+ of the data, but the data has \d+ bytes \(truncated\?\)/);
+  await expectLayout(
+    truncated,
+    'invalid-input',
+    /embed_tokens\.safetensors is not a valid safetensors file: tensor 'model\.embed_tokens\.weight' ends at byte \d+ of the data, but the data has \d+ bytes \(truncated\?\)/,
+  );
 
   const wrongShape = copyOf(fx.builder, 'wrong-table');
-  writeFileSync(join(wrongShape, 'embed_tokens.safetensors'), encodeSafetensors({ 'model.embed_tokens.weight': f32Tensor(new Float32Array(10 * 64), [10, 64]) }));
-  await expectLayout(wrongShape, 'model-layout', /has shape \[10, 64\], but the model's config needs \[\d+, 64\] \(vocab, hidden\); is it the table of another model\?/);
+  writeFileSync(
+    join(wrongShape, 'embed_tokens.safetensors'),
+    encodeSafetensors({ 'model.embed_tokens.weight': f32Tensor(new Float32Array(10 * 64), [10, 64]) }),
+  );
+  await expectLayout(
+    wrongShape,
+    'model-layout',
+    /has shape \[10, 64\], but the model's config needs \[\d+, 64\] \(vocab, hidden\); is it the table of another model\?/,
+  );
 
   const wrongName = copyOf(fx.builder, 'wrong-name');
-  writeFileSync(join(wrongName, 'embed_tokens.safetensors'), encodeSafetensors({ a: f32Tensor(new Float32Array(1), [1]), b: f32Tensor(new Float32Array(1), [1]) }));
+  writeFileSync(
+    join(wrongName, 'embed_tokens.safetensors'),
+    encodeSafetensors({ a: f32Tensor(new Float32Array(1), [1]), b: f32Tensor(new Float32Array(1), [1]) }),
+  );
   await expectLayout(wrongName, 'model-layout', /has no tensor 'model\.embed_tokens\.weight' \(it has a, b\)/);
 
   const mismatch = copyOf(fx.prepared, 'config-mismatch');
   const config = JSON.parse(readFileSync(join(mismatch, 'config.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(mismatch, 'config.json'), JSON.stringify({ ...config, num_key_value_heads: 4 }));
-  await expectLayout(mismatch, 'model-layout', /config\.json says num_key_value_heads 4 but the body's description says 2; the files come from different models/);
+  await expectLayout(
+    mismatch,
+    'model-layout',
+    /config\.json says num_key_value_heads 4 but the body's description says 2; the files come from different models/,
+  );
 
   const badFormat = copyOf(fx.prepared, 'bad-format');
   writeFileSync(join(badFormat, 'pmg-body.json'), JSON.stringify({ format: 'pmg-llm-body', format_version: 9 }));
@@ -278,9 +325,15 @@ test('float16 graph inputs are fed float16 and float16 outputs read back as floa
   Object.assign(genai.model.decoder, { hidden_size: 2, head_size: 2, num_attention_heads: 1, num_key_value_heads: 1, num_hidden_layers: 1 });
   writeFileSync(join(dir, 'genai_config.json'), JSON.stringify(genai));
   for (const file of ['tokenizer.json', 'tokenizer_config.json']) cpSync(join(fx.builder, file), join(dir, file));
-  writeFileSync(join(dir, 'embed_tokens.safetensors'), encodeSafetensors({ 'model.embed_tokens.weight': f32Tensor(new Float32Array(vocab * 2).fill(0.5), [vocab, 2]) }));
+  writeFileSync(
+    join(dir, 'embed_tokens.safetensors'),
+    encodeSafetensors({ 'model.embed_tokens.weight': f32Tensor(new Float32Array(vocab * 2).fill(0.5), [vocab, 2]) }),
+  );
   const body = await loadLlmBody(dir);
-  const prefix: PrefixCache = { keys: [{ data: Float32Array.of(0.25, -2, 3, 1 / 3), dims: [1, 1, 2, 2] }], values: [{ data: Float32Array.of(1, 2, 3, 1 / 3), dims: [1, 1, 2, 2] }] };
+  const prefix: PrefixCache = {
+    keys: [{ data: Float32Array.of(0.25, -2, 3, 1 / 3), dims: [1, 1, 2, 2] }],
+    values: [{ data: Float32Array.of(1, 2, 3, 1 / 3), dims: [1, 1, 2, 2] }],
+  };
   const pass = await body.forwardWithCache({ data: Float32Array.of(1.5, -0.25), dims: [1, 1, 2] }, prefix);
   assert.deepEqual(Array.from(pass.hidden.data), [2.5, 0.75]);
   assert.deepEqual(Array.from(pass.cache.keys[0]!.data), [0.25, -2, 3, 0.333251953125], 'keys went through float16');

@@ -39,7 +39,16 @@ export interface LoadLlmBodyOptions {
  * `<graph>.data` / `<graph>_data` (the builder's and transformers.js's external-data names) and any external-data
  * files pmg-body.json lists.
  */
-export const LLM_BODY_INCLUDE = [GENAI_CONFIG_FILE, PMG_BODY_FILE, 'config.json', 'generation_config.json', EMBED_TOKENS_FILE, 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+export const LLM_BODY_INCLUDE = [
+  GENAI_CONFIG_FILE,
+  PMG_BODY_FILE,
+  'config.json',
+  'generation_config.json',
+  EMBED_TOKENS_FILE,
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+];
 
 /** What one pass returns besides the hidden states: the key/value cache after it (prefix + these tokens). */
 export interface BodyPass {
@@ -118,7 +127,12 @@ export class OnnxLlmBody implements LlmBody {
       [inputs.embeds]: this.floatTensor(inputs.embeds, inputsEmbeds.data, inputsEmbeds.dims),
       [inputs.mask]: new ort.Tensor('int64', new BigInt64Array(past + tokens).fill(1n), [1, past + tokens]),
     };
-    if (inputs.positions) feeds[inputs.positions] = new ort.Tensor('int64', BigInt64Array.from({ length: tokens }, (_, i) => BigInt(past + i)), [1, tokens]);
+    if (inputs.positions)
+      feeds[inputs.positions] = new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: tokens }, (_, i) => BigInt(past + i)),
+        [1, tokens],
+      );
     const empty = new Float32Array(0);
     for (let layer = 0; layer < config.layers; layer++) {
       const dims = [1, config.kvHeads, past, config.headDim];
@@ -168,31 +182,50 @@ export async function loadLlmBody(spec: string, options: LoadLlmBodyOptions = {}
 function checkSession(session: OnnxSession, layout: LlmBodyLayout, what: string): Set<string> {
   const { inputs, outputs, config } = layout;
   if (!session.outputNames.includes(outputs.hidden)) {
-    const hint = session.outputNames.includes('logits') && layout.route === 'onnxruntime-genai' ? "; it outputs logits: re-export with '--extra_options exclude_embeds=true exclude_lm_head=true'" : '';
-    throw new PmgError('model-layout', `${what}: ${session.path} has no output ${outputs.hidden} (it has ${session.outputNames.join(', ')})${hint}`, { details: { path: session.path } });
+    const hint =
+      session.outputNames.includes('logits') && layout.route === 'onnxruntime-genai'
+        ? "; it outputs logits: re-export with '--extra_options exclude_embeds=true exclude_lm_head=true'"
+        : '';
+    throw new PmgError('model-layout', `${what}: ${session.path} has no output ${outputs.hidden} (it has ${session.outputNames.join(', ')})${hint}`, {
+      details: { path: session.path },
+    });
   }
   session.expect(what, [inputs.embeds, inputs.mask, ...(inputs.positions ? [inputs.positions] : []), ...inputs.pastKeys, ...inputs.pastValues]);
   const extra = session.inputNames.filter((name) => ![inputs.embeds, inputs.mask, inputs.positions, ...inputs.pastKeys, ...inputs.pastValues].includes(name));
-  if (extra.length > 0) throw new PmgError('model-layout', `${what}: ${session.path} has inputs pmg does not feed: ${extra.join(', ')} (${layout.describedBy} does not name them)`, { details: { path: session.path } });
+  if (extra.length > 0)
+    throw new PmgError(
+      'model-layout',
+      `${what}: ${session.path} has inputs pmg does not feed: ${extra.join(', ')} (${layout.describedBy} does not name them)`,
+      { details: { path: session.path } },
+    );
   const half = new Set<string>();
   for (const name of [inputs.embeds, ...inputs.pastKeys, ...inputs.pastValues]) {
     const type = session.inputInfo(name)?.type;
-    if (type !== 'float32' && type !== 'float16') throw new PmgError('model-layout', `${what}: input ${name} is ${type ?? 'not a tensor'}; float32 or float16 is needed`, { details: { path: session.path } });
+    if (type !== 'float32' && type !== 'float16')
+      throw new PmgError('model-layout', `${what}: input ${name} is ${type ?? 'not a tensor'}; float32 or float16 is needed`, {
+        details: { path: session.path },
+      });
     if (type === 'float16') half.add(name);
   }
   const embeds = session.inputInfo(inputs.embeds);
   const [hiddenDim] = (embeds?.shape ?? []).slice(-1);
   if (typeof hiddenDim === 'number' && hiddenDim !== config.hidden) {
-    throw new PmgError('model-layout', `${what}: input ${inputs.embeds} is ${hiddenDim} wide but ${layout.describedBy} says hidden size ${config.hidden}`, { details: { path: session.path } });
+    throw new PmgError('model-layout', `${what}: input ${inputs.embeds} is ${hiddenDim} wide but ${layout.describedBy} says hidden size ${config.hidden}`, {
+      details: { path: session.path },
+    });
   }
   for (const name of [...inputs.pastKeys, ...inputs.pastValues]) {
     const shape = session.inputInfo(name)?.shape ?? [];
     const heads = shape[1];
     const headDim = shape[3];
     if ((typeof heads === 'number' && heads !== config.kvHeads) || (typeof headDim === 'number' && headDim !== config.headDim)) {
-      throw new PmgError('model-layout', `${what}: input ${name} has shape [${shape.join(', ')}] but ${layout.describedBy} says ${config.kvHeads} key/value heads of size ${config.headDim}`, {
-        details: { path: session.path },
-      });
+      throw new PmgError(
+        'model-layout',
+        `${what}: input ${name} has shape [${shape.join(', ')}] but ${layout.describedBy} says ${config.kvHeads} key/value heads of size ${config.headDim}`,
+        {
+          details: { path: session.path },
+        },
+      );
     }
   }
   return half;
@@ -201,9 +234,14 @@ function checkSession(session: OnnxSession, layout: LlmBodyLayout, what: string)
 function checkEmbeds(embeds: FloatTensor, config: LlmBodyConfig): number {
   const [batch, tokens, width] = embeds.dims;
   if (embeds.dims.length !== 3 || batch !== 1 || width !== config.hidden || tokens === undefined || tokens < 1) {
-    throw new PmgError('invalid-argument', `inputsEmbeds has shape [${embeds.dims.join(', ')}]; this LLM body needs [1, T, ${config.hidden}] with T >= 1`, { details: { field: 'inputsEmbeds' } });
+    throw new PmgError('invalid-argument', `inputsEmbeds has shape [${embeds.dims.join(', ')}]; this LLM body needs [1, T, ${config.hidden}] with T >= 1`, {
+      details: { field: 'inputsEmbeds' },
+    });
   }
-  if (embeds.data.length !== tokens * width) throw new PmgError('invalid-argument', `inputsEmbeds has ${embeds.data.length} values for shape [${embeds.dims.join(', ')}]`, { details: { field: 'inputsEmbeds' } });
+  if (embeds.data.length !== tokens * width)
+    throw new PmgError('invalid-argument', `inputsEmbeds has ${embeds.data.length} values for shape [${embeds.dims.join(', ')}]`, {
+      details: { field: 'inputsEmbeds' },
+    });
   return tokens;
 }
 
@@ -212,17 +250,30 @@ export function prefixLength(prefix: PrefixCache | undefined, config: LlmBodyCon
   if (!prefix) return 0;
   for (const part of ['keys', 'values'] as const) {
     if (!Array.isArray(prefix[part]) || prefix[part].length !== config.layers) {
-      throw new PmgError('invalid-argument', `the prefix has ${Array.isArray(prefix[part]) ? prefix[part].length : 'no'} ${part === 'keys' ? 'key' : 'value'} tensors; this LLM body has ${config.layers} layers and needs one per layer`, {
-        details: { field: `prefix.${part}` },
-      });
+      throw new PmgError(
+        'invalid-argument',
+        `the prefix has ${Array.isArray(prefix[part]) ? prefix[part].length : 'no'} ${part === 'keys' ? 'key' : 'value'} tensors; this LLM body has ${config.layers} layers and needs one per layer`,
+        {
+          details: { field: `prefix.${part}` },
+        },
+      );
     }
   }
   const length = prefix.keys[0]!.dims[2];
   const expected = `[1, ${config.kvHeads}, ${typeof length === 'number' ? length : 'P'}, ${config.headDim}]`;
   for (let layer = 0; layer < config.layers; layer++) {
-    for (const [part, tensor] of [['key', prefix.keys[layer]!], ['value', prefix.values[layer]!]] as const) {
+    for (const [part, tensor] of [
+      ['key', prefix.keys[layer]!],
+      ['value', prefix.values[layer]!],
+    ] as const) {
       const [batch, heads, p, headDim] = tensor.dims;
-      const ok = tensor.dims.length === 4 && batch === 1 && heads === config.kvHeads && p === length && headDim === config.headDim && tensor.data.length === config.kvHeads * (length ?? 0) * config.headDim;
+      const ok =
+        tensor.dims.length === 4 &&
+        batch === 1 &&
+        heads === config.kvHeads &&
+        p === length &&
+        headDim === config.headDim &&
+        tensor.data.length === config.kvHeads * (length ?? 0) * config.headDim;
       if (!ok) {
         throw new PmgError(
           'invalid-argument',

@@ -92,19 +92,30 @@ describe('model store against a loopback hub', () => {
     const s = store({ offline: true });
     await rejectsWith(s.resolve(repo, { files: ['onnx/model.onnx'] }), 'offline', /onnx\/model\.onnx/);
     const model = await store().resolve(repo, { files: ['onnx/model.onnx'] });
-    assert.deepEqual(server.requests.filter((r) => r.route === 'cdn').map((r) => r.range), ['bytes=12345-']);
+    assert.deepEqual(
+      server.requests.filter((r) => r.route === 'cdn').map((r) => r.range),
+      ['bytes=12345-'],
+    );
     assert.deepEqual(await readFile(join(model.dir, 'onnx/model.onnx')), weights);
   });
 
   test('404 names the file, the repo, the revision and the endpoint', async () => {
-    await rejectsWith(store().resolve(repo, { files: ['missing.json'] }), 'model-not-found', new RegExp(`not found: missing\\.json in tiny/model@main at ${server.url}`));
+    await rejectsWith(
+      store().resolve(repo, { files: ['missing.json'] }),
+      'model-not-found',
+      new RegExp(`not found: missing\\.json in tiny/model@main at ${server.url}`),
+    );
     await rejectsWith(store().resolve('nobody/nothing', { files: ['config.json'] }), 'model-not-found', /not found: config\.json in nobody\/nothing@main/);
     assert.equal(server.count({ file: 'missing.json' }), 1, 'a 404 is not retried');
   });
 
   test('500: bounded retries, then a clear error', async () => {
     server.inject({ kind: 'status', status: 500, times: Infinity, match: { route: 'resolve' } });
-    const error = await rejectsWith(store({ retries: 2 }).resolve(repo, { files: ['config.json'] }), 'download-failed', /config\.json from tiny\/model@main .*failed after 3 attempts: HTTP 500/);
+    const error = await rejectsWith(
+      store({ retries: 2 }).resolve(repo, { files: ['config.json'] }),
+      'download-failed',
+      /config\.json from tiny\/model@main .*failed after 3 attempts: HTTP 500/,
+    );
     assert.equal(error.details.attempts, 3);
     assert.equal(server.count({ route: 'resolve' }), 3);
     assert.equal(existsSync(join(revisionCacheDir(join(work, 'cache'), repo, 'main'), 'config.json')), false);
@@ -120,7 +131,11 @@ describe('model store against a loopback hub', () => {
   test('a very slow server is a timeout error, quickly', async () => {
     server.inject({ kind: 'delay', ms: 3000, times: Infinity });
     const started = Date.now();
-    await rejectsWith(store({ responseTimeoutMs: 150, retries: 1 }).resolve(repo, { files: ['config.json'] }), 'timeout', /timed out fetching config\.json of tiny\/model@main .*after 2 attempts: .* sent no answer within 150ms/);
+    await rejectsWith(
+      store({ responseTimeoutMs: 150, retries: 1 }).resolve(repo, { files: ['config.json'] }),
+      'timeout',
+      /timed out fetching config\.json of tiny\/model@main .*after 2 attempts: .* sent no answer within 150ms/,
+    );
     assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
   });
 
@@ -144,7 +159,11 @@ describe('model store against a loopback hub', () => {
     const offline = store({ offline: true, endpoint: 'http://127.0.0.1:9' });
     const model = await offline.resolve(repo, { files: ['config.json'], optionalFiles: ['tokenizer.json'] });
     assert.equal(await readFile(join(model.dir, 'config.json'), 'utf8'), files['config.json']);
-    await rejectsWith(offline.resolve(repo, { files: ['config.json', 'onnx/model.onnx'] }), 'offline', /tiny\/model@main is missing onnx\/model\.onnx .*'pmg models pull tiny\/model'/);
+    await rejectsWith(
+      offline.resolve(repo, { files: ['config.json', 'onnx/model.onnx'] }),
+      'offline',
+      /tiny\/model@main is missing onnx\/model\.onnx .*'pmg models pull tiny\/model'/,
+    );
     await rejectsWith(offline.pull(`${repo}@v2`), 'offline', /'pmg models pull tiny\/model --revision v2'/);
     assert.equal(server.requests.length, 0);
   });
@@ -173,7 +192,13 @@ describe('model store against a loopback hub', () => {
     const v2 = await s.pull(`${repo}@v2`);
     assert.equal(await readFile(join(v2.dir, 'config.json'), 'utf8'), '{"v":2}');
     const listed = await s.list();
-    assert.deepEqual(listed.map((m) => [m.id, m.revision, m.files]), [[repo, 'main', 2], [repo, 'v2', 1]]);
+    assert.deepEqual(
+      listed.map((m) => [m.id, m.revision, m.files]),
+      [
+        [repo, 'main', 2],
+        [repo, 'v2', 1],
+      ],
+    );
     assert.equal(listed[0]!.bytes, 22 + 18);
   });
 
@@ -189,7 +214,11 @@ describe('model store against a loopback hub', () => {
     const locked = await HubServer.start({ token: 'right' });
     try {
       locked.addRepo(repo, files);
-      await rejectsWith(store({ endpoint: locked.url }).resolve(repo, { files: ['config.json'] }), 'model-not-found', /access denied \(HTTP 401\).*set HF_TOKEN/);
+      await rejectsWith(
+        store({ endpoint: locked.url }).resolve(repo, { files: ['config.json'] }),
+        'model-not-found',
+        /access denied \(HTTP 401\).*set HF_TOKEN/,
+      );
       await rejectsWith(store({ endpoint: locked.url, token: 'wrong' }).pull(repo), 'model-not-found', /HF_TOKEN was refused/);
       const model = await store({ endpoint: locked.url, token: 'right' }).resolve(repo, { files: ['onnx/model.onnx'] });
       assert.deepEqual(await readFile(join(model.dir, 'onnx/model.onnx')), weights);
@@ -231,7 +260,12 @@ describe('model store configuration and specs', () => {
 
   test('specs: folders, ids, revisions, bad names', () => {
     assert.deepEqual(parseModelSpec('Xenova/clip-vit-base-patch32', '/nonexistent'), {
-      kind: 'hub', id: 'Xenova/clip-vit-base-patch32', owner: 'Xenova', name: 'clip-vit-base-patch32', revision: 'main', spec: 'Xenova/clip-vit-base-patch32',
+      kind: 'hub',
+      id: 'Xenova/clip-vit-base-patch32',
+      owner: 'Xenova',
+      name: 'clip-vit-base-patch32',
+      revision: 'main',
+      spec: 'Xenova/clip-vit-base-patch32',
     });
     const pr = parseModelSpec('a/b@refs/pr/1', '/nonexistent');
     assert.equal(pr.kind === 'hub' && pr.revision, 'refs/pr/1');

@@ -12,15 +12,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import { packageVersion } from '../core/package-root.js';
 import { silentProgress, type ProgressSink } from '../core/progress.js';
 import { PmgError } from '../errors/pmg-error.js';
-import {
-  checkRepoPath,
-  idFromRepoFolder,
-  matchesAny,
-  parseModelSpec,
-  revisionCacheDir,
-  revisionFromFolder,
-  type ModelSpec,
-} from './cache-layout.js';
+import { checkRepoPath, idFromRepoFolder, matchesAny, parseModelSpec, revisionCacheDir, revisionFromFolder, type ModelSpec } from './cache-layout.js';
 import { VerificationFailure, downloadFile } from './download.js';
 import { DEFAULT_HUB_WAIT_MS, HttpFailure, HubHttpClient, attemptsOf, ensureOk, readBody, withRetries } from './hub-http.js';
 import { readRevisionMetadata, writeRevisionMetadata, type RepoEntry, type RevisionMetadata } from './revision-metadata.js';
@@ -192,9 +184,24 @@ export class ModelStore {
       const missing = await missingEntries(dir, wanted);
       if (missing.length === 0) {
         const files = wanted.map((e) => e.path);
-        return { dir, id: parsed.id, revision: parsed.revision, local: false, commit: meta.commit, downloadedBytes: 0, files, totalBytes: await sizeOf(dir, files) };
+        return {
+          dir,
+          id: parsed.id,
+          revision: parsed.revision,
+          local: false,
+          commit: meta.commit,
+          downloadedBytes: 0,
+          files,
+          totalBytes: await sizeOf(dir, files),
+        };
       }
-      if (this.options.offline) throw this.offlineError(parsed, missing.map((e) => e.path), dir, include);
+      if (this.options.offline)
+        throw this.offlineError(
+          parsed,
+          missing.map((e) => e.path),
+          dir,
+          include,
+        );
     } else if (this.options.offline) {
       throw this.offlineError(parsed, [], dir, include);
     }
@@ -208,7 +215,16 @@ export class ModelStore {
     }
     await this.updateMetadata(dir, parsed, { commit: listing.commit, listing: listing.entries });
     const files = wanted.map((e) => e.path);
-    return { dir, id: parsed.id, revision: parsed.revision, local: false, commit: listing.commit, downloadedBytes, files, totalBytes: await sizeOf(dir, files) };
+    return {
+      dir,
+      id: parsed.id,
+      revision: parsed.revision,
+      local: false,
+      commit: listing.commit,
+      downloadedBytes,
+      files,
+      totalBytes: await sizeOf(dir, files),
+    };
   }
 
   async list(): Promise<CachedModel[]> {
@@ -238,7 +254,12 @@ export class ModelStore {
     return `${spec.id}@${spec.revision} at ${this.options.endpoint}`;
   }
 
-  private async download(spec: HubSpec, file: string, entry: RepoEntry | undefined, optional: boolean): Promise<{ receivedBytes: number; commit?: string; absent?: boolean }> {
+  private async download(
+    spec: HubSpec,
+    file: string,
+    entry: RepoEntry | undefined,
+    optional: boolean,
+  ): Promise<{ receivedBytes: number; commit?: string; absent?: boolean }> {
     const dir = revisionCacheDir(this.options.cacheDir, spec.id, spec.revision);
     const dest = join(dir, file);
     try {
@@ -256,9 +277,13 @@ export class ModelStore {
       }
       if (error instanceof VerificationFailure) {
         await removeEmptyParents(dirname(dest), this.options.cacheDir);
-        throw new PmgError('download-failed', `${file} from ${this.where(spec)} is corrupt (${error.message}); it was removed from the cache, run the command again`, {
-          details: { repo: spec.id, revision: spec.revision, file, expected: error.expected, actual: error.actual },
-        });
+        throw new PmgError(
+          'download-failed',
+          `${file} from ${this.where(spec)} is corrupt (${error.message}); it was removed from the cache, run the command again`,
+          {
+            details: { repo: spec.id, revision: spec.revision, file, expected: error.expected, actual: error.actual },
+          },
+        );
       }
       throw this.httpError(error, spec, file);
     }
@@ -280,10 +305,14 @@ export class ModelStore {
     try {
       parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
     } catch {
-      throw new PmgError('invalid-response', `the file listing of ${this.where(spec)} is not JSON; check HF_ENDPOINT points at a hub or mirror`, { details: { url } });
+      throw new PmgError('invalid-response', `the file listing of ${this.where(spec)} is not JSON; check HF_ENDPOINT points at a hub or mirror`, {
+        details: { url },
+      });
     }
     if (!Array.isArray(parsed.siblings)) {
-      throw new PmgError('invalid-response', `the file listing of ${this.where(spec)} has no 'siblings' array; check HF_ENDPOINT points at a hub or mirror`, { details: { url } });
+      throw new PmgError('invalid-response', `the file listing of ${this.where(spec)} has no 'siblings' array; check HF_ENDPOINT points at a hub or mirror`, {
+        details: { url },
+      });
     }
     const entries: RepoEntry[] = [];
     for (const sibling of parsed.siblings as Array<{ rfilename?: unknown; size?: unknown; lfs?: { sha256?: unknown; size?: unknown } }>) {
@@ -299,10 +328,23 @@ export class ModelStore {
   private httpError(error: unknown, spec: HubSpec, file: string | undefined): PmgError {
     if (!(error instanceof HttpFailure)) {
       if (error instanceof PmgError) return error;
-      return new PmgError('download-failed', `could not write ${file ?? 'files'} of ${spec.id} into the cache ${this.options.cacheDir}: ${(error as Error).message}`, { cause: error });
+      return new PmgError(
+        'download-failed',
+        `could not write ${file ?? 'files'} of ${spec.id} into the cache ${this.options.cacheDir}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     const what = file ?? 'the file listing';
-    const details = { repo: spec.id, revision: spec.revision, file, endpoint: this.options.endpoint, url: error.url, status: error.status, stage: error.stage, attempts: attemptsOf(error) };
+    const details = {
+      repo: spec.id,
+      revision: spec.revision,
+      file,
+      endpoint: this.options.endpoint,
+      url: error.url,
+      status: error.status,
+      stage: error.stage,
+      attempts: attemptsOf(error),
+    };
     if (error.status === 404) {
       const code = `${error.hubErrorCode ? ` (${error.hubErrorCode})` : ''}${error.hubErrorCode === 'RepoNotFound' ? this.noFolderHint(spec) : ''}`;
       const message = file ? `not found: ${file} in ${this.where(spec)}${code}` : `not found: ${this.where(spec)}${code}; check the repo id and revision`;
@@ -312,15 +354,26 @@ export class ModelStore {
       const hint = this.options.token
         ? 'the token in HF_TOKEN was refused; check it can read this repo (and that you accepted its licence if it is gated)'
         : 'the repo may be private or gated (or not exist); set HF_TOKEN to a token that can read it';
-      return new PmgError('model-not-found', `access denied (HTTP ${error.status}) to ${what} of ${this.where(spec)}${this.noFolderHint(spec)}: ${hint}`, { details, cause: error });
+      return new PmgError('model-not-found', `access denied (HTTP ${error.status}) to ${what} of ${this.where(spec)}${this.noFolderHint(spec)}: ${hint}`, {
+        details,
+        cause: error,
+      });
     }
     const attempts = attemptsOf(error);
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
     if (error.kind === 'timeout') {
       const raise = error.waitedInVain ? ' (PMG_HUB_TIMEOUT raises the wait)' : '';
-      return new PmgError('timeout', `timed out fetching ${what} of ${this.where(spec)}${tries}: ${error.message}; check the network or HF_ENDPOINT${raise}`, { details, cause: error, isRetryable: true });
+      return new PmgError('timeout', `timed out fetching ${what} of ${this.where(spec)}${tries}: ${error.message}; check the network or HF_ENDPOINT${raise}`, {
+        details,
+        cause: error,
+        isRetryable: true,
+      });
     }
-    return new PmgError('download-failed', `download of ${what} from ${this.where(spec)} failed${tries}: ${error.message}`, { details, cause: error, isRetryable: error.retryable });
+    return new PmgError('download-failed', `download of ${what} from ${this.where(spec)} failed${tries}: ${error.message}`, {
+      details,
+      cause: error,
+      isRetryable: error.retryable,
+    });
   }
 
   /** A repo id that fails may have been meant as a folder: say that there is none. */
@@ -330,12 +383,18 @@ export class ModelStore {
 
   private offlineError(spec: HubSpec, missing: string[], dir: string, include?: string[]): PmgError {
     const shown = missing.length > 8 ? `${missing.slice(0, 8).join(', ')} and ${missing.length - 8} more` : missing.join(', ');
-    const what = missing.length ? `${spec.id}@${spec.revision} is missing ${shown} in the cache ${dir}` : `${spec.id}@${spec.revision} has not been pulled into the cache ${dir}`;
+    const what = missing.length
+      ? `${spec.id}@${spec.revision} is missing ${shown} in the cache ${dir}`
+      : `${spec.id}@${spec.revision} has not been pulled into the cache ${dir}`;
     const revisionFlag = spec.revision === 'main' ? '' : ` --revision ${spec.revision}`;
     const includeFlags = include ? include.map((p) => ` --include '${p}'`).join('') : '';
-    return new PmgError('offline', `offline mode: ${what}; fetch it with 'pmg models pull ${spec.id}${revisionFlag}${includeFlags}' while online (offline mode comes from --offline, PMG_OFFLINE or HF_HUB_OFFLINE)`, {
-      details: { repo: spec.id, revision: spec.revision, missing, cacheDir: this.options.cacheDir },
-    });
+    return new PmgError(
+      'offline',
+      `offline mode: ${what}; fetch it with 'pmg models pull ${spec.id}${revisionFlag}${includeFlags}' while online (offline mode comes from --offline, PMG_OFFLINE or HF_HUB_OFFLINE)`,
+      {
+        details: { repo: spec.id, revision: spec.revision, missing, cacheDir: this.options.cacheDir },
+      },
+    );
   }
 
   private async updateMetadata(dir: string, spec: HubSpec, update: { commit?: string; absent?: string[]; listing?: RepoEntry[] }): Promise<void> {
@@ -358,9 +417,13 @@ type HubSpec = Extract<ModelSpec, { kind: 'hub' }>;
 
 function checkIncludeMatched(spec: HubSpec, include: string[] | undefined, wanted: RepoEntry[], total: number): void {
   if (!include || wanted.length > 0) return;
-  throw new PmgError('model-file-missing', `no file of ${spec.id}@${spec.revision} matches ${include.map((p) => `'${p}'`).join(', ')} (it has ${total} files)`, {
-    details: { repo: spec.id, revision: spec.revision, include },
-  });
+  throw new PmgError(
+    'model-file-missing',
+    `no file of ${spec.id}@${spec.revision} matches ${include.map((p) => `'${p}'`).join(', ')} (it has ${total} files)`,
+    {
+      details: { repo: spec.id, revision: spec.revision, include },
+    },
+  );
 }
 
 async function checkLocal(dir: string, spec: string, files: string[]): Promise<ResolvedModel> {
@@ -368,9 +431,12 @@ async function checkLocal(dir: string, spec: string, files: string[]): Promise<R
   try {
     info = await stat(dir);
   } catch {
-    throw new PmgError('file-not-found', `model folder ${dir} does not exist (from '${spec}'); give an existing folder or a hub repo id like owner/name`, { details: { dir } });
+    throw new PmgError('file-not-found', `model folder ${dir} does not exist (from '${spec}'); give an existing folder or a hub repo id like owner/name`, {
+      details: { dir },
+    });
   }
-  if (!info.isDirectory()) throw new PmgError('model-layout', `model path ${dir} is a file, not a folder; give the folder that holds the model files`, { details: { dir } });
+  if (!info.isDirectory())
+    throw new PmgError('model-layout', `model path ${dir} is a file, not a folder; give the folder that holds the model files`, { details: { dir } });
   for (const file of files) {
     if (!existsSync(join(dir, file))) {
       throw new PmgError('model-file-missing', `model folder ${dir} has no ${file}; it is needed to load this model`, { details: { dir, file } });

@@ -38,7 +38,10 @@ function attentionGraph(style: Style, traced: boolean): Uint8Array {
   const q3 = g.input('q', DataType.FLOAT, [B, N, C]);
   const k3 = g.input('k', DataType.FLOAT, [B, T, C]);
   const v3 = g.input('v', DataType.FLOAT, [B, T, C]);
-  const headShape = (): string => (traced ? g.op('Concat', [g.op('Slice', [g.op('Shape', [q3]), g.int64([0]), g.int64([1])]), g.int64([-1, HEADS, HEAD_DIM])], { axis: attr.int(0) }) : g.int64([0, 0, HEADS, HEAD_DIM]));
+  const headShape = (): string =>
+    traced
+      ? g.op('Concat', [g.op('Slice', [g.op('Shape', [q3]), g.int64([0]), g.int64([1])]), g.int64([-1, HEADS, HEAD_DIM])], { axis: attr.int(0) })
+      : g.int64([0, 0, HEADS, HEAD_DIM]);
   const split = (x: string): string => g.op('Transpose', [g.op('Reshape', [x, headShape()])], { perm: attr.ints([0, 2, 1, 3]) });
   const q = split(q3);
   const v = split(v3);
@@ -64,7 +67,9 @@ function attentionGraph(style: Style, traced: boolean): Uint8Array {
   }
   const weights = g.op('Softmax', [scores], { axis: attr.int(-1) });
   const merged = g.op('Transpose', [g.op('MatMul', [weights, v])], { perm: attr.ints([0, 2, 1, 3]) });
-  const outShape = traced ? g.op('Concat', [g.op('Slice', [g.op('Shape', [q3]), g.int64([0]), g.int64([1])]), g.int64([-1, C])], { axis: attr.int(0) }) : g.int64([0, 0, C]);
+  const outShape = traced
+    ? g.op('Concat', [g.op('Slice', [g.op('Shape', [q3]), g.int64([0]), g.int64([1])]), g.int64([-1, C])], { axis: attr.int(0) })
+    : g.int64([0, 0, C]);
   g.op('Reshape', [merged, outShape], {}, 'out');
   g.output('out', DataType.FLOAT, [B, N, C]);
   return g.toBytes({ opset: 17 });

@@ -123,7 +123,8 @@ function tensorNumbers(t: Tensor): number[] | undefined {
   const raw = t.rawData && t.rawData.length ? Buffer.from(t.rawData) : undefined;
   if (t.dataType === FLOAT) return raw ? Array.from({ length: raw.length / 4 }, (_, i) => raw.readFloatLE(i * 4)) : (t.floatData ?? []).map(Number);
   if (t.dataType === DOUBLE) return raw ? Array.from({ length: raw.length / 8 }, (_, i) => raw.readDoubleLE(i * 8)) : (t.doubleData ?? []).map(Number);
-  if (t.dataType === INT64) return raw ? Array.from({ length: raw.length / 8 }, (_, i) => Number(raw.readBigInt64LE(i * 8))) : (t.int64Data ?? []).map((v) => Number(String(v)));
+  if (t.dataType === INT64)
+    return raw ? Array.from({ length: raw.length / 8 }, (_, i) => Number(raw.readBigInt64LE(i * 8))) : (t.int64Data ?? []).map((v) => Number(String(v)));
   return undefined;
 }
 

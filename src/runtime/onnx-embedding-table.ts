@@ -68,8 +68,11 @@ export function findEmbeddingTable(index: GraphIndex, graphDir: string, fail: (w
   const gathers = readers.filter((node) => node.opType === 'Gather' && !node.domain && node.input?.[1] === 'input_ids');
   if (gathers.length === 0) {
     const blocked = readers.find((node) => node.opType === 'GatherBlockQuantized');
-    if (blocked) fail(`the embedding lookup is ${nodeLabel(blocked)}, a block-quantized (4-bit) table pmg does not dequantize; use the fp32, fp16 or q8 export`);
-    fail(`no Gather node takes input_ids as its indices (input_ids feeds ${readers.map(nodeLabel).join(', ') || 'nothing'}), so pmg cannot find the embedding lookup`);
+    if (blocked)
+      fail(`the embedding lookup is ${nodeLabel(blocked)}, a block-quantized (4-bit) table pmg does not dequantize; use the fp32, fp16 or q8 export`);
+    fail(
+      `no Gather node takes input_ids as its indices (input_ids feeds ${readers.map(nodeLabel).join(', ') || 'nothing'}), so pmg cannot find the embedding lookup`,
+    );
   }
   if (gathers.length > 1) fail(`input_ids feeds ${gathers.length} Gather nodes (${gathers.map(nodeLabel).join(', ')}); pmg expects one embedding lookup`);
   const gather = gathers[0]!;
@@ -83,7 +86,15 @@ export function findEmbeddingTable(index: GraphIndex, graphDir: string, fail: (w
   };
   if (direct && FLOAT_STORAGE[int(direct.dataType)]) {
     const [vocab, hidden] = shapeOf(direct);
-    return { nodes: [gather], output: gather.output![0]!, initializer: direct, vocab, hidden, floatType: int(direct.dataType), description: `${TYPE_NAMES[int(direct.dataType)]} initializer ${direct.name}` };
+    return {
+      nodes: [gather],
+      output: gather.output![0]!,
+      initializer: direct,
+      vocab,
+      hidden,
+      floatType: int(direct.dataType),
+      description: `${TYPE_NAMES[int(direct.dataType)]} initializer ${direct.name}`,
+    };
   }
   // QDQ form: Gather(DequantizeLinear(table_q, scale, zero_point), input_ids).
   const producer = index.producer.get(data);
@@ -107,7 +118,10 @@ export function findEmbeddingTable(index: GraphIndex, graphDir: string, fail: (w
   if (direct && (int(direct.dataType) === INT8 || int(direct.dataType) === UINT8)) {
     const after = index.consumers.get(gather.output![0]!) ?? [];
     const dq = after.length === 1 && after[0]!.opType === 'DequantizeLinear' && after[0]!.input?.[0] === gather.output![0] ? after[0]! : undefined;
-    if (!dq) fail(`the embedding lookup ${nodeLabel(gather)} reads the ${TYPE_NAMES[int(direct.dataType)]} table ${direct.name}, but its rows go to ${after.map(nodeLabel).join(', ') || 'nothing'}, not one DequantizeLinear`);
+    if (!dq)
+      fail(
+        `the embedding lookup ${nodeLabel(gather)} reads the ${TYPE_NAMES[int(direct.dataType)]} table ${direct.name}, but its rows go to ${after.map(nodeLabel).join(', ') || 'nothing'}, not one DequantizeLinear`,
+      );
     const [vocab, hidden] = shapeOf(direct);
     const quantization = dequantization(index, graphDir, dq!, direct, undefined, fail);
     return {
@@ -121,19 +135,34 @@ export function findEmbeddingTable(index: GraphIndex, graphDir: string, fail: (w
       description: `${quantization.type} initializer ${direct.name} gathered, then ${nodeLabel(dq!)} (per-tensor), dequantized once`,
     };
   }
-  const from = direct ? `the ${TYPE_NAMES[int(direct.dataType)] ?? `type-${int(direct.dataType)}`} initializer ${direct.name}` : producer ? nodeLabel(producer) : `the graph input ${data}`;
-  return fail(`the embedding lookup ${nodeLabel(gather)} reads its table from ${from}; pmg reads a float initializer, or an int8/uint8 one through DequantizeLinear`);
+  const from = direct
+    ? `the ${TYPE_NAMES[int(direct.dataType)] ?? `type-${int(direct.dataType)}`} initializer ${direct.name}`
+    : producer
+      ? nodeLabel(producer)
+      : `the graph input ${data}`;
+  return fail(
+    `the embedding lookup ${nodeLabel(gather)} reads its table from ${from}; pmg reads a float initializer, or an int8/uint8 one through DequantizeLinear`,
+  );
 }
 
 /** Scale and zero point of a DequantizeLinear on the table ([vocab, hidden] given) or on gathered rows (per-tensor only). */
-function dequantization(index: GraphIndex, graphDir: string, node: Node, quantized: Tensor, tableDims: [number, number] | undefined, fail: (why: string) => never): TableQuantization {
+function dequantization(
+  index: GraphIndex,
+  graphDir: string,
+  node: Node,
+  quantized: Tensor,
+  tableDims: [number, number] | undefined,
+  fail: (why: string) => never,
+): TableQuantization {
   const qType = int(quantized.dataType);
   if (qType !== INT8 && qType !== UINT8) fail(`${nodeLabel(node)} dequantizes a ${TYPE_NAMES[qType] ?? `type-${qType}`} table; pmg dequantizes int8 and uint8`);
-  if ((attribute(node, 'block_size') ?? 0) !== 0) fail(`${nodeLabel(node)} uses blocked quantization (block_size ${attribute(node, 'block_size')}), which pmg does not dequantize`);
+  if ((attribute(node, 'block_size') ?? 0) !== 0)
+    fail(`${nodeLabel(node)} uses blocked quantization (block_size ${attribute(node, 'block_size')}), which pmg does not dequantize`);
   const scaleInit = index.initializers.get(node.input?.[1] ?? '');
   if (!scaleInit) fail(`the scale of ${nodeLabel(node)} is not a weight`);
   const scaleType = int(scaleInit!.dataType);
-  if (scaleType !== FLOAT && scaleType !== FLOAT16) fail(`the scale of ${nodeLabel(node)} is ${TYPE_NAMES[scaleType] ?? `type-${scaleType}`}; pmg reads float32 or float16 scales`);
+  if (scaleType !== FLOAT && scaleType !== FLOAT16)
+    fail(`the scale of ${nodeLabel(node)} is ${TYPE_NAMES[scaleType] ?? `type-${scaleType}`}; pmg reads float32 or float16 scales`);
   const scale = smallFloats(scaleInit!, graphDir, fail);
   const zeroName = node.input?.[2];
   const zeroInit = zeroName ? index.initializers.get(zeroName) : undefined;
@@ -145,7 +174,8 @@ function dequantization(index: GraphIndex, graphDir: string, node: Node, quantiz
   if (!tableDims) fail(`${nodeLabel(node)} dequantizes the gathered rows with ${scale.length} scales; pmg reads a per-tensor scale there`);
   const rawAxis = attribute(node, 'axis') ?? 1;
   const axis = rawAxis < 0 ? rawAxis + 2 : rawAxis;
-  if ((axis !== 0 && axis !== 1) || scale.length !== tableDims![axis]) fail(`${nodeLabel(node)} has ${scale.length} scales along axis ${rawAxis} of a [${tableDims!.join(', ')}] table`);
+  if ((axis !== 0 && axis !== 1) || scale.length !== tableDims![axis])
+    fail(`${nodeLabel(node)} has ${scale.length} scales along axis ${rawAxis} of a [${tableDims!.join(', ')}] table`);
   return { type, scale, zeroPoint, axis: axis as 0 | 1, scaleType, node: nodeLabel(node) };
 }
 
@@ -192,21 +222,32 @@ function tableReader(t: Tensor, graphDir: string, fail: (why: string) => never):
   if (!bytes && t.int32Data && t.int32Data.length > 0) {
     const values = t.int32Data.map(int);
     const type = int(t.dataType);
-    bytes = type === FLOAT16 || type === BFLOAT16 ? new Uint8Array(Uint16Array.from(values).buffer) : type === INT8 ? new Uint8Array(Int8Array.from(values).buffer) : Uint8Array.from(values);
+    bytes =
+      type === FLOAT16 || type === BFLOAT16
+        ? new Uint8Array(Uint16Array.from(values).buffer)
+        : type === INT8
+          ? new Uint8Array(Int8Array.from(values).buffer)
+          : Uint8Array.from(values);
   }
   if (!bytes) fail(`tensor ${t.name} holds no data pmg can read`);
   return { read: (offset, length) => bytes!.subarray(offset, offset + length), close: () => undefined };
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+  for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 /**
  * Write the table to `file` (safetensors, tensor `model.embed_tokens.weight`), streaming it in slices; written to a
  * temporary name and renamed when complete.
  */
-export function writeEmbeddingTable(source: EmbeddingTableSource, graphDir: string, file: string, metadata: Record<string, string>, fail: (why: string) => never): { dtype: SafetensorsDtype; bytes: number } {
+export function writeEmbeddingTable(
+  source: EmbeddingTableSource,
+  graphDir: string,
+  file: string,
+  metadata: Record<string, string>,
+  fail: (why: string) => never,
+): { dtype: SafetensorsDtype; bytes: number } {
   const dtype = tableStorage(source);
   const { vocab, hidden, quantization } = source;
   const outElement = dtype === 'F32' ? 4 : 2;
@@ -218,8 +259,11 @@ export function writeEmbeddingTable(source: EmbeddingTableSource, graphDir: stri
   const temporary = `${file}.tmp-${process.pid}`;
   let fd: number | undefined;
   try {
-    const available = isExternal(source.initializer) ? externalRange(source.initializer, graphDir, fail).length : reader.read(0, Number.MAX_SAFE_INTEGER).length;
-    if (available < expectedInput) fail(`tensor ${source.initializer.name} has ${available} bytes, fewer than the ${expectedInput} of a [${vocab}, ${hidden}] table`);
+    const available = isExternal(source.initializer)
+      ? externalRange(source.initializer, graphDir, fail).length
+      : reader.read(0, Number.MAX_SAFE_INTEGER).length;
+    if (available < expectedInput)
+      fail(`tensor ${source.initializer.name} has ${available} bytes, fewer than the ${expectedInput} of a [${vocab}, ${hidden}] table`);
     fd = openSync(temporary, 'w');
     writeAll(fd, header);
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (hidden * outElement)));

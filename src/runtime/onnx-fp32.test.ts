@@ -39,7 +39,9 @@ function fp16Graph(): Uint8Array {
   const x = g.input('x', DataType.FLOAT16, [2, 4]);
   const weight = g.initializer('weight', DataType.FLOAT16, [4, 300], half(Array.from({ length: 1200 }, (_, i) => Math.sin(i) / 3)));
   const y = g.op('MatMul', [x, weight]);
-  const bias = g.node('Constant', [], 1, { value: { tensor: { type: DataType.FLOAT16, dims: [300], data: half(Array.from({ length: 300 }, (_, i) => i / 300)) } } })[0]!;
+  const bias = g.node('Constant', [], 1, {
+    value: { tensor: { type: DataType.FLOAT16, dims: [300], data: half(Array.from({ length: 300 }, (_, i) => i / 300)) } },
+  })[0]!;
   const shifted = g.op('Add', [y, bias]);
   const filled = g.op('ConstantOfShape', [g.op('Shape', [shifted])], { value: { tensor: { type: DataType.FLOAT16, dims: [1], data: half([0.5]) } } });
   const sum = g.op('Add', [shifted, filled]);
@@ -104,7 +106,14 @@ test('every fp16 place becomes fp32: weights (from external data), Constant, Con
   assert.deepEqual(after.ioTypes, [ONNX_FLOAT, ONNX_FLOAT]);
   const model = onnx.ModelProto.decode(readFileSync(conversion.dest));
   const weight = model.graph!.initializer!.find((t) => t.name === 'weight')!;
-  assert.deepEqual(weight.externalData!.map((e) => [e.key, e.value]), [['location', 'model.fp32.onnx.data'], ['offset', '0'], ['length', String(1200 * 4)]]);
+  assert.deepEqual(
+    weight.externalData!.map((e) => [e.key, e.value]),
+    [
+      ['location', 'model.fp32.onnx.data'],
+      ['offset', '0'],
+      ['length', String(1200 * 4)],
+    ],
+  );
   assert.ok(existsSync(join(dir, 'model.fp32.onnx.data')));
   assert.ok(!existsSync(`${conversion.dest}.tmp-${process.pid}`), 'no temporary file left');
 
@@ -117,14 +126,30 @@ test('every fp16 place becomes fp32: weights (from external data), Constant, Con
   assert.ok(worst > 0, 'the fp16 graph really rounds to fp16');
 });
 
-test('the fp16 tiny SD: the fp32 copies load on CPU and give the fp32 model\'s image; fp16 rounding away from the fp16 run', async () => {
+test("the fp16 tiny SD: the fp32 copies load on CPU and give the fp32 model's image; fp16 rounding away from the fp16 run", async () => {
   const fp16 = writeTinySd(join(root, 'sd16'), { fp16: true });
   const fp32 = writeTinySd(join(root, 'sd32'));
-  const request = { candidates: [{ prompt: 'a cute cat' }], steps: 3, width: 64, height: 64, guidanceScale: 7.5, scheduler: 'ddim', seed: 3, warn: () => undefined };
+  const request = {
+    candidates: [{ prompt: 'a cute cat' }],
+    steps: 3,
+    width: 64,
+    height: 64,
+    guidanceScale: 7.5,
+    scheduler: 'ddim',
+    seed: 3,
+    warn: () => undefined,
+  };
   const asPublished = await textToImage(await loadStableDiffusion(fp16, { pool, warn: () => undefined }), request);
 
   const results = ensureFp32Copies(fp16, ['text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx', 'model_index.json']);
-  assert.deepEqual(results.map((r) => [r.file, r.status]), [['text_encoder/model.onnx', 'converted'], ['unet/model.onnx', 'converted'], ['vae_decoder/model.onnx', 'converted']]);
+  assert.deepEqual(
+    results.map((r) => [r.file, r.status]),
+    [
+      ['text_encoder/model.onnx', 'converted'],
+      ['unet/model.onnx', 'converted'],
+      ['vae_decoder/model.onnx', 'converted'],
+    ],
+  );
   const model = await loadStableDiffusion(fp16, { pool, warn: () => undefined });
   assert.equal(model.sessions.unet.path, join(fp16, 'unet', 'model.fp32.onnx'));
   assert.equal(model.sessions.unet.inputInfo('sample')?.type, 'float32');
@@ -135,23 +160,42 @@ test('the fp16 tiny SD: the fp32 copies load on CPU and give the fp32 model\'s i
   for (let i = 0; i < converted.images.data.length; i++) worst = Math.max(worst, Math.abs(converted.images.data[i]! - asPublished.images.data[i]!));
   assert.ok(worst > 0 && worst < 0.02, `fp16 rounding only: ${worst}`);
 
-  assert.deepEqual(ensureFp32Copies(fp16, ['unet/model.onnx']).map((r) => r.status), ['kept'], 'made once');
+  assert.deepEqual(
+    ensureFp32Copies(fp16, ['unet/model.onnx']).map((r) => r.status),
+    ['kept'],
+    'made once',
+  );
   assert.equal(onnxFileFor(join(fp16, 'unet', 'model.onnx'), 'cuda'), join(fp16, 'unet', 'model.onnx'), 'fp16 stays for CUDA');
   // An original newer than its copy (re-downloaded): the copy is stale, not used, and made again.
   const later = new Date(statSync(join(fp16, 'unet', 'model.fp32.onnx')).mtimeMs + 5000);
   utimesSync(join(fp16, 'unet', 'model.onnx'), later, later);
   assert.equal(onnxFileFor(join(fp16, 'unet', 'model.onnx'), 'cpu'), join(fp16, 'unet', 'model.onnx'));
-  assert.deepEqual(ensureFp32Copies(fp16, ['unet/model.onnx']).map((r) => r.status), ['converted']);
-  assert.deepEqual(ensureFp32Copies(fp32, ['unet/model.onnx']).map((r) => r.status), ['fp32']);
+  assert.deepEqual(
+    ensureFp32Copies(fp16, ['unet/model.onnx']).map((r) => r.status),
+    ['converted'],
+  );
+  assert.deepEqual(
+    ensureFp32Copies(fp32, ['unet/model.onnx']).map((r) => r.status),
+    ['fp32'],
+  );
 });
 
 test('a hub model (cached folder) on CPU gets its fp32 copies when it loads, with one note', async () => {
   const dir = join(root, 'hub-sd16');
   cpSync(writeTinySd(join(root, 'sd16-src'), { fp16: true }), dir, { recursive: true });
   const notes: string[] = [];
-  const model = await loadStableDiffusion('owner/sd-fp16', { pool, resolve: async () => ({ dir, id: 'owner/sd-fp16@abc', cached: true }), warn: (m) => notes.push(m) });
+  const model = await loadStableDiffusion('owner/sd-fp16', {
+    pool,
+    resolve: async () => ({ dir, id: 'owner/sd-fp16@abc', cached: true }),
+    warn: (m) => notes.push(m),
+  });
   assert.equal(model.sessions.vaeDecoder.path, join(dir, 'vae_decoder', 'model.fp32.onnx'));
-  assert.deepEqual(notes, ['text_encoder', 'unet', 'vae_decoder'].map((p) => `model owner/sd-fp16@abc: ${p}/model.onnx is fp16; writing its fp32 copy for CPU once (beside it in the cache; fp16 stays for CUDA)`));
+  assert.deepEqual(
+    notes,
+    ['text_encoder', 'unet', 'vae_decoder'].map(
+      (p) => `model owner/sd-fp16@abc: ${p}/model.onnx is fp16; writing its fp32 copy for CPU once (beside it in the cache; fp16 stays for CUDA)`,
+    ),
+  );
 });
 
 test('what cannot be converted is one line naming the file (and nothing is left half-written)', () => {
@@ -169,7 +213,13 @@ test('what cannot be converted is one line naming the file (and nothing is left 
   rmSync(join(dir, 'lost.bin'));
   check(join(dir, 'lost.onnx'), /^cannot convert .*lost\.onnx to fp32: tensor weight is in lost\.bin, which is missing beside the graph$/);
   const sparse = onnx.ModelProto.decode(fp16Graph());
-  sparse.graph!.sparseInitializer = [{ values: { name: 'sv', dataType: ONNX_FLOAT16, dims: [1], rawData: new Uint8Array(2) }, indices: { name: 'si', dataType: 7, dims: [1], rawData: new Uint8Array(8) }, dims: [4] }];
+  sparse.graph!.sparseInitializer = [
+    {
+      values: { name: 'sv', dataType: ONNX_FLOAT16, dims: [1], rawData: new Uint8Array(2) },
+      indices: { name: 'si', dataType: 7, dims: [1], rawData: new Uint8Array(8) },
+      dims: [4],
+    },
+  ];
   writeFileSync(join(dir, 'sparse.onnx'), onnx.ModelProto.encode(sparse).finish());
   check(join(dir, 'sparse.onnx'), /sparse initializer sv is fp16/);
   assert.ok(!existsSync(join(dir, 'out.onnx')) && !existsSync(join(dir, 'out.onnx.data')));
@@ -184,6 +234,9 @@ test('a cached fp16 model whose copy cannot be written still loads, as published
   const notes: string[] = [];
   const model = await loadStableDiffusion('owner/sd-ro', { pool, resolve: async () => ({ dir, id: 'owner/sd-ro', cached: true }), warn: (m) => notes.push(m) });
   assert.equal(model.sessions.textEncoder.path, join(dir, 'text_encoder', 'model.onnx'));
-  assert.match(notes.at(-1)!, /^model owner\/sd-ro: no fp32 copy \(cannot write the fp32 copy .*text_encoder\/model\.fp32\.onnx: EISDIR.*\); loading the fp16 graphs as they are$/);
+  assert.match(
+    notes.at(-1)!,
+    /^model owner\/sd-ro: no fp32 copy \(cannot write the fp32 copy .*text_encoder\/model\.fp32\.onnx: EISDIR.*\); loading the fp16 graphs as they are$/,
+  );
   assert.equal(model.sessions.textEncoder.inputInfo('input_ids')?.type, 'int32');
 });

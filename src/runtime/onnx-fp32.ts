@@ -127,7 +127,8 @@ class Converter {
   graph(graph: Graph, external: boolean): void {
     for (const t of graph.initializer ?? []) this.tensor(t, external);
     for (const sparse of graph.sparseInitializer ?? []) {
-      if (int(sparse.values?.dataType) === ONNX_FLOAT16) this.fail(`sparse initializer ${sparse.values?.name ?? '(unnamed)'} is fp16 (sparse tensors are not converted)`);
+      if (int(sparse.values?.dataType) === ONNX_FLOAT16)
+        this.fail(`sparse initializer ${sparse.values?.name ?? '(unnamed)'} is fp16 (sparse tensors are not converted)`);
     }
     for (const v of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.valueInfo ?? [])]) this.type(v.type);
     for (const node of graph.node ?? []) {
@@ -138,7 +139,8 @@ class Converter {
         }
         if (a.t) this.tensor(a.t, false);
         for (const t of a.tensors ?? []) this.tensor(t, false);
-        if (a.sparseTensor && int(a.sparseTensor.values?.dataType) === ONNX_FLOAT16) this.fail(`node ${node.name ?? node.opType} has a sparse fp16 attribute ${a.name}`);
+        if (a.sparseTensor && int(a.sparseTensor.values?.dataType) === ONNX_FLOAT16)
+          this.fail(`node ${node.name ?? node.opType} has a sparse fp16 attribute ${a.name}`);
         if (a.g) this.graph(a.g, false);
         for (const g of a.graphs ?? []) this.graph(g, false);
         this.type(a.tp);
@@ -159,7 +161,10 @@ export function convertOnnxToFp32(source: string, dest: string): Fp32Conversion 
   try {
     model = onnx.ModelProto.decode(readFileSync(source));
   } catch (error) {
-    throw new PmgError('model-layout', `cannot convert ${source} to fp32: it is not an ONNX model (${(error as Error).message})`, { cause: error, details: { path: source } });
+    throw new PmgError('model-layout', `cannot convert ${source} to fp32: it is not an ONNX model (${(error as Error).message})`, {
+      cause: error,
+      details: { path: source },
+    });
   }
   if (!model.graph) throw new PmgError('model-layout', `cannot convert ${source} to fp32: it has no graph`, { details: { path: source } });
   const dataName = `${basename(dest)}.data`;
@@ -179,12 +184,22 @@ export function convertOnnxToFp32(source: string, dest: string): Fp32Conversion 
     } finally {
       closeSync(dataFd);
     }
-    model.metadataProps = [...(model.metadataProps ?? []).filter((p) => p.key !== 'pmg.converted_from'), { key: 'pmg.converted_from', value: `float16 ${basename(source)}` }];
+    model.metadataProps = [
+      ...(model.metadataProps ?? []).filter((p) => p.key !== 'pmg.converted_from'),
+      { key: 'pmg.converted_from', value: `float16 ${basename(source)}` },
+    ];
     const bytes = onnx.ModelProto.encode(model).finish();
     writeFileSync(dest + temp, bytes);
     renameSync(dataPath + temp, dataPath);
     renameSync(dest + temp, dest);
-    return { source, dest, tensors: converter.tensors, types: converter.types, bytes: bytes.byteLength + converter.dataBytes, ms: Math.round(performance.now() - started) };
+    return {
+      source,
+      dest,
+      tensors: converter.tensors,
+      types: converter.types,
+      bytes: bytes.byteLength + converter.dataBytes,
+      ms: Math.round(performance.now() - started),
+    };
   } catch (error) {
     rmSync(dataPath + temp, { force: true });
     rmSync(dest + temp, { force: true });

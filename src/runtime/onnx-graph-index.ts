@@ -32,7 +32,8 @@ export class GraphIndex {
     const known = this.constant.get(name);
     if (known !== undefined) return known;
     const node = this.producer.get(name);
-    const result = !!node && depth < 12 && CONSTANT_FOLDABLE.has(node.opType ?? '') && (node.input ?? []).every((input) => !input || this.isConstant(input, depth + 1));
+    const result =
+      !!node && depth < 12 && CONSTANT_FOLDABLE.has(node.opType ?? '') && (node.input ?? []).every((input) => !input || this.isConstant(input, depth + 1));
     this.constant.set(name, result);
     return result;
   }
@@ -42,4 +43,3 @@ export class GraphIndex {
 export function nodeLabel(node: Node): string {
   return `${node.opType} node ${node.name || (node.output ?? [])[0] || '(unnamed)'}`;
 }
-

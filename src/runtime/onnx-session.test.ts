@@ -51,7 +51,10 @@ test('runs on one session are serialised and each gets its own answer', async ()
 test('input metadata, expectations and failures give clear errors without data', async () => {
   const session = await OnnxSession.create(modelPath, { intraOpThreads: 1 });
   assert.equal(session.inputInfo('x')?.type, 'float32');
-  assert.throws(() => session.expect('affine model', ['x', 'sample']), (e: unknown) => e instanceof PmgError && e.code === 'model-layout' && /inputs sample/.test(e.message) && /it has inputs x/.test(e.message));
+  assert.throws(
+    () => session.expect('affine model', ['x', 'sample']),
+    (e: unknown) => e instanceof PmgError && e.code === 'model-layout' && /inputs sample/.test(e.message) && /it has inputs x/.test(e.message),
+  );
   await assert.rejects(
     session.run({ x: new ort.Tensor('int64', BigInt64Array.of(1n), [1]) }),
     (e: unknown) => e instanceof PmgError && /x:int64\[1\]/.test(e.message),
@@ -59,7 +62,10 @@ test('input metadata, expectations and failures give clear errors without data',
   // A failed run does not block the next one.
   assert.deepEqual(Array.from((await session.run(feed([0]))).y!.data as Float32Array), [1]);
   await session.release();
-  await assert.rejects(OnnxSession.create(join(dir, 'missing.onnx')), (e: unknown) => e instanceof PmgError && e.code === 'model-file-missing' && /missing\.onnx/.test(e.message));
+  await assert.rejects(
+    OnnxSession.create(join(dir, 'missing.onnx')),
+    (e: unknown) => e instanceof PmgError && e.code === 'model-file-missing' && /missing\.onnx/.test(e.message),
+  );
 });
 
 test('sessions run without the memory pattern and with the CPU arena unless asked (docs/performance.md)', async () => {

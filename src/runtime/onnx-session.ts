@@ -92,11 +92,18 @@ export class OnnxSession {
     };
     const threadConfig = { intra_op: { allow_spinning: spinning }, inter_op: { allow_spinning: spinning } };
     const make = async (from: string, extra: ort.InferenceSession.SessionOptions, loadedFrom: OnnxSession['loadedFrom']): Promise<OnnxSession> => {
-      const session = await ort.InferenceSession.create(from, { ...base, ...extra, extra: { session: { ...threadConfig, ...(extra.extra as { session?: object } | undefined)?.session } } });
+      const session = await ort.InferenceSession.create(from, {
+        ...base,
+        ...extra,
+        extra: { session: { ...threadConfig, ...(extra.extra as { session?: object } | undefined)?.session } },
+      });
       return new OnnxSession(path, session, resolved, loadedFrom, performance.now() - started);
     };
     const cacheDir = resolved.executionProvider === 'cpu' ? options.optimizedCacheDir : undefined;
-    let entry = cacheDir && modelBytes(path) >= (options.optimizedCacheMinBytes ?? MIN_CACHED_MODEL_BYTES) ? optimizedEntry(cacheDir, path, cacheParts(resolved)) : undefined;
+    let entry =
+      cacheDir && modelBytes(path) >= (options.optimizedCacheMinBytes ?? MIN_CACHED_MODEL_BYTES)
+        ? optimizedEntry(cacheDir, path, cacheParts(resolved))
+        : undefined;
     if (entry?.cached) {
       try {
         return await make(entry.cached, { graphOptimizationLevel: 'disabled' }, 'optimized-cache');
@@ -193,7 +200,10 @@ export class OnnxSession {
 
 /** What, besides the model file, the CPU and onnxruntime's version, changes a saved optimized graph. */
 function cacheParts(options: ResolvedOptions): CacheKeyParts {
-  return { ortVersion: ort.env.versions.node ?? ort.env.versions.common, options: `threads=${options.intraOpThreads}|pattern=${options.memoryPattern}|arena=${options.cpuArena}` };
+  return {
+    ortVersion: ort.env.versions.node ?? ort.env.versions.common,
+    options: `threads=${options.intraOpThreads}|pattern=${options.memoryPattern}|arena=${options.cpuArena}`,
+  };
 }
 
 /** One session per (path, options) for the whole process. */

@@ -28,7 +28,13 @@ export const SOFT_HIDDEN_OUTPUT = 'last_hidden_state';
 export const SOFT_EMBEDS_INPUT = 'inputs_embeds';
 
 /** Ops that normalize the residual stream (fused forms onnxruntime and exporters write). */
-const NORM_OPS = new Set(['SimplifiedLayerNormalization', 'SkipSimplifiedLayerNormalization', 'LayerNormalization', 'SkipLayerNormalization', 'RMSNormalization']);
+const NORM_OPS = new Set([
+  'SimplifiedLayerNormalization',
+  'SkipSimplifiedLayerNormalization',
+  'LayerNormalization',
+  'SkipLayerNormalization',
+  'RMSNormalization',
+]);
 /** Ops a value passes through unchanged in meaning between the final norm and the LM head / logits. */
 const PASS_THROUGH = new Set(['Cast', 'Identity']);
 
@@ -66,7 +72,8 @@ export function rewriteForSoft(model: Model, graphDir: string, what: string): So
   const graph = model.graph;
   if (!graph) return fail('it has no graph');
   const inputNames = (graph.input ?? []).map((v) => v.name ?? '');
-  if (inputNames.includes(SOFT_EMBEDS_INPUT)) fail(`it already takes ${SOFT_EMBEDS_INPUT} (is it an LLM body already? load it with genai_config.json or pmg-body.json beside it)`);
+  if (inputNames.includes(SOFT_EMBEDS_INPUT))
+    fail(`it already takes ${SOFT_EMBEDS_INPUT} (is it an LLM body already? load it with genai_config.json or pmg-body.json beside it)`);
   const idsInput = (graph.input ?? []).find((v) => v.name === 'input_ids');
   if (!idsInput) fail(`it has no input_ids input (inputs: ${inputNames.join(', ')}); pmg rewrites text-generation exports that take token ids`);
   const index = new GraphIndex(graph);
@@ -77,7 +84,8 @@ export function rewriteForSoft(model: Model, graphDir: string, what: string): So
   const lookupNodes = new Set(table.nodes);
   for (const node of index.consumers.get('input_ids') ?? []) {
     if (lookupNodes.has(node)) continue;
-    if (node.opType !== 'Shape' || (node.domain ?? '') !== '') fail(`input_ids also feeds ${nodeLabel(node)}, which pmg cannot rewrite to read ${SOFT_EMBEDS_INPUT}`);
+    if (node.opType !== 'Shape' || (node.domain ?? '') !== '')
+      fail(`input_ids also feeds ${nodeLabel(node)}, which pmg cannot rewrite to read ${SOFT_EMBEDS_INPUT}`);
     // Shape(input_ids)[start:end] = Shape(inputs_embeds)[start:end] with the bounds taken against rank 2.
     const bound = (name: string, fallback: number): number => {
       const value = Number((node.attribute ?? []).find((a) => a.name === name)?.i ?? fallback);
@@ -92,10 +100,12 @@ export function rewriteForSoft(model: Model, graphDir: string, what: string): So
     ];
   }
   for (const node of graph.node ?? []) {
-    if (!lookupNodes.has(node) && node.opType !== 'Shape' && readsOf(node).includes('input_ids') && !(node.input ?? []).includes('input_ids')) fail(`a subgraph of ${nodeLabel(node)} reads input_ids`);
+    if (!lookupNodes.has(node) && node.opType !== 'Shape' && readsOf(node).includes('input_ids') && !(node.input ?? []).includes('input_ids'))
+      fail(`a subgraph of ${nodeLabel(node)} reads input_ids`);
   }
   const idsDims = idsInput!.type?.tensorType?.shape?.dim ?? [];
-  const dim = (i: number, fallback: string) => (idsDims[i]?.dimParam ? { dimParam: idsDims[i]!.dimParam } : idsDims[i]?.dimValue ? { dimValue: idsDims[i]!.dimValue } : { dimParam: fallback });
+  const dim = (i: number, fallback: string) =>
+    idsDims[i]?.dimParam ? { dimParam: idsDims[i]!.dimParam } : idsDims[i]?.dimValue ? { dimValue: idsDims[i]!.dimValue } : { dimParam: fallback };
   const embedsInfo: onnxProto.onnx.IValueInfoProto = {
     name: SOFT_EMBEDS_INPUT,
     type: { tensorType: { elemType: table.floatType, shape: { dim: [dim(0, 'batch_size'), dim(1, 'sequence_length'), { dimValue: hidden }] } } },
@@ -110,10 +120,24 @@ export function rewriteForSoft(model: Model, graphDir: string, what: string): So
   } else {
     const found = findFinalNorm(index, table.output, fail);
     hiddenFrom = found.description;
-    graph.node = [...(graph.node ?? []), { opType: 'Identity', domain: '', name: 'pmg/last_hidden_state', input: [found.value === table.output ? SOFT_EMBEDS_INPUT : found.value], output: [SOFT_HIDDEN_OUTPUT] }];
+    graph.node = [
+      ...(graph.node ?? []),
+      {
+        opType: 'Identity',
+        domain: '',
+        name: 'pmg/last_hidden_state',
+        input: [found.value === table.output ? SOFT_EMBEDS_INPUT : found.value],
+        output: [SOFT_HIDDEN_OUTPUT],
+      },
+    ];
     graph.output = [
       ...(graph.output ?? []),
-      { name: SOFT_HIDDEN_OUTPUT, type: { tensorType: { elemType: found.elemType ?? table.floatType, shape: { dim: [dim(0, 'batch_size'), dim(1, 'sequence_length'), { dimValue: hidden }] } } } },
+      {
+        name: SOFT_HIDDEN_OUTPUT,
+        type: {
+          tensorType: { elemType: found.elemType ?? table.floatType, shape: { dim: [dim(0, 'batch_size'), dim(1, 'sequence_length'), { dimValue: hidden }] } },
+        },
+      },
     ];
   }
   const removedOutputs = (graph.output ?? []).map((o) => o.name ?? '').filter((name) => name !== SOFT_HIDDEN_OUTPUT && !name.startsWith('present.'));
@@ -123,7 +147,7 @@ export function rewriteForSoft(model: Model, graphDir: string, what: string): So
   const needed = new Set((graph.output ?? []).map((o) => o.name ?? ''));
   const nodes = graph.node ?? [];
   const keep = new Array<boolean>(nodes.length).fill(false);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let i = nodes.length - 1; i >= 0; i--) {
       if (keep[i] || !(nodes[i]!.output ?? []).some((o) => needed.has(o))) continue;
@@ -147,7 +171,12 @@ export function rewriteForSoft(model: Model, graphDir: string, what: string): So
     hiddenFrom,
     positions: (graph.input ?? []).some((v) => v.name === 'position_ids'),
     pastInputs,
-    removed: { inputs: removedInputs, outputs: removedOutputs, nodes: before.nodes - graph.node.length, initializers: before.initializers - graph.initializer.length },
+    removed: {
+      inputs: removedInputs,
+      outputs: removedOutputs,
+      nodes: before.nodes - graph.node.length,
+      initializers: before.initializers - graph.initializer.length,
+    },
   };
 }
 
@@ -189,14 +218,20 @@ function findFinalNorm(index: GraphIndex, embedsOutput: string, fail: (why: stri
       activation = quantize!.input?.[0];
     } else break;
   }
-  if (!activation || !head) fail(`cannot find the LM head: logits comes from ${head ? nodeLabel(head) : 'nowhere'}, not from a MatMul/Gemm on a weight, MatMulNBits or the q8 MatMulInteger form`);
+  if (!activation || !head)
+    fail(
+      `cannot find the LM head: logits comes from ${head ? nodeLabel(head) : 'nowhere'}, not from a MatMul/Gemm on a weight, MatMulNBits or the q8 MatMulInteger form`,
+    );
   // Step back over casts to the normalization itself.
   let normValue = activation!;
   for (let node = index.producer.get(normValue); node && PASS_THROUGH.has(node.opType ?? ''); node = index.producer.get(normValue)) normValue = node.input![0]!;
-  if (normValue === embedsOutput || normValue === SOFT_EMBEDS_INPUT) fail(`the LM head ${nodeLabel(head!)} reads the embedding lookup directly; the graph has no decoder layers`);
+  if (normValue === embedsOutput || normValue === SOFT_EMBEDS_INPUT)
+    fail(`the LM head ${nodeLabel(head!)} reads the embedding lookup directly; the graph has no decoder layers`);
   const norm = index.producer.get(normValue);
   if (!norm || !isNormOutput(index, norm)) {
-    fail(`the LM head ${nodeLabel(head!)} reads ${activation}, which is not the output of a final RMSNorm/LayerNorm (it comes from ${norm ? nodeLabel(norm) : 'a graph input'})`);
+    fail(
+      `the LM head ${nodeLabel(head!)} reads ${activation}, which is not the output of a final RMSNorm/LayerNorm (it comes from ${norm ? nodeLabel(norm) : 'a graph input'})`,
+    );
   }
   return { value: activation!, description: `the input of the LM head ${nodeLabel(head!)} (the output of ${nodeLabel(norm!)})` };
 }

@@ -17,9 +17,17 @@ before(() => {
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const feeds = () => ({
-  sample: new ort.Tensor('float32', Float32Array.from({ length: 2 * 4 * 8 * 8 }, (_, i) => Math.sin(i)), [2, 4, 8, 8]),
+  sample: new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 2 * 4 * 8 * 8 }, (_, i) => Math.sin(i)),
+    [2, 4, 8, 8],
+  ),
   timestep: new ort.Tensor('int64', BigInt64Array.of(500n), [1]),
-  encoder_hidden_states: new ort.Tensor('float32', Float32Array.from({ length: 2 * 77 * 768 }, (_, i) => Math.cos(i) / 4), [2, 77, 768]),
+  encoder_hidden_states: new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 2 * 77 * 768 }, (_, i) => Math.cos(i) / 4),
+    [2, 77, 768],
+  ),
 });
 
 async function output(session: OnnxSession): Promise<Float32Array> {

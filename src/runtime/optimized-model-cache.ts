@@ -69,7 +69,10 @@ export function optimizedCacheKey(path: string, parts: CacheKeyParts): string {
     const s = statSync(file);
     return `${file}|${s.size}|${s.mtimeMs}`;
   });
-  return createHash('sha256').update([...files, parts.ortVersion, cpuIdentity(), parts.options].join('\n')).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update([...files, parts.ortVersion, cpuIdentity(), parts.options].join('\n'))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export interface OptimizedEntry {
@@ -106,4 +109,7 @@ export function optimizedEntry(cacheDir: string, path: string, parts: CacheKeyPa
 }
 
 /** Session config entries that make onnxruntime save the optimized graph's weights as external data. */
-export const SAVE_EXTERNAL_DATA = { optimized_model_external_initializers_file_name: `${MODEL}.data`, optimized_model_external_initializers_min_size_in_bytes: '1024' };
+export const SAVE_EXTERNAL_DATA = {
+  optimized_model_external_initializers_file_name: `${MODEL}.data`,
+  optimized_model_external_initializers_min_size_in_bytes: '1024',
+};

@@ -38,17 +38,40 @@ test('the plain export: last_hidden_state kept, input_ids and logits gone, posit
   assert.deepEqual(prepared.removed.inputs, ['input_ids']);
   assert.deepEqual(prepared.removed.outputs, ['logits']);
   assert.equal(prepared.positions, true);
-  assert.deepEqual(readdirSync(join(root, 'plain')).sort(), ['config.json', 'embed_tokens.safetensors', 'generation_config.json', 'model.onnx', 'pmg-body.json', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+  assert.deepEqual(readdirSync(join(root, 'plain')).sort(), [
+    'config.json',
+    'embed_tokens.safetensors',
+    'generation_config.json',
+    'model.onnx',
+    'pmg-body.json',
+    'special_tokens_map.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+  ]);
   const graph = onnxProto.onnx.ModelProto.decode(readFileSync(join(root, 'plain', 'model.onnx'))).graph!;
   assert.deepEqual(graph.input!.map((v) => v.name).slice(0, 3), ['inputs_embeds', 'attention_mask', 'position_ids']);
-  assert.deepEqual(graph.output!.map((v) => v.name), ['present.0.key', 'present.0.value', 'present.1.key', 'present.1.value', 'last_hidden_state']);
+  assert.deepEqual(
+    graph.output!.map((v) => v.name),
+    ['present.0.key', 'present.0.value', 'present.1.key', 'present.1.value', 'last_hidden_state'],
+  );
   assert.equal(graph.node!.filter((n) => n.opType === 'Gather' && n.input![1] === 'input_ids').length, 0);
   assert.ok(!graph.initializer!.some((t) => t.name!.startsWith('lm_head')), 'the LM head weight is gone');
   const description = JSON.parse(readFileSync(join(root, 'plain', 'pmg-body.json'), 'utf8')) as Record<string, any>;
   assert.equal(description.format, 'pmg-llm-body');
-  assert.deepEqual(description.model.decoder.inputs, { inputs_embeds: 'inputs_embeds', attention_mask: 'attention_mask', position_ids: 'position_ids', past_key_names: 'past_key_values.%d.key', past_value_names: 'past_key_values.%d.value' });
+  assert.deepEqual(description.model.decoder.inputs, {
+    inputs_embeds: 'inputs_embeds',
+    attention_mask: 'attention_mask',
+    position_ids: 'position_ids',
+    past_key_names: 'past_key_values.%d.key',
+    past_value_names: 'past_key_values.%d.value',
+  });
   assert.equal(description.model.decoder.outputs.hidden_states, 'last_hidden_state');
-  assert.deepEqual(description.embeddings, { filename: 'embed_tokens.safetensors', tensor: 'model.embed_tokens.weight', dtype: 'F32', from: 'float32 initializer embed_tokens_0' });
+  assert.deepEqual(description.embeddings, {
+    filename: 'embed_tokens.safetensors',
+    tensor: 'model.embed_tokens.weight',
+    dtype: 'F32',
+    from: 'float32 initializer embed_tokens_0',
+  });
   const table = readSafetensors(join(root, 'plain', 'embed_tokens.safetensors')).tensors.get('model.embed_tokens.weight')!;
   assert.deepEqual(tensorFloats('t', table), tinyLlmWeights().embedding);
   assert.ok(maxAbsDifference(await bodyHidden(join(root, 'plain')), (await builder.forward(builder.embed(IDS))).data) <= 1e-5);
@@ -56,10 +79,28 @@ test('the plain export: last_hidden_state kept, input_ids and logits gone, posit
 
 const variants: Array<[string, TinyLlmVariant, 'fp32' | 'q8', RegExp, RegExp]> = [
   ['no-last-hidden', {}, 'fp32', /^the input of the LM head MatMul node .* \(the output of Mul node /, /^float32 initializer/],
-  ['q8-dequantize-gather', { embedding: 'int8-dequantize-gather' }, 'q8', /LM head MatMul/, /^int8 initializer embed_tokens_quantized_\d+ through DequantizeLinear node .* \(per-tensor\), dequantized once$/],
-  ['q8-gather-dequantize', { embedding: 'int8-gather-dequantize' }, 'q8', /LM head MatMul/, /^int8 initializer embed_tokens_quantized_\d+ gathered, then DequantizeLinear node .* \(per-tensor\), dequantized once$/],
+  [
+    'q8-dequantize-gather',
+    { embedding: 'int8-dequantize-gather' },
+    'q8',
+    /LM head MatMul/,
+    /^int8 initializer embed_tokens_quantized_\d+ through DequantizeLinear node .* \(per-tensor\), dequantized once$/,
+  ],
+  [
+    'q8-gather-dequantize',
+    { embedding: 'int8-gather-dequantize' },
+    'q8',
+    /LM head MatMul/,
+    /^int8 initializer embed_tokens_quantized_\d+ gathered, then DequantizeLinear node .* \(per-tensor\), dequantized once$/,
+  ],
   ['external', { externalData: true }, 'fp32', /LM head MatMul/, /^float32 initializer/],
-  ['q8-external', { embedding: 'int8-gather-dequantize', externalData: true, lastHiddenState: true }, 'q8', /own last_hidden_state/, /gathered, then DequantizeLinear/],
+  [
+    'q8-external',
+    { embedding: 'int8-gather-dequantize', externalData: true, lastHiddenState: true },
+    'q8',
+    /own last_hidden_state/,
+    /gathered, then DequantizeLinear/,
+  ],
 ];
 
 for (const [name, variant, dtype, hiddenFrom, tableFrom] of variants) {
@@ -85,7 +126,10 @@ for (const [name, variant, dtype, hiddenFrom, tableFrom] of variants) {
     }
     if (variant.externalData) {
       const dataFile = `${basename(file)}_data`;
-      assert.deepEqual(prepared.externalData.map((d) => d.file), [dataFile]);
+      assert.deepEqual(
+        prepared.externalData.map((d) => d.file),
+        [dataFile],
+      );
       assert.equal(statSync(join(root, `${name}-body`, dataFile)).size, statSync(join(source, 'onnx', dataFile)).size);
       const description = JSON.parse(readFileSync(join(root, `${name}-body`, 'pmg-body.json'), 'utf8')) as { external_data: string[] };
       assert.deepEqual(description.external_data, [dataFile]);
@@ -198,11 +242,20 @@ test('graphs it cannot rewrite are one line naming the node or pattern, and noth
     const out = join(root, `${name}-out`);
     await assert.rejects(
       prepareSoft(source, out),
-      (error: unknown) => error instanceof PmgError && error.code === 'model-layout' && message.test(error.message) && error.message.startsWith(`cannot make an LLM body of ${source} (onnx/model.onnx): `) && !error.message.includes('\n'),
+      (error: unknown) =>
+        error instanceof PmgError &&
+        error.code === 'model-layout' &&
+        message.test(error.message) &&
+        error.message.startsWith(`cannot make an LLM body of ${source} (onnx/model.onnx): `) &&
+        !error.message.includes('\n'),
       name,
     );
     assert.equal(existsSync(out), false, `${name}: nothing written`);
-    assert.deepEqual(readdirSync(root).filter((entry) => entry.includes('.tmp-')), [], `${name}: no temporary left`);
+    assert.deepEqual(
+      readdirSync(root).filter((entry) => entry.includes('.tmp-')),
+      [],
+      `${name}: no temporary left`,
+    );
   }
 });
 
@@ -219,7 +272,11 @@ test('other refusals: missing files, a table that is not [vocab_size, hidden_siz
   await assert.rejects(prepareSoft(fewerLayers, join(root, 'x4')), /it has no input past_key_values\.2\.key; config\.json says 3 layers/);
   mkdirSync(join(root, 'taken'), { recursive: true });
   writeFileSync(join(root, 'taken', 'file'), 'x');
-  await assert.rejects(prepareSoft(join(root, 'llm'), join(root, 'taken')), (error: unknown) => error instanceof PmgError && error.code === 'invalid-argument' && /taken already exists; remove it or choose another --out/.test(error.message));
+  await assert.rejects(
+    prepareSoft(join(root, 'llm'), join(root, 'taken')),
+    (error: unknown) =>
+      error instanceof PmgError && error.code === 'invalid-argument' && /taken already exists; remove it or choose another --out/.test(error.message),
+  );
   await assert.rejects(prepareSoft(join(root, 'llm'), join(root, 'x5'), { dtype: 'q9' as 'q8' }), /dtype 'q9' is not one of fp32, fp16, q8/);
   for (const name of ['x1', 'x2', 'x3', 'x4', 'x5']) assert.equal(existsSync(join(root, name)), false);
 });
@@ -241,7 +298,10 @@ test('a failing check removes the finished folder; --table-only completes a buil
   await rm(join(exported, 'embed_tokens.safetensors'));
   await assert.rejects(loadLlmBody(exported), /lacks its embedding table/);
   const prepared = await prepareSoft(join(root, 'llm'), exported, { tableOnly: true });
-  assert.deepEqual(prepared.files.map((f) => f.path), ['embed_tokens.safetensors']);
+  assert.deepEqual(
+    prepared.files.map((f) => f.path),
+    ['embed_tokens.safetensors'],
+  );
   const body = await loadLlmBody(exported);
   assert.equal(body.fingerprint, builder.fingerprint);
   await assert.rejects(prepareSoft(join(root, 'llm'), exported, { tableOnly: true }), /embed_tokens\.safetensors already exists/);
@@ -258,7 +318,10 @@ test('a hub repo id is pulled with the files prepare-soft needs', async () => {
     assert.match(prepared.source.id, /^tiny\/llm@[0-9a-f]{40}$/);
     assert.equal((await loadLlmBody(join(root, 'from-hub'))).fingerprint, builder.fingerprint);
     const q8 = await prepareSoft('tiny/llm-q8', join(root, 'from-hub-q8'), { store, dtype: 'q8' });
-    assert.deepEqual(q8.externalData.map((d) => d.file), ['model_quantized.onnx_data']);
+    assert.deepEqual(
+      q8.externalData.map((d) => d.file),
+      ['model_quantized.onnx_data'],
+    );
     await server.addFolder('tiny/llm-q8-body', join(root, 'from-hub-q8'));
     const body = await loadLlmBody('tiny/llm-q8-body', { store });
     assert.ok(maxAbsDifference((await body.forward(body.embed(IDS))).data, await bodyHidden(join(root, 'from-hub-q8'))) === 0);

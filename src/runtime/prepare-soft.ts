@@ -32,7 +32,17 @@ import { requireModelFiles, type TransformersDtype } from './transformers-option
 const { onnx } = onnxProto;
 
 /** Files copied from the source folder when present. */
-export const PREPARE_SOFT_COPIED = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'tokenizer.model', 'added_tokens.json'];
+export const PREPARE_SOFT_COPIED = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.json',
+  'merges.txt',
+  'tokenizer.model',
+  'added_tokens.json',
+];
 export const PREPARE_SOFT_DTYPES: readonly TransformersDtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'];
 
 export interface PrepareSoftOptions {
@@ -68,7 +78,8 @@ function refuse(message: string, details: Record<string, unknown> = {}): never {
 export function configDims(path: string): LlmBodyConfig {
   const config = parseJson(readFileSync(path, 'utf8'), path) as Record<string, unknown>;
   const positive = (field: string, value: unknown): number => {
-    if (!Number.isSafeInteger(value) || (value as number) < 1) refuse(`${path}: ${field} must be a positive integer, got ${JSON.stringify(value ?? null)}`, { file: path });
+    if (!Number.isSafeInteger(value) || (value as number) < 1)
+      refuse(`${path}: ${field} must be a positive integer, got ${JSON.stringify(value ?? null)}`, { file: path });
     return value as number;
   };
   const hidden = positive('hidden_size', config.hidden_size);
@@ -119,12 +130,15 @@ function externalLocations(graph: onnxProto.onnx.IGraphProto): string[] {
 /** Make an LLM body in `out` from the text-generation export `spec`. */
 export async function prepareSoft(spec: string, out: string, options: PrepareSoftOptions = {}): Promise<PreparedBody> {
   const dtype = options.dtype ?? 'fp32';
-  if (!PREPARE_SOFT_DTYPES.includes(dtype)) throw new PmgError('invalid-argument', `dtype '${dtype}' is not one of ${PREPARE_SOFT_DTYPES.join(', ')}`, { details: { field: 'dtype' } });
+  if (!PREPARE_SOFT_DTYPES.includes(dtype))
+    throw new PmgError('invalid-argument', `dtype '${dtype}' is not one of ${PREPARE_SOFT_DTYPES.join(', ')}`, { details: { field: 'dtype' } });
   const file = onnxFile('model', dtype);
   const target = resolve(out);
   const tableFile = join(target, EMBED_TOKENS_FILE);
   if (options.tableOnly ? existsSync(tableFile) : existsSync(target) && (!statSync(target).isDirectory() || readdirSync(target).length > 0)) {
-    throw new PmgError('invalid-argument', `${options.tableOnly ? tableFile : target} already exists; remove it or choose another --out`, { details: { field: 'out', path: target } });
+    throw new PmgError('invalid-argument', `${options.tableOnly ? tableFile : target} already exists; remove it or choose another --out`, {
+      details: { field: 'out', path: target },
+    });
   }
   const source = await resolveSource(spec, file, options.store);
   requireModelFiles(source.dir, ['config.json', 'tokenizer.json', 'tokenizer_config.json', file], 'text-generation export');
@@ -136,9 +150,16 @@ export async function prepareSoft(spec: string, out: string, options: PrepareSof
   try {
     model = onnx.ModelProto.decode(readFileSync(graphPath));
   } catch (error) {
-    throw new PmgError('model-layout', `cannot make an LLM body of ${what}: it is not a readable ONNX model (${(error as Error).message.split('\n')[0]})`, { cause: error, details: { path: graphPath } });
+    throw new PmgError('model-layout', `cannot make an LLM body of ${what}: it is not a readable ONNX model (${(error as Error).message.split('\n')[0]})`, {
+      cause: error,
+      details: { path: graphPath },
+    });
   }
-  await source.fetch(externalLocations(model.graph ?? {}).filter((location) => basename(location) === location).map((location) => join(dirname(file), location)));
+  await source.fetch(
+    externalLocations(model.graph ?? {})
+      .filter((location) => basename(location) === location)
+      .map((location) => join(dirname(file), location)),
+  );
   const rewrite = rewriteForSoft(model, graphDir, what);
   const fail = (why: string): never => refuse(`cannot make an LLM body of ${what}: ${why}`, { path: graphPath });
   const { table } = rewrite;
@@ -160,10 +181,20 @@ export async function prepareSoft(spec: string, out: string, options: PrepareSof
   try {
     const externalData = placeExternalData(model.graph!, graphDir, temporary, fail);
     const written = writeEmbeddingTable(table, graphDir, join(temporary, EMBED_TOKENS_FILE), metadata, fail);
-    model.metadataProps = [...(model.metadataProps ?? []).filter((p) => p.key !== 'pmg.prepare_soft'), { key: 'pmg.prepare_soft', value: `from ${source.id} ${file}` }];
+    model.metadataProps = [
+      ...(model.metadataProps ?? []).filter((p) => p.key !== 'pmg.prepare_soft'),
+      { key: 'pmg.prepare_soft', value: `from ${source.id} ${file}` },
+    ];
     writeFileSync(join(temporary, 'model.onnx'), onnx.ModelProto.encode(model).finish());
     for (const name of PREPARE_SOFT_COPIED) if (existsSync(join(source.dir, name))) copyFileSync(join(source.dir, name), join(temporary, name));
-    const description = bodyDescription(source, file, config, rewrite, written.dtype, externalData.map((d) => d.file));
+    const description = bodyDescription(
+      source,
+      file,
+      config,
+      rewrite,
+      written.dtype,
+      externalData.map((d) => d.file),
+    );
     writeFileSync(join(temporary, PMG_BODY_FILE), `${JSON.stringify(description, null, 2)}\n`);
     await options.check?.(temporary);
     rmSync(target, { recursive: true, force: true });
@@ -208,16 +239,22 @@ function checkPastInputs(graph: onnxProto.onnx.IGraphProto, rewrite: SoftRewrite
     for (const part of ['key', 'value']) {
       const name = `past_key_values.${layer}.${part}`;
       const input = (graph.input ?? []).find((v) => v.name === name);
-      if (!input) fail(`it has no input ${name}; config.json says ${config.layers} layers and pmg needs the graph's key/value cache inputs (past_key_values.{i}.key/value)`);
+      if (!input)
+        fail(
+          `it has no input ${name}; config.json says ${config.layers} layers and pmg needs the graph's key/value cache inputs (past_key_values.{i}.key/value)`,
+        );
       const dims = input!.type?.tensorType?.shape?.dim ?? [];
       const heads = dims[1]?.dimValue;
       const headDim = dims[3]?.dimValue;
       if ((heads && Number(heads) !== config.kvHeads) || (headDim && Number(headDim) !== config.headDim)) {
-        fail(`its input ${name} is [${dims.map((d) => d.dimParam || String(d.dimValue)).join(', ')}] but config.json says ${config.kvHeads} key/value heads of size ${config.headDim}`);
+        fail(
+          `its input ${name} is [${dims.map((d) => d.dimParam || String(d.dimValue)).join(', ')}] but config.json says ${config.kvHeads} key/value heads of size ${config.headDim}`,
+        );
       }
     }
   }
-  if (rewrite.pastInputs.length !== 2 * config.layers) fail(`it has ${rewrite.pastInputs.length} past_key_values inputs, but config.json says ${config.layers} layers`);
+  if (rewrite.pastInputs.length !== 2 * config.layers)
+    fail(`it has ${rewrite.pastInputs.length} past_key_values inputs, but config.json says ${config.layers} layers`);
 }
 
 /** Link (else copy) the external-data files the kept initializers read into `dir`, under the names the graph uses. */
@@ -242,7 +279,14 @@ function placeExternalData(graph: onnxProto.onnx.IGraphProto, graphDir: string, 
 }
 
 /** pmg-body.json: genai_config.json's `model` shape for the loader, and where the body came from. */
-function bodyDescription(source: { id: string }, file: string, config: LlmBodyConfig, rewrite: SoftRewrite, tableDtype: string, externalData: string[]): Record<string, unknown> {
+function bodyDescription(
+  source: { id: string },
+  file: string,
+  config: LlmBodyConfig,
+  rewrite: SoftRewrite,
+  tableDtype: string,
+  externalData: string[],
+): Record<string, unknown> {
   return {
     format: PMG_BODY_FORMAT,
     format_version: PMG_BODY_FORMAT_VERSION,
@@ -268,7 +312,13 @@ function bodyDescription(source: { id: string }, file: string, config: LlmBodyCo
     },
     embeddings: { filename: EMBED_TOKENS_FILE, tensor: EMBED_TOKENS_TENSOR, dtype: tableDtype, from: rewrite.table.description },
     external_data: externalData,
-    source: { model: source.id, file, hidden_states_from: rewrite.hiddenFrom, removed_inputs: rewrite.removed.inputs, removed_outputs: rewrite.removed.outputs },
+    source: {
+      model: source.id,
+      file,
+      hidden_states_from: rewrite.hiddenFrom,
+      removed_inputs: rewrite.removed.inputs,
+      removed_outputs: rewrite.removed.outputs,
+    },
     written_by: `pmg ${safeVersion()} models prepare-soft`,
   };
 }

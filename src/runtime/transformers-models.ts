@@ -77,14 +77,17 @@ export async function loadClip(dir: string, options: ClipLoadOptions = {}): Prom
       throw new PmgError('model-layout', `CLIP folder ${folder}: config.json has no positive integer projection_dim`, { details: { dir: folder } });
     }
     const tokenizerMax = Number((tokenizer as unknown as { model_max_length?: number }).model_max_length);
-    const maxTextLength = Number.isInteger(tokenizerMax) && tokenizerMax > 1 && tokenizerMax < 100_000 ? tokenizerMax : Number(config.max_position_embeddings) || 77;
+    const maxTextLength =
+      Number.isInteger(tokenizerMax) && tokenizerMax > 1 && tokenizerMax < 100_000 ? tokenizerMax : Number(config.max_position_embeddings) || 77;
     const padId = Number((tokenizer as unknown as { pad_token_id?: number }).pad_token_id);
     const embedTexts = (texts: readonly string[]) =>
       inBatches(texts, batchSize, async (batch) => {
         const encoded = tokenizer(batch, { padding: false, truncation: false, return_tensor: false }) as unknown as { input_ids: number[][] };
         const rows = encoded.input_ids;
         const { ids, mask, dims } = clipTokenBatch(rows, maxTextLength, Number.isInteger(padId) ? padId : rows[0]![rows[0]!.length - 1]!);
-        const outputs = (await textModel({ input_ids: new Tensor('int64', ids, dims), attention_mask: new Tensor('int64', mask, dims) })) as { text_embeds: Tensor };
+        const outputs = (await textModel({ input_ids: new Tensor('int64', ids, dims), attention_mask: new Tensor('int64', mask, dims) })) as {
+          text_embeds: Tensor;
+        };
         return tensorRows(outputs.text_embeds);
       });
     const embedImages = (images: readonly ClipImageInput[]) =>
@@ -102,7 +105,10 @@ async function readImage(path: string): Promise<RawImage> {
   try {
     return await RawImage.read(path);
   } catch (error) {
-    throw new PmgError('invalid-input', `cannot read image ${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error, details: { path } });
+    throw new PmgError('invalid-input', `cannot read image ${path}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+      details: { path },
+    });
   }
 }
 

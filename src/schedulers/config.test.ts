@@ -46,7 +46,10 @@ describe('scheduler names', () => {
   });
 
   it('rejects an unknown name and lists the known ones', () => {
-    assert.throws(() => createScheduler('heun'), pmgError('invalid-argument', /^unknown scheduler 'heun'; known: ddim, ddpm, pndm, euler, euler-ancestral, dpm-solver\+\+, lcm$/));
+    assert.throws(
+      () => createScheduler('heun'),
+      pmgError('invalid-argument', /^unknown scheduler 'heun'; known: ddim, ddpm, pndm, euler, euler-ancestral, dpm-solver\+\+, lcm$/),
+    );
   });
 
   it('accepts aliases and diffusers class names', () => {
@@ -85,7 +88,10 @@ describe('scheduler config', () => {
   });
 
   it('rejects wrong values with a message naming the key', () => {
-    assert.throws(() => createScheduler('ddim', { beta_schedule: 'cubic' }), pmgError('invalid-input', /'beta_schedule'.*one of 'linear', 'scaled_linear', 'squaredcos_cap_v2'/));
+    assert.throws(
+      () => createScheduler('ddim', { beta_schedule: 'cubic' }),
+      pmgError('invalid-input', /'beta_schedule'.*one of 'linear', 'scaled_linear', 'squaredcos_cap_v2'/),
+    );
     assert.throws(() => createScheduler('euler', { prediction_type: 5 }), pmgError('invalid-input', /'prediction_type'/));
     assert.throws(() => createScheduler('ddpm', { num_train_timesteps: 10.5 }), pmgError('invalid-input', /'num_train_timesteps'.*positive integer/));
     assert.throws(() => createScheduler('ddim', { clip_sample: 'no' }), pmgError('invalid-input', /'clip_sample'.*true or false/));
@@ -157,7 +163,8 @@ describe('Stable Diffusion scheduler configs', () => {
 
 describe('scheduler misuse', () => {
   it('rejects step counts of 0, fractions and more than num_train_timesteps', () => {
-    for (const n of [0, 2.5, 1001]) assert.throws(() => createScheduler('ddim').setTimesteps(n), pmgError('invalid-argument', /steps must be an integer from 1 to 1000/));
+    for (const n of [0, 2.5, 1001])
+      assert.throws(() => createScheduler('ddim').setTimesteps(n), pmgError('invalid-argument', /steps must be an integer from 1 to 1000/));
     assert.throws(() => createScheduler('lcm').setTimesteps(60), pmgError('invalid-argument', /original_inference_steps/));
   });
 

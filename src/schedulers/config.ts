@@ -53,7 +53,8 @@ function checkValue(schema: ConfigSchema, key: string, value: unknown, fallback:
     if (fallback === null) return null;
     return bad(describe(fallback));
   }
-  const kind = fallback === null ? schema.nullable?.[key] ?? 'any' : Array.isArray(fallback) ? 'number[]' : (typeof fallback as 'number' | 'string' | 'boolean');
+  const kind =
+    fallback === null ? (schema.nullable?.[key] ?? 'any') : Array.isArray(fallback) ? 'number[]' : (typeof fallback as 'number' | 'string' | 'boolean');
   if (kind === 'any') return value as ConfigValue;
   if (kind === 'number[]') {
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'number' || !Number.isFinite(v))) bad('an array of numbers');

@@ -13,7 +13,13 @@ const SD = { beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.01
 function firstStep(eta: number | undefined, seed = 1): Float32Array {
   const s = createScheduler('ddim', SD);
   s.setTimesteps(10);
-  return s.step(tensor((i) => Math.cos(i)), s.timesteps[0]!, tensor((i) => Math.sin(i)), new SeededRandom(seed), eta === undefined ? undefined : { eta }).prevSample.data;
+  return s.step(
+    tensor((i) => Math.cos(i)),
+    s.timesteps[0]!,
+    tensor((i) => Math.sin(i)),
+    new SeededRandom(seed),
+    eta === undefined ? undefined : { eta },
+  ).prevSample.data;
 }
 
 describe('DDIM eta', () => {
@@ -31,9 +37,19 @@ describe('DDIM eta', () => {
   it('eta > 0 without a noise source, or outside [0, 1], is refused', () => {
     const s = createScheduler('ddim', SD);
     s.setTimesteps(10);
-    const run = (eta: number, random?: SeededRandom) => () => s.step(tensor(() => 0), s.timesteps[0]!, tensor(() => 0), random, { eta });
+    const run = (eta: number, random?: SeededRandom) => () =>
+      s.step(
+        tensor(() => 0),
+        s.timesteps[0]!,
+        tensor(() => 0),
+        random,
+        { eta },
+      );
     assert.throws(run(0.5), (e) => e instanceof PmgError && /'ddim' is stochastic: pass a noise source/.test(e.message));
-    assert.throws(run(1.5, new SeededRandom(1)), (e) => e instanceof PmgError && e.code === 'invalid-argument' && /eta must be a number from 0 to 1, got 1\.5/.test(e.message));
+    assert.throws(
+      run(1.5, new SeededRandom(1)),
+      (e) => e instanceof PmgError && e.code === 'invalid-argument' && /eta must be a number from 0 to 1, got 1\.5/.test(e.message),
+    );
     assert.throws(run(-0.1, new SeededRandom(1)), /eta must be a number from 0 to 1/);
   });
 });

@@ -34,7 +34,8 @@ export class DdpmScheduler extends VpSchedulerBase<VpConfig & ClipConfig & { var
 
   constructor(config: Record<string, ConfigValue>) {
     const vt = config['variance_type'];
-    if (vt === 'learned' || vt === 'learned_range' || vt === 'fixed_large_log') unsupported('DDPMScheduler', 'variance_type', vt, "use 'fixed_small' (the Stable Diffusion setting)");
+    if (vt === 'learned' || vt === 'learned_range' || vt === 'fixed_large_log')
+      unsupported('DDPMScheduler', 'variance_type', vt, "use 'fixed_small' (the Stable Diffusion setting)");
     super(config);
   }
 

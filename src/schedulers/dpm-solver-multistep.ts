@@ -7,7 +7,18 @@ import { PmgError } from '../errors/pmg-error.js';
 import type { NoiseSource, Scheduler } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { COMMON_CHOICES, NOISE_SCHEDULE_DEFAULTS, unsupported, type ConfigSchema, type ConfigValue } from './config.js';
-import { checkSameShape, checkStepIndex, checkStepInputs, combined, dynamicThreshold, notReady, pushHistory, stepResult, type StepOutput, type ThresholdConfig } from './prediction.js';
+import {
+  checkSameShape,
+  checkStepIndex,
+  checkStepInputs,
+  combined,
+  dynamicThreshold,
+  notReady,
+  pushHistory,
+  stepResult,
+  type StepOutput,
+  type ThresholdConfig,
+} from './prediction.js';
 import { arange, checkStepCount, interpOnIndexGrid, linspace, roundHalfEven, type CommonSchedulerConfig } from './schedule.js';
 import { karrasSigmas, logSigmas, sigmaTables, sigmaToAlphaSigma, sigmaToT, withFinalSigma } from './sigmas.js';
 
@@ -105,7 +116,10 @@ export class DpmSolverMultistepScheduler implements Scheduler {
     const lastTimestep = T - clipped;
     let timesteps: number[];
     if (this.c.timestep_spacing === 'linspace') {
-      timesteps = linspace(0, lastTimestep - 1, numInferenceSteps + 1).map(roundHalfEven).reverse().slice(0, -1);
+      timesteps = linspace(0, lastTimestep - 1, numInferenceSteps + 1)
+        .map(roundHalfEven)
+        .reverse()
+        .slice(0, -1);
     } else if (this.c.timestep_spacing === 'leading') {
       const ratio = Math.floor(lastTimestep / (numInferenceSteps + 1));
       timesteps = [];

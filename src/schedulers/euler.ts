@@ -25,7 +25,12 @@ export const eulerSchema: ConfigSchema = {
     rescale_betas_zero_snr: false,
     final_sigmas_type: 'zero',
   },
-  choices: { ...COMMON_CHOICES, interpolation_type: ['linear', 'log_linear'], timestep_type: ['discrete', 'continuous'], final_sigmas_type: ['zero', 'sigma_min'] },
+  choices: {
+    ...COMMON_CHOICES,
+    interpolation_type: ['linear', 'log_linear'],
+    timestep_type: ['discrete', 'continuous'],
+    final_sigmas_type: ['zero', 'sigma_min'],
+  },
   nullable: { trained_betas: 'number[]', sigma_min: 'number', sigma_max: 'number' },
   integers: ['num_train_timesteps'],
 };

@@ -83,7 +83,10 @@ export function schedulerFromConfigFile(json: Record<string, unknown>, override?
   if (override !== undefined) return createScheduler(override, json, warn);
   const className = json['_class_name'];
   if (typeof className !== 'string') {
-    throw new PmgError('invalid-input', `scheduler config has no '_class_name'; expected one of ${schedulerNames.map((n) => registry[n]!.schema.className).join(', ')}`);
+    throw new PmgError(
+      'invalid-input',
+      `scheduler config has no '_class_name'; expected one of ${schedulerNames.map((n) => registry[n]!.schema.className).join(', ')}`,
+    );
   }
   for (const n of schedulerNames) if (registry[n]!.schema.className === className) return createScheduler(n, json, warn);
   throw new PmgError(

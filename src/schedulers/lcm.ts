@@ -57,9 +57,13 @@ export class LcmScheduler extends VpSchedulerBase<LcmConfig> implements Schedule
       throw new PmgError('invalid-input', `scheduler config 'original_inference_steps' (${original}) must not exceed num_train_timesteps (${T})`);
     }
     if (numInferenceSteps > original) {
-      throw new PmgError('invalid-argument', `steps (${numInferenceSteps}) must not exceed the LCM's original_inference_steps (${original}) for scheduler 'lcm'`, {
-        details: { field: 'steps', value: numInferenceSteps },
-      });
+      throw new PmgError(
+        'invalid-argument',
+        `steps (${numInferenceSteps}) must not exceed the LCM's original_inference_steps (${original}) for scheduler 'lcm'`,
+        {
+          details: { field: 'steps', value: numInferenceSteps },
+        },
+      );
     }
     const k = Math.floor(T / original);
     const origin: number[] = [];

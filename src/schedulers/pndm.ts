@@ -46,7 +46,10 @@ export class PndmScheduler extends VpSchedulerBase<VpConfig & { skip_prk_steps: 
     const T = this.c.num_train_timesteps;
     checkStepCount(this.name, numInferenceSteps, T);
     if (!this.c.skip_prk_steps && numInferenceSteps < PNDM_ORDER) {
-      throw new PmgError('invalid-argument', `scheduler 'pndm' with PRK warm-up needs at least ${PNDM_ORDER} steps, got ${numInferenceSteps}; use more steps or skip_prk_steps: true`);
+      throw new PmgError(
+        'invalid-argument',
+        `scheduler 'pndm' with PRK warm-up needs at least ${PNDM_ORDER} steps, got ${numInferenceSteps}; use more steps or skip_prk_steps: true`,
+      );
     }
     this.numInferenceSteps = numInferenceSteps;
     // Ascending timesteps.
@@ -55,7 +58,11 @@ export class PndmScheduler extends VpSchedulerBase<VpConfig & { skip_prk_steps: 
     else if (this.c.timestep_spacing === 'leading') {
       const ratio = Math.floor(T / numInferenceSteps);
       base = Array.from({ length: numInferenceSteps }, (_, i) => i * ratio + this.c.steps_offset);
-    } else base = arange(T, 0, -T / numInferenceSteps).map(roundHalfEven).reverse().map((v) => v - 1);
+    } else
+      base = arange(T, 0, -T / numInferenceSteps)
+        .map(roundHalfEven)
+        .reverse()
+        .map((v) => v - 1);
 
     let plms: number[];
     if (this.c.skip_prk_steps) {
@@ -84,7 +91,10 @@ export class PndmScheduler extends VpSchedulerBase<VpConfig & { skip_prk_steps: 
     this.checkStep(modelOutput, sample);
     // x0 from this call's model output, for previews (diffusers' PNDM does not return one).
     const { x0 } = this.predictOriginal(modelOutput, sample, this.alphasCumprod[timestep]!);
-    const prev = this.counter < this.prkCount && !this.c.skip_prk_steps ? this.stepPrk(modelOutput.data, timestep, sample.data) : this.stepPlms(modelOutput.data, timestep, sample.data);
+    const prev =
+      this.counter < this.prkCount && !this.c.skip_prk_steps
+        ? this.stepPrk(modelOutput.data, timestep, sample.data)
+        : this.stepPlms(modelOutput.data, timestep, sample.data);
     return stepResult(prev, x0, sample.dims);
   }
 

@@ -86,9 +86,13 @@ export function dynamicThreshold(x: Float32Array, dims: readonly number[], ratio
 
 export function checkSameShape(schedulerName: string, a: FloatTensor, b: FloatTensor): void {
   if (a.data.length !== b.data.length || a.dims.length !== b.dims.length || a.dims.some((d, i) => d !== b.dims[i])) {
-    throw new PmgError('invalid-argument', `scheduler '${schedulerName}': model output [${a.dims.join(', ')}] and sample [${b.dims.join(', ')}] must have the same shape`, {
-      details: { modelOutput: a.dims, sample: b.dims },
-    });
+    throw new PmgError(
+      'invalid-argument',
+      `scheduler '${schedulerName}': model output [${a.dims.join(', ')}] and sample [${b.dims.join(', ')}] must have the same shape`,
+      {
+        details: { modelOutput: a.dims, sample: b.dims },
+      },
+    );
   }
 }
 
@@ -101,7 +105,10 @@ export function checkStepInputs(schedulerName: string, timesteps: readonly numbe
 /** `index` if a step is left at it; a clear error once all `count` timesteps have been stepped. */
 export function checkStepIndex(schedulerName: string, index: number, count: number): number {
   if (index >= count) {
-    throw new PmgError('invalid-argument', `scheduler '${schedulerName}': step() called more times than the ${count} timesteps; call setTimesteps again for a new run`);
+    throw new PmgError(
+      'invalid-argument',
+      `scheduler '${schedulerName}': step() called more times than the ${count} timesteps; call setTimesteps again for a new run`,
+    );
   }
   return index;
 }

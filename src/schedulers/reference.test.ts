@@ -66,7 +66,8 @@ function assertClose(actual: ArrayLike<number>, expected: readonly number[], wha
   const scale = Math.max(1e-3, ...expected.map(Math.abs));
   for (let i = 0; i < expected.length; i++) {
     const diff = Math.abs(actual[i]! - expected[i]!);
-    if (!(diff <= RELATIVE * scale)) assert.fail(`${what}[${i}]: got ${actual[i]}, expected ${expected[i]} (|diff| ${diff.toExponential(2)} > ${(RELATIVE * scale).toExponential(2)})`);
+    if (!(diff <= RELATIVE * scale))
+      assert.fail(`${what}[${i}]: got ${actual[i]}, expected ${expected[i]} (|diff| ${diff.toExponential(2)} > ${(RELATIVE * scale).toExponential(2)})`);
   }
 }
 

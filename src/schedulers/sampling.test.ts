@@ -17,7 +17,9 @@ const S = 0.5;
 const MU = Float32Array.from({ length: SIZE }, (_, i) => 0.8 * Math.sin(0.013 * i * i + 0.3 * i));
 
 const SD = { beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, clip_sample: false, set_alpha_to_one: false };
-const SIGMAS = trainSigmas(alphasCumprod(makeBetas({ num_train_timesteps: 1000, beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear', trained_betas: null })));
+const SIGMAS = trainSigmas(
+  alphasCumprod(makeBetas({ num_train_timesteps: 1000, beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear', trained_betas: null })),
+);
 
 /** The exact model: eps or v for Gaussian data at (possibly fractional) timestep t, given the VP-scaled input. */
 function exactModel(x: FloatTensor, t: number, prediction: PredictionType): FloatTensor {
@@ -80,7 +82,10 @@ describe('sampling loop on an exact Gaussian model converges to the data', () =>
 
   it('never reuses or changes an array it returned (callers keep prevSample and predOriginalSample across steps)', () => {
     for (const name of schedulerNames) {
-      for (const config of [{ ...SD, skip_prk_steps: true }, { ...SD, solver_order: 3 }]) {
+      for (const config of [
+        { ...SD, skip_prk_steps: true },
+        { ...SD, solver_order: 3 },
+      ]) {
         const scheduler = createScheduler(name, config);
         scheduler.setTimesteps(8);
         const random = new SeededRandom(5);

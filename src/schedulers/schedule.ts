@@ -79,7 +79,10 @@ export function makeBetas(config: NoiseScheduleConfig): Float64Array {
   let betas: Float64Array;
   if (config.trained_betas !== null) {
     if (config.trained_betas.length !== n) {
-      throw new PmgError('invalid-input', `scheduler config 'trained_betas' has ${config.trained_betas.length} values but num_train_timesteps is ${n}; make them agree`);
+      throw new PmgError(
+        'invalid-input',
+        `scheduler config 'trained_betas' has ${config.trained_betas.length} values but num_train_timesteps is ${n}; make them agree`,
+      );
     }
     betas = Float64Array.from(config.trained_betas, f32);
   } else if (config.beta_schedule === 'linear') {

@@ -49,8 +49,12 @@ describe('timesteps for every step count match numpy (diffusers set_timesteps)',
         family.hashes!.forEach((expected, i) => {
           if (expected !== null && timestepsHash(timestepsOf(scheduler, family.config, i + 1)) !== expected) wrong.push(i + 1);
         });
-        for (const [steps, expected] of Object.entries(family.full)) assert.deepEqual([...timestepsOf(scheduler, family.config, Number(steps))], expected, `${steps} steps`);
-        if (wrong.length > 0) assert.fail(`${wrong.length} step counts give other timesteps: ${wrong.join(', ')}; ${wrong[0]} steps give ${timestepsOf(scheduler, family.config, wrong[0]!).join(',')}`);
+        for (const [steps, expected] of Object.entries(family.full))
+          assert.deepEqual([...timestepsOf(scheduler, family.config, Number(steps))], expected, `${steps} steps`);
+        if (wrong.length > 0)
+          assert.fail(
+            `${wrong.length} step counts give other timesteps: ${wrong.join(', ')}; ${wrong[0]} steps give ${timestepsOf(scheduler, family.config, wrong[0]!).join(',')}`,
+          );
       });
     }
   }
@@ -67,7 +71,9 @@ describe('timesteps for every step count match numpy (diffusers set_timesteps)',
       for (const [steps, expected] of Object.entries(family.full)) {
         const actual = timestepsOf('euler', family.config, Number(steps));
         assert.equal(actual.length, expected.length);
-        actual.forEach((t, i) => assert.ok(Math.abs(t - expected[i]!) <= 1e-6 * Math.max(1, Math.abs(expected[i]!)), `${steps} steps, [${i}]: ${t} vs ${expected[i]}`));
+        actual.forEach((t, i) =>
+          assert.ok(Math.abs(t - expected[i]!) <= 1e-6 * Math.max(1, Math.abs(expected[i]!)), `${steps} steps, [${i}]: ${t} vs ${expected[i]}`),
+        );
       }
     });
   }

@@ -34,12 +34,16 @@ export interface ScoringTexts {
 
 /** The preference text CLIP compares with: the keywords joined with ', '. */
 export function keywordText(keywords: readonly string[]): string {
-  return keywords.map((k) => k.trim()).filter(Boolean).join(', ');
+  return keywords
+    .map((k) => k.trim())
+    .filter(Boolean)
+    .join(', ');
 }
 
 /** The CLIP logit: 100 · cos(image embedding, text embedding). */
 export function clipLogit(image: Float32Array, text: Float32Array): number {
-  if (image.length !== text.length) throw new PmgError('invalid-response', `CLIP image embedding has ${image.length} values but the text embedding ${text.length}`);
+  if (image.length !== text.length)
+    throw new PmgError('invalid-response', `CLIP image embedding has ${image.length} values but the text embedding ${text.length}`);
   return cosineSimilarity(image, text, 100);
 }
 
@@ -51,20 +55,16 @@ export function toClipImage(image: Buffer | RgbImage): Promise<RgbImage> {
   return Buffer.isBuffer(image) ? decodeImageRgb(image, 'candidate image') : Promise.resolve(image);
 }
 
-export async function scoreCandidates(
-  clip: ClipScoringModel,
-  images: readonly (Buffer | RgbImage)[],
-  texts: ScoringTexts,
-): Promise<CandidateScores> {
+export async function scoreCandidates(clip: ClipScoringModel, images: readonly (Buffer | RgbImage)[], texts: ScoringTexts): Promise<CandidateScores> {
   if (images.length === 0) return { dp: [], dt: [] };
   const rgb = await Promise.all(images.map(toClipImage));
-  const [imageEmbeds, textEmbeds] = await Promise.all([
-    clip.embedImages(rgb),
-    clip.embedTexts([texts.target, texts.preference]),
-  ]);
+  const [imageEmbeds, textEmbeds] = await Promise.all([clip.embedImages(rgb), clip.embedTexts([texts.target, texts.preference])]);
   const [target, preference] = textEmbeds as [Float32Array, Float32Array];
   if (imageEmbeds.length !== images.length || !target || !preference) {
-    throw new PmgError('invalid-response', `CLIP returned ${imageEmbeds.length} image and ${textEmbeds.length} text embeddings for ${images.length} images and 2 texts`);
+    throw new PmgError(
+      'invalid-response',
+      `CLIP returned ${imageEmbeds.length} image and ${textEmbeds.length} text embeddings for ${images.length} images and 2 texts`,
+    );
   }
   return { dp: imageEmbeds.map((e) => clipLogit(e, preference)), dt: imageEmbeds.map((e) => clipLogit(e, target)) };
 }

@@ -21,11 +21,20 @@ test('non-positive logits are clamped, never NaN', () => {
 
 test('ties go to the lower preference weight', () => {
   const same = { dp: 20, dt: 20 };
-  const { chosen } = selectBest([{ weights: { preference: 3, target: 1 }, ...same }, { weights: { preference: 2, target: 1 }, ...same }], 0.5);
+  const { chosen } = selectBest(
+    [
+      { weights: { preference: 3, target: 1 }, ...same },
+      { weights: { preference: 2, target: 1 }, ...same },
+    ],
+    0.5,
+  );
   assert.equal(chosen, 1);
 });
 
 test('alpha outside [0, 1] and an empty list are clear errors', () => {
-  assert.throws(() => selectBest([{ weights: { preference: 1, target: 1 }, dp: 1, dt: 1 }], 1.5), (e: unknown) => e instanceof PmgError && /alpha must be/.test(e.message));
+  assert.throws(
+    () => selectBest([{ weights: { preference: 1, target: 1 }, dp: 1, dt: 1 }], 1.5),
+    (e: unknown) => e instanceof PmgError && /alpha must be/.test(e.message),
+  );
   assert.throws(() => selectBest([], 0.5), PmgError);
 });

@@ -33,7 +33,11 @@ function config(reparameterisation: 'none' | 'mlp'): SoftConfig {
   };
 }
 
-const tensors = { tokens: Float32Array.from(reference.tokens), mapWeight: Float32Array.from(reference.map.weight), mapBias: Float32Array.from(reference.map.bias) };
+const tensors = {
+  tokens: Float32Array.from(reference.tokens),
+  mapWeight: Float32Array.from(reference.map.weight),
+  mapBias: Float32Array.from(reference.map.bias),
+};
 
 test("the prefix table becomes PEFT's key/value cache: layer l's keys are slot 2l, values slot 2l+1, [1, kvHeads, P, headDim]", () => {
   const cache = prefixCacheOf(Float32Array.from(reference.table), z.P, shape);
@@ -50,7 +54,13 @@ test("the MLP reparameterisation is P-Tuning v2's PrefixEncoder (Linear, tanh, L
   const m = reference.mlp;
   const module = softModuleInMemory(config('mlp'), {
     ...tensors,
-    mlp: { embedding: Float32Array.from(m.embedding), weight0: Float32Array.from(m.weight0), bias0: Float32Array.from(m.bias0), weight2: Float32Array.from(m.weight2), bias2: Float32Array.from(m.bias2) },
+    mlp: {
+      embedding: Float32Array.from(m.embedding),
+      weight0: Float32Array.from(m.weight0),
+      bias0: Float32Array.from(m.bias0),
+      weight2: Float32Array.from(m.weight2),
+      bias2: Float32Array.from(m.bias2),
+    },
   });
   close(prefixTable(module), m.table, 1e-5, 'MLP table');
   const cache = modulePrefixCache(module)!;

@@ -65,7 +65,18 @@ export function openSoftCache(path: string): SoftCache {
     set: (key, parts, tokens, shape) => {
       const value = Buffer.alloc(tokens.length * 4);
       tokens.forEach((v, i) => value.writeFloatLE(v, i * 4));
-      insert.run(key, parts.llmFingerprint, parts.moduleFingerprint, parts.template, parts.templateVersion, parts.prompt, shape[0], shape[1], value, Date.now());
+      insert.run(
+        key,
+        parts.llmFingerprint,
+        parts.moduleFingerprint,
+        parts.template,
+        parts.templateVersion,
+        parts.prompt,
+        shape[0],
+        shape[1],
+        value,
+        Date.now(),
+      );
     },
     close: () => db.close(),
   };

@@ -77,7 +77,8 @@ export function checkSoftConfig(raw: unknown, source: string): SoftConfig {
   const bad = (field: string, what: string): never => {
     throw new PmgError('invalid-input', `${source}: "${field}" ${what}`, { details: { file: source, field } });
   };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PmgError('invalid-input', `${source} must be a JSON object`, { details: { file: source } });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new PmgError('invalid-input', `${source} must be a JSON object`, { details: { file: source } });
   const c = raw as Record<string, unknown>;
   if (c.format !== SOFT_FORMAT) bad('format', `must be "${SOFT_FORMAT}", got ${JSON.stringify(c.format)}`);
   if (c.formatVersion !== SOFT_FORMAT_VERSION) bad('formatVersion', `is ${JSON.stringify(c.formatVersion)}; this pmg reads version ${SOFT_FORMAT_VERSION}`);
@@ -94,7 +95,8 @@ export function checkSoftConfig(raw: unknown, source: string): SoftConfig {
   const headDim = count('headDim', 1);
   const condWidth = count('condWidth', 1);
   const reparameterisation = c.reparameterisation as Reparameterisation;
-  if (!reparameterisations.includes(reparameterisation)) bad('reparameterisation', `must be ${reparameterisations.join(' or ')}, got ${JSON.stringify(c.reparameterisation)}`);
+  if (!reparameterisations.includes(reparameterisation))
+    bad('reparameterisation', `must be ${reparameterisations.join(' or ')}, got ${JSON.stringify(c.reparameterisation)}`);
   const config: SoftConfig = {
     format: SOFT_FORMAT,
     formatVersion: SOFT_FORMAT_VERSION,
@@ -119,7 +121,8 @@ export function checkSoftConfig(raw: unknown, source: string): SoftConfig {
   config.llm = { id: llm.id as string, fingerprint: llm.fingerprint as string };
   const generator = c.generator as Record<string, unknown> | undefined;
   if (typeof generator !== 'object' || generator === null) return bad('generator', 'must be an object { "family" }');
-  if (generator.family !== generatorFamily(condWidth)) bad('generator.family', `must be "${generatorFamily(condWidth)}" for condWidth ${condWidth}, got ${JSON.stringify(generator.family)}`);
+  if (generator.family !== generatorFamily(condWidth))
+    bad('generator.family', `must be "${generatorFamily(condWidth)}" for condWidth ${condWidth}, got ${JSON.stringify(generator.family)}`);
   if (generator.id !== undefined && typeof generator.id !== 'string') bad('generator.id', 'must be a string');
   config.generator = { family: generatorFamily(condWidth), ...(typeof generator.id === 'string' ? { id: generator.id } : {}) };
   const template = c.template as Record<string, unknown> | undefined;
@@ -144,7 +147,11 @@ export function readSoftConfig(file: string): SoftConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new PmgError('file-not-found', `soft module config ${file} does not exist or cannot be read; a soft module folder holds ${SOFT_CONFIG_FILE} and ${SOFT_WEIGHTS_FILE}`, { cause: error, details: { file } });
+    throw new PmgError(
+      'file-not-found',
+      `soft module config ${file} does not exist or cannot be read; a soft module folder holds ${SOFT_CONFIG_FILE} and ${SOFT_WEIGHTS_FILE}`,
+      { cause: error, details: { file } },
+    );
   }
   return checkSoftConfig(parseJson(text, file), file);
 }

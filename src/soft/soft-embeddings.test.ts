@@ -25,16 +25,33 @@ before(async () => {
 const tiny = tinyLlmBodyIdentity();
 const prompts = loadPrompts();
 function module(seed = 0, P = 4, source = `module-${seed}`): SoftModule {
-  const { config, tensors } = initSoftModule({ body: { id: 'tiny', config: tiny.config, fingerprint: tiny.fingerprint }, condWidth: TINY_SOFT_COND_WIDTH, scene: 'movie', templateVersion: '1', seed, P });
+  const { config, tensors } = initSoftModule({
+    body: { id: 'tiny', config: tiny.config, fingerprint: tiny.fingerprint },
+    condWidth: TINY_SOFT_COND_WIDTH,
+    scene: 'movie',
+    templateVersion: '1',
+    seed,
+    P,
+  });
   return softModuleInMemory(config, tensors, source);
 }
 const history = { items: [{ title: 'Heat (1995)', genres: ['Action'] }, { title: 'Alien (1979)' }] };
-const input = (over: Partial<SoftTokensInput> = {}): SoftTokensInput => ({ scene: 'movie', history, module: module(), body: countingBody(realBody), prompts, ...over });
+const input = (over: Partial<SoftTokensInput> = {}): SoftTokensInput => ({
+  scene: 'movie',
+  history,
+  module: module(),
+  body: countingBody(realBody),
+  prompts,
+  ...over,
+});
 
 test('N soft tokens of the generator width, from the scene template filled with the numbered history', async () => {
   const r = await computeSoftTokens(input());
   assert.deepEqual(r.tokens.dims, [4, 768]);
-  assert.equal(r.prompt, '### Human: A person watched the following movies: 0. Heat (1995) (Action) 1. Alien (1979) Please describe his movie interests.\n### Assistant:');
+  assert.equal(
+    r.prompt,
+    '### Human: A person watched the following movies: 0. Heat (1995) (Action) 1. Alien (1979) Please describe his movie interests.\n### Assistant:',
+  );
   assert.equal(r.promptTokens, countingBody(realBody).tokenize(r.prompt).length);
   assert.deepEqual(r.template, { name: 'movie-soft', version: '1' });
   assert.equal(r.cached, false);
@@ -95,34 +112,62 @@ test('the SQLite cache keeps the tokens across opens; a stored value of another 
   const again = await computeSoftTokens(input({ body, cache }));
   assert.equal(again.cached, true);
   assert.deepEqual(Array.from(again.tokens.data), Array.from(first.tokens.data));
-  assert.equal(cache.get(softCacheKey({ llmFingerprint: body.fingerprint, moduleFingerprint: module().fingerprint, template: 'movie-soft', templateVersion: '1', prompt: first.prompt }), 5), undefined);
+  assert.equal(
+    cache.get(
+      softCacheKey({
+        llmFingerprint: body.fingerprint,
+        moduleFingerprint: module().fingerprint,
+        template: 'movie-soft',
+        templateVersion: '1',
+        prompt: first.prompt,
+      }),
+      5,
+    ),
+    undefined,
+  );
   cache.close();
   const junk = join(root, 'junk.sqlite');
   writeFileSync(junk, 'not a database '.repeat(300));
   assert.throws(() => openSoftCache(junk), /cannot open the soft embedding cache .*junk\.sqlite.*--no-cache/);
 });
 
-test('template version other than the module\'s: a warning; scene other than the module\'s: an error', async () => {
+test("template version other than the module's: a warning; scene other than the module's: an error", async () => {
   const warnings: string[] = [];
   const m = module();
   const older = softModuleInMemory({ ...m.config, template: { name: 'movie-soft', version: '0' } }, m.tensors, 'old-module');
   await computeSoftTokens(input({ module: older, warn: (w) => warnings.push(w) }));
   assert.match(warnings.join('\n'), /old-module was made with movie-soft version 0; this run's template is version 1/);
-  await assert.rejects(computeSoftTokens(input({ scene: 'fashion' })), /module-0 was made for the movie scene \(soft prompt movie-soft\); this run's scene is fashion/);
+  await assert.rejects(
+    computeSoftTokens(input({ scene: 'fashion' })),
+    /module-0 was made for the movie scene \(soft prompt movie-soft\); this run's scene is fashion/,
+  );
   await assert.rejects(computeSoftTokens(input({ history: { items: [] } })), /history has no items/);
 });
 
 test('fit: another LLM shape or generator width is an error naming both; other weights need --allow-llm-mismatch', () => {
   const m = module();
   const other = { id: 'big-llm', config: { ...tiny.config, hidden: 96, layers: 3 }, fingerprint: 'a'.repeat(64) };
-  assert.throws(() => checkSoftLlm(m, other), (e: unknown) => e instanceof PmgError && /module-0 was made for an LLM with hidden 64, 2 layers, 2 key\/value heads of 16 \(tiny\), but the LLM body big-llm has hidden 96, 3 layers/.test(e.message));
+  assert.throws(
+    () => checkSoftLlm(m, other),
+    (e: unknown) =>
+      e instanceof PmgError &&
+      /module-0 was made for an LLM with hidden 64, 2 layers, 2 key\/value heads of 16 \(tiny\), but the LLM body big-llm has hidden 96, 3 layers/.test(
+        e.message,
+      ),
+  );
   const retrained = { id: 'tuned-llm', config: tiny.config, fingerprint: 'b'.repeat(64) };
-  assert.throws(() => checkSoftLlm(m, retrained), /made for the LLM weights c065bd0ff2ea… \(tiny\), but the LLM body tuned-llm has the weights bbbbbbbbbbbb…; .*--allow-llm-mismatch/);
+  assert.throws(
+    () => checkSoftLlm(m, retrained),
+    /made for the LLM weights c065bd0ff2ea… \(tiny\), but the LLM body tuned-llm has the weights bbbbbbbbbbbb…; .*--allow-llm-mismatch/,
+  );
   const warnings: string[] = [];
   checkSoftLlm(m, retrained, { allowLlmMismatch: true, warn: (w) => warnings.push(w) });
   assert.match(warnings[0]!, /used anyway \(--allow-llm-mismatch\)/);
   checkSoftLlm(m, countingBody(realBody));
-  assert.throws(() => checkSoftGenerator(m, 1024, 'sd2-model'), /maps into 768-wide text embeddings \(SD 1\.x\), but the generator sd2-model has 1024-wide ones \(SD 2\.x\)/);
+  assert.throws(
+    () => checkSoftGenerator(m, 1024, 'sd2-model'),
+    /maps into 768-wide text embeddings \(SD 1\.x\), but the generator sd2-model has 1024-wide ones \(SD 2\.x\)/,
+  );
   checkSoftGenerator(m, 768, 'sd1-model');
   assert.throws(() => checkSoftScene(m, 'sticker'), /this run's scene is sticker/);
 });
@@ -133,7 +178,7 @@ test('w_s scales a copy of the tokens', () => {
   assert.deepEqual(Array.from(t.data), [1, -2, 3]);
 });
 
-test('a history past the LLM body\'s positions is cut to its most recent items that fit, with a warning; one item too long is an error', async () => {
+test("a history past the LLM body's positions is cut to its most recent items that fit, with a warning; one item too long is an error", async () => {
   const m = module();
   assert.equal(realBody.config.maxPositions, 512, 'the fixture body says its positions (genai_config.json context_length)');
   const long = { items: Array.from({ length: 60 }, (_, i) => ({ title: `Movie number ${i} (19${10 + i})`, genres: ['Drama', 'Comedy'] })) };
@@ -151,5 +196,8 @@ test('a history past the LLM body\'s positions is cut to its most recent items t
   const short = await fitSoftPrompt(realBody, m, 'movie', history, prompts);
   assert.equal(short.omitted, 0);
   const small = { ...countingBody(realBody), config: { ...realBody.config, maxPositions: 40 } };
-  await assert.rejects(fitSoftPrompt(small, m, 'movie', history, prompts), /the soft prompt of the last history item alone is \d+ tokens; with the module's 4 prefix positions and 4 tokens it passes the 40 positions/);
+  await assert.rejects(
+    fitSoftPrompt(small, m, 'movie', history, prompts),
+    /the soft prompt of the last history item alone is \d+ tokens; with the module's 4 prefix positions and 4 tokens it passes the 40 positions/,
+  );
 });

@@ -56,10 +56,15 @@ export async function computeSoftTokens(input: SoftTokensInput): Promise<SoftTok
   if (input.history.items.length === 0) throw new PmgError('invalid-input', `the ${scene} history has no items; the soft prompt needs at least one`);
   const template = input.prompts[softTemplateName(scene)];
   if (template.version !== module.config.template.version) {
-    input.warn?.(`soft module ${module.source} was made with ${template.name} version ${module.config.template.version}; this run's template is version ${template.version} (${template.source})`);
+    input.warn?.(
+      `soft module ${module.source} was made with ${template.name} version ${module.config.template.version}; this run's template is version ${template.version} (${template.source})`,
+    );
   }
   const { prompt, ids, omitted } = await fitSoftPrompt(body, module, scene, input.history, input.prompts, input.captioner);
-  if (omitted > 0) input.warn?.(`the soft prompt of all ${input.history.items.length} history items passes the ${body.config.maxPositions} positions of the LLM body ${body.id}; the ${omitted} oldest were left out`);
+  if (omitted > 0)
+    input.warn?.(
+      `the soft prompt of all ${input.history.items.length} history items passes the ${body.config.maxPositions} positions of the LLM body ${body.id}; the ${omitted} oldest were left out`,
+    );
   const parts = { llmFingerprint: body.fingerprint, moduleFingerprint: module.fingerprint, template: template.name, templateVersion: template.version, prompt };
   const key = softCacheKey(parts);
   const record = { prompt, promptTokens: ids.length, template: { name: template.name, version: template.version } };
@@ -69,7 +74,12 @@ export async function computeSoftTokens(input: SoftTokensInput): Promise<SoftTok
   const last = await softPositionStates(body, module, ids);
   const tokens = linearRows(last, N, module.tensors.mapWeight, module.tensors.mapBias);
   const at = tokens.findIndex((v) => !Number.isFinite(v));
-  if (at >= 0) throw new PmgError('no-output-generated', `soft tokens of module ${module.source} hold ${tokens[at]} at index ${at}; the LLM body ${body.id} or the module gives non-finite values`, { details: { module: module.source } });
+  if (at >= 0)
+    throw new PmgError(
+      'no-output-generated',
+      `soft tokens of module ${module.source} hold ${tokens[at]} at index ${at}; the LLM body ${body.id} or the module gives non-finite values`,
+      { details: { module: module.source } },
+    );
   input.cache?.set(key, parts, tokens, [N, condWidth]);
   return { tokens: { data: tokens, dims: [N, condWidth] }, ...record, cached: false };
 }
@@ -103,7 +113,14 @@ export async function renderSoftPrompt(scene: Scene, history: History, prompts: 
  * its N tokens, fit the body's `maxPositions` (all items when the body does not say): its text, its ids and how many
  * of the oldest items were left out. Found by bisection over the number of items kept; items are verbalized once.
  */
-export async function fitSoftPrompt(body: LlmBody, module: SoftModule, scene: Scene, history: History, prompts: PromptSet, captioner?: CaptionImage): Promise<{ prompt: string; ids: number[]; omitted: number }> {
+export async function fitSoftPrompt(
+  body: LlmBody,
+  module: SoftModule,
+  scene: Scene,
+  history: History,
+  prompts: PromptSet,
+  captioner?: CaptionImage,
+): Promise<{ prompt: string; ids: number[]; omitted: number }> {
   const items = await verbalizeEach(scene, history.items, captioner ? { captioner } : {});
   const template = prompts[softTemplateName(scene)];
   const render = (kept: number) => {
@@ -116,7 +133,10 @@ export async function fitSoftPrompt(body: LlmBody, module: SoftModule, scene: Sc
   if (fits(all.ids)) return all;
   let best = render(1);
   if (!fits(best.ids)) {
-    throw new PmgError('invalid-input', `the soft prompt of the last history item alone is ${best.ids.length} tokens; with the module's ${module.config.P} prefix positions and ${module.config.N} tokens it passes the ${limit} positions of the LLM body ${body.id}; shorten the item's text`);
+    throw new PmgError(
+      'invalid-input',
+      `the soft prompt of the last history item alone is ${best.ids.length} tokens; with the module's ${module.config.P} prefix positions and ${module.config.N} tokens it passes the ${limit} positions of the LLM body ${body.id}; shorten the item's text`,
+    );
   }
   let low = 1; // fits
   let high = items.length; // does not fit

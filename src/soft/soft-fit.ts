@@ -29,14 +29,20 @@ export function checkSoftLlm(module: SoftModule, body: Pick<LlmBody, 'id' | 'con
   const c = module.config;
   const b = body.config;
   if (c.hidden !== b.hidden || c.layers !== b.layers || c.kvHeads !== b.kvHeads || c.headDim !== b.headDim) {
-    throw new PmgError('invalid-argument', `soft module ${module.source} was made for an LLM with ${shapeText(c)} (${c.llm.id}), but the LLM body ${body.id} has ${shapeText(b)}; use the body it was made for (--llm-body)`, {
-      details: { module: module.source, body: body.id },
-    });
+    throw new PmgError(
+      'invalid-argument',
+      `soft module ${module.source} was made for an LLM with ${shapeText(c)} (${c.llm.id}), but the LLM body ${body.id} has ${shapeText(b)}; use the body it was made for (--llm-body)`,
+      {
+        details: { module: module.source, body: body.id },
+      },
+    );
   }
   if (c.llm.fingerprint !== body.fingerprint) {
     const what = `soft module ${module.source} was made for the LLM weights ${c.llm.fingerprint.slice(0, 12)}… (${c.llm.id}), but the LLM body ${body.id} has the weights ${body.fingerprint.slice(0, 12)}…`;
     if (!options.allowLlmMismatch) {
-      throw new PmgError('invalid-argument', `${what}; use the body it was made for, or pass --allow-llm-mismatch to use it anyway`, { details: { module: module.source, body: body.id } });
+      throw new PmgError('invalid-argument', `${what}; use the body it was made for, or pass --allow-llm-mismatch to use it anyway`, {
+        details: { module: module.source, body: body.id },
+      });
     }
     options.warn?.(`${what}; used anyway (--allow-llm-mismatch)`);
   }
@@ -58,8 +64,12 @@ export function checkSoftGenerator(module: SoftModule, condWidth: number, genera
 export function checkSoftScene(module: SoftModule, scene: Scene): void {
   const name = module.config.template.name;
   if (name !== softTemplateName(scene)) {
-    throw new PmgError('invalid-argument', `soft module ${module.source} was made for the ${name.replace(/-soft$/, '')} scene (soft prompt ${name}); this run's scene is ${scene}`, {
-      details: { module: module.source, scene },
-    });
+    throw new PmgError(
+      'invalid-argument',
+      `soft module ${module.source} was made for the ${name.replace(/-soft$/, '')} scene (soft prompt ${name}); this run's scene is ${scene}`,
+      {
+        details: { module: module.source, scene },
+      },
+    );
   }
 }

@@ -16,7 +16,11 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 const z = reference.sizes;
 const target: SoftModuleTarget = {
-  body: { id: 'ref-llm', config: { hidden: z.hidden, layers: z.layers, heads: z.heads, kvHeads: z.kvHeads, headDim: z.headDim, vocabSize: 10 }, fingerprint: 'f'.repeat(64) },
+  body: {
+    id: 'ref-llm',
+    config: { hidden: z.hidden, layers: z.layers, heads: z.heads, kvHeads: z.kvHeads, headDim: z.headDim, vocabSize: 10 },
+    fingerprint: 'f'.repeat(64),
+  },
   condWidth: z.condWidth,
   generatorId: 'ref-sd',
   scene: 'movie',
@@ -81,11 +85,23 @@ test('bad files are one line naming the tensor and what it must be', () => {
   rejects({ ...good, tokens: f32(reference.tokens, [z.N, z.hidden]) }, /'trainable_prompt' and 'tokens' both give the multimodal tokens/);
   rejects({ ...good, trainable_prompt: f32([], [0, z.hidden]) }, /no token \(N = 0\)/);
   rejects({ ...good, trainable_prompt: f32(reference.tokens.slice(0, 8), [2, 4]) }, /'trainable_prompt' has shape \[2, 4\]; .*\[N, 40\]/);
-  rejects({ ...good, 'mapping_layer.weight': f32(new Array(4 * z.hidden).fill(0), [4, z.hidden]), 'mapping_layer.bias': f32([0, 0, 0, 0], [4]) }, /maps into 4-wide embeddings, but the generator ref-sd has 6-wide text embeddings/);
+  rejects(
+    { ...good, 'mapping_layer.weight': f32(new Array(4 * z.hidden).fill(0), [4, z.hidden]), 'mapping_layer.bias': f32([0, 0, 0, 0], [4]) },
+    /maps into 4-wide embeddings, but the generator ref-sd has 6-wide text embeddings/,
+  );
   const mhaWidth = z.layers * 2 * z.heads * z.headDim;
-  rejects({ ...good, prefix: f32(new Array(z.P * mhaWidth).fill(0), [z.P, mhaWidth]) }, new RegExp(`layers·2·heads·headDim = ${mhaWidth} wide .* 2 key/value heads.*\\[P, ${z.width}\\]`));
-  rejects({ ...good, prefix: f32(new Array(z.P * 20).fill(0), [z.P, 20]) }, new RegExp(`'prefix' has shape \\[3, 20\\]; the prefix table must be \\[P, ${z.width}\\]`));
-  rejects({ prefix: good.prefix, trainable_prompt: good.trainable_prompt, 'mapping_layer.weight': good['mapping_layer.weight'] }, /no tensor gives the map's bias; name it 'map\.bias' or 'mapping_layer\.bias'/);
+  rejects(
+    { ...good, prefix: f32(new Array(z.P * mhaWidth).fill(0), [z.P, mhaWidth]) },
+    new RegExp(`layers·2·heads·headDim = ${mhaWidth} wide .* 2 key/value heads.*\\[P, ${z.width}\\]`),
+  );
+  rejects(
+    { ...good, prefix: f32(new Array(z.P * 20).fill(0), [z.P, 20]) },
+    new RegExp(`'prefix' has shape \\[3, 20\\]; the prefix table must be \\[P, ${z.width}\\]`),
+  );
+  rejects(
+    { prefix: good.prefix, trainable_prompt: good.trainable_prompt, 'mapping_layer.weight': good['mapping_layer.weight'] },
+    /no tensor gives the map's bias; name it 'map\.bias' or 'mapping_layer\.bias'/,
+  );
   const nan = Float32Array.from(reference.tokens);
   nan[3] = Number.NaN;
   rejects({ ...good, trainable_prompt: f32Tensor(nan, [1, z.N, z.hidden]) }, /'trainable_prompt' holds NaN at index 3/);

@@ -70,7 +70,10 @@ export function importSoftWeights(file: string, target: SoftModuleTarget): { con
     let slot = (Object.keys(SOFT_IMPORT_NAMES) as Slot[]).find((s) => s !== 'prefix' && s !== 'embedding' && SOFT_IMPORT_NAMES[s].includes(name));
     if (!slot && SOFT_IMPORT_NAMES.prefix.includes(name) && !(hasMlp && EMBEDDING_NAMES.includes(name))) slot = 'prefix';
     if (!slot && SOFT_IMPORT_NAMES.embedding.includes(name)) slot = 'embedding';
-    if (!slot) bad(`unexpected tensor '${original}'; accepted names are listed in docs/soft.md ("Importing weights"), e.g. prefix_encoder.embedding.weight, trainable_prompt, mapping_layer.weight`);
+    if (!slot)
+      bad(
+        `unexpected tensor '${original}'; accepted names are listed in docs/soft.md ("Importing weights"), e.g. prefix_encoder.embedding.weight, trainable_prompt, mapping_layer.weight`,
+      );
     const earlier = found.get(slot!);
     if (earlier) bad(`tensors '${earlier.name}' and '${original}' both give ${SLOT_LABEL[slot!]}; keep one`);
     found.set(slot!, { name: original, tensor: read.tensors.get(original)! });
@@ -97,7 +100,9 @@ export function importSoftWeights(file: string, target: SoftModuleTarget): { con
   const tokens = take('tokens');
   const tokenDims = tokens.tensor.shape.length === 3 && tokens.tensor.shape[0] === 1 ? tokens.tensor.shape.slice(1) : tokens.tensor.shape;
   if (tokenDims.length !== 2 || tokenDims[1] !== hidden) {
-    bad(`tensor '${tokens.name}' has shape [${tokens.tensor.shape.join(', ')}]; the multimodal tokens must be [N, ${hidden}] or [1, N, ${hidden}] (hidden = ${hidden} of the ${body})`);
+    bad(
+      `tensor '${tokens.name}' has shape [${tokens.tensor.shape.join(', ')}]; the multimodal tokens must be [N, ${hidden}] or [1, N, ${hidden}] (hidden = ${hidden} of the ${body})`,
+    );
   }
   const N = tokenDims[0]!;
   if (N === 0) bad(`tensor '${tokens.name}' holds no token (N = 0); a soft module needs at least one multimodal token`);

@@ -42,16 +42,24 @@ export interface SoftInitOptions extends SoftModuleTarget {
 
 /** Check P and N (one line naming the flag). */
 export function checkSoftSizes(P: number, N: number): void {
-  if (!Number.isInteger(P) || P < 0 || P > MAX_PREFIX) throw new PmgError('invalid-argument', `--prefix must be a whole number from 0 to ${MAX_PREFIX} (prefix positions per layer), got ${P}`, { details: { field: 'P' } });
+  if (!Number.isInteger(P) || P < 0 || P > MAX_PREFIX)
+    throw new PmgError('invalid-argument', `--prefix must be a whole number from 0 to ${MAX_PREFIX} (prefix positions per layer), got ${P}`, {
+      details: { field: 'P' },
+    });
   if (!Number.isInteger(N) || N < 1 || N > MAX_TOKENS) {
-    throw new PmgError('invalid-argument', `--tokens must be a whole number from 1 to ${MAX_TOKENS} (multimodal tokens; N = 0 gives the generator nothing), got ${N}`, { details: { field: 'N' } });
+    throw new PmgError(
+      'invalid-argument',
+      `--tokens must be a whole number from 1 to ${MAX_TOKENS} (multimodal tokens; N = 0 gives the generator nothing), got ${N}`,
+      { details: { field: 'N' } },
+    );
   }
 }
 
 /** The config of a module for `target` with these sizes. */
 export function softConfigFor(target: SoftModuleTarget, sizes: { P: number; N: number; prefixHidden?: number }, trainedWith: string): SoftConfig {
   const { config } = target.body;
-  if (!Number.isInteger(target.condWidth) || target.condWidth < 1) throw new PmgError('invalid-argument', `generator text width must be a whole number >= 1, got ${target.condWidth}`);
+  if (!Number.isInteger(target.condWidth) || target.condWidth < 1)
+    throw new PmgError('invalid-argument', `generator text width must be a whole number >= 1, got ${target.condWidth}`);
   return {
     format: SOFT_FORMAT,
     formatVersion: SOFT_FORMAT_VERSION,
@@ -80,13 +88,17 @@ export function initSoftModule(options: SoftInitOptions): { config: SoftConfig; 
   if (!Number.isSafeInteger(seed) || seed < 0) throw new PmgError('invalid-argument', `--seed must be a whole number >= 0, got ${seed}`);
   const hidden = options.body.config.hidden;
   const prefixHidden = options.mlp ? (options.prefixHidden ?? hidden) : undefined;
-  if (prefixHidden !== undefined && (!Number.isInteger(prefixHidden) || prefixHidden < 1)) throw new PmgError('invalid-argument', `--prefix-hidden must be a whole number >= 1, got ${prefixHidden}`);
+  if (prefixHidden !== undefined && (!Number.isInteger(prefixHidden) || prefixHidden < 1))
+    throw new PmgError('invalid-argument', `--prefix-hidden must be a whole number >= 1, got ${prefixHidden}`);
   const config = { ...softConfigFor(options, { P, N, ...(prefixHidden !== undefined ? { prefixHidden } : {}) }, 'init'), seed };
   const random = new SeededRandom(seed);
   const normal = (count: number): Float32Array => random.fillGaussian(new Float32Array(count));
   const linear = (outputs: number, inputs: number): { weight: Float32Array; bias: Float32Array } => {
     const bound = 1 / Math.sqrt(inputs);
-    return { weight: random.fillUniform(new Float32Array(outputs * inputs), -bound, bound), bias: random.fillUniform(new Float32Array(outputs), -bound, bound) };
+    return {
+      weight: random.fillUniform(new Float32Array(outputs * inputs), -bound, bound),
+      bias: random.fillUniform(new Float32Array(outputs), -bound, bound),
+    };
   };
   const width = prefixWidth(config);
   let prefix: Pick<SoftTensors, 'prefix' | 'mlp'>;

@@ -55,7 +55,12 @@ test('init is seeded: the same seed gives the same bytes, another seed other val
   const c = initAndWrite(join(root, 'c'), { ...options, seed: 8 });
   assert.equal(a.fingerprint, b.fingerprint);
   assert.notEqual(a.fingerprint, c.fingerprint);
-  assert.equal(a.fingerprint, createHash('sha256').update(readFileSync(join(root, 'a', SOFT_WEIGHTS_FILE))).digest('hex'));
+  assert.equal(
+    a.fingerprint,
+    createHash('sha256')
+      .update(readFileSync(join(root, 'a', SOFT_WEIGHTS_FILE)))
+      .digest('hex'),
+  );
 });
 
 test('init --mlp: P-Tuning v2 reparameterisation tensors, hidden width by default', () => {
@@ -65,7 +70,10 @@ test('init --mlp: P-Tuning v2 reparameterisation tensors, hidden width by defaul
   assert.equal(tensors.prefix, undefined);
   assert.equal(tensors.mlp!.weight2.length, 3 * 2 * 2 * 16 * 64);
   const module = writeSoftModule(join(root, 'mlp'), config, tensors);
-  assert.deepEqual([...readSafetensors(join(root, 'mlp', SOFT_WEIGHTS_FILE)).tensors.keys()], ['prefix_embedding', 'prefix_mlp.0.weight', 'prefix_mlp.0.bias', 'prefix_mlp.2.weight', 'prefix_mlp.2.bias', 'tokens', 'map.weight', 'map.bias']);
+  assert.deepEqual(
+    [...readSafetensors(join(root, 'mlp', SOFT_WEIGHTS_FILE)).tensors.keys()],
+    ['prefix_embedding', 'prefix_mlp.0.weight', 'prefix_mlp.0.bias', 'prefix_mlp.2.weight', 'prefix_mlp.2.bias', 'tokens', 'map.weight', 'map.bias'],
+  );
   assert.deepEqual(Array.from(module.tensors.mlp!.bias2), Array.from(tensors.mlp!.bias2));
 });
 
@@ -102,9 +110,16 @@ test('reading a bad module: one line naming the file and what is wrong', () => {
     writeSoftModule(dir, config, tensors);
   };
   const fails = (pattern: RegExp, code = 'invalid-input'): void => {
-    assert.throws(() => readSoftModule(dir), (e: unknown) => e instanceof PmgError && e.code === code && pattern.test(e.message) && !e.message.includes('\n'), String(pattern));
+    assert.throws(
+      () => readSoftModule(dir),
+      (e: unknown) => e instanceof PmgError && e.code === code && pattern.test(e.message) && !e.message.includes('\n'),
+      String(pattern),
+    );
   };
-  assert.throws(() => readSoftModule(join(root, 'missing')), (e: unknown) => e instanceof PmgError && e.code === 'file-not-found' && /pmg soft init/.test(e.message));
+  assert.throws(
+    () => readSoftModule(join(root, 'missing')),
+    (e: unknown) => e instanceof PmgError && e.code === 'file-not-found' && /pmg soft init/.test(e.message),
+  );
   fresh();
   writeFileSync(join(dir, SOFT_CONFIG_FILE), '{ "format": ');
   fails(/soft_config\.json is not valid JSON: line 1/);

@@ -112,7 +112,11 @@ export function softModuleInMemory(config: SoftConfig, tensors: SoftTensors, sou
 export function readSoftModule(dir: string): SoftModule {
   const folder = resolve(dir);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
-    throw new PmgError('file-not-found', `soft module folder ${folder} does not exist; give a folder with ${SOFT_CONFIG_FILE} and ${SOFT_WEIGHTS_FILE} (pmg soft init or pmg soft import writes one)`, { details: { dir: folder } });
+    throw new PmgError(
+      'file-not-found',
+      `soft module folder ${folder} does not exist; give a folder with ${SOFT_CONFIG_FILE} and ${SOFT_WEIGHTS_FILE} (pmg soft init or pmg soft import writes one)`,
+      { details: { dir: folder } },
+    );
   }
   const config = readSoftConfig(join(folder, SOFT_CONFIG_FILE));
   const file = join(folder, SOFT_WEIGHTS_FILE);
@@ -123,13 +127,15 @@ export function readSoftModule(dir: string): SoftModule {
   const shapes = softTensorShapes(config);
   const expected = new Set(shapes.map(([name]) => name));
   for (const name of read.tensors.keys()) {
-    if (!expected.has(name)) bad(`unexpected tensor '${name}'; a module with reparameterisation '${config.reparameterisation}' holds ${[...expected].join(', ')}`);
+    if (!expected.has(name))
+      bad(`unexpected tensor '${name}'; a module with reparameterisation '${config.reparameterisation}' holds ${[...expected].join(', ')}`);
   }
   const values = new Map<string, Float32Array>();
   for (const [name, shape] of shapes) {
     const tensor = read.tensors.get(name);
     if (!tensor) return bad(`tensor '${name}' is missing (${describeShape(name, shape, config)})`);
-    if (tensor.dtype !== 'F32') bad(`tensor '${name}' is ${tensor.dtype}; a soft module stores float32 (F32) tensors (pmg soft import converts other float types)`);
+    if (tensor.dtype !== 'F32')
+      bad(`tensor '${name}' is ${tensor.dtype}; a soft module stores float32 (F32) tensors (pmg soft import converts other float types)`);
     if (tensor.shape.length !== shape.length || tensor.shape.some((d, i) => d !== shape[i])) {
       bad(`tensor '${name}' has shape [${tensor.shape.join(', ')}]; ${SOFT_CONFIG_FILE} needs [${shape.join(', ')}] (${describeShape(name, shape, config)})`);
     }
@@ -141,7 +147,13 @@ export function readSoftModule(dir: string): SoftModule {
   const tensors: SoftTensors =
     config.reparameterisation === 'mlp'
       ? {
-          mlp: { embedding: values.get('prefix_embedding')!, weight0: values.get('prefix_mlp.0.weight')!, bias0: values.get('prefix_mlp.0.bias')!, weight2: values.get('prefix_mlp.2.weight')!, bias2: values.get('prefix_mlp.2.bias')! },
+          mlp: {
+            embedding: values.get('prefix_embedding')!,
+            weight0: values.get('prefix_mlp.0.weight')!,
+            bias0: values.get('prefix_mlp.0.bias')!,
+            weight2: values.get('prefix_mlp.2.weight')!,
+            bias2: values.get('prefix_mlp.2.bias')!,
+          },
           tokens: values.get('tokens')!,
           mapWeight: values.get('map.weight')!,
           mapBias: values.get('map.bias')!,
@@ -151,7 +163,8 @@ export function readSoftModule(dir: string): SoftModule {
 }
 
 function describeShape(name: string, shape: number[], config: SoftConfig): string {
-  if (name === 'prefix' || name.startsWith('prefix_mlp.2')) return `P = ${config.P}, layers·2·kvHeads·headDim = ${config.layers}·2·${config.kvHeads}·${config.headDim} = ${prefixWidth(config)}`;
+  if (name === 'prefix' || name.startsWith('prefix_mlp.2'))
+    return `P = ${config.P}, layers·2·kvHeads·headDim = ${config.layers}·2·${config.kvHeads}·${config.headDim} = ${prefixWidth(config)}`;
   if (name === 'tokens') return `N = ${config.N}, hidden = ${config.hidden}`;
   if (name.startsWith('map')) return `condWidth = ${config.condWidth}, hidden = ${config.hidden}`;
   return `[${shape.join(', ')}] from ${SOFT_CONFIG_FILE}`;
@@ -168,9 +181,14 @@ export function writeSoftModule(dir: string, config: SoftConfig, tensors: SoftTe
   const ours = new Set([SOFT_CONFIG_FILE, SOFT_WEIGHTS_FILE]);
   const others = existing?.filter((name) => !ours.has(name)) ?? [];
   if (others.length) {
-    throw new PmgError('invalid-argument', `--out ${out} holds other files (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); give a new or empty folder, or an earlier soft module to replace`, { details: { dir: out } });
+    throw new PmgError(
+      'invalid-argument',
+      `--out ${out} holds other files (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); give a new or empty folder, or an earlier soft module to replace`,
+      { details: { dir: out } },
+    );
   }
-  if (!existsSync(dirname(out))) throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`, { details: { dir: out } });
+  if (!existsSync(dirname(out)))
+    throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`, { details: { dir: out } });
   const temp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
   rmSync(temp, { recursive: true, force: true });
   try {

@@ -33,7 +33,13 @@ export interface Scheduler {
    * One denoising step. `random` supplies noise for stochastic schedulers (DDPM, Euler ancestral, LCM, and DDIM
    * with eta > 0). Returns the previous sample and the predicted clean sample x0.
    */
-  step(modelOutput: FloatTensor, timestep: number, sample: FloatTensor, random?: NoiseSource, options?: StepOptions): { prevSample: FloatTensor; predOriginalSample: FloatTensor };
+  step(
+    modelOutput: FloatTensor,
+    timestep: number,
+    sample: FloatTensor,
+    random?: NoiseSource,
+    options?: StepOptions,
+  ): { prevSample: FloatTensor; predOriginalSample: FloatTensor };
   /** Forward diffusion q(x_t | x_0). */
   addNoise(original: FloatTensor, noise: FloatTensor, timestep: number): FloatTensor;
 }

@@ -20,7 +20,9 @@ test('the listing carries sha, and sizes and lfs only with blobs=true', async ()
   const plain = (await (await fetch(`${server.url}/api/models/o/n`)).json()) as { sha: string; siblings: unknown[] };
   assert.match(plain.sha, /^[0-9a-f]{40}$/);
   assert.deepEqual(plain.siblings, [{ rfilename: 'config.json' }, { rfilename: 'model.safetensors' }]);
-  const blobs = (await (await fetch(`${server.url}/api/models/o/n/revision/main?blobs=true`)).json()) as { siblings: Array<{ size: number; lfs?: { sha256: string } }> };
+  const blobs = (await (await fetch(`${server.url}/api/models/o/n/revision/main?blobs=true`)).json()) as {
+    siblings: Array<{ size: number; lfs?: { sha256: string } }>;
+  };
   assert.equal(blobs.siblings[0]!.size, 7);
   assert.equal(blobs.siblings[0]!.lfs, undefined);
   assert.equal(blobs.siblings[1]!.lfs?.sha256, sha);

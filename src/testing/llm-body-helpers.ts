@@ -44,14 +44,24 @@ export function lastRows(tensor: FloatTensor, count: number): Float32Array {
  * Run a transformers.js causal-LM graph on token ids (no cache): its last_hidden_state and its present.* as a
  * prefix cache. `file` is the graph (e.g. <llm>/onnx/model.onnx).
  */
-export async function runTextGeneration(file: string, ids: readonly number[], layers: number, kvHeads: number, headDim: number): Promise<{ hidden: FloatTensor; cache: PrefixCache }> {
+export async function runTextGeneration(
+  file: string,
+  ids: readonly number[],
+  layers: number,
+  kvHeads: number,
+  headDim: number,
+): Promise<{ hidden: FloatTensor; cache: PrefixCache }> {
   const session = await OnnxSession.create(file, { intraOpThreads: 1 });
   try {
     const n = ids.length;
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, n]),
       attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
-      position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), [1, n]),
+      position_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
+        [1, n],
+      ),
     };
     for (let i = 0; i < layers; i++) {
       feeds[`past_key_values.${i}.key`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
@@ -61,7 +71,10 @@ export async function runTextGeneration(file: string, ids: readonly number[], la
     const tensor = (name: string): FloatTensor => ({ data: out[name]!.data as Float32Array, dims: [...out[name]!.dims] });
     return {
       hidden: tensor('last_hidden_state'),
-      cache: { keys: Array.from({ length: layers }, (_, i) => tensor(`present.${i}.key`)), values: Array.from({ length: layers }, (_, i) => tensor(`present.${i}.value`)) },
+      cache: {
+        keys: Array.from({ length: layers }, (_, i) => tensor(`present.${i}.key`)),
+        values: Array.from({ length: layers }, (_, i) => tensor(`present.${i}.value`)),
+      },
     };
   } finally {
     await session.release();

@@ -116,7 +116,9 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
       }
       case 'status':
         res.writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers });
-        res.end(JSON.stringify({ error: { message: behaviour.message ?? `scripted status ${behaviour.status}`, type: 'scripted_error', code: behaviour.status } }));
+        res.end(
+          JSON.stringify({ error: { message: behaviour.message ?? `scripted status ${behaviour.status}`, type: 'scripted_error', code: behaviour.status } }),
+        );
         return;
       case 'reset':
         res.socket?.destroy();
@@ -131,7 +133,13 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}): Prom
         sendJson(res, 200, { id, object: 'chat.completion', created: 0, model, choices: [] });
         return;
       case 'no-content':
-        sendJson(res, 200, { id, object: 'chat.completion', created: 0, model, choices: [{ index: 0, message: { role: 'assistant' }, finish_reason: 'stop' }] });
+        sendJson(res, 200, {
+          id,
+          object: 'chat.completion',
+          created: 0,
+          model,
+          choices: [{ index: 0, message: { role: 'assistant' }, finish_reason: 'stop' }],
+        });
         return;
     }
   }

@@ -22,7 +22,9 @@ for (const [index, c] of reference.cases.entries()) {
       adamwStep(params, grads, state, lr, { ...ADAMW_DEFAULTS, weightDecay: c.weightDecay });
       for (const name of ['a', 'b'] as const) {
         const want = c.after[step]![name];
-        params[name].forEach((v, i) => assert.ok(Math.abs(v - want[i]!) <= 2e-6 * Math.max(1, Math.abs(want[i]!)), `step ${step} ${name}[${i}]: ${v} vs torch ${want[i]}`));
+        params[name].forEach((v, i) =>
+          assert.ok(Math.abs(v - want[i]!) <= 2e-6 * Math.max(1, Math.abs(want[i]!)), `step ${step} ${name}[${i}]: ${v} vs torch ${want[i]}`),
+        );
       }
     }
     assert.equal(state.step, c.total);
@@ -39,6 +41,9 @@ test('clipping leaves small gradients alone and returns their norm', () => {
 
 test('warm-up then linear decay reaches zero at the last step', () => {
   const s = { kind: 'linear' as const, warmup: 2, total: 6 };
-  assert.deepEqual([0, 1, 2, 3, 6].map((k) => lrFactor(s, k)), [0, 0.5, 1, 0.75, 0]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 6].map((k) => lrFactor(s, k)),
+    [0, 0.5, 1, 0.75, 0],
+  );
   assert.equal(lrFactor({ kind: 'constant', warmup: 0, total: 5 }, 3), 1);
 });

@@ -43,7 +43,13 @@ export function newAdamWState(params: Readonly<Record<string, Float32Array>>): A
 }
 
 /** One update of every parameter that has a gradient, in place, at learning rate `lr`. */
-export function adamwStep(params: Record<string, Float32Array>, grads: Readonly<Record<string, Float32Array>>, state: AdamWState, lr: number, settings: AdamWSettings = ADAMW_DEFAULTS): void {
+export function adamwStep(
+  params: Record<string, Float32Array>,
+  grads: Readonly<Record<string, Float32Array>>,
+  state: AdamWState,
+  lr: number,
+  settings: AdamWSettings = ADAMW_DEFAULTS,
+): void {
   state.step += 1;
   const { beta1, beta2, eps, weightDecay } = settings;
   const decay = f32(1 - lr * weightDecay);

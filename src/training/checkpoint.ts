@@ -36,7 +36,10 @@ export function writeCheckpoint(runDir: string, checkpoint: Checkpoint): void {
   }
   writeFileSync(join(temp, 'soft.safetensors'), encodeSafetensors(params, { format: 'pt' }));
   writeFileSync(join(temp, 'optimizer.safetensors'), encodeSafetensors(moments, { format: 'pt' }));
-  writeFileSync(join(temp, 'state.json'), `${JSON.stringify({ step: checkpoint.step, optimizerStep: checkpoint.optimizer.step, rng: 'per-step streams seeded by (seed, step, slot)', settings: checkpoint.settings }, null, 2)}\n`);
+  writeFileSync(
+    join(temp, 'state.json'),
+    `${JSON.stringify({ step: checkpoint.step, optimizerStep: checkpoint.optimizer.step, rng: 'per-step streams seeded by (seed, step, slot)', settings: checkpoint.settings }, null, 2)}\n`,
+  );
   rmSync(old, { recursive: true, force: true });
   if (existsSync(final)) renameSync(final, old);
   renameSync(temp, final);
@@ -46,7 +49,11 @@ export function writeCheckpoint(runDir: string, checkpoint: Checkpoint): void {
 export function readCheckpoint(runDir: string): Checkpoint | undefined {
   const dir = join(runDir, CHECKPOINT_DIR);
   // A kill between the two renames leaves only the previous checkpoint, under its old name.
-  const from = existsSync(join(dir, 'state.json')) ? dir : existsSync(join(runDir, `.${CHECKPOINT_DIR}.old`, 'state.json')) ? join(runDir, `.${CHECKPOINT_DIR}.old`) : undefined;
+  const from = existsSync(join(dir, 'state.json'))
+    ? dir
+    : existsSync(join(runDir, `.${CHECKPOINT_DIR}.old`, 'state.json'))
+      ? join(runDir, `.${CHECKPOINT_DIR}.old`)
+      : undefined;
   if (!from) return undefined;
   const stateFile = join(from, 'state.json');
   const state = parseJson(readFileSync(stateFile, 'utf8'), stateFile) as { step: number; optimizerStep: number; settings: Record<string, unknown> };
@@ -58,7 +65,10 @@ export function readCheckpoint(runDir: string): Checkpoint | undefined {
   const moments = readSafetensors(momentsFile);
   for (const [name, tensor] of read.tensors) {
     params[name] = tensorFloats(name, tensor, paramsFile);
-    slots[name] = { m: tensorFloats(`${name}.m`, moments.tensors.get(`${name}.m`)!, momentsFile), v: tensorFloats(`${name}.v`, moments.tensors.get(`${name}.v`)!, momentsFile) };
+    slots[name] = {
+      m: tensorFloats(`${name}.m`, moments.tensors.get(`${name}.m`)!, momentsFile),
+      v: tensorFloats(`${name}.v`, moments.tensors.get(`${name}.v`)!, momentsFile),
+    };
   }
   return { step: state.step, settings: state.settings, params, optimizer: { step: state.optimizerStep, slots } };
 }

@@ -18,7 +18,8 @@ export interface LrSchedule {
 }
 
 export function checkLrSchedule(kind: string): LrScheduleKind {
-  if (!(LR_SCHEDULES as readonly string[]).includes(kind)) throw new PmgError('invalid-argument', `unknown learning-rate schedule '${kind}'; use one of ${LR_SCHEDULES.join(', ')}`);
+  if (!(LR_SCHEDULES as readonly string[]).includes(kind))
+    throw new PmgError('invalid-argument', `unknown learning-rate schedule '${kind}'; use one of ${LR_SCHEDULES.join(', ')}`);
   return kind as LrScheduleKind;
 }
 

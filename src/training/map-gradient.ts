@@ -9,7 +9,14 @@ export interface MapGradients {
 }
 
 /** dW += scale·gᵀ·x and db += scale·Σ_rows g, into `weightGrad` [outputs, inputs] and `biasGrad` [outputs]. */
-export function addLinearGradients(weightGrad: Float32Array, biasGrad: Float32Array, rowGrads: Float32Array, inputs: Float32Array, rows: number, scale = 1): void {
+export function addLinearGradients(
+  weightGrad: Float32Array,
+  biasGrad: Float32Array,
+  rowGrads: Float32Array,
+  inputs: Float32Array,
+  rows: number,
+  scale = 1,
+): void {
   const outputs = biasGrad.length;
   const width = weightGrad.length / outputs;
   for (let r = 0; r < rows; r++) {

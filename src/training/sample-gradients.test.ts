@@ -47,14 +47,26 @@ async function setup(mlp: boolean): Promise<{ context: LossContext; sample: Prep
     promptEmbeds: body.embed(body.tokenize('films: Heat, Alien')).data,
     posterior: { mean: random.fillGaussian(new Float32Array(4 * 8 * 8)), dims: [4, 8, 8] },
   };
-  const context: LossContext = { shape: module.config, tensors: module.tensors, unet: model.unet, noise: trainNoiseSchedule(model.schedulerConfig), scalingFactor: 1, body };
+  const context: LossContext = {
+    shape: module.config,
+    tensors: module.tensors,
+    unet: model.unet,
+    noise: trainNoiseSchedule(model.schedulerConfig),
+    scalingFactor: 1,
+    body,
+  };
   return { context, sample, unetPath: join(root, 'sd', 'unet', 'model.onnx') };
 }
 
 async function check(mlp: boolean): Promise<void> {
   const { context, sample, unetPath } = await setup(mlp);
   const params = trainableParams(context.tensors, { prefix: true, tokens: true });
-  assert.deepEqual(Object.keys(params).sort(), mlp ? ['map.bias', 'map.weight', 'mlp.bias0', 'mlp.bias2', 'mlp.embedding', 'mlp.weight0', 'mlp.weight2', 'tokens'] : ['map.bias', 'map.weight', 'prefix', 'tokens']);
+  assert.deepEqual(
+    Object.keys(params).sort(),
+    mlp
+      ? ['map.bias', 'map.weight', 'mlp.bias0', 'mlp.bias2', 'mlp.embedding', 'mlp.weight0', 'mlp.weight2', 'tokens']
+      : ['map.bias', 'map.weight', 'prefix', 'tokens'],
+  );
   const draw = drawFor(context, sample, 11);
   const sessions = await openTrainSessions(context, unetPath, params, (path, options) => openGradientSession(path, { ...options, threads: 1, pool }));
   const grads = zeroGradients(params);
@@ -89,7 +101,11 @@ test('full variant: prefix table, tokens and map gradients match central finite 
 test('full variant with the MLP reparameterisation: its five tensors, tokens and map match finite differences', () => check(true));
 
 test('the timestep is fed in the dtype the UNet graph takes (real SD exports: int64 or float32)', () => {
-  const unet = (timestepDtype?: string) => ({ inChannels: 4, predict: async () => ({ data: new Float32Array(0), dims: [] }), ...(timestepDtype ? { timestepDtype } : {}) });
+  const unet = (timestepDtype?: string) => ({
+    inChannels: 4,
+    predict: async () => ({ data: new Float32Array(0), dims: [] }),
+    ...(timestepDtype ? { timestepDtype } : {}),
+  });
   assert.deepEqual(timestepFeed(unet('float32'), 981).data, Float32Array.of(981));
   assert.deepEqual(timestepFeed(unet('int32'), 7).data, Int32Array.of(7));
   assert.deepEqual(timestepFeed(unet(), 7).data, BigInt64Array.of(7n));

@@ -90,7 +90,14 @@ export async function openTrainSessions(context: LossContext, unetPath: string, 
     await unet.close();
     throw error;
   }
-  return { unet, ...(body ? { body } : {}), close: async () => { await unet.close(); await body?.close(); } };
+  return {
+    unet,
+    ...(body ? { body } : {}),
+    close: async () => {
+      await unet.close();
+      await body?.close();
+    },
+  };
 }
 
 function bodyWrt(context: LossContext, params: Params): string[] {
@@ -124,7 +131,13 @@ async function softForward(context: LossContext, sample: PreparedSample, params:
   const prefix = P > 0 ? prefixForward(tensors, P) : undefined;
   const cache = prefix ? prefixCacheOf(prefix.table, P, context.shape) : undefined;
   const out = await context.body.forward(inputs, cache);
-  return { states: out.data.slice(T * hidden, (T + N) * hidden), tensors, inputs, ...(cache ? { cache } : {}), ...(prefix?.activations ? { activations: prefix.activations } : {}) };
+  return {
+    states: out.data.slice(T * hidden, (T + N) * hidden),
+    tensors,
+    inputs,
+    ...(cache ? { cache } : {}),
+    ...(prefix?.activations ? { activations: prefix.activations } : {}),
+  };
 }
 
 /** The conditioning [target states ; W·h + b], [1, tokens + N, condWidth]. */
@@ -156,17 +169,29 @@ export async function sampleLoss(context: LossContext, sample: PreparedSample, d
 }
 
 /** The loss of one sample; its gradients times `scale` are added to `grads` (shaped like the trained params). */
-export async function addSampleGradients(context: LossContext, sessions: TrainSessions, sample: PreparedSample, draw: Draw, params: Params, grads: Params, scale: number): Promise<number> {
+export async function addSampleGradients(
+  context: LossContext,
+  sessions: TrainSessions,
+  sample: PreparedSample,
+  draw: Draw,
+  params: Params,
+  grads: Params,
+  scale: number,
+): Promise<number> {
   const { N } = context.shape;
   const forward = await softForward(context, sample, params);
   const cond = conditioning(sample, forward.states, params, N);
-  const run = await sessions.unet.run({ sample: draw.noisy, timestep: timestepFeed(context.unet, draw.timestep), encoder_hidden_states: cond }, { target: draw.target });
+  const run = await sessions.unet.run(
+    { sample: draw.noisy, timestep: timestepFeed(context.unet, draw.timestep), encoder_hidden_states: cond },
+    { target: draw.target },
+  );
   const width = cond.dims[2]!;
   const tokens = cond.dims[1]! - N;
   const rowGrads = run.grads['encoder_hidden_states']!.data.slice(tokens * width, (tokens + N) * width);
   for (let i = 0; i < rowGrads.length; i++) rowGrads[i] = rowGrads[i]! * scale;
   addLinearGradients(grads['map.weight']!, grads['map.bias']!, rowGrads, forward.states, N);
-  if (sessions.body && forward.inputs) await addBodyGradients(context, sessions.body, forward, linearInputGradients(rowGrads, N, params['map.weight']!, width), grads);
+  if (sessions.body && forward.inputs)
+    await addBodyGradients(context, sessions.body, forward, linearInputGradients(rowGrads, N, params['map.weight']!, width), grads);
   return run.loss!;
 }
 

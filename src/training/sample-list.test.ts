@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import { lazySampleList, preparedList } from './sample-list.js';
 import type { PreparedSample } from './sample-gradients.js';
 
-const sample = (id: string): PreparedSample => ({ id, targetStates: { data: new Float32Array(1), dims: [1, 1] }, posterior: { mean: new Float32Array(4), dims: [4, 1, 1] } });
+const sample = (id: string): PreparedSample => ({
+  id,
+  targetStates: { data: new Float32Array(1), dims: [1, 1] },
+  posterior: { mean: new Float32Array(4), dims: [4, 1, 1] },
+});
 
 test('a lazy list prepares a sample on first use and keeps at most `capacity`, dropping the least recently used', async () => {
   const made: string[] = [];
@@ -24,11 +28,15 @@ test('a lazy list prepares a sample on first use and keeps at most `capacity`, d
 
 test('a failed preparation is not kept: the next read tries again', async () => {
   let calls = 0;
-  const list = lazySampleList(['x'], async (id) => {
-    calls++;
-    if (calls === 1) throw new Error('unreadable image');
-    return sample(id);
-  }, 4);
+  const list = lazySampleList(
+    ['x'],
+    async (id) => {
+      calls++;
+      if (calls === 1) throw new Error('unreadable image');
+      return sample(id);
+    },
+    4,
+  );
   await assert.rejects(list.get(0), /unreadable image/);
   assert.equal((await list.get(0)).id, 'x');
   await assert.rejects(preparedList([sample('y')]).get(3), RangeError);

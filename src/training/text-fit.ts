@@ -71,7 +71,10 @@ export function ridgeMap(states: Float32Array, targets: Float32Array, count: num
  * paired with the mean of the target prompt's token states from the start token to the end token (`targetTokens`
  * positions of `targetStates`).
  */
-export function textFitTargets(samples: readonly { softStates?: Float32Array; targetStates: { data: Float32Array; dims: number[] }; targetTokens?: number }[], N: number): { states: Float32Array; targets: Float32Array; count: number } {
+export function textFitTargets(
+  samples: readonly { softStates?: Float32Array; targetStates: { data: Float32Array; dims: number[] }; targetTokens?: number }[],
+  N: number,
+): { states: Float32Array; targets: Float32Array; count: number } {
   if (samples.length === 0) throw new PmgError('invalid-input', 'text-fit needs at least one training sample');
   const width = samples[0]!.targetStates.dims.at(-1)!;
   const hidden = samples[0]!.softStates!.length / N;

@@ -57,7 +57,23 @@ async function setup(): Promise<Omit<TrainerInput, 'settings' | 'runDir'>> {
   };
 }
 
-const settings: TrainSettings = { train: 'map', noPrefix: false, noTokens: false, lr: 0.05, weightDecay: 0, batch: 2, accumulation: 1, steps: 12, schedule: 'constant', warmup: 0, maxGradNorm: 0, seed: 1, valEvery: 12, checkpointEvery: 4, resolution: 64 };
+const settings: TrainSettings = {
+  train: 'map',
+  noPrefix: false,
+  noTokens: false,
+  lr: 0.05,
+  weightDecay: 0,
+  batch: 2,
+  accumulation: 1,
+  steps: 12,
+  schedule: 'constant',
+  warmup: 0,
+  maxGradNorm: 0,
+  seed: 1,
+  valEvery: 12,
+  checkpointEvery: 4,
+  resolution: 64,
+};
 const common = setup();
 
 test('training the map on a fixed target image lowers the validation loss clearly', async () => {
@@ -83,7 +99,11 @@ test('a run stopped after a checkpoint and resumed writes the same log as an uni
   await trainSoftModule({ ...base, settings: quick, runDir: parts, stopAfter: 3 });
   const b = await trainSoftModule({ ...base, settings: quick, runDir: parts });
   assert.equal(b.resumedFrom, 2);
-  const strip = (dir: string) => readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => ({ ...JSON.parse(l), seconds: 0 }));
+  const strip = (dir: string) =>
+    readFileSync(join(dir, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => ({ ...JSON.parse(l), seconds: 0 }));
   assert.deepEqual(strip(parts), strip(whole));
   assert.deepEqual([...b.tensors.mapWeight], [...a.tensors.mapWeight]);
   await assert.rejects(trainSoftModule({ ...base, settings: { ...quick, lr: 0.1 }, runDir: parts }), /other settings \(lr 0\.05, now 0\.1\)/);

@@ -86,7 +86,8 @@ export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: S
   const { settings, runDir } = input;
   if (settings.train === 'full' && !input.body) throw new PmgError('internal', 'the full variant needs the LLM body');
   if (settings.train === 'map' && input.body) throw new PmgError('internal', 'the map variant reads cached LLM states; give no body');
-  if (input.train.length === 0) throw new PmgError('invalid-input', 'no training samples with a target image; check --images (files named <item id>.png|jpg) and --data');
+  if (input.train.length === 0)
+    throw new PmgError('invalid-input', 'no training samples with a target image; check --images (files named <item id>.png|jpg) and --data');
   const params = paramsFor(settings, input.tensors);
   let optimizer: AdamWState = newAdamWState(params);
   let start = 0;
@@ -94,7 +95,11 @@ export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: S
   const checkpoint = readCheckpoint(runDir);
   if (checkpoint) {
     const differing = Object.keys(settingsRecord).filter((k) => JSON.stringify(settingsRecord[k]) !== JSON.stringify(checkpoint.settings[k]));
-    if (differing.length) throw new PmgError('invalid-argument', `${runDir} holds a run with other settings (${differing.map((k) => `${k} ${JSON.stringify(checkpoint.settings[k])}, now ${JSON.stringify(settingsRecord[k])}`).join('; ')}); give the same flags to resume it, or a new --out`);
+    if (differing.length)
+      throw new PmgError(
+        'invalid-argument',
+        `${runDir} holds a run with other settings (${differing.map((k) => `${k} ${JSON.stringify(checkpoint.settings[k])}, now ${JSON.stringify(settingsRecord[k])}`).join('; ')}); give the same flags to resume it, or a new --out`,
+      );
     for (const name of Object.keys(params)) params[name]!.set(checkpoint.params[name]!);
     optimizer = checkpoint.optimizer;
     start = checkpoint.step;
@@ -104,7 +109,14 @@ export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: S
   mkdirSync(runDir, { recursive: true });
   // The log keeps exactly the lines of the steps the checkpoint covers; later ones are recomputed.
   const logPath = join(runDir, LOG_FILE);
-  const log: LogLine[] = existsSync(logPath) && start > 0 ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine).filter((l) => l.step <= start) : [];
+  const log: LogLine[] =
+    existsSync(logPath) && start > 0
+      ? readFileSync(logPath, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as LogLine)
+          .filter((l) => l.step <= start)
+      : [];
   writeFileSync(logPath, log.map((l) => `${JSON.stringify(l)}\n`).join(''));
   const write = (line: LogLine): void => {
     log.push(line);
@@ -139,8 +151,10 @@ export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: S
       adamwStep(params, grads, optimizer, lr, { ...ADAMW_DEFAULTS, weightDecay: settings.weightDecay });
       const done = step + 1;
       write({ step: done, loss: lossSum / perStep, lr, gradNorm, seconds: seconds() });
-      if (settings.valEvery > 0 && input.val.length && (done % settings.valEvery === 0 || done === settings.steps)) write({ step: done, valLoss: await validationLoss(input, params), seconds: seconds() });
-      if (done % settings.checkpointEvery === 0 || done === settings.steps) writeCheckpoint(runDir, { step: done, settings: settingsRecord, params, optimizer });
+      if (settings.valEvery > 0 && input.val.length && (done % settings.valEvery === 0 || done === settings.steps))
+        write({ step: done, valLoss: await validationLoss(input, params), seconds: seconds() });
+      if (done % settings.checkpointEvery === 0 || done === settings.steps)
+        writeCheckpoint(runDir, { step: done, settings: settingsRecord, params, optimizer });
       task.update(done);
     }
     task.finish();

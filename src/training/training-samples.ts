@@ -38,7 +38,13 @@ export async function loadTrainSamples(query: TrainSampleQuery): Promise<TrainSa
   const folder = new ImageFolder(query.images, '--images');
   const skipped: Record<string, number> = {};
   const pick = async (split: DataSplit, limit: number | undefined): Promise<TrainSample[]> => {
-    const set: SampleSet = await loadEvalSamples({ dataset: query.dataset, data: query.data, seed: query.seed, split, ...(query.protocol ? { protocol: query.protocol } : {}) });
+    const set: SampleSet = await loadEvalSamples({
+      dataset: query.dataset,
+      data: query.data,
+      seed: query.seed,
+      split,
+      ...(query.protocol ? { protocol: query.protocol } : {}),
+    });
     for (const [reason, count] of Object.entries(set.skipped)) skipped[reason] = (skipped[reason] ?? 0) + count;
     const out: TrainSample[] = [];
     for (const sample of set.samples) {

@@ -37,13 +37,24 @@ export interface VaeEncoding {
 export async function openVaeEncoder(sdDir: string, resolution: number, options: { device?: ExecutionProvider; threads?: number } = {}): Promise<VaeEncoding> {
   const path = join(sdDir, 'vae_encoder', 'model.onnx');
   if (!existsSync(path)) {
-    throw new PmgError('model-file-missing', `the generator ${sdDir} has no vae_encoder/model.onnx; training encodes target images with it: use a diffusers ONNX export that includes the VAE encoder (Optimum exports one)`, { details: { path } });
+    throw new PmgError(
+      'model-file-missing',
+      `the generator ${sdDir} has no vae_encoder/model.onnx; training encodes target images with it: use a diffusers ONNX export that includes the VAE encoder (Optimum exports one)`,
+      { details: { path } },
+    );
   }
-  const session = await OnnxSession.create(path, { executionProvider: options.device ?? 'cpu', ...(options.threads ? { intraOpThreads: options.threads } : {}) });
+  const session = await OnnxSession.create(path, {
+    executionProvider: options.device ?? 'cpu',
+    ...(options.threads ? { intraOpThreads: options.threads } : {}),
+  });
   const output = ['latent_parameters', 'latent_sample'].find((name) => session.outputNames.includes(name));
   if (!output || !session.inputNames.includes('sample')) {
     await session.release();
-    throw new PmgError('model-layout', `VAE encoder ${path} has inputs ${session.inputNames.join(', ')} and outputs ${session.outputNames.join(', ')}; expected input sample and output latent_parameters (Optimum) or latent_sample`, { details: { path } });
+    throw new PmgError(
+      'model-layout',
+      `VAE encoder ${path} has inputs ${session.inputNames.join(', ')} and outputs ${session.outputNames.join(', ')}; expected input sample and output latent_parameters (Optimum) or latent_sample`,
+      { details: { path } },
+    );
   }
   return {
     scalingFactor: vaeScalingFactor(sdDir),
@@ -58,7 +69,11 @@ export async function openVaeEncoder(sdDir: string, resolution: number, options:
       const [, channels, h, w] = out.dims as number[];
       const expected = output === 'latent_parameters' ? 8 : 4;
       if (channels !== expected || out.type !== 'float32') {
-        throw new PmgError('model-layout', `VAE encoder ${path}: ${output} is ${out.type} [${out.dims.join(', ')}]; expected float32 with ${expected} channels`, { details: { path } });
+        throw new PmgError(
+          'model-layout',
+          `VAE encoder ${path}: ${output} is ${out.type} [${out.dims.join(', ')}]; expected float32 with ${expected} channels`,
+          { details: { path } },
+        );
       }
       const size = 4 * h! * w!;
       return { mean: values.slice(0, size), ...(expected === 8 ? { logvar: values.slice(size, 2 * size) } : {}), dims: [4, h!, w!] };

@@ -39,7 +39,9 @@ test('the demo page loads every image in Chromium and marks the chosen candidate
     const failed: string[] = [];
     page.on('requestfailed', (request) => failed.push(request.url()));
     await page.goto(pathToFileURL(join(out, 'index.html')).href, { waitUntil: 'load' });
-    const images = await page.$$eval('img', (list) => list.map((img) => ({ src: img.getAttribute('src'), ok: img.complete && img.naturalWidth > 0, alt: img.alt })));
+    const images = await page.$$eval('img', (list) =>
+      list.map((img) => ({ src: img.getAttribute('src'), ok: img.complete && img.naturalWidth > 0, alt: img.alt })),
+    );
     assert.ok(images.length >= 6, `expected 3 users x 2 candidates, got ${images.length} images`);
     for (const image of images) {
       assert.ok(image.ok, `image ${image.src} did not load`);

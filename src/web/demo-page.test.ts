@@ -17,7 +17,16 @@ function pageInput(overrides: Partial<DemoPageInput> = {}): DemoPageInput {
         target: { title: 'Alien <script>alert(1)</script>', genres: ['Horror'], description: 'In space & no one "hears"' },
         keywords: { preference: ['slapstick & chase', '<b>bold</b>'], target: ['dark', 'space ship'] },
         candidates: [
-          { weights: { preference: 1, target: 1 }, prompt: 'movie poster, Alien, <x> & "y"', seed: 0, dp: 20.5, dt: 25.25, z: 3.1, image: 'user-7/candidate-0.png', finished: true },
+          {
+            weights: { preference: 1, target: 1 },
+            prompt: 'movie poster, Alien, <x> & "y"',
+            seed: 0,
+            dp: 20.5,
+            dt: 25.25,
+            z: 3.1,
+            image: 'user-7/candidate-0.png',
+            finished: true,
+          },
           { weights: { preference: 2, target: 1 }, prompt: 'p2', seed: 0, dp: 22, dt: 24, z: 3.2, image: 'user-7/candidate-1.png', finished: false },
         ],
         chosen: 1,

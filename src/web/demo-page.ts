@@ -272,12 +272,20 @@ footer { color: var(--muted); font-size: 13px; padding-bottom: 32px; }
 
 function runTable(input: DemoPageInput): string {
   const rows: [string, string][] = [
-    ['Models', input.preset ? `preset <strong>${escapeHtml(input.preset)}</strong>` : input.tiny ? 'tiny fixture models (random weights)' : 'models from a folder'],
+    [
+      'Models',
+      input.preset ? `preset <strong>${escapeHtml(input.preset)}</strong>` : input.tiny ? 'tiny fixture models (random weights)' : 'models from a folder',
+    ],
     ['Keyword LLM', escapeHtml(input.models.llm)],
     ['CLIP scorer', escapeHtml(input.models.clip)],
     ['Image generator', escapeHtml(input.models.sd)],
     ...(input.models.decoder ? ([['Tiny autoencoder (TAESD)', escapeHtml(input.models.decoder)]] as [string, string][]) : []),
-    ...(input.finalDecoder ? ([['Final images decoded by', escapeHtml(input.finalDecoder === 'tiny' ? 'the tiny autoencoder (faster, softer detail)' : "the model's VAE")]] as [string, string][]) : []),
+    ...(input.finalDecoder
+      ? ([['Final images decoded by', escapeHtml(input.finalDecoder === 'tiny' ? 'the tiny autoencoder (faster, softer detail)' : "the model's VAE")]] as [
+          string,
+          string,
+        ][])
+      : []),
     ['α (preference share of z)', escapeHtml(formatScore(input.alpha, 4))],
     ...(input.soft ? ([['Soft module', escapeHtml(input.soft)]] as [string, string][]) : []),
   ];
@@ -291,7 +299,10 @@ function runTable(input: DemoPageInput): string {
 
 /** The whole page as one HTML string. */
 export function renderDemoPage(input: DemoPageInput): string {
-  const nav = input.users.length > 1 ? `<nav aria-label="users"><ul>${input.users.map((u, i) => `<li><a href="#user-${i}">User ${escapeHtml(u.user)}</a></li>`).join('')}</ul></nav>` : '';
+  const nav =
+    input.users.length > 1
+      ? `<nav aria-label="users"><ul>${input.users.map((u, i) => `<li><a href="#user-${i}">User ${escapeHtml(u.user)}</a></li>`).join('')}</ul></nav>`
+      : '';
   const notice = input.tiny
     ? `<p class="notice" role="note"><strong>Tiny mode:</strong> these images are noise. They come from random-weight fixture models that pmg writes itself, so that the whole pipeline runs offline in seconds; the keywords and scores are equally meaningless. Run <code>pmg demo</code> without <code>--tiny</code> for real models.</p>`
     : '';

@@ -117,7 +117,8 @@ export function presetRepoIds(preset: ModelPreset): string[] {
 /** Refuse an --out that is a file, or a non-empty folder that an earlier demo did not write. */
 export function checkDemoOut(out: string): void {
   if (!existsSync(out)) return;
-  if (!statSync(out).isDirectory()) throw new PmgError('file-system', `--out ${out} is a file; give a folder (it is created, or replaced when it holds an earlier demo)`);
+  if (!statSync(out).isDirectory())
+    throw new PmgError('file-system', `--out ${out} is a file; give a folder (it is created, or replaced when it holds an earlier demo)`);
   const entries = readdirSync(out);
   if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
     throw new PmgError('invalid-argument', `--out ${out} is a folder that pmg demo did not write (no ${DEMO_MARKER}); choose an empty or new folder`);
@@ -131,7 +132,9 @@ function needsNetwork(error: unknown): error is PmgError {
 
 /** The one line `pmg demo` prints when the preset's models cannot be fetched; it always ends with the --tiny hint. */
 export function networkNeededMessage(preset: ModelPreset, reason: string, advice = 'connect and run it again'): string {
-  const server = preset.llm.startsWith('openai:') ? ` and an OpenAI-compatible server at ${preset.llm.slice('openai:'.length)} running ${preset.llmModel ?? 'a chat model'}` : '';
+  const server = preset.llm.startsWith('openai:')
+    ? ` and an OpenAI-compatible server at ${preset.llm.slice('openai:'.length)} running ${preset.llmModel ?? 'a chat model'}`
+    : '';
   return `pmg demo needs the '${preset.name}' preset's models from the hub on first run (${presetRepoIds(preset).join(', ')}; about ${formatBytes(preset.downloadBytes)})${server}, but ${reason}; ${advice}, or run offline with 'pmg demo --tiny'`;
 }
 
@@ -141,9 +144,15 @@ function reasonOf(error: PmgError, offline: boolean): { reason: string; advice: 
     return { reason: 'offline mode is on (--offline, PMG_OFFLINE or HF_HUB_OFFLINE) and they are not in the cache', advice: 'connect and run it again' };
   }
   const what = error.message.split('\n')[0]!.replace(/;.*$/, '');
-  if (error.code === 'timeout') return { reason: `the hub did not answer (${what})`, advice: 'check the network, HF_ENDPOINT or PMG_HUB_TIMEOUT and run it again' };
-  if (error.code === 'model-not-found') return { reason: `the hub refused a file (${what})`, advice: 'check that HF_ENDPOINT is the hub or a mirror that hosts these repos (HF_TOKEN for gated ones)' };
-  if (error.details.stage === 'connect') return { reason: `the hub could not be reached (${what})`, advice: 'connect (or point HF_ENDPOINT at a mirror) and run it again' };
+  if (error.code === 'timeout')
+    return { reason: `the hub did not answer (${what})`, advice: 'check the network, HF_ENDPOINT or PMG_HUB_TIMEOUT and run it again' };
+  if (error.code === 'model-not-found')
+    return {
+      reason: `the hub refused a file (${what})`,
+      advice: 'check that HF_ENDPOINT is the hub or a mirror that hosts these repos (HF_TOKEN for gated ones)',
+    };
+  if (error.details.stage === 'connect')
+    return { reason: `the hub could not be reached (${what})`, advice: 'connect (or point HF_ENDPOINT at a mirror) and run it again' };
   return { reason: `the download failed (${what})`, advice: 'run it again to resume where it stopped' };
 }
 
@@ -182,11 +191,20 @@ async function loadModels(options: DemoOptions, fixturesDir: string | undefined)
   if (options.decoder !== undefined) spec.decoder = options.decoder;
   if (options.finalDecoder !== undefined) spec.finalDecoder = options.finalDecoder;
   try {
-    return await loadModelSet(spec, { store: options.store, env: options.env, offline: options.offline || options.tiny, ...(options.warn ? { warn: options.warn } : {}) });
+    return await loadModelSet(spec, {
+      store: options.store,
+      env: options.env,
+      offline: options.offline || options.tiny,
+      ...(options.warn ? { warn: options.warn } : {}),
+    });
   } catch (error) {
     if (options.preset && !fixturesDir && !options.models && needsNetwork(error)) {
       const { reason, advice } = reasonOf(error, options.offline);
-      throw new PmgError(error.code, networkNeededMessage(options.preset, reason, advice), { cause: error, details: error.details, isRetryable: error.isRetryable });
+      throw new PmgError(error.code, networkNeededMessage(options.preset, reason, advice), {
+        cause: error,
+        details: error.details,
+        isRetryable: error.isRetryable,
+      });
     }
     throw error;
   }
@@ -244,7 +262,12 @@ function pageUser(sample: Sample, folder: string, result: PersonalizeResult, mod
     user: sample.user,
     history: sample.history.items,
     target: sample.target.item ?? {},
-    keywords: { preference: result.keywords.preference, target: result.keywords.target, model: modelLabel ?? result.keywords.model, cached: result.keywords.cached },
+    keywords: {
+      preference: result.keywords.preference,
+      target: result.keywords.target,
+      model: modelLabel ?? result.keywords.model,
+      cached: result.keywords.cached,
+    },
     candidates: result.candidates.map((c, i) => ({
       weights: c.weights,
       prompt: c.prompt,
@@ -308,10 +331,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     models = await loadModels(options, fixturesDir);
     if (options.soft) {
       const bodySpec = options.soft.bodySpec ?? (fixturesDir ? join(fixturesDir, FIXTURE_LLM_BODY) : undefined);
-      if (!bodySpec) throw new PmgError('invalid-argument', `--soft needs --llm-body DIR|ID, the LLM body the module was made for (${options.soft.module.config.llm.id})`);
-      const body = await loadLlmBody(bodySpec, { store: options.store, ...(options.device ? { device: options.device } : {}), ...(options.threads ? { threads: options.threads } : {}) });
+      if (!bodySpec)
+        throw new PmgError('invalid-argument', `--soft needs --llm-body DIR|ID, the LLM body the module was made for (${options.soft.module.config.llm.id})`);
+      const body = await loadLlmBody(bodySpec, {
+        store: options.store,
+        ...(options.device ? { device: options.device } : {}),
+        ...(options.threads ? { threads: options.threads } : {}),
+      });
       closeBody = async () => body.close?.();
-      soft = { module: options.soft.module, body, weight: options.soft.weight, cache: memorySoftCache(), ...(options.soft.allowLlmMismatch ? { allowLlmMismatch: true } : {}) };
+      soft = {
+        module: options.soft.module,
+        body,
+        weight: options.soft.weight,
+        cache: memorySoftCache(),
+        ...(options.soft.allowLlmMismatch ? { allowLlmMismatch: true } : {}),
+      };
     }
     mkdirSync(stage);
     const users: DemoPageUser[] = [];
@@ -332,7 +366,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
         // The ablation row: the same user, seed and keywords by every method.
         const rows: DemoMethodRow[] = [];
         for (const method of DEMO_COMPARED_METHODS) {
-          const other = await personalize(models, { ...request, method, keywords: { scene: sample.scene, ...result.keywords }, ...(method === 'soft' ? { soft } : {}) });
+          const other = await personalize(models, {
+            ...request,
+            method,
+            keywords: { scene: sample.scene, ...result.keywords },
+            ...(method === 'soft' ? { soft } : {}),
+          });
           await writeResultFolder(join(stage, folder, method), other, { models: models.ids });
           rows.push(methodRow(method, method, `${folder}/${method}`, other));
         }
@@ -347,7 +386,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       log(`${label}: chose candidate ${result.chosen} of ${result.candidates.length}`);
     }
     const ids = fixturesDir
-      ? { llm: TINY_LLM_LABEL, clip: 'tiny fixture CLIP (random weights)', sd: 'tiny fixture Stable Diffusion (random weights)', decoder: 'tiny fixture autoencoder (random weights)' }
+      ? {
+          llm: TINY_LLM_LABEL,
+          clip: 'tiny fixture CLIP (random weights)',
+          sd: 'tiny fixture Stable Diffusion (random weights)',
+          decoder: 'tiny fixture autoencoder (random weights)',
+        }
       : models.ids;
     const presetName = options.tiny || options.models ? undefined : options.preset?.name;
     const steps = settingsSteps;
@@ -366,8 +410,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       users,
     });
     writeFileSync(join(stage, 'index.html'), html);
-    const softSummary = options.soft ? { ...softModuleRecord(options.soft.module), weight: options.soft.weight, llmBody: bodyLabel, methods: [...DEMO_COMPARED_METHODS, 'pmg'] } : null;
-    const summary = { tool: 'pmg demo', tiny: options.tiny, preset: presetName ?? null, models: ids, finalDecoder: finalDecoder ?? null, alpha, steps: steps ?? null, seed: options.seed ?? 0, soft: softSummary, users: outcomes };
+    const softSummary = options.soft
+      ? { ...softModuleRecord(options.soft.module), weight: options.soft.weight, llmBody: bodyLabel, methods: [...DEMO_COMPARED_METHODS, 'pmg'] }
+      : null;
+    const summary = {
+      tool: 'pmg demo',
+      tiny: options.tiny,
+      preset: presetName ?? null,
+      models: ids,
+      finalDecoder: finalDecoder ?? null,
+      alpha,
+      steps: steps ?? null,
+      seed: options.seed ?? 0,
+      soft: softSummary,
+      users: outcomes,
+    };
     writeFileSync(join(stage, DEMO_MARKER), `${JSON.stringify(summary, null, 2)}\n`);
     publish(stage, options.out);
     return { page: join(options.out, 'index.html'), users: outcomes };

@@ -32,7 +32,10 @@ export function float64Model(bytes: Uint8Array): Uint8Array {
     // The normalizations compute their statistics in float32 unless stash_type says otherwise (GroupNormalization
     // has the attribute from opset 21).
     if ((node.opType === 'GroupNormalization' && opset >= 21) || node.opType === 'LayerNormalization') {
-      node.attribute = [...(node.attribute ?? []).filter((a) => a.name !== 'stash_type'), { name: 'stash_type', type: onnx.AttributeProto.AttributeType.INT, i: DataType.DOUBLE }];
+      node.attribute = [
+        ...(node.attribute ?? []).filter((a) => a.name !== 'stash_type'),
+        { name: 'stash_type', type: onnx.AttributeProto.AttributeType.INT, i: DataType.DOUBLE },
+      ];
     }
     for (const a of node.attribute ?? []) {
       if (node.opType === 'Cast' && a.name === 'to' && Number(a.i) === DataType.FLOAT) a.i = DataType.DOUBLE;

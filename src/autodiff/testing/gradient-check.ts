@@ -49,7 +49,8 @@ export interface CheckResult {
   feeds: Record<string, FloatArray | BigInt64Array>;
 }
 
-const make = (dtype: 'float32' | 'float64', values: ArrayLike<number>): FloatArray => (dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values));
+const make = (dtype: 'float32' | 'float64', values: ArrayLike<number>): FloatArray =>
+  dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values);
 
 function tensor(data: FloatArray | BigInt64Array, dims: number[]): ort.Tensor {
   if (data instanceof BigInt64Array) return new ort.Tensor('int64', data, dims);
@@ -62,7 +63,12 @@ export async function checkGradient(model: Uint8Array, options: CheckOptions): P
   const feeds: Record<string, FloatArray | BigInt64Array> = {};
   for (const [name, spec] of Object.entries(options.inputs)) {
     const size = spec.dims.reduce((a, b) => a * b, 1);
-    feeds[name] = spec.data ?? make(options.dtype, Array.from({ length: size }, () => (spec.positive ? 0.5 + random.nextFloat() : 2 * random.nextFloat() - 1) * (spec.scale ?? 1)));
+    feeds[name] =
+      spec.data ??
+      make(
+        options.dtype,
+        Array.from({ length: size }, () => (spec.positive ? 0.5 + random.nextFloat() : 2 * random.nextFloat() - 1) * (spec.scale ?? 1)),
+      );
   }
   // 'basic': the extended optimizations fuse patterns into contrib kernels that have no double version (QuickGelu).
   const quiet = { logSeverityLevel: 3 as const, graphOptimizationLevel: 'basic' as const };
@@ -78,7 +84,10 @@ export async function checkGradient(model: Uint8Array, options: CheckOptions): P
   };
   const run = async (overrides: Record<string, FloatArray> = {}): Promise<FloatArray> => (await runTensor(overrides)).data as FloatArray;
   const base = await runTensor();
-  const headData = make(options.dtype, Array.from({ length: base.data.length }, () => 2 * random.nextFloat() - 1));
+  const headData = make(
+    options.dtype,
+    Array.from({ length: base.data.length }, () => 2 * random.nextFloat() - 1),
+  );
   const headFeed = { [headInputName({ output: options.output, head })]: tensor(headData, [...base.dims]) };
   const result = await gradient.run({ ...Object.fromEntries(Object.entries(feeds).map(([n, d]) => [n, tensor(d, dimsOf(n))])), ...headFeed });
   const scalar = (out: FloatArray): number => {

@@ -16,9 +16,7 @@ export const benchAllCommand: Command = {
   async run(context) {
     for (const bench of benches) {
       context.io.stdout.write(`\n== pmg ${bench.name} ==\n`);
-      const values = Object.fromEntries(
-        Object.entries(bench.options).flatMap(([name, spec]) => (spec.default === undefined ? [] : [[name, spec.default]])),
-      );
+      const values = Object.fromEntries(Object.entries(bench.options).flatMap(([name, spec]) => (spec.default === undefined ? [] : [[name, spec.default]])));
       const code = await bench.run({ ...context, values, positionals: [] });
       if (code) return code;
     }

@@ -15,12 +15,17 @@ export const benchMetricsCommand: Command = {
     repeats: { type: 'string', value: 'N', description: 'timed runs per cell; the median is shown', default: '5' },
     size: { type: 'string', value: 'PX', description: 'side of the synthetic square images', default: '64' },
     clip: { type: 'string', value: 'DIR', description: 'a CLIP folder for clip-t / clip-i (default: the tiny fixture CLIP)' },
-    'no-fid-2048': { type: 'boolean', description: 'skip timing one Fréchet distance between two dense 2048-d Gaussians (Inception pool3 width; about 10 s on 2 cores)' },
+    'no-fid-2048': {
+      type: 'boolean',
+      description: 'skip timing one Fréchet distance between two dense 2048-d Gaussians (Inception pool3 width; about 10 s on 2 cores)',
+    },
     'no-eval': { type: 'boolean', description: 'skip the small fixture eval run that measures the share of each stage (LLM, diffusion, scoring, metrics)' },
     json: { type: 'boolean', description: 'print JSON' },
   },
   async run(context) {
-    const metrics = stringOption(context, 'metrics')?.split(',').map((m) => metricInfo(m.trim()).name as MetricName);
+    const metrics = stringOption(context, 'metrics')
+      ?.split(',')
+      .map((m) => metricInfo(m.trim()).name as MetricName);
     const repeats = intOption(context, 'repeats', { min: 1, fallback: 5 });
     const imageSize = intOption(context, 'size', { min: 1, fallback: 64 });
     if (imageSize < 11) throw new PmgError('invalid-argument', `--size must be at least 11 (the SSIM window), got ${imageSize}`);

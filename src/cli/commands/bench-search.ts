@@ -32,9 +32,11 @@ export const benchSearchCommand: Command = {
       return n;
     });
     const fraction = Number(stringOption(context, 'early-fraction') ?? d.earlyFraction);
-    if (!(fraction > 0 && fraction < 1)) throw new PmgError('invalid-argument', `--early-fraction must be between 0 and 1, got '${stringOption(context, 'early-fraction')}'`);
+    if (!(fraction > 0 && fraction < 1))
+      throw new PmgError('invalid-argument', `--early-fraction must be between 0 and 1, got '${stringOption(context, 'early-fraction')}'`);
     const guidance = Number(stringOption(context, 'guidance') ?? d.guidance);
-    if (!Number.isFinite(guidance) || guidance < 0) throw new PmgError('invalid-argument', `--guidance must be a number >= 0, got '${stringOption(context, 'guidance')}'`);
+    if (!Number.isFinite(guidance) || guidance < 0)
+      throw new PmgError('invalid-argument', `--guidance must be a number >= 0, got '${stringOption(context, 'guidance')}'`);
     const positive = (name: string, fallback: number): number => intOption(context, name, { min: 1, fallback });
     const size = positive('size', d.size);
     if (size % 8 !== 0) throw new PmgError('invalid-argument', `--size must be a multiple of 8, got ${size}`);

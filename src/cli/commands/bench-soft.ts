@@ -17,16 +17,20 @@ const d = SOFT_BENCH_DEFAULTS;
 
 export const benchSoftCommand: Command = {
   name: 'bench soft',
-  summary: "time the soft preference stage (one LLM-body pass) against keyword extraction per user (fixture models)",
+  summary: 'time the soft preference stage (one LLM-body pass) against keyword extraction per user (fixture models)',
   usage: '[--repeats N] [--users N] [--models DIR] [--json]',
   options: {
     repeats: { type: 'string', value: 'N', description: 'timed repeats per user (medians)', default: String(d.repeats) },
     users: { type: 'string', value: 'N', description: "how many of the demo sample's users (1 to 3)", default: String(d.users) },
-    models: { type: 'string', value: 'DIR', description: `a folder with llm/, ${FOLDER_LLM_BODY}/ and soft/ as 'pmg models fixtures' writes it (default: fresh fixtures in a temporary folder)` },
+    models: {
+      type: 'string',
+      value: 'DIR',
+      description: `a folder with llm/, ${FOLDER_LLM_BODY}/ and soft/ as 'pmg models fixtures' writes it (default: fresh fixtures in a temporary folder)`,
+    },
     json: { type: 'boolean', description: 'print JSON' },
   },
   details: [
-    'Per user (the demo sample\'s MovieLens users): keywords = the preference and target prompts through the keyword LLM (greedy);',
+    "Per user (the demo sample's MovieLens users): keywords = the preference and target prompts through the keyword LLM (greedy);",
     'soft = the soft prompt, tokenize, embed, one body pass with the prefix, the map; both without a cache. The soft stage runs',
     'once per user whatever the number of candidates, methods or α values (docs/soft.md).',
   ].join('\n'),

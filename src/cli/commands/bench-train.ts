@@ -19,9 +19,12 @@ export const benchTrainCommand: Command = {
     resolution: { type: 'string', value: 'PX', description: 'training resolution of the fixture runs', default: String(d.resolution) },
     repeats: { type: 'string', value: 'N', description: 'timed UNet calls per figure (medians)', default: String(d.repeats) },
     threads: { type: 'string', value: 'N', description: 'onnxruntime intra-op threads (default: all cores)' },
-    'real-scale': { type: 'boolean', description: "also the UNet input gradient of the real-scale random-weight SD 1.5 ('pmg models fixtures --real-scale'; minutes, GiB of memory)" },
+    'real-scale': {
+      type: 'boolean',
+      description: "also the UNet input gradient of the real-scale random-weight SD 1.5 ('pmg models fixtures --real-scale'; minutes, GiB of memory)",
+    },
     sizes: { type: 'string', value: 'LIST', description: 'with --real-scale: image sides', default: d.unetResolutions.join(',') },
-    dir: { type: 'string', value: 'DIR', description: 'with --real-scale: the real-scale folder (default: the cache\'s real-scale/)' },
+    dir: { type: 'string', value: 'DIR', description: "with --real-scale: the real-scale folder (default: the cache's real-scale/)" },
     json: { type: 'boolean', description: 'print JSON' },
   },
   details: 'Figures are measured on this machine (CPU unless onnxruntime runs elsewhere); see docs/training.md for GPU estimates.',
@@ -38,10 +41,15 @@ export const benchTrainCommand: Command = {
     let unetDir: string | undefined;
     if (realScale) {
       const dirText = stringOption(context, 'dir');
-      const dir = dirText !== undefined ? resolve(context.io.cwd, dirText) : realScaleDir(modelStoreOptionsFromEnv(context.io.env, { cwd: context.io.cwd }).cacheDir);
+      const dir =
+        dirText !== undefined ? resolve(context.io.cwd, dirText) : realScaleDir(modelStoreOptionsFromEnv(context.io.env, { cwd: context.io.cwd }).cacheDir);
       unetDir = join(dir, 'sd15');
-      if (!existsSync(join(unetDir, 'unet', 'model.onnx'))) throw new PmgError('model-not-found', `no real-scale SD 1.5 in ${dir}; write it with 'pmg models fixtures --real-scale' (or give --dir)`, { details: { dir } });
-    } else if (stringOption(context, 'dir') !== undefined) throw new PmgError('invalid-argument', '--dir is a flag of the real-scale figures; add --real-scale', { details: { field: 'dir' } });
+      if (!existsSync(join(unetDir, 'unet', 'model.onnx')))
+        throw new PmgError('model-not-found', `no real-scale SD 1.5 in ${dir}; write it with 'pmg models fixtures --real-scale' (or give --dir)`, {
+          details: { dir },
+        });
+    } else if (stringOption(context, 'dir') !== undefined)
+      throw new PmgError('invalid-argument', '--dir is a flag of the real-scale figures; add --real-scale', { details: { field: 'dir' } });
     const options = { steps, resolution, repeats, unetResolutions: sizes, ...(threads ? { threads } : {}), ...(unetDir ? { unetDir } : {}) };
     const result = await benchTrain(options, (line) => void context.io.stderr.write(`${line}\n`));
     const command = `pmg bench train --steps ${steps} --resolution ${resolution} --repeats ${repeats}${threads ? ` --threads ${threads}` : ''}${realScale ? ` --real-scale --sizes ${sizes.join(',')}` : ''}`;

@@ -16,24 +16,46 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 test('pmg data samples --json prints the official samples and the skipped counts', async () => {
-  const expected = JSON.parse(readFileSync(join(excerpt, 'expected.json'), 'utf8')) as { official: Record<string, { history: string[]; target: string } | null> };
+  const expected = JSON.parse(readFileSync(join(excerpt, 'expected.json'), 'utf8')) as {
+    official: Record<string, { history: string[]; target: string } | null>;
+  };
   const { code, out, err } = await run('data', 'samples', '--dataset', 'movielens', '--data', excerpt, '--json', '--limit', '3');
   assert.equal(code, 0, err);
   const samples = JSON.parse(out) as { user: string; history: { items: { id: string }[] }; target: { item: { id: string } } }[];
   assert.equal(samples.length, 3);
   for (const s of samples) {
-    assert.deepEqual(s.history.items.map((i) => i.id), expected.official[s.user]!.history);
+    assert.deepEqual(
+      s.history.items.map((i) => i.id),
+      expected.official[s.user]!.history,
+    );
     assert.equal(s.target.item.id, expected.official[s.user]!.target);
   }
   assert.equal(err, '3 sample(s); skipped: none\n');
   const all = await run('data', 'samples', '--dataset', 'movielens', '--data', excerpt);
   assert.equal(all.code, 0);
-  assert.match(all.out, /^movielens:user-54 {2}user 54\n {2}0\. Forrest Gump \[356\]\n {2}1\. The Silence of the Lambs \[593\]\n {2}-> The Shawshank Redemption \[318\]$/m);
+  assert.match(
+    all.out,
+    /^movielens:user-54 {2}user 54\n {2}0\. Forrest Gump \[356\]\n {2}1\. The Silence of the Lambs \[593\]\n {2}-> The Shawshank Redemption \[318\]$/m,
+  );
   assert.equal(all.err, '6 sample(s); skipped: too-few-positives 2\n');
 });
 
 test('window protocol with a split', async () => {
-  const { code, out, err } = await run('data', 'samples', '--dataset', 'movielens', '--data', excerpt, '--protocol', 'window', '--split', 'val', '--seed', '2', '--json');
+  const { code, out, err } = await run(
+    'data',
+    'samples',
+    '--dataset',
+    'movielens',
+    '--data',
+    excerpt,
+    '--protocol',
+    'window',
+    '--split',
+    'val',
+    '--seed',
+    '2',
+    '--json',
+  );
   assert.equal(code, 0, err);
   const samples = JSON.parse(out) as { split: string }[];
   assert.ok(samples.length > 0 && samples.every((s) => s.split === 'val'));

@@ -23,19 +23,26 @@ test('demo --soft: target-only, keywords, soft and pmg+soft side by side for eac
   assert.equal(run.code, 0, run.stderr);
   const html = readFileSync(join(root, 'demo', 'index.html'), 'utf8');
   assert.match(html, /<h3>Methods side by side/);
-  assert.deepEqual([...html.matchAll(/data-method="([^"]+)"/g)].map((m) => m[1]), ['target-only', 'keywords', 'soft', 'pmg']);
+  assert.deepEqual(
+    [...html.matchAll(/data-method="([^"]+)"/g)].map((m) => m[1]),
+    ['target-only', 'keywords', 'soft', 'pmg'],
+  );
   assert.match(html, /<th scope="row">Soft module<\/th><td>.*fx\/soft \(P 4, N 4, w_s 1, untrained: random init; LLM body .*fx\/llm-body\)/);
   const summary = JSON.parse(readFileSync(join(root, 'demo', 'demo.json'), 'utf8')) as { soft: { methods: string[] }; users: { folder: string }[] };
   assert.deepEqual(summary.soft.methods, ['target-only', 'keywords', 'soft', 'pmg']);
   const folder = join(root, 'demo', summary.users[0]!.folder);
-  const context = (dir: string): number[] => (JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { candidates: { contextTokens: number }[] }).candidates.map((c) => c.contextTokens);
+  const context = (dir: string): number[] =>
+    (JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { candidates: { contextTokens: number }[] }).candidates.map((c) => c.contextTokens);
   assert.deepEqual(context(join(folder, 'target-only')), [77]);
   assert.deepEqual(context(join(folder, 'keywords')), [77]);
   assert.deepEqual(context(join(folder, 'soft')), [81]);
-  assert.ok(context(folder).every((n) => n % 77 === 4), 'pmg+soft: text windows plus 4 soft tokens');
+  assert.ok(
+    context(folder).every((n) => n % 77 === 4),
+    'pmg+soft: text windows plus 4 soft tokens',
+  );
 });
 
-test('demo --tiny --soft uses the tiny fixtures\' own LLM body', async () => {
+test("demo --tiny --soft uses the tiny fixtures' own LLM body", async () => {
   const run = await pmg(['demo', '--tiny', '--soft', 'fx/soft', '--users', '1', '--out', 'demo-tiny']);
   assert.equal(run.code, 0, run.stderr);
   const summary = JSON.parse(readFileSync(join(root, 'demo-tiny', 'demo.json'), 'utf8')) as { soft: { llmBody: string; methods: string[] } };

@@ -69,17 +69,28 @@ test('demo --tiny runs offline end to end and writes a page whose images exist',
   assert.equal(summary.users.length, 3);
   // Like the fast preset, the tiny demo decodes its final images with the (fixture) tiny autoencoder, and says so.
   assert.equal(summary.finalDecoder, 'tiny');
-  assert.ok(users.every((u) => (JSON.parse(readFileSync(join(out, u, 'result.json'), 'utf8')) as { candidates: { decoder: string }[] }).candidates.every((c) => c.decoder === 'tiny')));
+  assert.ok(
+    users.every((u) =>
+      (JSON.parse(readFileSync(join(out, u, 'result.json'), 'utf8')) as { candidates: { decoder: string }[] }).candidates.every((c) => c.decoder === 'tiny'),
+    ),
+  );
   assert.match(html, /<strong>Tiny decoder:<\/strong> the final images were decoded by a tiny autoencoder/);
   assert.equal(html.match(/decoded by the tiny autoencoder<\/span>/g)?.length, html.match(/<figure /g)?.length, 'every image says which decoder made it');
-  assert.deepEqual(readdirSync(cwd).filter((n) => n.includes('.tmp-') || n.includes('.old-')), [], 'no temporary folders left');
+  assert.deepEqual(
+    readdirSync(cwd).filter((n) => n.includes('.tmp-') || n.includes('.old-')),
+    [],
+    'no temporary folders left',
+  );
 
   // A second run replaces the earlier demo folder (same seed: same pixels; the PNG's text chunks name the tiny
   // models' folder, a fresh temporary one per run).
   const before = PNG.sync.read(readFileSync(join(out, 'user-54', 'candidate-0.png'))).data;
   const again = await pmg(['demo', '--tiny', '--out', 'out', '--users', '1'], cwd);
   assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('user-')), ['user-54']);
+  assert.deepEqual(
+    readdirSync(out).filter((n) => n.startsWith('user-')),
+    ['user-54'],
+  );
   assert.deepEqual(PNG.sync.read(readFileSync(join(out, 'user-54', 'candidate-0.png'))).data, before);
 
   // --decoder none: the model's VAE, and the page says nothing about a tiny decoder.
@@ -148,7 +159,18 @@ test('demo downloads the preset from the hub on the first run and nothing on the
     const presetFile = join(root, 'preset.json');
     writeFileSync(
       presetFile,
-      JSON.stringify({ name: 'test', description: 'fixtures on a loopback hub', llm: 'onnx:pmg-test/tiny-llm', clip: 'pmg-test/tiny-clip', sd: 'pmg-test/tiny-sd', steps: 2, guidance: 2, width: 64, height: 64, downloadBytes: 1e6 }),
+      JSON.stringify({
+        name: 'test',
+        description: 'fixtures on a loopback hub',
+        llm: 'onnx:pmg-test/tiny-llm',
+        clip: 'pmg-test/tiny-clip',
+        sd: 'pmg-test/tiny-sd',
+        steps: 2,
+        guidance: 2,
+        width: 64,
+        height: 64,
+        downloadBytes: 1e6,
+      }),
     );
     const env = { HF_ENDPOINT: hub.url, PMG_PRESET_FILE: presetFile };
 
@@ -156,9 +178,18 @@ test('demo downloads the preset from the hub on the first run and nothing on the
     assert.equal(first.code, 0, first.stderr);
     checkDemoFolder(join(cwd, 'out'), first.stdout);
     const downloads = hub.requests.filter((r) => r.route === 'resolve' || r.route === 'cdn');
-    assert.ok(downloads.some((r) => r.repo === 'pmg-test/tiny-sd' && r.file === 'unet/model.onnx'), 'the UNet was downloaded');
-    assert.ok(downloads.some((r) => r.repo === 'pmg-test/tiny-llm'), 'the LLM was downloaded');
-    assert.ok(downloads.some((r) => r.repo === 'pmg-test/tiny-clip'), 'CLIP was downloaded');
+    assert.ok(
+      downloads.some((r) => r.repo === 'pmg-test/tiny-sd' && r.file === 'unet/model.onnx'),
+      'the UNet was downloaded',
+    );
+    assert.ok(
+      downloads.some((r) => r.repo === 'pmg-test/tiny-llm'),
+      'the LLM was downloaded',
+    );
+    assert.ok(
+      downloads.some((r) => r.repo === 'pmg-test/tiny-clip'),
+      'CLIP was downloaded',
+    );
     const html = readFileSync(join(cwd, 'out', 'index.html'), 'utf8');
     assert.match(html, /preset <strong>test<\/strong>/);
     assert.ok(!html.includes('these images are noise'));
@@ -192,7 +223,18 @@ test('every failure to fetch the preset (404, a hub that never answers, 5xx) is 
   try {
     const cwd = mkdtempSync(join(root, 'hub-fail-'));
     const presetFile = join(cwd, 'preset.json');
-    const preset = { name: 'test', description: '', llm: 'onnx:pmg-test/tiny-llm', clip: 'pmg-test/tiny-clip', sd: 'pmg-test/tiny-sd', steps: 2, guidance: 2, width: 64, height: 64, downloadBytes: 1e6 };
+    const preset = {
+      name: 'test',
+      description: '',
+      llm: 'onnx:pmg-test/tiny-llm',
+      clip: 'pmg-test/tiny-clip',
+      sd: 'pmg-test/tiny-sd',
+      steps: 2,
+      guidance: 2,
+      width: 64,
+      height: 64,
+      downloadBytes: 1e6,
+    };
     writeFileSync(presetFile, JSON.stringify(preset));
     const env = { HF_ENDPOINT: hub.url, PMG_PRESET_FILE: presetFile, PMG_HUB_TIMEOUT: '0.2' };
     const hint = / or run offline with 'pmg demo --tiny'$/;
@@ -201,7 +243,10 @@ test('every failure to fetch the preset (404, a hub that never answers, 5xx) is 
     const missing = await pmg(['demo', '--out', 'out'], cwd, env);
     assert.equal(missing.code, 5, missing.stderr);
     assert.equal(missing.stderr.trimEnd().split('\n').length, 1, missing.stderr);
-    assert.match(missing.stderr, /^pmg: pmg demo needs the 'test' preset's models .* but the hub refused a file \(not found: .*pmg-test\/tiny-\w+@main.*\); check that HF_ENDPOINT is the hub or a mirror/);
+    assert.match(
+      missing.stderr,
+      /^pmg: pmg demo needs the 'test' preset's models .* but the hub refused a file \(not found: .*pmg-test\/tiny-\w+@main.*\); check that HF_ENDPOINT is the hub or a mirror/,
+    );
     assert.match(missing.stderr.trimEnd(), hint);
 
     // The hub accepts connections and never answers: a timeout after 2 short waits, not minutes.
@@ -211,11 +256,18 @@ test('every failure to fetch the preset (404, a hub that never answers, 5xx) is 
     const elapsed = Date.now() - started;
     assert.equal(hung.code, 7, hung.stderr);
     assert.equal(hung.stderr.trimEnd().split('\n').length, 1, hung.stderr);
-    assert.match(hung.stderr, /but the hub did not answer \(timed out fetching .* after 2 attempts: 127\.0\.0\.1:\d+ accepted the connection but sent no answer within 200ms\); check the network, HF_ENDPOINT or PMG_HUB_TIMEOUT/);
+    assert.match(
+      hung.stderr,
+      /but the hub did not answer \(timed out fetching .* after 2 attempts: 127\.0\.0\.1:\d+ accepted the connection but sent no answer within 200ms\); check the network, HF_ENDPOINT or PMG_HUB_TIMEOUT/,
+    );
     assert.match(hung.stderr.trimEnd(), hint);
     assert.ok(elapsed < 10_000, `took ${elapsed} ms`);
     hub.clearFaults();
-    assert.deepEqual(readdirSync(cwd).filter((name) => name !== 'preset.json' && name !== 'cache'), [], 'nothing written');
+    assert.deepEqual(
+      readdirSync(cwd).filter((name) => name !== 'preset.json' && name !== 'cache'),
+      [],
+      'nothing written',
+    );
   } finally {
     await hub.close();
   }
@@ -235,7 +287,10 @@ test('a 5xx from the hub, and any other failure of a non-tiny demo, ends with th
     );
     assert.ok(error instanceof PmgError);
     assert.equal(error.code, 'download-failed');
-    assert.match(error.message, /but the download failed \(download of .* failed after 2 attempts: HTTP 503 Service Unavailable.*\); run it again to resume where it stopped, or run offline with 'pmg demo --tiny'$/);
+    assert.match(
+      error.message,
+      /but the download failed \(download of .* failed after 2 attempts: HTTP 503 Service Unavailable.*\); run it again to resume where it stopped, or run offline with 'pmg demo --tiny'$/,
+    );
 
     // A connection closed mid-file says what happened; a hub that cannot be reached says that instead.
     hub.clearFaults();
@@ -244,12 +299,18 @@ test('a 5xx from the hub, and any other failure of a non-tiny demo, ends with th
     hub.inject({ kind: 'drop', afterBytes: 50, times: Infinity });
     const dropped = await runDemo({ out: join(cwd, 'out'), tiny: false, preset, store, env: {}, offline: false }).catch((e: unknown) => e);
     assert.ok(dropped instanceof PmgError);
-    assert.match(dropped.message, /but the download failed \(download of \S+ from pmg-test\/tiny-llm@main .* the connection to 127\.0\.0\.1:\d+ closed after 100 B of 200 B/);
+    assert.match(
+      dropped.message,
+      /but the download failed \(download of \S+ from pmg-test\/tiny-llm@main .* the connection to 127\.0\.0\.1:\d+ closed after 100 B of 200 B/,
+    );
     assert.doesNotMatch(dropped.message, /could not be reached/);
     const away = new ModelStore({ cacheDir: join(cwd, 'cache2'), endpoint: 'http://127.0.0.1:9', offline: false, retries: 0 });
     const unreachable = await runDemo({ out: join(cwd, 'out'), tiny: false, preset, store: away, env: {}, offline: false }).catch((e: unknown) => e);
     assert.ok(unreachable instanceof PmgError);
-    assert.match(unreachable.message, /but the hub could not be reached \(.*ECONNREFUSED.*\); connect \(or point HF_ENDPOINT at a mirror\) and run it again, or run offline with 'pmg demo --tiny'$/);
+    assert.match(
+      unreachable.message,
+      /but the hub could not be reached \(.*ECONNREFUSED.*\); connect \(or point HF_ENDPOINT at a mirror\) and run it again, or run offline with 'pmg demo --tiny'$/,
+    );
 
     // Failures that are not about fetching (here: a broken model folder given with --models) get the hint appended.
     const broken = join(cwd, 'broken');

@@ -44,7 +44,7 @@ export const demoCommand: Command = {
     'Writes <out>/index.html (the page), <out>/user-<id>/{best.png,candidate-<i>.png,result.json} and <out>/demo.json,',
     "and prints the page's path as the last line. The first run without --tiny downloads the preset's models",
     '(see docs/demo.md for repo ids and sizes); later runs use the cache (PMG_CACHE_DIR, default ~/.cache/pmg).',
-    "The fast preset (and --tiny) decode the final images with a tiny autoencoder (TAESD); the page says so. Use",
+    'The fast preset (and --tiny) decode the final images with a tiny autoencoder (TAESD); the page says so. Use',
     "--final-decoder vae for the model's own VAE (slower on CPU, finer detail), or --decoder none to skip TAESD.",
     '',
     'Examples:',
@@ -54,7 +54,7 @@ export const demoCommand: Command = {
     '  pmg demo --preset paper --llm openai:http://127.0.0.1:8080/v1 --llm-model qwen2.5-7b-instruct   # your own server',
     '  pmg models fixtures fx && pmg demo --models fx --soft fx/soft   # + soft tokens: target-only, keywords, soft and pmg+soft side by side',
     'With --soft DIR each user also runs target-only, keywords and soft (written to <out>/user-<id>/<method>/), shown beside',
-    'pmg+soft; the LLM body is --llm-body, or <models>/llm-body of --models, or with --tiny the fixtures\' own (docs/soft.md).',
+    "pmg+soft; the LLM body is --llm-body, or <models>/llm-body of --models, or with --tiny the fixtures' own (docs/soft.md).",
   ].join('\n'),
   async run(context) {
     const tiny = booleanOption(context, 'tiny');
@@ -94,7 +94,16 @@ export const demoCommand: Command = {
       ...(steps !== undefined ? { steps } : {}),
       seed,
       ...(alpha !== undefined ? { alpha } : {}),
-      ...(soft ? { soft: { module: soft.module, ...(soft.bodySpec !== undefined ? { bodySpec: soft.bodySpec } : {}), weight: soft.weight, allowLlmMismatch: soft.allowLlmMismatch } } : {}),
+      ...(soft
+        ? {
+            soft: {
+              module: soft.module,
+              ...(soft.bodySpec !== undefined ? { bodySpec: soft.bodySpec } : {}),
+              weight: soft.weight,
+              allowLlmMismatch: soft.allowLlmMismatch,
+            },
+          }
+        : {}),
       device,
       ...(threads !== undefined ? { threads } : {}),
       store: modelStoreForCommand(context),
@@ -116,7 +125,11 @@ export const TINY_HINT = "or run offline with 'pmg demo --tiny'";
 
 export function withTinyHint(error: unknown): unknown {
   if (!isPmgError(error) || ['invalid-argument', 'aborted', 'internal'].includes(error.code) || error.message.endsWith(TINY_HINT)) return error;
-  return new PmgError(error.code, `${error.message.replace(/[\s.;]+$/, '')}; ${TINY_HINT}`, { cause: error, details: error.details, isRetryable: error.isRetryable });
+  return new PmgError(error.code, `${error.message.replace(/[\s.;]+$/, '')}; ${TINY_HINT}`, {
+    cause: error,
+    details: error.details,
+    isRetryable: error.isRetryable,
+  });
 }
 
 function choosePreset(context: CommandContext, name: string): ModelPreset {
@@ -135,15 +148,19 @@ export function readPresetFile(file: string): ModelPreset {
     throw new PmgError('invalid-input', `cannot read ${PRESET_FILE_ENV} file ${file}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
   }
   for (const key of ['name', 'llm', 'clip', 'sd'] as const) {
-    if (typeof value[key] !== 'string' || !value[key]) throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "${key}" must be a non-empty string`);
+    if (typeof value[key] !== 'string' || !value[key])
+      throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "${key}" must be a non-empty string`);
   }
   for (const key of ['steps', 'guidance', 'width', 'height', 'downloadBytes'] as const) {
-    if (typeof value[key] !== 'number' || !Number.isFinite(value[key])) throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "${key}" must be a number`);
+    if (typeof value[key] !== 'number' || !Number.isFinite(value[key]))
+      throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "${key}" must be a number`);
   }
-  if (value.decoder !== undefined && (typeof value.decoder !== 'string' || !value.decoder)) throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "decoder" must be a non-empty string`);
+  if (value.decoder !== undefined && (typeof value.decoder !== 'string' || !value.decoder))
+    throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "decoder" must be a non-empty string`);
   if (value.finalDecoder !== undefined && !decoderKinds.includes(value.finalDecoder)) {
     throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "finalDecoder" must be ${decoderKinds.join(' or ')}`);
   }
-  if (value.finalDecoder === 'tiny' && !value.decoder) throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "finalDecoder" "tiny" needs a "decoder"`);
+  if (value.finalDecoder === 'tiny' && !value.decoder)
+    throw new PmgError('invalid-input', `${PRESET_FILE_ENV} file ${file}: "finalDecoder" "tiny" needs a "decoder"`);
   return { description: '', ...value } as ModelPreset;
 }

@@ -25,17 +25,44 @@ after(() => {
 });
 
 const run = (...argv: string[]) => runCli(argv, { cwd: tmp, env: { PMG_OFFLINE: '1', PMG_CACHE_DIR: join(tmp, 'cache') } });
-const base = ['eval', '--dataset', 'movielens', '--data', excerpt, '--posters', 'posters', '--models', 'fx', '--metrics-models', 'fx', '--steps', '2', '--size', '32', '--limit', '2', '--no-cache'];
+const base = [
+  'eval',
+  '--dataset',
+  'movielens',
+  '--data',
+  excerpt,
+  '--posters',
+  'posters',
+  '--models',
+  'fx',
+  '--metrics-models',
+  'fx',
+  '--steps',
+  '2',
+  '--size',
+  '32',
+  '--limit',
+  '2',
+  '--no-cache',
+];
 
 test('--methods target-only,keywords,soft,pmg --soft: one report with all four rows; soft tokens once per sample; the config keeps the module', async () => {
   const first = await run(...base, '--methods', 'target-only,keywords,soft,pmg', '--alpha', '0.67', '--soft', 'fx/soft', '--out', 'runs/ablation');
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, /^2 sample\(s\) evaluated \(0 from an earlier start, 8 generation call\(s\) now\)/m);
   const report = readFileSync(join(tmp, 'runs/ablation/report.md'), 'utf8');
-  for (const label of ['target-only', 'keywords', 'soft', 'pmg+soft α=0.67']) assert.match(report, new RegExp(`^\\| ${label.replace('+', '\\+')} \\| 2 \\|`, 'm'), label);
+  for (const label of ['target-only', 'keywords', 'soft', 'pmg+soft α=0.67'])
+    assert.match(report, new RegExp(`^\\| ${label.replace('+', '\\+')} \\| 2 \\|`, 'm'), label);
   assert.match(report, /soft module: .*fx\/soft \(fingerprint [0-9a-f]{12}…, P 4, N 4, w_s 1; LLM body .*fx\/llm-body\)/);
   const csv = readFileSync(join(tmp, 'runs/ablation/results.csv'), 'utf8');
-  assert.deepEqual(csv.trim().split('\n').slice(1).map((l) => l.split(',').slice(2, 4).join('@')), ['target-only@', 'keywords@', 'soft@', 'pmg@0.67', 'target-only@', 'keywords@', 'soft@', 'pmg@0.67']);
+  assert.deepEqual(
+    csv
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').slice(2, 4).join('@')),
+    ['target-only@', 'keywords@', 'soft@', 'pmg@0.67', 'target-only@', 'keywords@', 'soft@', 'pmg@0.67'],
+  );
   assert.match(first.stdout, /^soft tokens: 2 computed with the LLM body, 2 taken from the cache$/m, 'one LLM pass per sample, shared by soft and pmg');
   const store = RunStore.openExisting(join(tmp, 'runs/ablation'));
   try {
@@ -46,7 +73,13 @@ test('--methods target-only,keywords,soft,pmg --soft: one report with all four r
   }
   // Another module's weights under the same flags are another run.
   const tiny = tinyLlmBodyIdentity();
-  const other = initSoftModule({ body: { id: 'tiny', config: tiny.config, fingerprint: tiny.fingerprint }, condWidth: 768, scene: 'movie', templateVersion: '1', seed: 1 });
+  const other = initSoftModule({
+    body: { id: 'tiny', config: tiny.config, fingerprint: tiny.fingerprint },
+    condWidth: 768,
+    scene: 'movie',
+    templateVersion: '1',
+    seed: 1,
+  });
   writeSoftModule(join(tmp, 'other-soft'), other.config, other.tensors);
   const resumed = await run(...base, '--methods', 'target-only,keywords,soft,pmg', '--alpha', '0.67', '--soft', 'other-soft', '--out', 'runs/ablation');
   assert.equal(resumed.code, 2);

@@ -24,7 +24,26 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out: stdout, err: stderr };
 }
 
-const base = ['eval', '--dataset', 'movielens', '--data', excerpt, '--posters', 'posters', '--models', 'fx', '--metrics-models', 'fx', '--steps', '2', '--size', '32', '--limit', '2', '--no-cache'];
+const base = [
+  'eval',
+  '--dataset',
+  'movielens',
+  '--data',
+  excerpt,
+  '--posters',
+  'posters',
+  '--models',
+  'fx',
+  '--metrics-models',
+  'fx',
+  '--steps',
+  '2',
+  '--size',
+  '32',
+  '--limit',
+  '2',
+  '--no-cache',
+];
 
 describe('pmg eval', () => {
   it('runs, prints where the report is, resumes with no work, and writes a human sheet', async () => {
@@ -34,14 +53,24 @@ describe('pmg eval', () => {
     assert.match(first.out, /^report: .*runs\/ok\/report\.html$/m);
     assert.match(first.err, /eval: /, 'progress on stderr');
     const csv = readFileSync(join(tmp, 'runs/ok/results.csv'), 'utf8');
-    assert.deepEqual(csv.trim().split('\n').slice(1).map((l) => l.split(',').slice(2, 4).join('@')), ['target-only@', 'pmg@0.5', 'pmg@0.8', 'target-only@', 'pmg@0.5', 'pmg@0.8']);
+    assert.deepEqual(
+      csv
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',').slice(2, 4).join('@')),
+      ['target-only@', 'pmg@0.5', 'pmg@0.8', 'target-only@', 'pmg@0.5', 'pmg@0.8'],
+    );
     const again = await run(...base, '--methods', 'target-only,pmg', '--alpha', '0.5,0.8', '--out', 'runs/ok');
     assert.equal(again.code, 0, again.err);
     assert.match(again.out, /\(2 from an earlier start, 0 generation call\(s\) now\)/);
     assert.equal(readFileSync(join(tmp, 'runs/ok/results.csv'), 'utf8'), csv);
     const other = await run(...base, '--methods', 'pmg', '--out', 'runs/ok');
     assert.equal(other.code, 2);
-    assert.equal(other.err, `pmg: ${join(tmp, 'runs/ok')} holds a run with other settings: alphas (was 0.5,0.8, now 0.5,0.67,0.8); methods (was target-only,pmg, now pmg); use another --out, or the same flags to resume\n`);
+    assert.equal(
+      other.err,
+      `pmg: ${join(tmp, 'runs/ok')} holds a run with other settings: alphas (was 0.5,0.8, now 0.5,0.67,0.8); methods (was target-only,pmg, now pmg); use another --out, or the same flags to resume\n`,
+    );
     // A sheet folder left half-written by a killed run is removed by the next one.
     const orphan = join(tmp, 'runs/ok/human', `pmg@0.8-vs-target-only.tmp-${deadPid()}`);
     mkdirSync(orphan, { recursive: true });
@@ -58,7 +87,9 @@ describe('pmg eval', () => {
     writeTinyAutoencoder(join(tmp, 'taesd'));
     const first = await run(...base, '--methods', 'target-only', '--limit', '1', '--decoder', 'taesd', '--out', 'runs/tiny');
     assert.equal(first.code, 0, first.err);
-    const pngs = readdirSync(join(tmp, 'runs/tiny'), { recursive: true }).map(String).filter((f) => f.endsWith('.png'));
+    const pngs = readdirSync(join(tmp, 'runs/tiny'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.png'));
     assert.ok(pngs.length > 0);
     for (const png of pngs) assert.equal(JSON.parse(textChunks(readFileSync(join(tmp, 'runs/tiny', png)))['pmg']!.text).decoder.kind, 'tiny', png);
     const other = await run(...base, '--methods', 'target-only', '--limit', '1', '--decoder', 'taesd', '--final-decoder', 'vae', '--out', 'runs/tiny');
@@ -67,13 +98,29 @@ describe('pmg eval', () => {
   });
 
   const bad: [string, string[], RegExp][] = [
-    ['missing data folder', ['eval', ...base.slice(1).map((a) => (a === excerpt ? join(tmp, 'nope') : a)), '--out', 'runs/x'], /^pmg: MovieLens folder not found: .*nope \(check --data\)\n$/],
-    ['missing poster folder', [...base.map((a) => (a === 'posters' ? 'no-posters' : a)), '--out', 'runs/x'], /^pmg: image folder not found: .*no-posters \(set by --posters\)\n$/],
-    ['unknown method', [...base, '--methods', 'pmg,dreambooth', '--out', 'runs/x'], /^pmg: unknown method 'dreambooth' in --methods; use target-only, keywords, soft, pmg\n$/],
+    [
+      'missing data folder',
+      ['eval', ...base.slice(1).map((a) => (a === excerpt ? join(tmp, 'nope') : a)), '--out', 'runs/x'],
+      /^pmg: MovieLens folder not found: .*nope \(check --data\)\n$/,
+    ],
+    [
+      'missing poster folder',
+      [...base.map((a) => (a === 'posters' ? 'no-posters' : a)), '--out', 'runs/x'],
+      /^pmg: image folder not found: .*no-posters \(set by --posters\)\n$/,
+    ],
+    [
+      'unknown method',
+      [...base, '--methods', 'pmg,dreambooth', '--out', 'runs/x'],
+      /^pmg: unknown method 'dreambooth' in --methods; use target-only, keywords, soft, pmg\n$/,
+    ],
     ['unknown metric', [...base, '--metrics', 'lpips,hpsv9', '--out', 'runs/x'], /^pmg: unknown metric 'hpsv9'; known metrics: .*\n$/],
     ['set metric', [...base, '--metrics', 'fid', '--out', 'runs/x'], /^pmg: metric 'fid' compares image sets.*\n$/],
     ['bad alpha', [...base, '--alpha', '0.5,1.5', '--out', 'runs/x'], /^pmg: --alpha: '1\.5' is not a number between 0 and 1\n$/],
-    ['no LPIPS network', [...base.filter((a, i) => a !== '--metrics-models' && base[i - 1] !== '--metrics-models'), '--out', 'runs/x'], /^pmg: metric 'lpips' needs a lpips network: pass --metrics-models DIR.*\n$/],
+    [
+      'no LPIPS network',
+      [...base.filter((a, i) => a !== '--metrics-models' && base[i - 1] !== '--metrics-models'), '--out', 'runs/x'],
+      /^pmg: metric 'lpips' needs a lpips network: pass --metrics-models DIR.*\n$/,
+    ],
     ['no --out', [...base], /^pmg: missing --out DIR.*\n$/],
     ['no run for the human sheet', ['eval', '--human-sheet', '--out', 'runs/none'], /^pmg: .*runs\/none has no eval run \(run\.sqlite is missing\).*\n$/],
   ];

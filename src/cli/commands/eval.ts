@@ -46,7 +46,12 @@ export const evalCommand: Command = {
     protocol: { type: 'string', value: 'NAME', description: 'official or window (default: official; stickers: window)' },
     split: { type: 'string', value: 'NAME', description: 'window protocol: train, val or test part of the 8:1:1 split' },
     limit: { type: 'string', value: 'N', description: 'evaluate at most N samples', default: '50' },
-    methods: { type: 'string', value: 'LIST', description: `comma-separated: ${EVAL_METHODS.join(', ')} (soft needs --soft)`, default: DEFAULT_EVAL_METHODS.join(',') },
+    methods: {
+      type: 'string',
+      value: 'LIST',
+      description: `comma-separated: ${EVAL_METHODS.join(', ')} (soft needs --soft)`,
+      default: DEFAULT_EVAL_METHODS.join(','),
+    },
     ...softCommandOptions,
     alpha: { type: 'string', value: 'LIST', description: 'α values of pmg, z = α·log d_p + (1−α)·log d_t', default: DEFAULT_ALPHAS },
     metrics: { type: 'string', value: 'LIST', description: `comma-separated: ${EVAL_METRICS.join(', ')}`, default: DEFAULT_EVAL_METRICS.join(',') },
@@ -55,7 +60,11 @@ export const evalCommand: Command = {
     ...decoderCommandOptions,
     ...llmCommandOptions,
     ...captionerCommandOption,
-    'prompt-style': { type: 'string', value: 'STYLE', description: "official (the authors' negative prompts and sticker prefix) or pmg (pmg's own); default: the preset's (paper: official), else pmg" },
+    'prompt-style': {
+      type: 'string',
+      value: 'STYLE',
+      description: "official (the authors' negative prompts and sticker prefix) or pmg (pmg's own); default: the preset's (paper: official), else pmg",
+    },
     steps: { type: 'string', value: 'N', description: "denoising steps (default: the preset's)" },
     size: { type: 'string', value: 'PX', description: "output side in pixels, a multiple of 8 (default: the preset's)" },
     seed: { type: 'string', value: 'S', description: 'seed of the noise (the same for every sample and method) and of the protocol', default: '0' },
@@ -72,7 +81,7 @@ export const evalCommand: Command = {
     '  pmg eval --human-sheet --out runs/ml50 --pairs pmg:target-only,pmg:keywords',
     'A killed run continues where it stopped when started again with the same flags and --out (another config is refused).',
     'The paper\'s "keywords vs embeddings vs both" ablation: --methods target-only,keywords,soft,pmg --soft DIR (the soft rows are target +',
-    'soft tokens, the pmg rows keywords + soft tokens, labelled pmg+soft; each sample\'s soft tokens are computed once; docs/soft.md).',
+    "soft tokens, the pmg rows keywords + soft tokens, labelled pmg+soft; each sample's soft tokens are computed once; docs/soft.md).",
     '  pmg models fixtures fx && pmg eval --dataset movielens --data ml --posters p --models fx --metrics-models fx --steps 2 --size 64 --limit 5 --methods target-only,keywords,soft,pmg --soft fx/soft --out runs/ablation',
     'Metric networks: lpips needs <metrics-models>/lpips (see src/metrics/README.md to convert real weights); clip-i/clip-t use',
     `<metrics-models>/clip, else ${METRICS['clip-i'].defaultModel} from the model store; dino needs <metrics-models>/dino.`,
@@ -91,7 +100,10 @@ function outDir(context: CommandContext): string {
 }
 
 function list(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function folderFlag(context: CommandContext, name: string): string | undefined {
@@ -105,7 +117,8 @@ function folderFlag(context: CommandContext, name: string): string | undefined {
 export function parseMethods(text: string): EvalMethod[] {
   const methods: EvalMethod[] = [];
   for (const name of list(text)) {
-    if (!(EVAL_METHODS as readonly string[]).includes(name)) throw new PmgError('invalid-argument', `unknown method '${name}' in --methods; use ${EVAL_METHODS.join(', ')}`);
+    if (!(EVAL_METHODS as readonly string[]).includes(name))
+      throw new PmgError('invalid-argument', `unknown method '${name}' in --methods; use ${EVAL_METHODS.join(', ')}`);
     if (!methods.includes(name as EvalMethod)) methods.push(name as EvalMethod);
   }
   if (!methods.length) throw new PmgError('invalid-argument', `--methods is empty; use some of ${EVAL_METHODS.join(', ')}`);
@@ -115,7 +128,8 @@ export function parseMethods(text: string): EvalMethod[] {
 export function parseAlphas(text: string): number[] {
   const values = list(text).map((part) => {
     const value = Number(part);
-    if (part === '' || !Number.isFinite(value) || value < 0 || value > 1) throw new PmgError('invalid-argument', `--alpha: '${part}' is not a number between 0 and 1`);
+    if (part === '' || !Number.isFinite(value) || value < 0 || value > 1)
+      throw new PmgError('invalid-argument', `--alpha: '${part}' is not a number between 0 and 1`);
     return value;
   });
   if (!values.length) throw new PmgError('invalid-argument', '--alpha is empty; give α values like 0.5,0.67,0.8');
@@ -157,7 +171,8 @@ async function evaluate(context: CommandContext): Promise<number> {
   resolveModelSpecs(modelSpec, io.cwd); // the model and decoder choice, checked before anything loads
   const soft = softChoice(context, modelsFolderOf(context, modelsText));
   if (methods.includes('soft') && !soft) throw new PmgError('invalid-argument', '--methods soft needs --soft DIR (a soft module)');
-  if (soft && !methods.some((m) => softMethods.includes(m))) throw new PmgError('invalid-argument', `--soft is used by the methods ${softMethods.join(' and ')}; add one of them to --methods`);
+  if (soft && !methods.some((m) => softMethods.includes(m)))
+    throw new PmgError('invalid-argument', `--soft is used by the methods ${softMethods.join(' and ')}; add one of them to --methods`);
 
   // 2. Metric networks (folders checked now; hub CLIP resolved by the store later).
   const folders: Partial<Record<'lpips' | 'clip' | 'dino', string>> = {};
@@ -167,7 +182,10 @@ async function evaluate(context: CommandContext): Promise<number> {
     const candidate = metricsModels ? join(metricsModels, folder) : undefined;
     if (candidate && existsSync(candidate)) folders[folder] = candidate;
     else if (folder !== 'clip') {
-      throw new PmgError('invalid-argument', `metric '${metric}' needs a ${folder} network: pass --metrics-models DIR with a ${folder}/ folder (e.g. from 'pmg models fixtures DIR'), or leave ${metric} out of --metrics`);
+      throw new PmgError(
+        'invalid-argument',
+        `metric '${metric}' needs a ${folder} network: pass --metrics-models DIR with a ${folder}/ folder (e.g. from 'pmg models fixtures DIR'), or leave ${metric} out of --metrics`,
+      );
     }
   }
 
@@ -251,8 +269,13 @@ async function evaluate(context: CommandContext): Promise<number> {
       ...(softBranch ? { soft: softBranch.request } : {}),
     });
     const files = await writeReport(store, out);
-    const skipped = Object.entries(summary.skipped).map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
-    io.stdout.write(`${summary.samples} sample(s) evaluated (${summary.alreadyDone} from an earlier start, ${summary.personalizeCalls} generation call(s) now); skipped: ${skipped}\n`);
+    const skipped =
+      Object.entries(summary.skipped)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ') || 'none';
+    io.stdout.write(
+      `${summary.samples} sample(s) evaluated (${summary.alreadyDone} from an earlier start, ${summary.personalizeCalls} generation call(s) now); skipped: ${skipped}\n`,
+    );
     if (softBranch) io.stdout.write(`soft tokens: ${summary.soft.computed} computed with the LLM body, ${summary.soft.reused} taken from the cache\n`);
     io.stdout.write(`report: ${files.html}\nreport: ${files.markdown}\nresults: ${files.csv}\n`);
     return 0;
@@ -281,7 +304,8 @@ async function evaluate(context: CommandContext): Promise<number> {
 async function humanSheet(context: CommandContext): Promise<number> {
   const out = outDir(context);
   for (const flag of ['dataset', 'data', 'posters', 'models']) {
-    if (stringOption(context, flag) !== undefined) throw new PmgError('invalid-argument', `--${flag} is not used with --human-sheet (the run in --out has the data)`);
+    if (stringOption(context, flag) !== undefined)
+      throw new PmgError('invalid-argument', `--${flag} is not used with --human-sheet (the run in --out has the data)`);
   }
   const store = RunStore.openExisting(out);
   try {

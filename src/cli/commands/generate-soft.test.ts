@@ -15,7 +15,13 @@ let root: string;
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'pmg-generate-soft-'));
   await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd', 'soft', 'llm-body', 'llm-body-gqa'] });
-  writeFileSync(join(root, 'h.json'), JSON.stringify([{ title: 'Heat', genres: ['Action', 'Crime'] }, { title: 'Toy Story (1995)', genres: ['Animation'] }]));
+  writeFileSync(
+    join(root, 'h.json'),
+    JSON.stringify([
+      { title: 'Heat', genres: ['Action', 'Crime'] },
+      { title: 'Toy Story (1995)', genres: ['Animation'] },
+    ]),
+  );
   writeFileSync(join(root, 't.json'), JSON.stringify({ title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' }));
 });
 after(() => {
@@ -26,7 +32,23 @@ function pmg(args: string[]) {
   return runCli(args, { cwd: root, env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' } });
 }
 
-const common = ['generate', '--models', 'fx', '--scene', 'movie', '--history', 'h.json', '--target', 't.json', '--steps', '3', '--width', '64', '--height', '64'];
+const common = [
+  'generate',
+  '--models',
+  'fx',
+  '--scene',
+  'movie',
+  '--history',
+  'h.json',
+  '--target',
+  't.json',
+  '--steps',
+  '3',
+  '--width',
+  '64',
+  '--height',
+  '64',
+];
 
 interface SoftResult {
   method: string;
@@ -42,7 +64,10 @@ test('generate --soft: every candidate is conditioned with the soft tokens (cont
   assert.equal(run.code, 0, run.stderr);
   const r = result('o-pmg');
   assert.equal(r.method, 'pmg');
-  assert.deepEqual(r.candidates.map((c) => c.contextTokens), [81, 81]);
+  assert.deepEqual(
+    r.candidates.map((c) => c.contextTokens),
+    [81, 81],
+  );
   assert.equal(r.soft!.module, join(root, 'fx', 'soft'));
   assert.deepEqual([r.soft!.P, r.soft!.N, r.soft!.weight, r.soft!.cached], [4, 4, 1, false]);
   assert.match(r.soft!.fingerprint, /^[0-9a-f]{64}$/);
@@ -102,7 +127,12 @@ test('bad soft input: one line each, the right exit code, nothing written', asyn
     return dir;
   };
   mkdirSync(join(root, 'bad'), { recursive: true });
-  const other = initSoftModule({ body: { id: 'meta-llama/Llama-2-7b-chat-hf', config: { ...tiny.config, hidden: 32 }, fingerprint: 'd'.repeat(64) }, condWidth: 768, scene: 'movie', templateVersion: '1' });
+  const other = initSoftModule({
+    body: { id: 'meta-llama/Llama-2-7b-chat-hf', config: { ...tiny.config, hidden: 32 }, fingerprint: 'd'.repeat(64) },
+    condWidth: 768,
+    scene: 'movie',
+    templateVersion: '1',
+  });
   writeSoftModule(join(root, 'bad', 'other-llm'), other.config, other.tensors);
   const shapes = bad('shapes');
   const config = JSON.parse(readFileSync(join(shapes, SOFT_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
@@ -113,7 +143,11 @@ test('bad soft input: one line each, the right exit code, nothing written', asyn
   const bytes = readFileSync(join(truncated, SOFT_WEIGHTS_FILE));
   writeFileSync(join(truncated, SOFT_WEIGHTS_FILE), bytes.subarray(0, 1000));
   const cases: [string[], number, RegExp][] = [
-    [['--soft', 'bad/other-llm'], 2, /soft module .*other-llm was made for an LLM with hidden 32, 2 layers, .*\(meta-llama\/Llama-2-7b-chat-hf\), but the LLM body .*llm-body has hidden 64/],
+    [
+      ['--soft', 'bad/other-llm'],
+      2,
+      /soft module .*other-llm was made for an LLM with hidden 32, 2 layers, .*\(meta-llama\/Llama-2-7b-chat-hf\), but the LLM body .*llm-body has hidden 64/,
+    ],
     [['--soft', 'bad/shapes'], 4, /tensor 'prefix' has shape \[4, 128\]; soft_config\.json needs \[6, 128\]/],
     [['--soft', 'bad/n0'], 4, /"N" is 0: a soft module needs at least one multimodal token/],
     [['--soft', 'bad/truncated'], 4, /soft\.safetensors is not a valid safetensors file: .*truncated/],

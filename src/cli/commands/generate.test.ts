@@ -19,7 +19,13 @@ let root: string;
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'pmg-generate-'));
   await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd', 'captioner'] });
-  writeFileSync(join(root, 'h.json'), JSON.stringify([{ title: 'Heat', genres: ['Action', 'Crime'] }, { title: 'Toy Story (1995)', genres: ['Animation'] }]));
+  writeFileSync(
+    join(root, 'h.json'),
+    JSON.stringify([
+      { title: 'Heat', genres: ['Action', 'Crime'] },
+      { title: 'Toy Story (1995)', genres: ['Animation'] },
+    ]),
+  );
   writeFileSync(join(root, 't.json'), JSON.stringify({ title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' }));
 });
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -28,7 +34,24 @@ function pmg(args: string[]) {
   return runCli(args, { cwd: root, env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' } });
 }
 
-const common = ['generate', '--models', 'fx', '--scene', 'movie', '--history', 'h.json', '--target', 't.json', '--steps', '4', '--width', '64', '--height', '64', '--no-cache'];
+const common = [
+  'generate',
+  '--models',
+  'fx',
+  '--scene',
+  'movie',
+  '--history',
+  'h.json',
+  '--target',
+  't.json',
+  '--steps',
+  '4',
+  '--width',
+  '64',
+  '--height',
+  '64',
+  '--no-cache',
+];
 
 interface ResultJson {
   scene: string;
@@ -109,7 +132,13 @@ test('--target-weight (embed) and --preview-scale are used and recorded in resul
   const r = await pmg(argv);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(readFileSync(join(root, 'tw', 'result.json'), 'utf8')) as ResultJson & { settings: Record<string, unknown> };
-  assert.deepEqual(result.candidates.map((c) => c.weights), [{ preference: 0.5, target: 0.75 }, { preference: 1, target: 0.75 }]);
+  assert.deepEqual(
+    result.candidates.map((c) => c.weights),
+    [
+      { preference: 0.5, target: 0.75 },
+      { preference: 1, target: 0.75 },
+    ],
+  );
   assert.equal(result.settings.previewScale, 4);
   assert.equal(result.settings.previewScaleUsed, 2, '16x16 latents: 4 would leave 4x4, so 2 is used');
   for (const c of result.candidates) assert.equal(PNG.sync.read(readFileSync(join(root, 'tw', c.image))).width, 128);
@@ -127,7 +156,11 @@ test('an existing non-empty --out keeps its other files and gets ours', async ()
 test('result.json records the texts d_t and d_p were scored against; the paper-style negative prompts with --prompt-style official', async () => {
   const r = await pmg([...common, '--weights', '1', '--prompt-style', 'official', '--out', 'scoring']);
   assert.equal(r.code, 0, r.stderr);
-  const result = JSON.parse(readFileSync(join(root, 'scoring', 'result.json'), 'utf8')) as ResultJson & { scoring: { targetText: string; preferenceText: string }; settings: { promptStyle: string }; candidates: { negative: string }[] };
+  const result = JSON.parse(readFileSync(join(root, 'scoring', 'result.json'), 'utf8')) as ResultJson & {
+    scoring: { targetText: string; preferenceText: string };
+    settings: { promptStyle: string };
+    candidates: { negative: string }[];
+  };
   assert.equal(result.scoring.targetText, "movie poster, Alien, named 'Alien', vintage, noir, neon, retro, pastel");
   assert.equal(result.scoring.preferenceText, result.keywords.preference.join(', '));
   assert.ok(result.prompt[0]!.startsWith(result.scoring.targetText));
@@ -203,14 +236,22 @@ test('--latents: one row shared by every candidate, recorded in result.json and 
   writeNpyFloat32(join(root, 'start.npy'), new SeededRandom(3).fillGaussian(new Float32Array(256)), [1, 4, 8, 8]);
   const r = await pmg([...common, '--weights', '1,2', '--latents', 'start.npy', '--out', 'out-latents']);
   assert.equal(r.code, 0, r.stderr);
-  const sha256 = createHash('sha256').update(readFileSync(join(root, 'start.npy'))).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(readFileSync(join(root, 'start.npy')))
+    .digest('hex');
   const result = JSON.parse(readFileSync(join(root, 'out-latents', 'result.json'), 'utf8')) as { settings: { latents: unknown } };
   assert.deepEqual(result.settings.latents, { file: join(root, 'start.npy'), sha256 });
   for (const name of ['candidate-0.png', 'candidate-1.png', 'best.png']) {
     const png = readFileSync(join(root, 'out-latents', name));
-    assert.ok(walkPng(png).every((c) => c.crcOk), name);
+    assert.ok(
+      walkPng(png).every((c) => c.crcOk),
+      name,
+    );
     const texts = textChunks(png);
-    assert.match(texts['parameters']!.text, /^movie poster, Alien, named 'Alien'.*\nNegative prompt: .*\nSteps: 4, Sampler: PLMS, CFG scale: 7\.5, Seed: 0, Size: 64x64, Model: /);
+    assert.match(
+      texts['parameters']!.text,
+      /^movie poster, Alien, named 'Alien'.*\nNegative prompt: .*\nSteps: 4, Sampler: PLMS, CFG scale: 7\.5, Seed: 0, Size: 64x64, Model: /,
+    );
     const record = JSON.parse(texts['pmg']!.text) as GenerationRecord;
     assert.deepEqual(record.images, [{ seed: 0, latents: { file: join(root, 'start.npy'), sha256, row: 0 } }]);
     assert.equal(record.steps, 4);
@@ -218,7 +259,10 @@ test('--latents: one row shared by every candidate, recorded in result.json and 
   writeNpyFloat32(join(root, 'three.npy'), new Float32Array(768), [3, 4, 8, 8]);
   const bad = await pmg([...common, '--weights', '1,2', '--latents', 'three.npy', '--out', 'out-bad-latents']);
   assert.equal(bad.code, 4);
-  assert.match(bad.stderr.trim(), /--latents .*three\.npy has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\] \(batch, channels, height\/8, width\/8\) for 2 candidate\(s\) --width 64 --height 64$/);
+  assert.match(
+    bad.stderr.trim(),
+    /--latents .*three\.npy has shape \[3, 4, 8, 8\]; expected \[2 or 1, 4, 8, 8\] \(batch, channels, height\/8, width\/8\) for 2 candidate\(s\) --width 64 --height 64$/,
+  );
   assert.ok(!existsSync(join(root, 'out-bad-latents')));
 });
 
@@ -226,8 +270,15 @@ test('generate --memory-budget --verbose: the plan on stderr and in settings.mem
   const r = await pmg([...common, '--guidance', '7.5', '--memory-budget', '5GB', '--verbose', '--out', 'out-memory']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^UNet: 4 rows per step in 1 call \(budget 5\.0 GB, /m);
-  const settings = (JSON.parse(readFileSync(join(root, 'out-memory', 'result.json'), 'utf8')) as { settings: { memory: { unet: Record<string, unknown>; vae: Record<string, unknown> } } }).settings;
-  assert.deepEqual([settings.memory.unet.rows, settings.memory.unet.rowsPerCall, settings.memory.unet.budgetBytes, settings.memory.vae.reason], [4, 4, 5 * 2 ** 30, 'one-tile']);
+  const settings = (
+    JSON.parse(readFileSync(join(root, 'out-memory', 'result.json'), 'utf8')) as {
+      settings: { memory: { unet: Record<string, unknown>; vae: Record<string, unknown> } };
+    }
+  ).settings;
+  assert.deepEqual(
+    [settings.memory.unet.rows, settings.memory.unet.rowsPerCall, settings.memory.unet.budgetBytes, settings.memory.vae.reason],
+    [4, 4, 5 * 2 ** 30, 'one-tile'],
+  );
 
   const wide = await pmg([...common.map((a, i) => (common[i - 1] === '--width' ? '576' : a)), '--vae-tiling', 'on', '--out', 'out-tiled']);
   assert.equal(wide.code, 0, wide.stderr);

@@ -12,7 +12,15 @@ import { checkWeights, type ConditioningMode } from '../../personalize/condition
 import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
 import { checkCaptionable } from '../../personalize/verbalize.js';
 import { loadModelSet, resolveModelSpecs, type ModelSetSpec } from '../../personalize/model-set.js';
-import { checkPersonalizeRequest, conditioningModes, personalize, personalizeMethods, searchStrategies, type PersonalizeMethod, type SearchStrategy } from '../../personalize/personalize.js';
+import {
+  checkPersonalizeRequest,
+  conditioningModes,
+  personalize,
+  personalizeMethods,
+  searchStrategies,
+  type PersonalizeMethod,
+  type SearchStrategy,
+} from '../../personalize/personalize.js';
 import { checkGenerationJob, type GenerationJob } from '../../jobs/generation-job.js';
 import { jobToPersonalizeRequest } from '../../jobs/job-request.js';
 import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
@@ -37,7 +45,7 @@ import { modelsFolderOf, openSoftBranch, softChoice, softCommandOptions } from '
 /** `--weights 1,2` → [1, 2]; an empty list or a non-number is an error naming the flag. */
 export function parseWeightList(text: string): number[] {
   const parts = text.split(',').map((p) => p.trim());
-  if (!text.trim() || parts.every((p) => p === '')) throw new PmgError('invalid-argument', "--weights is empty; give at least one weight, e.g. --weights 1,2");
+  if (!text.trim() || parts.every((p) => p === '')) throw new PmgError('invalid-argument', '--weights is empty; give at least one weight, e.g. --weights 1,2');
   return parts.map((p) => {
     const value = Number(p);
     if (p === '' || !Number.isFinite(value)) throw new PmgError('invalid-argument', `--weights: '${p}' is not a number; give a comma-separated list like 1,2`);
@@ -61,30 +69,65 @@ export const generateCommand: Command = {
     history: { type: 'string', value: 'FILE', description: 'history JSON: a list of items or {"items", "conversation"}' },
     target: { type: 'string', value: 'FILE', description: 'target JSON: one item (stickers: {"conversation": [...]})' },
     out: { type: 'string', short: 'o', value: 'DIR', description: 'result folder: best.png, candidate-<i>.png, result.json' },
-    models: { type: 'string', value: 'DIR|PRESET', description: `a folder with llm/, clip/, sd/ (and taesd/, used for previews) as 'pmg models fixtures' writes it, or a preset: ${presetNames.join(', ')} (default: ${DEFAULT_PRESET})` },
+    models: {
+      type: 'string',
+      value: 'DIR|PRESET',
+      description: `a folder with llm/, clip/, sd/ (and taesd/, used for previews) as 'pmg models fixtures' writes it, or a preset: ${presetNames.join(', ')} (default: ${DEFAULT_PRESET})`,
+    },
     ...llmCommandOptions,
     clip: { type: 'string', value: 'DIR|ID', description: 'CLIP folder or hub id (transformers.js layout), overrides the one of --models' },
     sd: { type: 'string', value: 'DIR|ID', description: 'Stable Diffusion folder or hub id (diffusers ONNX layout), overrides the one of --models' },
     ...decoderCommandOptions,
-    method: { type: 'string', value: 'M', description: `${personalizeMethods.join('|')} (default: pmg; target-only = no preference, keywords = one fixed weight, soft = target + soft tokens of --soft; pmg adds the soft tokens when --soft is given)` },
+    method: {
+      type: 'string',
+      value: 'M',
+      description: `${personalizeMethods.join('|')} (default: pmg; target-only = no preference, keywords = one fixed weight, soft = target + soft tokens of --soft; pmg adds the soft tokens when --soft is given)`,
+    },
     ...softCommandOptions,
     alpha: { type: 'string', value: 'A', description: 'z = A·log d_p + (1−A)·log d_t, from 0 to 1 (default: 2/3)' },
-    weights: { type: 'string', value: 'W,W', description: 'preference weights, one candidate each (default per scene: movie 1,2; fashion 2,3; sticker 1; embed 0.5,1,1.5)' },
+    weights: {
+      type: 'string',
+      value: 'W,W',
+      description: 'preference weights, one candidate each (default per scene: movie 1,2; fashion 2,3; sticker 1; embed 0.5,1,1.5)',
+    },
     'target-weight': { type: 'string', value: 'W', description: 'embed mode: w_t, the factor of the target part (default 1; repeat mode allows only 1)' },
-    mode: { type: 'string', value: 'MODE', description: 'repeat (repeat the preference keywords w times) or embed (scale their embeddings by w)', default: 'repeat' },
-    search: { type: 'string', value: 'S', description: 'exhaustive (all candidates to the end) or early (finish only the best previews)', default: 'exhaustive' },
+    mode: {
+      type: 'string',
+      value: 'MODE',
+      description: 'repeat (repeat the preference keywords w times) or embed (scale their embeddings by w)',
+      default: 'repeat',
+    },
+    search: {
+      type: 'string',
+      value: 'S',
+      description: 'exhaustive (all candidates to the end) or early (finish only the best previews)',
+      default: 'exhaustive',
+    },
     'early-fraction': { type: 'string', value: 'F', description: 'early search: fraction of the steps before the previews are scored (default 0.4)' },
     'early-keep': { type: 'string', value: 'K', description: 'early search: candidates finished (default 1)' },
-    'preview-scale': { type: 'string', value: '1|2|4', description: 'previews: x0 latents average-pooled SxS before the preview decode (default 2 with the VAE, 1 with a tiny decoder; lowered so the pooled latent stays >= 8x8)' },
+    'preview-scale': {
+      type: 'string',
+      value: '1|2|4',
+      description:
+        'previews: x0 latents average-pooled SxS before the preview decode (default 2 with the VAE, 1 with a tiny decoder; lowered so the pooled latent stays >= 8x8)',
+    },
     ...previewCommandOptions,
     steps: { type: 'string', value: 'N', description: `denoising steps, 1 to ${MAX_STEPS} (default: the preset's, else 30)` },
     guidance: { type: 'string', value: 'G', description: "guidance scale; <= 1 turns guidance off (default: the preset's, else 7.5)" },
     scheduler: { type: 'string', value: 'NAME', description: "scheduler (default: the preset's, else the model's scheduler_config.json)" },
     seed: { type: 'string', value: 'S', description: "seed of pmg's own noise generator (not torch.randn); every candidate uses the same seed", default: '0' },
-    latents: { type: 'string', value: 'FILE.npy', description: 'start from these float32 latents instead of seeded noise: [1, 4, height/8, width/8] shared by every candidate, or one row per candidate' },
+    latents: {
+      type: 'string',
+      value: 'FILE.npy',
+      description: 'start from these float32 latents instead of seeded noise: [1, 4, height/8, width/8] shared by every candidate, or one row per candidate',
+    },
     width: { type: 'string', value: 'W', description: "image width, a multiple of 8 (default: the preset's, else 512)" },
     height: { type: 'string', value: 'H', description: "image height, a multiple of 8 (default: the preset's, else 512)" },
-    'prompt-style': { type: 'string', value: 'STYLE', description: "official (the authors' negative prompts and sticker prefix) or pmg (pmg's own); default: the preset's (paper: official), else pmg" },
+    'prompt-style': {
+      type: 'string',
+      value: 'STYLE',
+      description: "official (the authors' negative prompts and sticker prefix) or pmg (pmg's own); default: the preset's (paper: official), else pmg",
+    },
     ...captionerCommandOption,
     device: { type: 'string', value: 'cpu|cuda', description: 'execution provider', default: 'cpu' },
     threads: { type: 'string', value: 'N', description: "intra-op threads per diffusion session (default: the machine's cores)" },
@@ -99,13 +142,13 @@ export const generateCommand: Command = {
     '  pmg generate --models ./fx --decoder ./fx/taesd --scene movie --history h.json --target t.json --steps 4 --width 64 --height 64 --previews live/ --out result/',
     'The winner has the largest z = alpha*log(d_p) + (1-alpha)*log(d_t) (d = 100*cos of CLIP embeddings; ties go to the lower weight).',
     'With --search early, only finished candidates can win; the others keep their preview image and scores (finished: false).',
-    'A tiny autoencoder (--decoder, the fast preset\'s julienkay/taesd, or DIR/taesd of --models DIR) decodes every preview;',
+    "A tiny autoencoder (--decoder, the fast preset's julienkay/taesd, or DIR/taesd of --models DIR) decodes every preview;",
     'the final images come from it with --final-decoder tiny (the default with --decoder and with the fast preset), else from',
     "the model's VAE. result.json records each image's decoder (candidates[i].decoder) and the final one (settings.finalDecoder).",
     'The LLM is --llm, else "llm" in pmg.config.json, else the one of --models.',
-    'Soft preference tokens (docs/soft.md): --soft DIR adds the module\'s N tokens (times --soft-weight) after the text of every',
+    "Soft preference tokens (docs/soft.md): --soft DIR adds the module's N tokens (times --soft-weight) after the text of every",
     'candidate of --method pmg or soft, computed once per user by the LLM body (--llm-body, default <models>/llm-body) and cached',
-    'with the keyword answers; result.json records the module (soft) and each candidate\'s context length (candidates[i].contextTokens).',
+    "with the keyword answers; result.json records the module (soft) and each candidate's context length (candidates[i].contextTokens).",
     '  pmg models fixtures fx && pmg generate --models fx --soft fx/soft --scene movie --history h.json --target t.json --steps 4 --width 64 --height 64 --out result/',
     "Seeds drive pmg's own generator, not torch.randn: a seed does not give diffusers' image, and images may differ slightly",
     'across CPUs, thread counts and execution providers. --latents FILE.npy (float32, saved with np.save) starts from given',
@@ -144,7 +187,10 @@ export const generateCommand: Command = {
     if (weights) checkWeights(weights, mode);
     const targetWeight = numberOption(context, 'target-weight');
     if (targetWeight !== undefined && targetWeight !== 1 && mode === 'repeat') {
-      throw new PmgError('invalid-argument', `--target-weight ${targetWeight} needs --mode embed: in repeat mode the target keywords are written once (weight 1) and only the preference keywords are repeated`);
+      throw new PmgError(
+        'invalid-argument',
+        `--target-weight ${targetWeight} needs --mode embed: in repeat mode the target keywords are written once (weight 1) and only the preference keywords are repeated`,
+      );
     }
     if (targetWeight !== undefined && targetWeight < 0) throw new PmgError('invalid-argument', `--target-weight must be a number >= 0, got ${targetWeight}`);
     const previewScale = intOption(context, 'preview-scale');
@@ -183,14 +229,36 @@ export const generateCommand: Command = {
       ...optional('promptStyle', style as PromptStyleName | undefined),
       ...optional('decoder', decoders.decoder),
       ...optional('finalDecoder', decoders.finalDecoder),
-      ...(soft && softText ? { soft: { module: resolve(io.cwd, softText), llmBody: soft.bodySpec, weight: soft.weight, ...(soft.allowLlmMismatch ? { allowLlmMismatch: true } : {}) } } : {}),
+      ...(soft && softText
+        ? {
+            soft: {
+              module: resolve(io.cwd, softText),
+              llmBody: soft.bodySpec,
+              weight: soft.weight,
+              ...(soft.allowLlmMismatch ? { allowLlmMismatch: true } : {}),
+            },
+          }
+        : {}),
     };
     const job = withJobFlags(() => checkGenerationJob(jobData), { history: historyFile, target: targetFile });
-    const checked = checkPersonalizeRequest({ ...jobToPersonalizeRequest({ ...job, soft: undefined }), ...(soft ? { soft: { module: soft.module, weight: soft.weight } } : {}) });
-    checkInputs({ candidates: [{ prompt: '' }], steps: checked.steps, guidanceScale: checked.guidance, width: checked.width, height: checked.height, seed: checked.seed });
+    const checked = checkPersonalizeRequest({
+      ...jobToPersonalizeRequest({ ...job, soft: undefined }),
+      ...(soft ? { soft: { module: soft.module, weight: soft.weight } } : {}),
+    });
+    checkInputs({
+      candidates: [{ prompt: '' }],
+      steps: checked.steps,
+      guidanceScale: checked.guidance,
+      width: checked.width,
+      height: checked.height,
+      seed: checked.seed,
+    });
     const latentsFile = stringOption(context, 'latents');
     const count = checked.weights.length;
-    const latents = latentsFile === undefined ? undefined : readLatentsOption(resolve(io.cwd, latentsFile), { count, width: checked.width, height: checked.height, countFlags: `${count} candidate(s)` });
+    const latents =
+      latentsFile === undefined
+        ? undefined
+        : readLatentsOption(resolve(io.cwd, latentsFile), { count, width: checked.width, height: checked.height, countFlags: `${count} candidate(s)` });
     const cacheChoice = keywordCacheChoice(context);
     const llm = llmSettings(context);
     const modelSpec: ModelSetSpec = {
@@ -219,31 +287,34 @@ export const generateCommand: Command = {
       const progress = createProgress({ stream: io.stderr });
       let task: ProgressTask | undefined;
       let lastStep = '';
-      const result = await personalize(models, jobToPersonalizeRequest(job, {
-        ...(softBranch ? { soft: softBranch.request } : {}),
-        ...(latents ? { latents: latents.tensor, latentsSource: latents.source } : {}),
-        keywordOptions: { ...(cache ? { cache } : {}), ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}) },
-        ...(previews ? { onPreview: previews.write, previewEvery: previews.every } : {}),
-        warn,
-        memory,
-        info: verboseSink(context),
-        onProgress: (event) => {
-          if (event.stage === 'generate' && event.step !== undefined && event.total !== undefined) {
-            task ??= progress.start('denoising', event.total, 'steps');
-            task.update(event.step);
-            lastStep = `${event.step}/${event.total}`;
-            if (event.step >= event.total) {
-              task.finish();
+      const result = await personalize(
+        models,
+        jobToPersonalizeRequest(job, {
+          ...(softBranch ? { soft: softBranch.request } : {}),
+          ...(latents ? { latents: latents.tensor, latentsSource: latents.source } : {}),
+          keywordOptions: { ...(cache ? { cache } : {}), ...(captioner.captionImage ? { captioner: captioner.captionImage } : {}) },
+          ...(previews ? { onPreview: previews.write, previewEvery: previews.every } : {}),
+          warn,
+          memory,
+          info: verboseSink(context),
+          onProgress: (event) => {
+            if (event.stage === 'generate' && event.step !== undefined && event.total !== undefined) {
+              task ??= progress.start('denoising', event.total, 'steps');
+              task.update(event.step);
+              lastStep = `${event.step}/${event.total}`;
+              if (event.step >= event.total) {
+                task.finish();
+                task = undefined;
+              }
+            } else if (event.message) {
+              // Early search pauses the denoising for previews: end the bar's line before other lines.
+              task?.finish(`paused at step ${lastStep}`);
               task = undefined;
+              io.stderr.write(`${event.stage}: ${event.message}\n`);
             }
-          } else if (event.message) {
-            // Early search pauses the denoising for previews: end the bar's line before other lines.
-            task?.finish(`paused at step ${lastStep}`);
-            task = undefined;
-            io.stderr.write(`${event.stage}: ${event.message}\n`);
-          }
-        },
-      }));
+          },
+        }),
+      );
       task?.finish();
       // 3. The result folder, atomically.
       const files = await writeResultFolder(out, result, { models: models.ids });

@@ -69,7 +69,12 @@ test('fashion end to end, text output, LLM from pmg.config.json, --no-cache writ
 test('sticker end to end: character and emotion / expression / posture', async () => {
   const r = await pmg(['keywords', '--scene', 'sticker', '--history', 's.json', '--target', 'c.json', '--llm', `onnx:${llmDir}`, '--json'], {
     's.json': JSON.stringify({ items: [{ title: 'cat waving' }, { description: 'cat laughing' }] }),
-    'c.json': JSON.stringify({ conversation: [{ speaker: 'A', text: 'I passed the exam!' }, { speaker: 'B', text: 'Wow' }] }),
+    'c.json': JSON.stringify({
+      conversation: [
+        { speaker: 'A', text: 'I passed the exam!' },
+        { speaker: 'B', text: 'Wow' },
+      ],
+    }),
   });
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
@@ -83,7 +88,10 @@ test('--dataset movielens builds the history with the official protocol', async 
   const cwd = mkdtempSync(join(root, 'run-'));
   const data = join(cwd, 'ml');
   mkdirSync(data);
-  writeFileSync(join(data, 'movies.csv'), 'movieId,title,genres\r\n1,Toy Story (1995),Animation|Comedy\r\n2,Heat (1995),Action|Crime\r\n3,"Alien, The (1979)",Horror\r\n');
+  writeFileSync(
+    join(data, 'movies.csv'),
+    'movieId,title,genres\r\n1,Toy Story (1995),Animation|Comedy\r\n2,Heat (1995),Action|Crime\r\n3,"Alien, The (1979)",Horror\r\n',
+  );
   writeFileSync(join(data, 'ratings.csv'), 'userId,movieId,rating,timestamp\r\n7,1,5.0,100\r\n7,2,4.0,200\r\n7,3,4.5,300\r\n');
   const r = await pmg(['keywords', '--dataset', 'movielens', '--data', 'ml', '--user', '7', '--llm', `onnx:${llmDir}`, '--json', '--no-cache'], {}, cwd);
   assert.equal(r.code, 0, r.stderr);
@@ -104,7 +112,11 @@ test('an image-only item is captioned with --captioner; without one the error na
   const cwd = mkdtempSync(join(root, 'run-'));
   writeFileSync(join(cwd, 'img.png'), PNG.sync.write(png));
   writeFileSync(join(cwd, 'h.json'), JSON.stringify([{ title: 'Linen shirt' }, { id: 'p2', image: 'img.png' }]));
-  const ok = await pmg(['keywords', '--scene', 'fashion', '--history', 'h.json', '--llm', `onnx:${llmDir}`, '--captioner', `onnx:${captionerDir}`, '--json', '--no-cache'], {}, cwd);
+  const ok = await pmg(
+    ['keywords', '--scene', 'fashion', '--history', 'h.json', '--llm', `onnx:${llmDir}`, '--captioner', `onnx:${captionerDir}`, '--json', '--no-cache'],
+    {},
+    cwd,
+  );
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(JSON.parse(ok.stdout).prompts.preference, new RegExp(`0\\. Linen shirt 1\\. ${TINY_CAPTION}`));
   const missing = await pmg(['keywords', '--scene', 'fashion', '--history', 'h.json', '--llm', `onnx:${llmDir}`, '--no-cache'], {}, cwd);
@@ -115,9 +127,26 @@ test('an image-only item is captioned with --captioner; without one the error na
 test('--variant structured through an OpenAI-compatible server uses its JSON-schema mode', async () => {
   const server = await startOpenAiServer({ script: [{ kind: 'json-schema', answer: { keywords: ['Film Noir', 'rain', 'film noir', 'neon'] } }] });
   try {
-    const r = await pmg(['keywords', '--scene', 'movie', '--history', 'h.json', '--llm', `openai:${server.baseUrl}`, '--llm-model', 'm', '--variant', 'structured', '--json', '--no-cache'], {
-      'h.json': history,
-    });
+    const r = await pmg(
+      [
+        'keywords',
+        '--scene',
+        'movie',
+        '--history',
+        'h.json',
+        '--llm',
+        `openai:${server.baseUrl}`,
+        '--llm-model',
+        'm',
+        '--variant',
+        'structured',
+        '--json',
+        '--no-cache',
+      ],
+      {
+        'h.json': history,
+      },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).preference, ['film noir', 'rain', 'neon']);
     assert.equal(server.completionRequests.length, 1);
@@ -130,7 +159,12 @@ test('--variant structured through an OpenAI-compatible server uses its JSON-sch
 
 const badInputs: { name: string; args: string[]; files: Record<string, string>; message: RegExp }[] = [
   { name: 'missing file', args: ['--history', 'nope.json'], files: {}, message: /history file .*nope\.json does not exist/ },
-  { name: 'invalid JSON', args: ['--history', 'h.json'], files: { 'h.json': '[{"title": "a"' }, message: /h\.json: not valid JSON \(line 1, column 15: expected ',' or '}' after property value\)/ },
+  {
+    name: 'invalid JSON',
+    args: ['--history', 'h.json'],
+    files: { 'h.json': '[{"title": "a"' },
+    message: /h\.json: not valid JSON \(line 1, column 15: expected ',' or '}' after property value\)/,
+  },
   {
     name: 'invalid JSON on a later line',
     args: ['--history', 'h.json'],
@@ -145,16 +179,36 @@ const badInputs: { name: string; args: string[]; files: Record<string, string>; 
   },
   { name: 'empty history', args: ['--history', 'h.json'], files: { 'h.json': '[]' }, message: /h\.json: the history is empty/ },
   { name: 'unknown scene', args: ['--scene', 'film', '--history', 'h.json'], files: { 'h.json': history }, message: /unknown scene 'film'/ },
-  { name: 'item with no title', args: ['--history', 'h.json'], files: { 'h.json': '[{"title":"a"},{"genres":["Drama"]}]' }, message: /h\.json: items\[1\] needs a "title"/ },
-  { name: 'title not a string', args: ['--history', 'h.json'], files: { 'h.json': '[{"title":"a"},{"title":"b"},{"title":3}]' }, message: /h\.json: items\[2\]\.title must be a string/ },
+  {
+    name: 'item with no title',
+    args: ['--history', 'h.json'],
+    files: { 'h.json': '[{"title":"a"},{"genres":["Drama"]}]' },
+    message: /h\.json: items\[1\] needs a "title"/,
+  },
+  {
+    name: 'title not a string',
+    args: ['--history', 'h.json'],
+    files: { 'h.json': '[{"title":"a"},{"title":"b"},{"title":3}]' },
+    message: /h\.json: items\[2\]\.title must be a string/,
+  },
   {
     name: '10 MB field',
     args: ['--history', 'h.json'],
     files: { 'h.json': JSON.stringify([{ title: 'a', description: 'x'.repeat(10 * 1024 * 1024) }]) },
     message: /h\.json: items\[0\]\.description is 10485760 characters long, over the limit of 2000/,
   },
-  { name: 'bad target', args: ['--history', 'h.json', '--target', 't.json'], files: { 'h.json': history, 't.json': '{"title": 5}' }, message: /t\.json: title must be a string/ },
-  { name: 'bad count', args: ['--history', 'h.json', '--count', 'lots'], files: { 'h.json': history }, message: /--count must be an integer from 1 to 50, got 'lots'/ },
+  {
+    name: 'bad target',
+    args: ['--history', 'h.json', '--target', 't.json'],
+    files: { 'h.json': history, 't.json': '{"title": 5}' },
+    message: /t\.json: title must be a string/,
+  },
+  {
+    name: 'bad count',
+    args: ['--history', 'h.json', '--count', 'lots'],
+    files: { 'h.json': history },
+    message: /--count must be an integer from 1 to 50, got 'lots'/,
+  },
   { name: 'bad variant', args: ['--history', 'h.json', '--variant', 'fancy'], files: { 'h.json': history }, message: /unknown --variant 'fancy'/ },
 ];
 
@@ -179,7 +233,9 @@ test('unknown keys in pmg.config.json get one warning naming them and the known 
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'preference: vintage, noir, neon\ntarget: (no target given)\n');
   const warnings = r.stderr.split('\n').filter((line) => line.startsWith('pmg: warning:'));
-  assert.deepEqual(warnings, [`pmg: warning: config file ${join(r.cwd, 'pmg.config.json')}: unknown keys "llmmodel", "lm" ignored; pmg reads "llm", "llmModel"`]);
+  assert.deepEqual(warnings, [
+    `pmg: warning: config file ${join(r.cwd, 'pmg.config.json')}: unknown keys "llmmodel", "lm" ignored; pmg reads "llm", "llmModel"`,
+  ]);
   const clean = await pmg(['keywords', '--scene', 'fashion', '--history', 'h.json', '--count', '3', '--no-cache'], {
     'h.json': JSON.stringify([{ title: 'Linen shirt' }]),
     'pmg.config.json': JSON.stringify({ llm: `onnx:${llmDir}` }),

@@ -39,9 +39,11 @@ async function readInputs(context: CommandContext): Promise<Inputs> {
   if (dataset !== undefined) {
     if (dataset !== 'movielens') throw new PmgError('invalid-argument', `unknown dataset '${dataset}'; pmg keywords supports --dataset movielens`);
     for (const flag of ['history', 'target']) {
-      if (stringOption(context, flag) !== undefined) throw new PmgError('invalid-argument', `--${flag} cannot be combined with --dataset; the dataset gives the history and target`);
+      if (stringOption(context, flag) !== undefined)
+        throw new PmgError('invalid-argument', `--${flag} cannot be combined with --dataset; the dataset gives the history and target`);
     }
-    if (sceneFlag !== undefined && sceneFlag !== 'movie') throw new PmgError('invalid-argument', `--dataset movielens is the movie scene; drop --scene ${sceneFlag}`);
+    if (sceneFlag !== undefined && sceneFlag !== 'movie')
+      throw new PmgError('invalid-argument', `--dataset movielens is the movie scene; drop --scene ${sceneFlag}`);
     const data = stringOption(context, 'data');
     const user = stringOption(context, 'user');
     if (!data) throw new PmgError('invalid-argument', '--dataset movielens needs --data DIR (the ml-latest-small folder with ratings.csv and movies.csv)');
@@ -144,4 +146,3 @@ export const keywordsCommand: Command = {
     }
   },
 };
-

@@ -39,13 +39,20 @@ test('transparent pixels are composited over white, and pmg metrics says so (RGB
   rgba.set([255, 0, 0, 255], 0);
   const white = Buffer.alloc(20 * 20 * 3, 255);
   white.set([255, 0, 0], 0);
-  await sharp(rgba, { raw: { width: 20, height: 20, channels: 4 } }).png().toFile(join(dir, 'rgba.png'));
-  await sharp(white, { raw: { width: 20, height: 20, channels: 3 } }).png().toFile(join(dir, 'white.png'));
+  await sharp(rgba, { raw: { width: 20, height: 20, channels: 4 } })
+    .png()
+    .toFile(join(dir, 'rgba.png'));
+  await sharp(white, { raw: { width: 20, height: 20, channels: 3 } })
+    .png()
+    .toFile(join(dir, 'white.png'));
   const text = await run(['metrics', '--metric', 'ssim', join(dir, 'rgba.png'), join(dir, 'white.png')]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^ssim \(higher is closer; transparent pixels are composited over white\)\n/);
   assert.match(text.stdout, /\nssim: 1\.0000 \(value\)\n$/);
-  const json = JSON.parse((await run(['metrics', '--metric', 'ssim', '--json', join(dir, 'rgba.png'), join(dir, 'white.png')])).stdout) as { value: number; transparency: string };
+  const json = JSON.parse((await run(['metrics', '--metric', 'ssim', '--json', join(dir, 'rgba.png'), join(dir, 'white.png')])).stdout) as {
+    value: number;
+    transparency: string;
+  };
   assert.equal(json.value, 1);
   assert.equal(json.transparency, 'transparent pixels are composited over white');
 });

@@ -28,11 +28,11 @@ export const metricsCommand: Command = {
   },
   positionals: { name: 'IMAGE', description: 'generated image, then reference images or folders (clip-t: images; fid: generated set first)', min: 1 },
   details: [
-    'Sizes: ssim, ms-ssim and lpips resize the generated image to each reference\'s size (Lanczos-3);',
+    "Sizes: ssim, ms-ssim and lpips resize the generated image to each reference's size (Lanczos-3);",
     'ms-ssim needs at least 161 px a side (pytorch_msssim: smaller side > 160). clip-t, clip-i, dino and fid resize to their network input.',
     'Conventions: SSIM as scikit-image (gaussian_weights, sigma 1.5, population covariance, data range 255);',
     'CLIP-T as torchmetrics: each image max(100 cos, 0), several images max(mean 100 cos, 0); CLIP and DINO inputs',
-    'are preprocessed as transformers\' image processors do (Pillow resampling), FID inputs as pytorch-fid (bilinear);',
+    "are preprocessed as transformers' image processors do (Pillow resampling), FID inputs as pytorch-fid (bilinear);",
     'LPIPS/FID/DINO networks from ONNX folders (see src/metrics/README.md).',
     'Images are read as 8-bit RGB; transparent pixels are composited over white (EXIF orientation applied).',
     'Example: pmg metrics --metric lpips --model ./lpips-alex out.png history/',
@@ -45,9 +45,15 @@ export const metricsCommand: Command = {
     const text = stringOption(context, 'text');
     if (info.kind === 'text' && !text) throw new PmgError('invalid-argument', "metric 'clip-t' needs --text");
     const [first, ...rest] = context.positionals.map((p) => resolve(context.io.cwd, p));
-    const generatedPaths = info.kind === 'set' ? expandImages(first!) : info.kind === 'text' ? context.positionals.flatMap((p) => expandImages(resolve(context.io.cwd, p))) : [fileOnly(first!)];
+    const generatedPaths =
+      info.kind === 'set'
+        ? expandImages(first!)
+        : info.kind === 'text'
+          ? context.positionals.flatMap((p) => expandImages(resolve(context.io.cwd, p)))
+          : [fileOnly(first!)];
     const referencePaths = info.kind === 'text' ? [] : rest.flatMap(expandImages);
-    if (info.kind !== 'text' && referencePaths.length === 0) throw new PmgError('invalid-argument', `metric '${name}' needs at least one reference image after the generated one`);
+    if (info.kind !== 'text' && referencePaths.length === 0)
+      throw new PmgError('invalid-argument', `metric '${name}' needs at least one reference image after the generated one`);
 
     let modelDir: string | undefined;
     const spec = stringOption(context, 'model') ?? info.defaultModel;

@@ -13,7 +13,12 @@ export const modelsFixturesCommand: Command = {
   name: 'models fixtures',
   summary: 'write tiny random-weight models (llm, clip, ...) in the real folder layouts; --real-scale: full-size ones',
   usage: '<dir> [--only llm,clip] [--json]\n       pmg models fixtures [dir] --real-scale [--only sd15] [--json]',
-  positionals: { name: 'dir', description: 'folder to write into; each model goes to <dir>/<name> (with --real-scale, default <PMG_CACHE_DIR or ~/.cache/pmg>/real-scale)', min: 0, max: 1 },
+  positionals: {
+    name: 'dir',
+    description: 'folder to write into; each model goes to <dir>/<name> (with --real-scale, default <PMG_CACHE_DIR or ~/.cache/pmg>/real-scale)',
+    min: 0,
+    max: 1,
+  },
   options: {
     only: {
       type: 'string',
@@ -23,7 +28,7 @@ export const modelsFixturesCommand: Command = {
     'real-scale': {
       type: 'boolean',
       description:
-        "write random-weight models with the real architectures instead (sd15: SD 1.5 UNet, VAE decoder and encoder, CLIP ViT-L/14 text encoder; 4.0 GB, 20-30 s; taesd: the tiny autoencoder decoder at its real width, 4.9 MB); a complete copy already there is kept",
+        'write random-weight models with the real architectures instead (sd15: SD 1.5 UNet, VAE decoder and encoder, CLIP ViT-L/14 text encoder; 4.0 GB, 20-30 s; taesd: the tiny autoencoder decoder at its real width, 4.9 MB); a complete copy already there is kept',
     },
     json: { type: 'boolean', description: 'print what was written as JSON' },
   },
@@ -39,12 +44,20 @@ export const modelsFixturesCommand: Command = {
   async run(context) {
     const realScale = booleanOption(context, 'real-scale');
     const given = context.positionals[0];
-    if (given === undefined && !realScale) throw new PmgError('invalid-argument', "'pmg models fixtures' needs a folder to write into, e.g. 'pmg models fixtures fx' (only --real-scale has a default folder)");
+    if (given === undefined && !realScale)
+      throw new PmgError(
+        'invalid-argument',
+        "'pmg models fixtures' needs a folder to write into, e.g. 'pmg models fixtures fx' (only --real-scale has a default folder)",
+      );
     const dir = given !== undefined ? resolve(context.io.cwd, given) : realScaleDir(modelStoreOptionsFromEnv(context.io.env, { cwd: context.io.cwd }).cacheDir);
     checkOutputFolder(dir, 'the fixtures folder');
     const onlyText = stringOption(context, 'only');
-    const only = onlyText?.split(',').map((name) => name.trim()).filter((name) => name.length > 0);
-    if (onlyText !== undefined && (!only || only.length === 0)) throw new PmgError('invalid-argument', '--only needs at least one fixture name, e.g. --only llm,clip');
+    const only = onlyText
+      ?.split(',')
+      .map((name) => name.trim())
+      .filter((name) => name.length > 0);
+    if (onlyText !== undefined && (!only || only.length === 0))
+      throw new PmgError('invalid-argument', '--only needs at least one fixture name, e.g. --only llm,clip');
     const { stdout, stderr } = context.io;
     // An interrupted real-scale write leaves `<name>.tmp-<pid>` (gigabytes): remove those of processes that are gone.
     if (realScale) for (const path of await removeOrphanTemporaries(dir)) stderr.write(`removed ${path}, left by an interrupted write\n`);

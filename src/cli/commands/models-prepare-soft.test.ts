@@ -43,10 +43,19 @@ test('--json, --dtype q8 on a quantized export with external data', async () => 
   await writeTinyLlmVariant(join(work, 'q8'), { embedding: 'int8-gather-dequantize', externalData: true });
   const result = await run(['models', 'prepare-soft', 'q8', '--dtype', 'q8', '--out', 'q8-body', '--json']);
   assert.equal(result.code, 0, result.stderr);
-  const parsed = JSON.parse(result.stdout) as { source: { file: string }; table: { from: string }; externalData: Array<{ file: string }>; fingerprint: string; hiddenFrom: string };
+  const parsed = JSON.parse(result.stdout) as {
+    source: { file: string };
+    table: { from: string };
+    externalData: Array<{ file: string }>;
+    fingerprint: string;
+    hiddenFrom: string;
+  };
   assert.equal(parsed.source.file, 'onnx/model_quantized.onnx');
   assert.match(parsed.table.from, /^int8 initializer .* gathered, then DequantizeLinear node .*dequantized once$/);
-  assert.deepEqual(parsed.externalData.map((d) => d.file), ['model_quantized.onnx_data']);
+  assert.deepEqual(
+    parsed.externalData.map((d) => d.file),
+    ['model_quantized.onnx_data'],
+  );
   assert.match(parsed.hiddenFrom, /^the input of the LM head MatMul node/);
   assert.match(parsed.fingerprint, /^[0-9a-f]{64}$/);
   assert.notEqual(parsed.fingerprint, builderFingerprint, 'a dequantized table is other weights');
@@ -63,11 +72,18 @@ test('--table-only writes embed_tokens.safetensors into a builder export that la
 
 test('bad input is one line with a non-zero exit, and nothing is written', async () => {
   oneLine(await run(['models', 'prepare-soft', 'fx/llm']), 2, /^pmg: 'pmg models prepare-soft' needs --out DIR/);
-  oneLine(await run(['models', 'prepare-soft', 'fx/llm', '--out', 'b1', '--dtype', 'q9']), 2, /^pmg: --dtype must be one of fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, got 'q9'/);
+  oneLine(
+    await run(['models', 'prepare-soft', 'fx/llm', '--out', 'b1', '--dtype', 'q9']),
+    2,
+    /^pmg: --dtype must be one of fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4, got 'q9'/,
+  );
   oneLine(await run(['models', 'prepare-soft', 'missing', '--out', 'b2']), 5, /^pmg: model 'missing' is neither an existing folder nor a hub repo id/);
   oneLine(await run(['models', 'prepare-soft', 'fx/llm-body-gqa', '--out', 'b3']), 5, /^pmg: text-generation export folder .*llm-body-gqa lacks config\.json/);
   oneLine(await run(['models', 'prepare-soft', 'fx/llm', '--out', 'fx/body2']), 2, /^pmg: .*body2 already exists; remove it or choose another --out/);
   oneLine(await run(['models', 'prepare-soft', 'fx/llm', '--out', 'fx/llm/config.json']), 74, /^pmg: --out .*config\.json is a file; give a folder/);
   for (const name of ['b1', 'b2', 'b3']) assert.equal(existsSync(join(work, name)), false);
-  assert.deepEqual(readdirSync(join(work, 'fx')).filter((entry) => entry.includes('.tmp-')), []);
+  assert.deepEqual(
+    readdirSync(join(work, 'fx')).filter((entry) => entry.includes('.tmp-')),
+    [],
+  );
 });

@@ -19,16 +19,36 @@ export const modelsPrepareSoftCommand: Command = {
   name: 'models prepare-soft',
   summary: 'make an LLM body (embeddings in, final hidden states out) from a text-generation export, for --soft',
   usage: '<folder|owner/name> --out DIR [--dtype fp32|q8|fp16|...] [--table-only] [--skip-check] [--json]',
-  positionals: { name: 'model', description: 'a transformers.js/Optimum text-generation export (config.json, tokenizer files, onnx/model*.onnx): a folder or a hub repo id', min: 1, max: 1 },
+  positionals: {
+    name: 'model',
+    description: 'a transformers.js/Optimum text-generation export (config.json, tokenizer files, onnx/model*.onnx): a folder or a hub repo id',
+    min: 1,
+    max: 1,
+  },
   options: {
-    out: { type: 'string', short: 'o', value: 'DIR', description: 'the body folder to write (must not exist or be empty); with --table-only, the folder that gets embed_tokens.safetensors' },
-    dtype: { type: 'string', value: 'DTYPE', description: `which graph of the export: ${PREPARE_SOFT_DTYPES.join(', ')} (fp32: onnx/model.onnx, q8: onnx/model_quantized.onnx, fp16: onnx/model_fp16.onnx; default fp32)` },
-    'table-only': { type: 'boolean', description: "write only <out>/embed_tokens.safetensors (the table an onnxruntime-genai builder export made with exclude_embeds lacks)" },
-    'skip-check': { type: 'boolean', description: 'do not load the new body and run one token through it before keeping it (the check loads the whole model once)' },
+    out: {
+      type: 'string',
+      short: 'o',
+      value: 'DIR',
+      description: 'the body folder to write (must not exist or be empty); with --table-only, the folder that gets embed_tokens.safetensors',
+    },
+    dtype: {
+      type: 'string',
+      value: 'DTYPE',
+      description: `which graph of the export: ${PREPARE_SOFT_DTYPES.join(', ')} (fp32: onnx/model.onnx, q8: onnx/model_quantized.onnx, fp16: onnx/model_fp16.onnx; default fp32)`,
+    },
+    'table-only': {
+      type: 'boolean',
+      description: 'write only <out>/embed_tokens.safetensors (the table an onnxruntime-genai builder export made with exclude_embeds lacks)',
+    },
+    'skip-check': {
+      type: 'boolean',
+      description: 'do not load the new body and run one token through it before keeping it (the check loads the whole model once)',
+    },
     json: { type: 'boolean', description: 'print the result as JSON' },
   },
   details: [
-    'The embedding lookup (the Gather on input_ids) becomes the input inputs_embeds, the final norm\'s output the output',
+    "The embedding lookup (the Gather on input_ids) becomes the input inputs_embeds, the final norm's output the output",
     'last_hidden_state; the LM head, logits and unused inputs go. The table is written to embed_tokens.safetensors',
     '(model.embed_tokens.weight; an int8/uint8 q8 table is dequantized once). External data (model.onnx_data, past',
     "protobuf's 2 GB) stays external: the files are linked (or copied) beside the new graph, only the graph is rewritten.",
@@ -46,7 +66,8 @@ export const modelsPrepareSoftCommand: Command = {
     const out = resolve(context.io.cwd, outText);
     checkOutputFolder(out, '--out');
     const dtypeText = stringOption(context, 'dtype') ?? 'fp32';
-    if (!PREPARE_SOFT_DTYPES.includes(dtypeText as TransformersDtype)) throw new PmgError('invalid-argument', `--dtype must be one of ${PREPARE_SOFT_DTYPES.join(', ')}, got '${dtypeText}'`);
+    if (!PREPARE_SOFT_DTYPES.includes(dtypeText as TransformersDtype))
+      throw new PmgError('invalid-argument', `--dtype must be one of ${PREPARE_SOFT_DTYPES.join(', ')}, got '${dtypeText}'`);
     const tableOnly = booleanOption(context, 'table-only');
     const store = modelStoreForCommand(context);
     let fingerprint: string | undefined;
@@ -78,12 +99,18 @@ export const modelsPrepareSoftCommand: Command = {
       return 0;
     }
     const c = prepared.config;
-    stdout.write(`${tableOnly ? 'embedding table' : 'LLM body'} written to ${tableOnly ? join(out, EMBED_TOKENS_FILE) : out} (from ${prepared.source.id}, ${prepared.source.file})\n`);
-    stdout.write(`  dims: hidden ${c.hidden}, layers ${c.layers}, heads ${c.heads} (key/value heads ${c.kvHeads}), head size ${c.headDim}, vocab ${c.vocabSize}\n`);
+    stdout.write(
+      `${tableOnly ? 'embedding table' : 'LLM body'} written to ${tableOnly ? join(out, EMBED_TOKENS_FILE) : out} (from ${prepared.source.id}, ${prepared.source.file})\n`,
+    );
+    stdout.write(
+      `  dims: hidden ${c.hidden}, layers ${c.layers}, heads ${c.heads} (key/value heads ${c.kvHeads}), head size ${c.headDim}, vocab ${c.vocabSize}\n`,
+    );
     stdout.write(`  embedding table: ${EMBED_TOKENS_FILE} ${prepared.table.dtype} [${c.vocabSize}, ${c.hidden}] from the ${prepared.table.from}\n`);
     if (!tableOnly) {
       stdout.write(`  hidden states: last_hidden_state = ${prepared.hiddenFrom}\n`);
-      stdout.write(`  removed: inputs ${prepared.removed.inputs.join(', ') || 'none'}; outputs ${prepared.removed.outputs.join(', ') || 'none'}; ${prepared.removed.nodes} nodes, ${prepared.removed.initializers} weights\n`);
+      stdout.write(
+        `  removed: inputs ${prepared.removed.inputs.join(', ') || 'none'}; outputs ${prepared.removed.outputs.join(', ') || 'none'}; ${prepared.removed.nodes} nodes, ${prepared.removed.initializers} weights\n`,
+      );
       for (const data of prepared.externalData) stdout.write(`  external data: ${data.file} ${data.how} beside the graph\n`);
     }
     stdout.write(`  fingerprint: ${fingerprint}\n`);

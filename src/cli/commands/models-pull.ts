@@ -20,7 +20,8 @@ export const modelsPullCommand: Command = {
     dtype: {
       type: 'string',
       value: 'fp32',
-      description: 'fp32: write an fp32 copy beside every fp16 ONNX graph pulled (model.fp32.onnx + .data), which CPU runs load instead (done on first CPU use anyway; fp16 stays for CUDA)',
+      description:
+        'fp32: write an fp32 copy beside every fp16 ONNX graph pulled (model.fp32.onnx + .data), which CPU runs load instead (done on first CPU use anyway; fp16 stays for CUDA)',
     },
     json: { type: 'boolean', description: 'print the result as JSON on stdout' },
   },
@@ -47,11 +48,16 @@ export const modelsPullCommand: Command = {
     }
     const include = (context.values.include as string[] | undefined) ?? [];
     const dtype = stringOption(context, 'dtype');
-    if (dtype !== undefined && dtype !== 'fp32') throw new PmgError('invalid-argument', `--dtype must be fp32 (an fp32 copy of fp16 graphs for CPU), got '${dtype}'; leave it out to keep the files as published`);
+    if (dtype !== undefined && dtype !== 'fp32')
+      throw new PmgError(
+        'invalid-argument',
+        `--dtype must be fp32 (an fp32 copy of fp16 graphs for CPU), got '${dtype}'; leave it out to keep the files as published`,
+      );
     const store = modelStoreForCommand(context);
     const result = await store.pull(id, { include });
     const onnxFiles = result.files.filter((file) => file.endsWith('.onnx'));
-    const copies = dtype === 'fp32' ? ensureFp32Copies(result.dir, onnxFiles, (file) => void context.io.stderr.write(`converting ${file} from fp16 to fp32 ...\n`)) : [];
+    const copies =
+      dtype === 'fp32' ? ensureFp32Copies(result.dir, onnxFiles, (file) => void context.io.stderr.write(`converting ${file} from fp16 to fp32 ...\n`)) : [];
     if (booleanOption(context, 'json')) {
       context.io.stdout.write(`${JSON.stringify(dtype ? { ...result, fp32: copies } : result, null, 2)}\n`);
       return 0;
@@ -60,7 +66,12 @@ export const modelsPullCommand: Command = {
     context.io.stdout.write(`${result.id}@${result.revision}: ${result.files.length} file(s), ${formatBytes(result.totalBytes)}; ${fetched}\n`);
     for (const copy of copies) {
       const c = copy.conversion;
-      const what = copy.status === 'fp32' ? 'already fp32' : copy.status === 'kept' ? 'fp32 copy already there' : `fp32 copy written: ${formatBytes(c!.bytes)} in ${(c!.ms / 1000).toFixed(1)} s`;
+      const what =
+        copy.status === 'fp32'
+          ? 'already fp32'
+          : copy.status === 'kept'
+            ? 'fp32 copy already there'
+            : `fp32 copy written: ${formatBytes(c!.bytes)} in ${(c!.ms / 1000).toFixed(1)} s`;
       context.io.stdout.write(`${copy.file}: ${what}\n`);
     }
     context.io.stdout.write(`${result.dir}\n`);

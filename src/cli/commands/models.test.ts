@@ -48,7 +48,10 @@ test('pmg models list shows the model with its size; --json too', async () => {
   assert.match(listed.stdout, /^MODEL\s+REVISION\s+FILES\s+SIZE\s+PATH\n/);
   assert.match(listed.stdout, /tiny\/clip\s+main\s+3\s+294 KB\s+\//);
   const json = JSON.parse((await run(['models', 'list', '--json'])).stdout) as Array<{ id: string; bytes: number; files: number }>;
-  assert.deepEqual(json.map((m) => [m.id, m.bytes, m.files]), [['tiny/clip', 301_021, 3]]);
+  assert.deepEqual(
+    json.map((m) => [m.id, m.bytes, m.files]),
+    [['tiny/clip', 301_021, 3]],
+  );
   const empty = await run(['models', 'list'], { PMG_CACHE_DIR: join(work, 'empty') });
   assert.match(empty.stdout, /no models in the cache/);
 });
@@ -62,7 +65,10 @@ test('pull errors are one line with a non-zero exit: offline, 404, conflicting r
   assert.match(envOffline.stderr, /'pmg models pull tiny\/other --revision v1'/);
   const missing = await run(['models', 'pull', 'nobody/nothing']);
   assert.equal(missing.code, 5);
-  assert.match(missing.stderr, /^pmg: not found: nobody\/nothing@main at http:\/\/127\.0\.0\.1:\d+ \(RepoNotFound\) \(no local folder .*nobody\/nothing either\); check the repo id and revision\n$/);
+  assert.match(
+    missing.stderr,
+    /^pmg: not found: nobody\/nothing@main at http:\/\/127\.0\.0\.1:\d+ \(RepoNotFound\) \(no local folder .*nobody\/nothing either\); check the repo id and revision\n$/,
+  );
   const conflict = await run(['models', 'pull', 'tiny/clip@v1', '--revision', 'v2']);
   assert.equal(conflict.code, 2);
   assert.match(conflict.stderr, /names revision 'v1' but --revision says 'v2'/);
@@ -89,7 +95,10 @@ test('pull --dtype fp32 writes an fp32 copy beside each fp16 graph, once; other 
   assert.ok(existsSync(join(dir, 'unet', 'model.fp32.onnx')) && existsSync(join(dir, 'unet', 'model.fp32.onnx.data')));
   const again = await run(['models', 'pull', 'tiny/sd16', '--dtype', 'fp32', '--json'], { PMG_CACHE_DIR: cache });
   assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual((JSON.parse(again.stdout) as { fp32: { file: string; status: string }[] }).fp32.map((c) => c.status), ['kept', 'kept', 'kept', 'kept']);
+  assert.deepEqual(
+    (JSON.parse(again.stdout) as { fp32: { file: string; status: string }[] }).fp32.map((c) => c.status),
+    ['kept', 'kept', 'kept', 'kept'],
+  );
   const bad = await run(['models', 'pull', 'tiny/sd16', '--dtype', 'int8'], { PMG_CACHE_DIR: cache });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^pmg: --dtype must be fp32 \(an fp32 copy of fp16 graphs for CPU\), got 'int8'; leave it out to keep the files as published\n$/);

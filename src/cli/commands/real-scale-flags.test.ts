@@ -27,11 +27,20 @@ async function refused(argv: string[], message: RegExp): Promise<void> {
 }
 
 test('pmg bench diffusion: flags of one bench are refused in the other, lists are checked item by item', async () => {
-  await refused(['bench', 'diffusion', '--real-scale', '--unet-scale', '2'], /^pmg: --unet-scale is a flag of the fixture bench; with --real-scale use --sizes, --batches, --repeats, --threads or --dir$/);
+  await refused(
+    ['bench', 'diffusion', '--real-scale', '--unet-scale', '2'],
+    /^pmg: --unet-scale is a flag of the fixture bench; with --real-scale use --sizes, --batches, --repeats, --threads or --dir$/,
+  );
   await refused(['bench', 'diffusion', '--sizes', '256'], /^pmg: --sizes is a flag of the real-scale bench; add --real-scale$/);
   await refused(['bench', 'diffusion', '--real-scale', '--sizes', '256,300'], /^pmg: --sizes: 300 is not a multiple of 64/);
-  await refused(['bench', 'diffusion', '--real-scale', '--sizes', '256,,512'], /^pmg: --sizes takes a comma-separated list; each item must be an integer from 64 to 2048, got '' in '256,,512'$/);
-  await refused(['bench', 'diffusion', '--real-scale', '--batches', '1,x'], /^pmg: --batches takes a comma-separated list; each item must be an integer from 1 to 16, got 'x'/);
+  await refused(
+    ['bench', 'diffusion', '--real-scale', '--sizes', '256,,512'],
+    /^pmg: --sizes takes a comma-separated list; each item must be an integer from 64 to 2048, got '' in '256,,512'$/,
+  );
+  await refused(
+    ['bench', 'diffusion', '--real-scale', '--batches', '1,x'],
+    /^pmg: --batches takes a comma-separated list; each item must be an integer from 1 to 16, got 'x'/,
+  );
   await refused(['bench', 'diffusion', '--real-scale', '--repeats', '0'], /^pmg: --repeats must be an integer from 1 to 100, got '0'$/);
   await refused(['bench', 'diffusion', '--real-scale', '--attention', 'flash'], /^pmg: --attention must be matmul or fused, got 'flash'$/);
   await refused(['bench', 'diffusion', '--attention', 'fused'], /^pmg: --attention is a flag of the real-scale bench; add --real-scale$/);
@@ -59,5 +68,5 @@ test('pmg models fixtures DIR --real-scale removes what an interrupted write lef
   assert.equal(run.code, 2); // refused after the clean-up, so nothing large is written here
   assert.match(run.stderr, new RegExp(`^removed ${orphan.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, left by an interrupted write$`, 'm'));
   assert.equal(existsSync(orphan), false);
-  assert.equal(existsSync(live), true, 'a running process\'s temporary stays');
+  assert.equal(existsSync(live), true, "a running process's temporary stays");
 });

@@ -26,7 +26,11 @@ export const softImportCommand: Command = {
   ].join('\n'),
   async run(context) {
     const file = context.positionals[0];
-    if (!file) throw new PmgError('invalid-argument', "missing FILE: the safetensors file to import, e.g. 'pmg soft import weights.safetensors --llm-body DIR --sd DIR --out DIR'");
+    if (!file)
+      throw new PmgError(
+        'invalid-argument',
+        "missing FILE: the safetensors file to import, e.g. 'pmg soft import weights.safetensors --llm-body DIR --sd DIR --out DIR'",
+      );
     const path = resolve(context.io.cwd, file);
     if (!existsSync(path)) throw new PmgError('file-not-found', `safetensors file ${path} does not exist`, { details: { file: path } });
     const flags = softTargetFlags(context);

@@ -8,7 +8,7 @@ import { openSoftTarget, softModuleSummary, softTargetFlags, softTargetOptions }
 
 export const softInitCommand: Command = {
   name: 'soft init',
-  summary: "write a new soft module (random prefix and tokens, default linear map) for an LLM body and a generator",
+  summary: 'write a new soft module (random prefix and tokens, default linear map) for an LLM body and a generator',
   usage: '--llm-body DIR|ID --sd DIR|ID --out DIR [--prefix 4] [--tokens 4] [--seed S] [--mlp [--prefix-hidden H]] [--scene movie]',
   options: {
     ...softTargetOptions,

@@ -31,17 +31,64 @@ before(async () => {
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const pmg = (...argv: string[]) => runCli(argv, { cwd: root, env: env() });
-const base = ['soft', 'train', '--dataset', 'movielens', '--data', excerpt, '--images', 'posters', '--llm', 'fx/llm-body', '--sd', 'fx/sd', '--soft', 'fx/soft', '--resolution', '64', '--batch', '1', '--accumulation', '1', '--limit', '6', '--val-samples', '2', '--lr', '0.01', '--threads', '1'];
-const strip = (dir: string) => readFileSync(join(root, dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => ({ ...JSON.parse(l), seconds: 0 }));
+const base = [
+  'soft',
+  'train',
+  '--dataset',
+  'movielens',
+  '--data',
+  excerpt,
+  '--images',
+  'posters',
+  '--llm',
+  'fx/llm-body',
+  '--sd',
+  'fx/sd',
+  '--soft',
+  'fx/soft',
+  '--resolution',
+  '64',
+  '--batch',
+  '1',
+  '--accumulation',
+  '1',
+  '--limit',
+  '6',
+  '--val-samples',
+  '2',
+  '--lr',
+  '0.01',
+  '--threads',
+  '1',
+];
+const strip = (dir: string) =>
+  readFileSync(join(root, dir, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => ({ ...JSON.parse(l), seconds: 0 }));
 
 test('--train full (the default): run folder, trained prefix and tokens, labelled module; run/soft drives pmg generate --soft', async () => {
   const run = await pmg(...base, '--steps', '4', '--val-every', '2', '--checkpoint-every', '2', '--out', 'run');
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stderr, /^pmg: 6 training and 2 validation samples; skipped: .*; variant: full \(prefix \+ tokens \+ map; gradients through the UNet and the LLM body\)$/m);
+  assert.match(
+    run.stderr,
+    /^pmg: 6 training and 2 validation samples; skipped: .*; variant: full \(prefix \+ tokens \+ map; gradients through the UNet and the LLM body\)$/m,
+  );
   assert.match(run.stdout, /^trained 4 steps \(full .*\); validation loss \d+\.\d{5}; module .*run\/soft$/m);
   assert.deepEqual(readdirSync(join(root, 'run')).sort(), ['checkpoint', 'log.jsonl', 'report.html', 'soft']);
   const log = strip('run');
-  assert.deepEqual(log.map((l) => [l.step, 'loss' in l, 'valLoss' in l]), [[0, false, true], [1, true, false], [2, true, false], [2, false, true], [3, true, false], [4, true, false], [4, false, true]]);
+  assert.deepEqual(
+    log.map((l) => [l.step, 'loss' in l, 'valLoss' in l]),
+    [
+      [0, false, true],
+      [1, true, false],
+      [2, true, false],
+      [2, false, true],
+      [3, true, false],
+      [4, true, false],
+      [4, false, true],
+    ],
+  );
   const config = JSON.parse(readFileSync(join(root, 'run/soft/soft_config.json'), 'utf8'));
   assert.equal(config.trainedWith, 'pmg soft train (full, diffusion loss)');
   const before = readFileSync(join(root, 'fx/soft/soft.safetensors'));
@@ -52,20 +99,50 @@ test('--train full (the default): run folder, trained prefix and tokens, labelle
 
   writeFileSync(join(root, 'h.json'), JSON.stringify([{ title: 'Heat', genres: ['Action', 'Crime'] }]));
   writeFileSync(join(root, 't.json'), JSON.stringify({ title: 'Alien', genres: ['Horror'] }));
-  const gen = await pmg('generate', '--models', 'fx', '--scene', 'movie', '--history', 'h.json', '--target', 't.json', '--steps', '2', '--width', '64', '--height', '64', '--soft', 'run/soft', '--no-cache', '--out', 'gen');
+  const gen = await pmg(
+    'generate',
+    '--models',
+    'fx',
+    '--scene',
+    'movie',
+    '--history',
+    'h.json',
+    '--target',
+    't.json',
+    '--steps',
+    '2',
+    '--width',
+    '64',
+    '--height',
+    '64',
+    '--soft',
+    'run/soft',
+    '--no-cache',
+    '--out',
+    'gen',
+  );
   assert.equal(gen.code, 0, gen.stderr);
   const result = JSON.parse(readFileSync(join(root, 'gen/result.json'), 'utf8'));
   assert.equal(result.soft.module, join(root, 'run', 'soft'));
-  assert.deepEqual(result.candidates.map((c: { contextTokens: number }) => c.contextTokens), [81, 81]);
+  assert.deepEqual(
+    result.candidates.map((c: { contextTokens: number }) => c.contextTokens),
+    [81, 81],
+  );
 });
 
 test('--no-prefix and --no-tokens keep those tensors as given; the rest is trained', async () => {
   const start = readSoftModule(join(root, 'fx/soft')).tensors;
-  for (const [flag, frozen, trained] of [['--no-prefix', 'prefix', 'tokens'], ['--no-tokens', 'tokens', 'prefix']] as const) {
+  for (const [flag, frozen, trained] of [
+    ['--no-prefix', 'prefix', 'tokens'],
+    ['--no-tokens', 'tokens', 'prefix'],
+  ] as const) {
     const out = `run${flag}`;
     const run = await pmg(...base, '--steps', '1', '--val-every', '0', flag, '--out', out);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, new RegExp(`variant: full \\(prefix${flag === '--no-prefix' ? ' frozen' : ''} \\+ tokens${flag === '--no-tokens' ? ' frozen' : ''} \\+ map`));
+    assert.match(
+      run.stderr,
+      new RegExp(`variant: full \\(prefix${flag === '--no-prefix' ? ' frozen' : ''} \\+ tokens${flag === '--no-tokens' ? ' frozen' : ''} \\+ map`),
+    );
     const module = readSoftModule(join(root, out, 'soft'));
     assert.deepEqual(module.tensors[frozen], start[frozen], `${flag}: ${frozen} kept`);
     assert.notDeepEqual(module.tensors[trained], start[trained], `${flag}: ${trained} trained`);
@@ -109,13 +186,21 @@ test('--objective text-fit: labelled a text-space fit in the output, the log, th
   const [line] = strip('run-text');
   assert.equal(line.objective, 'text-fit');
   assert.equal(line.ridge, 1e-3);
-  assert.equal(JSON.parse(readFileSync(join(root, 'run-text/soft/soft_config.json'), 'utf8')).trainedWith, 'pmg soft train (text-fit: ridge fit in text space, not the diffusion loss)');
+  assert.equal(
+    JSON.parse(readFileSync(join(root, 'run-text/soft/soft_config.json'), 'utf8')).trainedWith,
+    'pmg soft train (text-fit: ridge fit in text space, not the diffusion loss)',
+  );
   assert.match(readFileSync(join(root, 'run-text/report.html'), 'utf8'), /text-space ridge fit/);
 });
 
 test('bad input: one line, non-zero exit, nothing written', async () => {
   const tiny = tinyLlmBodyIdentity();
-  const otherLlm = initSoftModule({ body: { id: 'other', config: { ...tiny.config }, fingerprint: 'f'.repeat(64) }, condWidth: 768, scene: 'movie', templateVersion: '1' });
+  const otherLlm = initSoftModule({
+    body: { id: 'other', config: { ...tiny.config }, fingerprint: 'f'.repeat(64) },
+    condWidth: 768,
+    scene: 'movie',
+    templateVersion: '1',
+  });
   writeSoftModule(join(root, 'soft-other-llm'), otherLlm.config, otherLlm.tensors);
   await writeTinyLlmBody(join(root, 'gqa-body'), 'gqa');
   const without = (flag: string) => base.filter((_, i) => base[i] !== flag && base[i - 1] !== flag);

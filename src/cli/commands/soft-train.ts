@@ -39,7 +39,8 @@ const RUN_FILES = ['soft', 'log.jsonl', 'checkpoint', 'report.html', '.checkpoin
 export const softTrainCommand: Command = {
   name: 'soft train',
   summary: "train a soft module (prefix, multimodal tokens, map) with the generator's denoising loss on (history → target image) pairs",
-  usage: '--dataset movielens|pog|stickers --data DIR --images DIR --llm DIR --sd DIR --soft INIT_DIR --out RUN_DIR [--train full|map] [--no-prefix] [--no-tokens] [--objective diffusion|text-fit] [--steps N]',
+  usage:
+    '--dataset movielens|pog|stickers --data DIR --images DIR --llm DIR --sd DIR --soft INIT_DIR --out RUN_DIR [--train full|map] [--no-prefix] [--no-tokens] [--objective diffusion|text-fit] [--steps N]',
   options: {
     dataset: { type: 'string', value: 'NAME', description: 'movielens, pog or stickers (the eval protocols, 8:1:1 split)' },
     data: { type: 'string', value: 'DIR', description: 'the dataset folder' },
@@ -47,11 +48,28 @@ export const softTrainCommand: Command = {
     llm: { type: 'string', value: 'DIR', description: 'the LLM body the module was made for (float32 standard-op export for --train full)' },
     sd: { type: 'string', value: 'DIR', description: 'the generator (diffusers ONNX folder with vae_encoder/)' },
     soft: { type: 'string', value: 'DIR', description: 'the soft module to start from (pmg soft init)' },
-    out: { type: 'string', short: 'o', value: 'RUN_DIR', description: 'the run folder: soft/, log.jsonl, checkpoint/, report.html; an existing run is resumed' },
-    train: { type: 'string', value: 'full|map', description: 'full: prefix + tokens + map, gradients through the UNet and the LLM body (the public recipe); map: the map only, LLM states computed once per sample', default: 'full' },
+    out: {
+      type: 'string',
+      short: 'o',
+      value: 'RUN_DIR',
+      description: 'the run folder: soft/, log.jsonl, checkpoint/, report.html; an existing run is resumed',
+    },
+    train: {
+      type: 'string',
+      value: 'full|map',
+      description:
+        'full: prefix + tokens + map, gradients through the UNet and the LLM body (the public recipe); map: the map only, LLM states computed once per sample',
+      default: 'full',
+    },
     'no-prefix': { type: 'boolean', description: '--train full ablation: keep the prefix frozen' },
     'no-tokens': { type: 'boolean', description: '--train full ablation: keep the multimodal tokens frozen' },
-    objective: { type: 'string', value: 'NAME', description: "diffusion (the denoising loss) or text-fit (closed-form ridge fit of the map toward the text encoder's states of the target's words: a text-space fit, not the diffusion-loss branch)", default: 'diffusion' },
+    objective: {
+      type: 'string',
+      value: 'NAME',
+      description:
+        "diffusion (the denoising loss) or text-fit (closed-form ridge fit of the map toward the text encoder's states of the target's words: a text-space fit, not the diffusion-loss branch)",
+      default: 'diffusion',
+    },
     ridge: { type: 'string', value: 'LAMBDA', description: 'text-fit: the ridge penalty', default: '1e-3' },
     steps: { type: 'string', value: 'N', description: 'optimiser steps (default: 3 epochs, the public recipe)' },
     lr: { type: 'string', value: 'LR', description: 'AdamW learning rate', default: '5e-6' },
@@ -68,11 +86,23 @@ export const softTrainCommand: Command = {
     resolution: { type: 'string', value: 'PX', description: 'training image side', default: '512' },
     protocol: { type: 'string', value: 'NAME', description: 'the dataset protocol (one with the 8:1:1 split)', default: 'window' },
     limit: { type: 'string', value: 'N', description: 'at most N training samples' },
-    device: { type: 'string', value: 'cpu|cuda', description: 'execution provider of every session, gradient graphs included (cuda: onnxruntime-node with the CUDA provider installed)', default: 'cpu' },
+    device: {
+      type: 'string',
+      value: 'cpu|cuda',
+      description: 'execution provider of every session, gradient graphs included (cuda: onnxruntime-node with the CUDA provider installed)',
+      default: 'cpu',
+    },
     threads: { type: 'string', value: 'N', description: 'onnxruntime intra-op threads (default: all cores)' },
-    'checkpoint-segments': { type: 'string', value: 'S', description: 'gradient graphs keep forward activations only at S − 1 segment boundaries and recompute the rest in the backward (less memory, one more partial forward; same gradients)', default: '1' },
+    'checkpoint-segments': {
+      type: 'string',
+      value: 'S',
+      description:
+        'gradient graphs keep forward activations only at S − 1 segment boundaries and recompute the rest in the backward (less memory, one more partial forward; same gradients)',
+      default: '1',
+    },
   },
-  details: 'Gradients: reverse-mode gradient graphs of the frozen UNet and LLM body in standard ONNX ops, run by onnxruntime (src/autodiff/); see docs/training.md.',
+  details:
+    'Gradients: reverse-mode gradient graphs of the frozen UNet and LLM body in standard ONNX ops, run by onnxruntime (src/autodiff/); see docs/training.md.',
   async run(context) {
     const need = (name: string): string => {
       const value = stringOption(context, name);
@@ -82,12 +112,17 @@ export const softTrainCommand: Command = {
     const dataset = stringOption(context, 'dataset') ?? '';
     if (!(dataset in sceneOf)) throw new PmgError('invalid-argument', `--dataset '${dataset}': use movielens, pog or stickers`);
     const [data, images, llm, sd, softDir, out] = ['data', 'images', 'llm', 'sd', 'soft', 'out'].map(need) as [string, string, string, string, string, string];
-    if (!existsSync(images)) throw new PmgError('file-not-found', `--images ${images} does not exist; give the folder of target images named <item id>.png|jpg`);
+    if (!existsSync(images))
+      throw new PmgError('file-not-found', `--images ${images} does not exist; give the folder of target images named <item id>.png|jpg`);
     const train = stringOption(context, 'train') ?? 'full';
     if (train !== 'map' && train !== 'full') throw new PmgError('invalid-argument', `--train '${train}': use full or map`);
     const noPrefix = booleanOption(context, 'no-prefix');
     const noTokens = booleanOption(context, 'no-tokens');
-    if (train === 'map' && (noPrefix || noTokens)) throw new PmgError('invalid-argument', `--${noPrefix ? 'no-prefix' : 'no-tokens'} is an ablation of --train full; --train map trains the map only already`);
+    if (train === 'map' && (noPrefix || noTokens))
+      throw new PmgError(
+        'invalid-argument',
+        `--${noPrefix ? 'no-prefix' : 'no-tokens'} is an ablation of --train full; --train map trains the map only already`,
+      );
     const objective = stringOption(context, 'objective') ?? 'diffusion';
     if (objective !== 'diffusion' && objective !== 'text-fit') throw new PmgError('invalid-argument', `--objective '${objective}': use diffusion or text-fit`);
     const device = stringOption(context, 'device') ?? 'cpu';
@@ -113,12 +148,29 @@ export const softTrainCommand: Command = {
     }
     const module = readSoftModule(softDir);
     checkSoftScene(module, sceneOf[dataset as keyof typeof sceneOf]);
-    const samples = await loadTrainSamples({ dataset, data, images, seed, protocol: stringOption(context, 'protocol') ?? 'window', valLimit: intOption(context, 'val-samples', { min: 0, fallback: 8 }), ...(stringOption(context, 'limit') ? { limit: intOption(context, 'limit', { min: 1, fallback: 1 }) } : {}) });
+    const samples = await loadTrainSamples({
+      dataset,
+      data,
+      images,
+      seed,
+      protocol: stringOption(context, 'protocol') ?? 'window',
+      valLimit: intOption(context, 'val-samples', { min: 0, fallback: 8 }),
+      ...(stringOption(context, 'limit') ? { limit: intOption(context, 'limit', { min: 1, fallback: 1 }) } : {}),
+    });
     const steps = intOption(context, 'steps', { min: 1, fallback: Math.max(1, Math.ceil((3 * samples.train.length) / (batch * accumulation))) });
     const settings: TrainSettings = {
-      train, noPrefix, noTokens, lr, weightDecay, batch, accumulation, steps, schedule,
+      train,
+      noPrefix,
+      noTokens,
+      lr,
+      weightDecay,
+      batch,
+      accumulation,
+      steps,
+      schedule,
       warmup: intOption(context, 'warmup', { min: 0, fallback: 0 }),
-      maxGradNorm, seed,
+      maxGradNorm,
+      seed,
       valEvery: intOption(context, 'val-every', { min: 0, fallback: 10 }),
       checkpointEvery: intOption(context, 'checkpoint-every', { min: 1, fallback: 10 }),
       resolution,
@@ -148,11 +200,24 @@ export const softTrainCommand: Command = {
       };
       // Prepared when a step first reads them (sample-list.ts); the few validation samples stay prepared.
       const prepared = { train: lazySampleList(samples.train, prepare, TRAIN_SAMPLES_KEPT), val: lazySampleList(samples.val, prepare, samples.val.length) };
-      const skipped = Object.entries(samples.skipped).map(([k, v]) => `${k} ${v}`).join(', ');
-      const label = objective === 'text-fit' ? 'text-fit (closed-form ridge in the text encoder space; not the diffusion loss)' : full ? `full (${module.config.P === 0 ? 'no prefix (P = 0)' : `prefix${noPrefix ? ' frozen' : ''}`} + tokens${noTokens ? ' frozen' : ''} + map; gradients through the UNet and the LLM body)` : 'map (LLM states cached)';
-      context.io.stderr.write(`pmg: ${prepared.train.length} training and ${prepared.val.length} validation samples${skipped ? `; skipped: ${skipped}` : ''}; variant: ${label}\n`);
+      const skipped = Object.entries(samples.skipped)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      const label =
+        objective === 'text-fit'
+          ? 'text-fit (closed-form ridge in the text encoder space; not the diffusion loss)'
+          : full
+            ? `full (${module.config.P === 0 ? 'no prefix (P = 0)' : `prefix${noPrefix ? ' frozen' : ''}`} + tokens${noTokens ? ' frozen' : ''} + map; gradients through the UNet and the LLM body)`
+            : 'map (LLM states cached)';
+      context.io.stderr.write(
+        `pmg: ${prepared.train.length} training and ${prepared.val.length} validation samples${skipped ? `; skipped: ${skipped}` : ''}; variant: ${label}\n`,
+      );
       const lossContext = {
-        shape: module.config, tensors: module.tensors, unet: model.unet, noise: trainNoiseSchedule(model.schedulerConfig), scalingFactor: vae.scalingFactor,
+        shape: module.config,
+        tensors: module.tensors,
+        unet: model.unet,
+        noise: trainNoiseSchedule(model.schedulerConfig),
+        scalingFactor: vae.scalingFactor,
         ...(full ? { body } : {}),
       };
       if (objective === 'text-fit') {
@@ -168,27 +233,48 @@ export const softTrainCommand: Command = {
         const fit = ridgeMap(states, targets, count, ridge);
         const tensors = { ...module.tensors, mapWeight: fit.weight, mapBias: fit.bias };
         mkdirSync(out, { recursive: true });
-        const valLoss = prepared.val.length ? await validationLoss({ ...lossContext, val: prepared.val, settings }, { 'map.weight': fit.weight, 'map.bias': fit.bias }) : undefined;
+        const valLoss = prepared.val.length
+          ? await validationLoss({ ...lossContext, val: prepared.val, settings }, { 'map.weight': fit.weight, 'map.bias': fit.bias })
+          : undefined;
         const log: LogLine[] = [{ step: 0, objective: 'text-fit', ridge, ...(valLoss !== undefined ? { valLoss } : {}), seconds: 0 }];
         writeFileSync(join(out, 'log.jsonl'), log.map((l) => `${JSON.stringify(l)}\n`).join(''));
-        const written = writeSoftModule(join(out, 'soft'), { ...module.config, trainedWith: 'pmg soft train (text-fit: ridge fit in text space, not the diffusion loss)' }, tensors);
+        const written = writeSoftModule(
+          join(out, 'soft'),
+          { ...module.config, trainedWith: 'pmg soft train (text-fit: ridge fit in text space, not the diffusion loss)' },
+          tensors,
+        );
         writeFileSync(join(out, 'report.html'), trainReportHtml(log, 'text-fit (a text-space ridge fit of the map, not the diffusion-loss branch)'));
-        if (cutHistories.size > 0) context.io.stderr.write(`pmg: ${cutHistories.size} sample(s) had histories longer than the LLM body's ${body.config.maxPositions} positions allow; their oldest items were left out\n`);
-        context.io.stdout.write(`text-fit (text-space ridge fit of the map, not the diffusion loss) on ${count} rows; ${valLoss !== undefined ? `validation denoising loss ${valLoss.toFixed(5)}; ` : ''}module ${written.source}\n`);
+        if (cutHistories.size > 0)
+          context.io.stderr.write(
+            `pmg: ${cutHistories.size} sample(s) had histories longer than the LLM body's ${body.config.maxPositions} positions allow; their oldest items were left out\n`,
+          );
+        context.io.stdout.write(
+          `text-fit (text-space ridge fit of the map, not the diffusion loss) on ${count} rows; ${valLoss !== undefined ? `validation denoising loss ${valLoss.toFixed(5)}; ` : ''}module ${written.source}\n`,
+        );
         return 0;
       }
       const result = await trainSoftModule({
-        settings, runDir: out, ...lossContext, ...prepared,
+        settings,
+        runDir: out,
+        ...lossContext,
+        ...prepared,
         unetPath: join(model.dir, 'unet', 'model.onnx'),
         gradients: (path, options) => openGradientSession(path, { ...options, checkpointSegments, ...sessionOptions }),
         progress: createProgress({ stream: context.io.stderr }),
       });
-      const trainedWith = full ? `pmg soft train (full${noPrefix ? ', prefix frozen' : ''}${noTokens ? ', tokens frozen' : ''}, diffusion loss)` : 'pmg soft train (map, diffusion loss)';
+      const trainedWith = full
+        ? `pmg soft train (full${noPrefix ? ', prefix frozen' : ''}${noTokens ? ', tokens frozen' : ''}, diffusion loss)`
+        : 'pmg soft train (map, diffusion loss)';
       const written = writeSoftModule(join(out, 'soft'), { ...module.config, trainedWith }, result.tensors);
       writeFileSync(join(out, 'report.html'), trainReportHtml(result.log, label));
       const last = result.log.filter((l) => l.valLoss !== undefined).at(-1);
-      if (cutHistories.size > 0) context.io.stderr.write(`pmg: ${cutHistories.size} sample(s) had histories longer than the LLM body's ${body.config.maxPositions} positions allow; their oldest items were left out\n`);
-      context.io.stdout.write(`trained ${steps} steps (${label})${result.resumedFrom ? ` (resumed at step ${result.resumedFrom})` : ''}; ${last ? `validation loss ${last.valLoss!.toFixed(5)}; ` : ''}module ${written.source}\n`);
+      if (cutHistories.size > 0)
+        context.io.stderr.write(
+          `pmg: ${cutHistories.size} sample(s) had histories longer than the LLM body's ${body.config.maxPositions} positions allow; their oldest items were left out\n`,
+        );
+      context.io.stdout.write(
+        `trained ${steps} steps (${label})${result.resumedFrom ? ` (resumed at step ${result.resumedFrom})` : ''}; ${last ? `validation loss ${last.valLoss!.toFixed(5)}; ` : ''}module ${written.source}\n`,
+      );
       return 0;
     } finally {
       await vae.close();
@@ -201,7 +287,12 @@ export const softTrainCommand: Command = {
 function trainReportHtml(log: readonly LogLine[], variant: string): string {
   const series = [
     { name: 'training loss', points: log.filter((l) => l.loss !== undefined).map((l) => ({ x: l.step, y: l.loss! })), color: SERIES_COLORS[0]!, line: true },
-    { name: 'validation loss', points: log.filter((l) => l.valLoss !== undefined).map((l) => ({ x: l.step, y: l.valLoss! })), color: SERIES_COLORS[1]!, line: true },
+    {
+      name: 'validation loss',
+      points: log.filter((l) => l.valLoss !== undefined).map((l) => ({ x: l.step, y: l.valLoss! })),
+      color: SERIES_COLORS[1]!,
+      line: true,
+    },
   ];
   return `<!doctype html><meta charset="utf-8"><title>pmg soft train</title><h1>Soft-branch training</h1><p>Variant: ${escapeHtml(variant)}</p>${lineChartSvg({ title: 'loss', xLabel: 'optimiser step', yLabel: 'MSE', series })}\n`;
 }

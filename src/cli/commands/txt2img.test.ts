@@ -75,11 +75,30 @@ test('bad input: one line, non-zero exit, no file written', async () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.ok(!existsSync(join(root, 'out/bad.png')));
   }
-  assert.deepEqual(readdirSync(join(root, 'out')).filter((f) => f.includes('bad') || f.includes('.tmp-')), []);
+  assert.deepEqual(
+    readdirSync(join(root, 'out')).filter((f) => f.includes('bad') || f.includes('.tmp-')),
+    [],
+  );
 });
 
 test('every PNG carries A1111 parameters and the pmg record; --json prints the record (and only it) on stdout', async () => {
-  const r = await run('txt2img', ...common, '--prompt', 'a cute cat', '--negative', 'blurry', '--seed', '7', '--batch', '2', '--guidance', '6', '--out', 'out/j.png', '--json');
+  const r = await run(
+    'txt2img',
+    ...common,
+    '--prompt',
+    'a cute cat',
+    '--negative',
+    'blurry',
+    '--seed',
+    '7',
+    '--batch',
+    '2',
+    '--guidance',
+    '6',
+    '--out',
+    'out/j.png',
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const record = JSON.parse(r.stdout) as GenerationRecord;
   assert.equal(record.prompt, 'a cute cat');
@@ -103,13 +122,29 @@ test('every PNG carries A1111 parameters and the pmg record; --json prints the r
 });
 
 test('progress counts the steps asked for: PNDM (the model default) shows 4/4, not its 5 UNet calls', async () => {
-  const r = await run('txt2img', '--model', 'model', '--steps', '4', '--width', '32', '--height', '32', '--threads', '1', '--prompt', 'a', '--out', 'out/p.png');
+  const r = await run(
+    'txt2img',
+    '--model',
+    'model',
+    '--steps',
+    '4',
+    '--width',
+    '32',
+    '--height',
+    '32',
+    '--threads',
+    '1',
+    '--prompt',
+    'a',
+    '--out',
+    'out/p.png',
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /denoising: 100% 4\/4 steps/);
   assert.doesNotMatch(r.stderr, /\/5 steps/);
 });
 
-test('--latents FILE.npy starts from given latents (the seed\'s own noise gives the seeded image); bad files are one line', async () => {
+test("--latents FILE.npy starts from given latents (the seed's own noise gives the seeded image); bad files are one line", async () => {
   const size = 4 * 8 * 8;
   writeNpyFloat32(join(root, 'seed7.npy'), new SeededRandom(7).fillGaussian(new Float32Array(size)), [1, 4, 8, 8]);
   const r = await run('txt2img', ...common, '--prompt', 'a cute cat', '--latents', 'seed7.npy', '--seed', '0', '--out', 'out/l.png', '--json');
@@ -118,13 +153,19 @@ test('--latents FILE.npy starts from given latents (the seed\'s own noise gives 
   assert.equal(seeded.code, 0);
   assert.deepEqual(PNG.sync.read(readFileSync(join(root, 'out/l.png'))).data, PNG.sync.read(readFileSync(join(root, 'out/s7.png'))).data, 'same pixels');
   const record = JSON.parse(r.stdout) as GenerationRecord;
-  const sha256 = createHash('sha256').update(readFileSync(join(root, 'seed7.npy'))).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(readFileSync(join(root, 'seed7.npy')))
+    .digest('hex');
   assert.deepEqual(record.images[0]!.latents, { file: join(root, 'seed7.npy'), sha256, row: 0 });
 
   writeNpyFloat32(join(root, 'wrong.npy'), new Float32Array(2 * size), [2, 4, 8, 8]);
   writeNpyFloat32(join(root, 'f8.npy'), new Float32Array(size), [1, 4, 8, 8], '<f8');
   const cases: Array<[string, number, RegExp]> = [
-    ['wrong.npy', 4, /--latents .*wrong\.npy has shape \[2, 4, 8, 8\]; expected \[1, 4, 8, 8\] \(batch, channels, height\/8, width\/8\) for --batch 1 --width 64 --height 64$/],
+    [
+      'wrong.npy',
+      4,
+      /--latents .*wrong\.npy has shape \[2, 4, 8, 8\]; expected \[1, 4, 8, 8\] \(batch, channels, height\/8, width\/8\) for --batch 1 --width 64 --height 64$/,
+    ],
     ['f8.npy', 4, /f8\.npy holds dtype '<f8'; pmg reads little-endian float32/],
     ['nope.npy', 3, /--latents .*nope\.npy does not exist$/],
   ];

@@ -37,13 +37,32 @@ export const txt2imgCommand: Command = {
   options: {
     model: { type: 'string', value: 'DIR|ID', description: 'Stable Diffusion in the diffusers ONNX layout: a folder or a hub repo id' },
     ...decoderCommandOptions,
-    prompt: { type: 'string', value: 'TEXT', description: `what to draw (at most ${MAX_PROMPT_CHARS} characters; long prompts are encoded in 75-token chunks)` },
+    prompt: {
+      type: 'string',
+      value: 'TEXT',
+      description: `what to draw (at most ${MAX_PROMPT_CHARS} characters; long prompts are encoded in 75-token chunks)`,
+    },
     negative: { type: 'string', value: 'TEXT', description: 'negative prompt (default: empty)' },
     steps: { type: 'string', value: 'N', description: `denoising steps, 1 to ${MAX_STEPS}`, default: String(DEFAULTS.steps) },
-    guidance: { type: 'string', value: 'G', description: 'classifier-free guidance scale, >= 0 (<= 1 turns guidance off)', default: String(DEFAULTS.guidanceScale) },
+    guidance: {
+      type: 'string',
+      value: 'G',
+      description: 'classifier-free guidance scale, >= 0 (<= 1 turns guidance off)',
+      default: String(DEFAULTS.guidanceScale),
+    },
     scheduler: { type: 'string', value: 'NAME', description: "scheduler (default: the model's scheduler_config.json)" },
-    seed: { type: 'string', value: 'S', description: "seed of pmg's own noise generator (not torch.randn); image i of a batch uses S+i", default: String(DEFAULTS.seed) },
-    latents: { type: 'string', value: 'FILE.npy', description: 'start from these float32 latents [batch, 4, height/8, width/8] (e.g. saved from diffusers) instead of seeded noise; one row per image, or one shared' },
+    seed: {
+      type: 'string',
+      value: 'S',
+      description: "seed of pmg's own noise generator (not torch.randn); image i of a batch uses S+i",
+      default: String(DEFAULTS.seed),
+    },
+    latents: {
+      type: 'string',
+      value: 'FILE.npy',
+      description:
+        'start from these float32 latents [batch, 4, height/8, width/8] (e.g. saved from diffusers) instead of seeded noise; one row per image, or one shared',
+    },
     eta: { type: 'string', value: 'E', description: "DDIM's eta, 0 to 1 (0: deterministic; other schedulers ignore it)", default: '0' },
     width: { type: 'string', value: 'W', description: 'image width, a multiple of 8', default: String(DEFAULTS.width) },
     height: { type: 'string', value: 'H', description: 'image height, a multiple of 8', default: String(DEFAULTS.height) },
@@ -53,7 +72,10 @@ export const txt2imgCommand: Command = {
     ...memoryCommandOptions,
     out: { type: 'string', short: 'o', value: 'FILE.png', description: 'output PNG; with --batch K > 1, FILE-0.png ... FILE-(K-1).png' },
     ...previewCommandOptions,
-    json: { type: 'boolean', description: 'print the generation record (scheduler, resolved config, timesteps, seeds, timings) as JSON on stdout instead of the file names' },
+    json: {
+      type: 'boolean',
+      description: 'print the generation record (scheduler, resolved config, timesteps, seeds, timings) as JSON on stdout instead of the file names',
+    },
   },
   details: [
     "Seeds drive pmg's own generator (xoshiro128** + Box-Muller, src/core/random.ts): it cannot reproduce torch.randn, so a",
@@ -72,9 +94,9 @@ export const txt2imgCommand: Command = {
     'runs one row per call, since batching buys no speed there). Slices never change the pixels; --verbose prints the plan.',
     'More: docs/txt2img.md and docs/performance.md.',
     '',
-    "--decoder DIR|ID loads a tiny autoencoder (TAESD, ONNX: vae_decoder/model.onnx + config.json, e.g. julienkay/taesd): it",
-    "decodes the final images (about 19x cheaper than the VAE on CPU, softer detail) unless --final-decoder vae, and the",
-    "--previews. The record's \"decoder\" says which one made the image (A1111 \"VAE\" names a tiny one).",
+    '--decoder DIR|ID loads a tiny autoencoder (TAESD, ONNX: vae_decoder/model.onnx + config.json, e.g. julienkay/taesd): it',
+    'decodes the final images (about 19x cheaper than the VAE on CPU, softer detail) unless --final-decoder vae, and the',
+    '--previews. The record\'s "decoder" says which one made the image (A1111 "VAE" names a tiny one).',
     '',
     "A model without tokenizer/ uses its base model's CLIP tokenizer (SD 1.x: openai/clip-vit-large-patch14, SD 2.x:",
     'stabilityai/stable-diffusion-2-1), fetched into the model cache; without scheduler/ a built-in config of the family',
@@ -104,13 +126,18 @@ export const txt2imgCommand: Command = {
     if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `--device must be cpu or cuda, got '${device}'`);
     if (extname(out).toLowerCase() !== '.png') throw new PmgError('invalid-argument', `--out ${out} must end in .png`);
     checkOutputFile(out, '--out');
-    if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`);
+    if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory())
+      throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`);
     if (prompt.length > MAX_PROMPT_CHARS) throw new PmgError('invalid-argument', `--prompt has ${prompt.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
-    if (negative.length > MAX_PROMPT_CHARS) throw new PmgError('invalid-argument', `--negative has ${negative.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
+    if (negative.length > MAX_PROMPT_CHARS)
+      throw new PmgError('invalid-argument', `--negative has ${negative.length} characters; the limit is ${MAX_PROMPT_CHARS}`);
     checkInputs({ candidates: [{ prompt, negativePrompt: negative }], steps, guidanceScale, width, height, seed, eta });
     if (scheduler !== undefined) resolveSchedulerName(scheduler); // unknown names fail here, listing the known ones
     const latentsFile = stringOption(context, 'latents');
-    const latents = latentsFile === undefined ? undefined : readLatentsOption(resolve(context.io.cwd, latentsFile), { count: batch, width, height, countFlags: `--batch ${batch}` });
+    const latents =
+      latentsFile === undefined
+        ? undefined
+        : readLatentsOption(resolve(context.io.cwd, latentsFile), { count: batch, width, height, countFlags: `--batch ${batch}` });
     const { decoder: decoderSpec, finalDecoder } = resolveDecoderChoice(decoderSettings(context));
     const previews = previewFolder(context);
 

@@ -35,16 +35,23 @@ export async function withFetchedImage<T>(url: string, options: FetchImageOption
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
   } catch (error) {
     const timedOut = error instanceof Error && error.name === 'TimeoutError';
-    throw new PmgError(timedOut ? 'timeout' : 'download-failed', timedOut ? `the image ${url} did not arrive within ${timeoutMs} ms` : `cannot fetch the image ${url} (${(error as Error).message})`, {
-      cause: error,
-      details: { image: url },
-    });
+    throw new PmgError(
+      timedOut ? 'timeout' : 'download-failed',
+      timedOut ? `the image ${url} did not arrive within ${timeoutMs} ms` : `cannot fetch the image ${url} (${(error as Error).message})`,
+      {
+        cause: error,
+        details: { image: url },
+      },
+    );
   }
-  if (!response.ok) throw new PmgError('download-failed', `cannot fetch the image ${url}: HTTP ${response.status}`, { details: { image: url, status: response.status } });
+  if (!response.ok)
+    throw new PmgError('download-failed', `cannot fetch the image ${url}: HTTP ${response.status}`, { details: { image: url, status: response.status } });
   const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) throw new PmgError('invalid-input', `the image ${url} is ${declared} bytes, over the limit of ${maxBytes}`, { details: { image: url } });
+  if (declared > maxBytes)
+    throw new PmgError('invalid-input', `the image ${url} is ${declared} bytes, over the limit of ${maxBytes}`, { details: { image: url } });
   const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.length > maxBytes) throw new PmgError('invalid-input', `the image ${url} is ${bytes.length} bytes, over the limit of ${maxBytes}`, { details: { image: url } });
+  if (bytes.length > maxBytes)
+    throw new PmgError('invalid-input', `the image ${url} is ${bytes.length} bytes, over the limit of ${maxBytes}`, { details: { image: url } });
   const dir = await mkdtemp(join(tmpdir(), 'pmg-image-'));
   try {
     const path = join(dir, 'image');

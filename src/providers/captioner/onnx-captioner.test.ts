@@ -21,8 +21,12 @@ describe('onnx captioner on the tiny vit-gpt2-layout fixture', () => {
     modelDir = join(root, 'captioner');
     await writeTinyCaptioner(modelDir);
     store = new ModelStore({ cacheDir: join(root, 'cache'), endpoint: 'http://127.0.0.1:9', offline: true });
-    await sharp({ create: { width: 48, height: 40, channels: 3, background: { r: 220, g: 30, b: 60 } } }).png().toFile(join(root, 'red.png'));
-    await sharp({ create: { width: 20, height: 64, channels: 3, background: { r: 10, g: 200, b: 90 } } }).jpeg().toFile(join(root, 'green.jpg'));
+    await sharp({ create: { width: 48, height: 40, channels: 3, background: { r: 220, g: 30, b: 60 } } })
+      .png()
+      .toFile(join(root, 'red.png'));
+    await sharp({ create: { width: 20, height: 64, channels: 3, background: { r: 10, g: 200, b: 90 } } })
+      .jpeg()
+      .toFile(join(root, 'green.jpg'));
     await writeFile(join(root, 'broken.png'), 'not an image');
   });
   after(async () => {

@@ -45,9 +45,13 @@ export class OnnxCaptioner implements Captioner {
         ? await withFetchedImage(imagePath, this.fetchOptions, (path) => this.model.caption(path, { maxNewTokens }))
         : await this.model.caption(imagePath, { maxNewTokens });
       if (!text) {
-        throw new PmgError('no-output-generated', `the captioner ${this.id} wrote an empty caption for ${imagePath}; give the item a title or description instead`, {
-          details: { image: imagePath, raw: text },
-        });
+        throw new PmgError(
+          'no-output-generated',
+          `the captioner ${this.id} wrote an empty caption for ${imagePath}; give the item a title or description instead`,
+          {
+            details: { image: imagePath, raw: text },
+          },
+        );
       }
       return text;
     };
@@ -64,14 +68,20 @@ export async function createCaptioner(spec: string, options: CreateCaptionerOpti
   let target = trimmed;
   if (prefix !== undefined && prefix.length > 1) {
     if (prefix.toLowerCase() !== 'onnx') {
-      throw new PmgError('invalid-argument', `unknown captioner provider '${prefix}:' in '${spec}'; use onnx:<folder or repo id> (a vit-gpt2-layout image-to-text model)`, { details: { spec } });
+      throw new PmgError(
+        'invalid-argument',
+        `unknown captioner provider '${prefix}:' in '${spec}'; use onnx:<folder or repo id> (a vit-gpt2-layout image-to-text model)`,
+        { details: { spec } },
+      );
     }
     target = trimmed.slice(prefix.length + 1);
   }
   if (!target) throw new PmgError('invalid-argument', `the captioner spec '${spec}' names no model; use onnx:<folder or repo id>`);
   const maxNewTokens = options.maxNewTokens ?? defaultCaptionTokens;
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new PmgError('invalid-argument', `captioner maxNewTokens must be a positive whole number, got ${maxNewTokens}`);
-  const store = options.store ?? new ModelStore(modelStoreOptionsFromEnv(options.env ?? process.env, options.offline === undefined ? {} : { offline: options.offline }));
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
+    throw new PmgError('invalid-argument', `captioner maxNewTokens must be a positive whole number, got ${maxNewTokens}`);
+  const store =
+    options.store ?? new ModelStore(modelStoreOptionsFromEnv(options.env ?? process.env, options.offline === undefined ? {} : { offline: options.offline }));
   const resolved = await store.resolve(target, captionerFiles);
   const model = await loadImageCaptioner(resolved.dir, { device: options.device });
   const id = resolved.local ? `onnx:${resolved.dir}` : `onnx:${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}`;

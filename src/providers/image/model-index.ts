@@ -29,9 +29,13 @@ export function checkModelIndex(dir: string, modelName: string): ModelIndex | un
   }
   const raw = parsed as Record<string, unknown>;
   const bad = (key: string, rule: string, value: unknown): never => {
-    throw new PmgError('model-layout', `model ${modelName}: ${path}: "${key}" ${rule}, got ${describe(value)}; fix the file or export the model again with diffusers`, {
-      details: { dir, file: path, field: key },
-    });
+    throw new PmgError(
+      'model-layout',
+      `model ${modelName}: ${path}: "${key}" ${rule}, got ${describe(value)}; fix the file or export the model again with diffusers`,
+      {
+        details: { dir, file: path, field: key },
+      },
+    );
   };
   const className = raw._class_name;
   if (typeof className !== 'string' || className.trim() === '') bad('_class_name', 'must be the pipeline class name (a string)', className);

@@ -28,7 +28,9 @@ export function fromOrtFloat(session: OnnxSession, name: string, tensor: ort.Ten
     if (data instanceof Uint16Array) return { data: float16ToFloat32(data), dims };
     return { data: Float32Array.from(data as ArrayLike<number>), dims };
   }
-  throw new PmgError('model-layout', `${session.path}: output ${name} has dtype ${tensor.type}; expected float32 or float16`, { details: { path: session.path } });
+  throw new PmgError('model-layout', `${session.path}: output ${name} has dtype ${tensor.type}; expected float32 or float16`, {
+    details: { path: session.path },
+  });
 }
 
 export class OnnxTextEncoder implements TextEncoder {
@@ -46,7 +48,9 @@ export class OnnxTextEncoder implements TextEncoder {
     session.expect('text encoder', ['input_ids'], ['last_hidden_state']);
     const type = session.inputInfo('input_ids')?.type;
     if (type !== 'int32' && type !== 'int64') {
-      throw new PmgError('model-layout', `text encoder ${session.path}: input_ids has dtype ${type}; expected int32 or int64`, { details: { path: session.path } });
+      throw new PmgError('model-layout', `text encoder ${session.path}: input_ids has dtype ${type}; expected int32 or int64`, {
+        details: { path: session.path },
+      });
     }
     this.idsType = type;
     this.maxLength = tokenizer.maxLength;
@@ -65,11 +69,14 @@ export class OnnxTextEncoder implements TextEncoder {
       throw new PmgError('internal', `text encoder windows must have ${this.maxLength} ids each`);
     }
     const dims = [inputIds.length, this.maxLength];
-    const ids = this.idsType === 'int32' ? new ort.Tensor('int32', Int32Array.from(flat), dims) : new ort.Tensor('int64', BigInt64Array.from(flat.map(BigInt)), dims);
+    const ids =
+      this.idsType === 'int32' ? new ort.Tensor('int32', Int32Array.from(flat), dims) : new ort.Tensor('int64', BigInt64Array.from(flat.map(BigInt)), dims);
     const out = await this.session.run({ input_ids: ids }, ['last_hidden_state']);
     const hidden = fromOrtFloat(this.session, 'last_hidden_state', out.last_hidden_state);
     if (hidden.dims[2] !== this.hiddenSize) {
-      throw new PmgError('model-layout', `text encoder ${this.session.path} returned width ${hidden.dims[2]}, expected ${this.hiddenSize}`, { details: { path: this.session.path } });
+      throw new PmgError('model-layout', `text encoder ${this.session.path} returned width ${hidden.dims[2]}, expected ${this.hiddenSize}`, {
+        details: { path: this.session.path },
+      });
     }
     return hidden;
   }
@@ -91,7 +98,9 @@ export class OnnxUnet implements Unet {
     this.timestepType = info?.type ?? 'float32';
     this.timestepShape = info?.shape ?? [1];
     if (!['int64', 'int32', 'float32', 'float16', 'float64'].includes(this.timestepType)) {
-      throw new PmgError('model-layout', `UNet ${session.path}: timestep has dtype ${this.timestepType}; expected int64 or float`, { details: { path: session.path } });
+      throw new PmgError('model-layout', `UNet ${session.path}: timestep has dtype ${this.timestepType}; expected int64 or float`, {
+        details: { path: session.path },
+      });
     }
     this.fixedBatch = fixedDim(session, 'sample', 0);
     this.fixedTokens = fixedDim(session, 'encoder_hidden_states', 1);
@@ -121,10 +130,14 @@ export class OnnxUnet implements Unet {
       // sides divisible by 8 (image sides by 64). Say so instead of onnxruntime's shape error deep inside.
       const [h, w] = [sample.dims[2]!, sample.dims[3]!];
       if (error instanceof PmgError && error.code === 'internal' && (h % 8 !== 0 || w % 8 !== 0)) {
-        throw new PmgError('invalid-argument', `UNet ${this.session.path} cannot run at ${w * 8}x${h * 8} px: this export needs width and height that are multiples of 64; try ${Math.max(64, Math.round((w * 8) / 64) * 64)}x${Math.max(64, Math.round((h * 8) / 64) * 64)}`, {
-          cause: error,
-          details: { field: 'width' },
-        });
+        throw new PmgError(
+          'invalid-argument',
+          `UNet ${this.session.path} cannot run at ${w * 8}x${h * 8} px: this export needs width and height that are multiples of 64; try ${Math.max(64, Math.round((w * 8) / 64) * 64)}x${Math.max(64, Math.round((h * 8) / 64) * 64)}`,
+          {
+            cause: error,
+            details: { field: 'width' },
+          },
+        );
       }
       throw error;
     }

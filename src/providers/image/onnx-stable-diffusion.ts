@@ -63,7 +63,10 @@ export function fuseAttentionCopies(dir: string, id: string, warn: (message: str
     if (!existsSync(graph)) continue;
     try {
       const result = ensureFusedCopy(graph);
-      if (result.status === 'fused') warn(`model ${id}: ${part}: ${result.fusion!.fused} attention block(s) fused into onnxruntime's MultiHeadAttention kernel, once (copy beside the graph; same weights)`);
+      if (result.status === 'fused')
+        warn(
+          `model ${id}: ${part}: ${result.fusion!.fused} attention block(s) fused into onnxruntime's MultiHeadAttention kernel, once (copy beside the graph; same weights)`,
+        );
     } catch (error) {
       warn(`model ${id}: ${part}: attention not fused (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); loading it as exported`);
     }
@@ -77,7 +80,9 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
   if (cached && (options.device ?? 'cpu') === 'cpu') {
     // A hub model exported in fp16: convert its graphs to fp32 once, beside them in the cache (fp32-copies.ts).
     try {
-      ensureFp32Copies(dir, SD_ONNX_GRAPHS, (file) => warn(`model ${id}: ${file} is fp16; writing its fp32 copy for CPU once (beside it in the cache; fp16 stays for CUDA)`));
+      ensureFp32Copies(dir, SD_ONNX_GRAPHS, (file) =>
+        warn(`model ${id}: ${file} is fp16; writing its fp32 copy for CPU once (beside it in the cache; fp16 stays for CUDA)`),
+      );
     } catch (error) {
       // A read-only cache or a graph the converter cannot rewrite: onnxruntime still runs the fp16 graph.
       warn(`model ${id}: no fp32 copy (${error instanceof Error ? error.message : String(error)}); loading the fp16 graphs as they are`);
@@ -105,7 +110,9 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
     try {
       return await pool.get(file, sessionOptions);
     } catch (error) {
-      warn(`model ${id}: ${part} with fused attention does not load (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); using the graph as exported`);
+      warn(
+        `model ${id}: ${part} with fused attention does not load (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); using the graph as exported`,
+      );
       return pool.get(base, sessionOptions);
     }
   };
@@ -122,7 +129,12 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
     missingTokenizer.length === 0
       ? ClipTokenizer.fromFolder(join(dir, 'tokenizer'), `model ${id}'s tokenizer`)
       : await loadBaseTokenizer(fallback, missingTokenizer, options.baseTokenizer);
-  const profileContext: ProfileContext = { dir, family, device: sessionOptions.executionProvider, floatType: unetSession.inputInfo('sample')?.type ?? 'float32' };
+  const profileContext: ProfileContext = {
+    dir,
+    family,
+    device: sessionOptions.executionProvider,
+    floatType: unetSession.inputInfo('sample')?.type ?? 'float32',
+  };
   const unet = new OnnxUnet(unetSession, unetMemoryProfile(profileContext));
   return {
     id,
@@ -132,7 +144,11 @@ export async function loadStableDiffusion(spec: string, options: LoadStableDiffu
     schedulerConfig,
     textEncoder: new OnnxTextEncoder(textSession, tokenizer, hiddenSize),
     unet,
-    vaeDecoder: new OnnxVaeDecoder(vaeSession, scalingFactor, vaeDecoderProfile({ ...profileContext, floatType: vaeSession.inputInfo('latent_sample')?.type ?? 'float32' })),
+    vaeDecoder: new OnnxVaeDecoder(
+      vaeSession,
+      scalingFactor,
+      vaeDecoderProfile({ ...profileContext, floatType: vaeSession.inputInfo('latent_sample')?.type ?? 'float32' }),
+    ),
     sessions: { textEncoder: textSession, unet: unetSession, vaeDecoder: vaeSession },
     timestepDtype: unet.timestepDtype,
   };
@@ -146,7 +162,9 @@ async function resolveFolder(spec: string, resolve: ModelResolver | undefined): 
 /** Without a resolver only local folders load. */
 async function localResolver(spec: string): Promise<{ dir: string; id: string }> {
   if (!existsSync(spec)) {
-    throw new PmgError('model-not-found', `model ${spec} is not a local folder, and no model store was given to fetch it from the hub`, { details: { model: spec } });
+    throw new PmgError('model-not-found', `model ${spec} is not a local folder, and no model store was given to fetch it from the hub`, {
+      details: { model: spec },
+    });
   }
   return { dir: spec, id: spec };
 }
@@ -177,5 +195,8 @@ function textWidth(session: OnnxSession, dir: string, id: string): number {
   if (typeof last === 'number' && last > 0) return last;
   const configured = textWidthFromConfigs(dir, id);
   if (configured !== undefined) return configured;
-  throw new PmgError('model-layout', `model ${id}: cannot tell the text width (no numeric last axis on last_hidden_state, no hidden_size in text_encoder/config.json)`);
+  throw new PmgError(
+    'model-layout',
+    `model ${id}: cannot tell the text width (no numeric last axis on last_hidden_state, no hidden_size in text_encoder/config.json)`,
+  );
 }

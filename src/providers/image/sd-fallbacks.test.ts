@@ -55,7 +55,10 @@ async function images(model: OnnxStableDiffusion, scheduler?: string): Promise<F
 
 function sameTensor(a: FloatTensor, b: FloatTensor): void {
   assert.deepEqual(a.dims, b.dims);
-  assert.ok(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)), 'images differ');
+  assert.ok(
+    Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)),
+    'images differ',
+  );
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
@@ -75,7 +78,8 @@ before(async () => {
   // The fixture's tokenizer stands in for the real base tokenizers, in their repos' layouts.
   await server.addFolder(SD1_BASE_TOKENIZER, join(sd1(), 'tokenizer'));
   const sd2Tokenizer: Record<string, Uint8Array> = {};
-  for (const name of ['vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json']) sd2Tokenizer[`tokenizer/${name}`] = readFileSync(join(sd2(), 'tokenizer', name));
+  for (const name of ['vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'])
+    sd2Tokenizer[`tokenizer/${name}`] = readFileSync(join(sd2(), 'tokenizer', name));
   server.addRepo(SD2_BASE_TOKENIZER, { ...sd2Tokenizer, 'unet/diffusion_pytorch_model.safetensors': Buffer.alloc(64) });
   await server.addFolder('tiny/sd1-no-tokenizer', without(sd1(), 'hub-sd1', 'tokenizer'));
 });
@@ -92,16 +96,25 @@ describe('tokenizer/ missing', () => {
     const { model, warnings } = await load(without(sd1(), 'sd1-no-tokenizer', 'tokenizer'), { resolve: storeResolver(store('cache-a')) });
     assert.equal(model.family, 'sd1');
     assert.equal(warnings.length, 1, warnings.join('\n'));
-    assert.match(warnings[0]!, /sd1-no-tokenizer lacks tokenizer\/vocab\.json and tokenizer\/merges\.txt; using the SD 1\.x base tokenizer of openai\/clip-vit-large-patch14, chosen from the 768-wide text encoder instead$/);
+    assert.match(
+      warnings[0]!,
+      /sd1-no-tokenizer lacks tokenizer\/vocab\.json and tokenizer\/merges\.txt; using the SD 1\.x base tokenizer of openai\/clip-vit-large-patch14, chosen from the 768-wide text encoder instead$/,
+    );
     assert.equal(model.textEncoder.padTokenId, model.textEncoder.eosTokenId, 'SD 1.x pads with the end token');
     sameTensor(await images(model, 'ddim'), await images(original.model, 'ddim'));
     // Only the tokenizer's files were fetched, not a whole repo listing.
-    assert.ok(server.requests.every((r) => r.route !== 'api'), 'no repo listing for a base tokenizer');
+    assert.ok(
+      server.requests.every((r) => r.route !== 'api'),
+      'no repo listing for a base tokenizer',
+    );
   });
 
   test('a hub model without tokenizer/ resolves (optional files) and falls back; the model set resolver fetches only the tokenizer files', async () => {
     const viaStore = await load('tiny/sd1-no-tokenizer', { resolve: storeResolver(store('cache-b')) });
-    assert.match(viaStore.warnings.join('\n'), /^model tiny\/sd1-no-tokenizer lacks tokenizer\/vocab\.json and tokenizer\/merges\.txt; using .*openai\/clip-vit-large-patch14/);
+    assert.match(
+      viaStore.warnings.join('\n'),
+      /^model tiny\/sd1-no-tokenizer lacks tokenizer\/vocab\.json and tokenizer\/merges\.txt; using .*openai\/clip-vit-large-patch14/,
+    );
     server.clearRequests();
     const viaPull = await load('tiny/sd1-no-tokenizer', { resolve: pullingResolver(store('cache-c')) });
     assert.match(viaPull.warnings.join('\n'), /using the SD 1\.x base tokenizer of openai\/clip-vit-large-patch14@[0-9a-f]{40}/);
@@ -116,14 +129,35 @@ describe('tokenizer/ missing', () => {
     const { model, warnings } = await load(without(sd2(), 'sd2-bare', 'tokenizer', 'scheduler'), { resolve: storeResolver(store('cache-d')) });
     assert.equal(model.family, 'sd2');
     assert.equal(warnings.length, 2, warnings.join('\n'));
-    assert.match(warnings.join('\n'), /sd2-bare lacks scheduler\/scheduler_config\.json; using a built-in SD 2\.x config instead: EulerDiscreteScheduler, prediction_type v_prediction \(unet\/config\.json sample_size 96\)/);
-    assert.match(warnings.join('\n'), /sd2-bare lacks tokenizer\/vocab\.json and tokenizer\/merges\.txt; using the SD 2\.x base tokenizer of stabilityai\/stable-diffusion-2-1 \(tokenizer\/\), chosen from the 1024-wide text encoder instead/);
+    assert.match(
+      warnings.join('\n'),
+      /sd2-bare lacks scheduler\/scheduler_config\.json; using a built-in SD 2\.x config instead: EulerDiscreteScheduler, prediction_type v_prediction \(unet\/config\.json sample_size 96\)/,
+    );
+    assert.match(
+      warnings.join('\n'),
+      /sd2-bare lacks tokenizer\/vocab\.json and tokenizer\/merges\.txt; using the SD 2\.x base tokenizer of stabilityai\/stable-diffusion-2-1 \(tokenizer\/\), chosen from the 1024-wide text encoder instead/,
+    );
     assert.equal(model.textEncoder.padTokenId, 0);
     assert.equal(model.predictionType, 'v_prediction');
     assert.deepEqual(
       { ...model.schedulerConfig },
       // stabilityai/stable-diffusion-2's scheduler_config.json, with the spacing diffusers uses for it (Euler's default).
-      { _class_name: 'EulerDiscreteScheduler', beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear', num_train_timesteps: 1000, trained_betas: null, steps_offset: 1, clip_sample: false, set_alpha_to_one: false, skip_prk_steps: true, timestep_spacing: 'linspace', interpolation_type: 'linear', use_karras_sigmas: false, prediction_type: 'v_prediction' },
+      {
+        _class_name: 'EulerDiscreteScheduler',
+        beta_start: 0.00085,
+        beta_end: 0.012,
+        beta_schedule: 'scaled_linear',
+        num_train_timesteps: 1000,
+        trained_betas: null,
+        steps_offset: 1,
+        clip_sample: false,
+        set_alpha_to_one: false,
+        skip_prk_steps: true,
+        timestep_spacing: 'linspace',
+        interpolation_type: 'linear',
+        use_karras_sigmas: false,
+        prediction_type: 'v_prediction',
+      },
     );
     const ids = [model.textEncoder.tokenize('a cute cat'), original.model.textEncoder.tokenize('a cute cat')];
     assert.deepEqual(ids[0], ids[1]);
@@ -141,10 +175,13 @@ describe('tokenizer/ missing', () => {
     cpSync(join(sd1(), 'tokenizer'), join(own, 'tokenizer'), { recursive: true });
     const { model, warnings } = await load(without(sd1(), 'sd1-override', 'tokenizer'), { resolve: storeResolver(store('cache-e', true)), baseTokenizer: own });
     assert.equal(model.family, 'sd1');
-    assert.match(warnings.join('\n'), new RegExp(`using the tokenizer given as baseTokenizer, ${own.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(tokenizer/\\) instead`));
+    assert.match(
+      warnings.join('\n'),
+      new RegExp(`using the tokenizer given as baseTokenizer, ${own.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(tokenizer/\\) instead`),
+    );
   });
 
-  test('offline with the base tokenizer not cached: the store\'s offline error, naming the repo and the pull command', async () => {
+  test("offline with the base tokenizer not cached: the store's offline error, naming the repo and the pull command", async () => {
     const dir = without(sd1(), 'sd1-offline', 'tokenizer');
     await rejectsWith(
       load(dir, { resolve: storeResolver(store('cache-empty', true)) }),
@@ -158,22 +195,34 @@ describe('tokenizer/ missing', () => {
   });
 
   test('without a model store: a clear error naming the base tokenizer and how to supply one', async () => {
-    await rejectsWith(load(without(sd1(), 'sd1-no-store', 'tokenizer')), 'model-not-found', /has no tokenizer\/ and its base tokenizer openai\/clip-vit-large-patch14 is not a local folder; .*baseTokenizer/);
+    await rejectsWith(
+      load(without(sd1(), 'sd1-no-store', 'tokenizer')),
+      'model-not-found',
+      /has no tokenizer\/ and its base tokenizer openai\/clip-vit-large-patch14 is not a local folder; .*baseTokenizer/,
+    );
   });
 
   test('a base tokenizer with more tokens than the text encoder is refused', async () => {
     const dir = without(sd1(), 'sd1-small-vocab', 'tokenizer');
     const configPath = join(dir, 'text_encoder', 'config.json');
     writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), vocab_size: 300 }));
-    await rejectsWith(load(dir, { resolve: storeResolver(store('cache-a', true)) }), 'model-layout', /tokens but model .* text encoder knows 300 \(text_encoder\/config\.json vocab_size\)/);
+    await rejectsWith(
+      load(dir, { resolve: storeResolver(store('cache-a', true)) }),
+      'model-layout',
+      /tokens but model .* text encoder knows 300 \(text_encoder\/config\.json vocab_size\)/,
+    );
   });
 });
 
 describe('scheduler/ missing', () => {
-  test('SD 1.x: built-in PNDM epsilon config, same images as the fixture\'s own (SD 1.5) config', async () => {
+  test("SD 1.x: built-in PNDM epsilon config, same images as the fixture's own (SD 1.5) config", async () => {
     const original = await load(sd1());
     const { model, warnings } = await load(without(sd1(), 'sd1-no-scheduler', 'scheduler'));
-    assert.deepEqual(warnings, ['model ' + join(root, 'sd1-no-scheduler') + ' lacks scheduler/scheduler_config.json; using a built-in SD 1.x config instead: PNDMScheduler, prediction_type epsilon (SD 1.x)']);
+    assert.deepEqual(warnings, [
+      'model ' +
+        join(root, 'sd1-no-scheduler') +
+        ' lacks scheduler/scheduler_config.json; using a built-in SD 1.x config instead: PNDMScheduler, prediction_type epsilon (SD 1.x)',
+    ]);
     assert.equal(model.schedulerConfig._class_name, 'PNDMScheduler');
     assert.equal(model.schedulerConfig.skip_prk_steps, true);
     assert.equal(model.schedulerConfig.set_alpha_to_one, false);

@@ -103,9 +103,13 @@ async function resolveTokenizerFolder(spec: string, resolve: ModelResolver): Pro
   // Neither: ask for the top-level files, so the resolver names them (or its offline error says how to fetch them).
   const strict = await resolve(spec, [...TOKENIZER_FILES], [...TOKENIZER_CONFIG_FILES], 'tokenizer');
   if (TOKENIZER_FILES.every((name) => existsSync(join(strict.dir, name)))) return { ...strict, folder: '' };
-  throw new PmgError('model-file-missing', `base tokenizer ${strict.id} has no vocab.json and merges.txt at its top level or under tokenizer/ (in ${strict.dir})`, {
-    details: { dir: strict.dir },
-  });
+  throw new PmgError(
+    'model-file-missing',
+    `base tokenizer ${strict.id} has no vocab.json and merges.txt at its top level or under tokenizer/ (in ${strict.dir})`,
+    {
+      details: { dir: strict.dir },
+    },
+  );
 }
 
 /** A tokenizer with more ids than the text encoder's embedding table would index past it. */
@@ -121,11 +125,25 @@ function checkVocabularyFits(tokenizer: ClipTokenizer, context: FallbackContext,
   }
 }
 
-const NOISE_SCHEDULE = { beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear', num_train_timesteps: 1000, trained_betas: null, steps_offset: 1 } as const;
+const NOISE_SCHEDULE = {
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  num_train_timesteps: 1000,
+  trained_betas: null,
+  steps_offset: 1,
+} as const;
 
 /** Built-in scheduler config of SD 1.x (as stable-diffusion-v1-5 ships it). */
 export function sd1SchedulerConfig(predictionType: PredictionType = 'epsilon'): Record<string, unknown> {
-  return { _class_name: 'PNDMScheduler', ...NOISE_SCHEDULE, skip_prk_steps: true, set_alpha_to_one: false, clip_sample: false, prediction_type: predictionType };
+  return {
+    _class_name: 'PNDMScheduler',
+    ...NOISE_SCHEDULE,
+    skip_prk_steps: true,
+    set_alpha_to_one: false,
+    clip_sample: false,
+    prediction_type: predictionType,
+  };
 }
 
 /**
@@ -158,7 +176,10 @@ export function sd2SchedulerConfig(predictionType: PredictionType): Record<strin
 export function fallbackPredictionType(dir: string, id: string, family: SdFamily, unet: OnnxSession): { value: PredictionType; reason: string } {
   const unetConfig = readOptionalJson([join(dir, 'unet', 'config.json')], `model ${id}`)?.value;
   const index = readOptionalJson([join(dir, 'model_index.json')], `model ${id}`)?.value;
-  for (const [where, config] of [['unet/config.json', unetConfig], ['model_index.json', index]] as const) {
+  for (const [where, config] of [
+    ['unet/config.json', unetConfig],
+    ['model_index.json', index],
+  ] as const) {
     const declared = config?.prediction_type;
     if (declared !== undefined && declared !== null) return { value: parsePredictionType(declared, id, where), reason: `from ${where}` };
   }

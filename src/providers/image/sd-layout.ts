@@ -52,17 +52,27 @@ export function checkSdLayout(dir: string, modelName: string): void {
   const rootOnnx = top.filter((name) => name.endsWith('.onnx'));
   if (!existsSync(join(dir, 'unet', 'model.onnx'))) {
     if (rootOnnx.length > 0) {
-      throw new PmgError('model-layout', `model ${modelName} has ${rootOnnx.join(', ')} at its top level, which pmg does not load; convert it to ${SD_LAYOUT_DESCRIPTION}`, {
-        details: { dir, found: rootOnnx },
-      });
+      throw new PmgError(
+        'model-layout',
+        `model ${modelName} has ${rootOnnx.join(', ')} at its top level, which pmg does not load; convert it to ${SD_LAYOUT_DESCRIPTION}`,
+        {
+          details: { dir, found: rootOnnx },
+        },
+      );
     }
     if (existsSync(join(dir, 'unet')) && safeList(join(dir, 'unet')).some((name) => /\.(safetensors|bin|ckpt)$/.test(name))) {
-      throw new PmgError('model-layout', `model ${modelName} holds PyTorch weights, not ONNX; pmg needs ${SD_LAYOUT_DESCRIPTION} (export it with optimum-cli export onnx)`, {
-        details: { dir },
-      });
+      throw new PmgError(
+        'model-layout',
+        `model ${modelName} holds PyTorch weights, not ONNX; pmg needs ${SD_LAYOUT_DESCRIPTION} (export it with optimum-cli export onnx)`,
+        {
+          details: { dir },
+        },
+      );
     }
     if (top.some((name) => /\.(zip|tar|tgz|gz|ckpt|safetensors)$/.test(name))) {
-      throw new PmgError('model-layout', `model ${modelName} is a single archive or checkpoint, not a folder; pmg needs ${SD_LAYOUT_DESCRIPTION}`, { details: { dir } });
+      throw new PmgError('model-layout', `model ${modelName} is a single archive or checkpoint, not a folder; pmg needs ${SD_LAYOUT_DESCRIPTION}`, {
+        details: { dir },
+      });
     }
   }
   for (const file of SD_REQUIRED_FILES) {
@@ -71,7 +81,8 @@ export function checkSdLayout(dir: string, modelName: string): void {
         details: { dir, file },
       });
     }
-  }  checkModelIndex(dir, modelName);
+  }
+  checkModelIndex(dir, modelName);
 }
 
 export function readJsonFile(path: string, what: string): Record<string, unknown> {

@@ -27,7 +27,10 @@ before(async () => {
   taesd = writeTinyAutoencoder(join(root, 'taesd'));
   server = await HubServer.start();
   await server.addFolder('julienkay/taesd', taesd);
-  server.addRepo('madebyollin/taesd', { 'config.json': readFileSync(join(taesd, 'vae_decoder', 'config.json'), 'utf8'), 'diffusion_pytorch_model.safetensors': Buffer.alloc(64) });
+  server.addRepo('madebyollin/taesd', {
+    'config.json': readFileSync(join(taesd, 'vae_decoder', 'config.json'), 'utf8'),
+    'diffusion_pytorch_model.safetensors': Buffer.alloc(64),
+  });
 });
 after(async () => {
   await pool.releaseAll();
@@ -54,7 +57,7 @@ async function refused(spec: string, code: string, pattern: RegExp): Promise<voi
   });
 }
 
-test('both layouts load, with the scaling factor of the decoder\'s own config (1.0), decoding 8x up', async () => {
+test("both layouts load, with the scaling factor of the decoder's own config (1.0), decoding 8x up", async () => {
   const flat = join(root, 'flat');
   cpSync(join(taesd, 'vae_decoder'), flat, { recursive: true });
   for (const dir of [taesd, flat]) {
@@ -81,13 +84,21 @@ test('both layouts load, with the scaling factor of the decoder\'s own config (1
 test('other layouts and other models are refused in one line naming the expected layout', async () => {
   await refused(join(root, 'nowhere'), 'model-not-found', /is not a local folder/);
   mkdirSync(join(root, 'empty'));
-  await refused(join(root, 'empty'), 'model-layout', /has neither vae_decoder\/model\.onnx nor model\.onnx; pmg needs a tiny autoencoder \(TAESD\) exported to ONNX: vae_decoder\/model\.onnx and vae_decoder\/config\.json/);
+  await refused(
+    join(root, 'empty'),
+    'model-layout',
+    /has neither vae_decoder\/model\.onnx nor model\.onnx; pmg needs a tiny autoencoder \(TAESD\) exported to ONNX: vae_decoder\/model\.onnx and vae_decoder\/config\.json/,
+  );
   const torch = variant((dir) => {
     rmSync(join(dir, 'vae_decoder'), { recursive: true });
     writeFileSync(join(dir, 'diffusion_pytorch_model.safetensors'), '');
   });
   await refused(torch, 'model-layout', /holds PyTorch weights \(diffusion_pytorch_model\.safetensors\), not ONNX/);
-  await refused(variant((dir) => rmSync(join(dir, 'vae_decoder', 'config.json'))), 'model-file-missing', /lacks .*vae_decoder[\\/]config\.json \(its class and scaling factor\)/);
+  await refused(
+    variant((dir) => rmSync(join(dir, 'vae_decoder', 'config.json'))),
+    'model-file-missing',
+    /lacks .*vae_decoder[\\/]config\.json \(its class and scaling factor\)/,
+  );
   const sd = writeTinySd(join(root, 'sd'));
   await refused(sd, 'model-layout', /describes a full VAE \(AutoencoderKL\), not a tiny autoencoder/);
   const edit = (patch: Record<string, unknown>) =>
@@ -98,10 +109,18 @@ test('other layouts and other models are refused in one line naming the expected
   await refused(edit({ _class_name: 'Something' }), 'model-layout', /"_class_name" "Something", expected "AutoencoderTiny"/);
   await refused(edit({ latent_channels: 16 }), 'model-layout', /"latent_channels" 16; Stable Diffusion 1\.x\/2\.x latents have 4/);
   await refused(edit({ scaling_factor: 0 }), 'model-layout', /"scaling_factor" 0; expected a number > 0/);
-  await refused(variant((dir) => writeFileSync(join(dir, 'vae_decoder', 'config.json'), '{ "_class_name": ')), 'invalid-input', /config\.json/);
+  await refused(
+    variant((dir) => writeFileSync(join(dir, 'vae_decoder', 'config.json'), '{ "_class_name": ')),
+    'invalid-input',
+    /config\.json/,
+  );
   // An ONNX model whose input is not latent_sample: the session check names the inputs it has.
   const other = variant((dir) => cpSync(join(sd, 'unet', 'model.onnx'), join(dir, 'vae_decoder', 'model.onnx')));
-  await refused(other, 'model-layout', /tiny decoder .* does not have the expected inputs latent_sample \(it has inputs sample, timestep, encoder_hidden_states/);
+  await refused(
+    other,
+    'model-layout',
+    /tiny decoder .* does not have the expected inputs latent_sample \(it has inputs sample, timestep, encoder_hidden_states/,
+  );
 });
 
 test('a hub id is pulled through the model store: only the decoder files, then from the cache offline', async () => {
@@ -110,12 +129,21 @@ test('a hub id is pulled through the model store: only the decoder files, then f
   const tiny = await loadTinyDecoder('julienkay/taesd', { pool, resolve: pullingResolver(online) });
   assert.match(tiny.id, /^julienkay\/taesd@[0-9a-f]{40}$/);
   assert.equal(tiny.decoder.scalingFactor, 1);
-  const fetched = server.requests.filter((r) => r.route === 'resolve' && r.repo === 'julienkay/taesd').map((r) => r.file).sort();
+  const fetched = server.requests
+    .filter((r) => r.route === 'resolve' && r.repo === 'julienkay/taesd')
+    .map((r) => r.file)
+    .sort();
   assert.deepEqual(fetched, ['vae_decoder/config.json', 'vae_decoder/model.onnx']);
   const offline = new ModelStore({ cacheDir: cache, endpoint: server.url, offline: true });
   assert.equal((await loadTinyDecoder('julienkay/taesd', { pool, resolve: pullingResolver(offline) })).id, tiny.id);
-  await assert.rejects(loadTinyDecoder('someone/taesd', { pool, resolve: pullingResolver(offline) }), (error: unknown) => error instanceof PmgError && error.code === 'offline' && /pmg models pull someone\/taesd/.test(error.message));
+  await assert.rejects(
+    loadTinyDecoder('someone/taesd', { pool, resolve: pullingResolver(offline) }),
+    (error: unknown) => error instanceof PmgError && error.code === 'offline' && /pmg models pull someone\/taesd/.test(error.message),
+  );
   // The PyTorch repo: its config.json comes, its weights do not (not in the decoder's files), and it is refused.
-  await assert.rejects(loadTinyDecoder('madebyollin/taesd', { pool, resolve: pullingResolver(online) }), /has a config\.json but no ONNX model at vae_decoder\/model\.onnx or model\.onnx \(a PyTorch repo such as madebyollin\/taesd looks like this\)/);
+  await assert.rejects(
+    loadTinyDecoder('madebyollin/taesd', { pool, resolve: pullingResolver(online) }),
+    /has a config\.json but no ONNX model at vae_decoder\/model\.onnx or model\.onnx \(a PyTorch repo such as madebyollin\/taesd looks like this\)/,
+  );
   assert.ok(!server.requests.some((r) => r.file?.endsWith('.safetensors')), 'PyTorch weights are never downloaded');
 });

@@ -45,13 +45,18 @@ export interface OnnxTinyDecoder extends TinyDecoderModel {
 
 /** The folder holding the decoder's model.onnx and config.json; throws for any other layout. */
 export function tinyDecoderFolder(dir: string, name: string): string {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new PmgError('model-not-found', `decoder ${name}: folder ${dir} does not exist`, { details: { dir } });
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new PmgError('model-not-found', `decoder ${name}: folder ${dir} does not exist`, { details: { dir } });
   for (const folder of [join(dir, 'vae_decoder'), dir]) {
     if (!existsSync(join(folder, 'model.onnx'))) continue;
     if (!existsSync(join(folder, 'config.json'))) {
-      throw new PmgError('model-file-missing', `decoder ${name} lacks ${join(folder, 'config.json')} (its class and scaling factor); pmg needs ${TINY_DECODER_LAYOUT}`, {
-        details: { dir, file: join(folder, 'config.json') },
-      });
+      throw new PmgError(
+        'model-file-missing',
+        `decoder ${name} lacks ${join(folder, 'config.json')} (its class and scaling factor); pmg needs ${TINY_DECODER_LAYOUT}`,
+        {
+          details: { dir, file: join(folder, 'config.json') },
+        },
+      );
     }
     return folder;
   }
@@ -77,9 +82,11 @@ export function tinyDecoderScaling(folder: string, name: string): number {
   if (className === 'AutoencoderKL') refuse('describes a full VAE (AutoencoderKL), not a tiny autoencoder; the SD model already has its VAE');
   if (className !== 'AutoencoderTiny') refuse(`has "_class_name" ${JSON.stringify(className ?? null)}, expected "AutoencoderTiny"`);
   const channels = config.latent_channels;
-  if (channels !== undefined && channels !== 4) refuse(`has "latent_channels" ${JSON.stringify(channels)}; Stable Diffusion 1.x/2.x latents have 4 (16-channel TAESD variants are for SD3/FLUX)`);
+  if (channels !== undefined && channels !== 4)
+    refuse(`has "latent_channels" ${JSON.stringify(channels)}; Stable Diffusion 1.x/2.x latents have 4 (16-channel TAESD variants are for SD3/FLUX)`);
   const scaling = config.scaling_factor ?? TINY_DECODER_DEFAULT_SCALING;
-  if (typeof scaling !== 'number' || !Number.isFinite(scaling) || scaling <= 0) refuse(`has "scaling_factor" ${JSON.stringify(scaling)}; expected a number > 0`);
+  if (typeof scaling !== 'number' || !Number.isFinite(scaling) || scaling <= 0)
+    refuse(`has "scaling_factor" ${JSON.stringify(scaling)}; expected a number > 0`);
   return scaling as number;
 }
 
@@ -88,13 +95,18 @@ export async function loadTinyDecoder(spec: string, options: LoadTinyDecoderOpti
   const folder = tinyDecoderFolder(dir, id);
   const scalingFactor = tinyDecoderScaling(folder, id);
   const pool = options.pool ?? defaultSessionPool;
-  const session = await pool.get(join(folder, 'model.onnx'), { executionProvider: options.device ?? 'cpu', ...(options.threads ? { intraOpThreads: options.threads } : {}) });
+  const session = await pool.get(join(folder, 'model.onnx'), {
+    executionProvider: options.device ?? 'cpu',
+    ...(options.threads ? { intraOpThreads: options.threads } : {}),
+  });
   return { id, dir, folder, session, decoder: new OnnxVaeDecoder(session, scalingFactor, undefined, 'tiny decoder') };
 }
 
 function localFolder(spec: string): { dir: string; id: string } {
   if (!existsSync(spec)) {
-    throw new PmgError('model-not-found', `decoder ${spec} is not a local folder, and no model store was given to fetch it from the hub`, { details: { model: spec } });
+    throw new PmgError('model-not-found', `decoder ${spec} is not a local folder, and no model store was given to fetch it from the hub`, {
+      details: { model: spec },
+    });
   }
   return { dir: spec, id: spec };
 }

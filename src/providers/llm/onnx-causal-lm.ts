@@ -16,13 +16,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
-import type {
-  GenerateTextOptions,
-  GenerateTextResult,
-  HiddenStateLanguageModel,
-  HiddenStatesOptions,
-  HiddenStatesResult,
-} from '../../spec/language-model.js';
+import type { GenerateTextOptions, GenerateTextResult, HiddenStateLanguageModel, HiddenStatesOptions, HiddenStatesResult } from '../../spec/language-model.js';
 import type { Tensor } from '@huggingface/transformers';
 import { loadCausalLm, type CausalLm } from '../../runtime/transformers-causal-lm.js';
 import type { TransformersDevice, TransformersDtype } from '../../runtime/transformers-options.js';
@@ -86,7 +80,10 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
 
   private async generateNow(prompt: string, options: GenerateTextOptions): Promise<GenerateTextResult> {
     if (options.jsonSchema !== undefined) {
-      throw new PmgError('unsupported', `the local LLM ${this.id} cannot follow a JSON schema; use the plain-text prompts or an openai: server with JSON-schema support`);
+      throw new PmgError(
+        'unsupported',
+        `the local LLM ${this.id} cannot follow a JSON schema; use the plain-text prompts or an openai: server with JSON-schema support`,
+      );
     }
     const maxNewTokens = options.maxNewTokens ?? defaultMaxNewTokens;
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
@@ -148,9 +145,13 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
     }
     const hidden = outputs.last_hidden_state;
     if (!hidden) {
-      throw new PmgError('model-layout', `the LLM ${this.options.dir} has no last_hidden_state output (it has ${Object.keys(outputs).join(', ')}); export the model with last_hidden_state as an extra graph output to use soft preference embeddings`, {
-        details: { dir: this.options.dir },
-      });
+      throw new PmgError(
+        'model-layout',
+        `the LLM ${this.options.dir} has no last_hidden_state output (it has ${Object.keys(outputs).join(', ')}); export the model with last_hidden_state as an extra graph output to use soft preference embeddings`,
+        {
+          details: { dir: this.options.dir },
+        },
+      );
     }
     const dims = hidden.dims as number[];
     const [batch, length, width] = dims;

@@ -93,7 +93,10 @@ describe('openai-compatible provider against a scripted 127.0.0.1 server', () =>
   });
 
   it('500 then success: retried once and succeeds (2 requests)', async () => {
-    fresh([{ kind: 'status', status: 500 }, { kind: 'success', content: 'fine' }]);
+    fresh([
+      { kind: 'status', status: 500 },
+      { kind: 'success', content: 'fine' },
+    ]);
     const result = await model().generate(prompt);
     assert.equal(result.text, 'fine');
     assert.equal(server.completionRequests.length, 2);
@@ -121,7 +124,10 @@ describe('openai-compatible provider against a scripted 127.0.0.1 server', () =>
   });
 
   it('400 is not retried (1 request) and the error names the status and server message', async () => {
-    fresh([{ kind: 'status', status: 400, message: 'bad model' }, { kind: 'success', content: 'never' }]);
+    fresh([
+      { kind: 'status', status: 400, message: 'bad model' },
+      { kind: 'success', content: 'never' },
+    ]);
     await assert.rejects(model().generate(prompt), (error: unknown) => {
       assert.ok(error instanceof PmgError);
       assert.equal(error.code, 'provider-call-failed');
@@ -135,14 +141,20 @@ describe('openai-compatible provider against a scripted 127.0.0.1 server', () =>
 
   it('401 and 404 are not retried', async () => {
     for (const status of [401, 404]) {
-      fresh([{ kind: 'status', status }, { kind: 'success', content: 'never' }]);
+      fresh([
+        { kind: 'status', status },
+        { kind: 'success', content: 'never' },
+      ]);
       await assert.rejects(model().generate(prompt), { code: 'provider-call-failed' });
       assert.equal(server.completionRequests.length, 1, `status ${status}`);
     }
   });
 
   it('429 honours Retry-After before retrying', async () => {
-    fresh([{ kind: 'status', status: 429, headers: { 'retry-after': '0.3' } }, { kind: 'success', content: 'after wait' }]);
+    fresh([
+      { kind: 'status', status: 429, headers: { 'retry-after': '0.3' } },
+      { kind: 'success', content: 'after wait' },
+    ]);
     const started = performance.now();
     const result = await model({ backoffMs: 1 }).generate(prompt);
     const elapsed = performance.now() - started;
@@ -152,7 +164,10 @@ describe('openai-compatible provider against a scripted 127.0.0.1 server', () =>
   });
 
   it('429 with a Retry-After longer than the wait cap fails at once', async () => {
-    fresh([{ kind: 'status', status: 429, headers: { 'retry-after': '3600' } }, { kind: 'success', content: 'never' }]);
+    fresh([
+      { kind: 'status', status: 429, headers: { 'retry-after': '3600' } },
+      { kind: 'success', content: 'never' },
+    ]);
     await assert.rejects(model({ maxWaitMs: 1000 }).generate(prompt), { code: 'provider-call-failed' });
     assert.equal(server.completionRequests.length, 1);
   });
@@ -224,7 +239,10 @@ describe('openai-compatible provider without a server', () => {
   });
 
   it('needs a model name and an http(s) URL', () => {
-    assert.throws(() => new OpenAiCompatibleLanguageModel({ baseUrl: 'http://127.0.0.1:1/v1', model: '' }), { code: 'invalid-argument', message: /--llm-model/ });
+    assert.throws(() => new OpenAiCompatibleLanguageModel({ baseUrl: 'http://127.0.0.1:1/v1', model: '' }), {
+      code: 'invalid-argument',
+      message: /--llm-model/,
+    });
     assert.throws(() => new OpenAiCompatibleLanguageModel({ baseUrl: 'ftp://x/v1', model: 'm' }), { code: 'invalid-argument' });
     assert.throws(() => new OpenAiCompatibleLanguageModel({ baseUrl: 'not a url', model: 'm' }), { code: 'invalid-argument' });
   });

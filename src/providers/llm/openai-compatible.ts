@@ -58,7 +58,9 @@ export function chatCompletionsUrl(baseUrl: string): string {
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new PmgError('invalid-argument', `the LLM base URL '${baseUrl}' is not a URL; use e.g. openai:http://127.0.0.1:8080/v1`, { details: { url: baseUrl } });
+    throw new PmgError('invalid-argument', `the LLM base URL '${baseUrl}' is not a URL; use e.g. openai:http://127.0.0.1:8080/v1`, {
+      details: { url: baseUrl },
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new PmgError('invalid-argument', `the LLM base URL '${baseUrl}' must start with http:// or https://`, { details: { url: baseUrl } });
@@ -78,7 +80,10 @@ export class OpenAiCompatibleLanguageModel implements LanguageModel {
 
   constructor(options: OpenAiCompatibleOptions) {
     if (!options.model) {
-      throw new PmgError('invalid-argument', `the openai: LLM provider needs a model name; pass --llm-model NAME (the name the server at ${options.baseUrl} serves)`);
+      throw new PmgError(
+        'invalid-argument',
+        `the openai: LLM provider needs a model name; pass --llm-model NAME (the name the server at ${options.baseUrl} serves)`,
+      );
     }
     this.url = chatCompletionsUrl(options.baseUrl);
     this.options = {
@@ -98,7 +103,10 @@ export class OpenAiCompatibleLanguageModel implements LanguageModel {
   async generate(prompt: string, options: GenerateTextOptions = {}): Promise<GenerateTextResult> {
     const jsonMode = options.jsonSchema !== undefined;
     if (jsonMode && !this.supportsJsonSchema) {
-      throw new PmgError('unsupported', `the LLM at ${this.url} is configured without JSON-schema support; drop the structured option or use a server that has it`);
+      throw new PmgError(
+        'unsupported',
+        `the LLM at ${this.url} is configured without JSON-schema support; drop the structured option or use a server that has it`,
+      );
     }
     const stops = effectiveStopStrings(options.stop, jsonMode);
     const body: Record<string, unknown> = {
@@ -146,10 +154,14 @@ export class OpenAiCompatibleLanguageModel implements LanguageModel {
     } catch (error) {
       if (signal?.aborted) throw abortedError(this.url, error);
       if (timeout.aborted) {
-        throw new PmgError('timeout', `POST ${this.url} got no answer within ${this.options.timeoutMs} ms; check the server or raise the timeout (PMG_LLM_TIMEOUT, in seconds)`, {
-          cause: error,
-          details: { url: this.url, timeoutMs: this.options.timeoutMs, attempt },
-        });
+        throw new PmgError(
+          'timeout',
+          `POST ${this.url} got no answer within ${this.options.timeoutMs} ms; check the server or raise the timeout (PMG_LLM_TIMEOUT, in seconds)`,
+          {
+            cause: error,
+            details: { url: this.url, timeoutMs: this.options.timeoutMs, attempt },
+          },
+        );
       }
       const code = networkErrorCode(error);
       throw new PmgError('provider-call-failed', `cannot reach ${this.url} (${code ?? describe(error)}); is the LLM server running?`, {
@@ -169,10 +181,14 @@ export class OpenAiCompatibleLanguageModel implements LanguageModel {
     try {
       return JSON.parse(text) as ChatCompletionBody;
     } catch (error) {
-      throw new PmgError('invalid-response', `POST ${this.url} answered HTTP ${response.status} with a body that is not JSON (${JSON.stringify(text.slice(0, 80))})`, {
-        cause: error,
-        details: { url: this.url, status: response.status, body: text.slice(0, 500) },
-      });
+      throw new PmgError(
+        'invalid-response',
+        `POST ${this.url} answered HTTP ${response.status} with a body that is not JSON (${JSON.stringify(text.slice(0, 80))})`,
+        {
+          cause: error,
+          details: { url: this.url, status: response.status, body: text.slice(0, 500) },
+        },
+      );
     }
   }
 
@@ -186,7 +202,9 @@ export class OpenAiCompatibleLanguageModel implements LanguageModel {
     const choice = choices[0]!;
     const content = choice.message?.content;
     if (typeof content !== 'string') {
-      throw new PmgError('invalid-response', `the LLM at ${this.url} answered without message content in its first choice`, { details: { url: this.url, status: 200 } });
+      throw new PmgError('invalid-response', `the LLM at ${this.url} answered without message content in its first choice`, {
+        details: { url: this.url, status: 200 },
+      });
     }
     const cut = cutAtStop(content, stops);
     const reason = choice.finish_reason;
@@ -205,7 +223,17 @@ export class OpenAiCompatibleLanguageModel implements LanguageModel {
   }
 }
 
-const retryableNetworkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'ENETUNREACH', 'EHOSTUNREACH']);
+const retryableNetworkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
 
 function networkErrorCode(error: unknown): string | undefined {
   let current: unknown = error;

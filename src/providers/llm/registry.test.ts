@@ -22,13 +22,16 @@ describe('parseLlmSpec', () => {
   });
 
   it('rejects unknown prefixes, naming onnx: and openai:', () => {
-    assert.throws(() => parseLlmSpec('gguf:model.gguf'), (error: Error & { code?: string }) => {
-      assert.equal(error.code, 'invalid-argument');
-      assert.match(error.message, /unknown LLM provider 'gguf:'/);
-      assert.match(error.message, /onnx:/);
-      assert.match(error.message, /openai:/);
-      return true;
-    });
+    assert.throws(
+      () => parseLlmSpec('gguf:model.gguf'),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'invalid-argument');
+        assert.match(error.message, /unknown LLM provider 'gguf:'/);
+        assert.match(error.message, /onnx:/);
+        assert.match(error.message, /openai:/);
+        return true;
+      },
+    );
     assert.throws(() => parseLlmSpec('http://127.0.0.1:8080/v1'), { code: 'invalid-argument', message: /openai:http/ });
     assert.throws(() => parseLlmSpec('  '), { code: 'invalid-argument' });
     assert.throws(() => parseLlmSpec('onnx:'), { code: 'invalid-argument' });
@@ -78,9 +81,15 @@ describe('createLanguageModel', () => {
     server.setScript([{ kind: 'hang' }]);
     const llm = await createLanguageModel(`openai:${server.baseUrl}#tiny`, { env: { PMG_LLM_TIMEOUT: '0.2' }, retries: 0 });
     const started = Date.now();
-    await assert.rejects(llm.generate('hi'), (e: unknown) => e instanceof PmgError && e.code === 'timeout' && /200 ms/.test(e.message) && /PMG_LLM_TIMEOUT/.test(e.message));
+    await assert.rejects(
+      llm.generate('hi'),
+      (e: unknown) => e instanceof PmgError && e.code === 'timeout' && /200 ms/.test(e.message) && /PMG_LLM_TIMEOUT/.test(e.message),
+    );
     assert.ok(Date.now() - started < 5000, 'gave up after about 0.2 s, not the 120 s default');
-    await assert.rejects(createLanguageModel(`openai:${server.baseUrl}#tiny`, { env: { PMG_LLM_TIMEOUT: 'soon' } }), /PMG_LLM_TIMEOUT must be a number of seconds > 0, got 'soon'/);
+    await assert.rejects(
+      createLanguageModel(`openai:${server.baseUrl}#tiny`, { env: { PMG_LLM_TIMEOUT: 'soon' } }),
+      /PMG_LLM_TIMEOUT must be a number of seconds > 0, got 'soon'/,
+    );
     server.setScript([{ kind: 'success', content: ' 1. a 2. b' }]);
   });
 

@@ -16,9 +16,7 @@ import { OpenAiCompatibleLanguageModel, chatCompletionsUrl } from './openai-comp
 
 export const llmProviderPrefixes = ['onnx:', 'openai:'] as const;
 
-export type LlmSpec =
-  | { provider: 'onnx'; model: string }
-  | { provider: 'openai'; baseUrl: string; model?: string };
+export type LlmSpec = { provider: 'onnx'; model: string } | { provider: 'openai'; baseUrl: string; model?: string };
 
 export interface CreateLanguageModelOptions {
   /** Model name on an openai: server (`--llm-model`); overrides a `#model` in the spec. */
@@ -72,7 +70,10 @@ export async function createLanguageModel(spec: string, options: CreateLanguageM
   if (parsed.provider === 'openai') {
     const model = options.llmModel || parsed.model;
     if (!model) {
-      throw new PmgError('invalid-argument', `--llm ${spec} needs a model name: pass --llm-model NAME (the name the server serves), or write openai:<URL>#<model>`);
+      throw new PmgError(
+        'invalid-argument',
+        `--llm ${spec} needs a model name: pass --llm-model NAME (the name the server serves), or write openai:<URL>#<model>`,
+      );
     }
     return new OpenAiCompatibleLanguageModel({
       baseUrl: parsed.baseUrl,
@@ -82,7 +83,8 @@ export async function createLanguageModel(spec: string, options: CreateLanguageM
       retries: options.retries,
     });
   }
-  const store = options.store ?? new ModelStore(modelStoreOptionsFromEnv(options.env ?? process.env, options.offline === undefined ? {} : { offline: options.offline }));
+  const store =
+    options.store ?? new ModelStore(modelStoreOptionsFromEnv(options.env ?? process.env, options.offline === undefined ? {} : { offline: options.offline }));
   const resolved = await store.resolve(parsed.model, onnxCausalLmFiles('fp32'));
   const id = resolved.local ? `onnx:${resolved.dir}` : `onnx:${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}`;
   const llm = new OnnxCausalLanguageModel({ dir: resolved.dir, id, device: options.device });
