@@ -17,5 +17,8 @@ export const exitCodes: Record<PmgErrorCode, number> = {
   aborted: 130,
   unsupported: 10,
   'file-system': 74,
+  'not-found': 3,
+  'queue-full': 11,
+  unauthorized: 12,
   internal: 70,
 };

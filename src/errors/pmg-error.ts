@@ -18,6 +18,9 @@ export type PmgErrorCode =
   | 'aborted' // the caller stopped the work
   | 'unsupported' // an option this build or machine cannot do (e.g. CUDA not installed)
   | 'file-system' // a file or folder cannot be written or read (a file where a folder is wanted, permissions)
+  | 'not-found' // a job, image or record asked for by id does not exist (the server's 404)
+  | 'queue-full' // the job queue is full; try again later (the server's 429, details.retryAfterSeconds)
+  | 'unauthorized' // a server route needs the API key (the server's 401)
   | 'internal'; // a bug in pmg
 
 export interface PmgErrorOptions {
