@@ -59,7 +59,7 @@ export class JobRunner {
 
   enqueue(id: string): void {
     this.queue.push(id);
-    queueMicrotask(() => this.pump());
+    this.pump();
   }
 
   queued(): number {
@@ -74,11 +74,6 @@ export class JobRunner {
   position(id: string): number | undefined {
     const index = this.queue.indexOf(id);
     return index < 0 ? undefined : index;
-  }
-
-  /** Images of a running job listed so far (the store has them too). */
-  isRunning(id: string): boolean {
-    return this.running.has(id);
   }
 
   /** Queued: cancelled now. Running: aborted (the job ends 'cancelled' at its next step). Returns whether it acted. */

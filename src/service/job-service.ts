@@ -208,7 +208,7 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
       store.insert(stored);
       events.emit(stored.id, 'queued', { position: runner.queued() });
       runner.enqueue(stored.id);
-      return record(stored);
+      return get(stored.id)!;
     },
     get,
     list(listOptions = {}) {
