@@ -140,30 +140,35 @@ export class JobRunner {
     run.done = this.options
       .execute({ ...job, state: 'running', attempts: attempt }, control)
       .then(
-        (outcome) => {
-          const all = [...new Set([...images, ...outcome.images])];
-          this.finish(job.id, { state: 'done', result: outcome.result, images: all, progress: { stage: 'done' } }, 'done', outcome.done);
-        },
-        (error: unknown) => {
-          const reason = controller.signal.aborted ? (controller.signal.reason as AbortReason) : undefined;
-          if (reason === 'shutdown') return; // left 'running': the next open runs it again
-          if (reason === 'cancel') this.finish(job.id, { state: 'cancelled' }, 'cancelled', {});
-          else {
-            const jobError =
-              reason === 'timeout'
-                ? { code: 'timeout', message: `the job ran longer than its time limit of ${formatSeconds(this.options.jobTimeoutMs)} and was stopped` }
-                : jobErrorOf(error);
-            if (jobError.code === 'internal') this.options.warn(`job ${job.id} failed: ${(error as Error)?.stack ?? String(error)}`);
-            this.finish(job.id, { state: 'failed', error: jobError }, 'error', { ...jobError });
-          }
-        },
+        (outcome) => ({ outcome, error: undefined }),
+        (error: unknown) => ({ outcome: undefined, error }),
       )
-      .catch((error: unknown) => this.options.warn(`job ${job.id}: could not record its end: ${(error as Error).message}`))
-      .finally(() => {
+      .then(({ outcome, error }) => {
+        // Out of the running set first: whoever hears the final event sees the job ended everywhere.
         clearTimeout(timer);
         this.running.delete(job.id);
+        try {
+          if (outcome) {
+            const all = [...new Set([...images, ...outcome.images])];
+            this.finish(job.id, { state: 'done', result: outcome.result, images: all, progress: { stage: 'done' } }, 'done', outcome.done);
+          } else this.failed(job.id, controller.signal, error);
+        } catch (failure) {
+          this.options.warn(`job ${job.id}: could not record its end: ${(failure as Error).message}`);
+        }
         this.pump();
       });
+  }
+
+  private failed(id: string, signal: AbortSignal, error: unknown): void {
+    const reason = signal.aborted ? (signal.reason as AbortReason) : undefined;
+    if (reason === 'shutdown') return; // left 'running': the next open runs it again
+    if (reason === 'cancel') return this.finish(id, { state: 'cancelled' }, 'cancelled', {});
+    const jobError =
+      reason === 'timeout'
+        ? { code: 'timeout', message: `the job ran longer than its time limit of ${formatSeconds(this.options.jobTimeoutMs)} and was stopped` }
+        : jobErrorOf(error);
+    if (jobError.code === 'internal') this.options.warn(`job ${id} failed: ${(error as Error)?.stack ?? String(error)}`);
+    this.finish(id, { state: 'failed', error: jobError }, 'error', { ...jobError });
   }
 
   /** The end of a job: its state (with the finish time) then its final event. */
