@@ -8,13 +8,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve, sep, isAbsolute } from 'node:path';
-import { tensorToRgbImages } from '../core/image-tensor.js';
-import { encodePng } from '../core/image-io.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { removeOrphanTemporaries, writeAtomic } from '../experiments/atomic-files.js';
 import type { ModelIds } from '../personalize/model-set.js';
 import type { PersonalizeResult } from '../personalize/personalize-request.js';
 import { candidateImageName, resultJson, writeResultFolder } from '../personalize/result-files.js';
+import { writePreviewFiles } from '../pipeline/preview-files.js';
 import type { StepPreview } from '../pipeline/step-preview.js';
 
 /** Names a client may ask for: lowercase letters, digits and dashes (no dots, no slashes). */
@@ -42,22 +41,8 @@ export class JobFiles {
 
   /** Writes the newest x0 preview of each running candidate over `preview-<k>.png`; returns what it wrote. */
   async writePreviews(id: string, preview: StepPreview): Promise<{ candidate: number; image: string }[]> {
-    const images = tensorToRgbImages(preview.images);
-    return Promise.all(
-      images.map(async (image, j) => {
-        const candidate = preview.candidates[j]!;
-        const name = `preview-${candidate}`;
-        const about = {
-          stepsDone: preview.stepsDone,
-          requestedSteps: preview.requestedSteps,
-          decoder: preview.decoder,
-          scale: preview.scale,
-          index: candidate,
-        };
-        await writeAtomic(join(this.dir(id), `${name}.png`), await encodePng(image, [{ keyword: 'pmg-preview', text: JSON.stringify(about) }]));
-        return { candidate, image: name };
-      }),
-    );
+    const written = await writePreviewFiles(this.dir(id), preview);
+    return written.map(({ candidate, file }) => ({ candidate, image: file.replace(/\.png$/, '') }));
   }
 
   /** result.json, candidate-<i>.png and best.png (personalize/result-files.ts, as `pmg generate` writes them). */
