@@ -88,6 +88,8 @@ export class JobStore {
       this.db = new Database(path);
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('journal_mode = WAL');
+      // In WAL mode NORMAL keeps every commit across a killed process (only a power loss may drop the last ones).
+      this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
     } catch (error) {
       throw new PmgError('file-system', `cannot open the job database ${path} (${(error as Error).message}); check the --data folder`, {
