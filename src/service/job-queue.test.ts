@@ -74,6 +74,12 @@ test('a full queue refuses with queue-full and a Retry-After estimate of at leas
   assert.equal(service.list().length, 2, 'the refused job is not stored');
   service.cancel(a.id);
   assert.equal((await service.wait(b.id)).state, 'done');
+  // A queue of 0 still runs a job when a slot is free, and refuses the next while it runs.
+  const none = await fx.open({ queueSize: 0 });
+  const only = none.submit('generation', smallMovieJob());
+  assert.equal(only.state, 'running');
+  assert.throws(() => none.submit('generation', smallMovieJob()), /queue is full/);
+  assert.equal((await none.wait(only.id)).state, 'done');
 });
 
 test('a job past its time limit fails with code timeout', async () => {

@@ -188,7 +188,7 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
     submit(kind: JobKind, value: unknown): JobRecord {
       if (closed) throw new PmgError('aborted', 'the job service is closed');
       const job = checkServiceJob(kind, value, rules);
-      if (runner.queued() >= queueSize) {
+      if (runner.queued() >= queueSize && runner.runningCount() >= concurrency) {
         const retryAfterSeconds = runner.retryAfterSeconds();
         throw new PmgError('queue-full', `the queue is full (${queueSize} jobs waiting); try again in ${retryAfterSeconds} s`, {
           details: { retryAfterSeconds, queueSize },
