@@ -39,28 +39,8 @@ test('a generation job ends done with the files and scores of pmg generate for t
   // pmg generate on the same job, through its flags and files
   writeFileSync(join(fx.root, 'h.json'), JSON.stringify(job.history));
   writeFileSync(join(fx.root, 't.json'), JSON.stringify((job.target as { item: unknown }).item));
-  const cli = await runCli(
-    [
-      'generate',
-      '--models',
-      'fx',
-      '--scene',
-      'movie',
-      '--history',
-      'h.json',
-      '--target',
-      't.json',
-      '--steps',
-      '3',
-      '--width',
-      '64',
-      '--height',
-      '64',
-      '--out',
-      'cli-out',
-    ],
-    { cwd: fx.root, env: fx.env },
-  );
+  const argv = 'generate --models fx --scene movie --history h.json --target t.json --steps 3 --width 64 --height 64 --out cli-out';
+  const cli = await runCli(argv.split(' '), { cwd: fx.root, env: fx.env });
   assert.equal(cli.code, 0, cli.stderr);
   const theirs = JSON.parse(readFileSync(join(fx.root, 'cli-out', 'result.json'), 'utf8')) as Result;
   assert.equal(ours.chosen, theirs.chosen);

@@ -50,11 +50,11 @@ export function smallMovieJob(extra: Record<string, unknown> = {}): Record<strin
     scene: 'movie',
     history: {
       items: [
-        { title: 'Heat', genres: ['Action', 'Crime'] },
-        { title: 'Toy Story (1995)', genres: ['Animation'] },
+        { title: 'Blade Runner (1982)', genres: ['Sci-Fi'] },
+        { title: 'Amelie (2001)', genres: ['Comedy'] },
       ],
     },
-    target: { item: { title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' } },
+    target: { item: { title: 'Solaris (1972)', genres: ['Drama', 'Sci-Fi'] } },
     steps: 3,
     width: 64,
     height: 64,
