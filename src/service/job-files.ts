@@ -5,7 +5,7 @@
  * client uploaded: the only history images a job may name. Image names are checked before any path is built, so no
  * route can reach outside a job's folder.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
@@ -86,6 +86,12 @@ export class JobFiles {
     }
     if (!existsSync(path) || !statSync(path).isFile()) {
       throw new PmgError('invalid-input', `${field}: ${value} does not exist in the uploads; upload it again (POST /v1/uploads)`, { details: { field } });
+    }
+    // A link inside the uploads that leads elsewhere is refused too.
+    if (!realpathSync(path).startsWith(`${realpathSync(this.uploadsDir)}${sep}`)) {
+      throw new PmgError('invalid-input', `${field}: ${value} is not an uploaded image; upload it first (POST /v1/uploads) and give the path it returns`, {
+        details: { field },
+      });
     }
     return path;
   }

@@ -9,16 +9,19 @@ import type { JobStore } from './job-store.js';
 
 /** The ids to queue again, oldest first. */
 export function recoverJobs(store: JobStore, events: JobEvents, maxAttempts: number): string[] {
+  const requeued: { id: string; reason: string }[] = [];
   for (const job of store.inState('running')) {
     const reason = `the server stopped while this job ran (attempt ${job.attempts} of ${maxAttempts})`;
     if (job.attempts < maxAttempts) {
       store.update(job.id, { state: 'queued', progress: { stage: 'queued' } });
-      events.emit(job.id, 'queued', { requeued: true, reason });
+      requeued.push({ id: job.id, reason });
     } else {
       const error = { code: 'interrupted', message: reason };
       store.update(job.id, { state: 'failed', error, finishedAt: new Date().toISOString() });
       events.emit(job.id, 'error', error);
     }
   }
-  return store.inState('queued').map((job) => job.id);
+  const queue = store.inState('queued').map((job) => job.id);
+  for (const { id, reason } of requeued) events.emit(id, 'queued', { position: queue.indexOf(id), requeued: true, reason });
+  return queue;
 }

@@ -75,7 +75,7 @@ test('SIGKILL during a job: the next open runs it again to the end, and finished
   );
   const requeued = events.find((e) => e.type === 'queued' && e.data.requeued === true);
   assert.ok(requeued, events.map((e) => e.type).join(' '));
-  assert.equal(requeued.data.reason, 'the server stopped while this job ran (attempt 1 of 2)');
+  assert.deepEqual(requeued.data, { position: 0, requeued: true, reason: 'the server stopped while this job ran (attempt 1 of 2)' });
   assert.deepEqual(
     events.filter((e) => e.type === 'started').map((e) => e.data.attempt),
     [1, 2],

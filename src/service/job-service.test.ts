@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
 import { ModelRegistry, type Closable } from '../runtime/model-registry.js';
@@ -187,6 +187,10 @@ test('an uploaded history image is captioned by the models folder captioner; wit
   const png = readFileSync(join(fx.root, 'cli-out', 'best.png'));
   const dataUploads = join(fx.root, 'captioned', 'uploads');
   writeFileSync(join(dataUploads, 'a.png'), png);
+  symlinkSync(join(fx.root, 'cli-out', 'best.png'), join(dataUploads, 'link.png'));
+  const linked = refusal(() => service.submit('generation', smallMovieJob({ history: { items: [{ title: 'Heat', image: 'link.png' }] } })));
+  assert.equal(linked.details.field, 'history.items[0].image');
+  assert.match(linked.message, /not an uploaded image/);
   const job = smallMovieJob({ history: { items: [{ title: 'Heat' }, { image: 'a.png' }] } });
   const done = await service.wait(service.submit('generation', job).id);
   assert.equal(done.state, 'done', JSON.stringify(done.error));
