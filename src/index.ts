@@ -305,6 +305,21 @@ export { openSoftCache, memorySoftCache, softCacheKey, type SoftCache } from './
 export { checkSoftLlm, checkSoftGenerator, checkSoftScene } from './soft/soft-fit.js';
 export { checkGenerationJob, type GenerationJob, type GenerationJobSoft } from './jobs/generation-job.js';
 export { jobToPersonalizeRequest, type JobRuntime } from './jobs/job-request.js';
+export { openJobService, type JobServiceInternals } from './service/job-service.js';
+export type {
+  JobService,
+  JobServiceOptions,
+  JobRecord,
+  JobEvent,
+  JobEventType,
+  JobKind,
+  JobState,
+  JobProgress,
+  JobError,
+  Txt2ImgJob,
+  ServiceModels,
+} from './service/job-types.js';
+export { ModelRegistry, type Lease, type ModelRegistryOptions } from './runtime/model-registry.js';
 export { writeResultFolder, resultJson, candidateImageName, type ResultFiles } from './personalize/result-files.js';
 export { scoreCandidates, clipLogit, keywordText, type ClipScoringModel, type CandidateScores, type ScoringTexts } from './scoring/clip-scorer.js';
 export { benchSearch, formatSearchBench, SEARCH_BENCH_DEFAULTS, type SearchBenchOptions, type SearchBenchResult, type SearchBenchRow } from './bench/search.js';

@@ -4,12 +4,10 @@
  * (after each step every image's x0 preview replaces DIR/preview-<i>.png) and `--preview-every N`.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { encodePng } from '../core/image-io.js';
-import { tensorToRgbImages } from '../core/image-tensor.js';
+import { resolve } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
-import { writeAtomic } from '../experiments/atomic-files.js';
 import { NO_DECODER, type ModelSetSpec } from '../personalize/model-set.js';
+import { previewImageName, writePreviewFiles } from '../pipeline/preview-files.js';
 import type { StepPreview } from '../pipeline/step-preview.js';
 import { decoderKinds, type DecoderKind } from '../spec/diffusion-models.js';
 import { stringOption, type CommandContext, type OptionSpec } from './command.js';
@@ -79,22 +77,9 @@ export function previewFolder(context: CommandContext): PreviewFolder | undefine
     dir,
     every,
     async write(preview) {
-      const images = tensorToRgbImages(preview.images);
-      const about = { stepsDone: preview.stepsDone, requestedSteps: preview.requestedSteps, decoder: preview.decoder, scale: preview.scale };
-      await Promise.all(
-        images.map(async (image, j) => {
-          const index = preview.candidates[j]!;
-          const png = await encodePng(image, [{ keyword: 'pmg-preview', text: JSON.stringify({ ...about, index }) }]);
-          const path = join(dir, previewImageName(index));
-          await writeAtomic(path, png).catch((error: unknown) => {
-            throw new PmgError('file-system', `cannot write the preview ${path}: ${(error as Error).message}`, { cause: error, details: { path } });
-          });
-        }),
-      );
+      await writePreviewFiles(dir, preview);
     },
   };
 }
 
-export function previewImageName(index: number): string {
-  return `preview-${index}.png`;
-}
+export { previewImageName };

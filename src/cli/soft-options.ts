@@ -5,10 +5,11 @@
  * opens the body and the soft embedding cache (the keyword cache's file, `--cache` / `--no-cache`).
  */
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
 import { defaultCacheDatabasePath } from '../personalize/cache-database.js';
 import type { SoftRequest } from '../personalize/personalize-request.js';
+import { FOLDER_LLM_BODY, modelsFolderLlmBody } from '../personalize/soft-body.js';
 import { loadLlmBody } from '../runtime/llm-body.js';
 import { memorySoftCache, openSoftCache } from '../soft/soft-cache.js';
 import { readSoftModule, type SoftModule } from '../soft/soft-module.js';
@@ -16,8 +17,7 @@ import { booleanOption, stringOption, type CommandContext, type OptionSpec } fro
 import { numberOption } from './option-values.js';
 import { modelStoreForCommand } from './store-from-context.js';
 
-/** The folder of a `--models` folder that holds the LLM body (as `pmg models fixtures` writes it). */
-export const FOLDER_LLM_BODY = 'llm-body';
+export { FOLDER_LLM_BODY };
 
 export const softCommandOptions: Record<'soft' | 'llm-body' | 'soft-weight' | 'allow-llm-mismatch', OptionSpec> = {
   soft: {
@@ -74,8 +74,8 @@ export function softChoice(context: CommandContext, modelsFolder?: string, optio
     if (!bodyText.trim()) throw new PmgError('invalid-argument', '--llm-body is empty; give the LLM body folder or hub id the soft module was made for');
     const local = resolve(context.io.cwd, bodyText);
     bodySpec = existsSync(local) && statSync(local).isDirectory() ? local : bodyText;
-  } else if (modelsFolder && existsSync(join(modelsFolder, FOLDER_LLM_BODY))) {
-    bodySpec = join(modelsFolder, FOLDER_LLM_BODY);
+  } else if (modelsFolderLlmBody(modelsFolder) !== undefined) {
+    bodySpec = modelsFolderLlmBody(modelsFolder);
   } else if (!options.bodyOptional) {
     throw new PmgError(
       'invalid-argument',

@@ -44,6 +44,10 @@ export interface ProgressEvent {
   step?: number;
   total?: number;
   message?: string;
+  /** Once the keywords are known (stage 'keywords', no message): the LLM's answer, so a UI shows it before the images. */
+  keywords?: KeywordResult;
+  /** Once the soft tokens are computed (stage 'soft', no message): N and whether they came from the cache. */
+  soft?: { N: number; cached: boolean };
 }
 
 /**

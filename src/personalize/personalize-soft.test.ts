@@ -55,7 +55,17 @@ const base: PersonalizeRequest = {
 test('method soft: one candidate, the target part plus N soft tokens (context 77 + 4), recorded in the result', async () => {
   const body = countingBody(realBody);
   const events: string[] = [];
-  const r = await personalize(fixture.models, { ...base, method: 'soft', soft: { module: soft, body }, onProgress: (e) => events.push(e.stage) });
+  const told: unknown[] = [];
+  const r = await personalize(fixture.models, {
+    ...base,
+    method: 'soft',
+    soft: { module: soft, body },
+    onProgress: (e) => {
+      events.push(e.stage);
+      if (e.soft) told.push(e.soft);
+    },
+  });
+  assert.deepEqual(told, [{ N: 4, cached: false }], 'the soft tokens are told once they are computed');
   assert.equal(r.candidates.length, 1);
   const c = r.candidates[0]!;
   assert.equal(c.prompt, "movie poster, Alien, named 'Alien', dark, space, creature", 'no preference keywords');

@@ -72,7 +72,15 @@ test('presets and overrides resolve without loading anything', () => {
 
 test('exhaustive: keywords from the tiny LLM, one candidate per weight, same seed, chosen = argmax z', async () => {
   const events: string[] = [];
-  const r = await personalize(models, { ...base, onProgress: (e) => events.push(e.stage) });
+  const told: unknown[] = [];
+  const r = await personalize(models, {
+    ...base,
+    onProgress: (e) => {
+      events.push(e.stage);
+      if (e.keywords) told.push(e.keywords);
+    },
+  });
+  assert.deepEqual(told, [{ scene: 'movie', ...r.keywords }], 'the keywords are told once, as soon as they are known');
   assert.deepEqual(r.keywords.preference, ['vintage', 'noir', 'neon', 'retro', 'pastel', 'cinematic', 'minimal', 'dramatic']);
   assert.deepEqual(
     r.candidates.map((c) => c.weights),

@@ -161,6 +161,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       }),
     );
   }
+  progress({ stage: 'keywords', keywords: keywordResult });
   const keywords = { preference: [...keywordResult.preference], target: [...keywordResult.target] };
 
   // 1b. soft preference tokens, once for every candidate
@@ -180,6 +181,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
       }),
     );
   }
+  if (softTokens) progress({ stage: 'soft', soft: { N: soft!.module.config.N, cached: softTokens.cached } });
   const extraTokens = softTokens ? weightedSoftTokens(softTokens.tokens, checked.softWeight!) : undefined;
 
   // 2. plans  3. encode (+ timesteps and seeded latents)

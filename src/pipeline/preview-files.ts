@@ -1,0 +1,34 @@
+/**
+ * Live previews on disk: each image of a step preview (step-preview.ts) written over `<dir>/preview-<candidate>.png`
+ * atomically (a temporary, then a rename), with a `pmg-preview` text chunk saying which step and decoder made it.
+ * `pmg generate --previews DIR`, `pmg txt2img --previews DIR` and the job service's job folders write them so.
+ */
+import { join } from 'node:path';
+import { encodePng } from '../core/image-io.js';
+import { tensorToRgbImages } from '../core/image-tensor.js';
+import { PmgError } from '../errors/pmg-error.js';
+import { writeAtomic } from '../experiments/atomic-files.js';
+import type { StepPreview } from './step-preview.js';
+
+/** `preview-<index>.png`. */
+export function previewImageName(index: number): string {
+  return `preview-${index}.png`;
+}
+
+/** Writes every image of `preview` into `dir`; returns each candidate with its file name. */
+export async function writePreviewFiles(dir: string, preview: StepPreview): Promise<{ candidate: number; file: string }[]> {
+  const images = tensorToRgbImages(preview.images);
+  const about = { stepsDone: preview.stepsDone, requestedSteps: preview.requestedSteps, decoder: preview.decoder, scale: preview.scale };
+  return Promise.all(
+    images.map(async (image, j) => {
+      const index = preview.candidates[j]!;
+      const png = await encodePng(image, [{ keyword: 'pmg-preview', text: JSON.stringify({ ...about, index }) }]);
+      const file = previewImageName(index);
+      const path = join(dir, file);
+      await writeAtomic(path, png).catch((error: unknown) => {
+        throw new PmgError('file-system', `cannot write the preview ${path}: ${(error as Error).message}`, { cause: error, details: { path } });
+      });
+      return { candidate: index, file };
+    }),
+  );
+}
