@@ -56,13 +56,14 @@ export function createApp(options: AppOptions): Hono {
   const maxUploadBytes = options.limits?.maxUploadBytes ?? MAX_IMAGE_BYTES;
   const log = options.log ?? ((message: string) => void process.stderr.write(`pmg serve: ${message}\n`));
   const uploadsDir = uploadsFolder(options.dataDir);
-  const prepare = async (body: unknown): Promise<unknown> => {
-    if (typeof body === 'object' && body !== null && 'decoder' in body)
-      throw new PmgError('invalid-input', "decoder: the server decodes with its own models' decoder; leave decoder out (finalDecoder chooses tiny or vae)", {
-        details: { field: 'decoder' },
-      });
-    return storeJobImages(body, { uploadsDir, allowRemoteImages: options.allowRemoteImages ?? false, remoteLimits: options.remoteImageLimits });
-  };
+  // Images in histories become upload files before the job validator runs; the engine's own rules (soft module
+  // names, upload paths only, no client decoder or LLM body) are applied by service.submit.
+  const prepare = (body: unknown): Promise<unknown> =>
+    storeJobImages(body, {
+      uploadsDir,
+      allowRemoteImages: options.allowRemoteImages ?? false,
+      ...(options.remoteImageLimits ? { remoteLimits: options.remoteImageLimits } : {}),
+    });
 
   const app = new Hono();
   app.onError((error, c) => {
