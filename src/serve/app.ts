@@ -40,8 +40,11 @@ export interface AppOptions {
   remoteImageLimits?: RemoteImageLimits;
   /** `--data DIR`, for the dataset routes (mounted through extraRoutes). */
   datasetDir?: string;
-  /** Sub-apps mounted as given, after the API key check (so /v1/datasets needs the key like every /v1 route). */
-  extraRoutes?: { path: string; app: Hono }[];
+  /**
+   * Sub-apps mounted as given, after the API key check (so /v1/datasets needs the key like every /v1 route); `openapi`
+   * is their part of /openapi.json's `paths` (full paths as keys).
+   */
+  extraRoutes?: { path: string; app: Hono; openapi?: Record<string, unknown> }[];
   /** SSE heartbeat (default 15 s). */
   heartbeatMs?: number;
   /** Where server failures are logged (default: stderr). */
@@ -86,7 +89,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', (c) => (service.ready() ? c.json({ ready: true, ...service.stats() }) : c.json({ ready: false, ...service.stats() }, 503)));
-  app.get('/openapi.json', (c) => c.json(openApiDocument()));
+  app.get('/openapi.json', (c) => c.json(openApiDocument(Object.assign({}, ...(options.extraRoutes ?? []).map((r) => r.openapi ?? {})))));
   app.get('/v1/models', (c) => c.json(service.models()));
   app.post('/v1/keywords', limitBody(maxBodyBytes), requireJson, async (c) => c.json((await service.keywords(await prepare(await jsonBody(c)))) as object));
   app.post('/v1/uploads', limitBody(maxUploadBytes), async (c) => {

@@ -2,34 +2,12 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { z } from 'zod';
 import { PmgError } from '../errors/pmg-error.js';
-import { checkGenerationJob, type GenerationJob } from '../jobs/generation-job.js';
+import { checkGenerationJob } from '../jobs/generation-job.js';
+import { fullGenerationJob } from '../testing/generation-jobs.js';
 import { a1111Txt2ImgSchema, fieldToPath, generationJobSchema, generationJobValidator, issueError, pathToField } from './job-schema.js';
 
 // Every field a job can have, each with a valid value.
-const full: GenerationJob = {
-  scene: 'movie',
-  history: { items: [{ title: 'Alien', genres: ['Horror'] }], conversation: [{ speaker: 'a', text: 'hi' }] },
-  target: { item: { title: 'Up' } },
-  method: 'pmg',
-  alpha: 0.5,
-  mode: 'embed',
-  weights: [0.5, 1.5],
-  targetWeight: 1.2,
-  search: 'early',
-  earlyFraction: 0.3,
-  earlyKeep: 2,
-  previewScale: 2,
-  steps: 4,
-  guidance: 7.5,
-  seed: 3,
-  width: 64,
-  height: 96,
-  scheduler: 'ddim',
-  promptStyle: 'official',
-  decoder: 'taesd',
-  finalDecoder: 'tiny',
-  soft: { module: 'movie', llmBody: 'org/body', weight: 0.8, allowLlmMismatch: true },
-};
+const full = fullGenerationJob;
 
 /** The field names checkGenerationJob lists when it meets an unknown one (at the top level or under `root`). */
 function validatorKeys(root?: 'soft'): string[] {

@@ -41,8 +41,8 @@ const errorText: Record<number, string> = {
 };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^j_[a-z2-7]{20}$' } };
 
-/** The document (built once per call; it is small). */
-export function openApiDocument(): Schema {
+/** The document (built per call; it is small), with the paths of mounted sub-apps (`extraPaths`). */
+export function openApiDocument(extraPaths: Schema = {}): Schema {
   const bearer = [{ bearer: [] }];
   const paths: Schema = {
     '/healthz': { get: { summary: 'liveness: always 200', responses: { 200: { description: 'alive', ...content({ type: 'object' }) } } } },
@@ -159,7 +159,7 @@ export function openApiDocument(): Schema {
   return {
     openapi: '3.1.0',
     info: { title: 'pmg serve', version: packageVersion(), description: 'Personalized multimodal generation as a service (docs/serve.md)' },
-    paths,
+    paths: { ...paths, ...extraPaths },
     components: {
       schemas: { GenerationJob: json(generationJobSchema), JobRecord: json(jobRecordSchema), Error: json(errorSchema) },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'PMG_API_KEY, needed when the server has one' } },
