@@ -25,7 +25,15 @@ export function a1111Routes(service: JobService, maxBodyBytes: number): Hono {
     const signal = c.req.raw.signal;
     const onAbort = (): void => void service.cancel(id);
     signal.addEventListener('abort', onAbort, { once: true });
-    const record = await service.wait(id, { signal }).finally(() => signal.removeEventListener('abort', onAbort));
+    let record;
+    try {
+      record = await service.wait(id, { signal });
+    } catch (error) {
+      if (signal.aborted) return new Response(null, { status: 499 }); // the client went away; its job is cancelled
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
     if (record.state !== 'done') {
       const error = record.error ?? { code: record.state === 'cancelled' ? 'aborted' : 'internal', message: `the job ended ${record.state}` };
       throw a1111Error(new PmgError(error.code as PmgErrorCode, error.message, { details: error.field ? { field: error.field } : {} }));
