@@ -32,10 +32,10 @@ export interface PeakReading {
   sampledBytes: number;
 }
 
-/** VmHWM (peak RSS of the process) in bytes, or undefined off Linux. */
-export function readVmHwm(): number | undefined {
+/** VmHWM (peak RSS of this process, or of process `pid`) in bytes, or undefined off Linux. */
+export function readVmHwm(pid: number | 'self' = 'self'): number | undefined {
   try {
-    const match = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    const match = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) * 1024 : undefined;
   } catch {
     return undefined;

@@ -1,32 +1,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { PmgError } from '../errors/pmg-error.js';
+import { fullGenerationJob } from '../testing/generation-jobs.js';
 import { checkGenerationJob, type GenerationJob } from './generation-job.js';
 
-const full: GenerationJob = {
-  scene: 'movie',
-  history: { items: [{ title: 'Alien', genres: ['Horror', 'Sci-Fi'] }, { title: 'Heat' }] },
-  target: { item: { title: 'Up' } },
-  method: 'pmg',
-  alpha: 0.5,
-  mode: 'embed',
-  weights: [0.5, 1.5],
-  targetWeight: 1.2,
-  search: 'early',
-  earlyFraction: 0.3,
-  earlyKeep: 2,
-  previewScale: 2,
-  steps: 4,
-  guidance: 7.5,
-  seed: 3,
-  width: 64,
-  height: 96,
-  scheduler: 'ddim',
-  promptStyle: 'official',
-  decoder: '/models/taesd',
-  finalDecoder: 'tiny',
-  soft: { module: '/soft', llmBody: 'org/body', weight: 0.8, allowLlmMismatch: true },
-};
+const full = fullGenerationJob;
 
 test('a valid job round-trips through JSON unchanged', () => {
   const wire = JSON.parse(JSON.stringify(full)) as unknown;
