@@ -4,9 +4,10 @@ import { benchDiffusionCommand } from './bench-diffusion.js';
 import { benchMetricsCommand } from './bench-metrics.js';
 import { benchSearchCommand } from './bench-search.js';
 import { benchSoftCommand } from './bench-soft.js';
+import { benchServeCommand } from './bench-serve.js';
 import { benchTrainCommand } from './bench-train.js';
 
-const benches: Command[] = [benchDiffusionCommand, benchSearchCommand, benchMetricsCommand, benchSoftCommand, benchTrainCommand];
+const benches: Command[] = [benchDiffusionCommand, benchSearchCommand, benchMetricsCommand, benchSoftCommand, benchTrainCommand, benchServeCommand];
 
 export const benchAllCommand: Command = {
   name: 'bench all',

@@ -16,11 +16,13 @@ import { metricsCommand } from './metrics.js';
 import { benchMetricsCommand } from './bench-metrics.js';
 import { demoCommand } from './demo.js';
 import { generateCommand } from './generate.js';
+import { serveCommand } from './serve.js';
 import { benchSearchCommand } from './bench-search.js';
 import { evalCommand } from './eval.js';
 import { benchAllCommand } from './bench-all.js';
 import { benchSoftCommand } from './bench-soft.js';
 import { benchTrainCommand } from './bench-train.js';
+import { benchServeCommand } from './bench-serve.js';
 import { softInitCommand } from './soft-init.js';
 import { softImportCommand } from './soft-import.js';
 import { softTrainCommand } from './soft-train.js';
@@ -28,6 +30,7 @@ import { softTrainCommand } from './soft-train.js';
 export const commands: Command[] = [
   demoCommand,
   generateCommand,
+  serveCommand,
   keywordsCommand,
   txt2imgCommand,
   modelsPullCommand,
@@ -47,4 +50,5 @@ export const commands: Command[] = [
   benchMetricsCommand,
   benchSoftCommand,
   benchTrainCommand,
+  benchServeCommand,
 ];

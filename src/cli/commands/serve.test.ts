@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import test from 'node:test';
+import { PmgError } from '../../errors/pmg-error.js';
+import { runCli } from '../../testing/run-cli.js';
+import { softModuleOption } from './serve.js';
+
+test('pmg serve refuses a non-loopback host without PMG_API_KEY, in one line, before loading anything', async () => {
+  for (const host of ['0.0.0.0', '::', '192.168.1.9']) {
+    const run = await runCli(['serve', '--host', host, '--models', '/nonexistent'], { cwd: tmpdir() });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(
+      run.stderr,
+      new RegExp(`^pmg: --host ${host.replace(/\./g, '\\.')} would expose the server beyond this machine without a key; set PMG_API_KEY`),
+    );
+    assert.equal(run.stderr.trim().split('\n').length, 1);
+  }
+});
+
+test('pmg serve: bad numbers and soft modules are refused naming the flag', async () => {
+  const port = await runCli(['serve', '--port', '70000'], { cwd: tmpdir() });
+  assert.equal(port.code, 2);
+  assert.match(port.stderr, /--port must be an integer from 0 to 65535, got '70000'/);
+  const queue = await runCli(['serve', '--queue-size', '0'], { cwd: tmpdir() });
+  assert.match(queue.stderr, /--queue-size must be a positive integer/);
+  const soft = await runCli(['serve', '--soft', '/some/dir'], {
+    cwd: tmpdir(),
+  });
+  assert.equal(soft.code, 2);
+  assert.match(soft.stderr, /--soft must be NAME=DIR/);
+});
+
+test('--soft NAME=DIR values: names as the API lists them, folders resolved, no name twice', () => {
+  assert.deepEqual(softModuleOption(['movie=soft/m', 'pog-2=/abs/p'], '/work'), { movie: '/work/soft/m', 'pog-2': '/abs/p' });
+  assert.throws(() => softModuleOption(['Movie=x'], '/'), PmgError);
+  assert.throws(() => softModuleOption(['a=x', 'a=y'], '/'), /twice/);
+});
