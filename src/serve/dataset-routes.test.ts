@@ -8,8 +8,12 @@ import { assetPath } from '../core/package-root.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { checkGenerationJob } from '../jobs/generation-job.js';
 import { detectDatasetKind } from './dataset-catalog.js';
-import { datasetRoutes, MAX_QUERY_CHARS } from './dataset-routes.js';
+import { Hono } from 'hono';
+import { DATASET_ROUTES_PATH, datasetRoutes as mountable, MAX_QUERY_CHARS } from './dataset-routes.js';
 import { listenApp, type Listening } from './web-listen.js';
+
+/** The routes mounted where the server mounts them. */
+const datasetRoutes = (dir: string) => new Hono().route(DATASET_ROUTES_PATH, mountable(dir));
 
 const tmp = mkdtempSync(join(tmpdir(), 'pmg-dataset-routes-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

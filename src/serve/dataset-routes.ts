@@ -10,7 +10,13 @@ import { datasetName, detectDatasetKind, loadDatasetCatalog, searchItems, userPa
 export const MAX_PAGE = 100;
 export const MAX_QUERY_CHARS = 200;
 
-/** A Hono app with the `/v1/datasets…` routes for one dataset folder; the folder's kind is checked now, its files on first use. */
+/** Where `datasetRoutes` is mounted: `createApp({ extraRoutes: [{ path: DATASET_ROUTES_PATH, app: datasetRoutes(dir) }] })`. */
+export const DATASET_ROUTES_PATH = '/v1/datasets';
+
+/**
+ * A Hono app with the dataset routes for one folder, relative to DATASET_ROUTES_PATH (`/`, `/:name/users`,
+ * `/:name/users/:id`, `/:name/items`); the folder's kind is checked now, its files on first use.
+ */
 export function datasetRoutes(dir: string): Hono {
   const kind = detectDatasetKind(dir);
   const name = datasetName(dir);
@@ -29,11 +35,11 @@ export function datasetRoutes(dir: string): Hono {
 
   const app = new Hono();
   app.onError((error, c) => errorResponse(c, error));
-  app.get('/v1/datasets', async (c) => {
+  app.get('/', async (c) => {
     const catalog = await load();
     return c.json({ datasets: [{ name, kind, scene: catalog.scene, users: catalog.users.length, items: catalog.items.length }] });
   });
-  app.get('/v1/datasets/:name/users', async (c) => {
+  app.get('/:name/users', async (c) => {
     const catalog = await named(c);
     const offset = intQuery(c, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = intQuery(c, 'limit', 50, 1, MAX_PAGE);
@@ -41,14 +47,14 @@ export function datasetRoutes(dir: string): Hono {
     const matching = q ? { ...catalog, users: catalog.users.filter((u) => u.id.toLowerCase().includes(q)) } : catalog;
     return c.json(userPage(matching, offset, limit));
   });
-  app.get('/v1/datasets/:name/users/:id', async (c) => {
+  app.get('/:name/users/:id', async (c) => {
     const catalog = await named(c);
     const id = c.req.param('id');
     const user = catalog.users.find((u) => u.id === id);
     if (!user) throw new PmgError('not-found', `user ${id.slice(0, MAX_QUERY_CHARS)} is not among the ${catalog.users.length} users of ${name} with a sample`);
     return c.json(user);
   });
-  app.get('/v1/datasets/:name/items', async (c) => {
+  app.get('/:name/items', async (c) => {
     const catalog = await named(c);
     const limit = intQuery(c, 'limit', 20, 1, MAX_PAGE);
     return c.json({ items: searchItems(catalog, textQuery(c, 'q'), limit) });
