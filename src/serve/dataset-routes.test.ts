@@ -11,6 +11,7 @@ import { detectDatasetKind } from './dataset-catalog.js';
 import { Hono } from 'hono';
 import { DATASET_ROUTES_PATH, datasetRoutes as mountable, MAX_QUERY_CHARS } from './dataset-routes.js';
 import { listenApp, type Listening } from './web-listen.js';
+import { writeTinyMovieLens } from '../testing/tiny-movielens.js';
 
 /** The routes mounted where the server mounts them. */
 const datasetRoutes = (dir: string) => new Hono().route(DATASET_ROUTES_PATH, mountable(dir));
@@ -18,43 +19,9 @@ const datasetRoutes = (dir: string) => new Hono().route(DATASET_ROUTES_PATH, mou
 const tmp = mkdtempSync(join(tmpdir(), 'pmg-dataset-routes-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** A tiny MovieLens: user 1 likes 4 movies, user 2 likes one (no sample), user 10 likes 2. */
-function tinyMovieLens(): string {
-  const dir = join(tmp, 'tiny-ml');
-  mkdirSync(dir);
-  writeFileSync(
-    join(dir, 'movies.csv'),
-    [
-      'movieId,title,genres',
-      '1,Toy Story (1995),Adventure|Animation',
-      '2,"Story of Us, The (1999)",Comedy',
-      '3,Heat (1995),Action|Crime',
-      '4,Toys (1992),Comedy',
-      '5,Jumanji (1995),(no genres listed)',
-      '6,Storytelling (2001),Comedy|Drama',
-    ].join('\n') + '\n',
-  );
-  writeFileSync(
-    join(dir, 'ratings.csv'),
-    [
-      'userId,movieId,rating,timestamp',
-      '1,1,5,100',
-      '1,2,4.5,200',
-      '1,3,4,300',
-      '1,4,4,400',
-      '1,5,4,50',
-      '2,1,5,100',
-      '2,3,2,100',
-      '10,3,5,10',
-      '10,4,4,20',
-    ].join('\n') + '\n',
-  );
-  return dir;
-}
-
 let ml: Listening;
 before(async () => {
-  ml = await listenApp(datasetRoutes(tinyMovieLens()));
+  ml = await listenApp(datasetRoutes(writeTinyMovieLens(join(tmp, 'tiny-ml'))));
 });
 after(() => ml.close());
 
