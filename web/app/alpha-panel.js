@@ -28,17 +28,12 @@ export function showAlphaPanel(list, alpha, onWinner) {
       : ['nowhere: one candidate wins for every α']),
   );
   $('alpha-segments').replaceChildren(
-    ...alphaSegments(candidates).map((s) =>
-      el(
-        'span',
-        {
-          class: `segment c${s.winner % 6}`,
-          style: `width:${(100 * (s.to - s.from)).toFixed(3)}%`,
-          title: `${fmt(s.from)}–${fmt(s.to)}: candidate ${s.winner}`,
-        },
-        `#${s.winner}`,
-      ),
-    ),
+    ...alphaSegments(candidates).map((s) => {
+      const span = el('span', { class: `segment c${s.winner % 6}`, title: `α ${fmt(s.from)}–${fmt(s.to)}: candidate ${s.winner}` }, `#${s.winner}`);
+      // Set through the CSSOM: the page's Content-Security-Policy allows no inline style attributes.
+      span.style.width = `${(100 * (s.to - s.from)).toFixed(3)}%`;
+      return span;
+    }),
   );
   update(alpha);
 }

@@ -284,5 +284,5 @@ export function fillBuilder(job) {
     ['seed', 'seed'],
   ])
     $(id).value = job[key] ?? '';
-  $('size').value = job.width && job.width === job.height && [...$('size').options].some((o) => o.value === String(job.width)) ? String(job.width) : '';
+  $('size').value = job.width && job.width === job.height ? String(job.width) : '';
 }

@@ -166,7 +166,7 @@ function caption(tile, c) {
       `w_p ${fmt(c.weights?.preference)} · w_t ${fmt(c.weights?.target)}`,
       el('br'),
       `d_p ${fmt(c.dp)} · d_t ${fmt(c.dt)} · z ${Number.isFinite(c.z) ? c.z.toFixed(4) : '–'}`,
-      c.finished === false ? el('span', { class: 'muted' }, ' (stopped early)') : undefined,
+      c.finished === false ? el('span', { class: 'muted' }, ' (stopped early)') : '',
     );
 }
 
