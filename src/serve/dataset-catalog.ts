@@ -54,15 +54,15 @@ export interface DatasetCatalog {
 /** The kind of a dataset folder, told by its files; a folder of none of them is one clear error. */
 export function detectDatasetKind(dir: string): DatasetKind {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new PmgError('file-not-found', `dataset folder not found: ${dir} (check --data)`, { details: { dir } });
+    throw new PmgError('file-not-found', `data: dataset folder not found: ${dir}`, { details: { dir, field: 'data' } });
   }
   if (existsSync(join(dir, 'movies.csv')) && existsSync(join(dir, 'ratings.csv'))) return 'movielens';
   if (existsSync(join(dir, 'user_data.txt'))) return 'pog';
   if (existsSync(join(dir, 'Annotations'))) return 'stickers';
   throw new PmgError(
     'invalid-argument',
-    `${dir} is not a dataset folder pmg knows: expected movies.csv + ratings.csv (MovieLens), user_data.txt (POG) or Annotations/ (stickers); check --data`,
-    { details: { dir } },
+    `data: ${dir} is not a dataset folder pmg knows: expected movies.csv + ratings.csv (MovieLens), user_data.txt (POG) or Annotations/ (stickers)`,
+    { details: { dir, field: 'data' } },
   );
 }
 

@@ -28,18 +28,21 @@ export interface AlphaBreakpoint {
   to: number;
 }
 
-/** Candidate indices best first: z descending, ties to the lower preference weight, then target weight, then index (personalize's rankByZ). */
+/**
+ * Candidate indices best first: z descending, ties to the lower preference weight, then target weight, then index
+ * (personalize's rankByZ order), built by taking selectBest's winner among those left, so the rule lives in one place.
+ */
 export function rankCandidates(candidates: readonly SliderCandidate[], alpha: number): number[] {
-  const z = candidates.map((c) => zScore(c.dp, c.dt, alpha));
-  return candidates
-    .map((_, i) => i)
-    .sort(
-      (a, b) =>
-        z[b]! - z[a]! ||
-        candidates[a]!.weights.preference - candidates[b]!.weights.preference ||
-        candidates[a]!.weights.target - candidates[b]!.weights.target ||
-        a - b,
-    );
+  const left = candidates.map((_, i) => i);
+  const order: number[] = [];
+  while (left.length > 0) {
+    const k = selectBest(
+      left.map((i) => candidates[i]!),
+      alpha,
+    ).chosen;
+    order.push(left.splice(k, 1)[0]!);
+  }
+  return order;
 }
 
 /** The chosen candidate at α: the best finished one, by selectBest's rule. */

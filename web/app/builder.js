@@ -1,7 +1,7 @@
 // Steps 1–3 of the page: build a history (dataset user, title search, own titles, uploads, a conversation),
 // pick or describe the target, set the options; `readJob` turns it all into a generation job.
 import { ApiError, getJson, request } from './api.js';
-import { $, debounce, el, showText } from './dom.js';
+import { $, debounce, el, onEnter, showText } from './dom.js';
 
 const history = [];
 let dataset; // { name, kind, scene } when the server has --data
@@ -11,12 +11,7 @@ export async function initBuilder(models) {
   fillMethods(models);
   $('scene').addEventListener('change', sceneChanged);
   $('new-item-add').addEventListener('click', addOwnItem);
-  $('new-item-title').addEventListener('keydown', (event) => {
-    if (event.key === 'Enter') {
-      event.preventDefault();
-      addOwnItem();
-    }
-  });
+  onEnter($('new-item-title'), addOwnItem);
   $('upload').addEventListener('change', uploadImages);
   $('target-title').addEventListener('input', () => (targetBase = undefined));
   $('target-select').addEventListener('change', () => pickTarget(suggested[Number($('target-select').value)]));
@@ -67,12 +62,7 @@ async function initDataset(info) {
   const users = debounce(loadUsers, 200);
   $('user-filter').addEventListener('input', users);
   $('user-use').addEventListener('click', useUser);
-  $('user-select').addEventListener('keydown', (event) => {
-    if (event.key === 'Enter') {
-      event.preventDefault();
-      useUser();
-    }
-  });
+  onEnter($('user-select'), useUser);
   $('user-select').addEventListener('dblclick', useUser);
   searchBox('item-search', 'item-results', 'Add', (item) => addItem(item));
   searchBox('target-search', 'target-results', 'Use as target', (item) => pickTarget(item));
@@ -139,9 +129,7 @@ function searchBox(inputId, listId, verb, use) {
     }
   }, 200);
   $(inputId).addEventListener('input', search);
-  $(inputId).addEventListener('keydown', (event) => {
-    if (event.key === 'Enter') event.preventDefault();
-  });
+  onEnter($(inputId), () => {}); // Enter in a search field does not submit the form
 }
 
 // --- the history -----------------------------------------------------------------------------------------------

@@ -61,3 +61,12 @@ export function debounce(fn, ms) {
     timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+/** Enter in this control runs `action` instead of submitting the form. */
+export function onEnter(control, action) {
+  control.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter') return;
+    event.preventDefault();
+    action();
+  });
+}
