@@ -67,6 +67,17 @@ function renderRecord(record) {
     const candidates = result.candidates.map((c, index) => ({ index, ...c, image: (c.image ?? `candidate-${index}.png`).replace(/\.png$/, '') }));
     showCandidates(record.id, candidates, result.alpha ?? record.job?.alpha ?? 2 / 3);
     showDownloads(record.id, candidates);
+  } else if (record.state === 'done' && record.kind === 'txt2img') {
+    // A plain text-to-image job (the A1111 route): its images, no scores.
+    const names = (record.images ?? []).filter((n) => /^image-\d+$/.test(n));
+    names.forEach((name, k) => {
+      const tile = tileFor(k);
+      tile.querySelector('figcaption').textContent = name;
+      const img = tile.querySelector('img');
+      img.alt = `Image ${k} for the prompt: ${record.job?.prompt ?? ''}`;
+      showImage(img, imageUrl(record.id, name));
+    });
+    showDownloads(record.id, [], names);
   }
 }
 
@@ -187,12 +198,12 @@ function showCandidates(id, candidates, alpha) {
   });
 }
 
-function showDownloads(id, candidates) {
+function showDownloads(id, candidates, images) {
   const link = (url, filename, text) => el('li', {}, el('a', { href: url, download: filename, onclick: (event) => saveWithKey(event, url, filename) }, text));
   $('download-list').replaceChildren(
-    link(resultUrl(id), `${id}-result.json`, 'result.json'),
-    link(imageUrl(id, 'best'), `${id}-best.png`, 'best.png (the chosen candidate)'),
-    ...candidates.map((c) => link(imageUrl(id, c.image), `${id}-${c.image}.png`, `${c.image}.png`)),
+    ...(images ? [] : [link(resultUrl(id), `${id}-result.json`, 'result.json')]),
+    ...(images ? [] : [link(imageUrl(id, 'best'), `${id}-best.png`, 'best.png (the chosen candidate)')]),
+    ...(images ?? candidates.map((c) => c.image)).map((name) => link(imageUrl(id, name), `${id}-${name}.png`, `${name}.png`)),
   );
   $('downloads').hidden = false;
 }
