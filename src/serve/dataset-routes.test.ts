@@ -205,3 +205,19 @@ test('a folder of no known kind is one clear error at start; a missing one names
     (e: unknown) => e instanceof PmgError && e.code === 'file-not-found' && e.message.includes('nope'),
   );
 });
+
+test('a dataset whose files are wrong answers 500 with what is wrong, and is read again on the next request', async () => {
+  const dir = writeTinyMovieLens(join(tmp, 'broken-ml'));
+  writeFileSync(join(dir, 'ratings.csv'), 'userId,movieId,rating,timestamp\n1,1,five,100\n');
+  const server = await listenApp(datasetRoutes(dir));
+  try {
+    const first = await get(server.url, '/v1/datasets');
+    assert.equal(first.status, 500);
+    assert.equal(first.body.error.code, 'internal');
+    assert.match(first.body.error.message, /^the dataset broken-ml could not be read: .*ratings\.csv:2: rating 'five' is not a number$/);
+    writeTinyMovieLens(dir);
+    assert.equal((await get(server.url, '/v1/datasets')).status, 200);
+  } finally {
+    await server.close();
+  }
+});

@@ -1,7 +1,7 @@
 /**
  * The dataset routes of `pmg serve --data DIR` (docs/serve.md "Datasets"): the folder's users, each user's job-ready
  * history and suggested targets, and a title search over its items. The folder is loaded once, on the first request
- * (a failed load is tried again on the next one). Errors are the API's JSON body `{ error: { code, message, field } }`.
+ * (a failed load is a 500 naming the file and line, tried again on the next request). Errors are the API's JSON body `{ error: { code, message, field } }`.
  */
 import { Hono, type Context } from 'hono';
 import { PmgError } from '../errors/pmg-error.js';
@@ -24,7 +24,9 @@ export function datasetRoutes(dir: string): Hono {
   const load = (): Promise<DatasetCatalog> => {
     loading ??= loadDatasetCatalog(dir).catch((error: unknown) => {
       loading = undefined;
-      throw error;
+      // The folder's content is the server's problem, not the request's: a 500 that says what is wrong.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PmgError('internal', `the dataset ${name} could not be read: ${reason}`, { cause: error });
     });
     return loading;
   };
@@ -87,5 +89,5 @@ function errorResponse(c: Context, error: unknown): Response {
     const field = typeof error.details?.field === 'string' ? error.details.field : undefined;
     return c.json({ error: { code: error.code, message: error.message, ...(field ? { field } : {}) } }, statusOf[error.code] ?? 500);
   }
-  return c.json({ error: { code: 'internal', message: 'internal error reading the dataset' } }, 500);
+  return c.json({ error: { code: 'internal', message: 'the dataset routes failed; see the server log' } }, 500);
 }
