@@ -47,8 +47,10 @@ function update(alpha) {
   if (!candidates.length) return;
   const winner = winnerAt(candidates, alpha);
   const order = rankCandidates(candidates, alpha);
-  $('alpha-value').textContent = alpha.toFixed(2);
-  $('alpha-winner').textContent = `Winner at α = ${alpha.toFixed(2)}: candidate ${winner}`;
+  // The job's own α (2/3 by default) is not a slider stop: show it with four decimals, the stops with two.
+  const shown = Math.abs(alpha * 100 - Math.round(alpha * 100)) < 1e-9 ? alpha.toFixed(2) : alpha.toFixed(4);
+  $('alpha-value').textContent = shown;
+  $('alpha-winner').textContent = `Winner at α = ${shown}: candidate ${winner}`;
   $('alpha-panel').dataset.winner = String(winner);
   $('scores')
     .querySelector('tbody')

@@ -63,6 +63,7 @@ async function generate() {
   const button = $('generate');
   button.disabled = true;
   try {
+    $('builder').dataset.filled = '1'; // the form already holds this job: reopening it need not refill
     if ($('compare').checked) {
       const ids = await runComparison(job, models.methods ?? []);
       loadRecent();
@@ -70,7 +71,6 @@ async function generate() {
       return;
     }
     const { id } = await postJson('/v1/generations', job);
-    $('builder').dataset.filled = '1';
     navigate(`/jobs/${id}`);
     loadRecent();
   } catch (error) {
@@ -115,7 +115,11 @@ async function start() {
   }
   if (!started) {
     started = true;
-    await initBuilder(models);
+    try {
+      await initBuilder(models);
+    } catch (error) {
+      $('server-line').textContent = error.message;
+    }
   }
   loadRecent();
   route();

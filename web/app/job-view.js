@@ -107,10 +107,8 @@ function follow(id) {
     setProgress(d.step, d.total);
     for (const p of d.previews ?? []) previewTile(id, p.candidate, d.step, d.total, p.image);
   });
-  const scored = [];
   on('candidate', (d) => {
     setState('running', 'scoring');
-    scored[d.index] = d;
     const tile = tileFor(d.index);
     caption(tile, d);
     showImage(tile.querySelector('img'), imageUrl(id, d.image ?? `candidate-${d.index}`));
