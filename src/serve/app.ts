@@ -12,7 +12,7 @@ import type { JobService } from '../service/job-types.js';
 import { a1111Routes } from './a1111-route.js';
 import { requireApiKey } from './api-key.js';
 import { generationRoutes } from './generation-routes.js';
-import { errorResponse, tooLargeBody } from './http-errors.js';
+import { jsonError, tooLargeBody } from './http-errors.js';
 import { storeJobImages } from './job-images.js';
 import { openApiDocument } from './openapi.js';
 import type { RemoteImageLimits } from './remote-image.js';
@@ -38,8 +38,6 @@ export interface AppOptions {
   /** Fetch http(s) image URLs in histories (else they are refused). */
   allowRemoteImages?: boolean;
   remoteImageLimits?: RemoteImageLimits;
-  /** `--data DIR`, for the dataset routes (mounted through extraRoutes). */
-  datasetDir?: string;
   /**
    * Sub-apps mounted as given, after the API key check (so /v1/datasets needs the key like every /v1 route); `openapi`
    * is their part of /openapi.json's `paths` (full paths as keys).
@@ -74,9 +72,7 @@ export function createApp(options: AppOptions): Hono {
       if (error.status === 413) return c.json(tooLargeBody(maxBodyBytes), 413);
       if (error.status === 400) return c.json({ error: { code: 'invalid-input', message: `the body is not valid JSON (${error.message})` } }, 400);
     }
-    const { status, body, headers } = errorResponse(error, log);
-    for (const [name, value] of Object.entries(headers)) c.header(name, value);
-    return c.json(body, status as 500);
+    return jsonError(c, error, log);
   });
   app.notFound((c) => c.json({ error: { code: 'not-found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 

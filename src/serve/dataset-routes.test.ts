@@ -10,7 +10,7 @@ import { checkGenerationJob } from '../jobs/generation-job.js';
 import { detectDatasetKind } from './dataset-catalog.js';
 import { Hono } from 'hono';
 import { DATASET_ROUTES_PATH, datasetRoutes as mountable, MAX_QUERY_CHARS } from './dataset-routes.js';
-import { listenApp, type Listening } from './web-listen.js';
+import { listenLoopback, type RunningServer } from './server.js';
 import { writeTinyMovieLens } from '../testing/tiny-movielens.js';
 
 /** The routes mounted where the server mounts them. */
@@ -19,9 +19,9 @@ const datasetRoutes = (dir: string) => new Hono().route(DATASET_ROUTES_PATH, mou
 const tmp = mkdtempSync(join(tmpdir(), 'pmg-dataset-routes-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-let ml: Listening;
+let ml: RunningServer;
 before(async () => {
-  ml = await listenApp(datasetRoutes(writeTinyMovieLens(join(tmp, 'tiny-ml'))));
+  ml = await listenLoopback(datasetRoutes(writeTinyMovieLens(join(tmp, 'tiny-ml'))));
 });
 after(() => ml.close());
 
@@ -112,7 +112,7 @@ test('the bundled MovieLens excerpt: every user with a sample has the reference 
   const expected = JSON.parse(readFileSync(join(excerpt, 'expected.json'), 'utf8')) as {
     official: Record<string, { history: string[]; target: string } | null>;
   };
-  const server = await listenApp(datasetRoutes(excerpt));
+  const server = await listenLoopback(datasetRoutes(excerpt));
   try {
     const list = (await get(server.url, '/v1/datasets/movielens-excerpt/users?limit=100')).body;
     const want = Object.entries(expected.official).filter(([, v]) => v !== null);
@@ -149,8 +149,8 @@ test('POG and stickers folders: detected by their files, users from their protoc
   assert.equal(detectDatasetKind(pog), 'pog');
   assert.equal(detectDatasetKind(stickers), 'stickers');
 
-  const p = await listenApp(datasetRoutes(pog));
-  const s = await listenApp(datasetRoutes(stickers));
+  const p = await listenLoopback(datasetRoutes(pog));
+  const s = await listenLoopback(datasetRoutes(stickers));
   try {
     const pogUsers = (await get(p.url, '/v1/datasets/pog/users')).body;
     assert.deepEqual(
@@ -209,7 +209,7 @@ test('a folder of no known kind is one clear error at start; a missing one names
 test('a dataset whose files are wrong answers 500 with what is wrong, and is read again on the next request', async () => {
   const dir = writeTinyMovieLens(join(tmp, 'broken-ml'));
   writeFileSync(join(dir, 'ratings.csv'), 'userId,movieId,rating,timestamp\n1,1,five,100\n');
-  const server = await listenApp(datasetRoutes(dir));
+  const server = await listenLoopback(datasetRoutes(dir));
   try {
     const first = await get(server.url, '/v1/datasets');
     assert.equal(first.status, 500);

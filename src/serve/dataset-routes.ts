@@ -4,6 +4,7 @@
  * (a failed load is a 500 naming the file and line, tried again on the next request). Errors are the API's JSON body `{ error: { code, message, field } }`.
  */
 import { Hono, type Context } from 'hono';
+import { jsonError } from './http-errors.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { datasetName, detectDatasetKind, loadDatasetCatalog, searchItems, userPage, type DatasetCatalog } from './dataset-catalog.js';
 
@@ -36,7 +37,7 @@ export function datasetRoutes(dir: string): Hono {
   };
 
   const app = new Hono();
-  app.onError((error, c) => errorResponse(c, error));
+  app.onError((error, c) => jsonError(c, error));
   app.get('/', async (c) => {
     const catalog = await load();
     return c.json({ datasets: [{ name, kind, scene: catalog.scene, users: catalog.users.length, items: catalog.items.length }] });
@@ -80,14 +81,4 @@ function textQuery(c: Context, field: string): string {
     throw new PmgError('invalid-input', `${field} is ${raw.length} characters long, over the limit of ${MAX_QUERY_CHARS}`, { details: { field } });
   }
   return raw;
-}
-
-const statusOf: Partial<Record<string, 400 | 404>> = { 'invalid-input': 400, 'not-found': 404 };
-
-function errorResponse(c: Context, error: unknown): Response {
-  if (error instanceof PmgError) {
-    const field = typeof error.details?.field === 'string' ? error.details.field : undefined;
-    return c.json({ error: { code: error.code, message: error.message, ...(field ? { field } : {}) } }, statusOf[error.code] ?? 500);
-  }
-  return c.json({ error: { code: 'internal', message: 'the dataset routes failed; see the server log' } }, 500);
 }

@@ -3,6 +3,7 @@
  * `{ "error": { "code", "message", "field"? } }`. A user error keeps its one-line message; anything else is a 500
  * whose body says only that the server failed (the stack goes to the server's log, never to the client).
  */
+import type { Context } from 'hono';
 import { isPmgError, PmgError, type PmgErrorCode } from '../errors/pmg-error.js';
 
 export interface ErrorBody {
@@ -31,6 +32,13 @@ export function errorResponse(error: unknown, log?: (message: string) => void): 
     ? { error: { code: error.code, message: error.message } }
     : { error: { code: 'internal', message: 'the server failed on this request; see its log' } };
   return { status: 500, body, headers: {} };
+}
+
+/** The error as a Hono JSON response (status, body and headers from errorResponse): every app's onError. */
+export function jsonError(c: Context, error: unknown, log?: (message: string) => void): Response {
+  const { status, body, headers } = errorResponse(error, log);
+  for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  return c.json(body, status as 500);
 }
 
 function retryAfterSeconds(error: PmgError): number {

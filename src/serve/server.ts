@@ -38,3 +38,8 @@ export async function listen(app: Hono, host: string, port: number): Promise<Run
       }),
   };
 }
+
+/** On 127.0.0.1, any free port: how tests and benches put an app on a real socket. */
+export function listenLoopback(app: Hono): Promise<RunningServer> {
+  return listen(app, '127.0.0.1', 0);
+}

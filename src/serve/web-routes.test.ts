@@ -6,11 +6,11 @@ import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { browserModules, CONTENT_SECURITY_POLICY, webAppDir, webAppRoutes } from './web-routes.js';
-import { listenApp, type Listening } from './web-listen.js';
+import { listenLoopback, type RunningServer } from './server.js';
 
-let server: Listening;
+let server: RunningServer;
 before(async () => {
-  server = await listenApp(webAppRoutes());
+  server = await listenLoopback(webAppRoutes());
 });
 after(() => server.close());
 
@@ -95,7 +95,7 @@ test('a folder given to webAppRoutes serves only plain names with known extensio
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>x</title>');
     writeFileSync(join(dir, 'notes.txt'), 'secret');
     writeFileSync(join(dir, '.env'), 'KEY=1');
-    const other = await listenApp(webAppRoutes(dir));
+    const other = await listenLoopback(webAppRoutes(dir));
     try {
       assert.equal((await fetch(`${other.url}/`)).status, 200);
       assert.equal((await fetch(`${other.url}/app/notes.txt`)).status, 404);

@@ -11,6 +11,7 @@ import { openJobService } from '../../service/job-service.js';
 import { checkBind } from '../../serve/api-key.js';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from '../../serve/app.js';
 import { listen } from '../../serve/server.js';
+import { webAppExtraRoutes } from '../../serve/web-mount.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { intOption } from '../option-values.js';
 
@@ -157,6 +158,8 @@ export const serveCommand: Command = {
     const cors = stringOption(context, 'cors');
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
 
+    // The dataset folder is checked before any model loads: a wrong --data fails at once.
+    const extraRoutes = webAppExtraRoutes(dataText ? { data: resolve(io.cwd, dataText) } : {});
     const service = await openJobService({
       dataDir,
       models,
@@ -177,7 +180,7 @@ export const serveCommand: Command = {
         limits: { maxBodyBytes: maxBody },
         dataDir,
         allowRemoteImages: booleanOption(context, 'allow-remote-images'),
-        ...(dataText ? { datasetDir: resolve(io.cwd, dataText) } : {}),
+        extraRoutes,
         log: (message) => void io.stderr.write(`pmg serve: ${message}\n`),
       });
       server = await listen(app, host, port);
