@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { encodePng } from '../core/image-io.js';
 import { tensorToRgbImages } from '../core/image-tensor.js';
 import { PmgError } from '../errors/pmg-error.js';
-import { writeAtomic } from '../experiments/atomic-files.js';
+import { writeFileAtomic } from '../core/atomic-write.js';
 import { NO_DECODER, type ModelSetSpec } from '../personalize/model-set.js';
 import type { StepPreview } from '../pipeline/step-preview.js';
 import { decoderKinds, type DecoderKind } from '../spec/diffusion-models.js';
@@ -86,7 +86,7 @@ export function previewFolder(context: CommandContext): PreviewFolder | undefine
           const index = preview.candidates[j]!;
           const png = await encodePng(image, [{ keyword: 'pmg-preview', text: JSON.stringify({ ...about, index }) }]);
           const path = join(dir, previewImageName(index));
-          await writeAtomic(path, png).catch((error: unknown) => {
+          await writeFileAtomic(path, png).catch((error: unknown) => {
             throw new PmgError('file-system', `cannot write the preview ${path}: ${(error as Error).message}`, { cause: error, details: { path } });
           });
         }),

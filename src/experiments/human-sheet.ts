@@ -5,7 +5,7 @@
  * page does not reveal which method made which side; `key.csv` says which side is which.
  * Layout: `<out>/human/<a>-vs-<b>/index.html`, `key.csv`, `img/`; written to a temporary folder and renamed.
  */
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { SeededRandom } from '../core/random.js';
@@ -13,7 +13,7 @@ import { PmgError } from '../errors/pmg-error.js';
 import { esc } from './chart-svg.js';
 import { csvField } from './results-csv.js';
 import { EVAL_METHODS, type EvalMethod } from './run-config.js';
-import { writeAtomic } from './atomic-files.js';
+import { replaceFolderAtomic } from '../core/atomic-write.js';
 import type { ResultRow, RunStore } from './run-store.js';
 
 export interface PairSide {
@@ -81,14 +81,12 @@ export async function writeHumanSheets(store: RunStore, outDir: string, pairs: r
   for (const [a, b] of pairs) {
     const name = `${sideLabel(a)}-vs-${sideLabel(b)}`.replace(/[^A-Za-z0-9.@_-]/g, '_');
     const dir = join(outDir, 'human', name);
-    const temporary = `${dir}.tmp-${process.pid}`;
-    await rm(temporary, { recursive: true, force: true });
-    await mkdir(join(temporary, 'img'), { recursive: true });
     const random = new SeededRandom(seed);
     const key = [['question', 'sample', 'A', 'B', 'A_image', 'B_image'].join(',')];
     const body: string[] = [];
     let n = 0;
-    try {
+    await replaceFolderAtomic(dir, async (temporary) => {
+      await mkdir(join(temporary, 'img'));
       for (const sample of samples) {
         const ra = find(sample.id, a);
         const rb = find(sample.id, b);
@@ -133,14 +131,9 @@ export async function writeHumanSheets(store: RunStore, outDir: string, pairs: r
         '</body></html>',
         '',
       ].join('\n');
-      await writeAtomic(join(temporary, 'index.html'), html);
-      await writeAtomic(join(temporary, 'key.csv'), `${key.join('\n')}\n`);
-      await rm(dir, { recursive: true, force: true });
-      await rename(temporary, dir);
-    } catch (error) {
-      await rm(temporary, { recursive: true, force: true });
-      throw error;
-    }
+      await writeFile(join(temporary, 'index.html'), html);
+      await writeFile(join(temporary, 'key.csv'), `${key.join('\n')}\n`);
+    });
     results.push({ dir, html: join(dir, 'index.html'), key: join(dir, 'key.csv'), questions: n });
   }
   return results;

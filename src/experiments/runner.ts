@@ -27,13 +27,13 @@ import {
 } from '../personalize/personalize.js';
 import { selectBest } from '../scoring/selection.js';
 import type { Sample } from '../spec/behaviour.js';
-import { removeOrphanTemporaries, writeAtomic } from './atomic-files.js';
+import { removeOrphanTemporaries, writeFileAtomic } from '../core/atomic-write.js';
 import { memorySoftCache } from '../soft/soft-cache.js';
 import { targetText, type EvalReferences, type EvalScorer } from './eval-metrics.js';
 import type { EvalMethod } from './run-config.js';
 import { resultKey, type ResultRow, type RunStore, type StoredKeywords, type StoredSample } from './run-store.js';
 
-export { writeAtomic } from './atomic-files.js';
+export { writeAtomic } from '../core/atomic-write.js';
 
 export type PersonalizeFn = (models: ModelSet, request: PersonalizeRequest) => Promise<PersonalizeResult>;
 
@@ -216,7 +216,7 @@ async function finishMethod(
     if (cached) return { ...cached, ms: 0 };
     const candidate = result.candidates[index]!;
     const image = method === 'pmg' ? `${folder}/pmg-c${index}.png` : `${folder}/${method}.png`;
-    await writeAtomic(join(outDir, image), candidate.png);
+    await writeFileAtomic(join(outDir, image), candidate.png);
     const t0 = performance.now();
     const rgb: RgbImage = await readImageRgb(join(outDir, image));
     const metrics = await scorer.score(rgb, references);

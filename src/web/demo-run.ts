@@ -8,9 +8,10 @@
  * Everything is written to `<out>.tmp-<pid>` first and renamed into place at the end, so a failure leaves
  * nothing in --out. An existing --out is replaced only when it is an earlier demo folder (has demo.json).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { swapFolderSync } from '../core/atomic-write.js';
 import type { ProgressSink, ProgressTask } from '../core/progress.js';
 import { loadDemoSamples } from '../data/demo-sample.js';
 import { PmgError, isPmgError } from '../errors/pmg-error.js';
@@ -286,20 +287,8 @@ function pageUser(sample: Sample, folder: string, result: PersonalizeResult, mod
 
 /** Put `stage` at `out`: replaces an earlier demo folder, never anything else. */
 function publish(stage: string, out: string): void {
-  if (!existsSync(out)) {
-    renameSync(stage, out);
-    return;
-  }
-  checkDemoOut(out);
-  const old = `${out}.old-${process.pid}`;
-  renameSync(out, old);
-  try {
-    renameSync(stage, out);
-  } catch (error) {
-    renameSync(old, out);
-    throw error;
-  }
-  rmSync(old, { recursive: true, force: true });
+  if (existsSync(out)) checkDemoOut(out);
+  swapFolderSync(stage, out);
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {

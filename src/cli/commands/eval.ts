@@ -10,7 +10,7 @@ import { createProgress } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { checkEvalMetrics, DEFAULT_EVAL_METRICS, EVAL_METRICS, EvalScorer, METRIC_MODEL_FOLDER } from '../../experiments/eval-metrics.js';
 import { checkDataset, defaultProtocol, EVAL_DATASETS, loadEvalSamples, type EvalSampleSource } from '../../experiments/eval-samples.js';
-import { removeOrphanTemporaries } from '../../experiments/atomic-files.js';
+import { removeOrphanTemporaries } from '../../core/atomic-write.js';
 import { parsePairs, writeHumanSheets } from '../../experiments/human-sheet.js';
 import { writeReport } from '../../experiments/report.js';
 import { DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';

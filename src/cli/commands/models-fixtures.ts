@@ -4,7 +4,7 @@ import { formatBytes } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { REAL_SCALE_DEFAULT_FIXTURES, realScaleDir, realScaleWriters, writeRealScaleFixtures } from '../../fixtures/real-scale-fixtures.js';
 import { fixtureWriters, writeFixtures } from '../../fixtures/write-fixtures.js';
-import { removeOrphanTemporaries } from '../../experiments/atomic-files.js';
+import { removeOrphanTemporaries } from '../../core/atomic-write.js';
 import { modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command } from '../command.js';
