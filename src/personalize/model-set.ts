@@ -19,6 +19,7 @@ import { loadTinyDecoder, TINY_DECODER_INCLUDE } from '../providers/image/tiny-d
 import { OnnxCausalLanguageModel, onnxCausalLmFiles } from '../providers/llm/onnx-causal-lm.js';
 import { createLanguageModel, parseLlmSpec } from '../providers/llm/registry.js';
 import type { ModelStore } from '../runtime/model-store.js';
+import { settingsOf, type Environment, type Settings } from '../settings/settings.js';
 import { loadClip, type ClipModel, type TransformersDtype } from '../runtime/transformers-models.js';
 import { decoderKinds, type DecoderKind, type StableDiffusionModel, type TinyDecoderModel } from '../spec/diffusion-models.js';
 import type { LanguageModel } from '../spec/language-model.js';
@@ -66,7 +67,10 @@ export interface ModelIds {
 
 export interface LoadModelSetOptions {
   store: ModelStore;
-  env: NodeJS.ProcessEnv;
+  /** The settings (the LLM's API key and timeout); default: those of `env`, else the process's. */
+  settings?: Settings;
+  /** Environment the settings are read from when none are given. */
+  env?: Environment;
   offline: boolean;
   warn?: (message: string) => void;
 }
@@ -247,9 +251,9 @@ async function loadLlm(specs: ResolvedModelSpecs, device: 'cpu' | 'cuda', option
   }
   return createLanguageModel(specs.llm, {
     llmModel: specs.llmModel,
-    apiKey: options.env.PMG_LLM_API_KEY,
+    apiKey: settingsOf(options).llm.apiKey,
     store: options.store,
-    env: options.env,
+    settings: settingsOf(options),
     offline: options.offline,
     device,
   });

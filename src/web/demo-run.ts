@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { swapFolderSync } from '../core/atomic-write.js';
+import { settingsOf, type Environment, type Settings } from '../settings/settings.js';
 import type { ProgressSink, ProgressTask } from '../core/progress.js';
 import { loadDemoSamples } from '../data/demo-sample.js';
 import { PmgError, isPmgError } from '../errors/pmg-error.js';
@@ -67,7 +68,9 @@ export interface DemoOptions {
   device?: 'cpu' | 'cuda';
   threads?: number;
   store: ModelStore;
-  env: NodeJS.ProcessEnv;
+  /** The settings (the LLM's API key and timeout); default: those of `env`, else the process's. */
+  settings?: Settings;
+  env?: Environment;
   offline: boolean;
   /** One line of progress text (the CLI writes it to stderr). */
   log?: (line: string) => void;
@@ -194,7 +197,7 @@ async function loadModels(options: DemoOptions, fixturesDir: string | undefined)
   try {
     return await loadModelSet(spec, {
       store: options.store,
-      env: options.env,
+      settings: settingsOf(options),
       offline: options.offline || options.tiny,
       ...(options.warn ? { warn: options.warn } : {}),
     });

@@ -9,7 +9,8 @@
  *                                 (the CLI reads PMG_LLM_API_KEY).
  */
 import { PmgError } from '../../errors/pmg-error.js';
-import { ModelStore, modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
+import { ModelStore, modelStoreOptions } from '../../runtime/model-store.js';
+import { settingsOf, type Environment, type Settings } from '../../settings/settings.js';
 import type { HiddenStateLanguageModel, LanguageModel } from '../../spec/language-model.js';
 import { OnnxCausalLanguageModel, onnxCausalLmFiles } from './onnx-causal-lm.js';
 import { OpenAiCompatibleLanguageModel, chatCompletionsUrl } from './openai-compatible.js';
@@ -27,10 +28,12 @@ export interface CreateLanguageModelOptions {
   timeoutMs?: number;
   /** Retries on retryable failures for openai: servers. */
   retries?: number;
-  /** Model store for onnx: repo ids; default one built from `env` (PMG_CACHE_DIR, HF_ENDPOINT, ...). */
+  /** Model store for onnx: repo ids; default one built from the settings. */
   store?: ModelStore;
-  /** Environment for the default store; default process.env. */
-  env?: NodeJS.ProcessEnv;
+  /** Settings (timeouts, the default store); default: those of `env`. */
+  settings?: Settings;
+  /** Environment the settings are read from when none are given; default processSettings(). */
+  env?: Environment;
   offline?: boolean;
   device?: 'cpu' | 'cuda';
 }
@@ -79,12 +82,11 @@ export async function createLanguageModel(spec: string, options: CreateLanguageM
       baseUrl: parsed.baseUrl,
       model,
       apiKey: options.apiKey,
-      timeoutMs: options.timeoutMs ?? timeoutFromEnv(options.env ?? process.env),
+      timeoutMs: options.timeoutMs ?? settingsOf(options).llm.timeoutMs,
       retries: options.retries,
     });
   }
-  const store =
-    options.store ?? new ModelStore(modelStoreOptionsFromEnv(options.env ?? process.env, options.offline === undefined ? {} : { offline: options.offline }));
+  const store = options.store ?? new ModelStore(modelStoreOptions(settingsOf(options), options.offline === undefined ? {} : { offline: options.offline }));
   const resolved = await store.resolve(parsed.model, onnxCausalLmFiles('fp32'));
   const id = resolved.local ? `onnx:${resolved.dir}` : `onnx:${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}`;
   const llm = new OnnxCausalLanguageModel({ dir: resolved.dir, id, device: options.device });
@@ -94,16 +96,6 @@ export async function createLanguageModel(spec: string, options: CreateLanguageM
 
 /** Environment variable with the per-request timeout of openai: LLM servers, in seconds (default 120). */
 export const LLM_TIMEOUT_ENV = 'PMG_LLM_TIMEOUT';
-
-function timeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
-  const text = env[LLM_TIMEOUT_ENV];
-  if (text === undefined || text.trim() === '') return undefined;
-  const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new PmgError('invalid-argument', `${LLM_TIMEOUT_ENV} must be a number of seconds > 0, got '${text}'`);
-  }
-  return Math.round(seconds * 1000);
-}
 
 /** Whether a model can return hidden states (the local onnx: models can). */
 export function hasHiddenStates(model: LanguageModel): model is HiddenStateLanguageModel {
