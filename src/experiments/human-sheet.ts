@@ -37,13 +37,14 @@ export function parsePairs(text: string, methods: readonly EvalMethod[], alphas:
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean);
-  if (!pairs.length) throw new PmgError('invalid-argument', `--pairs is empty; give pairs like pmg:target-only`);
+  if (!pairs.length) throw new PmgError('invalid-argument', `pairs is empty; give pairs like pmg:target-only`, { details: { field: 'pairs' } });
   return pairs.map((pair) => {
     const parts = pair.split(':');
-    if (parts.length !== 2) throw new PmgError('invalid-argument', `--pairs: '${pair}' is not METHOD:METHOD (e.g. pmg:target-only)`);
+    if (parts.length !== 2)
+      throw new PmgError('invalid-argument', `pairs: '${pair}' is not METHOD:METHOD (e.g. pmg:target-only)`, { details: { field: 'pairs' } });
     const sides = parts.map((p) => parseSide(p.trim(), methods, alphas)) as [PairSide, PairSide];
     if (sides[0].method === sides[1].method && sides[0].alpha === sides[1].alpha)
-      throw new PmgError('invalid-argument', `--pairs: '${pair}' compares a method with itself`);
+      throw new PmgError('invalid-argument', `pairs: '${pair}' compares a method with itself`, { details: { field: 'pairs' } });
     return sides;
   });
 }
@@ -51,12 +52,14 @@ export function parsePairs(text: string, methods: readonly EvalMethod[], alphas:
 function parseSide(text: string, methods: readonly EvalMethod[], alphas: readonly number[]): PairSide {
   const [name, alphaText] = text.split('@') as [string, string | undefined];
   if (!(EVAL_METHODS as readonly string[]).includes(name))
-    throw new PmgError('invalid-argument', `unknown method '${name}' in --pairs; use ${EVAL_METHODS.join(', ')}`);
+    throw new PmgError('invalid-argument', `pairs: unknown method '${name}'; use ${EVAL_METHODS.join(', ')}`, { details: { field: 'pairs' } });
   const method = name as EvalMethod;
   if (!methods.includes(method))
-    throw new PmgError('invalid-argument', `--pairs names '${method}', which this run did not evaluate (it has ${methods.join(', ')})`);
+    throw new PmgError('invalid-argument', `pairs names '${method}', which this run did not evaluate (it has ${methods.join(', ')})`, {
+      details: { field: 'pairs' },
+    });
   if (method !== 'pmg') {
-    if (alphaText !== undefined) throw new PmgError('invalid-argument', `--pairs: '${text}': only pmg takes @α`);
+    if (alphaText !== undefined) throw new PmgError('invalid-argument', `pairs: '${text}': only pmg takes @α`, { details: { field: 'pairs' } });
     return { method, alpha: null };
   }
   if (alphaText === undefined) {
@@ -64,7 +67,8 @@ function parseSide(text: string, methods: readonly EvalMethod[], alphas: readonl
     return { method, alpha };
   }
   const alpha = Number(alphaText);
-  if (!alphas.includes(alpha)) throw new PmgError('invalid-argument', `--pairs: α ${alphaText} is not one of this run's α values (${alphas.join(', ')})`);
+  if (!alphas.includes(alpha))
+    throw new PmgError('invalid-argument', `pairs: α ${alphaText} is not one of this run's α values (${alphas.join(', ')})`, { details: { field: 'pairs' } });
   return { method, alpha };
 }
 

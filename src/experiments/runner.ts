@@ -94,7 +94,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
   const call = options.personalize ?? defaultPersonalize;
   const planned = plannedRows(config.methods, config.alphas);
   const needsImages = scorer.metrics.some((m) => m !== 'clip-t');
-  if (config.methods.includes('soft') && !options.soft) throw new PmgError('invalid-argument', "method 'soft' needs a soft module (--soft DIR)");
+  if (config.methods.includes('soft') && !options.soft)
+    throw new PmgError('invalid-argument', "soft is missing: method 'soft' needs a soft module", { details: { field: 'soft' } });
   // Without a cache, each sample's soft tokens are still computed once for all its methods.
   const soft = options.soft ? { ...options.soft, cache: options.soft.cache ?? memorySoftCache() } : undefined;
   const skipped: Record<string, number> = { ...(options.skipped ?? {}) };
@@ -114,7 +115,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
         .join(', ') || 'the protocol built none';
     throw new PmgError(
       'invalid-argument',
-      `no sample to evaluate (skipped: ${reasons}); the metrics need history and target images (e.g. --posters DIR for MovieLens)`,
+      `no sample to evaluate (skipped: ${reasons}); the metrics need history and target images (e.g. a posters folder for MovieLens)`,
       { details: { skipped } },
     );
   }

@@ -28,7 +28,7 @@ export function openCacheDatabase(path: string, schema: string, what: string): D
   } catch (error) {
     throw new PmgError(
       'invalid-input',
-      `cannot open the ${what} ${path} (${(error as Error).message}); delete the file, pass another --cache FILE, or use --no-cache`,
+      `cannot open the ${what} ${path} (${(error as Error).message}); delete the file, choose another cache file, or turn the cache off`,
       {
         cause: error,
         details: { file: path },

@@ -394,7 +394,7 @@ export class ModelStore {
     const includeFlags = include ? include.map((p) => ` --include '${p}'`).join('') : '';
     return new PmgError(
       'offline',
-      `offline mode: ${what}; fetch it with 'pmg models pull ${spec.id}${revisionFlag}${includeFlags}' while online (offline mode comes from --offline, PMG_OFFLINE or HF_HUB_OFFLINE)`,
+      `offline mode: ${what}; fetch it with 'pmg models pull ${spec.id}${revisionFlag}${includeFlags}' while online (offline mode comes from the offline setting, PMG_OFFLINE or HF_HUB_OFFLINE)`,
       {
         details: { repo: spec.id, revision: spec.revision, missing, cacheDir: this.options.cacheDir },
       },

@@ -137,7 +137,7 @@ export async function prepareSoft(spec: string, out: string, options: PrepareSof
   const target = resolve(out);
   const tableFile = join(target, EMBED_TOKENS_FILE);
   if (options.tableOnly ? existsSync(tableFile) : existsSync(target) && (!statSync(target).isDirectory() || readdirSync(target).length > 0)) {
-    throw new PmgError('invalid-argument', `${options.tableOnly ? tableFile : target} already exists; remove it or choose another --out`, {
+    throw new PmgError('invalid-argument', `out: ${options.tableOnly ? tableFile : target} already exists; remove it or choose another folder`, {
       details: { field: 'out', path: target },
     });
   }

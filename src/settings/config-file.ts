@@ -29,7 +29,7 @@ export function readPmgConfig(cwd: string, file?: string, warn?: (message: strin
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     if (!missing) throw error;
-    throw new PmgError('file-not-found', `config file ${path} does not exist; check its path`, { cause: error, details: { file: path, field: 'config' } });
+    throw new PmgError('file-not-found', `config file ${path} does not exist; check its path`, { cause: error, details: { file: path } });
   }
   const raw = parseJson(text, `config file ${path}`);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))

@@ -41,17 +41,20 @@ export interface CreateLanguageModelOptions {
 /** Split a `--llm` value into provider and target; throws invalid-argument naming the accepted prefixes. */
 export function parseLlmSpec(spec: string): LlmSpec {
   const trimmed = spec.trim();
-  if (!trimmed) throw new PmgError('invalid-argument', `--llm is empty; use ${usage}`);
+  if (!trimmed) throw new PmgError('invalid-argument', `llm is empty; use ${usage}`, { details: { field: 'llm' } });
   const prefix = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(trimmed)?.[1];
   // One-letter prefixes are Windows drive letters (C:\models\llm), i.e. a folder.
   if (prefix === undefined || prefix.length === 1) return { provider: 'onnx', model: trimmed };
   const rest = trimmed.slice(prefix.length + 1);
   switch (prefix.toLowerCase()) {
     case 'onnx':
-      if (!rest) throw new PmgError('invalid-argument', `--llm onnx: needs a folder or repo id, e.g. onnx:./models/tiny-llm or onnx:owner/name`);
+      if (!rest)
+        throw new PmgError('invalid-argument', `llm onnx: needs a folder or repo id, e.g. onnx:./models/tiny-llm or onnx:owner/name`, {
+          details: { field: 'llm' },
+        });
       return { provider: 'onnx', model: rest };
     case 'openai': {
-      if (!rest) throw new PmgError('invalid-argument', `--llm openai: needs a base URL, e.g. openai:http://127.0.0.1:8080/v1`);
+      if (!rest) throw new PmgError('invalid-argument', `llm openai: needs a base URL, e.g. openai:http://127.0.0.1:8080/v1`, { details: { field: 'llm' } });
       const hash = rest.indexOf('#');
       const baseUrl = hash >= 0 ? rest.slice(0, hash) : rest;
       const model = hash >= 0 ? rest.slice(hash + 1) : '';
@@ -60,9 +63,11 @@ export function parseLlmSpec(spec: string): LlmSpec {
     }
     case 'http':
     case 'https':
-      throw new PmgError('invalid-argument', `--llm '${spec}' looks like a server URL; write it as openai:${trimmed} (with --llm-model NAME)`);
+      throw new PmgError('invalid-argument', `llm '${spec}' looks like a server URL; write it as openai:${trimmed} (and give the model name)`, {
+        details: { field: 'llm' },
+      });
     default:
-      throw new PmgError('invalid-argument', `unknown LLM provider '${prefix}:' in --llm '${spec}'; use ${usage}`, { details: { spec } });
+      throw new PmgError('invalid-argument', `llm '${spec}': unknown LLM provider '${prefix}:'; use ${usage}`, { details: { spec, field: 'llm' } });
   }
 }
 
@@ -73,10 +78,9 @@ export async function createLanguageModel(spec: string, options: CreateLanguageM
   if (parsed.provider === 'openai') {
     const model = options.llmModel || parsed.model;
     if (!model) {
-      throw new PmgError(
-        'invalid-argument',
-        `--llm ${spec} needs a model name: pass --llm-model NAME (the name the server serves), or write openai:<URL>#<model>`,
-      );
+      throw new PmgError('invalid-argument', `llmModel is missing: ${spec} needs the name of a model the server serves (or write openai:<URL>#<model>)`, {
+        details: { field: 'llmModel' },
+      });
     }
     return new OpenAiCompatibleLanguageModel({
       baseUrl: parsed.baseUrl,
