@@ -2,6 +2,7 @@
 export { scenes, type Scene, type Item, type History, type Target, type ConversationTurn, type Sample } from './spec/behaviour.js';
 export { PmgError, isPmgError, type PmgErrorCode, type PmgErrorOptions } from './errors/pmg-error.js';
 export { SeededRandom } from './core/random.js';
+export { earlySearchPlan, keepBest, type EarlySearchPlan } from './scoring/ranking.js';
 export {
   settingsFromEnvironment,
   loadSettings,

@@ -30,12 +30,12 @@ import type { LlmBody } from '../spec/llm-body.js';
  * searched, plus the soft tokens when `soft` is given.
  */
 export type PersonalizeMethod = 'pmg' | 'keywords' | 'target-only' | 'soft';
-export type SearchStrategy = 'exhaustive' | 'early';
 export const personalizeMethods: readonly PersonalizeMethod[] = ['pmg', 'keywords', 'target-only', 'soft'];
 /** Methods that use a soft module (the others refuse one). */
 export const softMethods: readonly PersonalizeMethod[] = ['soft', 'pmg'];
 export const conditioningModes: readonly ConditioningMode[] = ['repeat', 'embed'];
-export const searchStrategies: readonly SearchStrategy[] = ['exhaustive', 'early'];
+import { searchStrategies, type SearchStrategy } from '../scoring/ranking.js';
+export { searchStrategies, type SearchStrategy };
 export const DEFAULT_EARLY_FRACTION = 0.4;
 export const DEFAULT_EARLY_KEEP = 1;
 

@@ -9,7 +9,7 @@ import { selectBest, zScore } from '../scoring/selection.js';
 import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-set.js';
 import type { KeywordResult } from './extract-keywords.js';
 import { resolveModelSpecs, type ModelSet } from './model-set.js';
-import { personalize, rankByZ, type PersonalizeRequest } from './personalize.js';
+import { personalize, type PersonalizeRequest } from './personalize.js';
 import { promptStyles } from './prompt-styles.js';
 import { presets } from './presets.js';
 
@@ -272,9 +272,4 @@ test("prompt styles: 'official' uses the authors' negative prompts and sticker p
   assert.equal(presets.paper.promptStyle, 'official');
   assert.equal(promptStyles.official.negative.movie, 'broken text, unclear, twisted');
   await assert.rejects(personalize(models, { ...sticker, promptStyle: 'fancy' as never }), /unknown prompt style 'fancy'/);
-});
-
-test('rankByZ: best z first, ties to the lower preference weight', () => {
-  const c = (p: number, dp: number, dt: number) => ({ weights: { preference: p, target: 1 }, dp, dt });
-  assert.deepEqual(rankByZ([c(2, 30, 20), c(1, 30, 20), c(3, 40, 25)], 2 / 3), [2, 1, 0]);
 });
