@@ -2,11 +2,37 @@
 export { scenes, type Scene, type Item, type History, type Target, type ConversationTurn, type Sample } from './spec/behaviour.js';
 export { PmgError, isPmgError, type PmgErrorCode, type PmgErrorOptions } from './errors/pmg-error.js';
 export { SeededRandom } from './core/random.js';
+export { earlySearchPlan, keepBest, type EarlySearchPlan } from './scoring/ranking.js';
+export {
+  settingsFromEnvironment,
+  loadSettings,
+  processSettings,
+  cacheDatabaseFile,
+  SETTINGS_VARIABLES,
+  type Settings,
+  type HubSettings,
+  type LlmSettings,
+  type Environment,
+  type LoadSettingsOptions,
+} from './settings/settings.js';
+export { readPmgConfig, PMG_CONFIG_FILE, PMG_CONFIG_KEYS, type PmgConfig } from './settings/config-file.js';
+export {
+  writeFileAtomic,
+  writeFileAtomicSync,
+  writeJsonAtomic,
+  writeJsonAtomicSync,
+  writeFilesAtomicSync,
+  replaceFolderAtomic,
+  swapFolderSync,
+  removeOrphanTemporaries,
+  type AtomicWriteOptions,
+} from './core/atomic-write.js';
 export { createProgress, silentProgress, type ProgressSink, type ProgressTask } from './core/progress.js';
 export { OnnxSession, SessionPool, defaultSessionPool, type SessionOptions, type ExecutionProvider } from './runtime/onnx-session.js';
 export {
   ModelStore,
   modelStoreOptionsFromEnv,
+  modelStoreOptions,
   defaultEndpoint,
   type ModelStoreOptions,
   type ResolvedModel,

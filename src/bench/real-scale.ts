@@ -14,7 +14,7 @@
  */
 import { join } from 'node:path';
 import { SeededRandom } from '../core/random.js';
-import { removeOrphanTemporaries } from '../experiments/atomic-files.js';
+import { removeOrphanTemporaries } from '../core/atomic-write.js';
 import { writeRealScaleFixtures } from '../fixtures/real-scale-fixtures.js';
 import { SD15_ARCHITECTURE, sd15Components, type Sd15Architecture, type Sd15ComponentName } from '../fixtures/real-scale-sd.js';
 import type { FlopCount } from '../fixtures/flop-count.js';

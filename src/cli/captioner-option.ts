@@ -3,6 +3,7 @@
  * an image-to-text model for history items that only have an image. Relative image paths are read from the folder
  * of the file that named them (`baseDir`); URLs and absolute paths are passed on as they are.
  */
+import { commandSettings } from './command-settings.js';
 import { isAbsolute, resolve } from 'node:path';
 import type { CaptionImage } from '../personalize/verbalize.js';
 import { createCaptioner } from '../providers/captioner/onnx-captioner.js';
@@ -22,7 +23,7 @@ export interface OpenedCaptioner {
 export async function openCaptioner(context: CommandContext, baseDir: string): Promise<OpenedCaptioner> {
   const spec = stringOption(context, 'captioner');
   if (spec === undefined) return { close: async () => undefined };
-  const captioner = await createCaptioner(spec, { env: context.io.env, offline: context.globals.offline });
+  const captioner = await createCaptioner(spec, { settings: commandSettings(context), offline: context.globals.offline });
   return {
     captionImage: (image: string) => captioner.caption(isAbsolute(image) || /^[a-z]+:\/\//i.test(image) ? image : resolve(baseDir, image)),
     close: async () => {

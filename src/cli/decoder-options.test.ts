@@ -171,7 +171,7 @@ test('a wrong decoder folder or flag is one line with its exit code, and nothing
     [
       [...generate, '--decoder', 'none', '--final-decoder', 'tiny', '--out', 'bad3'],
       2,
-      /^pmg: --final-decoder tiny needs a tiny decoder; add --decoder <folder\|hub id> \(e\.g\. julienkay\/taesd\) instead of --decoder none$/,
+      /^pmg: --final-decoder tiny needs a tiny decoder; give decoder \(a folder or hub id, e\.g\. julienkay\/taesd\) instead of none$/,
     ],
     [[...generate, '--models', 'paper', '--final-decoder', 'tiny', '--out', 'bad4'], 2, /^pmg: --final-decoder tiny needs a tiny decoder/],
     [[...generate, '--final-decoder', 'taesd', '--out', 'bad5'], 2, /^pmg: --final-decoder must be vae or tiny, got 'taesd'$/],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { PmgError } from '../errors/pmg-error.js';
 import { checkGenerationJob } from '../jobs/generation-job.js';
-import { jobErrorForCli, jobFieldSource, withJobFlags } from './job-errors.js';
+import { jobErrorForCli, jobFieldSource, withJobFlags, optionErrorForCli } from './job-errors.js';
 
 const sources = { history: 'h.json', target: 't.json' };
 
@@ -49,7 +49,7 @@ test('a flag field error names the flag, code invalid-argument (exit 2)', () => 
   assert.equal(cliError({ ...base, soft: { module: '/s', weight: -1 } }).message, '--soft-weight must be a number >= 0, got -1');
   const cross = cliError({ ...base, targetWeight: 2 });
   assert.equal(cross.code, 'invalid-argument');
-  assert.match(cross.message, /^--target-weight: target weight \(--target-weight\) 2 needs --mode embed/);
+  assert.match(cross.message, /^--target-weight 2 needs mode embed/);
 });
 
 test('errors without a field path pass through unchanged', () => {
@@ -57,4 +57,20 @@ test('errors without a field path pass through unchanged', () => {
   assert.equal(jobErrorForCli(plain, sources), plain);
   const other = new Error('boom');
   assert.equal(jobErrorForCli(other, sources), other);
+});
+
+test('an option error from below cli/ is told as the command flag, only when the command has that flag', () => {
+  const options = { models: {}, 'final-decoder': {}, prefix: {} };
+  const mapped = optionErrorForCli(new PmgError('invalid-argument', "models 'x' is neither a folder nor a preset", { details: { field: 'models' } }), options);
+  assert.ok(mapped instanceof PmgError);
+  assert.equal(mapped.message, "--models 'x' is neither a folder nor a preset");
+  assert.equal(mapped.details.flag, '--models');
+  const camel = optionErrorForCli(new PmgError('invalid-argument', 'finalDecoder must be vae or tiny', { details: { field: 'finalDecoder' } }), options);
+  assert.equal((camel as PmgError).message, '--final-decoder must be vae or tiny');
+  const alias = optionErrorForCli(new PmgError('invalid-argument', 'P must be a whole number', { details: { field: 'P' } }), options);
+  assert.equal((alias as PmgError).message, '--prefix must be a whole number');
+  const other = new PmgError('invalid-argument', 'llm is empty', { details: { field: 'llm' } });
+  assert.equal(optionErrorForCli(other, options), other, 'a command without --llm keeps the neutral words');
+  const config = new PmgError('file-not-found', 'modelsfolder x', { details: { field: 'models' } });
+  assert.equal(optionErrorForCli(config, options), config, 'the field must be a whole word at the start');
 });

@@ -51,3 +51,28 @@ export function jobErrorForCli(error: unknown, sources: JobSources): unknown {
     details: { ...error.details, flag: label.split(' ')[0] },
   });
 }
+
+/** Fields whose flag is not their kebab-case name: a soft module's sizes P and N. */
+const FIELD_FLAGS: Readonly<Record<string, string>> = { P: 'prefix', N: 'tokens' };
+
+/** `memoryBudget` → `memory-budget`: the CLI's flag name of an option field. */
+export function flagName(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/**
+ * An error from below cli/ that names an option in neutral words — `details.field` is an option name (`models`,
+ * `finalDecoder`) and the message starts with it — told as the command's flag: `models 'x' is neither ...` →
+ * `--models 'x' is neither ...`. Errors of other fields, of options the command does not have, or already told as a
+ * flag come back unchanged.
+ */
+export function optionErrorForCli(error: unknown, options: Readonly<Record<string, unknown>>): unknown {
+  if (!(error instanceof PmgError) || error.details.flag !== undefined) return error;
+  const field = error.details.field;
+  if (typeof field !== 'string' || !/^([a-z][A-Za-z]*|[PN])$/.test(field)) return error;
+  const flag = FIELD_FLAGS[field] ?? flagName(field);
+  if (!Object.hasOwn(options, flag)) return error;
+  const rest = error.message.slice(field.length);
+  if (!error.message.startsWith(field) || !/^[\s:]/.test(rest)) return error;
+  return new PmgError(error.code, `--${flag}${rest}`, { cause: error, details: { ...error.details, flag: `--${flag}` }, isRetryable: error.isRetryable });
+}

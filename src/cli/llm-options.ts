@@ -3,56 +3,16 @@
  * `--llm`, `--llm-model` and `--config`, with `pmg.config.json` as the fallback, and the keyword
  * cache flags `--cache` / `--no-cache`.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseJson } from '../core/json-text.js';
 import { PmgError } from '../errors/pmg-error.js';
-import { defaultKeywordCachePath, openKeywordCache, type KeywordCache } from '../personalize/keyword-cache.js';
+import { openKeywordCache, type KeywordCache } from '../personalize/keyword-cache.js';
+import type { PmgConfig } from '../settings/config-file.js';
+import { cacheDatabaseFile, type Settings } from '../settings/settings.js';
+import { commandSettings } from './command-settings.js';
 import { booleanOption, stringOption, type CommandContext, type OptionSpec } from './command.js';
 
-export interface PmgConfig {
-  llm?: string;
-  llmModel?: string;
-}
-
-/** The keys `pmg.config.json` may hold; any other key gets a warning naming it. */
-export const PMG_CONFIG_KEYS = ['llm', 'llmModel'] as const;
-
-/**
- * `--config FILE`, else `pmg.config.json` in the working folder when present, else {}. Keys pmg does not
- * read are reported through `warn` (a typo such as "llmodel" would otherwise be ignored silently).
- */
-export function readPmgConfig(cwd: string, file?: string, warn?: (message: string) => void): PmgConfig {
-  const path = file ? resolve(cwd, file) : resolve(cwd, 'pmg.config.json');
-  if (!file && !existsSync(path)) return {};
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    if (!missing) throw error;
-    throw new PmgError('file-not-found', `config file ${path} does not exist; check --config`, { cause: error, details: { file: path } });
-  }
-  const raw = parseJson(text, `config file ${path}`);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw new PmgError('invalid-input', `config file ${path} must be a JSON object`, { details: { file: path } });
-  const config: PmgConfig = {};
-  for (const key of PMG_CONFIG_KEYS) {
-    const value = (raw as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'string' || !value.trim())
-      throw new PmgError('invalid-input', `config file ${path}: "${key}" must be a non-empty string`, { details: { file: path, field: key } });
-    config[key] = value;
-  }
-  const unknown = Object.keys(raw).filter((key) => !(PMG_CONFIG_KEYS as readonly string[]).includes(key));
-  if (unknown.length && warn) {
-    const known = PMG_CONFIG_KEYS.map((key) => `"${key}"`).join(', ');
-    warn(
-      `config file ${path}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => JSON.stringify(key)).join(', ')} ignored; pmg reads ${known}`,
-    );
-  }
-  return config;
-}
+/** The config file moved to settings/config-file.ts; these names stay for the CLI's callers. */
+export { PMG_CONFIG_KEYS, readPmgConfig, type PmgConfig } from '../settings/config-file.js';
 
 /** The option specs of the LLM flags, for a command's `options`. */
 export const llmCommandOptions: Record<'llm' | 'llm-model' | 'config', OptionSpec> = {
@@ -64,14 +24,18 @@ export const llmCommandOptions: Record<'llm' | 'llm-model' | 'config', OptionSpe
 /** The keyword cache flags, for a command's `options`. */
 export const keywordCacheOptions: Record<'no-cache' | 'cache', OptionSpec> = {
   'no-cache': { type: 'boolean', description: 'neither read nor write the keyword cache' },
-  cache: { type: 'string', value: 'FILE', description: 'keyword cache file (default: <PMG_CACHE_DIR or ~/.cache/pmg>/keywords.sqlite)' },
+  cache: {
+    type: 'string',
+    value: 'FILE',
+    description: 'keyword cache file (default: <cache folder>/keywords.sqlite; cache folder: PMG_CACHE_DIR, else $XDG_CACHE_HOME/pmg, else ~/.cache/pmg)',
+  },
 };
 
 /** `--llm` / `--llm-model`, each falling back to the config file. Both may be undefined. */
 export function llmSettings(context: CommandContext): PmgConfig {
-  const config = readPmgConfig(context.io.cwd, stringOption(context, 'config'), (message) => void context.io.stderr.write(`pmg: warning: ${message}\n`));
-  const llm = stringOption(context, 'llm') ?? config.llm;
-  const llmModel = stringOption(context, 'llm-model') ?? config.llmModel;
+  const settings = commandSettings(context, { config: true });
+  const llm = stringOption(context, 'llm') ?? settings.llm.spec;
+  const llmModel = stringOption(context, 'llm-model') ?? settings.llm.model;
   return { ...(llm !== undefined ? { llm } : {}), ...(llmModel !== undefined ? { llmModel } : {}) };
 }
 
@@ -84,6 +48,6 @@ export function keywordCacheChoice(context: CommandContext): { noCache: boolean;
 }
 
 /** Opens the keyword cache chosen by `keywordCacheChoice` (undefined with --no-cache). */
-export function openChosenKeywordCache(choice: { noCache: boolean; file?: string }, env: NodeJS.ProcessEnv): KeywordCache | undefined {
-  return choice.noCache ? undefined : openKeywordCache(choice.file ?? defaultKeywordCachePath(env));
+export function openChosenKeywordCache(choice: { noCache: boolean; file?: string }, settings: Settings): KeywordCache | undefined {
+  return choice.noCache ? undefined : openKeywordCache(choice.file ?? cacheDatabaseFile(settings));
 }

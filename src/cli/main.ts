@@ -10,6 +10,7 @@ import type { Command, CommandIo, OptionSpec } from './command.js';
 import { commands } from './commands/index.js';
 import { splitCommandLine } from './command-line.js';
 import { exitCodes } from './exit-codes.js';
+import { optionErrorForCli } from './job-errors.js';
 
 const globalOptions: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'show help for pmg or for a command' },
@@ -98,13 +99,18 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
     );
   }
   const offline = parsed.values.offline === true || isTruthy(io.env.PMG_OFFLINE);
-  const code = await command.run({
-    values: parsed.values as Record<string, string | boolean | string[] | boolean[] | undefined>,
-    positionals: parsed.positionals,
-    io,
-    globals: { debug: parsed.values.debug === true, offline },
-  });
-  return code ?? 0;
+  try {
+    const code = await command.run({
+      values: parsed.values as Record<string, string | boolean | string[] | boolean[] | undefined>,
+      positionals: parsed.positionals,
+      io,
+      globals: { debug: parsed.values.debug === true, offline },
+    });
+    return code ?? 0;
+  } catch (error) {
+    // Errors from below cli/ name options in neutral words; say them as this command's flags.
+    throw optionErrorForCli(error, options);
+  }
 }
 
 /** node:util parseArgs messages, made one line each (a negative value needs `--flag=-1`). */

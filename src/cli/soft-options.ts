@@ -4,10 +4,11 @@
  * `--allow-llm-mismatch`. `softChoice` checks them and reads the module before any model loads; `openSoftBranch`
  * opens the body and the soft embedding cache (the keyword cache's file, `--cache` / `--no-cache`).
  */
+import { commandSettings } from './command-settings.js';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
-import { defaultCacheDatabasePath } from '../personalize/cache-database.js';
+import { cacheDatabaseFile } from '../settings/settings.js';
 import type { SoftRequest } from '../personalize/personalize-request.js';
 import { FOLDER_LLM_BODY, modelsFolderLlmBody } from '../personalize/soft-body.js';
 import { loadLlmBody } from '../runtime/llm-body.js';
@@ -108,7 +109,7 @@ export async function openSoftBranch(
     ...(options.threads ? { threads: options.threads } : {}),
   });
   try {
-    const cache = options.cache.noCache ? memorySoftCache() : openSoftCache(options.cache.file ?? defaultCacheDatabasePath(context.io.env));
+    const cache = options.cache.noCache ? memorySoftCache() : openSoftCache(options.cache.file ?? cacheDatabaseFile(commandSettings(context)));
     return {
       request: { module: choice.module, body, weight: choice.weight, cache, ...(choice.allowLlmMismatch ? { allowLlmMismatch: true } : {}) },
       async close() {

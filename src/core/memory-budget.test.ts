@@ -19,7 +19,8 @@ test('a budget that is not an amount, or too small, is one line naming the flag'
       (error: unknown) =>
         isPmgError(error) &&
         error.code === 'invalid-argument' &&
-        error.message.startsWith('--memory-budget must be') &&
+        error.message.startsWith('memoryBudget must be') &&
+        error.details.field === 'memoryBudget' &&
         error.message.includes(`'${bad}'`) &&
         !error.message.includes('\n'),
       bad,

@@ -37,7 +37,7 @@ export interface MemoryBudget {
 }
 
 /** `8`, `7.5`, `8GB`, `512MB` or `auto` (case-insensitive); `what` names the flag or field in errors. */
-export function parseMemoryBudget(text: string, what = '--memory-budget'): MemoryBudgetSetting {
+export function parseMemoryBudget(text: string, what = 'memoryBudget'): MemoryBudgetSetting {
   const trimmed = text.trim().toLowerCase();
   if (trimmed === 'auto') return 'auto';
   const match = /^(\d+(?:\.\d+)?|\.\d+)\s*(gb|g|gib|mb|m|mib)?$/.exec(trimmed);

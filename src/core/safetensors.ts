@@ -6,8 +6,9 @@
  * dtypes, offsets inside the file, sizes matching the shapes, no overlaps) and says what and where in one line;
  * the writer pads the header with spaces to a multiple of 8, as the reference implementation does.
  */
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { PmgError } from '../errors/pmg-error.js';
+import { writeFileAtomicSync } from './atomic-write.js';
 import { float16ToFloat32 } from './float16.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -234,11 +235,5 @@ export function writeSafetensors(
   tensors: ReadonlyMap<string, SafetensorsTensor> | Record<string, SafetensorsTensor>,
   metadata: Record<string, string> = {},
 ): void {
-  const temp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(temp, encodeSafetensors(tensors, metadata));
-    renameSync(temp, file);
-  } finally {
-    rmSync(temp, { force: true });
-  }
+  writeFileAtomicSync(file, encodeSafetensors(tensors, metadata));
 }

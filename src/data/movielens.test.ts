@@ -177,5 +177,5 @@ test('with a poster folder, samples lacking a poster are skipped and counted', a
     () => movieLensSampleForUser(data, '54'),
     (e: unknown) => e instanceof PmgError && /missing-target-image/.test(e.message),
   );
-  await assert.rejects(loadMovieLens(excerpt, { posters: join(tmp, 'no-posters') }), /image folder not found: .*no-posters \(set by --posters\)/);
+  await assert.rejects(loadMovieLens(excerpt, { posters: join(tmp, 'no-posters') }), /posters: image folder not found: .*no-posters$/);
 });

@@ -80,7 +80,7 @@ export const KEYWORD_COUNT = 5;
 
 export async function loadMovieLens(dir: string, options: MovieLensOptions = {}): Promise<MovieLensData> {
   requireDir(dir, 'MovieLens');
-  const posters = options.posters === undefined ? undefined : new ImageFolder(options.posters, '--posters');
+  const posters = options.posters === undefined ? undefined : new ImageFolder(options.posters, 'posters');
   const movies = new Map<string, Movie>();
   const moviesFile = join(dir, 'movies.csv');
   for await (const { line, values } of csvRecords(moviesFile, ['movieId', 'title', 'genres'])) {
@@ -215,7 +215,7 @@ export function movieLensSamples(data: MovieLensData, options: MovieLensSampleOp
     if (options.split)
       throw new PmgError(
         'invalid-argument',
-        `the official MovieLens protocol has no ${options.split} split (one sample per user); use --protocol window for an 8:1:1 split`,
+        `the official MovieLens protocol has no ${options.split} split (one sample per user); use the window protocol for an 8:1:1 split`,
       );
     for (const user of data.users) {
       if (options.limit !== undefined && samples.length >= options.limit) break;
@@ -258,7 +258,7 @@ export function movieLensSampleForUser(data: MovieLensData, userId: string): Sam
   if (typeof result === 'string') {
     throw new PmgError(
       'file-not-found',
-      `user ${userId}'s sample lacks a poster (${result}) in ${data.posters?.dir}; add <movieId>.jpg files or leave out --posters`,
+      `user ${userId}'s sample lacks a poster (${result}) in ${data.posters?.dir}; add <movieId>.jpg files or leave the posters folder out`,
       { details: { user: userId } },
     );
   }

@@ -65,7 +65,7 @@ test('window protocol over usable clicks', async () => {
 
 test('bad POG input: missing folder, missing images folder, malformed line', async () => {
   await assert.rejects(loadPog(join(tmp, 'none')), (e: unknown) => e instanceof PmgError && e.code === 'file-not-found');
-  await assert.rejects(loadPog(dir, { images: join(tmp, 'no-images') }), /image folder not found: .*no-images \(set by --images\)/);
+  await assert.rejects(loadPog(dir, { images: join(tmp, 'no-images') }), /images: image folder not found: .*no-images$/);
   const bad = join(tmp, 'bad');
   cpSync(dir, bad, { recursive: true });
   writeFileSync(join(bad, 'user_data.txt'), 'u1,i1;i2,o1\nu2;i1\n');

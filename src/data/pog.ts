@@ -69,7 +69,8 @@ export interface PogSampleOptions extends SampleQuery {
 }
 
 async function* textLines(file: string): AsyncGenerator<{ line: number; text: string }> {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new PmgError('file-not-found', `POG file not found: ${file} (check --data)`, { details: { file } });
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw new PmgError('file-not-found', `data: POG file not found: ${file}`, { details: { file, field: 'data' } });
   const reader = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
   for await (let text of reader) {
@@ -92,7 +93,7 @@ export async function loadPog(dir: string, options: PogOptions = {}): Promise<Po
   requireDir(dir, 'POG');
   const maxUsers = options.maxUsers ?? POG_OFFICIAL_USERS;
   if (!Number.isInteger(maxUsers) || maxUsers < 1) throw new PmgError('invalid-argument', `maxUsers must be a positive integer, got ${maxUsers}`);
-  const images = new ImageFolder(options.images ?? join(dir, 'images'), options.images === undefined ? 'the default <data>/images' : '--images');
+  const images = new ImageFolder(options.images ?? join(dir, 'images'), options.images === undefined ? 'the default <data>/images' : 'images');
 
   const users: PogUser[] = [];
   const seen = new Set<string>();
@@ -162,7 +163,7 @@ export function pogSamples(data: PogData, options: PogSampleOptions): SampleSet 
     if (options.split)
       throw new PmgError(
         'invalid-argument',
-        `the official POG protocol has no ${options.split} split (one sample per user); use --protocol window for an 8:1:1 split`,
+        `the official POG protocol has no ${options.split} split (one sample per user); use the window protocol for an 8:1:1 split`,
       );
     for (const user of data.users) {
       if (options.limit !== undefined && samples.length >= options.limit) break;

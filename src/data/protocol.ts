@@ -131,7 +131,10 @@ export class ImageFolder {
     option: string,
   ) {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new PmgError('file-not-found', `image folder not found: ${dir} (set by ${option})`, { details: { dir, option } });
+      const field = /^[a-z][A-Za-z]*$/.test(option) ? option : undefined;
+      throw new PmgError('file-not-found', field ? `${field}: image folder not found: ${dir}` : `image folder not found: ${dir} (${option})`, {
+        details: { dir, option, ...(field ? { field } : {}) },
+      });
     }
     this.files = new Set(readdirSync(dir));
   }
@@ -165,6 +168,6 @@ export function checkSeed(seed: number | undefined): void {
 /** A folder a dataset is read from; missing -> file-not-found naming the folder and the flag. */
 export function requireDir(dir: string, what: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new PmgError('file-not-found', `${what} folder not found: ${dir} (check --data)`, { details: { dir } });
+    throw new PmgError('file-not-found', `data: ${what} folder not found: ${dir}`, { details: { dir, field: 'data' } });
   }
 }

@@ -25,7 +25,7 @@ export const METRIC_MODEL_FOLDER: Partial<Record<EvalMetricName, 'lpips' | 'clip
 };
 
 export function checkEvalMetrics(names: readonly string[]): EvalMetricName[] {
-  if (names.length === 0) throw new PmgError('invalid-argument', `--metrics is empty; use some of ${EVAL_METRICS.join(', ')}`);
+  if (names.length === 0) throw new PmgError('invalid-argument', `metrics is empty; use some of ${EVAL_METRICS.join(', ')}`, { details: { field: 'metrics' } });
   const out: EvalMetricName[] = [];
   for (const raw of names) {
     const name = raw.trim();
@@ -33,7 +33,7 @@ export function checkEvalMetrics(names: readonly string[]): EvalMetricName[] {
     if (!(EVAL_METRICS as readonly string[]).includes(name)) {
       throw new PmgError(
         'invalid-argument',
-        `metric '${name}' compares image sets, not one output with its references; pmg eval computes ${EVAL_METRICS.join(', ')} (use 'pmg metrics --metric ${name}' on the images folder)`,
+        `metric '${name}' compares image sets, not one output with its references; pmg eval computes ${EVAL_METRICS.join(', ')} (compute it with the metrics command on the images folder)`,
       );
     }
     if (!out.includes(name as EvalMetricName)) out.push(name as EvalMetricName);
@@ -110,7 +110,8 @@ export class EvalScorer {
       if (folder && !modelDir) {
         throw new PmgError(
           'invalid-argument',
-          `metric '${name}' needs a ${folder} network; pass --metrics-models DIR with a ${folder}/ folder (as 'pmg models fixtures' writes), or leave '${name}' out of --metrics`,
+          `metricsModels: metric '${name}' needs a ${folder} network; give a metrics models folder with a ${folder}/ folder (as 'pmg models fixtures' writes), or leave '${name}' out of the metrics`,
+          { details: { field: 'metricsModels' } },
         );
       }
       loaded.set(name, await createMetric(name, { modelDir, pool: options.pool }));

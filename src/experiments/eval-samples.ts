@@ -44,10 +44,13 @@ export async function loadEvalSamples(query: EvalSampleQuery): Promise<SampleSet
   const dataset = checkDataset(query.dataset);
   const protocol = query.protocol ?? defaultProtocol(dataset);
   if (query.split !== undefined && !(dataSplits as readonly string[]).includes(query.split))
-    throw new PmgError('invalid-argument', `unknown --split '${query.split}'; use one of ${dataSplits.join(', ')}`);
+    throw new PmgError('invalid-argument', `split: unknown split '${query.split}'; use one of ${dataSplits.join(', ')}`, { details: { field: 'split' } });
   if (query.posters !== undefined && dataset !== 'movielens')
-    throw new PmgError('invalid-argument', '--posters is for --dataset movielens; POG takes --images, stickers read <data>/Images');
-  if (query.images !== undefined && dataset !== 'pog') throw new PmgError('invalid-argument', '--images is for --dataset pog; MovieLens takes --posters');
+    throw new PmgError('invalid-argument', 'posters is for the movielens dataset; POG takes an images folder, stickers read <data>/Images', {
+      details: { field: 'posters' },
+    });
+  if (query.images !== undefined && dataset !== 'pog')
+    throw new PmgError('invalid-argument', 'images is for the pog dataset; MovieLens takes a posters folder', { details: { field: 'images' } });
   const sampleQuery = {
     ...(query.split ? { split: query.split as DataSplit } : {}),
     ...(query.limit !== undefined ? { limit: query.limit } : {}),
@@ -55,16 +58,23 @@ export async function loadEvalSamples(query: EvalSampleQuery): Promise<SampleSet
   };
   if (dataset === 'movielens') {
     if (!(movieLensProtocols as readonly string[]).includes(protocol))
-      throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for movielens; use one of ${movieLensProtocols.join(', ')}`);
+      throw new PmgError('invalid-argument', `protocol: unknown protocol '${protocol}' for movielens; use one of ${movieLensProtocols.join(', ')}`, {
+        details: { field: 'protocol' },
+      });
     const data = await loadMovieLens(query.data, query.posters === undefined ? {} : { posters: query.posters });
     return movieLensSamples(data, { protocol: protocol as MovieLensProtocol, ...sampleQuery });
   }
   if (dataset === 'pog') {
     if (!(pogProtocols as readonly string[]).includes(protocol))
-      throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for pog; use one of ${pogProtocols.join(', ')}`);
+      throw new PmgError('invalid-argument', `protocol: unknown protocol '${protocol}' for pog; use one of ${pogProtocols.join(', ')}`, {
+        details: { field: 'protocol' },
+      });
     const data = await loadPog(query.data, query.images === undefined ? {} : { images: query.images });
     return pogSamples(data, { protocol: protocol as PogProtocol, ...sampleQuery });
   }
-  if (protocol !== 'window') throw new PmgError('invalid-argument', `unknown --protocol '${protocol}' for stickers; stickers have only the window protocol`);
+  if (protocol !== 'window')
+    throw new PmgError('invalid-argument', `protocol: unknown protocol '${protocol}' for stickers; stickers have only the window protocol`, {
+      details: { field: 'protocol' },
+    });
   return stickerSamples(await loadStickers(query.data), { protocol: 'window', ...sampleQuery });
 }

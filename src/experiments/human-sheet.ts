@@ -5,7 +5,7 @@
  * page does not reveal which method made which side; `key.csv` says which side is which.
  * Layout: `<out>/human/<a>-vs-<b>/index.html`, `key.csv`, `img/`; written to a temporary folder and renamed.
  */
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { SeededRandom } from '../core/random.js';
@@ -13,7 +13,7 @@ import { PmgError } from '../errors/pmg-error.js';
 import { esc } from './chart-svg.js';
 import { csvField } from './results-csv.js';
 import { EVAL_METHODS, type EvalMethod } from './run-config.js';
-import { writeAtomic } from './atomic-files.js';
+import { replaceFolderAtomic } from '../core/atomic-write.js';
 import type { ResultRow, RunStore } from './run-store.js';
 
 export interface PairSide {
@@ -37,13 +37,14 @@ export function parsePairs(text: string, methods: readonly EvalMethod[], alphas:
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean);
-  if (!pairs.length) throw new PmgError('invalid-argument', `--pairs is empty; give pairs like pmg:target-only`);
+  if (!pairs.length) throw new PmgError('invalid-argument', `pairs is empty; give pairs like pmg:target-only`, { details: { field: 'pairs' } });
   return pairs.map((pair) => {
     const parts = pair.split(':');
-    if (parts.length !== 2) throw new PmgError('invalid-argument', `--pairs: '${pair}' is not METHOD:METHOD (e.g. pmg:target-only)`);
+    if (parts.length !== 2)
+      throw new PmgError('invalid-argument', `pairs: '${pair}' is not METHOD:METHOD (e.g. pmg:target-only)`, { details: { field: 'pairs' } });
     const sides = parts.map((p) => parseSide(p.trim(), methods, alphas)) as [PairSide, PairSide];
     if (sides[0].method === sides[1].method && sides[0].alpha === sides[1].alpha)
-      throw new PmgError('invalid-argument', `--pairs: '${pair}' compares a method with itself`);
+      throw new PmgError('invalid-argument', `pairs: '${pair}' compares a method with itself`, { details: { field: 'pairs' } });
     return sides;
   });
 }
@@ -51,12 +52,14 @@ export function parsePairs(text: string, methods: readonly EvalMethod[], alphas:
 function parseSide(text: string, methods: readonly EvalMethod[], alphas: readonly number[]): PairSide {
   const [name, alphaText] = text.split('@') as [string, string | undefined];
   if (!(EVAL_METHODS as readonly string[]).includes(name))
-    throw new PmgError('invalid-argument', `unknown method '${name}' in --pairs; use ${EVAL_METHODS.join(', ')}`);
+    throw new PmgError('invalid-argument', `pairs: unknown method '${name}'; use ${EVAL_METHODS.join(', ')}`, { details: { field: 'pairs' } });
   const method = name as EvalMethod;
   if (!methods.includes(method))
-    throw new PmgError('invalid-argument', `--pairs names '${method}', which this run did not evaluate (it has ${methods.join(', ')})`);
+    throw new PmgError('invalid-argument', `pairs names '${method}', which this run did not evaluate (it has ${methods.join(', ')})`, {
+      details: { field: 'pairs' },
+    });
   if (method !== 'pmg') {
-    if (alphaText !== undefined) throw new PmgError('invalid-argument', `--pairs: '${text}': only pmg takes @α`);
+    if (alphaText !== undefined) throw new PmgError('invalid-argument', `pairs: '${text}': only pmg takes @α`, { details: { field: 'pairs' } });
     return { method, alpha: null };
   }
   if (alphaText === undefined) {
@@ -64,7 +67,8 @@ function parseSide(text: string, methods: readonly EvalMethod[], alphas: readonl
     return { method, alpha };
   }
   const alpha = Number(alphaText);
-  if (!alphas.includes(alpha)) throw new PmgError('invalid-argument', `--pairs: α ${alphaText} is not one of this run's α values (${alphas.join(', ')})`);
+  if (!alphas.includes(alpha))
+    throw new PmgError('invalid-argument', `pairs: α ${alphaText} is not one of this run's α values (${alphas.join(', ')})`, { details: { field: 'pairs' } });
   return { method, alpha };
 }
 
@@ -81,14 +85,12 @@ export async function writeHumanSheets(store: RunStore, outDir: string, pairs: r
   for (const [a, b] of pairs) {
     const name = `${sideLabel(a)}-vs-${sideLabel(b)}`.replace(/[^A-Za-z0-9.@_-]/g, '_');
     const dir = join(outDir, 'human', name);
-    const temporary = `${dir}.tmp-${process.pid}`;
-    await rm(temporary, { recursive: true, force: true });
-    await mkdir(join(temporary, 'img'), { recursive: true });
     const random = new SeededRandom(seed);
     const key = [['question', 'sample', 'A', 'B', 'A_image', 'B_image'].join(',')];
     const body: string[] = [];
     let n = 0;
-    try {
+    await replaceFolderAtomic(dir, async (temporary) => {
+      await mkdir(join(temporary, 'img'));
       for (const sample of samples) {
         const ra = find(sample.id, a);
         const rb = find(sample.id, b);
@@ -133,14 +135,9 @@ export async function writeHumanSheets(store: RunStore, outDir: string, pairs: r
         '</body></html>',
         '',
       ].join('\n');
-      await writeAtomic(join(temporary, 'index.html'), html);
-      await writeAtomic(join(temporary, 'key.csv'), `${key.join('\n')}\n`);
-      await rm(dir, { recursive: true, force: true });
-      await rename(temporary, dir);
-    } catch (error) {
-      await rm(temporary, { recursive: true, force: true });
-      throw error;
-    }
+      await writeFile(join(temporary, 'index.html'), html);
+      await writeFile(join(temporary, 'key.csv'), `${key.join('\n')}\n`);
+    });
     results.push({ dir, html: join(dir, 'index.html'), key: join(dir, 'key.csv'), questions: n });
   }
   return results;

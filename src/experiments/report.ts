@@ -15,7 +15,7 @@ import { SERIES_COLORS, esc, lineChartSvg, type ChartSeries } from './chart-svg.
 import { EVAL_METRICS, metricColumns, parseColumn, type EvalMetricName } from './eval-metrics.js';
 import { resultsCsv } from './results-csv.js';
 import type { EvalConfig, EvalMethod } from './run-config.js';
-import { writeAtomic } from './atomic-files.js';
+import { writeFileAtomic } from '../core/atomic-write.js';
 import type { ResultRow, RunStore, StoredSample } from './run-store.js';
 import { relativeChange, summarize, type Summary } from './stats.js';
 
@@ -71,12 +71,12 @@ export async function writeReport(store: RunStore, outDir: string): Promise<Repo
   const files: ReportFiles = { markdown: join(outDir, 'report.md'), html: join(outDir, 'report.html'), csv: join(outDir, 'results.csv'), charts: [] };
   for (const chart of charts) {
     const path = join(outDir, chart.file);
-    await writeAtomic(path, `${chart.svg}\n`);
+    await writeFileAtomic(path, `${chart.svg}\n`);
     files.charts.push(path);
   }
-  await writeAtomic(files.csv, resultsCsv(data.rows, data.samples, data.config.metrics as EvalMetricName[]));
-  await writeAtomic(files.markdown, reportMarkdown(data, charts, outDir));
-  await writeAtomic(files.html, reportHtml(data, charts, outDir));
+  await writeFileAtomic(files.csv, resultsCsv(data.rows, data.samples, data.config.metrics as EvalMetricName[]));
+  await writeFileAtomic(files.markdown, reportMarkdown(data, charts, outDir));
+  await writeFileAtomic(files.html, reportHtml(data, charts, outDir));
   return files;
 }
 

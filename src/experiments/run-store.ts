@@ -86,9 +86,9 @@ export class RunStore {
         db.close();
         throw new PmgError(
           'invalid-argument',
-          `${outDir} holds a run with other settings: ${diff.join('; ')}; use another --out, or the same flags to resume`,
+          `out: ${outDir} holds a run with other settings: ${diff.join('; ')}; use another folder, or the same settings to resume`,
           {
-            details: { out: outDir, differences: diff },
+            details: { out: outDir, differences: diff, field: 'out' },
           },
         );
       }
@@ -202,7 +202,7 @@ function openDb(path: string): Database.Database {
   } catch (error) {
     throw new PmgError(
       'invalid-input',
-      `cannot open the eval run database ${path} (${(error as Error).message.split('\n')[0]}); use another --out or delete the file`,
+      `cannot open the eval run database ${path} (${(error as Error).message.split('\n')[0]}); use another output folder or delete the file`,
       {
         cause: error,
         details: { file: path },

@@ -27,13 +27,13 @@ import {
 } from '../personalize/personalize.js';
 import { selectBest } from '../scoring/selection.js';
 import type { Sample } from '../spec/behaviour.js';
-import { removeOrphanTemporaries, writeAtomic } from './atomic-files.js';
+import { removeOrphanTemporaries, writeFileAtomic } from '../core/atomic-write.js';
 import { memorySoftCache } from '../soft/soft-cache.js';
 import { targetText, type EvalReferences, type EvalScorer } from './eval-metrics.js';
 import type { EvalMethod } from './run-config.js';
 import { resultKey, type ResultRow, type RunStore, type StoredKeywords, type StoredSample } from './run-store.js';
 
-export { writeAtomic } from './atomic-files.js';
+export { writeAtomic } from '../core/atomic-write.js';
 
 export type PersonalizeFn = (models: ModelSet, request: PersonalizeRequest) => Promise<PersonalizeResult>;
 
@@ -94,7 +94,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
   const call = options.personalize ?? defaultPersonalize;
   const planned = plannedRows(config.methods, config.alphas);
   const needsImages = scorer.metrics.some((m) => m !== 'clip-t');
-  if (config.methods.includes('soft') && !options.soft) throw new PmgError('invalid-argument', "method 'soft' needs a soft module (--soft DIR)");
+  if (config.methods.includes('soft') && !options.soft)
+    throw new PmgError('invalid-argument', "soft is missing: method 'soft' needs a soft module", { details: { field: 'soft' } });
   // Without a cache, each sample's soft tokens are still computed once for all its methods.
   const soft = options.soft ? { ...options.soft, cache: options.soft.cache ?? memorySoftCache() } : undefined;
   const skipped: Record<string, number> = { ...(options.skipped ?? {}) };
@@ -114,7 +115,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
         .join(', ') || 'the protocol built none';
     throw new PmgError(
       'invalid-argument',
-      `no sample to evaluate (skipped: ${reasons}); the metrics need history and target images (e.g. --posters DIR for MovieLens)`,
+      `no sample to evaluate (skipped: ${reasons}); the metrics need history and target images (e.g. a posters folder for MovieLens)`,
       { details: { skipped } },
     );
   }
@@ -216,7 +217,7 @@ async function finishMethod(
     if (cached) return { ...cached, ms: 0 };
     const candidate = result.candidates[index]!;
     const image = method === 'pmg' ? `${folder}/pmg-c${index}.png` : `${folder}/${method}.png`;
-    await writeAtomic(join(outDir, image), candidate.png);
+    await writeFileAtomic(join(outDir, image), candidate.png);
     const t0 = performance.now();
     const rgb: RgbImage = await readImageRgb(join(outDir, image));
     const metrics = await scorer.score(rgb, references);

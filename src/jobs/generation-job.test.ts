@@ -54,10 +54,10 @@ const cases: [string, unknown, string, RegExp][] = [
   ['soft without module', { ...base, soft: { weight: 1 } }, 'soft.module', /^soft\.module must be a non-empty string, got nothing/],
   ['negative soft weight', { ...base, soft: { module: '/s', weight: -1 } }, 'soft.weight', /^soft\.weight must be a number >= 0, got -1/],
   ['soft flag not boolean', { ...base, soft: { module: '/s', allowLlmMismatch: 'yes' } }, 'soft.allowLlmMismatch', /must be true or false/],
-  ['method soft without a module', { ...base, method: 'soft' }, 'soft', /^soft: method 'soft' needs a soft module/],
+  ['method soft without a module', { ...base, method: 'soft' }, 'soft', /^soft is missing: method 'soft' needs a soft module/],
   ['soft module with target-only', { ...base, method: 'target-only', soft: { module: '/s' } }, 'soft', /does not use a soft module/],
-  ['target weight in repeat mode', { ...base, targetWeight: 2 }, 'targetWeight', /^targetWeight: target weight .* needs --mode embed/],
-  ['weights with method keywords', { ...base, method: 'keywords', weights: [1] }, 'weights', /^weights: weights are only used by method 'pmg'/],
+  ['target weight in repeat mode', { ...base, targetWeight: 2 }, 'targetWeight', /^targetWeight 2 needs mode embed/],
+  ['weights with method keywords', { ...base, method: 'keywords', weights: [1] }, 'weights', /^weights are only used by method 'pmg'/],
 ];
 for (const [name, value, field, message] of cases) {
   test(`invalid job (${name}): one PmgError naming ${field || 'the job'}`, () => {

@@ -157,7 +157,9 @@ export function checkGenerationJob(value: unknown): GenerationJob {
   } catch (error) {
     if (error instanceof PmgError && error.code === 'invalid-argument') {
       const field = typeof error.details.field === 'string' ? error.details.field : crossField(error.message);
-      throw new PmgError('invalid-input', `${field}: ${error.message}`, { cause: error, details: { ...error.details, field } });
+      // Messages that name their field first (`targetWeight 2 needs ...`) keep their words; others get the path in front.
+      const message = new RegExp(`^${field}[\\s:]`).test(error.message) ? error.message : `${field}: ${error.message}`;
+      throw new PmgError('invalid-input', message, { cause: error, details: { ...error.details, field } });
     }
     throw error;
   }

@@ -86,7 +86,7 @@ test('FID: 0 for identical sets, equals the Fréchet distance of the features, b
 
 test('registry: unknown metric lists the known ones; network metrics need a model', async () => {
   assert.throws(() => metricInfo('psnr'), /unknown metric 'psnr'; known metrics: ssim, ms-ssim, lpips, clip-t, clip-i, dino, fid/);
-  await assert.rejects(createMetric('lpips'), /needs a model; pass --model/);
+  await assert.rejects(createMetric('lpips'), /model is missing: metric 'lpips' needs a model/);
   const ssim = await createMetric('ssim');
   const [a, big] = await Promise.all([image('a.png'), image('big-a.png')]);
   const [value] = await ssim.compare(big, [a]);

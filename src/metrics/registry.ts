@@ -121,7 +121,8 @@ export interface Metric {
 export async function createMetric(name: string, options: MetricOptions = {}): Promise<Metric> {
   const info = metricInfo(name);
   const needModel = (): string => {
-    if (!options.modelDir) throw new PmgError('invalid-argument', `metric '${name}' needs a model; pass --model (a folder or hub id)`);
+    if (!options.modelDir)
+      throw new PmgError('invalid-argument', `model is missing: metric '${name}' needs a model (a folder or hub id)`, { details: { field: 'model' } });
     return options.modelDir;
   };
   const wrong = (what: string) => () => Promise.reject(new PmgError('invalid-argument', `metric '${name}' is a ${info.kind} metric and cannot ${what}`));

@@ -1,19 +1,19 @@
 /**
  * The SQLite file behind pmg's caches (better-sqlite3): the keyword answers (keyword-cache.ts) and the soft
- * preference embeddings (soft/soft-cache.ts) live in the same file, `<PMG_CACHE_DIR or ~/.cache/pmg>/keywords.sqlite`
+ * preference embeddings (soft/soft-cache.ts) live in the same file, `<cache folder>/keywords.sqlite` (the settings'
+ * cache folder, the model store's too: PMG_CACHE_DIR, else $XDG_CACHE_HOME/pmg, else ~/.cache/pmg)
  * unless `--cache FILE` names another, each in its own table. Opening creates the folder, the file and the table,
  * waits for other writers (busy timeout) and uses write-ahead logging so several processes can share the file.
  */
 import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PmgError } from '../errors/pmg-error.js';
+import { cacheDatabaseFile, settingsFromEnvironment, type Environment } from '../settings/settings.js';
 
-/** `<PMG_CACHE_DIR or ~/.cache/pmg>/keywords.sqlite`; pass the environment explicitly. */
-export function defaultCacheDatabasePath(env: NodeJS.ProcessEnv): string {
-  const dir = env.PMG_CACHE_DIR && env.PMG_CACHE_DIR.trim() ? env.PMG_CACHE_DIR : join(homedir(), '.cache', 'pmg');
-  return join(dir, 'keywords.sqlite');
+/** `<cache folder>/keywords.sqlite` of the settings of `env` (the same folder the model store uses). */
+export function defaultCacheDatabasePath(env: Environment): string {
+  return cacheDatabaseFile(settingsFromEnvironment(env));
 }
 
 /** Open (creating if needed) the cache file at `path` with `schema` applied; `what` names the cache in errors. */
@@ -28,7 +28,7 @@ export function openCacheDatabase(path: string, schema: string, what: string): D
   } catch (error) {
     throw new PmgError(
       'invalid-input',
-      `cannot open the ${what} ${path} (${(error as Error).message}); delete the file, pass another --cache FILE, or use --no-cache`,
+      `cannot open the ${what} ${path} (${(error as Error).message}); delete the file, choose another cache file, or turn the cache off`,
       {
         cause: error,
         details: { file: path },

@@ -74,13 +74,15 @@ export function targetPromptText(input: Pick<ConditioningInput, 'scene' | 'title
 }
 
 export function checkWeights(weights: readonly number[], mode: ConditioningMode): void {
-  if (weights.length === 0) throw new PmgError('invalid-argument', 'weights: the list is empty; give at least one weight, e.g. --weights 1,2');
+  if (weights.length === 0)
+    throw new PmgError('invalid-argument', 'weights: the list is empty; give at least one weight, e.g. 1,2', { details: { field: 'weights' } });
   for (const w of weights) {
     if (!Number.isFinite(w) || w < 0) throw new PmgError('invalid-argument', `weights: ${w} is not allowed; weights must be numbers >= 0`);
     if (mode === 'repeat' && !Number.isInteger(w)) {
       throw new PmgError(
         'invalid-argument',
-        `weights: ${w} is not a whole number; in repeat mode a weight is how many times the preference keywords are repeated (use --mode embed for fractional weights)`,
+        `weights: ${w} is not a whole number; in repeat mode a weight is how many times the preference keywords are repeated (use mode embed for fractional weights)`,
+        { details: { field: 'weights' } },
       );
     }
     if (mode === 'repeat' && w > 10) throw new PmgError('invalid-argument', `weights: ${w} repeats is too many (at most 10)`);

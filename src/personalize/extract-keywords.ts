@@ -65,7 +65,7 @@ export async function extractKeywords(options: ExtractKeywordsOptions): Promise<
   let target: string[] = [];
   if (options.scene === 'sticker') {
     if (variant !== 'single') {
-      throw new PmgError('invalid-argument', `the sticker scene uses the official two prompts only; drop --variant ${variant}`);
+      throw new PmgError('invalid-argument', `variant ${variant}: the sticker scene uses the official two prompts only; leave the variant out`);
     }
     ({ preference, target } = await stickerKeywords(options, asker));
   } else {

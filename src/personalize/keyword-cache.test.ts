@@ -38,7 +38,7 @@ test('values survive reopening; a file that is not SQLite is a clear error', () 
     writeFileSync(junk, 'this is not a database, just text '.repeat(200));
     assert.throws(
       () => openKeywordCache(junk),
-      (e: unknown) => e instanceof PmgError && /cannot open the keyword cache .*junk\.sqlite.*--no-cache/.test(e.message),
+      (e: unknown) => e instanceof PmgError && /cannot open the keyword cache .*junk\.sqlite.*turn the cache off/.test(e.message),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@
  * (so parser fixes apply to cached answers). Only answers that parsed are stored.
  */
 import { createHash } from 'node:crypto';
+import type { Environment } from '../settings/settings.js';
 import { defaultCacheDatabasePath, openCacheDatabase } from './cache-database.js';
 
 export interface CacheKeyParts {
@@ -30,8 +31,8 @@ export function keywordCacheKey(parts: CacheKeyParts): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** `<PMG_CACHE_DIR or ~/.cache/pmg>/keywords.sqlite`; pass the environment explicitly. */
-export function defaultKeywordCachePath(env: NodeJS.ProcessEnv): string {
+/** `<cache folder>/keywords.sqlite` of the settings of `env` (settings.ts; the model store's cache folder). */
+export function defaultKeywordCachePath(env: Environment): string {
   return defaultCacheDatabasePath(env);
 }
 

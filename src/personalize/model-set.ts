@@ -19,6 +19,7 @@ import { loadTinyDecoder, TINY_DECODER_INCLUDE } from '../providers/image/tiny-d
 import { OnnxCausalLanguageModel, onnxCausalLmFiles } from '../providers/llm/onnx-causal-lm.js';
 import { createLanguageModel, parseLlmSpec } from '../providers/llm/registry.js';
 import type { ModelStore } from '../runtime/model-store.js';
+import { settingsOf, type Environment, type Settings } from '../settings/settings.js';
 import { loadClip, type ClipModel, type TransformersDtype } from '../runtime/transformers-models.js';
 import { decoderKinds, type DecoderKind, type StableDiffusionModel, type TinyDecoderModel } from '../spec/diffusion-models.js';
 import type { LanguageModel } from '../spec/language-model.js';
@@ -66,7 +67,10 @@ export interface ModelIds {
 
 export interface LoadModelSetOptions {
   store: ModelStore;
-  env: NodeJS.ProcessEnv;
+  /** The settings (the LLM's API key and timeout); default: those of `env`, else the process's. */
+  settings?: Settings;
+  /** Environment the settings are read from when none are given. */
+  env?: Environment;
   offline: boolean;
   warn?: (message: string) => void;
 }
@@ -106,7 +110,9 @@ export const SD_INCLUDE = ['model_index.json', 'text_encoder/', 'tokenizer/', 'u
 export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedModelSpecs {
   const models = spec.models?.trim();
   if (spec.models !== undefined && !models)
-    throw new PmgError('invalid-argument', `--models is empty; give a folder (llm/, clip/, sd/) or a preset: ${presetNames.join(', ')}`);
+    throw new PmgError('invalid-argument', `models is empty; give a folder (llm/, clip/, sd/) or a preset: ${presetNames.join(', ')}`, {
+      details: { field: 'models' },
+    });
   let base: {
     llm?: string;
     llmModel?: string;
@@ -128,7 +134,8 @@ export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedMode
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       throw new PmgError(
         'invalid-argument',
-        `--models '${models}' is neither a folder nor a preset; give a folder laid out like 'pmg models fixtures DIR' writes it (llm/, clip/, sd/) or one of: ${presetNames.join(', ')}`,
+        `models '${models}' is neither a folder nor a preset; give a folder laid out like 'pmg models fixtures DIR' writes it (llm/, clip/, sd/) or one of: ${presetNames.join(', ')}`,
+        { details: { field: 'models' } },
       );
     }
     const part = (name: string, given: string | undefined): string | undefined => {
@@ -137,7 +144,8 @@ export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedMode
       if (!existsSync(path))
         throw new PmgError(
           'model-not-found',
-          `--models folder ${dir} has no ${name}/ folder; it needs llm/, clip/ and sd/ (write one with 'pmg models fixtures DIR'), or pass --${name}`,
+          `models folder ${dir} has no ${name}/ folder; it needs llm/, clip/ and sd/ (write one with 'pmg models fixtures DIR'), or give the ${name} model separately`,
+          { details: { field: 'models' } },
         );
       return path;
     };
@@ -148,7 +156,8 @@ export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedMode
   const llm = spec.llm ?? base.llm;
   const clip = spec.clip ?? base.clip;
   const sd = spec.sd ?? base.sd;
-  if (!llm || !clip || !sd) throw new PmgError('invalid-argument', 'incomplete model set; pass --models <folder|preset> or all of --llm, --clip and --sd');
+  if (!llm || !clip || !sd)
+    throw new PmgError('invalid-argument', 'incomplete model set; give models (a folder or preset) or all of the llm, clip and sd models');
   const { decoder, finalDecoder } = resolveDecoderChoice(spec, base);
   return {
     llm,
@@ -175,9 +184,11 @@ export function resolveDecoderChoice(
 ): { decoder?: string; finalDecoder: DecoderKind } {
   const given = spec.decoder?.trim();
   if (spec.decoder !== undefined && !given)
-    throw new PmgError('invalid-argument', `--decoder is empty; give a tiny autoencoder's folder or hub id (e.g. julienkay/taesd), or ${NO_DECODER}`);
+    throw new PmgError('invalid-argument', `decoder is empty; give a tiny autoencoder's folder or hub id (e.g. julienkay/taesd), or ${NO_DECODER}`, {
+      details: { field: 'decoder' },
+    });
   if (spec.finalDecoder !== undefined && !decoderKinds.includes(spec.finalDecoder)) {
-    throw new PmgError('invalid-argument', `--final-decoder must be ${decoderKinds.join(' or ')}, got '${String(spec.finalDecoder)}'`, {
+    throw new PmgError('invalid-argument', `finalDecoder must be ${decoderKinds.join(' or ')}, got '${String(spec.finalDecoder)}'`, {
       details: { field: 'finalDecoder' },
     });
   }
@@ -186,7 +197,7 @@ export function resolveDecoderChoice(
   if (finalDecoder === 'tiny' && !decoder) {
     throw new PmgError(
       'invalid-argument',
-      `--final-decoder tiny needs a tiny decoder; add --decoder <folder|hub id> (e.g. julienkay/taesd)${given === NO_DECODER ? ` instead of --decoder ${NO_DECODER}` : ''}`,
+      `finalDecoder tiny needs a tiny decoder; give decoder (a folder or hub id, e.g. julienkay/taesd)${given === NO_DECODER ? ` instead of ${NO_DECODER}` : ''}`,
       {
         details: { field: 'finalDecoder' },
       },
@@ -247,9 +258,9 @@ async function loadLlm(specs: ResolvedModelSpecs, device: 'cpu' | 'cuda', option
   }
   return createLanguageModel(specs.llm, {
     llmModel: specs.llmModel,
-    apiKey: options.env.PMG_LLM_API_KEY,
+    apiKey: settingsOf(options).llm.apiKey,
     store: options.store,
-    env: options.env,
+    settings: settingsOf(options),
     offline: options.offline,
     device,
   });

@@ -176,10 +176,7 @@ test('live previews go to onPreview (tiny decoder), timed apart from the denoisi
   const every3: number[] = [];
   await personalize(models, { ...base, previewEvery: 3, onPreview: (p) => void every3.push(p.stepsDone) });
   assert.deepEqual(every3, [3]);
-  await assert.rejects(
-    personalize(models, { ...base, previewEvery: 0, onPreview: () => undefined }),
-    /preview every \(--preview-every\) must be a whole number >= 1, got 0/,
-  );
+  await assert.rejects(personalize(models, { ...base, previewEvery: 0, onPreview: () => undefined }), /previewEvery must be a whole number >= 1, got 0/);
 });
 
 test('early search with live previews: the live preview of the early step is the early preview (decoded once)', async () => {
@@ -211,7 +208,7 @@ test("finalDecoder 'tiny' without a tiny decoder, or an unknown decoder, is refu
     (error: unknown) => error instanceof PmgError && error.code === 'invalid-argument' && /needs a tiny autoencoder decoder/.test(error.message),
   );
   await assert.rejects(personalize({ ...models, llm }, needsLlm), /the LLM ran/, 'the spy LLM is the one called');
-  await assert.rejects(personalize(models, { ...base, finalDecoder: 'taesd' as never }), /final decoder \(--final-decoder\) must be vae or tiny, got 'taesd'/);
+  await assert.rejects(personalize(models, { ...base, finalDecoder: 'taesd' as never }), /finalDecoder must be vae or tiny, got 'taesd'/);
   await assert.rejects(
     personalize(models, { ...base, finalDecoder: 3 as never }),
     (error: unknown) => error instanceof PmgError && error.details.field === 'finalDecoder',
@@ -240,9 +237,9 @@ test("the model set picks its decoder: the preset, a folder's taesd/ (previews),
   assert.equal(resolveModelSpecs({ models: 'fx', decoder: 'none' }, cwd).decoder, undefined);
   assert.throws(
     () => resolveModelSpecs({ models: 'paper', finalDecoder: 'tiny' }, cwd),
-    /--final-decoder tiny needs a tiny decoder; add --decoder <folder\|hub id> \(e\.g\. julienkay\/taesd\)$/,
+    /finalDecoder tiny needs a tiny decoder; give decoder \(a folder or hub id, e\.g\. julienkay\/taesd\)$/,
   );
-  assert.throws(() => resolveModelSpecs({ models: 'fast', decoder: 'none', finalDecoder: 'tiny' }, cwd), /instead of --decoder none/);
-  assert.throws(() => resolveModelSpecs({ models: 'fast', decoder: ' ' }, cwd), /--decoder is empty/);
-  assert.throws(() => resolveModelSpecs({ models: 'fast', finalDecoder: 'small' as never }, cwd), /--final-decoder must be vae or tiny, got 'small'/);
+  assert.throws(() => resolveModelSpecs({ models: 'fast', decoder: 'none', finalDecoder: 'tiny' }, cwd), /instead of none$/);
+  assert.throws(() => resolveModelSpecs({ models: 'fast', decoder: ' ' }, cwd), /: decoder is empty/);
+  assert.throws(() => resolveModelSpecs({ models: 'fast', finalDecoder: 'small' as never }, cwd), /: finalDecoder must be vae or tiny, got 'small'/);
 });

@@ -30,12 +30,12 @@ import type { LlmBody } from '../spec/llm-body.js';
  * searched, plus the soft tokens when `soft` is given.
  */
 export type PersonalizeMethod = 'pmg' | 'keywords' | 'target-only' | 'soft';
-export type SearchStrategy = 'exhaustive' | 'early';
 export const personalizeMethods: readonly PersonalizeMethod[] = ['pmg', 'keywords', 'target-only', 'soft'];
 /** Methods that use a soft module (the others refuse one). */
 export const softMethods: readonly PersonalizeMethod[] = ['soft', 'pmg'];
 export const conditioningModes: readonly ConditioningMode[] = ['repeat', 'embed'];
-export const searchStrategies: readonly SearchStrategy[] = ['exhaustive', 'early'];
+import { searchStrategies, type SearchStrategy } from '../scoring/ranking.js';
+export { searchStrategies, type SearchStrategy };
 export const DEFAULT_EARLY_FRACTION = 0.4;
 export const DEFAULT_EARLY_KEEP = 1;
 
@@ -217,9 +217,15 @@ export function checkPersonalizeRequest(request: PersonalizeRequestDraft, preset
   const method = request.method ?? 'pmg';
   if (!personalizeMethods.includes(method)) throw new PmgError('invalid-argument', `unknown method '${method}'; use ${personalizeMethods.join(', ')}`);
   const mode = request.mode ?? 'repeat';
-  if (!conditioningModes.includes(mode)) throw new PmgError('invalid-argument', `unknown mode '${mode}'; use --mode ${conditioningModes.join('|')}`);
+  if (!conditioningModes.includes(mode))
+    throw new PmgError('invalid-argument', `mode: unknown mode '${mode}'; use ${conditioningModes.join('|')}`, {
+      details: { field: 'mode' },
+    });
   const search = request.search ?? 'exhaustive';
-  if (!searchStrategies.includes(search)) throw new PmgError('invalid-argument', `unknown search '${search}'; use --search ${searchStrategies.join('|')}`);
+  if (!searchStrategies.includes(search))
+    throw new PmgError('invalid-argument', `search: unknown strategy '${search}'; use ${searchStrategies.join('|')}`, {
+      details: { field: 'search' },
+    });
   const alpha = checkAlpha(request.alpha ?? DEFAULT_ALPHA);
   const earlyFraction = request.earlyFraction ?? DEFAULT_EARLY_FRACTION;
   if (!Number.isFinite(earlyFraction) || earlyFraction <= 0 || earlyFraction >= 1) {
@@ -227,21 +233,22 @@ export function checkPersonalizeRequest(request: PersonalizeRequestDraft, preset
   }
   const earlyKeep = request.earlyKeep ?? DEFAULT_EARLY_KEEP;
   if (!Number.isInteger(earlyKeep) || earlyKeep < 1) throw new PmgError('invalid-argument', `early keep must be a whole number >= 1, got ${earlyKeep}`);
-  const previewScale = request.previewScale === undefined ? undefined : checkPreviewScale(request.previewScale, 'preview scale (--preview-scale)');
+  const previewScale = request.previewScale === undefined ? undefined : checkPreviewScale(request.previewScale, 'previewScale');
   const finalDecoder = request.finalDecoder;
   if (finalDecoder !== undefined && !decoderKinds.includes(finalDecoder)) {
-    throw new PmgError('invalid-argument', `final decoder (--final-decoder) must be ${decoderKinds.join(' or ')}, got '${String(finalDecoder)}'`, {
+    throw new PmgError('invalid-argument', `finalDecoder must be ${decoderKinds.join(' or ')}, got '${String(finalDecoder)}'`, {
       details: { field: 'finalDecoder' },
     });
   }
-  if (request.previewEvery !== undefined) checkPreviewEvery(request.previewEvery, 'preview every (--preview-every)');
+  if (request.previewEvery !== undefined) checkPreviewEvery(request.previewEvery, 'previewEvery');
   const targetWeight = request.targetWeight ?? 1;
   if (!Number.isFinite(targetWeight) || targetWeight < 0)
-    throw new PmgError('invalid-argument', `target weight (--target-weight) must be a number >= 0, got ${targetWeight}`);
+    throw new PmgError('invalid-argument', `targetWeight must be a number >= 0, got ${targetWeight}`, { details: { field: 'targetWeight' } });
   if (mode === 'repeat' && targetWeight !== 1) {
     throw new PmgError(
       'invalid-argument',
-      `target weight (--target-weight) ${targetWeight} needs --mode embed: in repeat mode the target keywords are written once (weight 1) and only the preference keywords are repeated`,
+      `targetWeight ${targetWeight} needs mode embed: in repeat mode the target keywords are written once (weight 1) and only the preference keywords are repeated`,
+      { details: { field: 'targetWeight' } },
     );
   }
   const seed = request.seed ?? 0;
@@ -289,18 +296,21 @@ export function checkPersonalizeRequest(request: PersonalizeRequestDraft, preset
 /** w_s of the request (undefined without a soft branch); a soft branch the method does not use is refused. */
 function checkSoftUse(method: PersonalizeMethod, soft: Partial<SoftRequest> | undefined): number | undefined {
   if (!soft) {
-    if (method === 'soft')
-      throw new PmgError('invalid-argument', "method 'soft' needs a soft module (--soft DIR; library: request.soft)", { details: { field: 'soft' } });
+    if (method === 'soft') throw new PmgError('invalid-argument', "soft is missing: method 'soft' needs a soft module", { details: { field: 'soft' } });
     return undefined;
   }
   if (!softMethods.includes(method)) {
-    throw new PmgError('invalid-argument', `method '${method}' does not use a soft module; drop --soft or use --method ${softMethods.join(' or ')}`, {
-      details: { field: 'soft' },
-    });
+    throw new PmgError(
+      'invalid-argument',
+      `soft: method '${method}' does not use a soft module; drop the soft module or use method ${softMethods.join(' or ')}`,
+      {
+        details: { field: 'soft' },
+      },
+    );
   }
   const weight = soft.weight ?? 1;
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-    throw new PmgError('invalid-argument', `soft weight (--soft-weight) must be a number >= 0, got ${weight}`, { details: { field: 'soft.weight' } });
+    throw new PmgError('invalid-argument', `soft.weight must be a number >= 0, got ${weight}`, { details: { field: 'soft.weight' } });
   }
   return weight;
 }

@@ -157,13 +157,13 @@ test('soft requests are checked before any model runs: one line each', async () 
       String(pattern),
     );
   };
-  await fails({ ...base, method: 'soft' }, /method 'soft' needs a soft module \(--soft DIR/);
+  await fails({ ...base, method: 'soft' }, /soft is missing: method 'soft' needs a soft module/);
   await fails(
     { ...base, method: 'keywords', soft: { module: soft, body } },
-    /method 'keywords' does not use a soft module; drop --soft or use --method soft or pmg/,
+    /method 'keywords' does not use a soft module; drop the soft module or use method soft or pmg/,
   );
-  await fails({ ...base, method: 'soft', soft: { module: soft, body, weight: -1 } }, /soft weight \(--soft-weight\) must be a number >= 0, got -1/);
-  await fails({ ...base, method: 'soft', soft: { module: soft, body: otherBody } }, /made for the LLM weights .*--allow-llm-mismatch/);
+  await fails({ ...base, method: 'soft', soft: { module: soft, body, weight: -1 } }, /soft\.weight must be a number >= 0, got -1/);
+  await fails({ ...base, method: 'soft', soft: { module: soft, body: otherBody } }, /made for the LLM weights .*allow an LLM mismatch/);
   const wide = initSoftModule({ body, condWidth: 1024, scene: 'movie', templateVersion: '1' });
   await fails(
     { ...base, method: 'soft', soft: { module: softModuleInMemory(wide.config, wide.tensors, 'wide'), body } },

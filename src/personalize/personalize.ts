@@ -27,7 +27,8 @@ import { decodeLatents, finalDecoderOf, prepareDenoise } from '../pipeline/text-
 import { decoderForMemory, type MemoryRecord } from '../pipeline/memory-plan.js';
 import { vaeTilesRecord } from '../pipeline/vae-tiling-plan.js';
 import { keywordText, scoreCandidates, type ScoringTexts } from '../scoring/clip-scorer.js';
-import { selectBest, zScore, type CandidateWeights } from '../scoring/selection.js';
+import { earlySearchPlan, keepBest } from '../scoring/ranking.js';
+import { selectBest, zScore } from '../scoring/selection.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { planCandidates, targetPromptText, type CandidatePlan, type ConditioningMode } from './conditioning.js';
@@ -267,10 +268,16 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
 
   let earlySteps: number | undefined;
   let previewScaleUsed: PreviewScale | undefined;
-  const keep = Math.min(checked.earlyKeep, k);
-  if (checked.search === 'early' && keep < k && total > 1) {
-    // 4a. all candidates to the early step; score the x0 previews; keep the best.
-    earlySteps = Math.min(total - 1, Math.max(1, Math.round(checked.earlyFraction * total)));
+  const early = earlySearchPlan({
+    search: checked.search,
+    earlyFraction: checked.earlyFraction,
+    earlyKeep: checked.earlyKeep,
+    candidates: k,
+    totalSteps: total,
+  });
+  if (early) {
+    // 4a. all candidates to the early step; score the x0 previews; keep the best (scoring/ranking.ts).
+    earlySteps = early.earlySteps;
     await timed('denoise', () => state.run({ until: earlySteps, signal: request.signal, onStep }));
     const all = plans.map((_, i) => i);
     progress({ stage: 'decode', message: `${decoderName(previewKind)} preview of ${k} latent(s)` });
@@ -284,11 +291,11 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
     previewScaleUsed = preview.scale;
     previewed = true;
     await score(all, tensorToRgbImages(preview.images));
-    const ranked = rankByZ(
+    const kept = keepBest(
       plans.map((p, i) => ({ weights: p.weights, dp: dp[i]!, dt: dt[i]! })),
       checked.alpha,
+      early.keep,
     );
-    const kept = ranked.slice(0, keep).sort((a, b) => a - b);
     for (const i of all) finished[i] = kept.includes(i);
     state.keep(kept);
     await timed('denoise', () => state.run({ signal: request.signal, onStep }));
@@ -393,16 +400,5 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   };
 }
 
-/** Candidate indices from best to worst z; ties go to the lower preference weight, then target weight, then index. */
-export function rankByZ(candidates: readonly { weights: CandidateWeights; dp: number; dt: number }[], alpha: number): number[] {
-  const z = candidates.map((c) => zScore(c.dp, c.dt, alpha));
-  return candidates
-    .map((_, i) => i)
-    .sort(
-      (a, b) =>
-        z[b]! - z[a]! ||
-        candidates[a]!.weights.preference - candidates[b]!.weights.preference ||
-        candidates[a]!.weights.target - candidates[b]!.weights.target ||
-        a - b,
-    );
-}
+/** Moved to scoring/ranking.ts; the name stays here for existing callers. */
+export { rankByZ } from '../scoring/ranking.js';

@@ -68,7 +68,7 @@ export function loadPrompts(options: LoadPromptsOptions = {}): PromptSet {
   if (options.dir !== undefined) {
     const dir = options.dir;
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new PmgError('file-not-found', `prompts folder ${dir} does not exist or is not a folder; check --prompts`, { details: { dir } });
+      throw new PmgError('file-not-found', `prompts folder ${dir} does not exist or is not a folder; check the path`, { details: { dir, field: 'prompts' } });
     }
     for (const file of readdirSync(dir)
       .filter((f) => f.endsWith('.json'))

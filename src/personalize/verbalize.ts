@@ -114,7 +114,7 @@ function checkCaptionPossible(item: Item, index: number, hasCaptioner: boolean):
   if (!hasCaptioner) {
     throw new PmgError(
       'invalid-input',
-      `${label} has only an image (${item.image}) and no captioner is configured; add a "title" or "caption", or pass a captioner (pmg: --captioner onnx:<folder or repo id>)`,
+      `${label} has only an image (${item.image}) and no captioner is configured; add a "title" or "caption", or configure a captioner (onnx:<folder or repo id>)`,
       { details: { index, image: item.image } },
     );
   }

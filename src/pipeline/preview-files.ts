@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { encodePng } from '../core/image-io.js';
 import { tensorToRgbImages } from '../core/image-tensor.js';
 import { PmgError } from '../errors/pmg-error.js';
-import { writeAtomic } from '../experiments/atomic-files.js';
+import { writeFileAtomic } from '../core/atomic-write.js';
 import type { StepPreview } from './step-preview.js';
 
 /** `preview-<index>.png`. */
@@ -25,7 +25,7 @@ export async function writePreviewFiles(dir: string, preview: StepPreview): Prom
       const png = await encodePng(image, [{ keyword: 'pmg-preview', text: JSON.stringify({ ...about, index }) }]);
       const file = previewImageName(index);
       const path = join(dir, file);
-      await writeAtomic(path, png).catch((error: unknown) => {
+      await writeFileAtomic(path, png).catch((error: unknown) => {
         throw new PmgError('file-system', `cannot write the preview ${path}: ${(error as Error).message}`, { cause: error, details: { path } });
       });
       return { candidate: index, file };

@@ -6,8 +6,9 @@
  * with no recognised attention gets a small `.fused.none` note instead, so it is not read again on every load.
  * Graphs that keep their weights inline (past `INLINE_LIMIT_BYTES`) are left alone: a copy would duplicate them.
  */
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
+import { writeFileAtomicSync } from '../core/atomic-write.js';
 import { fuseAttention, type AttentionFusionResult } from './onnx-attention-fusion.js';
 
 const { onnx } = onnxProto;
@@ -49,18 +50,10 @@ export function ensureFusedCopy(onnxPath: string): FusedCopyResult {
   const started = performance.now();
   const model = onnx.ModelProto.decode(readFileSync(onnxPath));
   const fusion = fuseAttention(model);
-  const temp = `.tmp-${process.pid}`;
-  try {
-    if (fusion.fused === 0) {
-      writeFileSync(none + temp, `${JSON.stringify(fusion)}\n`);
-      renameSync(none + temp, none);
-      return { status: 'none', fusion };
-    }
-    writeFileSync(copy + temp, onnx.ModelProto.encode(model).finish());
-    renameSync(copy + temp, copy);
-  } finally {
-    rmSync(copy + temp, { force: true });
-    rmSync(none + temp, { force: true });
+  if (fusion.fused === 0) {
+    writeFileAtomicSync(none, `${JSON.stringify(fusion)}\n`);
+    return { status: 'none', fusion };
   }
+  writeFileAtomicSync(copy, onnx.ModelProto.encode(model).finish());
   return { status: 'fused', fusion, ms: performance.now() - started };
 }

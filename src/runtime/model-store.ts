@@ -16,8 +16,9 @@ import { checkRepoPath, idFromRepoFolder, matchesAny, parseModelSpec, revisionCa
 import { VerificationFailure, downloadFile } from './download.js';
 import { DEFAULT_HUB_WAIT_MS, HttpFailure, HubHttpClient, attemptsOf, ensureOk, readBody, withRetries } from './hub-http.js';
 import { readRevisionMetadata, writeRevisionMetadata, type RepoEntry, type RevisionMetadata } from './revision-metadata.js';
+import { DEFAULT_HUB_ENDPOINT, settingsFromEnvironment, type Environment, type Settings } from '../settings/settings.js';
 
-export const defaultEndpoint = 'https://huggingface.co';
+export const defaultEndpoint = DEFAULT_HUB_ENDPOINT;
 
 export interface ModelStoreOptions {
   cacheDir: string;
@@ -41,6 +42,8 @@ export interface ModelStoreOptions {
   retryDelayMs?: number;
   /** Folder that relative local paths are read from (default: the process's cwd). */
   cwd?: string;
+  /** The folder `~` in a model path stands for (default: the user's home folder). */
+  homeDir?: string;
 }
 
 export interface ResolvedModel {
@@ -83,24 +86,24 @@ export interface CachedModel {
   incompleteBytes: number;
 }
 
-export function modelStoreOptionsFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<ModelStoreOptions> = {}): ModelStoreOptions {
-  const home = env.HOME || homedir();
-  const cacheDir = env.PMG_CACHE_DIR || join(env.XDG_CACHE_HOME || join(home, '.cache'), 'pmg');
-  const endpoint = (env.HF_ENDPOINT || defaultEndpoint).replace(/\/+$/, '');
-  const offline = isTruthy(env.PMG_OFFLINE) || isTruthy(env.HF_HUB_OFFLINE);
-  const waitMs = hubTimeoutFromEnv(env.PMG_HUB_TIMEOUT);
+/** The store's options from the settings (cache folder, hub endpoint, token, offline, timeouts, home folder). */
+export function modelStoreOptions(settings: Settings, overrides: Partial<ModelStoreOptions> = {}): ModelStoreOptions {
+  const waitMs = settings.hub.timeoutMs;
   const waits = waitMs === undefined ? {} : { connectTimeoutMs: waitMs, responseTimeoutMs: waitMs };
-  return { cacheDir, endpoint, token: env.HF_TOKEN || undefined, offline, ...waits, ...withoutUndefined(overrides) };
+  return {
+    cacheDir: settings.cacheDir,
+    endpoint: settings.hub.endpoint,
+    token: settings.hub.token,
+    offline: settings.hub.offline,
+    homeDir: settings.homeDir,
+    ...waits,
+    ...withoutUndefined(overrides),
+  };
 }
 
-/** PMG_HUB_TIMEOUT: seconds to connect to the hub and to wait for its first byte (each). */
-function hubTimeoutFromEnv(text: string | undefined): number | undefined {
-  if (text === undefined || text.trim() === '') return undefined;
-  const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new PmgError('invalid-argument', `PMG_HUB_TIMEOUT must be a positive number of seconds, got '${text}'`, { details: { field: 'PMG_HUB_TIMEOUT' } });
-  }
-  return Math.round(seconds * 1000);
+/** modelStoreOptions of the settings of `env` (PMG_CACHE_DIR, XDG_CACHE_HOME, HF_ENDPOINT, HF_TOKEN, PMG_OFFLINE, ...). */
+export function modelStoreOptionsFromEnv(env: Environment, overrides: Partial<ModelStoreOptions> = {}): ModelStoreOptions {
+  return modelStoreOptions(settingsFromEnvironment(env), overrides);
 }
 
 export class ModelStore {
@@ -123,6 +126,7 @@ export class ModelStore {
       timeoutRetries: 1,
       retryDelayMs: 1000,
       cwd: process.cwd(),
+      homeDir: homedir(),
       ...withoutUndefined(options),
       endpoint,
     };
@@ -138,7 +142,7 @@ export class ModelStore {
 
   /** Parses a spec without touching disk or network beyond checking whether a folder exists. */
   parse(spec: string): ModelSpec {
-    return parseModelSpec(spec, this.options.cwd, process.env.HOME);
+    return parseModelSpec(spec, this.options.cwd, this.options.homeDir);
   }
 
   async resolve(spec: string, request: ResolveRequest = {}): Promise<ResolvedModel> {
@@ -390,7 +394,7 @@ export class ModelStore {
     const includeFlags = include ? include.map((p) => ` --include '${p}'`).join('') : '';
     return new PmgError(
       'offline',
-      `offline mode: ${what}; fetch it with 'pmg models pull ${spec.id}${revisionFlag}${includeFlags}' while online (offline mode comes from --offline, PMG_OFFLINE or HF_HUB_OFFLINE)`,
+      `offline mode: ${what}; fetch it with 'pmg models pull ${spec.id}${revisionFlag}${includeFlags}' while online (offline mode comes from the offline setting, PMG_OFFLINE or HF_HUB_OFFLINE)`,
       {
         details: { repo: spec.id, revision: spec.revision, missing, cacheDir: this.options.cacheDir },
       },
@@ -443,10 +447,6 @@ async function checkLocal(dir: string, spec: string, files: string[]): Promise<R
     }
   }
   return { dir, id: spec, revision: undefined, local: true };
-}
-
-function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }
 
 function withoutUndefined<T extends object>(value: T): T {

@@ -130,7 +130,7 @@ export class OnnxSession {
       if (resolved.executionProvider === 'cuda' && /cuda|provider/i.test(message)) {
         throw new PmgError(
           'unsupported',
-          `the CUDA execution provider is not available (${firstLine(message)}); install it with 'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js' (needs CUDA 12 and cuDNN 9), or use --device cpu`,
+          `the CUDA execution provider is not available (${firstLine(message)}); install it with 'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js' (needs CUDA 12 and cuDNN 9), or use the cpu device`,
           { cause: error },
         );
       }

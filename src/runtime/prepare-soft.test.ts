@@ -275,7 +275,7 @@ test('other refusals: missing files, a table that is not [vocab_size, hidden_siz
   await assert.rejects(
     prepareSoft(join(root, 'llm'), join(root, 'taken')),
     (error: unknown) =>
-      error instanceof PmgError && error.code === 'invalid-argument' && /taken already exists; remove it or choose another --out/.test(error.message),
+      error instanceof PmgError && error.code === 'invalid-argument' && /^out: .*taken already exists; remove it or choose another folder/.test(error.message),
   );
   await assert.rejects(prepareSoft(join(root, 'llm'), join(root, 'x5'), { dtype: 'q9' as 'q8' }), /dtype 'q9' is not one of fp32, fp16, q8/);
   for (const name of ['x1', 'x2', 'x3', 'x4', 'x5']) assert.equal(existsSync(join(root, name)), false);

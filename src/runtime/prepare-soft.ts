@@ -13,9 +13,10 @@
  * Everything is written into `<out>.tmp-<pid>` and renamed to `<out>` when complete; a refusal or failure leaves
  * nothing. `tableOnly` writes only `<out>/embed_tokens.safetensors` (for builder exports, which ship no table).
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
+import { swapFolderSync } from '../core/atomic-write.js';
 import { parseJson } from '../core/json-text.js';
 import { packageVersion } from '../core/package-root.js';
 import { PmgError } from '../errors/pmg-error.js';
@@ -136,7 +137,7 @@ export async function prepareSoft(spec: string, out: string, options: PrepareSof
   const target = resolve(out);
   const tableFile = join(target, EMBED_TOKENS_FILE);
   if (options.tableOnly ? existsSync(tableFile) : existsSync(target) && (!statSync(target).isDirectory() || readdirSync(target).length > 0)) {
-    throw new PmgError('invalid-argument', `${options.tableOnly ? tableFile : target} already exists; remove it or choose another --out`, {
+    throw new PmgError('invalid-argument', `out: ${options.tableOnly ? tableFile : target} already exists; remove it or choose another folder`, {
       details: { field: 'out', path: target },
     });
   }
@@ -197,9 +198,8 @@ export async function prepareSoft(spec: string, out: string, options: PrepareSof
     );
     writeFileSync(join(temporary, PMG_BODY_FILE), `${JSON.stringify(description, null, 2)}\n`);
     await options.check?.(temporary);
-    rmSync(target, { recursive: true, force: true });
     mkdirSync(dirname(target), { recursive: true });
-    renameSync(temporary, target);
+    swapFolderSync(temporary, target);
     const files = readdirSync(target)
       .sort()
       .map((name) => ({ path: name, bytes: statSync(join(target, name)).size }));

@@ -3,9 +3,9 @@
  * the commit the hub reported, the full file listing (after a pull: lets a second pull or resolve
  * decide without the network), and optional files the repo does not have (a 404 is not asked twice).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '../core/atomic-write.js';
 import { metadataFileName } from './cache-layout.js';
 
 export interface RepoEntry {
@@ -46,9 +46,5 @@ export async function readRevisionMetadata(dir: string): Promise<RevisionMetadat
 
 /** Written atomically (temp file + rename), so a reader never sees half a file. */
 export async function writeRevisionMetadata(dir: string, metadata: RevisionMetadata): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const target = join(dir, metadataFileName);
-  const temp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await writeFile(temp, `${JSON.stringify(metadata, null, 2)}\n`);
-  await rename(temp, target);
+  await writeJsonAtomic(join(dir, metadataFileName), metadata);
 }

@@ -25,7 +25,7 @@ export interface ScoredCandidate {
 
 export function checkAlpha(alpha: number, field = 'alpha'): number {
   if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1) {
-    throw new PmgError('invalid-argument', `${field} must be a number between 0 and 1, got ${alpha}`);
+    throw new PmgError('invalid-argument', `${field} must be a number between 0 and 1, got ${alpha}`, { details: { field } });
   }
   return alpha;
 }

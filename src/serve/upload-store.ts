@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeAtomic } from '../experiments/atomic-files.js';
+import { writeFileAtomic } from '../core/atomic-write.js';
 import { PmgError } from '../errors/pmg-error.js';
 
 /** Uploads and fetched images: at most 8 MiB each. */
@@ -39,6 +39,6 @@ export async function storeImage(uploadsDir: string, bytes: Uint8Array, field: s
   const type = sniffImageType(bytes);
   if (!type) throw new PmgError('invalid-input', `${field}: the bytes are not a PNG, JPEG or WebP image`, { details: { field } });
   const path = join(uploadsDir, `${createHash('sha256').update(bytes).digest('hex')}.${imageTypes[type]}`);
-  if (!existsSync(path)) await writeAtomic(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if (!existsSync(path)) await writeFileAtomic(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   return path;
 }

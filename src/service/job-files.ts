@@ -9,7 +9,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
-import { removeOrphanTemporaries, writeAtomic } from '../experiments/atomic-files.js';
+import { removeOrphanTemporaries, writeFileAtomic } from '../core/atomic-write.js';
 import type { ModelIds } from '../personalize/model-set.js';
 import type { PersonalizeResult } from '../personalize/personalize-request.js';
 import { candidateImageName, resultJson, writeResultFolder } from '../personalize/result-files.js';
@@ -57,7 +57,7 @@ export class JobFiles {
 
   /** `<name>.png` for each image, atomically. */
   async writeImages(id: string, images: { name: string; png: Buffer }[]): Promise<void> {
-    for (const { name, png } of images) await writeAtomic(join(this.dir(id), `${name}.png`), png);
+    for (const { name, png } of images) await writeFileAtomic(join(this.dir(id), `${name}.png`), png);
   }
 
   /** The path of image `name` of the job when the record lists it. */

@@ -9,7 +9,6 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
 import type { GenerationJob } from '../jobs/generation-job.js';
-import { defaultCacheDatabasePath } from '../personalize/cache-database.js';
 import { extractKeywords } from '../personalize/extract-keywords.js';
 import { openKeywordCache } from '../personalize/keyword-cache.js';
 import { loadModelSet, resolveModelSpecs, type ModelSet, type ModelSetSpec } from '../personalize/model-set.js';
@@ -20,7 +19,8 @@ import type { CaptionImage } from '../personalize/verbalize.js';
 import { createCaptioner } from '../providers/captioner/onnx-captioner.js';
 import { loadLlmBody } from '../runtime/llm-body.js';
 import { ModelRegistry, type Closable, type Lease } from '../runtime/model-registry.js';
-import { ModelStore, modelStoreOptionsFromEnv } from '../runtime/model-store.js';
+import { ModelStore, modelStoreOptions } from '../runtime/model-store.js';
+import { cacheDatabaseFile, settingsOf } from '../settings/settings.js';
 import { openSoftCache } from '../soft/soft-cache.js';
 import { readSoftModule, type SoftModule } from '../soft/soft-module.js';
 import { scenes } from '../spec/behaviour.js';
@@ -77,14 +77,15 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
   const store = new JobStore(join(dataDir, 'pmg.sqlite'));
   const events = new JobEvents(store, warn);
   const registry = internals.registry ?? new ModelRegistry<Closable>({ maxIdle: 2, warn });
-  const modelStore = new ModelStore(modelStoreOptionsFromEnv(options.env, { cwd, ...(options.offline ? { offline: true } : {}) }));
-  const cacheFile = defaultCacheDatabasePath(options.env);
+  const settings = settingsOf(options);
+  const modelStore = new ModelStore(modelStoreOptions(settings, { cwd, ...(options.offline ? { offline: true } : {}) }));
+  const cacheFile = cacheDatabaseFile(settings);
   const keywordCache = openKeywordCache(cacheFile);
   const softCache = softModules.size ? openSoftCache(cacheFile) : undefined;
 
   const modelKey = `models:${JSON.stringify(resolvedSpec)}`;
   const acquireModels = (): Promise<Lease<ModelSet>> =>
-    registry.acquire(modelKey, () => loadModelSet(modelSpec, { store: modelStore, env: options.env, offline: options.offline ?? false, warn })) as Promise<
+    registry.acquire(modelKey, () => loadModelSet(modelSpec, { store: modelStore, settings, offline: options.offline ?? false, warn })) as Promise<
       Lease<ModelSet>
     >;
   const acquireBody = (spec: string): Promise<Lease<LlmBody & Closable>> =>
@@ -95,7 +96,7 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
     }) as Promise<Lease<LlmBody & Closable>>;
   const acquireCaptioner = (): Promise<Lease<{ caption: CaptionImage } & Closable>> =>
     registry.acquire(`captioner:${captionerDir}`, async () => {
-      const captioner = await createCaptioner(`onnx:${captionerDir}`, { store: modelStore, env: options.env, ...(options.offline ? { offline: true } : {}) });
+      const captioner = await createCaptioner(`onnx:${captionerDir}`, { store: modelStore, settings, ...(options.offline ? { offline: true } : {}) });
       return { caption: captioner, close: async () => void (await captioner.close?.()) };
     }) as Promise<Lease<{ caption: CaptionImage } & Closable>>;
 

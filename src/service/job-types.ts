@@ -4,6 +4,7 @@
  * JSON as stored in SQLite and sent over HTTP.
  */
 import type { GenerationJob } from '../jobs/generation-job.js';
+import type { Environment, Settings } from '../settings/settings.js';
 
 export type JobKind = 'generation' | 'txt2img';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -119,7 +120,10 @@ export interface JobServiceOptions {
   jobTimeoutMs?: number;
   /** A job interrupted by a restart runs again until this many attempts (default 2), then fails with code 'interrupted'. */
   maxAttempts?: number;
-  env: NodeJS.ProcessEnv;
+  /** Cache folder, hub, LLM settings (settings/settings.ts); default: those of `env`, else the process's. */
+  settings?: Settings;
+  /** Environment the settings are read from when none are given. */
+  env?: Environment;
   offline?: boolean;
   warn?: (message: string) => void;
 }

@@ -128,7 +128,7 @@ test('the SQLite cache keeps the tokens across opens; a stored value of another 
   cache.close();
   const junk = join(root, 'junk.sqlite');
   writeFileSync(junk, 'not a database '.repeat(300));
-  assert.throws(() => openSoftCache(junk), /cannot open the soft embedding cache .*junk\.sqlite.*--no-cache/);
+  assert.throws(() => openSoftCache(junk), /cannot open the soft embedding cache .*junk\.sqlite.*turn the cache off/);
 });
 
 test("template version other than the module's: a warning; scene other than the module's: an error", async () => {
@@ -158,11 +158,11 @@ test('fit: another LLM shape or generator width is an error naming both; other w
   const retrained = { id: 'tuned-llm', config: tiny.config, fingerprint: 'b'.repeat(64) };
   assert.throws(
     () => checkSoftLlm(m, retrained),
-    /made for the LLM weights c065bd0ff2ea… \(tiny\), but the LLM body tuned-llm has the weights bbbbbbbbbbbb…; .*--allow-llm-mismatch/,
+    /made for the LLM weights c065bd0ff2ea… \(tiny\), but the LLM body tuned-llm has the weights bbbbbbbbbbbb…; .*allow an LLM mismatch/,
   );
   const warnings: string[] = [];
   checkSoftLlm(m, retrained, { allowLlmMismatch: true, warn: (w) => warnings.push(w) });
-  assert.match(warnings[0]!, /used anyway \(--allow-llm-mismatch\)/);
+  assert.match(warnings[0]!, /used anyway \(an LLM mismatch is allowed\)/);
   checkSoftLlm(m, countingBody(realBody));
   assert.throws(
     () => checkSoftGenerator(m, 1024, 'sd2-model'),

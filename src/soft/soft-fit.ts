@@ -31,7 +31,7 @@ export function checkSoftLlm(module: SoftModule, body: Pick<LlmBody, 'id' | 'con
   if (c.hidden !== b.hidden || c.layers !== b.layers || c.kvHeads !== b.kvHeads || c.headDim !== b.headDim) {
     throw new PmgError(
       'invalid-argument',
-      `soft module ${module.source} was made for an LLM with ${shapeText(c)} (${c.llm.id}), but the LLM body ${body.id} has ${shapeText(b)}; use the body it was made for (--llm-body)`,
+      `soft module ${module.source} was made for an LLM with ${shapeText(c)} (${c.llm.id}), but the LLM body ${body.id} has ${shapeText(b)}; use the body it was made for`,
       {
         details: { module: module.source, body: body.id },
       },
@@ -40,11 +40,11 @@ export function checkSoftLlm(module: SoftModule, body: Pick<LlmBody, 'id' | 'con
   if (c.llm.fingerprint !== body.fingerprint) {
     const what = `soft module ${module.source} was made for the LLM weights ${c.llm.fingerprint.slice(0, 12)}… (${c.llm.id}), but the LLM body ${body.id} has the weights ${body.fingerprint.slice(0, 12)}…`;
     if (!options.allowLlmMismatch) {
-      throw new PmgError('invalid-argument', `${what}; use the body it was made for, or pass --allow-llm-mismatch to use it anyway`, {
+      throw new PmgError('invalid-argument', `${what}; use the body it was made for, or allow an LLM mismatch to use it anyway`, {
         details: { module: module.source, body: body.id },
       });
     }
-    options.warn?.(`${what}; used anyway (--allow-llm-mismatch)`);
+    options.warn?.(`${what}; used anyway (an LLM mismatch is allowed)`);
   }
 }
 

@@ -43,13 +43,13 @@ export interface SoftInitOptions extends SoftModuleTarget {
 /** Check P and N (one line naming the flag). */
 export function checkSoftSizes(P: number, N: number): void {
   if (!Number.isInteger(P) || P < 0 || P > MAX_PREFIX)
-    throw new PmgError('invalid-argument', `--prefix must be a whole number from 0 to ${MAX_PREFIX} (prefix positions per layer), got ${P}`, {
+    throw new PmgError('invalid-argument', `P must be a whole number from 0 to ${MAX_PREFIX} (prefix positions per layer), got ${P}`, {
       details: { field: 'P' },
     });
   if (!Number.isInteger(N) || N < 1 || N > MAX_TOKENS) {
     throw new PmgError(
       'invalid-argument',
-      `--tokens must be a whole number from 1 to ${MAX_TOKENS} (multimodal tokens; N = 0 gives the generator nothing), got ${N}`,
+      `N must be a whole number from 1 to ${MAX_TOKENS} (multimodal tokens; N = 0 gives the generator nothing), got ${N}`,
       { details: { field: 'N' } },
     );
   }
@@ -85,11 +85,12 @@ export function initSoftModule(options: SoftInitOptions): { config: SoftConfig; 
   const N = options.N ?? DEFAULT_TOKENS;
   checkSoftSizes(P, N);
   const seed = options.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new PmgError('invalid-argument', `--seed must be a whole number >= 0, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new PmgError('invalid-argument', `seed must be a whole number >= 0, got ${seed}`, { details: { field: 'seed' } });
   const hidden = options.body.config.hidden;
   const prefixHidden = options.mlp ? (options.prefixHidden ?? hidden) : undefined;
   if (prefixHidden !== undefined && (!Number.isInteger(prefixHidden) || prefixHidden < 1))
-    throw new PmgError('invalid-argument', `--prefix-hidden must be a whole number >= 1, got ${prefixHidden}`);
+    throw new PmgError('invalid-argument', `prefixHidden must be a whole number >= 1, got ${prefixHidden}`, { details: { field: 'prefixHidden' } });
   const config = { ...softConfigFor(options, { P, N, ...(prefixHidden !== undefined ? { prefixHidden } : {}) }, 'init'), seed };
   const random = new SeededRandom(seed);
   const normal = (count: number): Float32Array => random.fillGaussian(new Float32Array(count));

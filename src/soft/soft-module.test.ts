@@ -78,9 +78,9 @@ test('init --mlp: P-Tuning v2 reparameterisation tensors, hidden width by defaul
 });
 
 test('init refuses N = 0, a negative P and a bad seed, in one line naming the flag', () => {
-  assert.throws(() => initSoftModule({ ...options, N: 0 }), /--tokens must be a whole number from 1 .*N = 0/);
-  assert.throws(() => initSoftModule({ ...options, P: -1 }), /--prefix must be a whole number from 0/);
-  assert.throws(() => initSoftModule({ ...options, seed: -2 }), /--seed/);
+  assert.throws(() => initSoftModule({ ...options, N: 0 }), /: N must be a whole number from 1 .*N = 0/);
+  assert.throws(() => initSoftModule({ ...options, P: -1 }), /: P must be a whole number from 0/);
+  assert.throws(() => initSoftModule({ ...options, seed: -2 }), /: seed must be a whole number/);
 });
 
 test('write, read back: the module as written; an earlier module is replaced, a folder with other files refused', () => {
@@ -97,7 +97,7 @@ test('write, read back: the module as written; an earlier module is replaced, a 
   const busy = join(root, 'busy');
   mkdirSync(busy);
   writeFileSync(join(busy, 'notes.txt'), 'mine');
-  assert.throws(() => writeSoftModule(busy, config, tensors), /--out .*busy holds other files \(notes\.txt\)/);
+  assert.throws(() => writeSoftModule(busy, config, tensors), /: out .*busy holds other files \(notes\.txt\)/);
   assert.deepEqual(readdirSync(busy), ['notes.txt']);
   assert.ok(!readdirSync(root).some((n) => n.includes('.tmp-')), 'no temporary folder left');
 });

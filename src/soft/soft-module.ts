@@ -183,12 +183,12 @@ export function writeSoftModule(dir: string, config: SoftConfig, tensors: SoftTe
   if (others.length) {
     throw new PmgError(
       'invalid-argument',
-      `--out ${out} holds other files (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); give a new or empty folder, or an earlier soft module to replace`,
-      { details: { dir: out } },
+      `out ${out} holds other files (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); give a new or empty folder, or an earlier soft module to replace`,
+      { details: { dir: out, field: 'out' } },
     );
   }
   if (!existsSync(dirname(out)))
-    throw new PmgError('file-not-found', `folder ${dirname(out)} of --out does not exist; create it first`, { details: { dir: out } });
+    throw new PmgError('file-not-found', `folder ${dirname(out)} of the output folder does not exist; create it first`, { details: { dir: out } });
   const temp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
   rmSync(temp, { recursive: true, force: true });
   try {

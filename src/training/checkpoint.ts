@@ -5,8 +5,9 @@
  * Written atomically: a sibling temporary folder, then renamed into place (the previous checkpoint is removed only
  * after the new one is in place), so a kill at any moment leaves the old or the new checkpoint, never half of one.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { swapFolderSync } from '../core/atomic-write.js';
 import { encodeSafetensors, f32Tensor, readSafetensors, tensorFloats, type SafetensorsTensor } from '../core/safetensors.js';
 import { parseJson } from '../core/json-text.js';
 import type { AdamWState } from './adamw.js';
@@ -40,10 +41,7 @@ export function writeCheckpoint(runDir: string, checkpoint: Checkpoint): void {
     join(temp, 'state.json'),
     `${JSON.stringify({ step: checkpoint.step, optimizerStep: checkpoint.optimizer.step, rng: 'per-step streams seeded by (seed, step, slot)', settings: checkpoint.settings }, null, 2)}\n`,
   );
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(final)) renameSync(final, old);
-  renameSync(temp, final);
-  rmSync(old, { recursive: true, force: true });
+  swapFolderSync(temp, final, old);
 }
 
 export function readCheckpoint(runDir: string): Checkpoint | undefined {

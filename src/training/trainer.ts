@@ -87,7 +87,7 @@ export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: S
   if (settings.train === 'full' && !input.body) throw new PmgError('internal', 'the full variant needs the LLM body');
   if (settings.train === 'map' && input.body) throw new PmgError('internal', 'the map variant reads cached LLM states; give no body');
   if (input.train.length === 0)
-    throw new PmgError('invalid-input', 'no training samples with a target image; check --images (files named <item id>.png|jpg) and --data');
+    throw new PmgError('invalid-input', 'no training samples with a target image; check the images folder (files named <item id>.png|jpg) and the data folder');
   const params = paramsFor(settings, input.tensors);
   let optimizer: AdamWState = newAdamWState(params);
   let start = 0;
@@ -98,7 +98,7 @@ export async function trainSoftModule(input: TrainerInput): Promise<{ tensors: S
     if (differing.length)
       throw new PmgError(
         'invalid-argument',
-        `${runDir} holds a run with other settings (${differing.map((k) => `${k} ${JSON.stringify(checkpoint.settings[k])}, now ${JSON.stringify(settingsRecord[k])}`).join('; ')}); give the same flags to resume it, or a new --out`,
+        `${runDir} holds a run with other settings (${differing.map((k) => `${k} ${JSON.stringify(checkpoint.settings[k])}, now ${JSON.stringify(settingsRecord[k])}`).join('; ')}); give the same settings to resume it, or a new output folder`,
       );
     for (const name of Object.keys(params)) params[name]!.set(checkpoint.params[name]!);
     optimizer = checkpoint.optimizer;

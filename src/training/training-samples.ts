@@ -35,7 +35,7 @@ export interface TrainSampleQuery {
 }
 
 export async function loadTrainSamples(query: TrainSampleQuery): Promise<TrainSamples> {
-  const folder = new ImageFolder(query.images, '--images');
+  const folder = new ImageFolder(query.images, 'images');
   const skipped: Record<string, number> = {};
   const pick = async (split: DataSplit, limit: number | undefined): Promise<TrainSample[]> => {
     const set: SampleSet = await loadEvalSamples({

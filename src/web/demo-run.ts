@@ -8,9 +8,11 @@
  * Everything is written to `<out>.tmp-<pid>` first and renamed into place at the end, so a failure leaves
  * nothing in --out. An existing --out is replaced only when it is an earlier demo folder (has demo.json).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { swapFolderSync } from '../core/atomic-write.js';
+import { settingsOf, type Environment, type Settings } from '../settings/settings.js';
 import type { ProgressSink, ProgressTask } from '../core/progress.js';
 import { loadDemoSamples } from '../data/demo-sample.js';
 import { PmgError, isPmgError } from '../errors/pmg-error.js';
@@ -66,7 +68,9 @@ export interface DemoOptions {
   device?: 'cpu' | 'cuda';
   threads?: number;
   store: ModelStore;
-  env: NodeJS.ProcessEnv;
+  /** The settings (the LLM's API key and timeout); default: those of `env`, else the process's. */
+  settings?: Settings;
+  env?: Environment;
   offline: boolean;
   /** One line of progress text (the CLI writes it to stderr). */
   log?: (line: string) => void;
@@ -114,14 +118,18 @@ export function presetRepoIds(preset: ModelPreset): string[] {
   return ids;
 }
 
-/** Refuse an --out that is a file, or a non-empty folder that an earlier demo did not write. */
+/** Refuse an output folder that is a file, or a non-empty folder that an earlier demo did not write. */
 export function checkDemoOut(out: string): void {
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory())
-    throw new PmgError('file-system', `--out ${out} is a file; give a folder (it is created, or replaced when it holds an earlier demo)`);
+    throw new PmgError('file-system', `out ${out} is a file; give a folder (it is created, or replaced when it holds an earlier demo)`, {
+      details: { field: 'out' },
+    });
   const entries = readdirSync(out);
   if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
-    throw new PmgError('invalid-argument', `--out ${out} is a folder that pmg demo did not write (no ${DEMO_MARKER}); choose an empty or new folder`);
+    throw new PmgError('invalid-argument', `out ${out} is a folder that pmg demo did not write (no ${DEMO_MARKER}); choose an empty or new folder`, {
+      details: { field: 'out' },
+    });
   }
 }
 
@@ -141,7 +149,10 @@ export function networkNeededMessage(preset: ModelPreset, reason: string, advice
 /** What went wrong and what to do about it, for networkNeededMessage. */
 function reasonOf(error: PmgError, offline: boolean): { reason: string; advice: string } {
   if (error.code === 'offline' || offline) {
-    return { reason: 'offline mode is on (--offline, PMG_OFFLINE or HF_HUB_OFFLINE) and they are not in the cache', advice: 'connect and run it again' };
+    return {
+      reason: 'offline mode is on (the offline setting, PMG_OFFLINE or HF_HUB_OFFLINE) and they are not in the cache',
+      advice: 'connect and run it again',
+    };
   }
   const what = error.message.split('\n')[0]!.replace(/;.*$/, '');
   if (error.code === 'timeout')
@@ -163,7 +174,7 @@ function explainServerFailure(error: unknown, options: DemoOptions): unknown {
   const url = preset.llm.slice('openai:'.length);
   return new PmgError(
     error.code,
-    `the '${preset.name}' preset needs an OpenAI-compatible server at ${url} serving ${preset.llmModel ?? 'a chat model'} (${error.message.split('\n')[0]}); start one (see docs/demo.md), use --preset fast, or run offline with 'pmg demo --tiny'`,
+    `the '${preset.name}' preset needs an OpenAI-compatible server at ${url} serving ${preset.llmModel ?? 'a chat model'} (${error.message.split('\n')[0]}); start one (see docs/demo.md), use the fast preset, or run offline with 'pmg demo --tiny'`,
     { cause: error, details: error.details },
   );
 }
@@ -193,7 +204,7 @@ async function loadModels(options: DemoOptions, fixturesDir: string | undefined)
   try {
     return await loadModelSet(spec, {
       store: options.store,
-      env: options.env,
+      settings: settingsOf(options),
       offline: options.offline || options.tiny,
       ...(options.warn ? { warn: options.warn } : {}),
     });
@@ -286,31 +297,22 @@ function pageUser(sample: Sample, folder: string, result: PersonalizeResult, mod
 
 /** Put `stage` at `out`: replaces an earlier demo folder, never anything else. */
 function publish(stage: string, out: string): void {
-  if (!existsSync(out)) {
-    renameSync(stage, out);
-    return;
-  }
-  checkDemoOut(out);
-  const old = `${out}.old-${process.pid}`;
-  renameSync(out, old);
-  try {
-    renameSync(stage, out);
-  } catch (error) {
-    renameSync(old, out);
-    throw error;
-  }
-  rmSync(old, { recursive: true, force: true });
+  if (existsSync(out)) checkDemoOut(out);
+  swapFolderSync(stage, out);
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const log = options.log ?? (() => undefined);
-  const alpha = checkAlpha(options.alpha ?? DEFAULT_ALPHA, '--alpha');
+  const alpha = checkAlpha(options.alpha ?? DEFAULT_ALPHA);
   const all = options.samples ?? loadDemoSamples();
   const count = options.users ?? all.length;
   if (!Number.isInteger(count) || count < 1 || count > all.length) {
-    throw new PmgError('invalid-argument', `--users must be a whole number from 1 to ${all.length} (the sample has ${all.length} users), got ${count}`);
+    throw new PmgError('invalid-argument', `users must be a whole number from 1 to ${all.length} (the sample has ${all.length} users), got ${count}`, {
+      details: { field: 'users' },
+    });
   }
-  if (!options.tiny && !options.models && !options.preset) throw new PmgError('invalid-argument', 'pmg demo needs a preset, --models or --tiny');
+  if (!options.tiny && !options.models && !options.preset)
+    throw new PmgError('invalid-argument', 'the demo needs a preset, a models folder, or the tiny fixtures');
   const samples = all.slice(0, count);
   checkDemoOut(options.out);
 
@@ -332,7 +334,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     if (options.soft) {
       const bodySpec = options.soft.bodySpec ?? (fixturesDir ? join(fixturesDir, FIXTURE_LLM_BODY) : undefined);
       if (!bodySpec)
-        throw new PmgError('invalid-argument', `--soft needs --llm-body DIR|ID, the LLM body the module was made for (${options.soft.module.config.llm.id})`);
+        throw new PmgError(
+          'invalid-argument',
+          `llmBody is missing: the soft module needs the LLM body it was made for (${options.soft.module.config.llm.id})`,
+          {
+            details: { field: 'llmBody' },
+          },
+        );
       const body = await loadLlmBody(bodySpec, {
         store: options.store,
         ...(options.device ? { device: options.device } : {}),

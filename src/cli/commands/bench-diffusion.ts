@@ -3,13 +3,13 @@
  * generations, on a fixture UNet; with `--real-scale`, the CPU times of the full-size SD 1.5 networks
  * (random weights, real architectures; bench/real-scale.ts).
  */
+import { commandSettings } from '../command-settings.js';
 import { resolve } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
 import { DIFFUSION_BENCH_DEFAULTS, benchDiffusion, formatDiffusionBench } from '../../bench/diffusion.js';
 import { REAL_SCALE_BENCH_DEFAULTS, benchRealScale } from '../../bench/real-scale.js';
 import { formatRealScaleBench } from '../../bench/real-scale-report.js';
 import { realScaleDir } from '../../fixtures/real-scale-fixtures.js';
-import { modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
 import { resolveSchedulerName } from '../../schedulers/index.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { intListOption, intOption } from '../option-values.js';
@@ -118,8 +118,7 @@ async function runRealScale(context: CommandContext): Promise<number> {
   if (attention !== 'matmul' && attention !== 'fused')
     throw new PmgError('invalid-argument', `--attention must be matmul or fused, got '${attention}'`, { details: { field: 'attention' } });
   const dirText = stringOption(context, 'dir');
-  const dir =
-    dirText !== undefined ? resolve(context.io.cwd, dirText) : realScaleDir(modelStoreOptionsFromEnv(context.io.env, { cwd: context.io.cwd }).cacheDir);
+  const dir = dirText !== undefined ? resolve(context.io.cwd, dirText) : realScaleDir(commandSettings(context).cacheDir);
   const paperSteps = intOption(context, 'paper-steps', { min: 1, max: 30, fallback: r.paperSteps });
   const options = {
     dir,

@@ -1,10 +1,10 @@
 /** `pmg bench train`: the soft-branch trainer's cost (bench/train.ts): fixture scale by default, the real-scale UNet's gradient with --real-scale. */
+import { commandSettings } from '../command-settings.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TRAIN_BENCH_DEFAULTS, benchTrain, formatTrainBench } from '../../bench/train.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { realScaleDir } from '../../fixtures/real-scale-fixtures.js';
-import { modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
 import { booleanOption, stringOption, type Command } from '../command.js';
 import { intListOption, intOption } from '../option-values.js';
 
@@ -41,8 +41,7 @@ export const benchTrainCommand: Command = {
     let unetDir: string | undefined;
     if (realScale) {
       const dirText = stringOption(context, 'dir');
-      const dir =
-        dirText !== undefined ? resolve(context.io.cwd, dirText) : realScaleDir(modelStoreOptionsFromEnv(context.io.env, { cwd: context.io.cwd }).cacheDir);
+      const dir = dirText !== undefined ? resolve(context.io.cwd, dirText) : realScaleDir(commandSettings(context).cacheDir);
       unetDir = join(dir, 'sd15');
       if (!existsSync(join(unetDir, 'unet', 'model.onnx')))
         throw new PmgError('model-not-found', `no real-scale SD 1.5 in ${dir}; write it with 'pmg models fixtures --real-scale' (or give --dir)`, {

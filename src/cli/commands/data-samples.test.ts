@@ -64,12 +64,12 @@ test('window protocol with a split', async () => {
 test('bad input gives one line and a non-zero exit', async () => {
   const cases: [string[], number, RegExp][] = [
     [['--dataset', 'imdb', '--data', excerpt], 2, /^pmg: unknown dataset 'imdb'; use one of movielens, pog, stickers\n$/],
-    [['--dataset', 'movielens', '--data', join(tmp, 'nope')], 3, /^pmg: MovieLens folder not found: .*nope \(check --data\)\n$/],
+    [['--dataset', 'movielens', '--data', join(tmp, 'nope')], 3, /^pmg: --data: MovieLens folder not found: .*nope\n$/],
     [['--dataset', 'movielens'], 2, /^pmg: --data DIR is required/],
-    [['--dataset', 'movielens', '--data', excerpt, '--protocol', 'x'], 2, /^pmg: unknown --protocol 'x' for movielens/],
+    [['--dataset', 'movielens', '--data', excerpt, '--protocol', 'x'], 2, /^pmg: --protocol: unknown protocol 'x' for movielens/],
     [['--dataset', 'movielens', '--data', excerpt, '--limit', 'many'], 2, /^pmg: --limit must be a non-negative integer, got 'many'\n$/],
-    [['--dataset', 'movielens', '--data', excerpt, '--split', 'dev'], 2, /^pmg: unknown --split 'dev'/],
-    [['--dataset', 'stickers', '--data', excerpt, '--protocol', 'official'], 2, /^pmg: unknown --protocol 'official' for stickers/],
+    [['--dataset', 'movielens', '--data', excerpt, '--split', 'dev'], 2, /^pmg: --split: unknown split 'dev'/],
+    [['--dataset', 'stickers', '--data', excerpt, '--protocol', 'official'], 2, /^pmg: --protocol: unknown protocol 'official' for stickers/],
   ];
   for (const [args, exit, message] of cases) {
     const { code, out, err } = await run('data', 'samples', ...args);

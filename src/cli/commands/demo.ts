@@ -1,4 +1,5 @@
 /** `pmg demo`: PMG for the shipped sample users, written as one HTML page (web/demo-run.ts). */
+import { commandSettings } from '../command-settings.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createProgress } from '../../core/progress.js';
@@ -107,7 +108,7 @@ export const demoCommand: Command = {
       device,
       ...(threads !== undefined ? { threads } : {}),
       store: modelStoreForCommand(context),
-      env: context.io.env,
+      settings: commandSettings(context, { config: true }),
       offline: context.globals.offline,
       log,
       warn: (message) => log(`pmg: warning: ${message}`),

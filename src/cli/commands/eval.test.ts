@@ -69,7 +69,7 @@ describe('pmg eval', () => {
     assert.equal(other.code, 2);
     assert.equal(
       other.err,
-      `pmg: ${join(tmp, 'runs/ok')} holds a run with other settings: alphas (was 0.5,0.8, now 0.5,0.67,0.8); methods (was target-only,pmg, now pmg); use another --out, or the same flags to resume\n`,
+      `pmg: --out: ${join(tmp, 'runs/ok')} holds a run with other settings: alphas (was 0.5,0.8, now 0.5,0.67,0.8); methods (was target-only,pmg, now pmg); use another folder, or the same settings to resume\n`,
     );
     // A sheet folder left half-written by a killed run is removed by the next one.
     const orphan = join(tmp, 'runs/ok/human', `pmg@0.8-vs-target-only.tmp-${deadPid()}`);
@@ -101,12 +101,12 @@ describe('pmg eval', () => {
     [
       'missing data folder',
       ['eval', ...base.slice(1).map((a) => (a === excerpt ? join(tmp, 'nope') : a)), '--out', 'runs/x'],
-      /^pmg: MovieLens folder not found: .*nope \(check --data\)\n$/,
+      /^pmg: --data: MovieLens folder not found: .*nope\n$/,
     ],
     [
       'missing poster folder',
       [...base.map((a) => (a === 'posters' ? 'no-posters' : a)), '--out', 'runs/x'],
-      /^pmg: image folder not found: .*no-posters \(set by --posters\)\n$/,
+      /^pmg: --posters: image folder not found: .*no-posters\n$/,
     ],
     [
       'unknown method',

@@ -4,13 +4,14 @@
  * `pmg eval --human-sheet --out DIR`: pairwise A/B pages for human evaluation from a finished run.
  * Everything cheap (flags, dataset, metric folders, the stored config) is checked before models load.
  */
+import { commandSettings } from '../command-settings.js';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createProgress } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { checkEvalMetrics, DEFAULT_EVAL_METRICS, EVAL_METRICS, EvalScorer, METRIC_MODEL_FOLDER } from '../../experiments/eval-metrics.js';
 import { checkDataset, defaultProtocol, EVAL_DATASETS, loadEvalSamples, type EvalSampleSource } from '../../experiments/eval-samples.js';
-import { removeOrphanTemporaries } from '../../experiments/atomic-files.js';
+import { removeOrphanTemporaries } from '../../core/atomic-write.js';
 import { parsePairs, writeHumanSheets } from '../../experiments/human-sheet.js';
 import { writeReport } from '../../experiments/report.js';
 import { DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
@@ -238,7 +239,7 @@ async function evaluate(context: CommandContext): Promise<number> {
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   let modelSet: Awaited<ReturnType<typeof loadModelSet>> | undefined;
-  const cache = openChosenKeywordCache(cacheChoice, io.env);
+  const cache = openChosenKeywordCache(cacheChoice, commandSettings(context, { config: true }));
   let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
   let softBranch: Awaited<ReturnType<typeof openSoftBranch>> | undefined;
   try {
@@ -248,7 +249,12 @@ async function evaluate(context: CommandContext): Promise<number> {
       folders.clip = (await modelStore.pull(METRICS['clip-i'].defaultModel!, { include: CLIP_FILES })).dir;
     }
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
-    modelSet = await loadModelSet(modelSpec, { store: modelStore, env: io.env, offline: context.globals.offline, warn });
+    modelSet = await loadModelSet(modelSpec, {
+      store: modelStore,
+      settings: commandSettings(context, { config: true }),
+      offline: context.globals.offline,
+      warn,
+    });
     const scorer = await EvalScorer.load(metrics, folders);
     captioner = await openCaptioner(context, io.cwd);
     softBranch = soft ? await openSoftBranch(soft, context, { cache: cacheChoice }) : undefined;

@@ -154,7 +154,7 @@ test('bad soft input: one line each, the right exit code, nothing written', asyn
     [['--soft', 'fx/soft', '--soft-weight=-1'], 2, /--soft-weight must be a number >= 0, got -1/],
     [['--soft', 'fx/soft', '--soft-weight', 'lots'], 2, /--soft-weight must be a number, got 'lots'/],
     [['--soft-weight', '2'], 2, /--soft-weight needs --soft DIR/],
-    [['--method', 'soft'], 2, /method 'soft' needs a soft module \(--soft DIR/],
+    [['--method', 'soft'], 2, /--soft is missing: method 'soft' needs a soft module/],
     [['--soft', 'fx/soft', '--method', 'target-only'], 2, /method 'target-only' does not use a soft module/],
     [['--soft', 'no-such-module'], 3, /soft module folder .*no-such-module does not exist/],
     [['--soft', 'fx/soft', '--scene', 'fashion'], 2, /made for the movie scene .*this run's scene is fashion/],

@@ -4,6 +4,7 @@
  * (best.png, candidate-<i>.png, result.json). Everything cheap is checked before a model is loaded, and the
  * folder is written atomically, so bad input leaves --out untouched.
  */
+import { commandSettings } from '../command-settings.js';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createProgress, type ProgressTask } from '../../core/progress.js';
@@ -277,8 +278,13 @@ export const generateCommand: Command = {
 
     // 2. Models, keywords, candidates, scores.
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
-    const models = await loadModelSet(modelSpec, { store: modelStoreForCommand(context), env: io.env, offline: context.globals.offline, warn });
-    const cache = openChosenKeywordCache(cacheChoice, io.env);
+    const models = await loadModelSet(modelSpec, {
+      store: modelStoreForCommand(context),
+      settings: commandSettings(context, { config: true }),
+      offline: context.globals.offline,
+      warn,
+    });
+    const cache = openChosenKeywordCache(cacheChoice, commandSettings(context, { config: true }));
     let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
     let softBranch: Awaited<ReturnType<typeof openSoftBranch>> | undefined;
     try {

@@ -4,6 +4,7 @@
  * Everything cheap is checked before the LLM is loaded or the cache file is touched, so a bad
  * input writes nothing.
  */
+import { commandSettings } from '../command-settings.js';
 import { dirname, resolve } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
 import { loadMovieLens, movieLensSampleForUser } from '../../data/movielens.js';
@@ -127,15 +128,15 @@ export const keywordsCommand: Command = {
 
     const llm = await createLanguageModel(spec, {
       llmModel: settings.llmModel,
-      apiKey: io.env.PMG_LLM_API_KEY,
-      env: io.env,
+      apiKey: commandSettings(context, { config: true }).llm.apiKey,
+      settings: commandSettings(context, { config: true }),
       offline: context.globals.offline,
     });
     let cache: KeywordCache | undefined;
     let captioner: OpenedCaptioner | undefined;
     try {
       captioner = await openCaptioner(context, baseDir);
-      cache = openChosenKeywordCache(cacheChoice, io.env);
+      cache = openChosenKeywordCache(cacheChoice, commandSettings(context, { config: true }));
       const result = await extractKeywords({ scene, history, target, llm, prompts, cache, count, variant, captioner: captioner.captionImage });
       io.stdout.write(booleanOption(context, 'json') ? `${JSON.stringify(result, null, 2)}\n` : formatText(result));
       return 0;

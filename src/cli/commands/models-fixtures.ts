@@ -1,11 +1,11 @@
 /** `pmg models fixtures <dir>`: write the tiny random-weight models that tests and demos load; `--real-scale`: the full-size ones. */
+import { commandSettings } from '../command-settings.js';
 import { resolve } from 'node:path';
 import { formatBytes } from '../../core/progress.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { REAL_SCALE_DEFAULT_FIXTURES, realScaleDir, realScaleWriters, writeRealScaleFixtures } from '../../fixtures/real-scale-fixtures.js';
 import { fixtureWriters, writeFixtures } from '../../fixtures/write-fixtures.js';
-import { removeOrphanTemporaries } from '../../experiments/atomic-files.js';
-import { modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
+import { removeOrphanTemporaries } from '../../core/atomic-write.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command } from '../command.js';
 
@@ -49,7 +49,7 @@ export const modelsFixturesCommand: Command = {
         'invalid-argument',
         "'pmg models fixtures' needs a folder to write into, e.g. 'pmg models fixtures fx' (only --real-scale has a default folder)",
       );
-    const dir = given !== undefined ? resolve(context.io.cwd, given) : realScaleDir(modelStoreOptionsFromEnv(context.io.env, { cwd: context.io.cwd }).cacheDir);
+    const dir = given !== undefined ? resolve(context.io.cwd, given) : realScaleDir(commandSettings(context).cacheDir);
     checkOutputFolder(dir, 'the fixtures folder');
     const onlyText = stringOption(context, 'only');
     const only = onlyText

@@ -79,7 +79,7 @@ test('bad input is one line with a non-zero exit, and nothing is written', async
   );
   oneLine(await run(['models', 'prepare-soft', 'missing', '--out', 'b2']), 5, /^pmg: model 'missing' is neither an existing folder nor a hub repo id/);
   oneLine(await run(['models', 'prepare-soft', 'fx/llm-body-gqa', '--out', 'b3']), 5, /^pmg: text-generation export folder .*llm-body-gqa lacks config\.json/);
-  oneLine(await run(['models', 'prepare-soft', 'fx/llm', '--out', 'fx/body2']), 2, /^pmg: .*body2 already exists; remove it or choose another --out/);
+  oneLine(await run(['models', 'prepare-soft', 'fx/llm', '--out', 'fx/body2']), 2, /^pmg: --out: .*body2 already exists; remove it or choose another folder/);
   oneLine(await run(['models', 'prepare-soft', 'fx/llm', '--out', 'fx/llm/config.json']), 74, /^pmg: --out .*config\.json is a file; give a folder/);
   for (const name of ['b1', 'b2', 'b3']) assert.equal(existsSync(join(work, name)), false);
   assert.deepEqual(

@@ -6,12 +6,12 @@
 import { join, resolve } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
 import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
-import { modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
 import { openJobService } from '../../service/job-service.js';
 import { checkBind } from '../../serve/api-key.js';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from '../../serve/app.js';
 import { listen } from '../../serve/server.js';
 import { webAppExtraRoutes } from '../../serve/web-mount.js';
+import { commandSettings } from '../command-settings.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { intOption } from '../option-values.js';
 
@@ -124,7 +124,8 @@ export const serveCommand: Command = {
   async run(context: CommandContext) {
     const { io } = context;
     const host = stringOption(context, 'host') ?? '127.0.0.1';
-    const apiKey = io.env.PMG_API_KEY || undefined;
+    const settings = commandSettings(context, { config: true });
+    const apiKey = settings.apiKey;
     checkBind(host, apiKey);
     const port = intOption(context, 'port', {
       min: 0,
@@ -151,7 +152,7 @@ export const serveCommand: Command = {
     const softModules = softModuleOption(Array.isArray(softValues) ? (softValues as string[]) : [], io.cwd);
     const dataText = stringOption(context, 'data');
     const dataDirText = stringOption(context, 'data-dir');
-    const dataDir = dataDirText ? resolve(io.cwd, dataDirText) : join(modelStoreOptionsFromEnv(io.env).cacheDir, 'serve');
+    const dataDir = dataDirText ? resolve(io.cwd, dataDirText) : join(settings.cacheDir, 'serve');
     const modelsText = stringOption(context, 'models');
     const models =
       modelsText === undefined ? DEFAULT_PRESET : (presetNames as readonly string[]).includes(modelsText) ? modelsText : resolve(io.cwd, modelsText);
@@ -167,7 +168,7 @@ export const serveCommand: Command = {
       queueSize,
       concurrency,
       jobTimeoutMs: jobTimeout * 1000,
-      env: io.env,
+      settings,
       offline: context.globals.offline,
       warn,
     });

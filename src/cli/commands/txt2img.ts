@@ -1,6 +1,7 @@
 /** `pmg txt2img`: generate images with a Stable Diffusion ONNX model. */
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { writeFilesAtomicSync } from '../../core/atomic-write.js';
 import { createProgress } from '../../core/progress.js';
 import { tensorToPngs } from '../../core/image-tensor.js';
 import { PmgError } from '../../errors/pmg-error.js';
@@ -205,17 +206,9 @@ export const txt2imgCommand: Command = {
 
 /** Write every file or none: temporary names first, then renames; on failure remove what was written. */
 function writeAllAtomically(paths: string[], contents: Buffer[]): void {
-  const temps = paths.map((p) => `${p}.tmp-${process.pid}`);
-  const done: string[] = [];
   try {
-    temps.forEach((t, i) => writeFileSync(t, contents[i]!));
-    paths.forEach((p, i) => {
-      renameSync(temps[i]!, p);
-      done.push(p);
-    });
+    writeFilesAtomicSync(paths.map((path, i) => [path, contents[i]!] as const));
   } catch (error) {
-    for (const t of temps) rmSync(t, { force: true });
-    for (const p of done) rmSync(p, { force: true });
     throw new PmgError('invalid-argument', `cannot write ${paths.join(', ')}: ${(error as Error).message}`, { cause: error });
   }
 }

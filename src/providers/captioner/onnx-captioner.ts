@@ -5,7 +5,8 @@
  * Florence-2 class models are not supported yet (they need a task prompt and a different processor).
  */
 import { PmgError } from '../../errors/pmg-error.js';
-import { ModelStore, modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
+import { ModelStore, modelStoreOptions } from '../../runtime/model-store.js';
+import { settingsOf, type Environment, type Settings } from '../../settings/settings.js';
 import { loadImageCaptioner, type ImageCaptionModel, type TransformersDevice } from '../../runtime/transformers-models.js';
 import type { Captioner } from '../../spec/captioner.js';
 import { isImageUrl, withFetchedImage, type FetchImageOptions } from './fetch-image.js';
@@ -21,7 +22,9 @@ export const defaultCaptionTokens = 30;
 
 export interface CreateCaptionerOptions {
   store?: ModelStore;
-  env?: NodeJS.ProcessEnv;
+  /** Settings for the default store; default: those of `env`, else the process's. */
+  settings?: Settings;
+  env?: Environment;
   offline?: boolean;
   device?: TransformersDevice;
   /** Default maximum caption length in new tokens (default 30). */
@@ -80,8 +83,7 @@ export async function createCaptioner(spec: string, options: CreateCaptionerOpti
   const maxNewTokens = options.maxNewTokens ?? defaultCaptionTokens;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1)
     throw new PmgError('invalid-argument', `captioner maxNewTokens must be a positive whole number, got ${maxNewTokens}`);
-  const store =
-    options.store ?? new ModelStore(modelStoreOptionsFromEnv(options.env ?? process.env, options.offline === undefined ? {} : { offline: options.offline }));
+  const store = options.store ?? new ModelStore(modelStoreOptions(settingsOf(options), options.offline === undefined ? {} : { offline: options.offline }));
   const resolved = await store.resolve(target, captionerFiles);
   const model = await loadImageCaptioner(resolved.dir, { device: options.device });
   const id = resolved.local ? `onnx:${resolved.dir}` : `onnx:${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}`;

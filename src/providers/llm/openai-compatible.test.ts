@@ -241,7 +241,7 @@ describe('openai-compatible provider without a server', () => {
   it('needs a model name and an http(s) URL', () => {
     assert.throws(() => new OpenAiCompatibleLanguageModel({ baseUrl: 'http://127.0.0.1:1/v1', model: '' }), {
       code: 'invalid-argument',
-      message: /--llm-model/,
+      message: /^llmModel is missing/,
     });
     assert.throws(() => new OpenAiCompatibleLanguageModel({ baseUrl: 'ftp://x/v1', model: 'm' }), { code: 'invalid-argument' });
     assert.throws(() => new OpenAiCompatibleLanguageModel({ baseUrl: 'not a url', model: 'm' }), { code: 'invalid-argument' });

@@ -82,7 +82,8 @@ export class OpenAiCompatibleLanguageModel implements LanguageModel {
     if (!options.model) {
       throw new PmgError(
         'invalid-argument',
-        `the openai: LLM provider needs a model name; pass --llm-model NAME (the name the server at ${options.baseUrl} serves)`,
+        `llmModel is missing: the openai: LLM provider needs the name of a model the server at ${options.baseUrl} serves`,
+        { details: { field: 'llmModel' } },
       );
     }
     this.url = chatCompletionsUrl(options.baseUrl);

@@ -116,7 +116,7 @@ describe('createLanguageModel', () => {
   });
 
   it('openai: without a model name is a clear error', async () => {
-    await assert.rejects(createLanguageModel(`openai:${server.baseUrl}`), { code: 'invalid-argument', message: /--llm-model/ });
+    await assert.rejects(createLanguageModel(`openai:${server.baseUrl}`), { code: 'invalid-argument', message: /^llmModel is missing/ });
   });
 
   it('a missing folder, an incomplete folder and an uncached repo offline are clear errors', async () => {

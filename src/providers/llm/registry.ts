@@ -9,7 +9,8 @@
  *                                 (the CLI reads PMG_LLM_API_KEY).
  */
 import { PmgError } from '../../errors/pmg-error.js';
-import { ModelStore, modelStoreOptionsFromEnv } from '../../runtime/model-store.js';
+import { ModelStore, modelStoreOptions } from '../../runtime/model-store.js';
+import { settingsOf, type Environment, type Settings } from '../../settings/settings.js';
 import type { HiddenStateLanguageModel, LanguageModel } from '../../spec/language-model.js';
 import { OnnxCausalLanguageModel, onnxCausalLmFiles } from './onnx-causal-lm.js';
 import { OpenAiCompatibleLanguageModel, chatCompletionsUrl } from './openai-compatible.js';
@@ -27,10 +28,12 @@ export interface CreateLanguageModelOptions {
   timeoutMs?: number;
   /** Retries on retryable failures for openai: servers. */
   retries?: number;
-  /** Model store for onnx: repo ids; default one built from `env` (PMG_CACHE_DIR, HF_ENDPOINT, ...). */
+  /** Model store for onnx: repo ids; default one built from the settings. */
   store?: ModelStore;
-  /** Environment for the default store; default process.env. */
-  env?: NodeJS.ProcessEnv;
+  /** Settings (timeouts, the default store); default: those of `env`. */
+  settings?: Settings;
+  /** Environment the settings are read from when none are given; default processSettings(). */
+  env?: Environment;
   offline?: boolean;
   device?: 'cpu' | 'cuda';
 }
@@ -38,17 +41,20 @@ export interface CreateLanguageModelOptions {
 /** Split a `--llm` value into provider and target; throws invalid-argument naming the accepted prefixes. */
 export function parseLlmSpec(spec: string): LlmSpec {
   const trimmed = spec.trim();
-  if (!trimmed) throw new PmgError('invalid-argument', `--llm is empty; use ${usage}`);
+  if (!trimmed) throw new PmgError('invalid-argument', `llm is empty; use ${usage}`, { details: { field: 'llm' } });
   const prefix = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(trimmed)?.[1];
   // One-letter prefixes are Windows drive letters (C:\models\llm), i.e. a folder.
   if (prefix === undefined || prefix.length === 1) return { provider: 'onnx', model: trimmed };
   const rest = trimmed.slice(prefix.length + 1);
   switch (prefix.toLowerCase()) {
     case 'onnx':
-      if (!rest) throw new PmgError('invalid-argument', `--llm onnx: needs a folder or repo id, e.g. onnx:./models/tiny-llm or onnx:owner/name`);
+      if (!rest)
+        throw new PmgError('invalid-argument', `llm onnx: needs a folder or repo id, e.g. onnx:./models/tiny-llm or onnx:owner/name`, {
+          details: { field: 'llm' },
+        });
       return { provider: 'onnx', model: rest };
     case 'openai': {
-      if (!rest) throw new PmgError('invalid-argument', `--llm openai: needs a base URL, e.g. openai:http://127.0.0.1:8080/v1`);
+      if (!rest) throw new PmgError('invalid-argument', `llm openai: needs a base URL, e.g. openai:http://127.0.0.1:8080/v1`, { details: { field: 'llm' } });
       const hash = rest.indexOf('#');
       const baseUrl = hash >= 0 ? rest.slice(0, hash) : rest;
       const model = hash >= 0 ? rest.slice(hash + 1) : '';
@@ -57,9 +63,11 @@ export function parseLlmSpec(spec: string): LlmSpec {
     }
     case 'http':
     case 'https':
-      throw new PmgError('invalid-argument', `--llm '${spec}' looks like a server URL; write it as openai:${trimmed} (with --llm-model NAME)`);
+      throw new PmgError('invalid-argument', `llm '${spec}' looks like a server URL; write it as openai:${trimmed} (and give the model name)`, {
+        details: { field: 'llm' },
+      });
     default:
-      throw new PmgError('invalid-argument', `unknown LLM provider '${prefix}:' in --llm '${spec}'; use ${usage}`, { details: { spec } });
+      throw new PmgError('invalid-argument', `llm '${spec}': unknown LLM provider '${prefix}:'; use ${usage}`, { details: { spec, field: 'llm' } });
   }
 }
 
@@ -70,21 +78,19 @@ export async function createLanguageModel(spec: string, options: CreateLanguageM
   if (parsed.provider === 'openai') {
     const model = options.llmModel || parsed.model;
     if (!model) {
-      throw new PmgError(
-        'invalid-argument',
-        `--llm ${spec} needs a model name: pass --llm-model NAME (the name the server serves), or write openai:<URL>#<model>`,
-      );
+      throw new PmgError('invalid-argument', `llmModel is missing: ${spec} needs the name of a model the server serves (or write openai:<URL>#<model>)`, {
+        details: { field: 'llmModel' },
+      });
     }
     return new OpenAiCompatibleLanguageModel({
       baseUrl: parsed.baseUrl,
       model,
       apiKey: options.apiKey,
-      timeoutMs: options.timeoutMs ?? timeoutFromEnv(options.env ?? process.env),
+      timeoutMs: options.timeoutMs ?? settingsOf(options).llm.timeoutMs,
       retries: options.retries,
     });
   }
-  const store =
-    options.store ?? new ModelStore(modelStoreOptionsFromEnv(options.env ?? process.env, options.offline === undefined ? {} : { offline: options.offline }));
+  const store = options.store ?? new ModelStore(modelStoreOptions(settingsOf(options), options.offline === undefined ? {} : { offline: options.offline }));
   const resolved = await store.resolve(parsed.model, onnxCausalLmFiles('fp32'));
   const id = resolved.local ? `onnx:${resolved.dir}` : `onnx:${resolved.id}@${resolved.commit ?? resolved.revision ?? 'main'}`;
   const llm = new OnnxCausalLanguageModel({ dir: resolved.dir, id, device: options.device });
@@ -94,16 +100,6 @@ export async function createLanguageModel(spec: string, options: CreateLanguageM
 
 /** Environment variable with the per-request timeout of openai: LLM servers, in seconds (default 120). */
 export const LLM_TIMEOUT_ENV = 'PMG_LLM_TIMEOUT';
-
-function timeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
-  const text = env[LLM_TIMEOUT_ENV];
-  if (text === undefined || text.trim() === '') return undefined;
-  const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new PmgError('invalid-argument', `${LLM_TIMEOUT_ENV} must be a number of seconds > 0, got '${text}'`);
-  }
-  return Math.round(seconds * 1000);
-}
 
 /** Whether a model can return hidden states (the local onnx: models can). */
 export function hasHiddenStates(model: LanguageModel): model is HiddenStateLanguageModel {
