@@ -10,7 +10,18 @@ import type { GenerationJob } from './generation-job.js';
 /** Everything of a personalize request that is not plain data. */
 export type JobRuntime = Pick<
   PersonalizeRequest,
-  'latents' | 'latentsSource' | 'memory' | 'keywordOptions' | 'onPreview' | 'previewEvery' | 'signal' | 'onProgress' | 'warn' | 'info' | 'keywords'
+  | 'latents'
+  | 'latentsSource'
+  | 'memory'
+  | 'keywordOptions'
+  | 'onPreview'
+  | 'previewEvery'
+  | 'previewWanted'
+  | 'signal'
+  | 'onProgress'
+  | 'warn'
+  | 'info'
+  | 'keywords'
 > & {
   /** The opened soft branch of `job.soft` (required when the job has one). */
   soft?: SoftRequest;

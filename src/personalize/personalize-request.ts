@@ -118,6 +118,8 @@ export interface PersonalizeRequest {
   /** Live previews: x0 of the running candidates, decoded every `previewEvery` steps (default 1; not after the last step). */
   onPreview?: PreviewCallback;
   previewEvery?: number;
+  /** Asked before each live preview: false skips its decode (a server with nobody watching the job). */
+  previewWanted?: () => boolean;
   steps?: number;
   guidance?: number;
   seed?: number;

@@ -224,6 +224,7 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
           return onPreview(preview);
         },
         ...(request.previewEvery !== undefined ? { every: request.previewEvery } : {}),
+        ...(request.previewWanted ? { wanted: request.previewWanted } : {}),
         ...(checked.previewScale ? { scale: checked.previewScale } : {}),
         signal: request.signal,
         onTime: (ms) => {

@@ -34,6 +34,8 @@ export interface LivePreviewOptions {
   /** Pooling scale (default: the preview decoder's: 1 for a tiny decoder, 2 for the VAE). */
   scale?: PreviewScale;
   signal?: AbortSignal;
+  /** Asked at each due step: false skips that preview (nobody watches), at no decode cost. Default: always. */
+  wanted?: () => boolean;
   /** Receives the ms spent decoding each preview (for the caller's timings). */
   onTime?: (ms: number) => void;
 }
@@ -50,7 +52,7 @@ export function livePreviewHook(options: LivePreviewOptions): (event: StepEvent)
   let lastShown = 0;
   return async (event) => {
     const due = event.stepsDone > 0 && event.stepsDone % every === 0 && event.stepsDone !== lastShown;
-    if (!due || event.step >= event.stepCount - 1) return;
+    if (!due || event.step >= event.stepCount - 1 || options.wanted?.() === false) return;
     lastShown = event.stepsDone;
     const started = performance.now();
     const preview = await decodePreviewWith(options.decoders, event.predictedOriginal(), {

@@ -55,6 +55,8 @@ export interface TextToImageRequest {
   /** Live previews of x0 every `previewEvery` steps (default 1; not after the last step), decoded as step-preview.ts says. */
   onPreview?: PreviewCallback;
   previewEvery?: number;
+  /** Asked before each live preview: false skips its decode (nobody watches). */
+  previewWanted?: () => boolean;
   /** Receives non-fatal notes (e.g. unknown scheduler config keys). */
   warn?: (message: string) => void;
   /** Memory budget, UNet slices and VAE tiling (memory-plan.ts); default: no budget, no tiling. */
@@ -213,6 +215,7 @@ export async function textToImage(model: StableDiffusionModel, request: TextToIm
         decoders: { vae: model.vaeDecoder, ...(request.tinyDecoder ? { tiny: request.tinyDecoder } : {}) },
         onPreview: request.onPreview,
         ...(request.previewEvery !== undefined ? { every: request.previewEvery } : {}),
+        ...(request.previewWanted ? { wanted: request.previewWanted } : {}),
         signal: request.signal,
         onTime: (ms) => void (previewMs = (previewMs ?? 0) + ms),
       })

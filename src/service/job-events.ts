@@ -13,6 +13,8 @@ export const FINAL_EVENTS: readonly JobEventType[] = ['done', 'error', 'cancelle
 
 export class JobEvents {
   private readonly listeners = new Map<string, Set<JobEventListener>>();
+  /** Per job, how many of its listeners show the job to someone (SSE clients, library subscribers; not `wait`). */
+  private readonly watchers = new Map<string, number>();
 
   constructor(
     private readonly store: JobStore,
@@ -32,18 +34,27 @@ export class JobEvents {
     return event;
   }
 
-  subscribe(jobId: string, listener: JobEventListener): () => void {
+  /** `watching: false` for a listener that only waits for the end (it makes no previews worth decoding). */
+  subscribe(jobId: string, listener: JobEventListener, options: { watching?: boolean } = {}): () => void {
     let set = this.listeners.get(jobId);
     if (!set) this.listeners.set(jobId, (set = new Set()));
     set.add(listener);
+    const watching = options.watching ?? true;
+    if (watching) this.watchers.set(jobId, (this.watchers.get(jobId) ?? 0) + 1);
+    let subscribed = true;
     return () => {
+      if (!subscribed) return;
+      subscribed = false;
       set.delete(listener);
       if (set.size === 0 && this.listeners.get(jobId) === set) this.listeners.delete(jobId);
+      const left = (this.watchers.get(jobId) ?? 0) - (watching ? 1 : 0);
+      if (left > 0) this.watchers.set(jobId, left);
+      else this.watchers.delete(jobId);
     };
   }
 
-  /** Whether anyone listens to the job now (previews are worth encoding only then, or for a later reader). */
+  /** Whether someone follows the job's events now: its live previews are decoded and written only then. */
   watched(jobId: string): boolean {
-    return (this.listeners.get(jobId)?.size ?? 0) > 0;
+    return (this.watchers.get(jobId) ?? 0) > 0;
   }
 }

@@ -28,7 +28,9 @@ test('a generation job ends done with the files and scores of pmg generate for t
   const job = smallMovieJob();
   const submitted = service.submit('generation', job);
   assert.match(submitted.id, /^j_[a-z2-7]{20}$/);
+  const unsubscribe = service.subscribe(submitted.id, () => undefined); // watched: previews are made
   const done = await service.wait(submitted.id);
+  unsubscribe();
   assert.equal(done.state, 'done', JSON.stringify(done.error));
   assert.equal(done.attempts, 1);
   assert.deepEqual(done.images, ['preview-0', 'preview-1', 'candidate-0', 'candidate-1', 'best']);
@@ -104,6 +106,29 @@ test('a generation job ends done with the files and scores of pmg generate for t
     [submitted.id],
   );
   assert.deepEqual(service.stats(), { queued: 0, running: 0, capacity: 16 });
+});
+
+test('a job nobody watches skips its previews (no decode, no files); its step events still come, with previews []', async () => {
+  const service = await fx.open();
+  const done = await service.wait(service.submit('generation', { ...smallMovieJob(), seed: 11 }).id);
+  assert.equal(done.state, 'done', JSON.stringify(done.error));
+  assert.deepEqual(done.images, ['candidate-0', 'candidate-1', 'best']);
+  assert.equal(service.imageFile(done.id, 'preview-0'), undefined);
+  const steps = service.events(done.id).filter((e) => e.type === 'step');
+  assert.deepEqual(
+    steps.map((e) => e.data),
+    [1, 2, 3].map((step) => ({ step, total: 3, previews: [], version: step })),
+  );
+  assert.equal((done.result as { timings: Record<string, number> }).timings.preview, undefined, 'no preview was decoded');
+
+  const txt = await service.wait(service.submit('txt2img', { prompt: 'a cat', steps: 2, width: 64, height: 64 }).id);
+  assert.deepEqual(
+    service
+      .events(txt.id)
+      .filter((e) => e.type === 'step')
+      .map((e) => e.data),
+    [1, 2].map((step) => ({ step, total: 2, previews: [], version: step })),
+  );
 });
 
 test('jobs share one loaded model set (loaded once), the soft module runs by name, and list pages newest first', async () => {

@@ -33,6 +33,7 @@ import { recoverJobs } from './job-recovery.js';
 import { JobRunner, type JobControl, type JobOutcome } from './job-runner.js';
 import { JOB_ID, JobStore, newJobId, type StoredJob } from './job-store.js';
 import type { JobKind, JobRecord, JobService, JobServiceOptions, ServiceModels, Txt2ImgJob } from './job-types.js';
+import { StepEvents } from './step-events.js';
 import { runTxt2ImgJob } from './txt2img-job.js';
 
 export const DEFAULTS = { queueSize: 16, concurrency: 1, jobTimeoutMs: 15 * 60_000, maxAttempts: 2, listLimit: 20, maxListLimit: 200 } as const;
@@ -114,16 +115,15 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
       const models = await hold(acquireModels());
       control.signal.throwIfAborted();
       if (stored.kind === 'txt2img') {
+        const steps = new StepEvents(stored.id, events, files, control);
         const out = await runTxt2ImgJob(models, stored.job as Txt2ImgJob, {
           signal: control.signal,
           warn,
-          onStep: (event) => control.progress({ stage: 'generate', step: event.stepsDone, total: event.requestedSteps }),
-          onPreview: async (preview) => {
-            const written = await files.writePreviews(stored.id, preview);
-            control.addImages(written.map((w) => w.image));
-            events.emit(stored.id, 'step', { step: preview.stepsDone, total: preview.requestedSteps, previews: written, version: preview.stepsDone });
-          },
+          onStep: (event) => steps.step(event.stepsDone, event.requestedSteps),
+          onPreview: (preview) => steps.preview(preview),
+          previewWanted: steps.wanted,
         });
+        steps.flush();
         await files.writeImages(stored.id, out.images);
         return { result: out.result, images: out.result.images, done: { image: out.result.images[0], timings: out.result.settings.timings ?? {} } };
       }
@@ -247,12 +247,16 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
           stop();
           reject(new PmgError('aborted', `stopped waiting for job ${id}`));
         };
-        const unsubscribe = events.subscribe(id, (event) => {
-          if (FINAL_EVENTS.includes(event.type)) {
-            stop();
-            resolvePromise(get(id)!);
-          }
-        });
+        const unsubscribe = events.subscribe(
+          id,
+          (event) => {
+            if (FINAL_EVENTS.includes(event.type)) {
+              stop();
+              resolvePromise(get(id)!);
+            }
+          },
+          { watching: false },
+        );
         waiters.add(onClose);
         if (waitOptions.signal?.aborted) onAbort();
         else waitOptions.signal?.addEventListener('abort', onAbort, { once: true });

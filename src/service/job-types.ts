@@ -88,9 +88,12 @@ export interface JobService {
   cancel(id: string): JobRecord | undefined;
   /** Stored events with id > afterId. */
   events(id: string, afterId?: number): JobEvent[];
-  /** Live events; returns the unsubscribe function. */
+  /**
+   * Live events; returns the unsubscribe function. While a job has a subscriber its steps' x0 previews are decoded and
+   * written (`preview-<k>`); with none they are skipped and its 'step' events carry `previews: []`.
+   */
   subscribe(id: string, listener: (event: JobEvent) => void): () => void;
-  /** Resolves when the job ends. */
+  /** Resolves when the job ends (waiting is not watching: it makes no previews). */
   wait(id: string, options?: { signal?: AbortSignal }): Promise<JobRecord>;
   /** Absolute path of `<job dir>/<name>.png`, only for names the record lists (and matching /^[a-z0-9-]+$/). */
   imageFile(id: string, name: string): string | undefined;

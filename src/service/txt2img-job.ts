@@ -66,6 +66,7 @@ export interface Txt2ImgRun {
   signal: AbortSignal;
   onStep: (event: StepEvent) => void;
   onPreview: PreviewCallback;
+  previewWanted: () => boolean;
   warn: (message: string) => void;
 }
 
@@ -97,6 +98,7 @@ export async function runTxt2ImgJob(
     ...(models.decoder ? { tinyDecoder: models.decoder.decoder } : {}),
     finalDecoder: models.decoder ? finalDecoder : 'vae',
     onPreview: run.onPreview,
+    previewWanted: run.previewWanted,
     onStep: run.onStep,
     signal: run.signal,
     warn: run.warn,
