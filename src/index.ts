@@ -270,7 +270,7 @@ export { formatRealScaleBench } from './bench/real-scale-report.js';
 export { presetEstimates, type PresetEstimate } from './bench/real-scale-presets.js';
 export { runDemo, userFolderName, networkNeededMessage, TINY_DEMO, type DemoOptions, type DemoOutcome, type DemoUserOutcome } from './web/demo-run.js';
 export { renderDemoPage, escapeHtml, type DemoPageInput, type DemoPageUser, type DemoPageCandidate } from './web/demo-page.js';
-export { presets, DEFAULT_PRESET, presetNames, isPresetName, type ModelPreset, type PresetName } from './personalize/presets.js';
+export { presets, DEFAULT_PRESET, presetNames, isPresetName, type ModelPreset, type PresetName } from './providers/presets.js';
 export {
   loadModelSet,
   resolveModelSpecs,
@@ -285,7 +285,7 @@ export {
   type ModelIds,
   type LoadModelSetOptions,
   type ResolvedModelSpecs,
-} from './personalize/model-set.js';
+} from './providers/model-set.js';
 export {
   personalize,
   checkPersonalizeRequest,

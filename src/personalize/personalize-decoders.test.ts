@@ -13,9 +13,9 @@ import type { VaeDecoder } from '../spec/diffusion-models.js';
 import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-set.js';
 import { textChunks } from '../testing/png-chunks.js';
 import type { KeywordResult } from './extract-keywords.js';
-import { resolveModelSpecs, type ModelSet } from './model-set.js';
+import { resolveModelSpecs, type ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from './personalize.js';
-import { presets } from './presets.js';
+import { presets } from '../providers/presets.js';
 
 let fixture: FixtureModelSet;
 let models: ModelSet;

@@ -11,7 +11,7 @@ import type { GenerationRecord } from '../pipeline/generation-record.js';
 import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-set.js';
 import { textChunks, walkPng } from '../testing/png-chunks.js';
 import type { KeywordResult } from './extract-keywords.js';
-import type { ModelSet } from './model-set.js';
+import type { ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from './personalize.js';
 
 let fixture: FixtureModelSet;

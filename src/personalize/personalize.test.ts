@@ -8,10 +8,10 @@ import { clipLogit, keywordText, toClipImage } from '../scoring/clip-scorer.js';
 import { selectBest, zScore } from '../scoring/selection.js';
 import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-set.js';
 import type { KeywordResult } from './extract-keywords.js';
-import { resolveModelSpecs, type ModelSet } from './model-set.js';
+import { resolveModelSpecs, type ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from './personalize.js';
 import { promptStyles } from './prompt-styles.js';
-import { presets } from './presets.js';
+import { presets } from '../providers/presets.js';
 
 let root: string;
 let models: ModelSet;

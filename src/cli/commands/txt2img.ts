@@ -8,7 +8,7 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { generationPngTexts, generationRecord, imageRecord } from '../../pipeline/generation-record.js';
 import { MAX_PROMPT_CHARS } from '../../pipeline/prompt-encoding.js';
 import { DEFAULTS, MAX_STEPS, checkInputs, textToImage } from '../../pipeline/text-to-image.js';
-import { pullingResolver, resolveDecoderChoice } from '../../personalize/model-set.js';
+import { pullingResolver, resolveDecoderChoice } from '../../providers/model-set.js';
 import { vaeTilesRecord } from '../../pipeline/vae-tiling-plan.js';
 import { loadStableDiffusion, type ModelResolver } from '../../providers/image/onnx-stable-diffusion.js';
 import { loadTinyDecoder } from '../../providers/image/tiny-decoder.js';

@@ -14,15 +14,17 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
-import { loadStableDiffusion, type ModelResolver } from '../providers/image/onnx-stable-diffusion.js';
-import { loadTinyDecoder, TINY_DECODER_INCLUDE } from '../providers/image/tiny-decoder.js';
-import { OnnxCausalLanguageModel, onnxCausalLmFiles } from '../providers/llm/onnx-causal-lm.js';
-import { createLanguageModel, parseLlmSpec } from '../providers/llm/registry.js';
+import { loadStableDiffusion, type ModelResolver } from './image/onnx-stable-diffusion.js';
+import { loadTinyDecoder, TINY_DECODER_INCLUDE } from './image/tiny-decoder.js';
+import { OnnxCausalLanguageModel, onnxCausalLmFiles } from './llm/onnx-causal-lm.js';
+import { createLanguageModel, parseLlmSpec } from './llm/registry.js';
 import type { ModelStore } from '../runtime/model-store.js';
 import { settingsOf, type Environment, type Settings } from '../settings/settings.js';
 import { loadClip, type ClipModel, type TransformersDtype } from '../runtime/transformers-models.js';
 import { decoderKinds, type DecoderKind, type StableDiffusionModel, type TinyDecoderModel } from '../spec/diffusion-models.js';
+import type { ImageGenerator } from '../spec/image-generator.js';
 import type { LanguageModel } from '../spec/language-model.js';
+import { OnnxImageGenerator } from './image/onnx-image-generator.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from './presets.js';
 
 export interface ModelSetSpec {
@@ -54,7 +56,24 @@ export interface ModelSet {
   finalDecoder?: DecoderKind;
   /** The preset the models came from (its steps/guidance/size are the run's defaults). */
   preset?: ModelPreset;
+  /**
+   * The image generator personalize runs (imageGeneratorOf): absent, the ONNX generator over `sd` and `decoder`; a
+   * model set whose images come from elsewhere (a remote server) sets its own.
+   */
+  generator?: ImageGenerator;
   close(): Promise<void>;
+}
+
+/** The image generator of a model set: its own, else the ONNX one over its Stable Diffusion model and tiny decoder. */
+export function imageGeneratorOf(models: Pick<ModelSet, 'generator' | 'sd' | 'decoder' | 'finalDecoder'>): ImageGenerator {
+  return (
+    models.generator ??
+    new OnnxImageGenerator({
+      sd: models.sd,
+      ...(models.decoder ? { tiny: models.decoder } : {}),
+      ...(models.finalDecoder ? { finalDecoder: models.finalDecoder } : {}),
+    })
+  );
 }
 
 /** The ids of the loaded models, as result.json records them (`decoder` only when a tiny decoder is loaded). */
