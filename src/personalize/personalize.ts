@@ -242,10 +242,10 @@ export async function personalize(models: ModelSet, request: PersonalizeRequest)
   );
   const chosen = finishedIdx[best.chosen]!;
   const decoderOf = (i: number): DecoderKind => (finished[i] ? finalKind : previewKind);
-  const decoderModel = (kind: DecoderKind): string => (kind === 'tiny' ? (models.ids.decoder ?? models.decoder!.id) : models.ids.sd);
+  const decoderModel = (kind: DecoderKind): string => (kind === 'tiny' ? (models.ids.decoder ?? models.decoder!.id) : generator.id);
   const record = (i: number) =>
     generationRecord({
-      model: models.ids.sd,
+      model: generator.id,
       prompt: plans[i]!.prompt,
       negativePrompt: plans[i]!.negative,
       steps: checked.steps,

@@ -14,8 +14,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
-import { loadStableDiffusion, type ModelResolver } from './image/onnx-stable-diffusion.js';
-import { loadTinyDecoder, TINY_DECODER_INCLUDE } from './image/tiny-decoder.js';
+import type { ModelResolver } from './image/onnx-stable-diffusion.js';
+import { TINY_DECODER_INCLUDE } from './image/tiny-decoder.js';
 import { OnnxCausalLanguageModel, onnxCausalLmFiles } from './llm/onnx-causal-lm.js';
 import { createLanguageModel, parseLlmSpec } from './llm/registry.js';
 import type { ModelStore } from '../runtime/model-store.js';
@@ -24,7 +24,8 @@ import { loadClip, type ClipModel, type TransformersDtype } from '../runtime/tra
 import { decoderKinds, type DecoderKind, type StableDiffusionModel, type TinyDecoderModel } from '../spec/diffusion-models.js';
 import type { ImageGenerator } from '../spec/image-generator.js';
 import type { LanguageModel } from '../spec/language-model.js';
-import { OnnxImageGenerator } from './image/onnx-image-generator.js';
+import { loadOnnxImageGenerator, OnnxImageGenerator } from './image/onnx-image-generator.js';
+import { providerFor } from './registry.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from './presets.js';
 
 export interface ModelSetSpec {
@@ -233,14 +234,17 @@ export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOpti
   const llm = await loadLlm(specs, device, options);
   try {
     const { clip, id: clipId } = await loadClipModel(specs.clip, device, store);
-    const sd = await loadStableDiffusion(specs.sd, {
+    // The image generator through the provider registry (onnx: the only scheme a model set loads today).
+    const image = providerFor('image', specs.sd);
+    const generator = await loadOnnxImageGenerator(image.target, {
       resolve: pullingResolver(store),
       device,
       threads: spec.threads,
       warn: options.warn,
       optimizedCacheDir: store.options.cacheDir,
+      ...(specs.decoder ? { tinyDecoder: specs.decoder } : {}),
     });
-    const decoder = specs.decoder ? await loadTinyDecoder(specs.decoder, { resolve: pullingResolver(store), device, threads: spec.threads }) : undefined;
+    const { sd, tiny: decoder } = generator;
     return {
       llm,
       clip,

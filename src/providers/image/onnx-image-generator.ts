@@ -13,6 +13,8 @@ import { decoderForMemory } from '../../pipeline/memory-plan.js';
 import { livePreviewHook, type StepPreview } from '../../pipeline/step-preview.js';
 import { decodeLatents, finalDecoderOf, prepareDenoise } from '../../pipeline/text-to-image.js';
 import { PmgError } from '../../errors/pmg-error.js';
+import { loadStableDiffusion, type LoadStableDiffusionOptions } from './onnx-stable-diffusion.js';
+import { loadTinyDecoder } from './tiny-decoder.js';
 import type { DecoderKind, StableDiffusionModel, TinyDecoderModel, VaeDecoder } from '../../spec/diffusion-models.js';
 import type {
   GenerationSettings,
@@ -34,13 +36,38 @@ export interface OnnxImageGeneratorOptions {
   close?: () => Promise<void>;
 }
 
+export interface LoadOnnxImageGeneratorOptions extends LoadStableDiffusionOptions {
+  /** A tiny autoencoder decoder to load with it (folder or hub id). */
+  tinyDecoder?: string;
+  finalDecoder?: DecoderKind;
+}
+
+/** The registry's `onnx:` image generator: a diffusers ONNX Stable Diffusion folder or hub id, and its tiny decoder when named. */
+export async function loadOnnxImageGenerator(spec: string, options: LoadOnnxImageGeneratorOptions = {}): Promise<OnnxImageGenerator> {
+  const sd = await loadStableDiffusion(spec, options);
+  const tiny = options.tinyDecoder
+    ? await loadTinyDecoder(options.tinyDecoder, {
+        ...(options.resolve ? { resolve: options.resolve } : {}),
+        ...(options.pool ? { pool: options.pool } : {}),
+        ...(options.device ? { device: options.device } : {}),
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      })
+    : undefined;
+  return new OnnxImageGenerator({ sd, ...(tiny ? { tiny } : {}), ...(options.finalDecoder ? { finalDecoder: options.finalDecoder } : {}) });
+}
+
 export class OnnxImageGenerator implements ImageGenerator {
   readonly id: string;
   readonly capabilities: ImageGeneratorCapabilities;
+  /** The models it runs (a model set keeps them as its `sd` and `decoder`). */
+  readonly sd: StableDiffusionModel;
+  readonly tiny: TinyDecoderModel | undefined;
   private closed: Promise<void> | undefined;
 
   constructor(private readonly options: OnnxImageGeneratorOptions) {
     this.id = options.sd.id;
+    this.sd = options.sd;
+    this.tiny = options.tiny;
     this.capabilities = {
       conditioning: ['repeat', 'embed'],
       softTokens: { width: options.sd.textEncoder.hiddenSize },
