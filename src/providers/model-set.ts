@@ -95,15 +95,8 @@ export interface LoadModelSetOptions {
   warn?: (message: string) => void;
 }
 
-/** The specs a ModelSetSpec stands for, without loading anything. */
-export interface ResolvedModelSpecs {
-  llm: string;
-  llmModel?: string;
-  llmDtype?: TransformersDtype;
-  clip: string;
-  sd: string;
-  /** The tiny decoder to load (undefined: none). */
-  decoder?: string;
+/** The specs a ModelSetSpec stands for, without loading anything (`decoder`: the tiny decoder to load; undefined: none). */
+export interface ResolvedModelSpecs extends Pick<ModelPreset, 'llm' | 'llmModel' | 'llmDtype' | 'clip' | 'sd' | 'decoder'> {
   finalDecoder: DecoderKind;
   preset?: ModelPreset;
 }
