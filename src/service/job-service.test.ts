@@ -239,6 +239,17 @@ test('an uploaded history image is captioned by the models folder captioner; wit
   assert.equal(noCaptioner.models().captioner, false);
 });
 
+test('close waits for a keywords call in flight (the cache and models stay open for it); after close keywords is refused', async () => {
+  const service = await fx.open();
+  const input = { scene: 'movie', history: [{ title: 'Zodiac' }, { title: 'Se7en' }], target: { title: 'Up' } };
+  const call = service.keywords(input);
+  await service.close();
+  const answer = (await call) as { preference: string[]; cached: boolean };
+  assert.ok(answer.preference.length > 0);
+  assert.equal(answer.cached, false);
+  await assert.rejects(service.keywords(input), /closed/);
+});
+
 test('a txt2img job writes image-<i>.png with its seeds and record', async () => {
   const service = await fx.open();
   const done = await service.wait(service.submit('txt2img', { prompt: 'a cat', steps: 2, width: 64, height: 64, seed: 5, count: 2 }).id);
