@@ -9,7 +9,7 @@ import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
 import { openJobService } from '../../service/job-service.js';
 import { checkBind } from '../../serve/api-key.js';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from '../../serve/app.js';
-import { listen } from '../../serve/server.js';
+import { checkPortFree, listen } from '../../serve/server.js';
 import { webAppExtraRoutes } from '../../serve/web-mount.js';
 import { commandSettings } from '../command-settings.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
@@ -161,6 +161,7 @@ export const serveCommand: Command = {
 
     // The dataset folder is checked before any model loads: a wrong --data fails at once.
     const extraRoutes = webAppExtraRoutes(dataText ? { data: resolve(io.cwd, dataText) } : {});
+    await checkPortFree(host, port);
     const service = await openJobService({
       dataDir,
       models,
