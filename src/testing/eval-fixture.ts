@@ -56,3 +56,12 @@ export function evalArgv(data: string, options: { posters?: string; models?: str
   const argv = ['eval', '--dataset', 'movielens', '--data', data, '--posters', options.posters ?? 'posters', '--models', models, '--metrics-models', models];
   return [...argv, '--steps', '2', '--size', '32', '--limit', String(options.limit ?? 2), '--no-cache'];
 }
+
+/** `method@alpha` of every row of a results.csv text (its columns 3 and 4; `target-only@` where α does not apply). */
+export function methodAlphaRows(csv: string): string[] {
+  return csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(',').slice(2, 4).join('@'));
+}

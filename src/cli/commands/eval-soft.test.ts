@@ -9,7 +9,7 @@ import { RunStore } from '../../experiments/run-store.js';
 import { initSoftModule } from '../../soft/soft-init.js';
 import { writeSoftModule } from '../../soft/soft-module.js';
 import { tinyLlmBodyIdentity } from '../../fixtures/tiny-soft.js';
-import { evalArgv, writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
+import { evalArgv, methodAlphaRows, writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
 import { runCliOffline } from '../../testing/run-cli.js';
 
 const excerpt = assetPath('test-data', 'movielens-excerpt');
@@ -36,14 +36,7 @@ test('--methods target-only,keywords,soft,pmg --soft: one report with all four r
     assert.match(report, new RegExp(`^\\| ${label.replace('+', '\\+')} \\| 2 \\|`, 'm'), label);
   assert.match(report, /soft module: .*fx\/soft \(fingerprint [0-9a-f]{12}…, P 4, N 4, w_s 1; LLM body .*fx\/llm-body\)/);
   const csv = readFileSync(join(tmp, 'runs/ablation/results.csv'), 'utf8');
-  assert.deepEqual(
-    csv
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((l) => l.split(',').slice(2, 4).join('@')),
-    ['target-only@', 'keywords@', 'soft@', 'pmg@0.67', 'target-only@', 'keywords@', 'soft@', 'pmg@0.67'],
-  );
+  assert.deepEqual(methodAlphaRows(csv), ['target-only@', 'keywords@', 'soft@', 'pmg@0.67', 'target-only@', 'keywords@', 'soft@', 'pmg@0.67']);
   assert.match(first.stdout, /^soft tokens: 2 computed with the LLM body, 2 taken from the cache$/m, 'one LLM pass per sample, shared by soft and pmg');
   const store = RunStore.openExisting(join(tmp, 'runs/ablation'));
   try {

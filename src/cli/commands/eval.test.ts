@@ -7,7 +7,7 @@ import { assetPath } from '../../core/package-root.js';
 import { writeTinyAutoencoder } from '../../fixtures/tiny-taesd.js';
 import { deadPid } from '../../testing/dead-pid.js';
 import { textChunks } from '../../testing/png-chunks.js';
-import { evalArgv, writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
+import { evalArgv, methodAlphaRows, writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
 import { runCliOffline } from '../../testing/run-cli.js';
 
 const excerpt = assetPath('test-data', 'movielens-excerpt');
@@ -34,14 +34,7 @@ describe('pmg eval', () => {
     assert.match(first.out, /^report: .*runs\/ok\/report\.html$/m);
     assert.match(first.err, /eval: /, 'progress on stderr');
     const csv = readFileSync(join(tmp, 'runs/ok/results.csv'), 'utf8');
-    assert.deepEqual(
-      csv
-        .trim()
-        .split('\n')
-        .slice(1)
-        .map((l) => l.split(',').slice(2, 4).join('@')),
-      ['target-only@', 'pmg@0.5', 'pmg@0.8', 'target-only@', 'pmg@0.5', 'pmg@0.8'],
-    );
+    assert.deepEqual(methodAlphaRows(csv), ['target-only@', 'pmg@0.5', 'pmg@0.8', 'target-only@', 'pmg@0.5', 'pmg@0.8']);
     const again = await run(...base, '--methods', 'target-only,pmg', '--alpha', '0.5,0.8', '--out', 'runs/ok');
     assert.equal(again.code, 0, again.err);
     assert.match(again.out, /\(2 from an earlier start, 0 generation call\(s\) now\)/);
