@@ -127,27 +127,11 @@ export const serveCommand: Command = {
     const settings = commandSettings(context, { config: true });
     const apiKey = settings.apiKey;
     checkBind(host, apiKey);
-    const port = intOption(context, 'port', {
-      min: 0,
-      max: 65535,
-      fallback: 8080,
-    });
-    const queueSize = intOption(context, 'queue-size', {
-      min: 1,
-      fallback: 16,
-    });
-    const concurrency = intOption(context, 'concurrency', {
-      min: 1,
-      fallback: 1,
-    });
-    const jobTimeout = intOption(context, 'job-timeout', {
-      min: 1,
-      fallback: 900,
-    });
-    const maxBody = intOption(context, 'max-body', {
-      min: 1024,
-      fallback: DEFAULT_MAX_BODY_BYTES,
-    });
+    const port = intOption(context, 'port', { min: 0, max: 65535, fallback: 8080 });
+    const queueSize = intOption(context, 'queue-size', { min: 1, fallback: 16 });
+    const concurrency = intOption(context, 'concurrency', { min: 1, fallback: 1 });
+    const jobTimeout = intOption(context, 'job-timeout', { min: 1, fallback: 900 });
+    const maxBody = intOption(context, 'max-body', { min: 1024, fallback: DEFAULT_MAX_BODY_BYTES });
     const softValues = context.values.soft;
     const softModules = softModuleOption(Array.isArray(softValues) ? (softValues as string[]) : [], io.cwd);
     const dataText = stringOption(context, 'data');
