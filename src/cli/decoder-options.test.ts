@@ -11,43 +11,20 @@ import { join } from 'node:path';
 import { writeFixtures } from '../fixtures/write-fixtures.js';
 import type { GenerationRecord } from '../pipeline/generation-record.js';
 import { textChunks } from '../testing/png-chunks.js';
-import { runCli } from '../testing/run-cli.js';
+import { generateArgv, writeMovieInputs } from '../testing/movie-inputs.js';
+import { runCliOffline } from '../testing/run-cli.js';
 
 let root: string;
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'pmg-decoder-cli-'));
   await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd', 'taesd'] });
-  writeFileSync(
-    join(root, 'h.json'),
-    JSON.stringify([
-      { title: 'Heat', genres: ['Action', 'Crime'] },
-      { title: 'Toy Story (1995)', genres: ['Animation'] },
-    ]),
-  );
-  writeFileSync(join(root, 't.json'), JSON.stringify({ title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' }));
+  writeMovieInputs(root);
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const pmg = (args: string[]) => runCli(args, { cwd: root, env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' } });
-const generate = [
-  'generate',
-  '--models',
-  'fx',
-  '--scene',
-  'movie',
-  '--history',
-  'h.json',
-  '--target',
-  't.json',
-  '--steps',
-  '4',
-  '--width',
-  '64',
-  '--height',
-  '64',
-  '--no-cache',
-];
+const pmg = (args: string[]) => runCliOffline(args, root);
+const generate = generateArgv(4);
 
 interface Result {
   candidates: { decoder: string; finished: boolean; image: string }[];
@@ -110,27 +87,11 @@ test('--previews DIR: each step replaces DIR/preview-<i>.png with the x0 preview
   assert.equal(JSON.parse(textChunks(readFileSync(join(root, 'live2', 'preview-0.png')))['pmg-preview']!.text).stepsDone, 2);
 });
 
+/** `pmg txt2img` of 'a cat' on the fixture SD, 3 steps, 64×64, with the flags under test. */
+const txt2img = (...flags: string[]) => pmg(['txt2img', '--model', 'fx/sd', '--prompt', 'a cat', '--steps', '3', '--width', '64', '--height', '64', ...flags]);
+
 test('txt2img --decoder: the image by the tiny decoder, recorded in --json, the PNG and A1111 "VAE"', async () => {
-  const r = await pmg([
-    'txt2img',
-    '--model',
-    'fx/sd',
-    '--decoder',
-    'fx/taesd',
-    '--prompt',
-    'a cat',
-    '--steps',
-    '3',
-    '--width',
-    '64',
-    '--height',
-    '64',
-    '--out',
-    'cat.png',
-    '--previews',
-    'cat-live',
-    '--json',
-  ]);
+  const r = await txt2img('--decoder', 'fx/taesd', '--out', 'cat.png', '--previews', 'cat-live', '--json');
   assert.equal(r.code, 0, r.stderr);
   const record = JSON.parse(r.stdout) as GenerationRecord;
   assert.deepEqual(record.decoder, { kind: 'tiny', model: join(root, 'fx', 'taesd') });
@@ -140,22 +101,7 @@ test('txt2img --decoder: the image by the tiny decoder, recorded in --json, the 
     new RegExp(`, VAE: ${join(root, 'fx', 'taesd').replace(/[\\/.]/g, '\\$&')}$`),
   );
   assert.ok(existsSync(join(root, 'cat-live', 'preview-0.png')));
-  const vae = await pmg([
-    'txt2img',
-    '--model',
-    'fx/sd',
-    '--prompt',
-    'a cat',
-    '--steps',
-    '3',
-    '--width',
-    '64',
-    '--height',
-    '64',
-    '--out',
-    'cat-vae.png',
-    '--json',
-  ]);
+  const vae = await txt2img('--out', 'cat-vae.png', '--json');
   assert.equal((JSON.parse(vae.stdout) as GenerationRecord).decoder?.kind, 'vae');
 });
 

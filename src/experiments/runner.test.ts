@@ -15,7 +15,7 @@ import { personalize, type PersonalizeRequest } from '../personalize/personalize
 import { ModelStore } from '../runtime/model-store.js';
 import type { Sample } from '../spec/behaviour.js';
 import { deadPid } from '../testing/dead-pid.js';
-import { writeEvalModels, writePosters } from '../testing/eval-fixture.js';
+import { evalArgv, writeEvalModels, writePosters } from '../testing/eval-fixture.js';
 import { EvalScorer } from './eval-metrics.js';
 import { writeHumanSheets, parsePairs } from './human-sheet.js';
 import { writeReport } from './report.js';
@@ -164,28 +164,7 @@ describe('eval runner', () => {
   it('survives a real SIGKILL of the pmg eval process', async () => {
     const out = join(work, 'sigkill');
     const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-    const args = [
-      'eval',
-      '--dataset',
-      'movielens',
-      '--data',
-      excerpt,
-      '--posters',
-      join(work, 'posters'),
-      '--models',
-      join(work, 'models'),
-      '--metrics-models',
-      join(work, 'models'),
-      '--steps',
-      '2',
-      '--size',
-      '32',
-      '--limit',
-      '4',
-      '--no-cache',
-      '--out',
-      out,
-    ];
+    const args = [...evalArgv(excerpt, { posters: join(work, 'posters'), models: join(work, 'models'), limit: 4 }), '--out', out];
     const child = spawn(
       process.execPath,
       ['-e', `import(${JSON.stringify(main)}).then(m=>m.main(process.argv.slice(1))).then(c=>process.exit(c))`, '--', ...args],

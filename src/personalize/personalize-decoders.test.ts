@@ -11,8 +11,9 @@ import type { GenerationRecord } from '../pipeline/generation-record.js';
 import type { StepPreview } from '../pipeline/step-preview.js';
 import type { VaeDecoder } from '../spec/diffusion-models.js';
 import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-set.js';
+import { givenKeywordResult } from '../testing/given-keyword-result.js';
+import { movieRequest } from '../testing/movie-inputs.js';
 import { textChunks } from '../testing/png-chunks.js';
-import type { KeywordResult } from './extract-keywords.js';
 import { resolveModelSpecs, type ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from './personalize.js';
 import { presets } from '../providers/presets.js';
@@ -26,24 +27,10 @@ before(async () => {
 });
 after(() => fixture?.close());
 
-const keywords: KeywordResult = {
-  scene: 'movie',
-  preference: ['vintage', 'noir'],
-  target: ['dark', 'space'],
-  prompts: {},
-  raw: {},
-  model: 'given',
-  cached: false,
-};
+const keywords = givenKeywordResult(['vintage', 'noir'], ['dark', 'space']);
 const base: PersonalizeRequest = {
-  scene: 'movie',
-  history: { items: [{ title: 'Heat' }] },
-  target: { item: { title: 'Alien' } },
+  ...movieRequest(4, [{ title: 'Heat' }], { title: 'Alien' }),
   keywords,
-  steps: 4,
-  width: 64,
-  height: 64,
-  seed: 3,
   weights: [1, 2],
 };
 const recordOf = (png: Buffer) => JSON.parse(textChunks(png)['pmg']!.text) as GenerationRecord;

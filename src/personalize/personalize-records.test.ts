@@ -9,8 +9,9 @@ import { PNG } from 'pngjs';
 import { SeededRandom } from '../core/random.js';
 import type { GenerationRecord } from '../pipeline/generation-record.js';
 import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-set.js';
+import { givenKeywordResult } from '../testing/given-keyword-result.js';
+import { movieRequest } from '../testing/movie-inputs.js';
 import { textChunks, walkPng } from '../testing/png-chunks.js';
-import type { KeywordResult } from './extract-keywords.js';
 import type { ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from './personalize.js';
 
@@ -23,24 +24,10 @@ before(async () => {
 });
 after(() => fixture?.close());
 
-const keywords: KeywordResult = {
-  scene: 'movie',
-  preference: ['vintage', 'noir'],
-  target: ['dark', 'space'],
-  prompts: {},
-  raw: {},
-  model: 'given',
-  cached: false,
-};
+const keywords = givenKeywordResult(['vintage', 'noir'], ['dark', 'space']);
 const base: PersonalizeRequest = {
-  scene: 'movie',
-  history: { items: [{ title: 'Heat' }] },
-  target: { item: { title: 'Alien' } },
+  ...movieRequest(4, [{ title: 'Heat' }], { title: 'Alien' }),
   keywords,
-  steps: 4,
-  width: 64,
-  height: 64,
-  seed: 3,
 };
 
 const pixels = (png: Buffer) => PNG.sync.read(png).data;

@@ -10,7 +10,8 @@ import { readSoftModule, softModuleInMemory, type SoftModule } from '../soft/sof
 import { countingBody, fixtureLlmBody, otherLlmBody } from '../testing/fixture-llm-body.js';
 import type { LlmBody } from '../spec/llm-body.js';
 import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-set.js';
-import type { KeywordResult } from './extract-keywords.js';
+import { givenKeywordResult } from '../testing/given-keyword-result.js';
+import { movieRequest } from '../testing/movie-inputs.js';
 import { candidateConditioning, personalize, planForMethod, checkPersonalizeRequest, type PersonalizeRequest } from './personalize.js';
 
 let fixture: FixtureModelSet;
@@ -27,30 +28,8 @@ before(async () => {
 });
 after(() => fixture?.close());
 
-const keywords: KeywordResult = {
-  scene: 'movie',
-  preference: ['vintage', 'noir', 'neon'],
-  target: ['dark', 'space', 'creature'],
-  prompts: {},
-  raw: {},
-  model: 'given',
-  cached: false,
-};
-const base: PersonalizeRequest = {
-  scene: 'movie',
-  history: {
-    items: [
-      { title: 'Heat', genres: ['Action', 'Crime'] },
-      { title: 'Toy Story (1995)', genres: ['Animation'] },
-    ],
-  },
-  target: { item: { title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' } },
-  keywords,
-  steps: 3,
-  width: 64,
-  height: 64,
-  seed: 3,
-};
+const keywords = givenKeywordResult(['vintage', 'noir', 'neon'], ['dark', 'space', 'creature']);
+const base: PersonalizeRequest = { ...movieRequest(3), keywords };
 
 test('method soft: one candidate, the target part plus N soft tokens (context 77 + 4), recorded in the result', async () => {
   const body = countingBody(realBody);

@@ -7,6 +7,8 @@ import { chunkCount } from '../pipeline/prompt-encoding.js';
 import { clipLogit, keywordText, toClipImage } from '../scoring/clip-scorer.js';
 import { selectBest, zScore } from '../scoring/selection.js';
 import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-set.js';
+import { givenKeywordResult } from '../testing/given-keyword-result.js';
+import { movieRequest } from '../testing/movie-inputs.js';
 import type { KeywordResult } from './extract-keywords.js';
 import { resolveModelSpecs, type ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from './personalize.js';
@@ -23,30 +25,9 @@ before(async () => {
 });
 after(() => fixture?.close());
 
-const base: PersonalizeRequest = {
-  scene: 'movie',
-  history: {
-    items: [
-      { title: 'Heat', genres: ['Action', 'Crime'] },
-      { title: 'Toy Story (1995)', genres: ['Animation'] },
-    ],
-  },
-  target: { item: { title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' } },
-  steps: 4,
-  width: 64,
-  height: 64,
-  seed: 3,
-};
+const base: PersonalizeRequest = movieRequest(4);
 
-const givenKeywords: KeywordResult = {
-  scene: 'movie',
-  preference: ['vintage', 'noir', 'neon'],
-  target: ['dark', 'space', 'creature'],
-  prompts: {},
-  raw: {},
-  model: 'given',
-  cached: false,
-};
+const givenKeywords = givenKeywordResult(['vintage', 'noir', 'neon'], ['dark', 'space', 'creature']);
 
 test('model set from a fixtures folder: onnx:DIR/llm, DIR/clip, DIR/sd, no preset', () => {
   assert.equal(models.ids.llm, `onnx:${join(root, 'fx', 'llm')}`);

@@ -10,101 +10,17 @@ import { missingEntries, removeEmptyParents, safeReaddir, sizeOf, walk } from '.
 import { homedir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { packageVersion } from '../core/package-root.js';
-import { silentProgress, type ProgressSink } from '../core/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { checkRepoPath, idFromRepoFolder, matchesAny, parseModelSpec, revisionCacheDir, revisionFromFolder, type ModelSpec } from './cache-layout.js';
 import { VerificationFailure, downloadFile } from './download.js';
 import { DEFAULT_HUB_WAIT_MS, HttpFailure, HubHttpClient, attemptsOf, ensureOk, readBody, withRetries } from './hub-http.js';
 import { readRevisionMetadata, writeRevisionMetadata, type RepoEntry, type RevisionMetadata } from './revision-metadata.js';
-import { DEFAULT_HUB_ENDPOINT, settingsFromEnvironment, type Environment, type Settings } from '../settings/settings.js';
+import { withoutUndefined, type ModelStoreOptions } from './model-store-options.js';
+import type { CachedModel, PullResult, ResolveRequest, ResolvedModel } from './model-store-results.js';
 
-export const defaultEndpoint = DEFAULT_HUB_ENDPOINT;
-
-export interface ModelStoreOptions {
-  cacheDir: string;
-  /** Hub or mirror base URL (default https://huggingface.co). */
-  endpoint: string;
-  token?: string;
-  /** Never use the network; missing files are an `offline` error. */
-  offline: boolean;
-  progress?: ProgressSink;
-  /** Idle timeout while a body streams, in ms (default 30000). */
-  timeoutMs?: number;
-  /** Timeout to connect, in ms (default 15000; PMG_HUB_TIMEOUT in seconds). */
-  connectTimeoutMs?: number;
-  /** Timeout from connecting to the answer's first byte, in ms (default 15000; PMG_HUB_TIMEOUT in seconds). */
-  responseTimeoutMs?: number;
-  /** Extra attempts after a connection error, timeout, 429 or 5xx (default 3). */
-  retries?: number;
-  /** Extra attempts after a connect or first-byte timeout (default 1: a hub that never answers fails in about 2 × 15 s). */
-  timeoutRetries?: number;
-  /** First backoff delay in ms, doubled each retry (default 1000). */
-  retryDelayMs?: number;
-  /** Folder that relative local paths are read from (default: the process's cwd). */
-  cwd?: string;
-  /** The folder `~` in a model path stands for (default: the user's home folder). */
-  homeDir?: string;
-}
-
-export interface ResolvedModel {
-  /** Local folder holding the model's files. */
-  dir: string;
-  /** The hub repo id, or the spec as given for a local folder. */
-  id: string;
-  /** The revision asked for (default 'main'); undefined for a local folder. */
-  revision: string | undefined;
-  local: boolean;
-  /** The commit the hub reported for the revision, when known. */
-  commit?: string;
-}
-
-export interface ResolveRequest {
-  /** Files (relative paths) the model must have. */
-  files?: string[];
-  /** Files fetched when the repo has them (a 404 is remembered and skipped). */
-  optionalFiles?: string[];
-}
-
-export interface PullResult extends ResolvedModel {
-  /** Bytes received over the network by this call (0 when everything was cached). */
-  downloadedBytes: number;
-  /** The repo files that matched (all of them without `include`), now in `dir`. */
-  files: string[];
-  /** Size of those files on disk. */
-  totalBytes: number;
-}
-
-export interface CachedModel {
-  id: string;
-  revision: string;
-  dir: string;
-  /** Complete files (downloads in progress are not counted). */
-  files: number;
-  bytes: number;
-  commit?: string;
-  /** Bytes in `.incomplete` files waiting to be resumed. */
-  incompleteBytes: number;
-}
-
-/** The store's options from the settings (cache folder, hub endpoint, token, offline, timeouts, home folder). */
-export function modelStoreOptions(settings: Settings, overrides: Partial<ModelStoreOptions> = {}): ModelStoreOptions {
-  const waitMs = settings.hub.timeoutMs;
-  const waits = waitMs === undefined ? {} : { connectTimeoutMs: waitMs, responseTimeoutMs: waitMs };
-  return {
-    cacheDir: settings.cacheDir,
-    endpoint: settings.hub.endpoint,
-    token: settings.hub.token,
-    offline: settings.hub.offline,
-    homeDir: settings.homeDir,
-    ...waits,
-    ...withoutUndefined(overrides),
-  };
-}
-
-/** modelStoreOptions of the settings of `env` (PMG_CACHE_DIR, XDG_CACHE_HOME, HF_ENDPOINT, HF_TOKEN, PMG_OFFLINE, ...). */
-export function modelStoreOptionsFromEnv(env: Environment, overrides: Partial<ModelStoreOptions> = {}): ModelStoreOptions {
-  return modelStoreOptions(settingsFromEnvironment(env), overrides);
-}
+export { defaultEndpoint, modelStoreOptions, modelStoreOptionsFromEnv, type ModelStoreOptions } from './model-store-options.js';
+export type { CachedModel, PullResult, ResolveRequest, ResolvedModel } from './model-store-results.js';
 
 export class ModelStore {
   readonly options: Required<Omit<ModelStoreOptions, 'token'>> & { token?: string };
@@ -447,10 +363,6 @@ async function checkLocal(dir: string, spec: string, files: string[]): Promise<R
     }
   }
   return { dir, id: spec, revision: undefined, local: true };
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 function safeVersion(): string {

@@ -5,24 +5,18 @@
 import { z } from 'zod';
 import { packageVersion } from '../core/package-root.js';
 import { a1111Txt2ImgSchema, generationJobSchema, keywordsInputSchema } from './job-schema.js';
-
-const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) });
-const jobRecordSchema = z.looseObject({
-  id: z.string().regex(/^j_[a-z2-7]{20}$/),
-  kind: z.enum(['generation', 'txt2img']),
-  state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
-  job: z.record(z.string(), z.unknown()),
-  createdAt: z.string(),
-  startedAt: z.string().optional(),
-  finishedAt: z.string().optional(),
-  attempts: z.number().int(),
-  progress: z.object({ stage: z.string(), step: z.number().optional(), total: z.number().optional() }),
-  queuePosition: z.number().int().optional(),
-  error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }).optional(),
-  result: z.unknown().optional(),
-  images: z.array(z.string()),
-});
-const submittedSchema = z.object({ id: z.string(), state: z.string(), links: z.object({ self: z.string(), events: z.string(), result: z.string() }) });
+import {
+  a1111ResponseSchema,
+  errorBodySchema,
+  generationResultSchema,
+  jobListSchema,
+  jobRecordSchema,
+  keywordsSchema,
+  modelsSchema,
+  readySchema,
+  submittedSchema,
+  uploadedSchema,
+} from './response-schemas.js';
 
 type Schema = Record<string, unknown>;
 const json = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Schema;
@@ -46,13 +40,18 @@ export function openApiDocument(extraPaths: Schema = {}): Schema {
   const bearer = [{ bearer: [] }];
   const paths: Schema = {
     '/healthz': { get: { summary: 'liveness: always 200', responses: { 200: { description: 'alive', ...content({ type: 'object' }) } } } },
-    '/readyz': { get: { summary: 'readiness: models loaded and the queue open', responses: { 200: { description: 'ready' }, ...errors(503) } } },
+    '/readyz': {
+      get: {
+        summary: 'readiness: models loaded and the queue open',
+        responses: { 200: { description: 'ready', ...content(json(readySchema)) }, ...errors(503) },
+      },
+    },
     '/openapi.json': { get: { summary: 'this document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/v1/models': {
       get: {
         summary: 'the models, soft modules, methods and scenes of this server',
         security: bearer,
-        responses: { 200: { description: 'models' }, ...errors(401) },
+        responses: { 200: { description: 'models', ...content(json(modelsSchema)) }, ...errors(401) },
       },
     },
     '/v1/generations': {
@@ -70,7 +69,7 @@ export function openApiDocument(extraPaths: Schema = {}): Schema {
           { name: 'before', in: 'query', schema: { type: 'string' }, description: 'a job id: list the jobs older than it' },
         ],
         responses: {
-          200: { description: 'jobs', ...content({ type: 'object', properties: { jobs: { type: 'array', items: ref('JobRecord') } } }) },
+          200: { description: 'jobs', ...content(json(jobListSchema)) },
           ...errors(400, 401),
         },
       },
@@ -116,7 +115,7 @@ export function openApiDocument(extraPaths: Schema = {}): Schema {
         summary: 'the result record of a finished job (attachment)',
         security: bearer,
         parameters: [idParam],
-        responses: { 200: { description: 'result.json' }, ...errors(401, 404) },
+        responses: { 200: { description: 'result.json', ...content(ref('GenerationResult')) }, ...errors(401, 404) },
       },
     },
     '/v1/keywords': {
@@ -124,7 +123,10 @@ export function openApiDocument(extraPaths: Schema = {}): Schema {
         summary: 'preference and target keywords for a user (the LLM once, cached)',
         security: bearer,
         requestBody: { required: true, ...content(json(keywordsInputSchema)) },
-        responses: { 200: { description: 'keywords: preference, target, prompts, raw, model, cached' }, ...errors(400, 401, 413) },
+        responses: {
+          200: { description: 'keywords: preference, target, prompts, raw, model, cached', ...content(json(keywordsSchema)) },
+          ...errors(400, 401, 413),
+        },
       },
     },
     '/v1/uploads': {
@@ -135,7 +137,7 @@ export function openApiDocument(extraPaths: Schema = {}): Schema {
           required: true,
           content: Object.fromEntries(['image/png', 'image/jpeg', 'image/webp'].map((t) => [t, { schema: { type: 'string', format: 'binary' } }])),
         },
-        responses: { 201: { description: 'stored', ...content({ type: 'object', properties: { path: { type: 'string' } } }) }, ...errors(400, 401, 413) },
+        responses: { 201: { description: 'stored', ...content(json(uploadedSchema)) }, ...errors(400, 401, 413) },
       },
     },
     '/sdapi/v1/txt2img': {
@@ -146,10 +148,7 @@ export function openApiDocument(extraPaths: Schema = {}): Schema {
         responses: {
           200: {
             description: 'images (base64 PNG), parameters, info (JSON text)',
-            ...content({
-              type: 'object',
-              properties: { images: { type: 'array', items: { type: 'string' } }, parameters: { type: 'object' }, info: { type: 'string' } },
-            }),
+            ...content(json(a1111ResponseSchema)),
           },
           ...errors(400, 401, 413, 429, 500),
         },
@@ -161,7 +160,12 @@ export function openApiDocument(extraPaths: Schema = {}): Schema {
     info: { title: 'pmg serve', version: packageVersion(), description: 'Personalized multimodal generation as a service (docs/serve.md)' },
     paths: { ...paths, ...extraPaths },
     components: {
-      schemas: { GenerationJob: json(generationJobSchema), JobRecord: json(jobRecordSchema), Error: json(errorSchema) },
+      schemas: {
+        GenerationJob: json(generationJobSchema),
+        JobRecord: json(jobRecordSchema),
+        GenerationResult: json(generationResultSchema),
+        Error: json(errorBodySchema),
+      },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'PMG_API_KEY, needed when the server has one' } },
     },
   };

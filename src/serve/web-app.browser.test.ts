@@ -87,8 +87,11 @@ async function newPage(): Promise<{ page: Page; problems: string[] }> {
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => {
-    // Aborted by the page, not failed: an <img> whose src changes before it loaded, an event stream closed after 'done'.
-    const aborted = request.failure()?.errorText === 'net::ERR_ABORTED' && /\/(images\/preview-\d+\.png|events)(\?|$)/.test(request.url());
+    // Aborted by the page, not failed: an <img> whose src changes before it loaded (a preview, or with an API key the
+    // blob: URL of one), an event stream closed after 'done'.
+    const aborted =
+      request.failure()?.errorText === 'net::ERR_ABORTED' &&
+      (/\/(images\/preview-\d+\.png|events)(\?|$)/.test(request.url()) || request.url().startsWith('blob:'));
     if (!aborted) problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`);
   });
   page.on('console', (message) => {
@@ -172,6 +175,8 @@ test('pick a user and a target, generate, watch previews and scores, move α, do
   firstJob = id;
   await page.waitForSelector('#alpha-panel:not([hidden])', { timeout: 120_000 });
   assert.equal(await page.textContent('#job-state'), 'done');
+  // The recent jobs list follows the job's end (it listed it as running when it was submitted).
+  await page.locator('#recent-list li', { hasText: `${id} done` }).waitFor({ timeout: 10_000 });
 
   const done = await record(id);
   assert.equal(done.state, 'done');

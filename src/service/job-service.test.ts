@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readImageRgb } from '../core/image-io.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { ModelRegistry, type Closable } from '../runtime/model-registry.js';
 import { jobServiceFixture, smallMovieJob, type JobServiceFixture } from '../testing/job-service-fixture.js';
@@ -239,15 +240,42 @@ test('an uploaded history image is captioned by the models folder captioner; wit
   assert.equal(noCaptioner.models().captioner, false);
 });
 
+test('close waits for a keywords call in flight (the cache and models stay open for it); after close keywords is refused', async () => {
+  const service = await fx.open();
+  const input = { scene: 'movie', history: [{ title: 'Zodiac' }, { title: 'Se7en' }], target: { title: 'Up' } };
+  const call = service.keywords(input);
+  await service.close();
+  const answer = (await call) as { preference: string[]; cached: boolean };
+  assert.ok(answer.preference.length > 0);
+  assert.equal(answer.cached, false);
+  await assert.rejects(service.keywords(input), /closed/);
+});
+
 test('a txt2img job writes image-<i>.png with its seeds and record', async () => {
   const service = await fx.open();
   const done = await service.wait(service.submit('txt2img', { prompt: 'a cat', steps: 2, width: 64, height: 64, seed: 5, count: 2 }).id);
   assert.equal(done.state, 'done', JSON.stringify(done.error));
-  const result = done.result as { images: string[]; seeds: number[]; settings: { prompt: string; steps: number } };
+  const result = done.result as { images: string[]; seeds: number[]; settings: { prompt: string; steps: number } & Record<string, unknown> };
   assert.deepEqual(result.images, ['image-0', 'image-1']);
   assert.deepEqual(result.seeds, [5, 6]);
   assert.equal(result.settings.prompt, 'a cat');
   assert.ok(readFileSync(service.imageFile(done.id, 'image-1')!).subarray(1, 4).equals(Buffer.from('PNG')));
   assert.equal(service.resultFile(done.id), undefined, 'txt2img has no result.json');
   assert.equal(service.events(done.id).at(-1)!.type, 'done');
+
+  // pmg txt2img on the same settings: the same pixels and the same record (but for times, files and memory plan).
+  const argv = ['txt2img', '--model', join(fx.models, 'sd'), '--prompt', 'a cat', '--steps', '2', '--width', '64', '--height', '64', '--seed', '5'];
+  const cli = await runCli([...argv, '--batch', '2', '--out', join(fx.root, 'cat.png'), '--json'], { cwd: fx.root, env: fx.env });
+  assert.equal(cli.code, 0, cli.stderr);
+  const comparable = (record: Record<string, unknown>): Record<string, unknown> => {
+    const { timings, memory, images, ...rest } = record;
+    (void timings, void memory);
+    return { ...rest, seeds: (images as { seed: number }[]).map((i) => i.seed) };
+  };
+  assert.deepEqual(comparable(result.settings as unknown as Record<string, unknown>), comparable(JSON.parse(cli.stdout) as Record<string, unknown>));
+  for (const i of [0, 1]) {
+    const ours = await readImageRgb(service.imageFile(done.id, `image-${i}`)!);
+    const theirs = await readImageRgb(join(fx.root, `cat-${i}.png`));
+    assert.deepEqual(ours.data, theirs.data, `image ${i}: the same pixels as pmg txt2img`);
+  }
 });

@@ -104,6 +104,25 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
   const rules: InputRules = { softNames: [...softModules.keys()], files, captioner: captionerDir !== undefined };
   const needsCaptioner = (job: GenerationJob): boolean => job.history.items.some((item) => item.image !== undefined);
 
+  /** One keyword request on the shared models (and the captioner when an item has only an image). */
+  const keywordCall = async (checked: ReturnType<typeof checkKeywordInput>): Promise<unknown> => {
+    const models = await acquireModels();
+    const captioner = checked.history.items.some((i) => i.image !== undefined) && captionerDir ? await acquireCaptioner() : undefined;
+    try {
+      return await extractKeywords({
+        ...checked,
+        llm: models.value.llm,
+        prompts: loadPrompts(),
+        cache: keywordCache,
+        ...(captioner ? { captioner: captioner.value.caption } : {}),
+      });
+    } finally {
+      captioner?.release();
+      models.release();
+    }
+  };
+  const inFlight = new Set<Promise<unknown>>();
+
   const execute = async (stored: StoredJob, control: JobControl): Promise<JobOutcome> => {
     const leases: Lease<Closable>[] = [];
     const hold = async <T extends Closable>(lease: Promise<Lease<T>>): Promise<T> => {
@@ -271,20 +290,14 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
       return job?.state === 'done' && job.kind === 'generation' ? files.resultFile(id) : undefined;
     },
     async keywords(input) {
+      if (closed) throw new PmgError('invalid-argument', 'the job service is closed');
       const checked = checkKeywordInput(input, rules);
-      const models = await acquireModels();
-      const captioner = checked.history.items.some((i) => i.image !== undefined) && captionerDir ? await acquireCaptioner() : undefined;
+      const call = keywordCall(checked);
+      inFlight.add(call);
       try {
-        return await extractKeywords({
-          ...checked,
-          llm: models.value.llm,
-          prompts: loadPrompts(),
-          cache: keywordCache,
-          ...(captioner ? { captioner: captioner.value.caption } : {}),
-        });
+        return await call;
       } finally {
-        captioner?.release();
-        models.release();
+        inFlight.delete(call);
       }
     },
     models(): ServiceModels {
@@ -305,6 +318,7 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
       if (closed) return;
       closed = true;
       await runner.close();
+      await Promise.allSettled([...inFlight]);
       for (const wake of [...waiters]) wake();
       await loading;
       modelsLease?.release();

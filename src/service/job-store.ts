@@ -78,9 +78,23 @@ CREATE TABLE IF NOT EXISTS events (
 /** The fields `update` may change. */
 export type JobPatch = Partial<Pick<StoredJob, 'state' | 'startedAt' | 'finishedAt' | 'attempts' | 'progress' | 'error' | 'result' | 'images'>>;
 
+const UPDATE_COLUMNS: Record<keyof JobPatch, string> = {
+  state: 'state',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  attempts: 'attempts',
+  progress: 'progress',
+  error: 'error',
+  result: 'result',
+  images: 'images',
+};
+const JSON_COLUMNS = new Set<keyof JobPatch>(['progress', 'error', 'result', 'images']);
+
 export class JobStore {
   private readonly db: Database.Database;
   private readonly statements;
+  /** UPDATE statements by the columns they set (a job sets the same few again and again). */
+  private readonly updates = new Map<string, Database.Statement>();
 
   constructor(readonly path: string) {
     try {
@@ -146,24 +160,19 @@ export class JobStore {
   }
 
   update(id: string, patch: JobPatch): void {
-    const columns: Record<keyof JobPatch, string> = {
-      state: 'state',
-      startedAt: 'started_at',
-      finishedAt: 'finished_at',
-      attempts: 'attempts',
-      progress: 'progress',
-      error: 'error',
-      result: 'result',
-      images: 'images',
-    };
     const keys = Object.keys(patch) as (keyof JobPatch)[];
     if (keys.length === 0) return;
-    const json = new Set<keyof JobPatch>(['progress', 'error', 'result', 'images']);
     const values = keys.map((k) => {
       const v = patch[k];
-      return v === undefined ? null : json.has(k) ? JSON.stringify(v) : v;
+      return v === undefined ? null : JSON_COLUMNS.has(k) ? JSON.stringify(v) : v;
     });
-    this.db.prepare(`UPDATE jobs SET ${keys.map((k) => `${columns[k]} = ?`).join(', ')} WHERE id = ?`).run(...values, id);
+    const signature = keys.join(',');
+    let statement = this.updates.get(signature);
+    if (!statement) {
+      statement = this.db.prepare(`UPDATE jobs SET ${keys.map((k) => `${UPDATE_COLUMNS[k]} = ?`).join(', ')} WHERE id = ?`);
+      this.updates.set(signature, statement);
+    }
+    statement.run(...values, id);
   }
 
   /** Several writes as one (all or none on disk). */

@@ -7,7 +7,8 @@ import { tensorToPngs } from '../core/image-tensor.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { ModelSet } from '../providers/model-set.js';
 import { describe } from '../personalize/request-validation.js';
-import { generationPngTexts, generationRecord, imageRecord, type GenerationRecord } from '../pipeline/generation-record.js';
+import { generationPngTexts, imageRecord, type GenerationRecord } from '../pipeline/generation-record.js';
+import { textToImageRecord } from '../pipeline/text-to-image-record.js';
 import { MAX_PROMPT_CHARS } from '../pipeline/prompt-encoding.js';
 import type { PreviewCallback } from '../pipeline/step-preview.js';
 import { DEFAULTS, MAX_SIDE, MAX_STEPS, textToImage } from '../pipeline/text-to-image.js';
@@ -103,18 +104,17 @@ export async function runTxt2ImgJob(
     signal: run.signal,
     warn: run.warn,
   });
-  const record = generationRecord({
-    model: models.sd.id,
+  const record = textToImageRecord({
+    modelId: models.sd.id,
+    ...(models.decoder ? { tinyDecoderId: models.decoder.id } : {}),
     prompt: job.prompt,
     negativePrompt: negative,
     steps,
     guidanceScale,
     width,
     height,
-    scheduler: out.scheduler,
-    decoder: { kind: out.decoder, model: out.decoder === 'tiny' ? models.decoder!.id : models.sd.id },
+    result: out,
     timings: { ...out.timings, total: Math.round((performance.now() - started) * 10) / 10 },
-    memory: out.memory,
     images: out.seeds.map((s, i) => imageRecord(i, s)),
   });
   const pngs = await tensorToPngs(out.images, (i) => generationPngTexts(record, i));

@@ -46,3 +46,22 @@ export async function writePosters(movieLensDir: string, dir: string, size = 32)
 export async function writeEvalModels(dir: string): Promise<void> {
   await writeFixtures(dir, { only: EVAL_FIXTURE_MODELS });
 }
+
+/**
+ * `pmg eval` over the MovieLens folder `data` with the posters and models (as folders, relative or absolute) of this
+ * fixture: 2 steps, 32 px, `limit` samples, no keyword cache; add --methods, --out and the flags under test after it.
+ */
+export function evalArgv(data: string, options: { posters?: string; models?: string; limit?: number } = {}): string[] {
+  const models = options.models ?? 'fx';
+  const argv = ['eval', '--dataset', 'movielens', '--data', data, '--posters', options.posters ?? 'posters', '--models', models, '--metrics-models', models];
+  return [...argv, '--steps', '2', '--size', '32', '--limit', String(options.limit ?? 2), '--no-cache'];
+}
+
+/** `method@alpha` of every row of a results.csv text (its columns 3 and 4; `target-only@` where α does not apply). */
+export function methodAlphaRows(csv: string): string[] {
+  return csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(',').slice(2, 4).join('@'));
+}

@@ -15,7 +15,7 @@ import { swapFolderSync } from '../core/atomic-write.js';
 import { settingsOf, type Environment, type Settings } from '../settings/settings.js';
 import type { ProgressSink, ProgressTask } from '../core/progress.js';
 import { loadDemoSamples } from '../data/demo-sample.js';
-import { PmgError, isPmgError } from '../errors/pmg-error.js';
+import { PmgError } from '../errors/pmg-error.js';
 import { writeFixtures } from '../fixtures/write-fixtures.js';
 import { loadModelSet, type ModelSet, type ModelSetSpec } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
@@ -30,7 +30,9 @@ import type { SoftRequest } from '../personalize/personalize-request.js';
 import { loadLlmBody } from '../runtime/llm-body.js';
 import { memorySoftCache } from '../soft/soft-cache.js';
 import { softModuleRecord, type SoftModule } from '../soft/soft-module.js';
-import { formatBytes } from '../core/progress.js';
+import { explainFetchFailure, explainServerFailure } from './demo-model-errors.js';
+
+export { networkNeededMessage, presetRepoIds } from './demo-model-errors.js';
 
 /**
  * Settings of the tiny run: small and fast, the images are noise anyway. Like the default `fast` preset, its final
@@ -109,15 +111,6 @@ export function userFolderName(user: string): string {
   return `user-${user.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+/, '_') || 'unknown'}`;
 }
 
-/** The models a preset downloads, as the offline message names them. */
-export function presetRepoIds(preset: ModelPreset): string[] {
-  const ids: string[] = [];
-  if (preset.llm.startsWith('onnx:')) ids.push(preset.llm.slice('onnx:'.length));
-  ids.push(preset.clip, preset.sd);
-  if (preset.decoder) ids.push(preset.decoder);
-  return ids;
-}
-
 /** Refuse an output folder that is a file, or a non-empty folder that an earlier demo did not write. */
 export function checkDemoOut(out: string): void {
   if (!existsSync(out)) return;
@@ -131,52 +124,6 @@ export function checkDemoOut(out: string): void {
       details: { field: 'out' },
     });
   }
-}
-
-/** Errors of fetching the preset's models: offline, the hub not answering or failing, or not having a repo or file. */
-function needsNetwork(error: unknown): error is PmgError {
-  return isPmgError(error) && ['offline', 'download-failed', 'timeout', 'model-not-found'].includes(error.code);
-}
-
-/** The one line `pmg demo` prints when the preset's models cannot be fetched; it always ends with the --tiny hint. */
-export function networkNeededMessage(preset: ModelPreset, reason: string, advice = 'connect and run it again'): string {
-  const server = preset.llm.startsWith('openai:')
-    ? ` and an OpenAI-compatible server at ${preset.llm.slice('openai:'.length)} running ${preset.llmModel ?? 'a chat model'}`
-    : '';
-  return `pmg demo needs the '${preset.name}' preset's models from the hub on first run (${presetRepoIds(preset).join(', ')}; about ${formatBytes(preset.downloadBytes)})${server}, but ${reason}; ${advice}, or run offline with 'pmg demo --tiny'`;
-}
-
-/** What went wrong and what to do about it, for networkNeededMessage. */
-function reasonOf(error: PmgError, offline: boolean): { reason: string; advice: string } {
-  if (error.code === 'offline' || offline) {
-    return {
-      reason: 'offline mode is on (the offline setting, PMG_OFFLINE or HF_HUB_OFFLINE) and they are not in the cache',
-      advice: 'connect and run it again',
-    };
-  }
-  const what = error.message.split('\n')[0]!.replace(/;.*$/, '');
-  if (error.code === 'timeout')
-    return { reason: `the hub did not answer (${what})`, advice: 'check the network, HF_ENDPOINT or PMG_HUB_TIMEOUT and run it again' };
-  if (error.code === 'model-not-found')
-    return {
-      reason: `the hub refused a file (${what})`,
-      advice: 'check that HF_ENDPOINT is the hub or a mirror that hosts these repos (HF_TOKEN for gated ones)',
-    };
-  if (error.details.stage === 'connect')
-    return { reason: `the hub could not be reached (${what})`, advice: 'connect (or point HF_ENDPOINT at a mirror) and run it again' };
-  return { reason: `the download failed (${what})`, advice: 'run it again to resume where it stopped' };
-}
-
-/** A failing OpenAI-compatible server (the paper preset's LLM): say what to start, in one line. */
-function explainServerFailure(error: unknown, options: DemoOptions): unknown {
-  const preset = options.tiny || options.models ? undefined : options.preset;
-  if (!preset?.llm.startsWith('openai:') || !isPmgError(error) || (error.code !== 'provider-call-failed' && error.code !== 'timeout')) return error;
-  const url = preset.llm.slice('openai:'.length);
-  return new PmgError(
-    error.code,
-    `the '${preset.name}' preset needs an OpenAI-compatible server at ${url} serving ${preset.llmModel ?? 'a chat model'} (${error.message.split('\n')[0]}); start one (see docs/demo.md), use the fast preset, or run offline with 'pmg demo --tiny'`,
-    { cause: error, details: error.details },
-  );
 }
 
 async function loadModels(options: DemoOptions, fixturesDir: string | undefined): Promise<ModelSet> {
@@ -209,15 +156,7 @@ async function loadModels(options: DemoOptions, fixturesDir: string | undefined)
       ...(options.warn ? { warn: options.warn } : {}),
     });
   } catch (error) {
-    if (options.preset && !fixturesDir && !options.models && needsNetwork(error)) {
-      const { reason, advice } = reasonOf(error, options.offline);
-      throw new PmgError(error.code, networkNeededMessage(options.preset, reason, advice), {
-        cause: error,
-        details: error.details,
-        isRetryable: error.isRetryable,
-      });
-    }
-    throw error;
+    throw options.preset && !fixturesDir && !options.models ? explainFetchFailure(error, options.preset, options.offline) : error;
   }
 }
 
@@ -366,7 +305,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       const folder = userFolderName(sample.user);
       const request = requestFor(sample, options, log, label);
       const result = await personalize(models, { ...request, ...(soft ? { soft } : {}) }).catch((error: unknown) => {
-        throw explainServerFailure(error, options);
+        throw explainServerFailure(error, options.tiny || options.models ? undefined : options.preset);
       });
       await writeResultFolder(join(stage, folder), result, { models: models.ids });
       const user = pageUser(sample, folder, result, fixturesDir ? TINY_LLM_LABEL : undefined);

@@ -87,8 +87,12 @@ export async function showImage(img, url) {
     img.src = url;
     return;
   }
+  // Previews arrive step after step: only the newest asked-for image may replace the shown one.
+  const ticket = String(Number(img.dataset.ticket ?? 0) + 1);
+  img.dataset.ticket = ticket;
   try {
     const blob = await (await request(url)).blob();
+    if (img.dataset.ticket !== ticket) return;
     const old = img.dataset.blob;
     img.src = img.dataset.blob = URL.createObjectURL(blob);
     if (old) URL.revokeObjectURL(old);

@@ -25,6 +25,7 @@ $('builder').addEventListener('submit', (event) => {
 });
 $('job-cancel').addEventListener('click', cancelShownJob);
 $('recent-refresh').addEventListener('click', loadRecent);
+document.addEventListener('pmg:job-ended', () => loadRecent());
 
 // Links to /jobs/<id> and / stay in the page (history.pushState).
 document.addEventListener('click', (event) => {

@@ -118,6 +118,7 @@ function follow(id) {
     closeStream();
     const record = await getJson(`/v1/generations/${encodeURIComponent(id)}`).catch(() => undefined);
     if (record && shownId === id) renderRecord(record);
+    announceEnd(id);
   });
   source.addEventListener('error', (event) => {
     if (event.data) {
@@ -125,6 +126,7 @@ function follow(id) {
       closeStream();
       setState('failed');
       showText($('job-error'), `${d.code}: ${d.message}`);
+      announceEnd(id);
     } else if (source?.readyState === EventSource.CLOSED) {
       showText($('job-error'), 'lost the connection to the server; reload the page to follow the job again');
     }
@@ -132,7 +134,13 @@ function follow(id) {
   on('cancelled', () => {
     closeStream();
     setState('cancelled');
+    announceEnd(id);
   });
+}
+
+/** Tells the rest of the page (the recent jobs list) that a followed job has ended. */
+function announceEnd(id) {
+  document.dispatchEvent(new CustomEvent('pmg:job-ended', { detail: { id } }));
 }
 
 function showKeywords(keywords) {

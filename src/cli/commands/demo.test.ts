@@ -33,6 +33,13 @@ interface ResultJson {
 }
 
 /** Checks a demo folder: page, images, result.json per user; returns the user folders. */
+/** Write `file`: a preset 'test' of the fixture models as the loopback hub serves them (pmg-test/tiny-*); returns `file`. */
+function writeHubPreset(file: string, description: string): string {
+  const models = { llm: 'onnx:pmg-test/tiny-llm', clip: 'pmg-test/tiny-clip', sd: 'pmg-test/tiny-sd' };
+  writeFileSync(file, JSON.stringify({ name: 'test', description, ...models, steps: 2, guidance: 2, width: 64, height: 64, downloadBytes: 1e6 }));
+  return file;
+}
+
 function checkDemoFolder(out: string, stdout: string): string[] {
   const page = join(out, 'index.html');
   assert.equal(stdout.trimEnd().split('\n').at(-1), page, 'the last line of stdout is the page path');
@@ -156,22 +163,8 @@ test('demo downloads the preset from the hub on the first run and nothing on the
     await hub.addFolder('pmg-test/tiny-clip', join(fixtures, 'clip'));
     await hub.addFolder('pmg-test/tiny-sd', join(fixtures, 'sd'));
     const cwd = mkdtempSync(join(root, 'hub-'));
-    const presetFile = join(root, 'preset.json');
-    writeFileSync(
-      presetFile,
-      JSON.stringify({
-        name: 'test',
-        description: 'fixtures on a loopback hub',
-        llm: 'onnx:pmg-test/tiny-llm',
-        clip: 'pmg-test/tiny-clip',
-        sd: 'pmg-test/tiny-sd',
-        steps: 2,
-        guidance: 2,
-        width: 64,
-        height: 64,
-        downloadBytes: 1e6,
-      }),
-    );
+    const presetFile = writeHubPreset(join(root, 'preset.json'), 'fixtures on a loopback hub');
+
     const env = { HF_ENDPOINT: hub.url, PMG_PRESET_FILE: presetFile };
 
     const first = await pmg(['demo', '--users', '2', '--out', 'out'], cwd, env);
@@ -222,20 +215,7 @@ test('every failure to fetch the preset (404, a hub that never answers, 5xx) is 
   const hub = await HubServer.start();
   try {
     const cwd = mkdtempSync(join(root, 'hub-fail-'));
-    const presetFile = join(cwd, 'preset.json');
-    const preset = {
-      name: 'test',
-      description: '',
-      llm: 'onnx:pmg-test/tiny-llm',
-      clip: 'pmg-test/tiny-clip',
-      sd: 'pmg-test/tiny-sd',
-      steps: 2,
-      guidance: 2,
-      width: 64,
-      height: 64,
-      downloadBytes: 1e6,
-    };
-    writeFileSync(presetFile, JSON.stringify(preset));
+    const presetFile = writeHubPreset(join(cwd, 'preset.json'), '');
     const env = { HF_ENDPOINT: hub.url, PMG_PRESET_FILE: presetFile, PMG_HUB_TIMEOUT: '0.2' };
     const hint = / or run offline with 'pmg demo --tiny'$/;
 

@@ -9,8 +9,8 @@ import { RunStore } from '../../experiments/run-store.js';
 import { initSoftModule } from '../../soft/soft-init.js';
 import { writeSoftModule } from '../../soft/soft-module.js';
 import { tinyLlmBodyIdentity } from '../../fixtures/tiny-soft.js';
-import { writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
-import { runCli } from '../../testing/run-cli.js';
+import { evalArgv, methodAlphaRows, writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
+import { runCliOffline } from '../../testing/run-cli.js';
 
 const excerpt = assetPath('test-data', 'movielens-excerpt');
 const tmp = mkdtempSync(join(tmpdir(), 'pmg-eval-soft-'));
@@ -24,27 +24,8 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const run = (...argv: string[]) => runCli(argv, { cwd: tmp, env: { PMG_OFFLINE: '1', PMG_CACHE_DIR: join(tmp, 'cache') } });
-const base = [
-  'eval',
-  '--dataset',
-  'movielens',
-  '--data',
-  excerpt,
-  '--posters',
-  'posters',
-  '--models',
-  'fx',
-  '--metrics-models',
-  'fx',
-  '--steps',
-  '2',
-  '--size',
-  '32',
-  '--limit',
-  '2',
-  '--no-cache',
-];
+const run = (...argv: string[]) => runCliOffline(argv, tmp);
+const base = evalArgv(excerpt);
 
 test('--methods target-only,keywords,soft,pmg --soft: one report with all four rows; soft tokens once per sample; the config keeps the module', async () => {
   const first = await run(...base, '--methods', 'target-only,keywords,soft,pmg', '--alpha', '0.67', '--soft', 'fx/soft', '--out', 'runs/ablation');
@@ -55,14 +36,7 @@ test('--methods target-only,keywords,soft,pmg --soft: one report with all four r
     assert.match(report, new RegExp(`^\\| ${label.replace('+', '\\+')} \\| 2 \\|`, 'm'), label);
   assert.match(report, /soft module: .*fx\/soft \(fingerprint [0-9a-f]{12}…, P 4, N 4, w_s 1; LLM body .*fx\/llm-body\)/);
   const csv = readFileSync(join(tmp, 'runs/ablation/results.csv'), 'utf8');
-  assert.deepEqual(
-    csv
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((l) => l.split(',').slice(2, 4).join('@')),
-    ['target-only@', 'keywords@', 'soft@', 'pmg@0.67', 'target-only@', 'keywords@', 'soft@', 'pmg@0.67'],
-  );
+  assert.deepEqual(methodAlphaRows(csv), ['target-only@', 'keywords@', 'soft@', 'pmg@0.67', 'target-only@', 'keywords@', 'soft@', 'pmg@0.67']);
   assert.match(first.stdout, /^soft tokens: 2 computed with the LLM body, 2 taken from the cache$/m, 'one LLM pass per sample, shared by soft and pmg');
   const store = RunStore.openExisting(join(tmp, 'runs/ablation'));
   try {

@@ -7,8 +7,8 @@ import { assetPath } from '../../core/package-root.js';
 import { writeTinyAutoencoder } from '../../fixtures/tiny-taesd.js';
 import { deadPid } from '../../testing/dead-pid.js';
 import { textChunks } from '../../testing/png-chunks.js';
-import { writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
-import { runCli } from '../../testing/run-cli.js';
+import { evalArgv, methodAlphaRows, writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
+import { runCliOffline } from '../../testing/run-cli.js';
 
 const excerpt = assetPath('test-data', 'movielens-excerpt');
 const tmp = mkdtempSync(join(tmpdir(), 'pmg-eval-cli-'));
@@ -20,30 +20,11 @@ before(async () => {
 });
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const { code, stdout, stderr } = await runCli(argv, { cwd: tmp, env: { PMG_OFFLINE: '1', PMG_CACHE_DIR: join(tmp, 'cache') } });
+  const { code, stdout, stderr } = await runCliOffline(argv, tmp);
   return { code, out: stdout, err: stderr };
 }
 
-const base = [
-  'eval',
-  '--dataset',
-  'movielens',
-  '--data',
-  excerpt,
-  '--posters',
-  'posters',
-  '--models',
-  'fx',
-  '--metrics-models',
-  'fx',
-  '--steps',
-  '2',
-  '--size',
-  '32',
-  '--limit',
-  '2',
-  '--no-cache',
-];
+const base = evalArgv(excerpt);
 
 describe('pmg eval', () => {
   it('runs, prints where the report is, resumes with no work, and writes a human sheet', async () => {
@@ -53,14 +34,7 @@ describe('pmg eval', () => {
     assert.match(first.out, /^report: .*runs\/ok\/report\.html$/m);
     assert.match(first.err, /eval: /, 'progress on stderr');
     const csv = readFileSync(join(tmp, 'runs/ok/results.csv'), 'utf8');
-    assert.deepEqual(
-      csv
-        .trim()
-        .split('\n')
-        .slice(1)
-        .map((l) => l.split(',').slice(2, 4).join('@')),
-      ['target-only@', 'pmg@0.5', 'pmg@0.8', 'target-only@', 'pmg@0.5', 'pmg@0.8'],
-    );
+    assert.deepEqual(methodAlphaRows(csv), ['target-only@', 'pmg@0.5', 'pmg@0.8', 'target-only@', 'pmg@0.5', 'pmg@0.8']);
     const again = await run(...base, '--methods', 'target-only,pmg', '--alpha', '0.5,0.8', '--out', 'runs/ok');
     assert.equal(again.code, 0, again.err);
     assert.match(again.out, /\(2 from an earlier start, 0 generation call\(s\) now\)/);

@@ -8,47 +8,23 @@ import { writeFixtures } from '../../fixtures/write-fixtures.js';
 import { SOFT_CONFIG_FILE, SOFT_WEIGHTS_FILE } from '../../soft/soft-config.js';
 import { initSoftModule } from '../../soft/soft-init.js';
 import { writeSoftModule } from '../../soft/soft-module.js';
-import { runCli } from '../../testing/run-cli.js';
+import { generateArgv, writeMovieInputs } from '../../testing/movie-inputs.js';
+import { runCliOffline } from '../../testing/run-cli.js';
 
 let root: string;
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'pmg-generate-soft-'));
   await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd', 'soft', 'llm-body', 'llm-body-gqa'] });
-  writeFileSync(
-    join(root, 'h.json'),
-    JSON.stringify([
-      { title: 'Heat', genres: ['Action', 'Crime'] },
-      { title: 'Toy Story (1995)', genres: ['Animation'] },
-    ]),
-  );
-  writeFileSync(join(root, 't.json'), JSON.stringify({ title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' }));
+  writeMovieInputs(root);
 });
 after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function pmg(args: string[]) {
-  return runCli(args, { cwd: root, env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' } });
-}
+const pmg = (args: string[]) => runCliOffline(args, root);
 
-const common = [
-  'generate',
-  '--models',
-  'fx',
-  '--scene',
-  'movie',
-  '--history',
-  'h.json',
-  '--target',
-  't.json',
-  '--steps',
-  '3',
-  '--width',
-  '64',
-  '--height',
-  '64',
-];
+const common = generateArgv(3, { noCache: false });
 
 interface SoftResult {
   method: string;

@@ -12,46 +12,21 @@ import type { GenerationRecord } from '../../pipeline/generation-record.js';
 import { zScore } from '../../scoring/selection.js';
 import { writeNpyFloat32 } from '../../testing/npy-file.js';
 import { textChunks, walkPng } from '../../testing/png-chunks.js';
-import { runCli } from '../../testing/run-cli.js';
+import { generateArgv, writeMovieInputs } from '../../testing/movie-inputs.js';
+import { runCliOffline } from '../../testing/run-cli.js';
 
 let root: string;
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'pmg-generate-'));
   await writeFixtures(join(root, 'fx'), { only: ['llm', 'clip', 'sd', 'captioner'] });
-  writeFileSync(
-    join(root, 'h.json'),
-    JSON.stringify([
-      { title: 'Heat', genres: ['Action', 'Crime'] },
-      { title: 'Toy Story (1995)', genres: ['Animation'] },
-    ]),
-  );
-  writeFileSync(join(root, 't.json'), JSON.stringify({ title: 'Alien', genres: ['Horror'], description: 'A crew meets a creature.' }));
+  writeMovieInputs(root);
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function pmg(args: string[]) {
-  return runCli(args, { cwd: root, env: { PMG_CACHE_DIR: join(root, 'cache'), PMG_OFFLINE: '1' } });
-}
+const pmg = (args: string[]) => runCliOffline(args, root);
 
-const common = [
-  'generate',
-  '--models',
-  'fx',
-  '--scene',
-  'movie',
-  '--history',
-  'h.json',
-  '--target',
-  't.json',
-  '--steps',
-  '4',
-  '--width',
-  '64',
-  '--height',
-  '64',
-  '--no-cache',
-];
+const common = generateArgv(4);
 
 interface ResultJson {
   scene: string;

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'node:test';
 import { PmgError } from '../../errors/pmg-error.js';
 import { runCli } from '../../testing/run-cli.js';
@@ -34,4 +37,20 @@ test('--soft NAME=DIR values: names as the API lists them, folders resolved, no 
   assert.deepEqual(softModuleOption(['movie=soft/m', 'pog-2=/abs/p'], '/work'), { movie: '/work/soft/m', 'pog-2': '/abs/p' });
   assert.throws(() => softModuleOption(['Movie=x'], '/'), PmgError);
   assert.throws(() => softModuleOption(['a=x', 'a=y'], '/'), /twice/);
+});
+
+test('pmg serve on a port in use says so in one line before loading models or writing its data folder', async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const port = (busy.address() as AddressInfo).port;
+  const root = mkdtempSync(join(tmpdir(), 'pmg-serve-port-'));
+  try {
+    const run = await runCli(['serve', '--port', String(port), '--models', '/nonexistent', '--data-dir', join(root, 'jobs')], { cwd: root });
+    assert.equal(run.code, 2, run.stderr);
+    assert.equal(run.stderr, `pmg: port ${port} on 127.0.0.1 is in use; pick another with --port\n`);
+    assert.equal(existsSync(join(root, 'jobs')), false, 'nothing written');
+  } finally {
+    busy.close();
+    rmSync(root, { recursive: true, force: true });
+  }
 });

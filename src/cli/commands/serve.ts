@@ -9,7 +9,7 @@ import { DEFAULT_PRESET, presetNames } from '../../providers/presets.js';
 import { openJobService } from '../../service/job-service.js';
 import { checkBind } from '../../serve/api-key.js';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from '../../serve/app.js';
-import { listen } from '../../serve/server.js';
+import { checkPortFree, listen } from '../../serve/server.js';
 import { webAppExtraRoutes } from '../../serve/web-mount.js';
 import { commandSettings } from '../command-settings.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
@@ -127,27 +127,11 @@ export const serveCommand: Command = {
     const settings = commandSettings(context, { config: true });
     const apiKey = settings.apiKey;
     checkBind(host, apiKey);
-    const port = intOption(context, 'port', {
-      min: 0,
-      max: 65535,
-      fallback: 8080,
-    });
-    const queueSize = intOption(context, 'queue-size', {
-      min: 1,
-      fallback: 16,
-    });
-    const concurrency = intOption(context, 'concurrency', {
-      min: 1,
-      fallback: 1,
-    });
-    const jobTimeout = intOption(context, 'job-timeout', {
-      min: 1,
-      fallback: 900,
-    });
-    const maxBody = intOption(context, 'max-body', {
-      min: 1024,
-      fallback: DEFAULT_MAX_BODY_BYTES,
-    });
+    const port = intOption(context, 'port', { min: 0, max: 65535, fallback: 8080 });
+    const queueSize = intOption(context, 'queue-size', { min: 1, fallback: 16 });
+    const concurrency = intOption(context, 'concurrency', { min: 1, fallback: 1 });
+    const jobTimeout = intOption(context, 'job-timeout', { min: 1, fallback: 900 });
+    const maxBody = intOption(context, 'max-body', { min: 1024, fallback: DEFAULT_MAX_BODY_BYTES });
     const softValues = context.values.soft;
     const softModules = softModuleOption(Array.isArray(softValues) ? (softValues as string[]) : [], io.cwd);
     const dataText = stringOption(context, 'data');
@@ -161,6 +145,7 @@ export const serveCommand: Command = {
 
     // The dataset folder is checked before any model loads: a wrong --data fails at once.
     const extraRoutes = webAppExtraRoutes(dataText ? { data: resolve(io.cwd, dataText) } : {});
+    await checkPortFree(host, port);
     const service = await openJobService({
       dataDir,
       models,

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,6 +17,7 @@ import { initSoftModule } from '../../soft/soft-init.js';
 import { readSoftModule, writeSoftModule } from '../../soft/soft-module.js';
 import { tinyLlmBodyIdentity } from '../../fixtures/tiny-soft.js';
 import { writePosters } from '../../testing/eval-fixture.js';
+import { generateArgv, writeMovieInputs } from '../../testing/movie-inputs.js';
 import { runCli } from '../../testing/run-cli.js';
 
 const excerpt = assetPath('test-data', 'movielens-excerpt');
@@ -97,30 +98,8 @@ test('--train full (the default): run folder, trained prefix and tokens, labelle
   assert.notDeepEqual(after, before);
   assert.match(readFileSync(join(root, 'run/report.html'), 'utf8'), /Variant: full/);
 
-  writeFileSync(join(root, 'h.json'), JSON.stringify([{ title: 'Heat', genres: ['Action', 'Crime'] }]));
-  writeFileSync(join(root, 't.json'), JSON.stringify({ title: 'Alien', genres: ['Horror'] }));
-  const gen = await pmg(
-    'generate',
-    '--models',
-    'fx',
-    '--scene',
-    'movie',
-    '--history',
-    'h.json',
-    '--target',
-    't.json',
-    '--steps',
-    '2',
-    '--width',
-    '64',
-    '--height',
-    '64',
-    '--soft',
-    'run/soft',
-    '--no-cache',
-    '--out',
-    'gen',
-  );
+  writeMovieInputs(root, [{ title: 'Heat', genres: ['Action', 'Crime'] }], { title: 'Alien', genres: ['Horror'] });
+  const gen = await pmg(...generateArgv(2), '--soft', 'run/soft', '--out', 'gen');
   assert.equal(gen.code, 0, gen.stderr);
   const result = JSON.parse(readFileSync(join(root, 'gen/result.json'), 'utf8'));
   assert.equal(result.soft.module, join(root, 'run', 'soft'));

@@ -5,11 +5,11 @@ import { writeFilesAtomicSync } from '../../core/atomic-write.js';
 import { createProgress } from '../../core/progress.js';
 import { tensorToPngs } from '../../core/image-tensor.js';
 import { PmgError } from '../../errors/pmg-error.js';
-import { generationPngTexts, generationRecord, imageRecord } from '../../pipeline/generation-record.js';
+import { generationPngTexts, imageRecord } from '../../pipeline/generation-record.js';
+import { textToImageRecord } from '../../pipeline/text-to-image-record.js';
 import { MAX_PROMPT_CHARS } from '../../pipeline/prompt-encoding.js';
 import { DEFAULTS, MAX_STEPS, checkInputs, textToImage } from '../../pipeline/text-to-image.js';
 import { pullingResolver, resolveDecoderChoice } from '../../providers/model-set.js';
-import { vaeTilesRecord } from '../../pipeline/vae-tiling-plan.js';
 import { loadStableDiffusion, type ModelResolver } from '../../providers/image/onnx-stable-diffusion.js';
 import { loadTinyDecoder } from '../../providers/image/tiny-decoder.js';
 import type { ModelStore } from '../../runtime/model-store.js';
@@ -180,20 +180,18 @@ export const txt2imgCommand: Command = {
     task.finish();
     const paths = batch === 1 ? [out] : result.seeds.map((_, i) => join(dirname(out), `${basename(out, extname(out))}-${i}${extname(out)}`));
     const ms = (a: number, b: number): number => Math.round((b - a) * 10) / 10;
-    const record = generationRecord({
-      model: model.id,
+    const record = textToImageRecord({
+      modelId: model.id,
+      ...(tiny ? { tinyDecoderId: tiny.id } : {}),
       prompt,
       negativePrompt: negative,
       steps,
       guidanceScale,
       width,
       height,
-      ...(eta > 0 && result.scheduler.name === 'ddim' ? { eta } : {}),
-      scheduler: result.scheduler,
-      decoder: { kind: result.decoder, model: result.decoder === 'tiny' ? tiny!.id : model.id },
-      ...vaeTilesRecord(result.memory.vae),
+      eta,
+      result,
       timings: { load: ms(started, loaded), ...result.timings, total: ms(started, performance.now()) },
-      memory: result.memory,
       images: result.seeds.map((s, i) => ({ ...imageRecord(i, s, latents?.tensor, latents?.source), file: paths[i]! })),
     });
     const pngs = await tensorToPngs(result.images, (i) => generationPngTexts(record, i));
