@@ -224,11 +224,11 @@ export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOpti
   const specs = resolveModelSpecs(spec, store.options.cwd);
   const device = spec.device ?? 'cpu';
   if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `device must be cpu or cuda, got '${String(device)}'`);
+  // The image generator's scheme, through the provider registry (onnx: the only one a model set loads today), before anything loads.
+  const image = providerFor('image', specs.sd);
   const llm = await loadLlm(specs, device, options);
   try {
     const { clip, id: clipId } = await loadClipModel(specs.clip, device, store);
-    // The image generator through the provider registry (onnx: the only scheme a model set loads today).
-    const image = providerFor('image', specs.sd);
     const generator = await loadOnnxImageGenerator(image.target, {
       resolve: pullingResolver(store),
       device,

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { PmgError } from '../errors/pmg-error.js';
+import { ModelStore, modelStoreOptionsFromEnv } from '../runtime/model-store.js';
 import { createLanguageModel } from './llm/registry.js';
+import { loadModelSet } from './model-set.js';
 import { splitProviderSpec } from './provider-spec.js';
 import { createProvider, providerFor, providerRegistry } from './registry.js';
 
@@ -40,4 +44,12 @@ test("createProvider runs the factory of the spec's scheme (an openai: LLM is ma
   const llm = await createProvider('llm', 'openai:http://127.0.0.1:9/v1#tiny', {});
   assert.equal(llm.id.includes('tiny'), true, llm.id);
   await assert.rejects(createProvider('image', 'comfyui:http://127.0.0.1:8188', {}), /unknown image generator provider 'comfyui:'/);
+});
+
+test('a model set refuses an image generator scheme it does not know before any model loads', async () => {
+  const store = new ModelStore(modelStoreOptionsFromEnv({ PMG_CACHE_DIR: join(tmpdir(), 'pmg-registry-unused') }, { offline: true, cwd: tmpdir() }));
+  await assert.rejects(
+    loadModelSet({ llm: 'onnx:/no/such/llm', clip: '/no/such/clip', sd: 'comfyui:http://127.0.0.1:8188' }, { store, env: {}, offline: true }),
+    (error: unknown) => error instanceof PmgError && error.message.startsWith("sd: unknown image generator provider 'comfyui:'"),
+  );
 });
