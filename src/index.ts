@@ -217,16 +217,8 @@ export {
 } from './pipeline/prompt-encoding.js';
 export { encodeConditioning, type CandidateConditioning, type EncodedConditioning } from './pipeline/conditioning.js';
 export { DenoiseState, type DenoiseCandidate, type DenoiseSettings, type StepEvent, type RunOptions } from './pipeline/denoise-state.js';
-export {
-  textToImage,
-  prepareDenoise,
-  decodeLatents,
-  finalDecoderOf,
-  checkInputs,
-  schedulerFactory,
-  type TextToImageRequest,
-  type TextToImageResult,
-} from './pipeline/text-to-image.js';
+export { textToImage, prepareDenoise, checkInputs, schedulerFactory, type TextToImageRequest, type TextToImageResult } from './pipeline/text-to-image.js';
+export { decodeLatents, finalDecoderOf } from './pipeline/decode-latents.js';
 export { livePreviewHook, checkPreviewEvery, type StepPreview, type PreviewCallback, type LivePreviewOptions } from './pipeline/step-preview.js';
 export {
   generationRecord,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SeededRandom } from '../core/random.js';
 import { TAESD_ARCHITECTURES, decoderFlops, writeTinyAutoencoder, type TinyAutoencoderWidth } from '../fixtures/tiny-taesd.js';
-import { decodeLatents } from '../pipeline/text-to-image.js';
+import { decodeLatents } from '../pipeline/decode-latents.js';
 import { loadTinyDecoder } from '../providers/image/tiny-decoder.js';
 import { SessionPool } from '../runtime/onnx-session.js';
 import type { VaeDecoder } from '../spec/diffusion-models.js';

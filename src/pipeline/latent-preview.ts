@@ -12,7 +12,7 @@ import { PmgError } from '../errors/pmg-error.js';
 import type { DecoderKind, VaeDecoder } from '../spec/diffusion-models.js';
 import type { PreviewScale } from '../spec/image-generator.js';
 import type { FloatTensor } from '../spec/tensor.js';
-import { decodeLatents } from './text-to-image.js';
+import { decodeLatents } from './decode-latents.js';
 
 export type { PreviewScale };
 export const previewScales: readonly PreviewScale[] = [1, 2, 4];

@@ -17,7 +17,8 @@ import type { VaeDecoder } from '../spec/diffusion-models.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { poolLatents, repeatPixels } from './latent-preview.js';
 import { checkPreviewEvery, type StepPreview } from './step-preview.js';
-import { decodeLatents, textToImage, type TextToImageRequest } from './text-to-image.js';
+import { decodeLatents } from './decode-latents.js';
+import { textToImage, type TextToImageRequest } from './text-to-image.js';
 
 let root: string;
 const pool = new SessionPool({ intraOpThreads: 1 });

@@ -11,6 +11,7 @@ import type { DecoderKind, StableDiffusionModel, VaeDecoder } from '../spec/diff
 import type { Scheduler, SchedulerName, TimestepSpacing } from '../spec/scheduler.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { encodeConditioning, type CandidateConditioning } from './conditioning.js';
+import { decodeLatents, finalDecoderOf } from './decode-latents.js';
 import { DenoiseState, type StepEvent } from './denoise-state.js';
 import { livePreviewHook, type PreviewCallback } from './step-preview.js';
 import type { SchedulerRecord } from './generation-record.js';
@@ -193,18 +194,6 @@ export async function prepareDenoise(model: StableDiffusionModel, request: TextT
   );
 }
 
-/** The final decoder of a request: the model's VAE, or the tiny decoder when asked (an error when there is none). */
-export function finalDecoderOf(vae: VaeDecoder, tiny: VaeDecoder | undefined, kind: DecoderKind = 'vae'): VaeDecoder {
-  if (kind === 'vae') return vae;
-  if (kind !== 'tiny')
-    throw new PmgError('invalid-argument', `final decoder must be vae or tiny, got '${String(kind)}'`, { details: { field: 'finalDecoder' } });
-  if (!tiny)
-    throw new PmgError('invalid-argument', "final decoder 'tiny' needs a tiny autoencoder decoder (TAESD, e.g. julienkay/taesd); none is loaded", {
-      details: { field: 'finalDecoder' },
-    });
-  return tiny;
-}
-
 export async function textToImage(model: StableDiffusionModel, request: TextToImageRequest): Promise<TextToImageResult> {
   const t0 = performance.now();
   const kind = request.finalDecoder ?? 'vae';
@@ -242,26 +231,4 @@ export async function textToImage(model: StableDiffusionModel, request: TextToIm
     ...(previewMs !== undefined ? { preview: ms(0, previewMs) } : {}),
   };
   return { images, latents, seeds: state.seeds, scheduler: state.schedulerRecord, decoder: kind, timings, memory: { unet: state.slicePlan, vae: final.plan } };
-}
-
-/**
- * Stage 6: latents `[k, 4, h, w]` -> images `[k, 3, 8h, 8w]`, one decoder call per image (bounded memory). Any
- * VaeDecoder: the SD model's VAE (latents / 0.18215) or a tiny autoencoder (latents / 1.0), each by its own factor.
- */
-export async function decodeLatents(vae: VaeDecoder, latents: FloatTensor, signal?: AbortSignal): Promise<FloatTensor> {
-  const [k, c, h, w] = latents.dims as [number, number, number, number];
-  const size = c * h * w;
-  const parts: FloatTensor[] = [];
-  for (let i = 0; i < k; i++) {
-    if (signal?.aborted) throw new PmgError('aborted', 'generation stopped before decoding', { cause: signal.reason });
-    const scaled = new Float32Array(size);
-    const src = latents.data.subarray(i * size, (i + 1) * size);
-    for (let j = 0; j < size; j++) scaled[j] = src[j]! / vae.scalingFactor;
-    parts.push(await vae.decode({ data: scaled, dims: [1, c, h, w] }));
-  }
-  if (k === 1) return parts[0]!;
-  const each = parts[0]!.data.length;
-  const data = new Float32Array(k * each);
-  parts.forEach((p, i) => data.set(p.data, i * each));
-  return { data, dims: [k, ...parts[0]!.dims.slice(1)] };
 }

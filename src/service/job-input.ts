@@ -29,8 +29,8 @@ export function checkServiceJob(kind: JobKind, value: unknown, rules: InputRules
   if (job.soft) {
     if (job.soft.llmBody !== undefined) throw invalid('soft.llmBody', 'soft.llmBody: the service runs each soft module on its own LLM body; drop soft.llmBody');
     if (!rules.softNames.includes(job.soft.module)) {
-      const known = rules.softNames.length ? `one of: ${rules.softNames.join(', ')}` : 'none: this server has no soft modules';
-      throw invalid('soft.module', `soft.module: unknown soft module '${job.soft.module}'; known: ${known}`);
+      const known = rules.softNames.length ? `name one of this server's: ${rules.softNames.join(', ')}` : 'this server has none (pmg serve --soft NAME=DIR)';
+      throw invalid('soft.module', `soft.module: unknown soft module '${job.soft.module}'; ${known}`);
     }
   }
   return { ...job, ...checkInputImages(job, rules) };

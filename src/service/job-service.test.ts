@@ -187,7 +187,7 @@ test('invalid jobs are refused with the field path, before anything is queued', 
   const cases: [unknown, string, RegExp][] = [
     [smallMovieJob({ history: { items: [{ title: 'Heat' }, { title: 7 }] } }), 'history.items[1].title', /history\.items\[1\]\.title/],
     [smallMovieJob({ steps: 0 }), 'steps', /steps must be a whole number/],
-    [smallMovieJob({ soft: { module: 'other' } }), 'soft.module', /unknown soft module 'other'; known: one of: tiny/],
+    [smallMovieJob({ soft: { module: 'other' } }), 'soft.module', /unknown soft module 'other'; name one of this server's: tiny/],
     [smallMovieJob({ soft: { module: 'tiny', llmBody: '/etc' } }), 'soft.llmBody', /drop soft\.llmBody/],
     [smallMovieJob({ decoder: '/tmp/x' }), 'decoder', /model set's decoder/],
     [smallMovieJob({ history: { items: [{ title: 'Heat', image: '/etc/passwd' }] } }), 'history.items[0].image', /not an uploaded image/],
