@@ -92,6 +92,26 @@ export {
 export { OnnxCausalLanguageModel, onnxCausalLmFiles, type OnnxCausalLmOptions } from './providers/llm/onnx-causal-lm.js';
 export { OpenAiCompatibleLanguageModel, chatCompletionsUrl, type OpenAiCompatibleOptions } from './providers/llm/openai-compatible.js';
 export { createCaptioner, captionerFiles, type CreateCaptionerOptions } from './providers/captioner/onnx-captioner.js';
+export type {
+  ImageGenerator,
+  ImageGeneration,
+  ImageGeneratorCapabilities,
+  GenerationSettings,
+  GeneratorCandidate,
+  GeneratorConditioning,
+  GeneratorImages,
+  GeneratorPreview,
+  GeneratorStep,
+} from './spec/image-generator.js';
+export {
+  OnnxImageGenerator,
+  loadOnnxImageGenerator,
+  type OnnxImageGeneratorOptions,
+  type LoadOnnxImageGeneratorOptions,
+} from './providers/image/onnx-image-generator.js';
+export { checkGeneratorSupports, type GeneratorNeeds } from './providers/image/generator-support.js';
+export { providerRegistry, providerFor, createProvider, type ProviderKind, type ProviderKinds, type ProviderEntry } from './providers/registry.js';
+export { splitProviderSpec, type ProviderSpec } from './providers/provider-spec.js';
 export { startOpenAiServer, type OpenAiTestServer, type ServerBehaviour, type RecordedRequest } from './testing/openai-server.js';
 export {
   loadClip,
@@ -262,9 +282,10 @@ export { formatRealScaleBench } from './bench/real-scale-report.js';
 export { presetEstimates, type PresetEstimate } from './bench/real-scale-presets.js';
 export { runDemo, userFolderName, networkNeededMessage, TINY_DEMO, type DemoOptions, type DemoOutcome, type DemoUserOutcome } from './web/demo-run.js';
 export { renderDemoPage, escapeHtml, type DemoPageInput, type DemoPageUser, type DemoPageCandidate } from './web/demo-page.js';
-export { presets, DEFAULT_PRESET, presetNames, isPresetName, type ModelPreset, type PresetName } from './personalize/presets.js';
+export { presets, DEFAULT_PRESET, presetNames, isPresetName, type ModelPreset, type PresetName } from './providers/presets.js';
 export {
   loadModelSet,
+  imageGeneratorOf,
   resolveModelSpecs,
   resolveDecoderChoice,
   pullingResolver,
@@ -277,7 +298,7 @@ export {
   type ModelIds,
   type LoadModelSetOptions,
   type ResolvedModelSpecs,
-} from './personalize/model-set.js';
+} from './providers/model-set.js';
 export {
   personalize,
   checkPersonalizeRequest,

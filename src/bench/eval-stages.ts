@@ -12,7 +12,7 @@ import { EvalScorer } from '../experiments/eval-metrics.js';
 import type { EvalConfig } from '../experiments/run-config.js';
 import { RunStore } from '../experiments/run-store.js';
 import { runEval } from '../experiments/runner.js';
-import { loadModelSet } from '../personalize/model-set.js';
+import { loadModelSet } from '../providers/model-set.js';
 import { ModelStore } from '../runtime/model-store.js';
 import type { Item, Sample } from '../spec/behaviour.js';
 import { patternImage, writeEvalModels } from '../testing/eval-fixture.js';

@@ -8,7 +8,7 @@
  * - `paper` runs `paperSteps` of its 30 steps once (every step costs the same: the same UNet rows), then the rest is
  *   extrapolated: encode + denoise × 30 / paperSteps + decode; its peak RSS is measured over the run.
  */
-import { presets, type PresetName } from '../personalize/presets.js';
+import { presets, type PresetName } from '../providers/presets.js';
 import { textToImage, type TextToImageRequest, type TextToImageResult } from '../pipeline/text-to-image.js';
 import { describeSlicePlan } from '../pipeline/unet-slice-plan.js';
 import { median } from './median.js';

@@ -6,7 +6,7 @@
  * window (the negative prompt's included when guidance is on). LLM keywords and CLIP scoring are not included. SD-Turbo (`fast`) has SD 2.1's UNet, which is
  * within a few percent of SD 1.5's in size and FLOPs, so SD 1.5's figures stand for it.
  */
-import { presets, type PresetName } from '../personalize/presets.js';
+import { presets, type PresetName } from '../providers/presets.js';
 import type { CallTiming } from './real-scale.js';
 
 export const ESTIMATE_CANDIDATES = 2;

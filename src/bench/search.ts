@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { writeTinyClip } from '../fixtures/tiny-clip.js';
 import { writeTinySd } from '../fixtures/tiny-sd.js';
 import type { KeywordResult } from '../personalize/extract-keywords.js';
-import type { ModelSet } from '../personalize/model-set.js';
+import type { ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from '../personalize/personalize.js';
 import { DEFAULT_PREVIEW_SCALE, type PreviewScale } from '../pipeline/latent-preview.js';
 import { loadStableDiffusion } from '../providers/image/onnx-stable-diffusion.js';

@@ -15,7 +15,7 @@ import { checkGenerationJob } from '../jobs/generation-job.js';
 import { jobToPersonalizeRequest } from '../jobs/job-request.js';
 import { defaultCacheDatabasePath } from '../personalize/cache-database.js';
 import { openKeywordCache } from '../personalize/keyword-cache.js';
-import { loadModelSet } from '../personalize/model-set.js';
+import { loadModelSet } from '../providers/model-set.js';
 import { personalize } from '../personalize/personalize.js';
 import { writePreviewFiles } from '../pipeline/preview-files.js';
 import type { StepPreview } from '../pipeline/step-preview.js';

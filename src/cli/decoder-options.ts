@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
-import { NO_DECODER, type ModelSetSpec } from '../personalize/model-set.js';
+import { NO_DECODER, type ModelSetSpec } from '../providers/model-set.js';
 import { previewImageName, writePreviewFiles } from '../pipeline/preview-files.js';
 import type { StepPreview } from '../pipeline/step-preview.js';
 import { decoderKinds, type DecoderKind } from '../spec/diffusion-models.js';

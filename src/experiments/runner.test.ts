@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { assetPath } from '../core/package-root.js';
 import { loadMovieLens, movieLensSamples } from '../data/movielens.js';
 import { PmgError } from '../errors/pmg-error.js';
-import { loadModelSet, type ModelSet } from '../personalize/model-set.js';
+import { loadModelSet, type ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from '../personalize/personalize.js';
 import { ModelStore } from '../runtime/model-store.js';
 import type { Sample } from '../spec/behaviour.js';

@@ -15,7 +15,7 @@ import { readImageRgb, type RgbImage } from '../core/image-io.js';
 import { silentProgress, type ProgressSink } from '../core/progress.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { KeywordCache } from '../personalize/keyword-cache.js';
-import type { ModelSet } from '../personalize/model-set.js';
+import type { ModelSet } from '../providers/model-set.js';
 import type { CaptionImage } from '../personalize/verbalize.js';
 import type { MemoryOptions } from '../pipeline/memory-plan.js';
 import {

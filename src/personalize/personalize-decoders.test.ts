@@ -14,9 +14,9 @@ import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-
 import { givenKeywordResult } from '../testing/given-keyword-result.js';
 import { movieRequest } from '../testing/movie-inputs.js';
 import { textChunks } from '../testing/png-chunks.js';
-import { resolveModelSpecs, type ModelSet } from './model-set.js';
+import { resolveModelSpecs, type ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from './personalize.js';
-import { presets } from './presets.js';
+import { presets } from '../providers/presets.js';
 
 let fixture: FixtureModelSet;
 let models: ModelSet;

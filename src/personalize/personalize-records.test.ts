@@ -12,7 +12,7 @@ import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-
 import { givenKeywordResult } from '../testing/given-keyword-result.js';
 import { movieRequest } from '../testing/movie-inputs.js';
 import { textChunks, walkPng } from '../testing/png-chunks.js';
-import type { ModelSet } from './model-set.js';
+import type { ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from './personalize.js';
 
 let fixture: FixtureModelSet;

@@ -16,7 +16,7 @@ import type { FloatTensor } from '../spec/tensor.js';
 import { defaultEmbedWeights, defaultRepeatWeights, type ConditioningMode } from './conditioning.js';
 import type { KeywordResult, KeywordVariant } from './extract-keywords.js';
 import type { KeywordCache } from './keyword-cache.js';
-import type { ModelPreset } from './presets.js';
+import type { ModelPreset } from '../providers/presets.js';
 import { DEFAULT_PROMPT_STYLE, promptStyle, type PromptStyleName } from './prompt-styles.js';
 import { validateRequestShape } from './request-validation.js';
 import type { CaptionImage } from './verbalize.js';

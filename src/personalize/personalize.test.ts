@@ -10,10 +10,10 @@ import { fixtureModelSet, type FixtureModelSet } from '../testing/fixture-model-
 import { givenKeywordResult } from '../testing/given-keyword-result.js';
 import { movieRequest } from '../testing/movie-inputs.js';
 import type { KeywordResult } from './extract-keywords.js';
-import { resolveModelSpecs, type ModelSet } from './model-set.js';
+import { resolveModelSpecs, type ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest } from './personalize.js';
 import { promptStyles } from './prompt-styles.js';
-import { presets } from './presets.js';
+import { presets } from '../providers/presets.js';
 
 let root: string;
 let models: ModelSet;

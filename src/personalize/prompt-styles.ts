@@ -11,8 +11,9 @@
  */
 import { PmgError } from '../errors/pmg-error.js';
 import type { Scene } from '../spec/behaviour.js';
+import type { PromptStyleName } from '../spec/prompt-style.js';
 
-export type PromptStyleName = 'official' | 'pmg';
+export type { PromptStyleName };
 export const promptStyleNames: readonly PromptStyleName[] = ['official', 'pmg'];
 export const DEFAULT_PROMPT_STYLE: PromptStyleName = 'pmg';
 

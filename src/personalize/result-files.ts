@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
-import type { ModelIds } from './model-set.js';
+import type { ModelIds } from '../providers/model-set.js';
 import type { PersonalizeResult } from './personalize.js';
 
 export interface ResultFiles {

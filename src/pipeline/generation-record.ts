@@ -14,8 +14,10 @@ import { packageVersion } from '../core/package-root.js';
 import type { PngText } from '../core/png-text.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
-import type { Scheduler, SchedulerName } from '../spec/scheduler.js';
+import type { Scheduler, SchedulerRecord } from '../spec/scheduler.js';
 import type { MemoryRecord } from './memory-plan.js';
+
+export type { SchedulerRecord };
 
 /** Where initial latents came from when they were given instead of seeded noise. */
 export interface LatentsSource {
@@ -39,15 +41,6 @@ export interface DecoderRecord {
   kind: DecoderKind;
   /** The decoder's model: the SD model's id for 'vae', the tiny decoder's folder or hub id for 'tiny'. */
   model: string;
-}
-
-export interface SchedulerRecord {
-  name: SchedulerName;
-  className: string;
-  /** The scheduler config after defaults and the Stable Diffusion pipeline fix-ups. */
-  config: Readonly<Record<string, unknown>>;
-  /** The timesteps the UNet was called at (PNDM's warm-up call included). */
-  timesteps: readonly number[];
 }
 
 export interface GenerationRecord {

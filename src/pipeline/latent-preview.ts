@@ -10,10 +10,11 @@
  */
 import { PmgError } from '../errors/pmg-error.js';
 import type { DecoderKind, VaeDecoder } from '../spec/diffusion-models.js';
+import type { PreviewScale } from '../spec/image-generator.js';
 import type { FloatTensor } from '../spec/tensor.js';
 import { decodeLatents } from './decode-latents.js';
 
-export type PreviewScale = 1 | 2 | 4;
+export type { PreviewScale };
 export const previewScales: readonly PreviewScale[] = [1, 2, 4];
 export const DEFAULT_PREVIEW_SCALE: PreviewScale = 2;
 /** With a tiny decoder previews are decoded at full size unless a scale is asked for. */

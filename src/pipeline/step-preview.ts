@@ -4,25 +4,13 @@
  * autoencoder decodes them at full size whenever one is loaded; without one the VAE decodes 2x2-pooled x0
  * (latent-preview.ts). The last step is not previewed: the final image follows it.
  */
-import type { DecoderKind } from '../spec/diffusion-models.js';
-import type { FloatTensor } from '../spec/tensor.js';
+import type { GeneratorPreview } from '../spec/image-generator.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { StepEvent } from './denoise-state.js';
 import { decodePreviewWith, type PreviewDecoders, type PreviewScale } from './latent-preview.js';
 
-export interface StepPreview {
-  /** Steps done of the steps asked for (as in StepEvent), and the 0-based UNet call just done. */
-  stepsDone: number;
-  requestedSteps: number;
-  step: number;
-  /** Original indices of the candidates (images of the batch) shown, one image each. */
-  candidates: readonly number[];
-  /** `[k, 3, height, width]` in [-1, 1], full size. */
-  images: FloatTensor;
-  decoder: DecoderKind;
-  /** The pooling scale used before the decoder (1: full resolution). */
-  scale: PreviewScale;
-}
+/** One live preview: the decoded x0 of the running candidates after a step. */
+export type StepPreview = GeneratorPreview;
 
 export type PreviewCallback = (preview: StepPreview) => void | Promise<void>;
 

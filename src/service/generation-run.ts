@@ -8,7 +8,7 @@
 import type { GenerationJob } from '../jobs/generation-job.js';
 import { jobToPersonalizeRequest } from '../jobs/job-request.js';
 import type { KeywordCache } from '../personalize/keyword-cache.js';
-import type { ModelSet } from '../personalize/model-set.js';
+import type { ModelSet } from '../providers/model-set.js';
 import { personalize } from '../personalize/personalize.js';
 import type { ProgressEvent, SoftRequest } from '../personalize/personalize-request.js';
 import type { CaptionImage } from '../personalize/verbalize.js';

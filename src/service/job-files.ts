@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
 import { removeOrphanTemporaries, writeFileAtomic } from '../core/atomic-write.js';
-import type { ModelIds } from '../personalize/model-set.js';
+import type { ModelIds } from '../providers/model-set.js';
 import type { PersonalizeResult } from '../personalize/personalize-request.js';
 import { candidateImageName, resultJson, writeResultFolder } from '../personalize/result-files.js';
 import { writePreviewFiles } from '../pipeline/preview-files.js';

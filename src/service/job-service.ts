@@ -11,7 +11,7 @@ import { PmgError } from '../errors/pmg-error.js';
 import type { GenerationJob } from '../jobs/generation-job.js';
 import { extractKeywords } from '../personalize/extract-keywords.js';
 import { openKeywordCache } from '../personalize/keyword-cache.js';
-import { loadModelSet, resolveModelSpecs, type ModelSet, type ModelSetSpec } from '../personalize/model-set.js';
+import { loadModelSet, resolveModelSpecs, type ModelSet, type ModelSetSpec } from '../providers/model-set.js';
 import { personalizeMethods, type SoftRequest } from '../personalize/personalize-request.js';
 import { loadPrompts } from '../personalize/prompts.js';
 import { modelsFolderLlmBody } from '../personalize/soft-body.js';

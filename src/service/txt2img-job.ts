@@ -5,7 +5,7 @@
  */
 import { tensorToPngs } from '../core/image-tensor.js';
 import { PmgError } from '../errors/pmg-error.js';
-import type { ModelSet } from '../personalize/model-set.js';
+import type { ModelSet } from '../providers/model-set.js';
 import { describe } from '../personalize/request-validation.js';
 import { generationPngTexts, imageRecord, type GenerationRecord } from '../pipeline/generation-record.js';
 import { textToImageRecord } from '../pipeline/text-to-image-record.js';

@@ -53,3 +53,13 @@ export interface StepOptions {
 export interface NoiseSource {
   fillGaussian(out: Float32Array, std?: number): Float32Array;
 }
+
+/** The scheduler that ran, as result.json records it: name, class, resolved config and the timesteps of the model calls. */
+export interface SchedulerRecord {
+  name: SchedulerName;
+  className: string;
+  /** The scheduler config after defaults and the Stable Diffusion pipeline fix-ups. */
+  config: Readonly<Record<string, unknown>>;
+  /** The timesteps the UNet was called at (PNDM's warm-up call included). */
+  timesteps: readonly number[];
+}

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFixtures } from '../fixtures/write-fixtures.js';
-import { loadModelSet, type ModelSet } from '../personalize/model-set.js';
+import { loadModelSet, type ModelSet } from '../providers/model-set.js';
 import { ModelStore, modelStoreOptionsFromEnv } from '../runtime/model-store.js';
 
 export interface FixtureModelSet {

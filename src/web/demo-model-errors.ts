@@ -5,7 +5,7 @@
  */
 import { formatBytes } from '../core/progress.js';
 import { PmgError, isPmgError } from '../errors/pmg-error.js';
-import type { ModelPreset } from '../personalize/presets.js';
+import type { ModelPreset } from '../providers/presets.js';
 
 /** The models a preset downloads, as the offline message names them. */
 export function presetRepoIds(preset: ModelPreset): string[] {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFixtures } from '../../fixtures/write-fixtures.js';
-import { presets } from '../../personalize/presets.js';
+import { presets } from '../../providers/presets.js';
 import { zScore } from '../../scoring/selection.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { ModelStore } from '../../runtime/model-store.js';

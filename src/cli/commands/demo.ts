@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { createProgress } from '../../core/progress.js';
 import { parseJsonText } from '../../core/json-text.js';
 import { PmgError, isPmgError } from '../../errors/pmg-error.js';
-import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from '../../personalize/presets.js';
+import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from '../../providers/presets.js';
 import { decoderKinds } from '../../spec/diffusion-models.js';
 import { runDemo } from '../../web/demo-run.js';
 import { checkOutputFolder } from '../output-paths.js';

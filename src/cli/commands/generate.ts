@@ -12,7 +12,7 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { checkWeights, type ConditioningMode } from '../../personalize/conditioning.js';
 import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
 import { checkCaptionable } from '../../personalize/verbalize.js';
-import { loadModelSet, resolveModelSpecs, type ModelSetSpec } from '../../personalize/model-set.js';
+import { loadModelSet, resolveModelSpecs, type ModelSetSpec } from '../../providers/model-set.js';
 import {
   checkPersonalizeRequest,
   conditioningModes,
@@ -24,7 +24,7 @@ import {
 } from '../../personalize/personalize.js';
 import { checkGenerationJob, type GenerationJob } from '../../jobs/generation-job.js';
 import { jobToPersonalizeRequest } from '../../jobs/job-request.js';
-import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
+import { DEFAULT_PRESET, presetNames } from '../../providers/presets.js';
 import { promptStyle, type PromptStyleName } from '../../personalize/prompt-styles.js';
 import { writeResultFolder } from '../../personalize/result-files.js';
 import { checkPreviewScale, type PreviewScale } from '../../pipeline/latent-preview.js';

@@ -5,7 +5,7 @@
  */
 import { join, resolve } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
-import { DEFAULT_PRESET, presetNames } from '../../personalize/presets.js';
+import { DEFAULT_PRESET, presetNames } from '../../providers/presets.js';
 import { openJobService } from '../../service/job-service.js';
 import { checkBind } from '../../serve/api-key.js';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from '../../serve/app.js';

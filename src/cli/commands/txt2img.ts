@@ -9,7 +9,7 @@ import { generationPngTexts, imageRecord } from '../../pipeline/generation-recor
 import { textToImageRecord } from '../../pipeline/text-to-image-record.js';
 import { MAX_PROMPT_CHARS } from '../../pipeline/prompt-encoding.js';
 import { DEFAULTS, MAX_STEPS, checkInputs, textToImage } from '../../pipeline/text-to-image.js';
-import { pullingResolver, resolveDecoderChoice } from '../../personalize/model-set.js';
+import { pullingResolver, resolveDecoderChoice } from '../../providers/model-set.js';
 import { loadStableDiffusion, type ModelResolver } from '../../providers/image/onnx-stable-diffusion.js';
 import { loadTinyDecoder } from '../../providers/image/tiny-decoder.js';
 import type { ModelStore } from '../../runtime/model-store.js';

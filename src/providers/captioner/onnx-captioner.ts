@@ -10,6 +10,7 @@ import { settingsOf, type Environment, type Settings } from '../../settings/sett
 import { loadImageCaptioner, type ImageCaptionModel, type TransformersDevice } from '../../runtime/transformers-models.js';
 import type { Captioner } from '../../spec/captioner.js';
 import { isImageUrl, withFetchedImage, type FetchImageOptions } from './fetch-image.js';
+import { splitProviderSpec } from '../provider-spec.js';
 
 /** Files a captioner folder needs (fp32). */
 export const captionerFiles = {
@@ -66,18 +67,13 @@ export class OnnxCaptioner implements Captioner {
 
 /** `createCaptioner('onnx:owner/name' | 'onnx:./folder' | './folder')`. */
 export async function createCaptioner(spec: string, options: CreateCaptionerOptions = {}): Promise<Captioner> {
-  const trimmed = spec.trim();
-  const prefix = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(trimmed)?.[1];
-  let target = trimmed;
-  if (prefix !== undefined && prefix.length > 1) {
-    if (prefix.toLowerCase() !== 'onnx') {
-      throw new PmgError(
-        'invalid-argument',
-        `unknown captioner provider '${prefix}:' in '${spec}'; use onnx:<folder or repo id> (a vit-gpt2-layout image-to-text model)`,
-        { details: { spec } },
-      );
-    }
-    target = trimmed.slice(prefix.length + 1);
+  const { scheme, target } = splitProviderSpec(spec);
+  if (scheme !== undefined && scheme !== 'onnx') {
+    throw new PmgError(
+      'invalid-argument',
+      `unknown captioner provider '${spec.trim().slice(0, scheme.length)}:' in '${spec}'; use onnx:<folder or repo id> (a vit-gpt2-layout image-to-text model)`,
+      { details: { spec } },
+    );
   }
   if (!target) throw new PmgError('invalid-argument', `the captioner spec '${spec}' names no model; use onnx:<folder or repo id>`);
   const maxNewTokens = options.maxNewTokens ?? defaultCaptionTokens;

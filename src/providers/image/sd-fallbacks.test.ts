@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { storeResolver } from '../../cli/commands/txt2img.js';
 import { PmgError } from '../../errors/pmg-error.js';
 import { writeTinySd } from '../../fixtures/tiny-sd.js';
-import { pullingResolver } from '../../personalize/model-set.js';
+import { pullingResolver } from '../model-set.js';
 import { textToImage } from '../../pipeline/text-to-image.js';
 import { ModelStore } from '../../runtime/model-store.js';
 import { SessionPool } from '../../runtime/onnx-session.js';

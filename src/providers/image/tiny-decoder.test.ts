@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { PmgError } from '../../errors/pmg-error.js';
 import { writeTinyAutoencoder } from '../../fixtures/tiny-taesd.js';
 import { writeTinySd } from '../../fixtures/tiny-sd.js';
-import { pullingResolver } from '../../personalize/model-set.js';
+import { pullingResolver } from '../model-set.js';
 import { ModelStore } from '../../runtime/model-store.js';
 import { SessionPool } from '../../runtime/onnx-session.js';
 import { HubServer } from '../../testing/hub-server.js';

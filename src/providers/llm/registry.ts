@@ -14,6 +14,7 @@ import { settingsOf, type Environment, type Settings } from '../../settings/sett
 import type { HiddenStateLanguageModel, LanguageModel } from '../../spec/language-model.js';
 import { OnnxCausalLanguageModel, onnxCausalLmFiles } from './onnx-causal-lm.js';
 import { OpenAiCompatibleLanguageModel, chatCompletionsUrl } from './openai-compatible.js';
+import { splitProviderSpec } from '../provider-spec.js';
 
 export const llmProviderPrefixes = ['onnx:', 'openai:'] as const;
 
@@ -42,11 +43,9 @@ export interface CreateLanguageModelOptions {
 export function parseLlmSpec(spec: string): LlmSpec {
   const trimmed = spec.trim();
   if (!trimmed) throw new PmgError('invalid-argument', `llm is empty; use ${usage}`, { details: { field: 'llm' } });
-  const prefix = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(trimmed)?.[1];
-  // One-letter prefixes are Windows drive letters (C:\models\llm), i.e. a folder.
-  if (prefix === undefined || prefix.length === 1) return { provider: 'onnx', model: trimmed };
-  const rest = trimmed.slice(prefix.length + 1);
-  switch (prefix.toLowerCase()) {
+  const { scheme, target: rest } = splitProviderSpec(trimmed);
+  if (scheme === undefined) return { provider: 'onnx', model: trimmed };
+  switch (scheme) {
     case 'onnx':
       if (!rest)
         throw new PmgError('invalid-argument', `llm onnx: needs a folder or repo id, e.g. onnx:./models/tiny-llm or onnx:owner/name`, {
@@ -67,7 +66,9 @@ export function parseLlmSpec(spec: string): LlmSpec {
         details: { field: 'llm' },
       });
     default:
-      throw new PmgError('invalid-argument', `llm '${spec}': unknown LLM provider '${prefix}:'; use ${usage}`, { details: { spec, field: 'llm' } });
+      throw new PmgError('invalid-argument', `llm '${spec}': unknown LLM provider '${trimmed.slice(0, scheme.length)}:'; use ${usage}`, {
+        details: { spec, field: 'llm' },
+      });
   }
 }
 

@@ -14,15 +14,18 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { PmgError } from '../errors/pmg-error.js';
-import { loadStableDiffusion, type ModelResolver } from '../providers/image/onnx-stable-diffusion.js';
-import { loadTinyDecoder, TINY_DECODER_INCLUDE } from '../providers/image/tiny-decoder.js';
-import { OnnxCausalLanguageModel, onnxCausalLmFiles } from '../providers/llm/onnx-causal-lm.js';
-import { createLanguageModel, parseLlmSpec } from '../providers/llm/registry.js';
+import type { ModelResolver } from './image/onnx-stable-diffusion.js';
+import { TINY_DECODER_INCLUDE } from './image/tiny-decoder.js';
+import { OnnxCausalLanguageModel, onnxCausalLmFiles } from './llm/onnx-causal-lm.js';
+import { createLanguageModel, parseLlmSpec } from './llm/registry.js';
 import type { ModelStore } from '../runtime/model-store.js';
 import { settingsOf, type Environment, type Settings } from '../settings/settings.js';
 import { loadClip, type ClipModel, type TransformersDtype } from '../runtime/transformers-models.js';
 import { decoderKinds, type DecoderKind, type StableDiffusionModel, type TinyDecoderModel } from '../spec/diffusion-models.js';
+import type { ImageGenerator } from '../spec/image-generator.js';
 import type { LanguageModel } from '../spec/language-model.js';
+import { loadOnnxImageGenerator, OnnxImageGenerator } from './image/onnx-image-generator.js';
+import { providerFor } from './registry.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from './presets.js';
 
 export interface ModelSetSpec {
@@ -54,7 +57,24 @@ export interface ModelSet {
   finalDecoder?: DecoderKind;
   /** The preset the models came from (its steps/guidance/size are the run's defaults). */
   preset?: ModelPreset;
+  /**
+   * The image generator personalize runs (imageGeneratorOf): absent, the ONNX generator over `sd` and `decoder`; a
+   * model set whose images come from elsewhere (a remote server) sets its own.
+   */
+  generator?: ImageGenerator;
   close(): Promise<void>;
+}
+
+/** The image generator of a model set: its own, else the ONNX one over its Stable Diffusion model and tiny decoder. */
+export function imageGeneratorOf(models: Pick<ModelSet, 'generator' | 'sd' | 'decoder' | 'finalDecoder'>): ImageGenerator {
+  return (
+    models.generator ??
+    new OnnxImageGenerator({
+      sd: models.sd,
+      ...(models.decoder ? { tiny: models.decoder } : {}),
+      ...(models.finalDecoder ? { finalDecoder: models.finalDecoder } : {}),
+    })
+  );
 }
 
 /** The ids of the loaded models, as result.json records them (`decoder` only when a tiny decoder is loaded). */
@@ -75,15 +95,8 @@ export interface LoadModelSetOptions {
   warn?: (message: string) => void;
 }
 
-/** The specs a ModelSetSpec stands for, without loading anything. */
-export interface ResolvedModelSpecs {
-  llm: string;
-  llmModel?: string;
-  llmDtype?: TransformersDtype;
-  clip: string;
-  sd: string;
-  /** The tiny decoder to load (undefined: none). */
-  decoder?: string;
+/** The specs a ModelSetSpec stands for, without loading anything (`decoder`: the tiny decoder to load; undefined: none). */
+export interface ResolvedModelSpecs extends Pick<ModelPreset, 'llm' | 'llmModel' | 'llmDtype' | 'clip' | 'sd' | 'decoder'> {
   finalDecoder: DecoderKind;
   preset?: ModelPreset;
 }
@@ -211,17 +224,20 @@ export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOpti
   const specs = resolveModelSpecs(spec, store.options.cwd);
   const device = spec.device ?? 'cpu';
   if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `device must be cpu or cuda, got '${String(device)}'`);
+  // The image generator's scheme, through the provider registry (onnx: the only one a model set loads today), before anything loads.
+  const image = providerFor('image', specs.sd);
   const llm = await loadLlm(specs, device, options);
   try {
     const { clip, id: clipId } = await loadClipModel(specs.clip, device, store);
-    const sd = await loadStableDiffusion(specs.sd, {
+    const generator = await loadOnnxImageGenerator(image.target, {
       resolve: pullingResolver(store),
       device,
       threads: spec.threads,
       warn: options.warn,
       optimizedCacheDir: store.options.cacheDir,
+      ...(specs.decoder ? { tinyDecoder: specs.decoder } : {}),
     });
-    const decoder = specs.decoder ? await loadTinyDecoder(specs.decoder, { resolve: pullingResolver(store), device, threads: spec.threads }) : undefined;
+    const { sd, tiny: decoder } = generator;
     return {
       llm,
       clip,

@@ -18,7 +18,7 @@
 import type { TransformersDtype } from '../runtime/transformers-models.js';
 import type { TimestepSpacing } from '../spec/scheduler.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
-import type { PromptStyleName } from './prompt-styles.js';
+import type { PromptStyleName } from '../spec/prompt-style.js';
 
 export interface ModelPreset {
   name: string;
@@ -45,7 +45,7 @@ export interface ModelPreset {
   scheduler?: string;
   /** Replaces the scheduler config's timestep_spacing (one-step sampling must start at t = 999: `trailing`). */
   timestepSpacing?: TimestepSpacing;
-  /** Negative prompts and sticker prefix (prompt-styles.ts). */
+  /** Negative prompts and sticker prefix (personalize/prompt-styles.ts). */
   promptStyle: PromptStyleName;
   /** Approximate bytes downloaded on first use (LLM + CLIP + SD; a served LLM counts 0). */
   downloadBytes: number;
