@@ -7,18 +7,11 @@ import { generationRecord, type GenerationRecord, type ImageRecord } from './gen
 import type { TextToImageResult } from './text-to-image.js';
 import { vaeTilesRecord } from './vae-tiling-plan.js';
 
-export interface TextToImageRecordInput {
+/** The settings asked for, as the record names them (`eta` is recorded only when > 0 with DDIM). */
+export interface TextToImageRecordInput extends Pick<GenerationRecord, 'prompt' | 'negativePrompt' | 'steps' | 'guidanceScale' | 'width' | 'height' | 'eta'> {
   /** The Stable Diffusion model's id, and the tiny decoder's when one was loaded. */
   modelId: string;
   tinyDecoderId?: string;
-  prompt: string;
-  negativePrompt: string;
-  steps: number;
-  guidanceScale: number;
-  width: number;
-  height: number;
-  /** DDIM's eta (recorded only when > 0 with DDIM). */
-  eta?: number;
   result: Pick<TextToImageResult, 'scheduler' | 'decoder' | 'memory'>;
   /** ms per stage, as the caller reports them (the run's own, plus load and total). */
   timings: Record<string, number>;
