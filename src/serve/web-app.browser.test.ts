@@ -10,8 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { selectBest, zScore } from '../scoring/selection.js';
 import type { JobRecord, JobService } from '../service/job-types.js';
+import { crossings, expectedWinner, type ScoredResult as Result } from '../testing/alpha-crossings.js';
 import { jobServiceFixture, type JobServiceFixture } from '../testing/job-service-fixture.js';
 import { writeTinyMovieLens } from '../testing/tiny-movielens.js';
 import { createApp } from './app.js';
@@ -34,19 +34,6 @@ declare const window: { srcLog: string[] } & Record<string, unknown>;
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)`;
-
-interface Candidate {
-  weights: { preference: number; target: number };
-  dp: number;
-  dt: number;
-  z: number;
-  finished: boolean;
-}
-interface Result {
-  alpha: number;
-  chosen: number;
-  candidates: Candidate[];
-}
 
 let fx: JobServiceFixture;
 let service: JobService;
@@ -110,35 +97,6 @@ async function record(id: string): Promise<JobRecord> {
 
 /** The candidate the page outlines. */
 const outlined = (page: Page) => page.$eval('#tiles figure.tile.winner', (f) => Number(f.getAttribute('data-candidate')));
-
-/** The test's own reading of the scores: z's lines cross where the winner may change; the winner at α by selectBest. */
-function expectedWinner(candidates: Candidate[], alpha: number): number {
-  const finished = candidates.map((c, i) => ({ c, i })).filter(({ c }) => c.finished);
-  return finished[
-    selectBest(
-      finished.map(({ c }) => c),
-      alpha,
-    ).chosen
-  ]!.i;
-}
-function crossings(candidates: Candidate[]): number[] {
-  const out: number[] = [];
-  const finished = candidates.filter((c) => c.finished);
-  for (let i = 0; i < finished.length; i++)
-    for (let j = i + 1; j < finished.length; j++) {
-      const [a, b] = [finished[i]!, finished[j]!];
-      // α ln dp_a + (1−α) ln dt_a = α ln dp_b + (1−α) ln dt_b
-      const ta = zScore(a.dp, a.dt, 0);
-      const tb = zScore(b.dp, b.dt, 0);
-      const sa = zScore(a.dp, a.dt, 1) - ta;
-      const sb = zScore(b.dp, b.dt, 1) - tb;
-      if (sa !== sb) {
-        const alpha = (tb - ta) / (sa - sb);
-        if (alpha > 0 && alpha < 1) out.push(alpha);
-      }
-    }
-  return out.sort((x, y) => x - y);
-}
 
 test('pick a user and a target, generate, watch previews and scores, move α, download result.json, reopen by URL', { skip, timeout: 180_000 }, async () => {
   const { page, problems } = await newPage();
