@@ -17,14 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PmgError } from '../../errors/pmg-error.js';
 import { a1111Samplers } from '../../serve/a1111.js';
 import type { SchedulerName } from '../../spec/scheduler.js';
-import { RemoteServer, type RemoteHttpOptions } from './remote-http.js';
-import { RemoteImageGenerator, type RemoteRenderJob } from './remote-generator.js';
+import { RemoteServer } from './remote-http.js';
+import { RemoteImageGenerator, type RemoteGeneratorOptions, type RemoteRenderJob } from './remote-generator.js';
 import { remoteBaseUrl } from './remote-spec.js';
-
-export interface RemoteGeneratorOptions extends RemoteHttpOptions {
-  /** Milliseconds between progress polls; default 500. */
-  pollMs?: number;
-}
 
 /** pmg scheduler → A1111 sampler name. */
 export const a1111SamplerOf: Readonly<Partial<Record<SchedulerName, string>>> = Object.fromEntries(

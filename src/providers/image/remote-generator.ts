@@ -24,7 +24,12 @@ import type {
   ImageGeneratorCapabilities,
 } from '../../spec/image-generator.js';
 import type { SchedulerName, SchedulerRecord } from '../../spec/scheduler.js';
-import { abortedError, type RemoteServer } from './remote-http.js';
+import { abortedError, type RemoteHttpOptions, type RemoteServer } from './remote-http.js';
+
+export interface RemoteGeneratorOptions extends RemoteHttpOptions {
+  /** Milliseconds between progress polls (A1111's /sdapi/v1/progress, ComfyUI's /history without a websocket); default 500. */
+  pollMs?: number;
+}
 
 /** One candidate for the server: its prompt text, negative text, seed and sampler. */
 export interface RemoteRenderJob {

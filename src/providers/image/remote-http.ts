@@ -30,10 +30,10 @@ export interface RemoteAnswer {
 /** The server a generator talks to and how: its label in messages (`a1111 server http://…`), timeouts and retries. */
 export class RemoteServer {
   readonly baseUrl: string;
-  private readonly connectMs: number;
-  private readonly timeoutMs: number;
-  private readonly retries: number;
-  private readonly backoffMs: number;
+  readonly connectMs: number;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly backoffMs: number;
 
   constructor(
     readonly kind: string,
@@ -172,6 +172,9 @@ export function serverDetail(body: Buffer): string {
     // A1111's exception answer: { error: '<type>', detail: '', body: '', errors: '<text>' }.
     if (typeof parsed.error === 'string' && typeof parsed.errors === 'string' && parsed.errors) detail = `${parsed.error}: ${parsed.errors}`;
     else detail = describeDetail([parsed.detail, parsed.errors, parsed.error, parsed.message].find(given) ?? parsed) ?? text;
+    // ComfyUI's validation answer adds { node_errors: { <node>: { class_type, errors: [{ message, details }] } } }.
+    const nodeError = Object.entries((parsed.node_errors ?? {}) as Record<string, { class_type?: string; errors?: unknown }>)[0];
+    if (nodeError) detail += `; node ${nodeError[0]} (${nodeError[1].class_type ?? '?'}): ${describeDetail(nodeError[1].errors) ?? ''}`;
   } catch {
     // plain text
   }
@@ -193,7 +196,7 @@ function describeDetail(value: unknown): string | undefined {
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
     const message = typeof o.message === 'string' ? o.message : undefined;
-    const extra = typeof o.details === 'string' && o.details ? ` (${o.details})` : '';
+    const extra = typeof o.details === 'string' && o.details ? `: ${o.details}` : '';
     return message ? `${message}${extra}` : JSON.stringify(value);
   }
   return undefined;
