@@ -41,3 +41,26 @@ export function remoteBaseUrl(spec: string, scheme: string, allowed: readonly st
   }
   return { baseUrl: `${url!.origin}${url!.pathname.replace(/\/+$/, '')}`, params };
 }
+
+/** The image generator schemes that name a remote server. */
+export const remoteGeneratorSchemes = ['a1111', 'comfyui'] as const;
+
+/** What the fragment of each scheme may carry. */
+const schemeOptions: Readonly<Record<(typeof remoteGeneratorSchemes)[number], readonly string[]>> = { a1111: [], comfyui: ['ckpt'] };
+
+/** A remote generator spec checked without contacting the server (the job field and `--generator`); one line naming `generator` otherwise. */
+export function checkRemoteGeneratorSpec(spec: string): string {
+  const trimmed = spec.trim();
+  const { scheme } = splitProviderSpec(trimmed);
+  const known = remoteGeneratorSchemes.find((s) => s === scheme);
+  if (!known)
+    throw new PmgError(
+      'invalid-argument',
+      `generator: '${spec}' is not a remote generator; write a1111:http://host:port or comfyui:http://host:port[#ckpt=<checkpoint>]`,
+      {
+        details: { field: 'generator', spec },
+      },
+    );
+  remoteBaseUrl(trimmed, known, schemeOptions[known]);
+  return trimmed;
+}
