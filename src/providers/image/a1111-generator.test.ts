@@ -3,53 +3,30 @@ import { after, test } from 'node:test';
 import { PmgError } from '../../errors/pmg-error.js';
 import { startA1111Server } from '../../testing/a1111-server.js';
 import { imageGeneratorContract } from '../../testing/image-generator-contract.js';
-import type { GenerationSettings } from '../../spec/image-generator.js';
+import { checkAbortInterrupts, generateWith, oneCandidate as one, plainAndWeighted, smallRemote as small } from '../../testing/remote-generator-checks.js';
 import { createA1111Generator } from './a1111-generator.js';
 import { weightedPromptText } from './remote-generator.js';
 
 const server = await startA1111Server({ stepMs: 3 });
 after(() => server.close());
-const small = { width: 16, height: 16, steps: 4, guidance: 7 };
 const fast = { pollMs: 2, backoffMs: 5 };
 
 imageGeneratorContract({ name: 'a1111 (fake server)', create: () => createA1111Generator(`a1111:${server.baseUrl}`, fast), settings: small });
 
-const one = (extra: Partial<GenerationSettings> = {}): GenerationSettings => ({
-  ...small,
-  candidates: [{ prompt: 'a red apple', negativePrompt: 'blurry' }],
-  seeds: [3],
-  ...extra,
-});
-
 async function generateOnce(url: string, options: Parameters<typeof createA1111Generator>[1], settings = one()): Promise<void> {
-  const generator = await createA1111Generator(`a1111:${url}`, options);
-  const generation = await generator.start(settings);
-  await generation.run();
-  await generation.finish();
+  await generateWith(await createA1111Generator(`a1111:${url}`, options), settings);
 }
 
 test('a1111: the id names the server and its checkpoint; each candidate is one txt2img with its own seed, batch 1, the mapped sampler', async () => {
   const generator = await createA1111Generator(`a1111:${server.baseUrl}/`, fast);
   assert.equal(generator.id, `a1111:${server.baseUrl}#fake-sd15.safetensors [0123456789]`);
   const before = server.requests.length;
-  const generation = await generator.start({
-    ...small,
-    scheduler: 'euler-ancestral',
-    candidates: [
-      { prompt: 'movie poster, a (cat)', negativePrompt: 'blurry' },
-      {
-        prompt: [
-          { text: 'movie poster', weight: 1 },
-          { text: 'red, dark', weight: 1.5 },
-        ],
-      },
-    ],
-    seeds: [11, 11],
-  });
+  const generation = await generator.start(
+    plainAndWeighted('movie poster, a (cat)', { base: 'movie poster', extra: 'red, dark', weight: 1.5 }, 11, 'euler-ancestral'),
+  );
   assert.equal(generation.scheduler.name, 'euler-ancestral');
   await generation.run();
-  const out = await generation.finish();
-  assert.deepEqual(out.images.dims, [2, 3, 16, 16]);
+  assert.deepEqual((await generation.finish()).images.dims, [2, 3, 16, 16]);
   const sent = server.requests.slice(before);
   assert.equal(sent.length, 2);
   assert.deepEqual(
@@ -169,13 +146,7 @@ test('a1111: no server is a one-line error naming it; a bad spec names the field
 test('a1111: an abort mid-run interrupts the server', async () => {
   const slow = await startA1111Server({ stepMs: 30 });
   try {
-    const generator = await createA1111Generator(`a1111:${slow.baseUrl}`, fast);
-    const controller = new AbortController();
-    const generation = await generator.start(one({ steps: 20, signal: controller.signal }));
-    setTimeout(() => controller.abort(), 100);
-    await assert.rejects(generation.run(), (error: unknown) => error instanceof PmgError && error.code === 'aborted');
-    for (let i = 0; i < 50 && slow.interrupts === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(slow.interrupts, 1);
+    await checkAbortInterrupts(await createA1111Generator(`a1111:${slow.baseUrl}`, fast), () => slow.interrupts);
   } finally {
     await slow.close();
   }

@@ -3,51 +3,28 @@ import { after, test } from 'node:test';
 import { PmgError } from '../../errors/pmg-error.js';
 import { startComfyuiServer } from '../../testing/comfyui-server.js';
 import { imageGeneratorContract } from '../../testing/image-generator-contract.js';
-import type { GenerationSettings } from '../../spec/image-generator.js';
+import { checkAbortInterrupts, generateWith, oneCandidate as one, plainAndWeighted, smallRemote as small } from '../../testing/remote-generator-checks.js';
 import { createComfyuiGenerator } from './comfyui-generator.js';
 import type { RemoteGeneratorOptions } from './remote-generator.js';
 
 const server = await startComfyuiServer({ stepMs: 3 });
 after(() => server.close());
-const small = { width: 16, height: 16, steps: 4, guidance: 7 };
 const fast = { pollMs: 5, backoffMs: 5 };
 
 imageGeneratorContract({ name: 'comfyui (fake server)', create: () => createComfyuiGenerator(`comfyui:${server.baseUrl}`, fast), settings: small });
 
-const one = (extra: Partial<GenerationSettings> = {}): GenerationSettings => ({
-  ...small,
-  candidates: [{ prompt: 'a red apple', negativePrompt: 'blurry' }],
-  seeds: [3],
-  ...extra,
-});
-
 async function generateOnce(spec: string, options: RemoteGeneratorOptions = fast, settings = one()): Promise<Float32Array> {
-  const generator = await createComfyuiGenerator(spec, options);
-  const generation = await generator.start(settings);
-  await generation.run();
-  return (await generation.finish()).images.data;
+  return (await generateWith(await createComfyuiGenerator(spec, options), settings)).data;
 }
 
 test("comfyui: the workflow is pmg's six nodes with the candidate's seed, mapped sampler and escaped prompt; the id names the checkpoint", async () => {
   const generator = await createComfyuiGenerator(`comfyui:${server.baseUrl}`, fast);
   assert.equal(generator.id, `comfyui:${server.baseUrl}#ckpt=fake-sd15.safetensors`, 'the server default: its first checkpoint');
   const before = server.prompts.length;
-  const generation = await generator.start({
-    ...small,
-    scheduler: 'dpm-solver++',
-    candidates: [
-      { prompt: 'poster (x)', negativePrompt: 'blurry' },
-      {
-        prompt: [
-          { text: 'poster', weight: 1 },
-          { text: 'red', weight: 2 },
-        ],
-      },
-    ],
-    seeds: [9, 9],
-  });
-  await generation.run();
-  assert.deepEqual((await generation.finish()).images.dims, [2, 3, 16, 16]);
+  assert.deepEqual(
+    (await generateWith(generator, plainAndWeighted('poster (x)', { base: 'poster', extra: 'red', weight: 2 }, 9, 'dpm-solver++'))).dims,
+    [2, 3, 16, 16],
+  );
   const sent = server.prompts.slice(before);
   assert.equal(sent.length, 2);
   const first = sent[0]!.prompt;
@@ -145,13 +122,7 @@ test('comfyui: a hung /prompt times out; an abort mid-run interrupts the server'
       (error: unknown) => error instanceof PmgError && error.code === 'timeout',
     );
     assert.equal(hanging.prompts.length, 1);
-    const generator = await createComfyuiGenerator(`comfyui:${slow.baseUrl}`, fast);
-    const controller = new AbortController();
-    const generation = await generator.start(one({ steps: 20, signal: controller.signal }));
-    setTimeout(() => controller.abort(), 100);
-    await assert.rejects(generation.run(), (error: unknown) => error instanceof PmgError && error.code === 'aborted');
-    for (let i = 0; i < 50 && slow.interrupts === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(slow.interrupts, 1);
+    await checkAbortInterrupts(await createComfyuiGenerator(`comfyui:${slow.baseUrl}`, fast), () => slow.interrupts);
   } finally {
     await hanging.close();
     await slow.close();
