@@ -242,17 +242,38 @@ export function resolveDecoderChoice(
   return { ...(decoder ? { decoder } : {}), finalDecoder };
 }
 
-/** Loads the models a spec names; a spec with a remote `generator` gives a set without a local Stable Diffusion model. */
-export async function loadModelSet(spec: ModelSetSpec & { generator?: undefined }, options: LoadModelSetOptions): Promise<ModelSet>;
-export async function loadModelSet(spec: GeneratorModelSetSpec, options: LoadModelSetOptions): Promise<PersonalizeModels>;
-export async function loadModelSet(spec: GeneratorModelSetSpec, options: LoadModelSetOptions): Promise<PersonalizeModels> {
+/**
+ * The models a spec names, the images from a remote generator when the spec names one (`generator`: then the set
+ * has no local Stable Diffusion model), else loadModelSet's.
+ */
+export async function loadPersonalizeModels(spec: GeneratorModelSetSpec, options: LoadModelSetOptions): Promise<PersonalizeModels> {
+  const specs = resolveModelSpecs(spec, options.store.options.cwd);
+  if (providerFor('image', specs.sd).entry.scheme === 'onnx') {
+    const { generator: _generator, ...local } = spec;
+    return loadModelSet({ ...local, ...(spec.generator ? { sd: spec.generator } : {}) }, options);
+  }
+  const device = checkDevice(spec.device);
+  // The server is reached first: one that is down fails in seconds, before the LLM loads.
+  return loadWithRemoteGenerator(spec, specs, device, options);
+}
+
+function checkDevice(device: string | undefined): 'cpu' | 'cuda' {
+  const chosen = device ?? 'cpu';
+  if (chosen !== 'cpu' && chosen !== 'cuda') throw new PmgError('invalid-argument', `device must be cpu or cuda, got '${String(chosen)}'`);
+  return chosen;
+}
+
+/** The local models a spec names (ONNX Stable Diffusion; a remote generator is loadPersonalizeModels's). */
+export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOptions): Promise<ModelSet> {
   const { store } = options;
   const specs = resolveModelSpecs(spec, store.options.cwd);
-  const device = spec.device ?? 'cpu';
-  if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `device must be cpu or cuda, got '${String(device)}'`);
-  // The image generator's scheme, through the provider registry, before anything loads; a remote one is reached first (a server that is down fails in seconds).
+  const device = checkDevice(spec.device);
+  // The image generator's scheme, through the provider registry, before anything loads.
   const image = providerFor('image', specs.sd);
-  if (image.entry.scheme !== 'onnx') return loadWithRemoteGenerator(spec, specs, device, options);
+  if (image.entry.scheme !== 'onnx')
+    throw new PmgError('invalid-argument', `sd: '${specs.sd}' is a remote image generator; give it as generator (pmg generate --generator), not as sd`, {
+      details: { field: 'sd' },
+    });
   const llm = await loadLlm(specs, device, options);
   try {
     const { clip, id: clipId } = await loadClipModel(specs.clip, device, store);

@@ -57,3 +57,13 @@ test('a model set refuses an image generator scheme it does not know before any 
     (error: unknown) => error instanceof PmgError && error.message.startsWith("sd: unknown image generator provider 'invokeai:'"),
   );
 });
+
+test('loadModelSet (local models) refuses a remote generator given as sd, before anything loads or connects', async () => {
+  const store = new ModelStore(modelStoreOptionsFromEnv({ PMG_CACHE_DIR: join(tmpdir(), 'pmg-registry-unused') }, { offline: true, cwd: tmpdir() }));
+  await assert.rejects(
+    loadModelSet({ llm: 'onnx:/no/such/llm', clip: '/no/such/clip', sd: 'a1111:http://127.0.0.1:9' }, { store, env: {}, offline: true }),
+    (error: unknown) =>
+      error instanceof PmgError &&
+      error.message === "sd: 'a1111:http://127.0.0.1:9' is a remote image generator; give it as generator (pmg generate --generator), not as sd",
+  );
+});

@@ -21,7 +21,7 @@ import { softModuleRecord } from '../../soft/soft-module.js';
 import { RUN_DB, RunStore } from '../../experiments/run-store.js';
 import { runEval } from '../../experiments/runner.js';
 import { METRICS } from '../../metrics/registry.js';
-import { CLIP_FILES, loadModelSet, resolveModelSpecs, type ModelSet } from '../../providers/model-set.js';
+import { CLIP_FILES, loadModelSet, resolveModelSpecs } from '../../providers/model-set.js';
 import { presetNames } from '../../providers/presets.js';
 import { promptStyle, type PromptStyleName } from '../../personalize/prompt-styles.js';
 import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
@@ -238,7 +238,7 @@ async function evaluate(context: CommandContext): Promise<number> {
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
-  let modelSet: ModelSet | undefined;
+  let modelSet: Awaited<ReturnType<typeof loadModelSet>> | undefined;
   const cache = openChosenKeywordCache(cacheChoice, commandSettings(context, { config: true }));
   let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
   let softBranch: Awaited<ReturnType<typeof openSoftBranch>> | undefined;

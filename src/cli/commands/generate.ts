@@ -12,7 +12,7 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { checkWeights, type ConditioningMode } from '../../personalize/conditioning.js';
 import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
 import { checkCaptionable } from '../../personalize/verbalize.js';
-import { loadModelSet, resolveModelSpecs, type GeneratorModelSetSpec } from '../../providers/model-set.js';
+import { loadPersonalizeModels, resolveModelSpecs, type GeneratorModelSetSpec } from '../../providers/model-set.js';
 import {
   checkPersonalizeRequest,
   conditioningModes,
@@ -287,7 +287,7 @@ export const generateCommand: Command = {
 
     // 2. Models, keywords, candidates, scores.
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
-    const models = await loadModelSet(modelSpec, {
+    const models = await loadPersonalizeModels(modelSpec, {
       store: modelStoreForCommand(context),
       settings: commandSettings(context, { config: true }),
       offline: context.globals.offline,
