@@ -147,16 +147,6 @@ export function checkGenerationJob(value: unknown, options: { allowGenerator?: b
   set('promptStyle', oneOf(r.promptStyle, 'promptStyle', promptStyleNames) as PromptStyleName | undefined);
   set('decoder', text(r.decoder, 'decoder'));
   set('finalDecoder', oneOf(r.finalDecoder, 'finalDecoder', decoderKinds) as DecoderKind | undefined);
-  if (r.generator !== undefined) {
-    const spec = text(r.generator, 'generator')!;
-    if (!options.allowGenerator)
-      throw invalid('generator', 'generator: this interface runs every job on its own model set; run remote generators with pmg generate --generator');
-    try {
-      job.generator = checkRemoteGeneratorSpec(spec);
-    } catch (error) {
-      throw error instanceof PmgError ? invalid('generator', error.message) : error;
-    }
-  }
   if (r.soft !== undefined) {
     const s = object(r.soft, 'soft', 'soft must be an object with "module" (and "llmBody", "weight", "allowLlmMismatch")');
     unknownKeys(s, softKeys, 'soft');
@@ -171,6 +161,16 @@ export function checkGenerationJob(value: unknown, options: { allowGenerator?: b
       soft.allowLlmMismatch = s.allowLlmMismatch;
     }
     job.soft = soft;
+  }
+  if (r.generator !== undefined) {
+    const spec = text(r.generator, 'generator')!;
+    if (!options.allowGenerator)
+      throw invalid('generator', 'generator: this interface runs every job on its own model set; run remote generators with pmg generate --generator');
+    try {
+      job.generator = checkRemoteGeneratorSpec(spec);
+    } catch (error) {
+      throw error instanceof PmgError ? invalid('generator', error.message) : error;
+    }
   }
   // The rules between fields (personalize's own), with the field they are about.
   try {
