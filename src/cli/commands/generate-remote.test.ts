@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -64,9 +64,21 @@ test('generate --generator a1111:URL: keywords and CLIP scores in pmg, one txt2i
   );
 });
 
-test('generate --generator comfyui:URL#ckpt= works the same way', async () => {
-  const r = await pmg([...generateArgv(3), '--weights', '1', '--generator', `comfyui:${comfy.baseUrl}#ckpt=other.ckpt`, '--out', 'out-comfy']);
+test('generate --generator comfyui:URL#ckpt= works the same way; --previews warns that there are none', async () => {
+  const r = await pmg([
+    ...generateArgv(3),
+    '--weights',
+    '1',
+    '--generator',
+    `comfyui:${comfy.baseUrl}#ckpt=other.ckpt`,
+    '--previews',
+    'live',
+    '--out',
+    'out-comfy',
+  ]);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /pmg: warning: --previews: the image generator comfyui:\S+ makes no live previews; none are written/);
+  assert.ok(!existsSync(join(root, 'live')) || readdirSync(join(root, 'live')).length === 0);
   const result = JSON.parse(readFileSync(join(root, 'out-comfy', 'result.json'), 'utf8')) as ResultJson;
   assert.equal(result.models.generator, `comfyui:${comfy.baseUrl}#ckpt=other.ckpt`);
   assert.ok(existsSync(join(root, 'out-comfy', 'best.png')));

@@ -293,6 +293,8 @@ export const generateCommand: Command = {
       offline: context.globals.offline,
       warn,
     });
+    if (previews && models.generator && !models.generator.capabilities.previews)
+      warn(`--previews: the image generator ${models.generator.id} makes no live previews; none are written`);
     const cache = openChosenKeywordCache(cacheChoice, commandSettings(context, { config: true }));
     let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
     let softBranch: Awaited<ReturnType<typeof openSoftBranch>> | undefined;
