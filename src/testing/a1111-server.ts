@@ -3,7 +3,7 @@
  * `GET /sdapi/v1/options` (`sd_model_checkpoint`), `POST /sdapi/v1/txt2img` (`{ images: [base64 PNG], parameters,
  * info: "<JSON text>" }`, image k of a batch seeded `seed + k`, FastAPI's 422 `{ detail: [{ loc, msg, type }] }` for
  * a bad body), `GET /sdapi/v1/progress` (`{ progress, eta_relative, state: { sampling_step, sampling_steps, … },
- * current_image, textinfo }`) and `POST /sdapi/v1/interrupt`. It denoises nothing: each step waits `stepMs`, the
+ * current_image, textinfo }`; `sampling_step` is the 0-based index of the step just done, as A1111's sampler callback sets it) and `POST /sdapi/v1/interrupt`. It denoises nothing: each step waits `stepMs`, the
  * images are fake-remote-image.ts's deterministic PNGs. `failures` scripts the txt2img answers (500 once, 422 with a
  * detail, a hang, a dropped connection).
  */
@@ -28,6 +28,8 @@ export interface FakeA1111Server {
   paths: string[];
   failures: FakeFailure[];
   interrupts: number;
+  /** txt2img calls answered with images. */
+  completed: number;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startA1111Server(options: FakeA1111Options = {}): Promise<
     paths: [],
     failures: options.failures ?? [],
     interrupts: 0,
+    completed: 0,
     close: async () => undefined,
   };
   const send = (response: ServerResponse, status: number, body: unknown): void => {
@@ -103,8 +106,9 @@ export async function startA1111Server(options: FakeA1111Options = {}): Promise<
     state.job_count = 1;
     state.interrupted = false;
     state.sampling_steps = steps;
-    for (let step = 1; step <= steps && !state.interrupted; step++) {
+    for (let step = 0; step < steps && !state.interrupted; step++) {
       await sleep(stepMs);
+      // As A1111's sampler callback: the index of the step just done.
       state.sampling_step = step;
     }
     const seeds = Array.from({ length: count }, (_, k) => seed + k);
@@ -115,6 +119,7 @@ export async function startA1111Server(options: FakeA1111Options = {}): Promise<
     state.sampling_step = 0;
     state.sampling_steps = 0;
     if (response.destroyed) return;
+    fake.completed += 1;
     send(response, 200, {
       images,
       parameters: body,

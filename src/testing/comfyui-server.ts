@@ -36,6 +36,8 @@ export interface FakeComfyuiServer {
   interrupts: number;
   /** Websocket connections accepted. */
   sockets: number;
+  /** Prompts run to the end. */
+  completed: number;
   close(): Promise<void>;
 }
 
@@ -52,7 +54,7 @@ export async function startComfyuiServer(options: FakeComfyuiOptions = {}): Prom
   let number = 0;
   let interrupted = false;
   let executionErrors = options.executionError?.count ?? 0;
-  const fake: FakeComfyuiServer = { baseUrl: '', prompts: [], paths: [], interrupts: 0, sockets: 0, close: async () => undefined };
+  const fake: FakeComfyuiServer = { baseUrl: '', prompts: [], paths: [], interrupts: 0, sockets: 0, completed: 0, close: async () => undefined };
   const send = (response: ServerResponse, status: number, body: unknown, type = 'application/json'): void => {
     response.writeHead(status, { 'content-type': type }).end(Buffer.isBuffer(body) ? body : JSON.stringify(body));
   };
@@ -121,6 +123,7 @@ export async function startComfyuiServer(options: FakeComfyuiOptions = {}): Prom
       outputs: { [save[0]]: { images } },
       status: { status_str: 'success', completed: true, messages },
     });
+    fake.completed += 1;
     note('execution_success', { prompt_id: id, timestamp: Date.now() });
     emit(client, 'executing', { node: null, prompt_id: id });
   }

@@ -1,7 +1,7 @@
 /**
  * Checks both remote generators' tests share (providers/image/a1111-generator.test.ts, comfyui-generator.test.ts):
- * one small generation, a batch of a plain and a weighted-spans candidate, and an abort mid-run that must reach the
- * server as an interrupt.
+ * one small generation, a batch of a plain and a weighted-spans candidate, live progress, and an abort mid-run that
+ * must reach the server as an interrupt.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,4 +49,16 @@ export async function checkAbortInterrupts(generator: ImageGenerator, interrupts
   await assert.rejects(generation.run(), (error: unknown) => error instanceof PmgError && error.code === 'aborted');
   for (let i = 0; i < 50 && interrupts() === 0; i++) await sleep(10);
   assert.equal(interrupts(), 1);
+}
+
+/** A 10-step run on a slow server: the first steps reach onStep while the server still runs (live progress, not all at the end). */
+export async function checkLiveProgress(generator: ImageGenerator, completed: () => number): Promise<void> {
+  const seen: { stepsDone: number; completedThen: number }[] = [];
+  await generateWith(generator, oneCandidate({ steps: 10, onStep: (s) => void seen.push({ stepsDone: s.stepsDone, completedThen: completed() }) }));
+  assert.equal(seen.length, 10);
+  assert.equal(seen[0]!.completedThen, 0, 'step 1 came while the server was still running');
+  assert.deepEqual(
+    seen.map((s) => s.stepsDone),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
 }

@@ -3,7 +3,14 @@ import { after, test } from 'node:test';
 import { PmgError } from '../../errors/pmg-error.js';
 import { startA1111Server } from '../../testing/a1111-server.js';
 import { imageGeneratorContract } from '../../testing/image-generator-contract.js';
-import { checkAbortInterrupts, generateWith, oneCandidate as one, plainAndWeighted, smallRemote as small } from '../../testing/remote-generator-checks.js';
+import {
+  checkAbortInterrupts,
+  checkLiveProgress,
+  generateWith,
+  oneCandidate as one,
+  plainAndWeighted,
+  smallRemote as small,
+} from '../../testing/remote-generator-checks.js';
 import { createA1111Generator } from './a1111-generator.js';
 import { weightedPromptText } from './remote-generator.js';
 
@@ -147,6 +154,15 @@ test('a1111: an abort mid-run interrupts the server', async () => {
   const slow = await startA1111Server({ stepMs: 30 });
   try {
     await checkAbortInterrupts(await createA1111Generator(`a1111:${slow.baseUrl}`, fast), () => slow.interrupts);
+  } finally {
+    await slow.close();
+  }
+});
+
+test('a1111: progress reaches onStep while the server runs', async () => {
+  const slow = await startA1111Server({ stepMs: 25 });
+  try {
+    await checkLiveProgress(await createA1111Generator(`a1111:${slow.baseUrl}`, fast), () => slow.completed);
   } finally {
     await slow.close();
   }

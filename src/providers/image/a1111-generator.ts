@@ -94,6 +94,7 @@ export class A1111Generator extends RemoteImageGenerator {
         const progress = await this.server.json<ProgressAnswer>('/sdapi/v1/progress?skip_current_image=true', { signal, retries: 0 });
         const step = progress.state?.sampling_step;
         const of = progress.state?.sampling_steps;
+        // `sampling_step` is the index of the step just done, 0 also before the first: counted as steps done, it lags one step and never leads.
         if (typeof step === 'number' && of === job.settings.steps && step > 0) await job.onProgress(Math.min(step, of));
       } catch {
         // aborted, or a poll that failed: the next one tries again

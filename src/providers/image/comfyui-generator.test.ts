@@ -3,7 +3,14 @@ import { after, test } from 'node:test';
 import { PmgError } from '../../errors/pmg-error.js';
 import { startComfyuiServer } from '../../testing/comfyui-server.js';
 import { imageGeneratorContract } from '../../testing/image-generator-contract.js';
-import { checkAbortInterrupts, generateWith, oneCandidate as one, plainAndWeighted, smallRemote as small } from '../../testing/remote-generator-checks.js';
+import {
+  checkAbortInterrupts,
+  checkLiveProgress,
+  generateWith,
+  oneCandidate as one,
+  plainAndWeighted,
+  smallRemote as small,
+} from '../../testing/remote-generator-checks.js';
 import { createComfyuiGenerator } from './comfyui-generator.js';
 import type { RemoteGeneratorOptions } from './remote-generator.js';
 
@@ -125,6 +132,15 @@ test('comfyui: a hung /prompt times out; an abort mid-run interrupts the server'
     await checkAbortInterrupts(await createComfyuiGenerator(`comfyui:${slow.baseUrl}`, fast), () => slow.interrupts);
   } finally {
     await hanging.close();
+    await slow.close();
+  }
+});
+
+test('comfyui: progress reaches onStep while the server runs', async () => {
+  const slow = await startComfyuiServer({ stepMs: 25 });
+  try {
+    await checkLiveProgress(await createComfyuiGenerator(`comfyui:${slow.baseUrl}`, fast), () => slow.completed);
+  } finally {
     await slow.close();
   }
 });
