@@ -5,7 +5,7 @@
  * a bad body), `GET /sdapi/v1/progress` (`{ progress, eta_relative, state: { sampling_step, sampling_steps, … },
  * current_image, textinfo }`; `sampling_step` is the 0-based index of the step just done, as A1111's sampler callback sets it) and `POST /sdapi/v1/interrupt`. It denoises nothing: each step waits `stepMs`, the
  * images are fake-remote-image.ts's deterministic PNGs. `failures` scripts the txt2img answers (500 once, 422 with a
- * detail, a hang, a dropped connection).
+ * detail, a hang, a dropped connection, an answer cut off halfway).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -84,6 +84,11 @@ export async function startA1111Server(options: FakeA1111Options = {}): Promise<
     const failure = nextFailure(fake.failures);
     if (failure.kind === 'hang') return;
     if (failure.kind === 'drop') return void request.socket.destroy();
+    if (failure.kind === 'truncate') {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      response.write('{"images": ["iVBOR');
+      return void setTimeout(() => request.socket.destroy(), 10);
+    }
     if (failure.kind === 'status') {
       const payload =
         failure.status === 422

@@ -33,6 +33,8 @@ export interface FakeComfyuiServer {
   /** The /prompt bodies it received. */
   prompts: { prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }>; client_id?: string }[];
   paths: string[];
+  /** The scripted /prompt answers still to come (a test may refill it). */
+  failures: FakeFailure[];
   interrupts: number;
   /** Websocket connections accepted. */
   sockets: number;
@@ -54,7 +56,7 @@ export async function startComfyuiServer(options: FakeComfyuiOptions = {}): Prom
   let number = 0;
   let interrupted = false;
   let executionErrors = options.executionError?.count ?? 0;
-  const fake: FakeComfyuiServer = { baseUrl: '', prompts: [], paths: [], interrupts: 0, sockets: 0, completed: 0, close: async () => undefined };
+  const fake: FakeComfyuiServer = { baseUrl: '', prompts: [], paths: [], failures, interrupts: 0, sockets: 0, completed: 0, close: async () => undefined };
   const send = (response: ServerResponse, status: number, body: unknown, type = 'application/json'): void => {
     response.writeHead(status, { 'content-type': type }).end(Buffer.isBuffer(body) ? body : JSON.stringify(body));
   };
@@ -140,6 +142,11 @@ export async function startComfyuiServer(options: FakeComfyuiOptions = {}): Prom
         const failure = nextFailure(failures);
         if (failure.kind === 'hang') return;
         if (failure.kind === 'drop') return void request.socket.destroy();
+        if (failure.kind === 'truncate') {
+          response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+          response.write('{"prompt_id": "');
+          return void setTimeout(() => request.socket.destroy(), 10);
+        }
         if (failure.kind === 'status')
           return send(response, failure.status, { error: { type: 'server_error', message: failure.detail, details: '', extra_info: {} }, node_errors: {} });
         const invalid = Object.entries(body.prompt ?? {}).find(

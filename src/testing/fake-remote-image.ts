@@ -14,6 +14,8 @@ export type FakeFailure =
   | { kind: 'hang' }
   /** Drop the connection without answering. */
   | { kind: 'drop' }
+  /** Start a 200 answer and drop the connection halfway through its body. */
+  | { kind: 'truncate' }
   /** Generate normally. */
   | { kind: 'ok' };
 

@@ -113,6 +113,21 @@ test('a1111: 5xx every time ends after the retries with the server text', async 
   }
 });
 
+test('a1111: an answer cut off halfway is a connection error, retried', async () => {
+  const cut = await startA1111Server({ failures: [{ kind: 'truncate' }, { kind: 'ok' }] });
+  try {
+    await generateOnce(cut.baseUrl, fast);
+    assert.equal(cut.requests.length, 2);
+    cut.failures.splice(0, cut.failures.length, { kind: 'truncate' });
+    await assert.rejects(
+      generateOnce(cut.baseUrl, { ...fast, retries: 0 }),
+      /^PmgError: a1111 server .*: \/sdapi\/v1\/txt2img: connection failed: the server dropped the connection mid-answer; is the server running\?$/,
+    );
+  } finally {
+    await cut.close();
+  }
+});
+
 test('a1111: a dropped connection is retried; a hung server times out without a retry', async () => {
   const dropping = await startA1111Server({ failures: [{ kind: 'drop' }, { kind: 'ok' }] });
   const hanging = await startA1111Server({ failures: [{ kind: 'hang' }] });

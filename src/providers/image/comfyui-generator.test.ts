@@ -100,11 +100,14 @@ test("comfyui: execution_error fails with the server's exception in one line, wi
   }
 });
 
-test('comfyui: a 500 on /prompt is retried; a 400 validation error is not, and names the node and the value', async () => {
+test('comfyui: a 500 or a cut-off answer on /prompt is retried; a 400 validation error is not, and names the node and the value', async () => {
   const flaky = await startComfyuiServer({ failures: [{ kind: 'status', status: 500, detail: 'boom' }, { kind: 'ok' }] });
   try {
     await generateOnce(`comfyui:${flaky.baseUrl}`);
     assert.equal(flaky.prompts.length, 2);
+    flaky.failures.splice(0, flaky.failures.length, { kind: 'truncate' }, { kind: 'ok' });
+    await generateOnce(`comfyui:${flaky.baseUrl}`);
+    assert.equal(flaky.prompts.length, 4, 'an answer cut off halfway is retried too');
     const generator = await createComfyuiGenerator(`comfyui:${flaky.baseUrl}`, fast);
     // A checkpoint the server lost after start: its own validation answer.
     Object.assign(generator, { checkpoint: 'gone.safetensors' });

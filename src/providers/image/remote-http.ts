@@ -122,8 +122,12 @@ export class RemoteServer {
       request.on('response', (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', (error) => fail(connectionFailure(url, error)));
-        response.on('aborted', () => fail(connectionFailure(url, new Error('the server dropped the connection mid-answer'))));
+        // A reset while the body streams ('error' with ECONNRESET 'aborted', or a close before the end).
+        const dropped = (): void => fail(connectionFailure(url, new Error('the server dropped the connection mid-answer')));
+        response.on('error', dropped);
+        response.on('close', () => {
+          if (!response.complete) dropped();
+        });
         response.on('end', () => {
           if (settled) return;
           settled = true;
