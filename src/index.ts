@@ -110,6 +110,10 @@ export {
   type LoadOnnxImageGeneratorOptions,
 } from './providers/image/onnx-image-generator.js';
 export { checkGeneratorSupports, type GeneratorNeeds } from './providers/image/generator-support.js';
+export { createA1111Generator, A1111Generator, a1111SamplerOf } from './providers/image/a1111-generator.js';
+export { createComfyuiGenerator, ComfyuiGenerator, comfyuiSamplerOf, comfyWorkflow } from './providers/image/comfyui-generator.js';
+export { RemoteImageGenerator, weightedPromptText, type RemoteGeneratorOptions } from './providers/image/remote-generator.js';
+export { checkRemoteGeneratorSpec, remoteGeneratorSchemes } from './providers/image/remote-spec.js';
 export { providerRegistry, providerFor, createProvider, type ProviderKind, type ProviderKinds, type ProviderEntry } from './providers/registry.js';
 export { splitProviderSpec, type ProviderSpec } from './providers/provider-spec.js';
 export { startOpenAiServer, type OpenAiTestServer, type ServerBehaviour, type RecordedRequest } from './testing/openai-server.js';
@@ -285,6 +289,7 @@ export { renderDemoPage, escapeHtml, type DemoPageInput, type DemoPageUser, type
 export { presets, DEFAULT_PRESET, presetNames, isPresetName, type ModelPreset, type PresetName } from './providers/presets.js';
 export {
   loadModelSet,
+  loadPersonalizeModels,
   imageGeneratorOf,
   resolveModelSpecs,
   resolveDecoderChoice,
@@ -295,6 +300,8 @@ export {
   FOLDER_DECODER,
   type ModelSet,
   type ModelSetSpec,
+  type GeneratorModelSetSpec,
+  type PersonalizeModels,
   type ModelIds,
   type LoadModelSetOptions,
   type ResolvedModelSpecs,

@@ -8,7 +8,7 @@ const full = fullGenerationJob;
 
 test('a valid job round-trips through JSON unchanged', () => {
   const wire = JSON.parse(JSON.stringify(full)) as unknown;
-  const checked = checkGenerationJob(wire);
+  const checked = checkGenerationJob(wire, { allowGenerator: true });
   assert.deepEqual(checked, full);
   assert.deepEqual(JSON.parse(JSON.stringify(checked)), full);
 });
@@ -74,3 +74,29 @@ for (const [name, value, field, message] of cases) {
     );
   });
 }
+
+test("the job field 'generator': a remote generator spec where the interface allows it, refused in one line elsewhere", () => {
+  const withGenerator = (generator: unknown) => ({ ...base, generator });
+  assert.equal(checkGenerationJob(withGenerator(' a1111:http://127.0.0.1:7860 '), { allowGenerator: true }).generator, 'a1111:http://127.0.0.1:7860');
+  assert.equal(
+    checkGenerationJob(withGenerator('comfyui:http://gpu-3:8188#ckpt=sd15.safetensors'), { allowGenerator: true }).generator,
+    'comfyui:http://gpu-3:8188#ckpt=sd15.safetensors',
+  );
+  const refused = (value: unknown, message: RegExp, options = { allowGenerator: true }) =>
+    assert.throws(
+      () => checkGenerationJob(withGenerator(value), options),
+      (error: unknown) => error instanceof PmgError && error.code === 'invalid-input' && error.details.field === 'generator' && message.test(error.message),
+      String(value),
+    );
+  refused(
+    'a1111:http://127.0.0.1:7860',
+    /^generator: this interface runs every job on its own model set; run remote generators with pmg generate --generator$/,
+    {
+      allowGenerator: false,
+    },
+  );
+  refused('onnx:./fx/sd', /^generator: 'onnx:.\/fx\/sd' is not a remote generator; write a1111:http:\/\/host:port or comfyui:/);
+  refused('a1111:localhost:7860', /^generator: 'a1111:localhost:7860' has a localhost: URL, not http or https/);
+  refused('a1111:http://h:1#ckpt=x', /^generator: 'a1111:http:\/\/h:1#ckpt=x' has an unknown option 'ckpt'; write a1111:http:\/\/host:port$/);
+  refused(7860, /^generator must be a non-empty string, got 7860$/);
+});

@@ -8,6 +8,7 @@
  * personalize's own `checkPersonalizeRequest`, run last.
  */
 import { PmgError } from '../errors/pmg-error.js';
+import { checkRemoteGeneratorSpec } from '../providers/image/remote-spec.js';
 import { validateHistory, validateTarget } from '../personalize/inputs.js';
 import { describe } from '../personalize/request-validation.js';
 import {
@@ -65,6 +66,12 @@ type JobRequestFields =
 export type GenerationJob = Pick<PersonalizeRequest, JobRequestFields> & {
   /** A tiny decoder folder or hub id (`--decoder`; a model choice, not a request field). */
   decoder?: string;
+  /**
+   * A remote image generator (`a1111:http://host:port`, `comfyui:http://host:port[#ckpt=…]`; `--generator`) instead
+   * of the model set's Stable Diffusion model. Only interfaces that load their own model set per job take it (`pmg
+   * generate`); the others refuse it (checkGenerationJob's `allowGenerator`).
+   */
+  generator?: string;
   soft?: GenerationJobSoft;
 };
 
@@ -90,12 +97,17 @@ const jobKeys = [
   'promptStyle',
   'decoder',
   'finalDecoder',
+  'generator',
   'soft',
 ] as const;
 const softKeys = ['module', 'llmBody', 'weight', 'allowLlmMismatch'] as const;
 
-/** The job, checked and normalized (history/target as personalize wants them); throws on the first wrong field. */
-export function checkGenerationJob(value: unknown): GenerationJob {
+/**
+ * The job, checked and normalized (history/target as personalize wants them); throws on the first wrong field.
+ * `allowGenerator`: the caller can run a job's own remote `generator` (default false: the field is refused, e.g. by
+ * the service, which runs every job on its own model set).
+ */
+export function checkGenerationJob(value: unknown, options: { allowGenerator?: boolean } = {}): GenerationJob {
   const r = object(value, '', 'a generation job must be an object with scene, history and target');
   unknownKeys(r, jobKeys, '');
   const scene = oneOf(r.scene, 'scene', scenes, true) as Scene;
@@ -149,6 +161,16 @@ export function checkGenerationJob(value: unknown): GenerationJob {
       soft.allowLlmMismatch = s.allowLlmMismatch;
     }
     job.soft = soft;
+  }
+  if (r.generator !== undefined) {
+    const spec = text(r.generator, 'generator')!;
+    if (!options.allowGenerator)
+      throw invalid('generator', 'generator: this interface runs every job on its own model set; run remote generators with pmg generate --generator');
+    try {
+      job.generator = checkRemoteGeneratorSpec(spec);
+    } catch (error) {
+      throw error instanceof PmgError ? invalid('generator', error.message) : error;
+    }
   }
   // The rules between fields (personalize's own), with the field they are about.
   try {

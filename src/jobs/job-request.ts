@@ -28,7 +28,7 @@ export type JobRuntime = Pick<
 };
 
 export function jobToPersonalizeRequest(job: GenerationJob, runtime: JobRuntime = {}): PersonalizeRequest {
-  const { soft: softData, decoder: _decoder, ...data } = job; // the decoder is a model choice (ModelSetSpec), not a request field
+  const { soft: softData, decoder: _decoder, generator: _generator, ...data } = job; // the decoder and generator are model choices (ModelSetSpec), not request fields
   const { soft, ...rest } = runtime;
   if (softData && !soft) throw new PmgError('internal', 'the job has a soft module but no opened soft branch was given (runtime.soft)');
   if (soft && !softData) throw new PmgError('internal', 'runtime.soft was given for a job without a soft module');

@@ -18,7 +18,7 @@ import { encodePng } from '../core/image-io.js';
 import { generationPngTexts, generationRecord, imageRecord } from '../pipeline/generation-record.js';
 import { vaeTilesRecord } from '../pipeline/vae-tiling-plan.js';
 import { checkGeneratorSupports } from '../providers/image/generator-support.js';
-import { imageGeneratorOf, type ModelSet } from '../providers/model-set.js';
+import { imageGeneratorOf, type PersonalizeModels } from '../providers/model-set.js';
 import { keywordText, type ScoringTexts } from '../scoring/clip-scorer.js';
 import { selectBest, zScore } from '../scoring/selection.js';
 import type { DecoderKind } from '../spec/diffusion-models.js';
@@ -102,7 +102,7 @@ export function scoringTexts(
   };
 }
 
-export async function personalize(models: ModelSet, request: PersonalizeRequest): Promise<PersonalizeResult> {
+export async function personalize(models: PersonalizeModels, request: PersonalizeRequest): Promise<PersonalizeResult> {
   const started = performance.now();
   const checked = checkPersonalizeRequest(request, models.preset);
   const generator = imageGeneratorOf(models);

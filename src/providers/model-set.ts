@@ -10,6 +10,10 @@
  * Which decoder makes the final images (`finalDecoder`, the set's default for personalize): the spec's own choice,
  * else 'tiny' when `decoder` names one (asking for a decoder means wanting it), else the preset's (`fast`: tiny),
  * else 'vae'. A folder's `taesd/` is loaded for previews only (final images stay the VAE's unless chosen).
+ *
+ * `generator` names a remote image generator (`a1111:http://host:port`, `comfyui:http://host:port`; registry.ts)
+ * instead of `sd`: the set then has no local Stable Diffusion model (`sd` absent, a folder needs no sd/), no tiny
+ * decoder, final images from the server's VAE, and `generator` is the remote one (docs/remote-generators.md).
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
@@ -25,7 +29,7 @@ import { decoderKinds, type DecoderKind, type StableDiffusionModel, type TinyDec
 import type { ImageGenerator } from '../spec/image-generator.js';
 import type { LanguageModel } from '../spec/language-model.js';
 import { loadOnnxImageGenerator, OnnxImageGenerator } from './image/onnx-image-generator.js';
-import { providerFor } from './registry.js';
+import { createProvider, providerFor } from './registry.js';
 import { DEFAULT_PRESET, isPresetName, presetNames, presets, type ModelPreset } from './presets.js';
 
 export interface ModelSetSpec {
@@ -41,6 +45,12 @@ export interface ModelSetSpec {
   finalDecoder?: DecoderKind;
   device?: 'cpu' | 'cuda';
   threads?: number;
+}
+
+/** A model set spec that may name a remote image generator. */
+export interface GeneratorModelSetSpec extends ModelSetSpec {
+  /** A remote image generator (`a1111:URL`, `comfyui:URL[#ckpt=…]`) instead of `sd`; an `onnx:` spec is the same as `sd`. */
+  generator?: string;
 }
 
 /** `decoder: 'none'` turns the tiny decoder off. */
@@ -65,16 +75,18 @@ export interface ModelSet {
   close(): Promise<void>;
 }
 
+/** A model set whose images may come from a remote generator: then it has no local Stable Diffusion model. */
+export type PersonalizeModels = Omit<ModelSet, 'sd'> & { sd?: StableDiffusionModel };
+
 /** The image generator of a model set: its own, else the ONNX one over its Stable Diffusion model and tiny decoder. */
-export function imageGeneratorOf(models: Pick<ModelSet, 'generator' | 'sd' | 'decoder' | 'finalDecoder'>): ImageGenerator {
-  return (
-    models.generator ??
-    new OnnxImageGenerator({
-      sd: models.sd,
-      ...(models.decoder ? { tiny: models.decoder } : {}),
-      ...(models.finalDecoder ? { finalDecoder: models.finalDecoder } : {}),
-    })
-  );
+export function imageGeneratorOf(models: Pick<PersonalizeModels, 'generator' | 'sd' | 'decoder' | 'finalDecoder'>): ImageGenerator {
+  if (models.generator) return models.generator;
+  if (!models.sd) throw new PmgError('internal', 'a model set without a Stable Diffusion model needs its own image generator');
+  return new OnnxImageGenerator({
+    sd: models.sd,
+    ...(models.decoder ? { tiny: models.decoder } : {}),
+    ...(models.finalDecoder ? { finalDecoder: models.finalDecoder } : {}),
+  });
 }
 
 /** The ids of the loaded models, as result.json records them (`decoder` only when a tiny decoder is loaded). */
@@ -83,6 +95,8 @@ export interface ModelIds {
   clip: string;
   sd: string;
   decoder?: string;
+  /** The remote image generator's id, when the images come from one (then `sd` is that id too). */
+  generator?: string;
 }
 
 export interface LoadModelSetOptions {
@@ -120,8 +134,17 @@ export const CLIP_FILES = [
 export const SD_INCLUDE = ['model_index.json', 'text_encoder/', 'tokenizer/', 'unet/', 'vae_decoder/', 'scheduler/', 'vae/config.json'];
 
 /** Turn `--models` and the overrides into one spec per part. */
-export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedModelSpecs {
+export function resolveModelSpecs(spec: GeneratorModelSetSpec, cwd: string): ResolvedModelSpecs {
   const models = spec.models?.trim();
+  if (spec.generator !== undefined && spec.sd !== undefined)
+    throw new PmgError(
+      'invalid-argument',
+      'generator and sd are both given; give a remote generator (generator) or the Stable Diffusion model (sd), not both',
+      { details: { field: 'generator' } },
+    );
+  if (spec.generator !== undefined && !spec.generator.trim())
+    throw new PmgError('invalid-argument', 'generator is empty; give a1111:http://host:port or comfyui:http://host:port', { details: { field: 'generator' } });
+  const given = { ...spec, ...(spec.generator !== undefined ? { sd: spec.generator.trim() } : {}) };
   if (spec.models !== undefined && !models)
     throw new PmgError('invalid-argument', `models is empty; give a folder (llm/, clip/, sd/) or a preset: ${presetNames.join(', ')}`, {
       details: { field: 'models' },
@@ -138,7 +161,7 @@ export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedMode
   };
   if (models === undefined) {
     const preset = presets[DEFAULT_PRESET];
-    base = spec.llm && spec.clip && spec.sd ? {} : { ...preset, preset };
+    base = spec.llm && spec.clip && given.sd ? {} : { ...preset, preset };
   } else if (isPresetName(models)) {
     const preset = presets[models];
     base = { ...preset, preset };
@@ -164,11 +187,11 @@ export function resolveModelSpecs(spec: ModelSetSpec, cwd: string): ResolvedMode
     };
     const llmDir = part('llm', spec.llm);
     const taesd = join(dir, FOLDER_DECODER);
-    base = { llm: llmDir && `onnx:${llmDir}`, clip: part('clip', spec.clip), sd: part('sd', spec.sd), ...(existsSync(taesd) ? { decoder: taesd } : {}) };
+    base = { llm: llmDir && `onnx:${llmDir}`, clip: part('clip', spec.clip), sd: part('sd', given.sd), ...(existsSync(taesd) ? { decoder: taesd } : {}) };
   }
   const llm = spec.llm ?? base.llm;
   const clip = spec.clip ?? base.clip;
-  const sd = spec.sd ?? base.sd;
+  const sd = given.sd ?? base.sd;
   if (!llm || !clip || !sd)
     throw new PmgError('invalid-argument', 'incomplete model set; give models (a folder or preset) or all of the llm, clip and sd models');
   const { decoder, finalDecoder } = resolveDecoderChoice(spec, base);
@@ -219,13 +242,38 @@ export function resolveDecoderChoice(
   return { ...(decoder ? { decoder } : {}), finalDecoder };
 }
 
+/**
+ * The models a spec names, the images from a remote generator when the spec names one (`generator`: then the set
+ * has no local Stable Diffusion model), else loadModelSet's.
+ */
+export async function loadPersonalizeModels(spec: GeneratorModelSetSpec, options: LoadModelSetOptions): Promise<PersonalizeModels> {
+  const specs = resolveModelSpecs(spec, options.store.options.cwd);
+  if (providerFor('image', specs.sd).entry.scheme === 'onnx') {
+    const { generator: _generator, ...local } = spec;
+    return loadModelSet({ ...local, ...(spec.generator ? { sd: spec.generator } : {}) }, options);
+  }
+  const device = checkDevice(spec.device);
+  // The server is reached first: one that is down fails in seconds, before the LLM loads.
+  return loadWithRemoteGenerator(spec, specs, device, options);
+}
+
+function checkDevice(device: string | undefined): 'cpu' | 'cuda' {
+  const chosen = device ?? 'cpu';
+  if (chosen !== 'cpu' && chosen !== 'cuda') throw new PmgError('invalid-argument', `device must be cpu or cuda, got '${String(chosen)}'`);
+  return chosen;
+}
+
+/** The local models a spec names (ONNX Stable Diffusion; a remote generator is loadPersonalizeModels's). */
 export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOptions): Promise<ModelSet> {
   const { store } = options;
   const specs = resolveModelSpecs(spec, store.options.cwd);
-  const device = spec.device ?? 'cpu';
-  if (device !== 'cpu' && device !== 'cuda') throw new PmgError('invalid-argument', `device must be cpu or cuda, got '${String(device)}'`);
-  // The image generator's scheme, through the provider registry (onnx: the only one a model set loads today), before anything loads.
+  const device = checkDevice(spec.device);
+  // The image generator's scheme, through the provider registry, before anything loads.
   const image = providerFor('image', specs.sd);
+  if (image.entry.scheme !== 'onnx')
+    throw new PmgError('invalid-argument', `sd: '${specs.sd}' is a remote image generator; give it as generator (pmg generate --generator), not as sd`, {
+      details: { field: 'sd' },
+    });
   const llm = await loadLlm(specs, device, options);
   try {
     const { clip, id: clipId } = await loadClipModel(specs.clip, device, store);
@@ -252,6 +300,38 @@ export async function loadModelSet(spec: ModelSetSpec, options: LoadModelSetOpti
     };
   } catch (error) {
     await llm.close?.();
+    throw error;
+  }
+}
+
+async function loadWithRemoteGenerator(
+  spec: GeneratorModelSetSpec,
+  specs: ResolvedModelSpecs,
+  device: 'cpu' | 'cuda',
+  options: LoadModelSetOptions,
+): Promise<PersonalizeModels> {
+  const generator = await createProvider('image', specs.sd, { ...(options.warn ? { warn: options.warn } : {}) });
+  let llm: LanguageModel | undefined;
+  try {
+    llm = await loadLlm(specs, device, options);
+    const { clip, id: clipId } = await loadClipModel(specs.clip, device, options.store);
+    const loaded = llm;
+    return {
+      llm: loaded,
+      clip,
+      generator,
+      ids: { llm: loaded.id, clip: clipId, sd: generator.id, generator: generator.id },
+      // The server decodes with its own VAE; an explicit other choice is refused by the generator's capabilities.
+      finalDecoder: spec.finalDecoder ?? 'vae',
+      ...(specs.preset ? { preset: specs.preset } : {}),
+      close: async () => {
+        await generator.close();
+        await loaded.close?.();
+      },
+    };
+  } catch (error) {
+    await llm?.close?.();
+    await generator.close();
     throw error;
   }
 }

@@ -30,12 +30,12 @@ test('each kind maps its schemes to a factory; the first scheme is the default',
 
 test('an unknown scheme is one line naming the field, the kind and the known schemes', () => {
   assert.throws(
-    () => providerFor('image', 'a1111:http://127.0.0.1:7860'),
+    () => providerFor('image', 'invokeai:http://127.0.0.1:9090'),
     (error: unknown) =>
       error instanceof PmgError &&
       error.code === 'invalid-argument' &&
       error.message ===
-        "sd: unknown image generator provider 'a1111:' in 'a1111:http://127.0.0.1:7860'; use onnx:<folder or repo id> (Stable Diffusion in the diffusers ONNX layout, the default)" &&
+        "sd: unknown image generator provider 'invokeai:' in 'invokeai:http://127.0.0.1:9090'; use onnx:<folder or repo id> (Stable Diffusion in the diffusers ONNX layout, the default) or a1111:http://host:port (an AUTOMATIC1111 webui server started with --api) or comfyui:http://host:port[#ckpt=<checkpoint>] (a ComfyUI server)" &&
       (error.details as { field?: string }).field === 'sd',
   );
 });
@@ -43,13 +43,27 @@ test('an unknown scheme is one line naming the field, the kind and the known sch
 test("createProvider runs the factory of the spec's scheme (an openai: LLM is made without a network call)", async () => {
   const llm = await createProvider('llm', 'openai:http://127.0.0.1:9/v1#tiny', {});
   assert.equal(llm.id.includes('tiny'), true, llm.id);
-  await assert.rejects(createProvider('image', 'comfyui:http://127.0.0.1:8188', {}), /unknown image generator provider 'comfyui:'/);
+  await assert.rejects(createProvider('image', 'invokeai:http://127.0.0.1:8188', {}), /unknown image generator provider 'invokeai:'/);
+  assert.deepEqual(
+    providerRegistry.image.map((e) => e.scheme),
+    ['onnx', 'a1111', 'comfyui'],
+  );
 });
 
 test('a model set refuses an image generator scheme it does not know before any model loads', async () => {
   const store = new ModelStore(modelStoreOptionsFromEnv({ PMG_CACHE_DIR: join(tmpdir(), 'pmg-registry-unused') }, { offline: true, cwd: tmpdir() }));
   await assert.rejects(
-    loadModelSet({ llm: 'onnx:/no/such/llm', clip: '/no/such/clip', sd: 'comfyui:http://127.0.0.1:8188' }, { store, env: {}, offline: true }),
-    (error: unknown) => error instanceof PmgError && error.message.startsWith("sd: unknown image generator provider 'comfyui:'"),
+    loadModelSet({ llm: 'onnx:/no/such/llm', clip: '/no/such/clip', sd: 'invokeai:http://127.0.0.1:8188' }, { store, env: {}, offline: true }),
+    (error: unknown) => error instanceof PmgError && error.message.startsWith("sd: unknown image generator provider 'invokeai:'"),
+  );
+});
+
+test('loadModelSet (local models) refuses a remote generator given as sd, before anything loads or connects', async () => {
+  const store = new ModelStore(modelStoreOptionsFromEnv({ PMG_CACHE_DIR: join(tmpdir(), 'pmg-registry-unused') }, { offline: true, cwd: tmpdir() }));
+  await assert.rejects(
+    loadModelSet({ llm: 'onnx:/no/such/llm', clip: '/no/such/clip', sd: 'a1111:http://127.0.0.1:9' }, { store, env: {}, offline: true }),
+    (error: unknown) =>
+      error instanceof PmgError &&
+      error.message === "sd: 'a1111:http://127.0.0.1:9' is a remote image generator; give it as generator (pmg generate --generator), not as sd",
   );
 });

@@ -3,7 +3,7 @@
  * the spec schemes it knows (`onnx:`, `openai:` …), what each takes, and the factory that makes one. A spec without
  * a scheme is the kind's default (`onnx:`: a folder or hub repo id). Another generator (a remote server's) plugs in
  * as one more `image` entry whose factory returns an ImageGenerator (spec/image-generator.ts); personalize/ does not
- * change.
+ * change. The `a1111:` and `comfyui:` entries are such remote generators (docs/remote-generators.md).
  *
  * The LLM entries are llm/registry.ts's createLanguageModel (which parses its own scheme's details), the captioner's
  * captioner/onnx-captioner.ts createCaptioner, the image generator's image/onnx-image-generator.ts.
@@ -13,14 +13,17 @@ import type { Captioner } from '../spec/captioner.js';
 import type { ImageGenerator } from '../spec/image-generator.js';
 import type { LanguageModel } from '../spec/language-model.js';
 import { createCaptioner, type CreateCaptionerOptions } from './captioner/onnx-captioner.js';
+import { createA1111Generator } from './image/a1111-generator.js';
+import { createComfyuiGenerator } from './image/comfyui-generator.js';
 import { loadOnnxImageGenerator, type LoadOnnxImageGeneratorOptions } from './image/onnx-image-generator.js';
+import type { RemoteGeneratorOptions } from './image/remote-generator.js';
 import { createLanguageModel, type CreateLanguageModelOptions } from './llm/registry.js';
 import { splitProviderSpec } from './provider-spec.js';
 
 /** What each kind's factory takes and makes: `create(spec, options)`, the spec as given (scheme included). */
 export interface ProviderKinds {
   llm: { options: CreateLanguageModelOptions; model: LanguageModel };
-  image: { options: LoadOnnxImageGeneratorOptions; model: ImageGenerator };
+  image: { options: LoadOnnxImageGeneratorOptions & RemoteGeneratorOptions; model: ImageGenerator };
   captioner: { options: CreateCaptionerOptions; model: Captioner };
 }
 
@@ -44,6 +47,16 @@ export const providerRegistry: { readonly [K in ProviderKind]: readonly Provider
       scheme: 'onnx',
       usage: 'onnx:<folder or repo id> (Stable Diffusion in the diffusers ONNX layout, the default)',
       create: (spec, options) => loadOnnxImageGenerator(splitProviderSpec(spec).target, options),
+    },
+    {
+      scheme: 'a1111',
+      usage: 'a1111:http://host:port (an AUTOMATIC1111 webui server started with --api)',
+      create: (spec, options) => createA1111Generator(spec, options),
+    },
+    {
+      scheme: 'comfyui',
+      usage: 'comfyui:http://host:port[#ckpt=<checkpoint>] (a ComfyUI server)',
+      create: (spec, options) => createComfyuiGenerator(spec, options),
     },
   ],
   captioner: [{ scheme: 'onnx', usage: 'onnx:<folder or repo id> (a vit-gpt2-layout image-to-text model, the default)', create: createCaptioner }],

@@ -69,6 +69,7 @@ export const generationJobSchema = z
     promptStyle: z.enum(promptStyleNames as [string, ...string[]]).optional(),
     decoder: z.string().min(1).optional().describe('not accepted by the server: the decoder is the one of its --models'),
     finalDecoder: z.enum(decoderKinds as [string, ...string[]]).optional(),
+    generator: z.string().min(1).optional().describe('not accepted by the server: it runs every job on its own model set (pmg generate --generator takes it)'),
     soft: z
       .strictObject({
         module: z.string().min(1).describe('a soft module name from GET /v1/models (soft[].name)'),

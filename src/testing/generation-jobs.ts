@@ -1,4 +1,4 @@
-/** Example generation jobs for tests: one with every field a job can have, each with a valid value. */
+/** Example generation jobs for tests: one with every field a job can have, each with a valid value (`generator`: check it with `allowGenerator`). */
 import type { GenerationJob } from '../jobs/generation-job.js';
 
 export const fullGenerationJob: GenerationJob = {
@@ -23,5 +23,6 @@ export const fullGenerationJob: GenerationJob = {
   promptStyle: 'official',
   decoder: '/models/taesd',
   finalDecoder: 'tiny',
+  generator: 'comfyui:http://gpu-1:8188#ckpt=sd15.safetensors',
   soft: { module: '/soft', llmBody: 'org/body', weight: 0.8, allowLlmMismatch: true },
 };

@@ -12,7 +12,7 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { checkWeights, type ConditioningMode } from '../../personalize/conditioning.js';
 import { readHistoryFile, readTargetFile } from '../../personalize/inputs.js';
 import { checkCaptionable } from '../../personalize/verbalize.js';
-import { loadModelSet, resolveModelSpecs, type ModelSetSpec } from '../../providers/model-set.js';
+import { loadPersonalizeModels, resolveModelSpecs, type GeneratorModelSetSpec } from '../../providers/model-set.js';
 import {
   checkPersonalizeRequest,
   conditioningModes,
@@ -78,6 +78,12 @@ export const generateCommand: Command = {
     ...llmCommandOptions,
     clip: { type: 'string', value: 'DIR|ID', description: 'CLIP folder or hub id (transformers.js layout), overrides the one of --models' },
     sd: { type: 'string', value: 'DIR|ID', description: 'Stable Diffusion folder or hub id (diffusers ONNX layout), overrides the one of --models' },
+    generator: {
+      type: 'string',
+      value: 'SPEC',
+      description:
+        'a remote image generator instead of --sd: a1111:http://host:port (AUTOMATIC1111 with --api) or comfyui:http://host:port[#ckpt=FILE] (ComfyUI); keywords and CLIP scoring stay in pmg (docs/remote-generators.md)',
+    },
     ...decoderCommandOptions,
     method: {
       type: 'string',
@@ -140,6 +146,7 @@ export const generateCommand: Command = {
     '  pmg generate --scene movie --history h.json --target t.json --out result/            # the fast preset (downloads on first run)',
     '  pmg models fixtures ./fx && pmg generate --models ./fx --scene movie --history h.json --target t.json --steps 4 --width 64 --height 64 --out result/',
     '  pmg generate --models paper --scene movie --history h.json --target t.json --search early --early-keep 1 --out result/',
+    '  pmg generate --models ./fx --generator a1111:http://127.0.0.1:7860 --scene movie --history h.json --target t.json --out result/   # the images from an A1111 server',
     '  pmg generate --models ./fx --decoder ./fx/taesd --scene movie --history h.json --target t.json --steps 4 --width 64 --height 64 --previews live/ --out result/',
     'The winner has the largest z = alpha*log(d_p) + (1-alpha)*log(d_t) (d = 100*cos of CLIP embeddings; ties go to the lower weight).',
     'With --search early, only finished candidates can win; the others keep their preview image and scores (finished: false).',
@@ -230,6 +237,7 @@ export const generateCommand: Command = {
       ...optional('promptStyle', style as PromptStyleName | undefined),
       ...optional('decoder', decoders.decoder),
       ...optional('finalDecoder', decoders.finalDecoder),
+      ...optional('generator', stringOption(context, 'generator')),
       ...(soft && softText
         ? {
             soft: {
@@ -241,7 +249,7 @@ export const generateCommand: Command = {
           }
         : {}),
     };
-    const job = withJobFlags(() => checkGenerationJob(jobData), { history: historyFile, target: targetFile });
+    const job = withJobFlags(() => checkGenerationJob(jobData, { allowGenerator: true }), { history: historyFile, target: targetFile });
     const checked = checkPersonalizeRequest({
       ...jobToPersonalizeRequest({ ...job, soft: undefined }),
       ...(soft ? { soft: { module: soft.module, weight: soft.weight } } : {}),
@@ -262,12 +270,13 @@ export const generateCommand: Command = {
         : readLatentsOption(resolve(io.cwd, latentsFile), { count, width: checked.width, height: checked.height, countFlags: `${count} candidate(s)` });
     const cacheChoice = keywordCacheChoice(context);
     const llm = llmSettings(context);
-    const modelSpec: ModelSetSpec = {
+    const modelSpec: GeneratorModelSetSpec = {
       models: modelsText,
       llm: llm.llm,
       llmModel: llm.llmModel,
       clip: stringOption(context, 'clip'),
       sd: stringOption(context, 'sd'),
+      ...(job.generator ? { generator: job.generator } : {}),
       ...decoders,
       device,
       ...(threads ? { threads } : {}),
@@ -278,12 +287,14 @@ export const generateCommand: Command = {
 
     // 2. Models, keywords, candidates, scores.
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
-    const models = await loadModelSet(modelSpec, {
+    const models = await loadPersonalizeModels(modelSpec, {
       store: modelStoreForCommand(context),
       settings: commandSettings(context, { config: true }),
       offline: context.globals.offline,
       warn,
     });
+    if (previews && models.generator && !models.generator.capabilities.previews)
+      warn(`--previews: the image generator ${models.generator.id} makes no live previews; none are written`);
     const cache = openChosenKeywordCache(cacheChoice, commandSettings(context, { config: true }));
     let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
     let softBranch: Awaited<ReturnType<typeof openSoftBranch>> | undefined;
