@@ -52,14 +52,15 @@ export async function checkRedis(target: RedisQueueTarget): Promise<void> {
     retryStrategy: () => null,
     maxRetriesPerRequest: 0,
   });
-  client.on('error', () => undefined);
+  let cause: unknown;
+  client.on('error', (error) => (cause ??= error));
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
     throw new PmgError(
       'provider-call-failed',
-      `--queue ${describeQueue(target)}: cannot reach Redis (${failureReason(error)}); start redis-server there or fix the URL`,
+      `--queue ${describeQueue(target)}: cannot reach Redis (${failureReason(cause ?? error)}); start redis-server there or fix the URL`,
       {
         details: { field: '--queue' },
       },
