@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -34,8 +34,8 @@ describe('pmg eval --queue with pmg worker processes (real redis-server on loopb
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  function startWorker(): WorkerProcess {
-    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'pmg.js'), 'worker', '--queue', redis.url, '--models', 'fx', '--lock-duration', '1000'], {
+  function startWorker(url = redis.url): WorkerProcess {
+    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'pmg.js'), 'worker', '--queue', url, '--models', 'fx', '--lock-duration', '1000'], {
       cwd: tmp,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, PMG_OFFLINE: '1', PMG_CACHE_DIR: join(tmp, 'cache') },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -97,6 +97,32 @@ describe('pmg eval --queue with pmg worker processes (real redis-server on loopb
     for (const w of workers.slice(2)) await until(() => w.stderr().includes('ready on'), 'the worker is ready');
     for (const w of workers.slice(2)) w.child.kill('SIGTERM');
     for (const w of workers.slice(2)) assert.equal(await w.exited, 0);
+  });
+
+  it('Redis restarted mid-run (persistence on): every unit done, each row once, results.csv as in process', async () => {
+    const argv = [...evalArgv(excerpt, { limit: 3 }), '--methods', 'target-only,keywords,pmg', '--alpha', '0.5,0.8'];
+    const dir = join(tmp, 'aof');
+    mkdirSync(dir);
+    let durable = await startRedis({ dir });
+    const url = durable.url;
+    const spawnWorker = (): WorkerProcess => startWorker(url);
+    const fleet = [spawnWorker(), spawnWorker()];
+    try {
+      await until(() => fleet.every((w) => w.stderr().includes('ready on')), 'the workers are ready');
+      const queued = runCliOffline([...argv, '--queue', url, '--out', 'runs/restart'], tmp);
+      await until(() => fleet.some((w) => w.stderr().includes('pmg worker: done ')), 'a unit finished');
+      await durable.stop();
+      durable = await startRedis({ dir, port: durable.port });
+      const run = await queued;
+      assert.equal(run.code, 0, run.stderr);
+      const csv = readFileSync(join(tmp, 'runs/restart/results.csv'), 'utf8');
+      assert.equal(csv, readFileSync(join(tmp, 'runs/local/results.csv'), 'utf8'));
+      const done = new Set(fleet.flatMap((w) => [...w.stderr().matchAll(/done (\S+) /g)].map((m) => m[1])));
+      assert.equal(done.size, 9, 'each of the 3 × 3 units completed');
+    } finally {
+      for (const w of fleet) w.child.kill('SIGKILL');
+      await durable.stop();
+    }
   });
 
   it('refuses what a queued run cannot carry, in one line, before anything runs', async () => {
