@@ -16,7 +16,7 @@ import { EVAL_METRICS, metricColumns, parseColumn, type EvalMetricName } from '.
 import { resultsCsv } from './results-csv.js';
 import type { EvalConfig, EvalMethod } from './run-config.js';
 import { writeFileAtomic } from '../core/atomic-write.js';
-import type { ResultRow, RunStore, StoredSample } from './run-store.js';
+import type { ResultRow, RunStore, StoredSample, UnitFailure } from './run-store.js';
 import { relativeChange, summarize, type Summary } from './stats.js';
 
 export interface GroupStats {
@@ -32,6 +32,8 @@ export interface ReportData {
   samples: StoredSample[];
   rows: ResultRow[];
   skipped: Record<string, number>;
+  /** Units that failed on every queue attempt (`pmg eval --queue`); empty otherwise. */
+  failures: UnitFailure[];
   columns: string[];
   groups: GroupStats[];
 }
@@ -62,7 +64,7 @@ export function reportData(store: RunStore): ReportData {
       groups.push({ label: groupLabel(method, alpha, config.soft !== undefined), method, alpha, n: members.length, stats });
     }
   }
-  return { config, samples: store.samples(), rows, skipped: store.skipped(), columns, groups };
+  return { config, samples: store.samples(), rows, skipped: store.skipped(), failures: store.failures(), columns, groups };
 }
 
 export async function writeReport(store: RunStore, outDir: string): Promise<ReportFiles> {
@@ -155,6 +157,14 @@ function describeRun(data: ReportData): string[] {
   return [
     `dataset: ${c.dataset}${c.protocol ? `, protocol ${c.protocol}` : ''}${c.split ? `, split ${c.split}` : ''}${c.limit !== undefined ? `, limit ${c.limit}` : ''}`,
     `samples evaluated: ${samples}; skipped: ${skipped}`,
+    ...(data.failures.length
+      ? [
+          `units failed after every queue attempt: ${data.failures.length} (${data.failures
+            .slice(0, 5)
+            .map((f) => `${f.sampleId} ${f.method}: ${f.reason}`)
+            .join('; ')}${data.failures.length > 5 ? '; …' : ''}); run the same command again to retry them`,
+        ]
+      : []),
     `methods: ${c.methods.join(', ')}; α (pmg): ${c.alphas.join(', ')}; seed ${c.seed}${c.steps !== undefined ? `; ${c.steps} steps` : ''}${c.size !== undefined ? `; ${c.size}x${c.size} px` : ''}`,
     `models: ${c.models.models ?? 'default preset'}${c.models.llm ? `, llm ${c.models.llm}` : ''}; metric networks: ${c.models.metricsModels ?? 'defaults'}`,
     ...(c.soft

@@ -54,6 +54,14 @@ export interface ResultRow {
   timings: Record<string, number>;
 }
 
+/** A (sample, method) unit that failed on every queue attempt, with the last reason. */
+export interface UnitFailure {
+  sampleId: string;
+  method: string;
+  reason: string;
+  attempts: number;
+}
+
 export function resultKey(sampleId: string, method: string, alpha: number | null): string {
   return `${sampleId}\u0000${method}\u0000${alpha === null ? '' : String(alpha)}`;
 }
@@ -141,13 +149,32 @@ export class RunStore {
     return new Set(rows.map((r) => `${r.sample_id}\u0000${r.method}\u0000${r.alpha_key}`));
   }
 
-  /** Store rows in one transaction (all or nothing). */
+  /** Store rows in one transaction (all or nothing); a failure recorded earlier for their (sample, method) is cleared. */
   putResults(rows: readonly ResultRow[]): void {
     const insert = this.db.prepare('INSERT OR REPLACE INTO results (sample_id, method, alpha_key, json, finished_at) VALUES (?, ?, ?, ?, ?)');
+    const clear = this.db.prepare('DELETE FROM failures WHERE sample_id = ? AND method = ?');
     const now = Date.now();
     this.db.transaction(() => {
-      for (const row of rows) insert.run(row.sampleId, row.method, row.alpha === null ? '' : String(row.alpha), JSON.stringify(row), now);
+      for (const row of rows) {
+        insert.run(row.sampleId, row.method, row.alpha === null ? '' : String(row.alpha), JSON.stringify(row), now);
+        clear.run(row.sampleId, row.method);
+      }
     })();
+  }
+
+  /** Record that a (sample, method) unit failed on every queue attempt (a resumed run tries it again). */
+  putFailure(failure: UnitFailure): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO failures (sample_id, method, reason, attempts) VALUES (?, ?, ?, ?)')
+      .run(failure.sampleId, failure.method, failure.reason, failure.attempts);
+  }
+
+  /** Units that failed and have not finished since, in sample then method order. */
+  failures(): UnitFailure[] {
+    return this.db
+      .prepare<[], { sample_id: string; method: string; reason: string; attempts: number }>('SELECT * FROM failures ORDER BY sample_id, method')
+      .all()
+      .map((r) => ({ sampleId: r.sample_id, method: r.method, reason: r.reason, attempts: r.attempts }));
   }
 
   /** Every row, ordered by sample position, then the config's method order, then α ascending. */
@@ -191,7 +218,9 @@ function openDb(path: string): Database.Database {
       CREATE TABLE IF NOT EXISTS samples (id TEXT PRIMARY KEY, position INTEGER NOT NULL, json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS keywords (sample_id TEXT PRIMARY KEY, json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS results (sample_id TEXT NOT NULL, method TEXT NOT NULL, alpha_key TEXT NOT NULL, json TEXT NOT NULL,
-        finished_at INTEGER NOT NULL, PRIMARY KEY (sample_id, method, alpha_key));`);
+        finished_at INTEGER NOT NULL, PRIMARY KEY (sample_id, method, alpha_key));
+      CREATE TABLE IF NOT EXISTS failures (sample_id TEXT NOT NULL, method TEXT NOT NULL, reason TEXT NOT NULL, attempts INTEGER NOT NULL,
+        PRIMARY KEY (sample_id, method));`);
     const version = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get('schema');
     if (!version) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
     else if (version.value !== SCHEMA_VERSION) {

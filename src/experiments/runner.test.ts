@@ -11,7 +11,8 @@ import { assetPath } from '../core/package-root.js';
 import { loadMovieLens, movieLensSamples } from '../data/movielens.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { loadModelSet, type ModelSet } from '../providers/model-set.js';
-import { personalize, type PersonalizeRequest } from '../personalize/personalize.js';
+import { personalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
+import { InProcessQueue } from '../queue/in-process-queue.js';
 import { ModelStore } from '../runtime/model-store.js';
 import type { Sample } from '../spec/behaviour.js';
 import { deadPid } from '../testing/dead-pid.js';
@@ -197,6 +198,46 @@ describe('eval runner', () => {
       readdirSync(join(out, 'images', 'movielens_user-53')).filter((f) => f.includes('.tmp-')),
       [],
       'no temporary files left visible as results',
+    );
+  });
+
+  it('through a queue: samples in parallel, a unit failing every attempt is recorded with its reason, the run goes on, a resume retries it', async () => {
+    const out = join(work, 'queued');
+    let failing = true;
+    const tries = new Map<string, number>();
+    const queue = new InProcessQueue<{ sampleId: string; method: string; request: PersonalizeRequest }, PersonalizeResult>(
+      async ({ sampleId, method, request }) => {
+        const key = `${sampleId} ${method}`;
+        tries.set(key, (tries.get(key) ?? 0) + 1);
+        if (failing && sampleId === samples[1]!.id && method === 'keywords') throw new PmgError('internal', 'worker out of memory\nstack');
+        return personalize(models, request);
+      },
+      { attempts: 2, backoffMs: 1 },
+    );
+    const generate: EvalRunOptions['generate'] = (sampleId, method, request) =>
+      queue.run(`${sampleId} ${method} ${request.alpha}`, { sampleId, method, request });
+    const first = await run(out, { generate, parallel: 3 });
+    assert.equal(first.error, undefined);
+    assert.equal(tries.get(`${samples[1]!.id} keywords`), 2, 'tried attempts times');
+    const store = RunStore.openExisting(out);
+    assert.deepEqual(store.failures(), [{ sampleId: samples[1]!.id, method: 'keywords', reason: 'worker out of memory', attempts: 2 }]);
+    assert.equal(store.results().length, 4 * 5 - 1, 'every other row finished');
+    store.close();
+    assert.match(
+      readFileSync(join(out, 'report.md'), 'utf8'),
+      /units failed after every queue attempt: 1 \(movielens:user-\d+ keywords: worker out of memory\)/,
+    );
+    failing = false;
+    const second = await run(out, { generate });
+    assert.equal(second.error, undefined);
+    const after = RunStore.openExisting(out);
+    assert.deepEqual(after.failures(), []);
+    after.close();
+    assert.doesNotMatch(readFileSync(join(out, 'report.md'), 'utf8'), /units failed/);
+    assert.equal(
+      readFileSync(join(out, 'results.csv'), 'utf8'),
+      readFileSync(join(work, 'full', 'results.csv'), 'utf8'),
+      'the same results as the in-process run',
     );
   });
 

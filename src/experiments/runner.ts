@@ -31,6 +31,7 @@ import { removeOrphanTemporaries, writeFileAtomic } from '../core/atomic-write.j
 import { memorySoftCache } from '../soft/soft-cache.js';
 import { targetText, type EvalReferences, type EvalScorer } from './eval-metrics.js';
 import type { EvalMethod } from './run-config.js';
+import { QueueJobFailed } from '../queue/job-queue.js';
 import { resultKey, type ResultRow, type RunStore, type StoredKeywords, type StoredSample } from './run-store.js';
 
 export { writeAtomic } from '../core/atomic-write.js';
@@ -44,8 +45,16 @@ export interface EvalRunOptions {
   /** Samples in protocol order (the dataset's own skipped counts go in `skipped`). */
   samples: readonly Sample[];
   skipped?: Record<string, number>;
-  models: ModelSet;
+  /** The generation models; not needed when `generate` runs the generations elsewhere. */
+  models?: ModelSet;
   scorer: EvalScorer;
+  /**
+   * Runs a (sample, method) generation elsewhere (`pmg eval --queue`: a worker) instead of `personalize` here. A
+   * `QueueJobFailed` it throws records the unit as failed with its reason and the run goes on.
+   */
+  generate?: (sampleId: string, method: EvalMethod, request: PersonalizeRequest) => Promise<PersonalizeResult>;
+  /** Samples in flight at once (default 1: today's order; a queue keeps its workers busy with more). */
+  parallel?: number;
   /** Injectable for tests (count calls) and benchmarks; default personalize(). */
   personalize?: PersonalizeFn;
   keywordCache?: KeywordCache;
@@ -74,6 +83,8 @@ export interface EvalRunSummary {
   rowsWritten: number;
   /** Soft-token computations in this run: LLM passes made, and results taken from the cache (shared by soft and pmg). */
   soft: { computed: number; reused: number };
+  /** (sample, method) units that failed on every queue attempt in this run (recorded in the store; a resume retries them). */
+  failed: number;
 }
 
 /** Rows a sample needs: one per method, pmg one per α. */
@@ -91,7 +102,12 @@ export function sampleFolder(sampleId: string): string {
 export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> {
   const { store, scorer, models, signal } = options;
   const config = store.config;
-  const call = options.personalize ?? defaultPersonalize;
+  const local = options.personalize ?? defaultPersonalize;
+  const call = (sampleId: string, method: EvalMethod, request: PersonalizeRequest): Promise<PersonalizeResult> => {
+    if (options.generate) return options.generate(sampleId, method, request);
+    if (!models) throw new PmgError('internal', 'runEval needs models or generate');
+    return local(models, request);
+  };
   const planned = plannedRows(config.methods, config.alphas);
   const needsImages = scorer.metrics.some((m) => m !== 'clip-t');
   if (config.methods.includes('soft') && !options.soft)
@@ -129,12 +145,13 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
     personalizeCalls: 0,
     rowsWritten: 0,
     soft: { computed: 0, reused: 0 },
+    failed: 0,
   };
   const task = (options.progress ?? silentProgress).start('eval', todo.length * config.methods.length, 'items');
   let done = 0;
   const positions = new Map(options.samples.map((s, i) => [s.id, i]));
 
-  for (const sample of todo) {
+  const evalSample = async (sample: Sample): Promise<void> => {
     const stored: StoredSample = {
       id: sample.id,
       user: sample.user,
@@ -152,28 +169,42 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
       targetText: stored.targetText,
     };
     let keywords = store.keywords(sample.id);
+    let sampleFailed = false;
     for (const method of config.methods) {
       const missing = planned.filter((p) => p.method === method && !finished.has(resultKey(sample.id, p.method, p.alpha)));
       if (missing.length) {
         if (signal?.aborted) throw new PmgError('aborted', 'the eval run was stopped; run the same command again to continue where it stopped');
-        const result = await call(models, {
-          scene: sample.scene,
-          history: sample.history,
-          target: sample.target,
-          method,
-          ...(method === 'pmg' ? { alpha: missing[0]!.alpha! } : {}),
-          ...(soft && softMethods.includes(method) ? { soft } : {}),
-          seed: config.seed,
-          ...(config.steps !== undefined ? { steps: config.steps } : {}),
-          ...(config.size !== undefined ? { width: config.size, height: config.size } : {}),
-          ...(keywords ? { keywords: { scene: sample.scene, ...keywords } } : {}),
-          ...(config.promptStyle ? { promptStyle: config.promptStyle } : {}),
-          ...(config.finalDecoder ? { finalDecoder: config.finalDecoder } : {}),
-          keywordOptions: { ...(options.keywordCache ? { cache: options.keywordCache } : {}), ...(options.captioner ? { captioner: options.captioner } : {}) },
-          ...(options.memory || config.vaeTiling ? { memory: { ...options.memory, ...(config.vaeTiling ? { vaeTiling: config.vaeTiling } : {}) } } : {}),
-          ...(options.info ? { info: options.info } : {}),
-          ...(signal ? { signal } : {}),
-        });
+        let result: PersonalizeResult;
+        try {
+          result = await call(sample.id, method, {
+            scene: sample.scene,
+            history: sample.history,
+            target: sample.target,
+            method,
+            ...(method === 'pmg' ? { alpha: missing[0]!.alpha! } : {}),
+            ...(soft && softMethods.includes(method) ? { soft } : {}),
+            seed: config.seed,
+            ...(config.steps !== undefined ? { steps: config.steps } : {}),
+            ...(config.size !== undefined ? { width: config.size, height: config.size } : {}),
+            ...(keywords ? { keywords: { scene: sample.scene, ...keywords } } : {}),
+            ...(config.promptStyle ? { promptStyle: config.promptStyle } : {}),
+            ...(config.finalDecoder ? { finalDecoder: config.finalDecoder } : {}),
+            keywordOptions: {
+              ...(options.keywordCache ? { cache: options.keywordCache } : {}),
+              ...(options.captioner ? { captioner: options.captioner } : {}),
+            },
+            ...(options.memory || config.vaeTiling ? { memory: { ...options.memory, ...(config.vaeTiling ? { vaeTiling: config.vaeTiling } : {}) } } : {}),
+            ...(options.info ? { info: options.info } : {}),
+            ...(signal ? { signal } : {}),
+          });
+        } catch (error) {
+          if (!(error instanceof QueueJobFailed)) throw error;
+          store.putFailure({ sampleId: sample.id, method, reason: error.reason, attempts: error.attempts });
+          summary.failed++;
+          sampleFailed = true;
+          task.update(++done);
+          continue;
+        }
         summary.personalizeCalls++;
         if (result.soft) summary.soft[result.soft.cached ? 'reused' : 'computed']++;
         if (!keywords) {
@@ -188,11 +219,30 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunSummary> 
       }
       task.update(++done);
     }
-    summary.samples++;
-  }
+    if (!sampleFailed) summary.samples++;
+  };
+  await inParallel(todo, Math.max(1, options.parallel ?? 1), evalSample);
   task.finish(`${todo.length} sample(s) evaluated, ${summary.alreadyDone} already done, ${summary.personalizeCalls} generation call(s)`);
   summary.samples += summary.alreadyDone;
   return summary;
+}
+
+/** Run `work` on every item, at most `limit` at once; the first error stops new work and is thrown after the rest settle. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw failure.error;
 }
 
 function storedKeywords(result: PersonalizeResult): StoredKeywords {

@@ -14,7 +14,11 @@ import { checkDataset, defaultProtocol, EVAL_DATASETS, loadEvalSamples, type Eva
 import { removeOrphanTemporaries } from '../../core/atomic-write.js';
 import { parsePairs, writeHumanSheets } from '../../experiments/human-sheet.js';
 import { writeReport } from '../../experiments/report.js';
-import { DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
+import { canonicalJson, DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
+import { BullJobQueue } from '../../queue/bullmq-queue.js';
+import { decodeResult, generationUnit, unitKey, type GenerationUnit, type WireResult } from '../../queue/generation-unit.js';
+import { parseQueueUrl } from '../../queue/queue-url.js';
+import type { PersonalizeRequest } from '../../personalize/personalize-request.js';
 import { softMethods } from '../../personalize/personalize-request.js';
 import { modelsFolderOf, openSoftBranch, softChoice, softCommandOptions } from '../soft-options.js';
 import { softModuleRecord } from '../../soft/soft-module.js';
@@ -74,6 +78,18 @@ export const evalCommand: Command = {
     'human-sheet': { type: 'boolean', description: 'write pairwise A/B pages (HTML + key.csv) from the run in --out' },
     pairs: { type: 'string', value: 'A:B,...', description: 'human sheet pairs, e.g. pmg:target-only or pmg@0.8:keywords', default: 'pmg:target-only' },
     ...keywordCacheOptions,
+    queue: {
+      type: 'string',
+      value: 'URL',
+      description: "in-process (default) or redis://[:password@]host:port[/db] (or env: PMG_REDIS_URL): enqueue every generation for 'pmg worker' processes",
+    },
+    attempts: { type: 'string', value: 'N', description: 'with --queue: tries per generation before it is recorded as failed (default: 3)' },
+    backoff: { type: 'string', value: 'MS', description: 'with --queue: wait before the 2nd try, doubled for each later one (default: 1000)' },
+    'in-flight': {
+      type: 'string',
+      value: 'N',
+      description: "with --queue: samples in flight at once (keep it above the workers' total concurrency; default: 8)",
+    },
   },
   details: [
     'Examples:',
@@ -86,6 +102,9 @@ export const evalCommand: Command = {
     '  pmg models fixtures fx && pmg eval --dataset movielens --data ml --posters p --models fx --metrics-models fx --steps 2 --size 64 --limit 5 --methods target-only,keywords,soft,pmg --soft fx/soft --out runs/ablation',
     'Metric networks: lpips needs <metrics-models>/lpips (see src/metrics/README.md to convert real weights); clip-i/clip-t use',
     `<metrics-models>/clip, else ${METRICS['clip-i'].defaultModel} from the model store; dino needs <metrics-models>/dino.`,
+    'Scale out (docs/scale-out.md): --queue redis://HOST:PORT enqueues each (sample, method) generation for `pmg worker` processes and',
+    'scores the results here as they arrive; a generation failing --attempts times is recorded as failed and the run goes on.',
+    '  pmg worker --queue redis://127.0.0.1:6379 --models fx &  pmg eval ... --models fx --queue redis://127.0.0.1:6379 --out runs/q',
   ].join('\n'),
   async run(context) {
     return booleanOption(context, 'human-sheet') ? humanSheet(context) : evaluate(context);
@@ -174,6 +193,14 @@ async function evaluate(context: CommandContext): Promise<number> {
   if (methods.includes('soft') && !soft) throw new PmgError('invalid-argument', '--methods soft needs --soft DIR (a soft module)');
   if (soft && !methods.some((m) => softMethods.includes(m)))
     throw new PmgError('invalid-argument', `--soft is used by the methods ${softMethods.join(' and ')}; add one of them to --methods`);
+  const queue = queueChoice(context);
+  if (queue && soft)
+    throw new PmgError(
+      'invalid-argument',
+      '--queue cannot carry --soft yet (the soft module would have to live with the workers); run soft methods without --queue',
+    );
+  if (queue && stringOption(context, 'captioner') !== undefined)
+    throw new PmgError('invalid-argument', '--queue cannot carry --captioner yet (workers caption nothing); run without --queue, or give history items titles');
 
   // 2. Metric networks (folders checked now; hub CLIP resolved by the store later).
   const folders: Partial<Record<'lpips' | 'clip' | 'dino', string>> = {};
@@ -239,6 +266,7 @@ async function evaluate(context: CommandContext): Promise<number> {
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   let modelSet: Awaited<ReturnType<typeof loadModelSet>> | undefined;
+  let jobQueue: BullJobQueue<GenerationUnit, WireResult> | undefined;
   const cache = openChosenKeywordCache(cacheChoice, commandSettings(context, { config: true }));
   let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
   let softBranch: Awaited<ReturnType<typeof openSoftBranch>> | undefined;
@@ -249,12 +277,15 @@ async function evaluate(context: CommandContext): Promise<number> {
       folders.clip = (await modelStore.pull(METRICS['clip-i'].defaultModel!, { include: CLIP_FILES })).dir;
     }
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
-    modelSet = await loadModelSet(modelSpec, {
-      store: modelStore,
-      settings: commandSettings(context, { config: true }),
-      offline: context.globals.offline,
-      warn,
-    });
+    // With --queue the workers load the generation models; this process only scores.
+    if (queue) jobQueue = await BullJobQueue.open<GenerationUnit, WireResult>(queue.target, undefined, { retry: queue.retry });
+    else
+      modelSet = await loadModelSet(modelSpec, {
+        store: modelStore,
+        settings: commandSettings(context, { config: true }),
+        offline: context.globals.offline,
+        warn,
+      });
     const scorer = await EvalScorer.load(metrics, folders);
     captioner = await openCaptioner(context, io.cwd);
     softBranch = soft ? await openSoftBranch(soft, context, { cache: cacheChoice }) : undefined;
@@ -264,7 +295,8 @@ async function evaluate(context: CommandContext): Promise<number> {
       outDir: out,
       samples: sampleSet.samples,
       skipped: sampleSet.skipped,
-      models: modelSet,
+      ...(modelSet ? { models: modelSet } : {}),
+      ...(jobQueue ? { generate: queuedGenerate(jobQueue, out, config), parallel: queue!.inFlight } : {}),
       scorer,
       progress: createProgress({ stream: io.stderr }),
       signal: controller.signal,
@@ -282,6 +314,8 @@ async function evaluate(context: CommandContext): Promise<number> {
     io.stdout.write(
       `${summary.samples} sample(s) evaluated (${summary.alreadyDone} from an earlier start, ${summary.personalizeCalls} generation call(s) now); skipped: ${skipped}\n`,
     );
+    if (summary.failed)
+      io.stdout.write(`${summary.failed} generation(s) failed after every attempt (listed in the report); run the same command again to retry them\n`);
     if (softBranch) io.stdout.write(`soft tokens: ${summary.soft.computed} computed with the LLM body, ${summary.soft.reused} taken from the cache\n`);
     io.stdout.write(`report: ${files.html}\nreport: ${files.markdown}\nresults: ${files.csv}\n`);
     return 0;
@@ -304,7 +338,33 @@ async function evaluate(context: CommandContext): Promise<number> {
       // already closed
     }
     await modelSet?.close();
+    await jobQueue?.close();
   }
+}
+
+/** --queue and its companions; undefined for the in-process default (whose companions are refused). */
+function queueChoice(context: CommandContext) {
+  const target = parseQueueUrl(stringOption(context, 'queue'), context.io.env);
+  if (target.kind === 'in-process') {
+    for (const flag of ['attempts', 'backoff', 'in-flight'])
+      if (stringOption(context, flag) !== undefined)
+        throw new PmgError('invalid-argument', `--${flag} applies with --queue redis://...; leave it out for an in-process run`);
+    return undefined;
+  }
+  const retry = {
+    attempts: intOption(context, 'attempts', { min: 1, max: 100, fallback: 3 }),
+    backoffMs: intOption(context, 'backoff', { min: 0, fallback: 1000 }),
+  };
+  return { target, retry, inFlight: intOption(context, 'in-flight', { min: 1, fallback: 8 }) };
+}
+
+/** Each (sample, method) generation as a queue job keyed by hash(run, sample, method, unit); the run is its folder and config. */
+function queuedGenerate(queue: BullJobQueue<GenerationUnit, WireResult>, out: string, config: EvalConfig) {
+  const run = canonicalJson({ out, config });
+  return async (sampleId: string, method: string, request: PersonalizeRequest) => {
+    const unit = generationUnit(request);
+    return decodeResult(await queue.run(unitKey(run, sampleId, method, unit), unit));
+  };
 }
 
 async function humanSheet(context: CommandContext): Promise<number> {

@@ -26,11 +26,13 @@ import { benchServeCommand } from './bench-serve.js';
 import { softInitCommand } from './soft-init.js';
 import { softImportCommand } from './soft-import.js';
 import { softTrainCommand } from './soft-train.js';
+import { workerCommand } from './worker.js';
 
 export const commands: Command[] = [
   demoCommand,
   generateCommand,
   serveCommand,
+  workerCommand,
   keywordsCommand,
   txt2imgCommand,
   modelsPullCommand,
