@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
+import { fetchBoundedBytes, FetchBytesError } from '../../runtime/fetch-bytes.js';
 
 export interface FetchImageOptions {
   /** Never touch the network (an http(s) image is then an `offline` error). */
@@ -30,28 +31,18 @@ export async function withFetchedImage<T>(url: string, options: FetchImageOption
   }
   const timeoutMs = options.timeoutMs ?? IMAGE_FETCH_DEFAULTS.timeoutMs;
   const maxBytes = options.maxBytes ?? IMAGE_FETCH_DEFAULTS.maxBytes;
-  let response: Response;
+  let bytes: Uint8Array;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    bytes = await fetchBoundedBytes(url, { timeoutMs, maxBytes });
   } catch (error) {
-    const timedOut = error instanceof Error && error.name === 'TimeoutError';
-    throw new PmgError(
-      timedOut ? 'timeout' : 'download-failed',
-      timedOut ? `the image ${url} did not arrive within ${timeoutMs} ms` : `cannot fetch the image ${url} (${(error as Error).message})`,
-      {
-        cause: error,
-        details: { image: url },
-      },
-    );
+    if (!(error instanceof FetchBytesError)) throw error;
+    const details = { image: url, ...(error.details.status !== undefined ? { status: error.details.status } : {}) };
+    if (error.problem === 'timeout') throw new PmgError('timeout', `the image ${url} did not arrive within ${timeoutMs} ms`, { cause: error, details });
+    if (error.problem === 'too-large')
+      throw new PmgError('invalid-input', `the image ${url} is ${error.message}, over the limit of ${maxBytes}`, { cause: error, details });
+    if (error.problem === 'status') throw new PmgError('download-failed', `cannot fetch the image ${url}: ${error.message}`, { cause: error, details });
+    throw new PmgError('download-failed', `cannot fetch the image ${url} (${error.message})`, { cause: error, details });
   }
-  if (!response.ok)
-    throw new PmgError('download-failed', `cannot fetch the image ${url}: HTTP ${response.status}`, { details: { image: url, status: response.status } });
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > maxBytes)
-    throw new PmgError('invalid-input', `the image ${url} is ${declared} bytes, over the limit of ${maxBytes}`, { details: { image: url } });
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.length > maxBytes)
-    throw new PmgError('invalid-input', `the image ${url} is ${bytes.length} bytes, over the limit of ${maxBytes}`, { details: { image: url } });
   const dir = await mkdtemp(join(tmpdir(), 'pmg-image-'));
   try {
     const path = join(dir, 'image');
