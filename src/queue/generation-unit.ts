@@ -9,12 +9,42 @@ import type { ModelSet } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
 import { canonicalJson } from '../experiments/run-config.js';
 import type { QueueProgress } from './job-queue.js';
+import { runRelayedUnit } from './relayed-unit.js';
 
 /** The JSON fields of a personalize request a worker can run (no callbacks, caches, files or signals). */
 export type GenerationUnit = Pick<
   PersonalizeRequest,
-  'scene' | 'history' | 'target' | 'method' | 'alpha' | 'seed' | 'steps' | 'width' | 'height' | 'keywords' | 'promptStyle' | 'finalDecoder' | 'memory'
->;
+  | 'scene'
+  | 'history'
+  | 'target'
+  | 'method'
+  | 'alpha'
+  | 'seed'
+  | 'steps'
+  | 'width'
+  | 'height'
+  | 'keywords'
+  | 'promptStyle'
+  | 'finalDecoder'
+  | 'memory'
+  | 'mode'
+  | 'weights'
+  | 'targetWeight'
+  | 'search'
+  | 'earlyFraction'
+  | 'earlyKeep'
+  | 'previewScale'
+  | 'guidance'
+  | 'scheduler'
+> & {
+  /** A job of `pmg serve --queue` (relayed-unit.ts): report keywords and previews, return the model ids too. */
+  relay?: RelaySettings;
+};
+
+/** What a relayed unit asks of the worker: x0 previews every `previewEvery` steps (0: none). */
+export interface RelaySettings {
+  previewEvery: number;
+}
 
 const UNIT_FIELDS = [
   'scene',
@@ -30,7 +60,19 @@ const UNIT_FIELDS = [
   'promptStyle',
   'finalDecoder',
   'memory',
+  'mode',
+  'weights',
+  'targetWeight',
+  'search',
+  'earlyFraction',
+  'earlyKeep',
+  'previewScale',
+  'guidance',
+  'scheduler',
 ] as const;
+
+/** The request fields a queue unit carries (a service refuses a job with any other data field). */
+export const unitFields: readonly string[] = UNIT_FIELDS;
 
 /** A PersonalizeResult as it travels back: each candidate's png as base64. */
 export type WireResult = Omit<PersonalizeResult, 'candidates'> & { candidates: (Omit<PersonalizeResult['candidates'][number], 'png'> & { png: string })[] };
@@ -56,6 +98,7 @@ export function decodeResult(wire: WireResult): PersonalizeResult {
 
 /** What `pmg worker` does with a unit: personalize with the models it loaded once, denoising steps as progress. */
 export async function runGenerationUnit(models: ModelSet, unit: GenerationUnit, report: (progress: QueueProgress) => void): Promise<WireResult> {
+  if (unit.relay) return runRelayedUnit(models, unit, unit.relay, report);
   const result = await personalize(models, {
     ...unit,
     onProgress: (event) => {
