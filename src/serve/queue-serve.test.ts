@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { encodePng } from '../core/image-io.js';
+import { decodeImageRgb, encodePng } from '../core/image-io.js';
 import { packageRoot } from '../core/package-root.js';
 import { BullJobQueue } from '../queue/bullmq-queue.js';
 import { parseQueueUrl, type RedisQueueTarget } from '../queue/queue-url.js';
@@ -52,7 +54,7 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
   let redis: RedisServer;
   let models: string;
   let target: RedisQueueTarget;
-  let worker: ChildProcess | undefined;
+  const workers: ChildProcess[] = [];
   let workerLog = '';
   const servers: ServeFixture[] = [];
 
@@ -63,22 +65,28 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
   });
   after(async () => {
     for (const server of servers) await server.close();
-    worker?.kill('SIGKILL');
+    for (const worker of workers) worker.kill('SIGKILL');
     await redis?.stop();
   });
 
-  async function serve(queue: RedisQueueTarget | undefined): Promise<ServeFixture> {
-    const fx = await startServeFixture({ service: queue ? { queue } : {} });
+  async function serve(queue: RedisQueueTarget | undefined, dataDir?: string): Promise<ServeFixture> {
+    const fx = await startServeFixture({ service: queue ? { queue } : {}, ...(dataDir ? { dataDir } : {}) });
     servers.push(fx);
     return fx;
   }
 
-  function startWorker(): void {
-    worker = spawn(process.execPath, [join(packageRoot(), 'bin', 'pmg.js'), 'worker', '--queue', redis.url, '--models', models, '--lock-duration', '2000'], {
+  function startWorker(url = redis.url): void {
+    const worker = spawn(process.execPath, [join(packageRoot(), 'bin', 'pmg.js'), 'worker', '--queue', url, '--models', models, '--lock-duration', '2000'], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, PMG_OFFLINE: '1', PMG_CACHE_DIR: join(models, '..', 'worker-cache') },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     worker.stderr!.on('data', (chunk) => (workerLog += String(chunk)));
+    workers.push(worker);
+  }
+
+  async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+    for (let i = 0; i < 400 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(await condition(), what);
   }
 
   it('a generation job ends done with the bytes, scores and event sequence of the same job in process', async () => {
@@ -116,6 +124,30 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
     }
   });
 
+  it('a txt2img job (the A1111 route) runs on the worker too: the pixels of the in-process image', async () => {
+    const queued = await serve(target);
+    const local = await serve(undefined);
+    const body = { prompt: 'a red cube', steps: 3, width: 64, height: 64, seed: 7, batch_size: 2 };
+    const there = (await (await queued.post('/sdapi/v1/txt2img', body)).json()) as { images: string[]; info: string };
+    const here = (await (await local.post('/sdapi/v1/txt2img', body)).json()) as { images: string[]; info: string };
+    assert.equal(there.images.length, 2, JSON.stringify(there).slice(0, 300));
+    for (const [i, image] of there.images.entries()) {
+      const a = await decodeImageRgb(Buffer.from(image, 'base64'));
+      const b = await decodeImageRgb(Buffer.from(here.images[i]!, 'base64'));
+      assert.deepEqual([a.width, a.height], [64, 64]);
+      assert.ok(Buffer.from(a.data).equals(Buffer.from(b.data)), `image ${i}: the in-process pixels`);
+    }
+    assert.deepEqual((JSON.parse(there.info) as { all_seeds: number[] }).all_seeds, (JSON.parse(here.info) as { all_seeds: number[] }).all_seeds);
+    const [job] = ((await (await queued.call('/v1/generations?limit=1')).json()) as { jobs: { id: string; kind: string }[] }).jobs;
+    assert.equal(job?.kind, 'txt2img');
+    assert.match(workerLog, new RegExp(`done ${job!.id}`), 'a worker ran it');
+    const { events } = await readEvents(await queued.call(`/v1/generations/${job!.id}/events`));
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['queued', 'started', 'step', 'step', 'step', 'done'],
+    );
+  });
+
   it('/readyz and /v1/models report Redis and the connected workers', async () => {
     const queued = await serve(target);
     const ready = await queued.call('/readyz');
@@ -144,10 +176,6 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
     assert.equal(image.field, 'history.items[1].image');
     assert.doesNotMatch(image.message, /\n/);
 
-    const txt2img = await errorOf(await queued.post('/sdapi/v1/txt2img', { prompt: 'a red cube', steps: 2, width: 64, height: 64 }));
-    assert.equal(txt2img.status, 400);
-    assert.match(txt2img.message, /txt2img .*--queue/);
-
     const keywords = await errorOf(await queued.post('/v1/keywords', { scene: 'movie', history: tinyJob.history, target: tinyJob.target }));
     assert.equal(keywords.status, 400);
     assert.match(keywords.message, /^POST \/v1\/keywords is not served with --queue/);
@@ -163,8 +191,7 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
     try {
       const response = await queued.post('/v1/generations', tinyJob);
       const { id } = (await response.json()) as { id: string };
-      for (let i = 0; i < 200 && (await probe.counts()).waiting !== 1; i++) await new Promise((r) => setTimeout(r, 25));
-      assert.equal((await probe.counts()).waiting, 1, 'the job waits in Redis');
+      await until(async () => (await probe.counts()).waiting === 1, 'the job waits in Redis');
       const cancelled = (await (await queued.call(`/v1/generations/${id}`, { method: 'DELETE' })).json()) as { state: string };
       assert.equal(cancelled.state === 'cancelled' || cancelled.state === 'running', true);
       const { events } = await readEvents(await queued.call(`/v1/generations/${id}/events`));
@@ -172,6 +199,47 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
       assert.equal((await probe.counts()).waiting, 0, 'removed from Redis');
     } finally {
       await probe.close();
+    }
+  });
+
+  it('a job past --job-timeout while it waits in Redis fails with code timeout and leaves the queue', async () => {
+    const db = { ...target, db: 3 }; // no worker serves it
+    const fx = await startServeFixture({ service: { queue: db, jobTimeoutMs: 400 } });
+    servers.push(fx);
+    const probe = await BullJobQueue.open(db);
+    try {
+      const { id } = (await (await fx.post('/v1/generations', tinyJob)).json()) as { id: string };
+      const ended = await fx.service.wait(id);
+      assert.equal(ended.state, 'failed');
+      assert.equal(ended.error?.code, 'timeout');
+      await until(async () => (await probe.counts()).waiting === 0, 'removed from Redis');
+    } finally {
+      await probe.close();
+    }
+  });
+
+  it('a restarted service re-attaches to the queue job of a job it was running: one generation, not two', async () => {
+    const db = { ...target, db: 2 };
+    const dataDir = mkdtempSync(join(tmpdir(), 'pmg-serve-queue-restart-'));
+    const probe = await BullJobQueue.open(db);
+    try {
+      const first = await startServeFixture({ service: { queue: db }, dataDir });
+      const { id } = (await (await first.post('/v1/generations', tinyJob)).json()) as { id: string };
+      await until(async () => (await probe.counts()).waiting === 1, 'the job waits in Redis');
+      await first.close(); // shutdown: the job stays 'running' in SQLite and waiting in Redis
+      assert.equal((await probe.counts()).waiting, 1, 'shutdown leaves the queue job');
+
+      const second = await serve(db, dataDir);
+      await until(async () => second.service.get(id)?.attempts === 2, 'the job runs again after the restart');
+      assert.equal((await probe.counts()).waiting, 1, 'the second attempt re-attached: still one queue job');
+      startWorker(`${redis.url}/2`);
+      const done = await second.service.wait(id);
+      assert.equal(done.state, 'done', JSON.stringify(done.error));
+      await until(async () => (await probe.counts()).completed === 1, 'one completion');
+      assert.equal(workerLog.split(`started ${id}`).length - 1, 1, 'generated once');
+    } finally {
+      await probe.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 

@@ -18,12 +18,11 @@ export interface InputRules {
   softNames: readonly string[];
   files: JobFiles;
   captioner: boolean;
-  /** The work runs on queue workers (`pmg serve --queue`): no txt2img, soft modules or images (checkQueueable). */
+  /** The work runs on queue workers (`pmg serve --queue`): no soft modules or history images (checkQueueable). */
   queued?: boolean;
 }
 
 export function checkServiceJob(kind: JobKind, value: unknown, rules: InputRules): GenerationJob | Txt2ImgJob {
-  if (kind === 'txt2img' && rules.queued) throw invalid('kind', txt2imgRefusal);
   if (kind === 'txt2img') return checkTxt2ImgJob(value);
   if (kind !== 'generation') throw invalid('kind', `kind must be generation or txt2img, got ${describe(kind)}`);
   const job = checkGenerationJob(value);
@@ -81,8 +80,6 @@ function invalid(field: string, message: string): PmgError {
 
 export const softRefusal =
   'soft: this server runs generations on queue workers (--queue), which take no soft modules; drop soft or use a server without --queue';
-export const txt2imgRefusal =
-  'txt2img jobs are not run by this server: it runs generations on queue workers (--queue), which take generation jobs only; use a server without --queue';
 export const keywordsRefusal = 'POST /v1/keywords is not served with --queue (no LLM on this host); submit a generation job, its keywords event carries them';
 
 /** History and target images stay on this host (the workers have no shared disk): refused with the field. */

@@ -35,7 +35,7 @@ import { openQueuedExecution, type QueuedExecution } from './queued-execution.js
 import { JOB_ID, JobStore, newJobId, type StoredJob } from './job-store.js';
 import type { JobKind, JobRecord, JobService, JobServiceOptions, ServiceModels, Txt2ImgJob } from './job-types.js';
 import { StepEvents } from './step-events.js';
-import { runTxt2ImgJob } from './txt2img-job.js';
+import { finishTxt2Img, runTxt2ImgJob } from './txt2img-job.js';
 
 export const DEFAULTS = { queueSize: 16, concurrency: 1, jobTimeoutMs: 15 * 60_000, maxAttempts: 2, listLimit: 20, maxListLimit: 200 } as const;
 
@@ -153,8 +153,7 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
           previewWanted: steps.wanted,
         });
         steps.flush();
-        await files.writeImages(stored.id, out.images);
-        return { result: out.result, images: out.result.images, done: { image: out.result.images[0], timings: out.result.settings.timings ?? {} } };
+        return finishTxt2Img(stored.id, out, files);
       }
       const job = stored.job as GenerationJob;
       let soft: SoftRequest | undefined;

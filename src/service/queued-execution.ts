@@ -5,6 +5,7 @@
  * that a restart runs again re-attaches to the same queue job instead of generating twice. The worker's progress
  * (keywords, steps, x0 previews) arrives as QueueEvents 'progress' and becomes the same 'keywords' and 'step' events
  * as in process; its result (PNGs inside) is written here as `pmg generate` writes it, then 'candidate' and 'done'.
+ * A txt2img job (and so /sdapi/v1/txt2img) travels as a txt2img unit and ends with its `image-<i>` PNGs.
  * Cancel and the time limit remove a job still waiting in Redis (it never runs); a job a worker already runs
  * finishes there and its result is ignored. Shutdown leaves the queue job alone (the next start re-attaches).
  */
@@ -13,15 +14,17 @@ import type { GenerationJob } from '../jobs/generation-job.js';
 import { jobToPersonalizeRequest } from '../jobs/job-request.js';
 import { BullJobQueue } from '../queue/bullmq-queue.js';
 import type { QueueProgress } from '../queue/job-queue.js';
-import { decodeResult, generationUnit, type GenerationUnit } from '../queue/generation-unit.js';
+import { decodeResult, generationUnit, type GenerationUnit, type RelaySettings } from '../queue/generation-unit.js';
 import type { RedisQueueTarget } from '../queue/queue-url.js';
-import type { RelayedResult } from '../queue/relayed-unit.js';
+import type { QueueUnit, QueueUnitResult, RelayedResult, Txt2ImgUnit, Txt2ImgWireResult } from '../queue/relayed-unit.js';
 import { finishGeneration } from './generation-run.js';
 import type { JobEvents } from './job-events.js';
 import type { JobFiles } from './job-files.js';
 import type { JobControl, JobOutcome } from './job-runner.js';
 import type { StoredJob } from './job-store.js';
-import { softRefusal, txt2imgRefusal } from './job-input.js';
+import type { Txt2ImgJob } from './job-types.js';
+import { finishTxt2Img } from './txt2img-job.js';
+import { softRefusal } from './job-input.js';
 import { StepEvents } from './step-events.js';
 
 /** Previews a relayed job sends at most (every k-th step), to keep the progress messages in Redis small. */
@@ -45,7 +48,7 @@ export async function openQueuedExecution(
   target: RedisQueueTarget,
   deps: { events: JobEvents; files: JobFiles; warn: (message: string) => void },
 ): Promise<QueuedExecution> {
-  const queue = await BullJobQueue.open<GenerationUnit, RelayedResult>(target);
+  const queue = await BullJobQueue.open<QueueUnit, QueueUnitResult>(target);
   let reachable = true;
   let workers = 0;
   const poll = async (): Promise<void> => {
@@ -61,8 +64,7 @@ export async function openQueuedExecution(
   timer.unref();
 
   const execute = async (stored: StoredJob, control: JobControl): Promise<JobOutcome> => {
-    if (stored.kind !== 'generation') throw new PmgError('invalid-input', txt2imgRefusal, { details: { field: 'kind' } });
-    const job = stored.job as GenerationJob;
+    const unit = stored.kind === 'txt2img' ? txt2imgUnit(stored.job as Txt2ImgJob) : queueUnit(stored.job as GenerationJob);
     const steps = new StepEvents(stored.id, deps.events, deps.files, control);
     let relayed: Promise<void> = Promise.resolve();
     const onProgress = (progress: QueueProgress): void => {
@@ -70,10 +72,15 @@ export async function openQueuedExecution(
         .then(() => relay(progress, stored.id, steps, deps.events, control))
         .catch((error: unknown) => deps.warn(`job ${stored.id}: ${(error as Error).message}`));
     };
-    const wire = await queue.run(stored.id, queueUnit(job), { onProgress, signal: control.signal, keepOnAbort: (reason) => reason === 'shutdown' });
+    const wire = await queue.run(stored.id, unit, { onProgress, signal: control.signal, keepOnAbort: (reason) => reason === 'shutdown' });
     await relayed;
     steps.flush();
-    return finishGeneration(stored.id, decodeResult(wire), wire.models, { events: deps.events, files: deps.files, control });
+    if (stored.kind === 'txt2img') {
+      const out = wire as Txt2ImgWireResult;
+      return finishTxt2Img(stored.id, { ...out, images: out.images.map(({ name, png }) => ({ name, png: Buffer.from(png, 'base64') })) }, deps.files);
+    }
+    const result = wire as RelayedResult;
+    return finishGeneration(stored.id, decodeResult(result), result.models, { events: deps.events, files: deps.files, control });
   };
 
   return {
@@ -91,8 +98,16 @@ export async function openQueuedExecution(
 /** A checked generation job as a relayed queue unit (the worker extracts the keywords). */
 export function queueUnit(job: GenerationJob): GenerationUnit {
   if (job.soft) throw new PmgError('invalid-input', softRefusal, { details: { field: 'soft' } });
-  const steps = job.steps ?? DEFAULT_STEPS;
-  return { ...generationUnit(jobToPersonalizeRequest(job)), relay: { previewEvery: Math.max(1, Math.ceil(steps / MAX_RELAYED_PREVIEWS)) } };
+  return { ...generationUnit(jobToPersonalizeRequest(job)), relay: relaySettings(job.steps) };
+}
+
+function txt2imgUnit(job: Txt2ImgJob): Txt2ImgUnit {
+  return { kind: 'txt2img', job, relay: relaySettings(job.steps) };
+}
+
+/** Previews every k-th step, at most MAX_RELAYED_PREVIEWS per job. */
+function relaySettings(steps = DEFAULT_STEPS): RelaySettings {
+  return { previewEvery: Math.max(1, Math.ceil(steps / MAX_RELAYED_PREVIEWS)) };
 }
 
 async function relay(progress: QueueProgress, id: string, steps: StepEvents, events: JobEvents, control: JobControl): Promise<void> {
