@@ -135,7 +135,7 @@ export interface JobServiceOptions {
   warn?: (message: string) => void;
   /**
    * Run the generations on this Redis queue's `pmg worker` processes (queued-execution.ts) instead of in process:
-   * no models load here; txt2img, soft modules, history images and POST /v1/keywords are refused.
+   * no models load here; soft modules, history images and POST /v1/keywords are refused.
    */
   queue?: RedisQueueTarget;
 }

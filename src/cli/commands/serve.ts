@@ -128,10 +128,10 @@ export const serveCommand: Command = {
     '  PMG_API_KEY=secret pmg serve --host 0.0.0.0 --models fast     # clients send "Authorization: Bearer secret"',
     'Jobs and results live in --data-dir (SQLite + files): after a restart finished results are still served, and jobs',
     'that were queued or running run again (or fail with the reason). docs/serve.md lists every route.',
-    'With --queue redis://HOST:PORT the server is a light front end: each generation job goes to the queue, a',
+    'With --queue redis://HOST:PORT the server loads no models: each generation or txt2img job goes to the queue, a',
     "'pmg worker --queue ... --models ...' on a GPU host runs it, and the job's SSE stream relays the worker's keywords,",
-    'steps and previews. txt2img (and /sdapi/v1/txt2img), soft modules, history images and POST /v1/keywords are refused',
-    'with 400 there; /readyz answers 200 while Redis is reachable (docs/scale-out.md "A service in front of the workers").',
+    'steps and previews. Soft modules, history images and POST /v1/keywords are refused with 400 there; /readyz',
+    'answers 200 while Redis is reachable (docs/scale-out.md "A service in front of the workers").',
   ].join('\n'),
   async run(context: CommandContext) {
     const { io } = context;
