@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,21 +9,13 @@ import { packageRoot } from '../core/package-root.js';
 import { BullJobQueue } from '../queue/bullmq-queue.js';
 import { parseQueueUrl, type RedisQueueTarget } from '../queue/queue-url.js';
 import type { JobEvent } from '../service/job-types.js';
-import { redisSkip, startRedis, type RedisServer } from '../testing/redis-server.js';
+import { freePort, redisSkip, startRedis, type RedisServer } from '../testing/redis-server.js';
 import { runCli } from '../testing/run-cli.js';
 import { errorOf, readEvents, serveFixtureModels, startServeFixture, tinyJob, type ServeFixture } from '../testing/serve-fixture.js';
 
 interface Result {
   chosen: number;
   candidates: { weights: unknown; dp: number; dt: number; z: number }[];
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A job's SSE stream from the start to its end, and the job's record then. */
@@ -244,7 +235,7 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
   });
 
   it('pmg serve --queue with Redis unreachable: one line, exit non-zero, nothing listening', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const run = await runCli(['serve', '--queue', `redis://127.0.0.1:${port}`, '--models', models, '--port', '0', '--data-dir', join(models, '..', 'gone')], {
       cwd: join(models, '..'),
       env: { PMG_OFFLINE: '1', PMG_CACHE_DIR: join(models, '..', 'cli-cache') },
