@@ -11,6 +11,7 @@ import { parseQueueUrl, type RedisQueueTarget } from '../queue/queue-url.js';
 import type { JobEvent } from '../service/job-types.js';
 import { freePort, redisSkip, startRedis, type RedisServer } from '../testing/redis-server.js';
 import { runCli } from '../testing/run-cli.js';
+import { modelsSchema, readySchema } from './response-schemas.js';
 import { errorOf, readEvents, serveFixtureModels, startServeFixture, tinyJob, type ServeFixture } from '../testing/serve-fixture.js';
 
 interface Result {
@@ -143,9 +144,9 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
     const queued = await serve(target);
     const ready = await queued.call('/readyz');
     assert.equal(ready.status, 200);
-    const body = (await ready.json()) as { ready: boolean; workers: number };
+    const body = readySchema.parse(await ready.json());
     assert.equal(body.workers, 1);
-    const listed = (await (await queued.call('/v1/models')).json()) as { queue: { url: string; workers: number }; soft: unknown[]; captioner: boolean };
+    const listed = modelsSchema.parse(await (await queued.call('/v1/models')).json());
     assert.deepEqual(listed.queue, { url: `redis://127.0.0.1:${redis.port}/0`, workers: 1 });
     assert.deepEqual(listed.soft, []);
     assert.equal(listed.captioner, false);
