@@ -194,6 +194,21 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
     }
   });
 
+  it('cancelling a job a worker runs ends it cancelled at once; the worker finishes and its result is discarded', async () => {
+    const queued = await serve(target);
+    const { id } = (await (await queued.post('/v1/generations', { ...tinyJob, steps: 30 })).json()) as { id: string };
+    await readEvents(await queued.call(`/v1/generations/${id}/events`), (e) => e.type === 'step');
+    const cancelled = (await (await queued.call(`/v1/generations/${id}`, { method: 'DELETE' })).json()) as { state: string };
+    const ended = await queued.service.wait(id);
+    assert.equal(ended.state, 'cancelled', `DELETE answered ${cancelled.state}`);
+    await until(async () => workerLog.includes(`done ${id}`), 'the worker finished it');
+    await new Promise((r) => setTimeout(r, 200));
+    const after = queued.service.get(id)!;
+    assert.equal(after.state, 'cancelled');
+    assert.ok(!after.images.includes('best') && queued.service.resultFile(id) === undefined, 'no result written');
+    assert.equal(queued.service.events(id).at(-1)?.type, 'cancelled');
+  });
+
   it('a job past --job-timeout while it waits in Redis fails with code timeout and leaves the queue', async () => {
     const db = { ...target, db: 3 }; // no worker serves it
     const fx = await startServeFixture({ service: { queue: db, jobTimeoutMs: 400 } });

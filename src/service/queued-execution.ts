@@ -72,8 +72,10 @@ export async function openQueuedExecution(
         .then(() => relay(progress, stored.id, steps, deps.events, control))
         .catch((error: unknown) => deps.warn(`job ${stored.id}: ${(error as Error).message}`));
     };
-    const wire = await queue.run(stored.id, unit, { onProgress, signal: control.signal, keepOnAbort: (reason) => reason === 'shutdown' });
-    await relayed;
+    // Relayed events still being written come before the job's final event, whatever ends it.
+    const wire = await queue
+      .run(stored.id, unit, { onProgress, signal: control.signal, keepOnAbort: (reason) => reason === 'shutdown' })
+      .finally(() => relayed);
     steps.flush();
     if (stored.kind === 'txt2img') {
       const out = wire as Txt2ImgWireResult;
