@@ -40,7 +40,7 @@ export interface GenerationJobSoft {
 }
 
 /** The plain-data fields a job shares with personalize's request (their meaning and defaults are documented there). */
-type JobRequestFields =
+export type JobRequestFields =
   | 'scene'
   | 'history'
   | 'target'
@@ -75,7 +75,8 @@ export type GenerationJob = Pick<PersonalizeRequest, JobRequestFields> & {
   soft?: GenerationJobSoft;
 };
 
-const jobKeys = [
+/** Every field of a job, in documentation order. */
+export const jobKeys = [
   'scene',
   'history',
   'target',

@@ -15,20 +15,36 @@ export function previewImageName(index: number): string {
   return `preview-${index}.png`;
 }
 
-/** Writes every image of `preview` into `dir`; returns each candidate with its file name. */
-export async function writePreviewFiles(dir: string, preview: StepPreview): Promise<{ candidate: number; file: string }[]> {
+/** Each image of `preview` as a PNG with its `pmg-preview` chunk, with the candidate it shows. */
+export async function encodePreviewPngs(preview: StepPreview): Promise<{ candidate: number; png: Buffer }[]> {
   const images = tensorToRgbImages(preview.images);
   const about = { stepsDone: preview.stepsDone, requestedSteps: preview.requestedSteps, decoder: preview.decoder, scale: preview.scale };
   return Promise.all(
     images.map(async (image, j) => {
       const index = preview.candidates[j]!;
-      const png = await encodePng(image, [{ keyword: 'pmg-preview', text: JSON.stringify({ ...about, index }) }]);
-      const file = previewImageName(index);
+      return { candidate: index, png: await encodePng(image, [{ keyword: 'pmg-preview', text: JSON.stringify({ ...about, index }) }]) };
+    }),
+  );
+}
+
+/** Writes every image of `preview` into `dir`; returns each candidate with its file name. */
+export async function writePreviewFiles(dir: string, preview: StepPreview): Promise<{ candidate: number; file: string }[]> {
+  return writePreviewPngs(dir, await encodePreviewPngs(preview));
+}
+
+/** Writes encoded previews (encodePreviewPngs, e.g. relayed from a queue worker) over `<dir>/preview-<candidate>.png`. */
+export async function writePreviewPngs(
+  dir: string,
+  previews: readonly { candidate: number; png: Uint8Array }[],
+): Promise<{ candidate: number; file: string }[]> {
+  return Promise.all(
+    previews.map(async ({ candidate, png }) => {
+      const file = previewImageName(candidate);
       const path = join(dir, file);
       await writeFileAtomic(path, png).catch((error: unknown) => {
         throw new PmgError('file-system', `cannot write the preview ${path}: ${(error as Error).message}`, { cause: error, details: { path } });
       });
-      return { candidate: index, file };
+      return { candidate, file };
     }),
   );
 }

@@ -117,14 +117,29 @@ export class BullJobQueue<In, Out> implements JobQueue<In, Out> {
       });
       if ((await job.getState()) === 'failed') await job.retry('failed', { resetAttemptsMade: true });
       try {
-        return (await job.waitUntilFinished(this.events)) as Out;
+        const finished = job.waitUntilFinished(this.events) as Promise<Out>;
+        return await (options.signal ? untilAborted(finished, options.signal, () => this.withdraw(key, options)) : finished);
       } catch (error) {
+        if (options.signal?.aborted) throw error;
         const failed = await Job.fromId(this.queue, key);
         throw new QueueJobFailed(key, failureReason(failed?.failedReason || error), failed?.attemptsMade ?? this.retry.attempts);
       }
     } finally {
       if (listener) this.listeners.get(key)?.delete(listener);
     }
+  }
+
+  /** Workers connected to this queue now (BullMQ's CLIENT LIST of the queue's worker connections). */
+  workerCount(): Promise<number> {
+    return this.queue.getWorkersCount();
+  }
+
+  /** An aborted run: remove the job while it still waits (so it never runs) unless the caller keeps it. */
+  private async withdraw(key: string, options: QueueRunOptions): Promise<void> {
+    if (options.keepOnAbort?.(options.signal?.reason)) return;
+    const job = await Job.fromId(this.queue, key);
+    const state = await job?.getState();
+    if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) await job.remove().catch(() => undefined); // taken meanwhile: it runs, its result is ignored
   }
 
   /** Counts by state (waiting, active, completed, failed, delayed), for logs and `pmg bench queue`. */
@@ -186,4 +201,22 @@ export async function startQueueWorker<In, Out>(
   await worker.waitUntilReady();
   void worker.run();
   return { close: () => worker.close() };
+}
+
+/** `work`, or the signal's reason once it aborts (after `onAbort` has run). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => Promise<void>): Promise<T> {
+  work.catch(() => undefined);
+  return new Promise<T>((resolvePromise, reject) => {
+    const abort = (): void => {
+      void onAbort()
+        .catch(() => undefined)
+        .then(() => reject(signal.reason));
+    };
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(
+      (value) => (signal.removeEventListener('abort', abort), resolvePromise(value)),
+      (error: unknown) => (signal.removeEventListener('abort', abort), reject(error)),
+    );
+  });
 }

@@ -12,10 +12,21 @@ export interface QueueProgress {
   stage: string;
   step?: number;
   total?: number;
+  /** Relayed units only (`pmg serve --queue`): the keywords once the worker has them. */
+  keywords?: { preference: string[]; target: string[]; cached: boolean };
+  /** Relayed units only: the x0 previews of step `step`, small PNGs as base64, one per running candidate. */
+  previews?: { candidate: number; png: string }[];
 }
 
 export interface QueueRunOptions {
   onProgress?: (progress: QueueProgress) => void;
+  /**
+   * Stop waiting: run() rejects with the signal's reason. A job still waiting in the queue is removed first (it never
+   * runs), unless `keepOnAbort(reason)` says to leave it (a shutting-down service re-attaches to it on restart); a
+   * running one is left to finish on its worker and its result is ignored.
+   */
+  signal?: AbortSignal;
+  keepOnAbort?: (reason: unknown) => boolean;
 }
 
 /** The producer side: run a job somewhere and wait for its result. */

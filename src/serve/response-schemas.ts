@@ -41,9 +41,17 @@ export const modelsSchema = z.looseObject({
   methods: z.array(z.string()),
   scenes: z.array(z.string()),
   captioner: z.boolean(),
+  /** `pmg serve --queue`: the Redis (no password) and the workers connected now. */
+  queue: z.object({ url: z.string(), workers: z.number().int() }).optional(),
 });
 
-export const readySchema = z.looseObject({ ready: z.boolean(), queued: z.number().int(), running: z.number().int(), capacity: z.number().int() });
+export const readySchema = z.looseObject({
+  ready: z.boolean(),
+  queued: z.number().int(),
+  running: z.number().int(),
+  capacity: z.number().int(),
+  workers: z.number().int().optional(),
+});
 
 const keywordList = z.array(z.string());
 

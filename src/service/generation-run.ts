@@ -8,9 +8,9 @@
 import type { GenerationJob } from '../jobs/generation-job.js';
 import { jobToPersonalizeRequest } from '../jobs/job-request.js';
 import type { KeywordCache } from '../personalize/keyword-cache.js';
-import type { ModelSet } from '../providers/model-set.js';
+import type { ModelIds, ModelSet } from '../providers/model-set.js';
 import { personalize } from '../personalize/personalize.js';
-import type { ProgressEvent, SoftRequest } from '../personalize/personalize-request.js';
+import type { PersonalizeResult, ProgressEvent, SoftRequest } from '../personalize/personalize-request.js';
 import type { CaptionImage } from '../personalize/verbalize.js';
 import type { JobEvents } from './job-events.js';
 import type { JobFiles } from './job-files.js';
@@ -47,8 +47,18 @@ export async function runGenerationJob(run: GenerationRun): Promise<JobOutcome> 
     }),
   );
   steps.flush();
+  return finishGeneration(id, result, run.models.ids, run);
+}
+
+/** A generation's end wherever it ran: result.json and the PNGs written, one 'candidate' event each, the outcome. */
+export async function finishGeneration(
+  id: string,
+  result: PersonalizeResult,
+  models: ModelIds,
+  { events, files, control }: Pick<GenerationRun, 'events' | 'files' | 'control'>,
+): Promise<JobOutcome> {
   control.progress({ stage: 'decode' });
-  const written = await files.writeGenerationResult(id, result, run.models.ids);
+  const written = await files.writeGenerationResult(id, result, models);
   const candidates = written.json.candidates as { weights: unknown; dp: number; dt: number; z: number; finished: boolean; image: string }[];
   candidates.forEach((c, index) =>
     events.emit(id, 'candidate', { index, weights: c.weights, dp: c.dp, dt: c.dt, z: c.z, finished: c.finished, image: c.image.replace(/\.png$/, '') }),

@@ -13,7 +13,7 @@ import { removeOrphanTemporaries, writeFileAtomic } from '../core/atomic-write.j
 import type { ModelIds } from '../providers/model-set.js';
 import type { PersonalizeResult } from '../personalize/personalize-request.js';
 import { candidateImageName, resultJson, writeResultFolder } from '../personalize/result-files.js';
-import { writePreviewFiles } from '../pipeline/preview-files.js';
+import { writePreviewFiles, writePreviewPngs } from '../pipeline/preview-files.js';
 import type { StepPreview } from '../pipeline/step-preview.js';
 
 /** Names a client may ask for: lowercase letters, digits and dashes (no dots, no slashes). */
@@ -41,8 +41,12 @@ export class JobFiles {
 
   /** Writes the newest x0 preview of each running candidate over `preview-<k>.png`; returns what it wrote. */
   async writePreviews(id: string, preview: StepPreview): Promise<{ candidate: number; image: string }[]> {
-    const written = await writePreviewFiles(this.dir(id), preview);
-    return written.map(({ candidate, file }) => ({ candidate, image: file.replace(/\.png$/, '') }));
+    return imageNames(await writePreviewFiles(this.dir(id), preview));
+  }
+
+  /** The same for previews already encoded (a queue worker's). */
+  async writePreviewPngs(id: string, pngs: readonly { candidate: number; png: Uint8Array }[]): Promise<{ candidate: number; image: string }[]> {
+    return imageNames(await writePreviewPngs(this.dir(id), pngs));
   }
 
   /** result.json, candidate-<i>.png and best.png (personalize/result-files.ts, as `pmg generate` writes them). */
@@ -95,4 +99,8 @@ export class JobFiles {
     }
     return path;
   }
+}
+
+function imageNames(written: { candidate: number; file: string }[]): { candidate: number; image: string }[] {
+  return written.map(({ candidate, file }) => ({ candidate, image: file.replace(/\.png$/, '') }));
 }

@@ -18,12 +18,15 @@ export interface InputRules {
   softNames: readonly string[];
   files: JobFiles;
   captioner: boolean;
+  /** The work runs on queue workers (`pmg serve --queue`): no soft modules or history images (checkQueueable). */
+  queued?: boolean;
 }
 
 export function checkServiceJob(kind: JobKind, value: unknown, rules: InputRules): GenerationJob | Txt2ImgJob {
   if (kind === 'txt2img') return checkTxt2ImgJob(value);
   if (kind !== 'generation') throw invalid('kind', `kind must be generation or txt2img, got ${describe(kind)}`);
   const job = checkGenerationJob(value);
+  if (rules.queued) checkQueueable(job);
   if (job.decoder !== undefined)
     throw invalid('decoder', "decoder: the service uses its model set's decoder; drop decoder (finalDecoder chooses between vae and tiny)");
   if (job.soft) {
@@ -73,4 +76,21 @@ function checkInputImages(job: GenerationJob, rules: InputRules): { history: His
 
 function invalid(field: string, message: string): PmgError {
   return new PmgError('invalid-input', message, { details: { field } });
+}
+
+export const softRefusal =
+  'soft: this server runs generations on queue workers (--queue), which take no soft modules; drop soft or use a server without --queue';
+export const keywordsRefusal = 'POST /v1/keywords is not served with --queue (no LLM on this host); submit a generation job, its keywords event carries them';
+
+/** History and target images stay on this host (the workers have no shared disk): refused with the field. */
+function checkQueueable(job: GenerationJob): void {
+  if (job.soft) throw invalid('soft', softRefusal);
+  job.history.items.forEach((item, i) => {
+    if (item.image !== undefined) throw imageRefusal(`history.items[${i}].image`);
+  });
+  if (job.target.item?.image !== undefined) throw imageRefusal('target.item.image');
+}
+
+function imageRefusal(field: string): PmgError {
+  return invalid(field, `${field}: this server runs generations on queue workers (--queue), which get no images from it; give a "title" or "caption" instead`);
 }

@@ -28,13 +28,14 @@ import type { LlmBody } from '../spec/llm-body.js';
 import { runGenerationJob } from './generation-run.js';
 import { JobEvents, FINAL_EVENTS } from './job-events.js';
 import { JobFiles } from './job-files.js';
-import { checkKeywordInput, checkServiceJob, type InputRules } from './job-input.js';
+import { checkKeywordInput, checkServiceJob, keywordsRefusal, type InputRules } from './job-input.js';
 import { recoverJobs } from './job-recovery.js';
 import { JobRunner, type JobControl, type JobOutcome } from './job-runner.js';
+import { openQueuedExecution, type QueuedExecution } from './queued-execution.js';
 import { JOB_ID, JobStore, newJobId, type StoredJob } from './job-store.js';
 import type { JobKind, JobRecord, JobService, JobServiceOptions, ServiceModels, Txt2ImgJob } from './job-types.js';
 import { StepEvents } from './step-events.js';
-import { runTxt2ImgJob } from './txt2img-job.js';
+import { finishTxt2Img, runTxt2ImgJob } from './txt2img-job.js';
 
 export const DEFAULTS = { queueSize: 16, concurrency: 1, jobTimeoutMs: 15 * 60_000, maxAttempts: 2, listLimit: 20, maxListLimit: 200 } as const;
 
@@ -60,6 +61,8 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
   const resolvedSpec = resolveModelSpecs(modelSpec, cwd);
   const modelsDir = folderOf(resolve(cwd, options.models));
   const softModules = new Map<string, { module: SoftModule; body: string }>();
+  if (options.queue && Object.keys(options.softModules ?? {}).length)
+    throw new PmgError('invalid-argument', '--soft: the queue workers take no soft modules; drop --soft or --queue', { details: { field: '--soft' } });
   for (const [name, folder] of Object.entries(options.softModules ?? {})) {
     const module = readSoftModule(resolve(cwd, folder));
     const body = modelsFolderLlmBody(modelsDir);
@@ -77,6 +80,13 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
   await files.open();
   const store = new JobStore(join(dataDir, 'pmg.sqlite'));
   const events = new JobEvents(store, warn);
+  let queued: QueuedExecution | undefined;
+  try {
+    queued = options.queue && (await openQueuedExecution(options.queue, { events, files, warn }));
+  } catch (error) {
+    store.close();
+    throw error;
+  }
   const registry = internals.registry ?? new ModelRegistry<Closable>({ maxIdle: 2, warn });
   const settings = settingsOf(options);
   const modelStore = new ModelStore(modelStoreOptions(settings, { cwd, ...(options.offline ? { offline: true } : {}) }));
@@ -101,7 +111,7 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
       return { caption: captioner, close: async () => void (await captioner.close?.()) };
     }) as Promise<Lease<{ caption: CaptionImage } & Closable>>;
 
-  const rules: InputRules = { softNames: [...softModules.keys()], files, captioner: captionerDir !== undefined };
+  const rules: InputRules = { softNames: [...softModules.keys()], files, captioner: captionerDir !== undefined, ...(queued ? { queued: true } : {}) };
   const needsCaptioner = (job: GenerationJob): boolean => job.history.items.some((item) => item.image !== undefined);
 
   /** One keyword request on the shared models (and the captioner when an item has only an image). */
@@ -143,8 +153,7 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
           previewWanted: steps.wanted,
         });
         steps.flush();
-        await files.writeImages(stored.id, out.images);
-        return { result: out.result, images: out.result.images, done: { image: out.result.images[0], timings: out.result.settings.timings ?? {} } };
+        return finishTxt2Img(stored.id, out, files);
       }
       const job = stored.job as GenerationJob;
       let soft: SoftRequest | undefined;
@@ -178,19 +187,22 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
     }
   };
 
-  const runner = new JobRunner({ store, events, execute, concurrency, jobTimeoutMs, warn });
+  const runner = new JobRunner({ store, events, execute: queued ? queued.execute : execute, concurrency, jobTimeoutMs, warn });
   for (const id of recoverJobs(store, events, maxAttempts)) runner.enqueue(id);
 
   // The models load now, in the background; the lease is the service's own for its lifetime.
   let closed = false;
   let modelsLease: Lease<ModelSet> | undefined;
-  const loading = acquireModels().then(
-    (lease) => {
-      if (closed) lease.release();
-      else modelsLease = lease;
-    },
-    (error: unknown) => warn(`the models could not be loaded: ${(error as Error).message}`),
-  );
+  // With a queue the models live on the workers: none load here.
+  const loading = queued
+    ? Promise.resolve()
+    : acquireModels().then(
+        (lease) => {
+          if (closed) lease.release();
+          else modelsLease = lease;
+        },
+        (error: unknown) => warn(`the models could not be loaded: ${(error as Error).message}`),
+      );
 
   const record = (job: StoredJob): JobRecord => {
     const position = job.state === 'queued' ? runner.position(job.id) : undefined;
@@ -291,6 +303,7 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
     },
     async keywords(input) {
       if (closed) throw new PmgError('invalid-argument', 'the job service is closed');
+      if (queued) throw new PmgError('invalid-argument', keywordsRefusal);
       const checked = checkKeywordInput(input, rules);
       const call = keywordCall(checked);
       inFlight.add(call);
@@ -305,19 +318,21 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
       return {
         models: options.models,
         ids: ids ?? { llm: resolvedSpec.llm, clip: resolvedSpec.clip, sd: resolvedSpec.sd, ...(resolvedSpec.decoder ? { decoder: resolvedSpec.decoder } : {}) },
-        loaded: modelsLease !== undefined,
+        loaded: queued ? queued.workers() > 0 : modelsLease !== undefined,
         soft: [...softModules].map(([name, { module }]) => ({ name, P: module.config.P, N: module.config.N })),
         methods: [...personalizeMethods],
         scenes: [...scenes],
-        captioner: captionerDir !== undefined,
+        captioner: !queued && captionerDir !== undefined,
+        ...(queued ? { queue: { url: queued.where, workers: queued.workers() } } : {}),
       };
     },
-    ready: () => !closed && modelsLease !== undefined,
-    stats: () => ({ queued: runner.queued(), running: runner.runningCount(), capacity: queueSize }),
+    ready: () => !closed && (queued ? queued.reachable() : modelsLease !== undefined),
+    stats: () => ({ queued: runner.queued(), running: runner.runningCount(), capacity: queueSize, ...(queued ? { workers: queued.workers() } : {}) }),
     async close() {
       if (closed) return;
       closed = true;
       await runner.close();
+      await queued?.close();
       await Promise.allSettled([...inFlight]);
       for (const wake of [...waiters]) wake();
       await loading;

@@ -4,6 +4,7 @@
  * JSON as stored in SQLite and sent over HTTP.
  */
 import type { GenerationJob } from '../jobs/generation-job.js';
+import type { RedisQueueTarget } from '../queue/queue-url.js';
 import type { Environment, Settings } from '../settings/settings.js';
 
 export type JobKind = 'generation' | 'txt2img';
@@ -76,6 +77,8 @@ export interface ServiceModels {
   methods: string[];
   scenes: string[];
   captioner: boolean;
+  /** `pmg serve --queue`: the models live on the queue's workers; the Redis URL (no password) and the workers connected now. */
+  queue?: { url: string; workers: number };
 }
 
 export interface JobService {
@@ -103,7 +106,8 @@ export interface JobService {
   keywords(input: unknown): Promise<unknown>;
   models(): ServiceModels;
   ready(): boolean;
-  stats(): { queued: number; running: number; capacity: number };
+  /** With a Redis queue also the workers connected now. */
+  stats(): { queued: number; running: number; capacity: number; workers?: number };
   /** Stop accepting, abort running jobs (left 'running', so the next open runs them again), release models, close SQLite. */
   close(): Promise<void>;
 }
@@ -129,4 +133,9 @@ export interface JobServiceOptions {
   env?: Environment;
   offline?: boolean;
   warn?: (message: string) => void;
+  /**
+   * Run the generations on this Redis queue's `pmg worker` processes (queued-execution.ts) instead of in process:
+   * no models load here; soft modules, history images and POST /v1/keywords are refused.
+   */
+  queue?: RedisQueueTarget;
 }

@@ -32,11 +32,19 @@ export class StepEvents {
 
   /** Writes the preview's images, then sends the step's event with them. */
   async preview(preview: StepPreview): Promise<void> {
-    const written = await this.files.writePreviews(this.id, preview);
+    this.previewWritten(preview.stepsDone, preview.requestedSteps, await this.files.writePreviews(this.id, preview));
+  }
+
+  /** The same for a step's previews already encoded as PNGs (relayed by a queue worker). */
+  async encodedPreview(stepsDone: number, requestedSteps: number, pngs: readonly { candidate: number; png: Uint8Array }[]): Promise<void> {
+    this.previewWritten(stepsDone, requestedSteps, await this.files.writePreviewPngs(this.id, pngs));
+  }
+
+  private previewWritten(stepsDone: number, requestedSteps: number, written: { candidate: number; image: string }[]): void {
     this.control.addImages(written.map((w) => w.image));
-    const total = this.pending?.total ?? preview.requestedSteps;
+    const total = this.pending?.total ?? requestedSteps;
     this.pending = undefined;
-    this.events.emit(this.id, 'step', { step: preview.stepsDone, total, previews: written, version: preview.stepsDone });
+    this.events.emit(this.id, 'step', { step: stepsDone, total, previews: written, version: stepsDone });
   }
 
   /** Sends the event of a step that had no preview. */

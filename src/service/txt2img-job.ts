@@ -14,6 +14,8 @@ import type { PreviewCallback } from '../pipeline/step-preview.js';
 import { DEFAULTS, MAX_SIDE, MAX_STEPS, textToImage } from '../pipeline/text-to-image.js';
 import type { StepEvent } from '../pipeline/denoise-state.js';
 import { resolveSchedulerName } from '../schedulers/index.js';
+import type { JobFiles } from './job-files.js';
+import type { JobOutcome } from './job-runner.js';
 import type { Txt2ImgJob } from './job-types.js';
 
 /** Images one txt2img job may ask for. */
@@ -68,15 +70,19 @@ export interface Txt2ImgRun {
   onStep: (event: StepEvent) => void;
   onPreview: PreviewCallback;
   previewWanted: () => boolean;
+  /** Preview every this many steps (default 1). */
+  previewEvery?: number;
   warn: (message: string) => void;
 }
 
+/** What a txt2img job makes: its PNGs (`image-<i>`) and its result (image names, seeds, the generation record). */
+export interface Txt2ImgOutput {
+  images: { name: string; png: Buffer }[];
+  result: { images: string[]; seeds: number[]; settings: GenerationRecord };
+}
+
 /** The job's PNGs (`image-<i>`) and its result: image names, seeds and the generation record. */
-export async function runTxt2ImgJob(
-  models: ModelSet,
-  job: Txt2ImgJob,
-  run: Txt2ImgRun,
-): Promise<{ images: { name: string; png: Buffer }[]; result: { images: string[]; seeds: number[]; settings: GenerationRecord } }> {
+export async function runTxt2ImgJob(models: ModelSet, job: Txt2ImgJob, run: Txt2ImgRun): Promise<Txt2ImgOutput> {
   const preset = models.preset;
   const steps = job.steps ?? preset?.steps ?? DEFAULTS.steps;
   const guidanceScale = job.guidance ?? preset?.guidance ?? DEFAULTS.guidanceScale;
@@ -100,6 +106,7 @@ export async function runTxt2ImgJob(
     finalDecoder: models.decoder ? finalDecoder : 'vae',
     onPreview: run.onPreview,
     previewWanted: run.previewWanted,
+    ...(run.previewEvery !== undefined ? { previewEvery: run.previewEvery } : {}),
     onStep: run.onStep,
     signal: run.signal,
     warn: run.warn,
@@ -138,4 +145,10 @@ function text(value: unknown, field: string, required = false): string | undefin
 
 function invalid(field: string, message: string): PmgError {
   return new PmgError('invalid-input', message, { details: field ? { field } : {} });
+}
+
+/** A txt2img job's end wherever it ran: its PNGs written into the job folder, then the runner's outcome. */
+export async function finishTxt2Img(id: string, out: Txt2ImgOutput, files: JobFiles): Promise<JobOutcome> {
+  await files.writeImages(id, out.images);
+  return { result: out.result, images: out.result.images, done: { image: out.result.images[0], timings: out.result.settings.timings ?? {} } };
 }

@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
 import { DEFAULT_PRESET, presetNames } from '../../providers/presets.js';
+import { describeQueue, parseQueueUrl } from '../../queue/queue-url.js';
 import { openJobService } from '../../service/job-service.js';
 import { checkBind } from '../../serve/api-key.js';
 import { createApp, DEFAULT_MAX_BODY_BYTES } from '../../serve/app.js';
@@ -43,7 +44,7 @@ function stopSignal(): Promise<string> {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'the jobs API (live progress over SSE), an A1111-compatible txt2img route and the web app, over HTTP',
-  usage: '[--host 127.0.0.1] [--port 8080] [--models DIR|PRESET] [--data DIR] [--soft NAME=DIR ...] [flags]',
+  usage: '[--host 127.0.0.1] [--port 8080] [--models DIR|PRESET] [--data DIR] [--soft NAME=DIR ...] [--queue redis://HOST:PORT[/db]] [flags]',
   options: {
     host: {
       type: 'string',
@@ -107,6 +108,13 @@ export const serveCommand: Command = {
       value: 'ORIGIN',
       description: 'allow this browser origin (CORS is off without it)',
     },
+    queue: {
+      type: 'string',
+      value: 'URL',
+      description:
+        "in-process (default), or redis://[:password@]host:port[/db] (or env: PMG_REDIS_URL): generations run on 'pmg worker' processes, no models load here",
+      default: 'in-process',
+    },
     'allow-remote-images': {
       type: 'boolean',
       description: 'fetch http(s) image URLs in histories (8 MiB, 10 s, image/* only); refused without it',
@@ -120,6 +128,10 @@ export const serveCommand: Command = {
     '  PMG_API_KEY=secret pmg serve --host 0.0.0.0 --models fast     # clients send "Authorization: Bearer secret"',
     'Jobs and results live in --data-dir (SQLite + files): after a restart finished results are still served, and jobs',
     'that were queued or running run again (or fail with the reason). docs/serve.md lists every route.',
+    'With --queue redis://HOST:PORT the server loads no models: each generation or txt2img job goes to the queue, a',
+    "'pmg worker --queue ... --models ...' on a GPU host runs it, and the job's SSE stream relays the worker's keywords,",
+    'steps and previews. Soft modules, history images and POST /v1/keywords are refused with 400 there; /readyz',
+    'answers 200 while Redis is reachable (docs/scale-out.md "A service in front of the workers").',
   ].join('\n'),
   async run(context: CommandContext) {
     const { io } = context;
@@ -141,6 +153,7 @@ export const serveCommand: Command = {
     const models =
       modelsText === undefined ? DEFAULT_PRESET : (presetNames as readonly string[]).includes(modelsText) ? modelsText : resolve(io.cwd, modelsText);
     const cors = stringOption(context, 'cors');
+    const queue = parseQueueUrl(stringOption(context, 'queue'), io.env);
     const warn = (message: string): void => void io.stderr.write(`pmg: warning: ${message}\n`);
 
     // The dataset folder is checked before any model loads: a wrong --data fails at once.
@@ -153,6 +166,7 @@ export const serveCommand: Command = {
       queueSize,
       concurrency,
       jobTimeoutMs: jobTimeout * 1000,
+      ...(queue.kind === 'redis' ? { queue } : {}),
       settings,
       offline: context.globals.offline,
       warn,
@@ -174,7 +188,8 @@ export const serveCommand: Command = {
       await service.close();
       throw error;
     }
-    io.stdout.write(`pmg serve: listening on ${server.url}/ (jobs in ${dataDir}${apiKey ? '; API key required' : ''})\n`);
+    const work = queue.kind === 'redis' ? `; generations on the workers of ${describeQueue(queue)}` : '';
+    io.stdout.write(`pmg serve: listening on ${server.url}/ (jobs in ${dataDir}${work}${apiKey ? '; API key required' : ''})\n`);
     const signal = await stopSignal();
     io.stderr.write(`pmg serve: ${signal}: stopping\n`);
     await server.close();

@@ -11,7 +11,7 @@ import { PmgError } from '../../errors/pmg-error.js';
 import { loadModelSet, resolveModelSpecs } from '../../providers/model-set.js';
 import { presetNames } from '../../providers/presets.js';
 import { checkRedis, startQueueWorker } from '../../queue/bullmq-queue.js';
-import { runGenerationUnit, type GenerationUnit, type WireResult } from '../../queue/generation-unit.js';
+import { runQueueUnit, type QueueUnit, type QueueUnitResult } from '../../queue/relayed-unit.js';
 import { describeQueue, parseQueueUrl } from '../../queue/queue-url.js';
 import { commandSettings } from '../command-settings.js';
 import { stringOption, type Command } from '../command.js';
@@ -74,7 +74,7 @@ export const workerCommand: Command = {
       warn: (message) => log(`warning: ${message}`),
     });
     try {
-      const worker = await startQueueWorker<GenerationUnit, WireResult>(target, (unit, report) => runGenerationUnit(modelSet, unit, report), {
+      const worker = await startQueueWorker<QueueUnit, QueueUnitResult>(target, (unit, report) => runQueueUnit(modelSet, unit, report), {
         concurrency,
         lockDurationMs,
         onError: (error) => log(`queue error: ${error.message.split('\n')[0]}`),

@@ -1,0 +1,85 @@
+/**
+ * A relayed generation unit (`pmg serve --queue`, issue 14): the worker runs it as any unit, and besides the denoising
+ * steps it reports what the service's SSE stream shows in process — the keywords once known and, every
+ * `relay.previewEvery` steps, the running candidates' x0 previews as small PNGs (base64) — all through
+ * `job.updateProgress`. The result carries the worker's model ids, which the service writes into result.json.
+ * The service's txt2img jobs travel as their own unit kind (`{ kind: 'txt2img', job }`) on the same queue, so one
+ * `pmg worker` runs both (runQueueUnit).
+ */
+import type { PersonalizeResult } from '../personalize/personalize-request.js';
+import { personalize } from '../personalize/personalize.js';
+import { encodePreviewPngs } from '../pipeline/preview-files.js';
+import type { ModelIds, ModelSet } from '../providers/model-set.js';
+import { runTxt2ImgJob, type Txt2ImgOutput } from '../service/txt2img-job.js';
+import type { Txt2ImgJob } from '../service/job-types.js';
+import type { StepPreview } from '../pipeline/step-preview.js';
+import type { QueueProgress } from './job-queue.js';
+import { encodeResult, runGenerationUnit, type GenerationUnit, type RelaySettings, type WireResult } from './generation-unit.js';
+
+/** A relayed unit's result: the wire result and the ids of the models that made it. */
+export type RelayedResult = WireResult & { models: ModelIds };
+
+export async function runRelayedUnit(
+  models: ModelSet,
+  unit: GenerationUnit,
+  relay: RelaySettings,
+  report: (progress: QueueProgress) => void,
+): Promise<RelayedResult> {
+  const { relay: _relay, ...request } = unit;
+  const result: PersonalizeResult = await personalize(models, {
+    ...request,
+    onProgress: (event) => {
+      if (event.keywords)
+        report({ stage: 'keywords', keywords: { preference: event.keywords.preference, target: event.keywords.target, cached: event.keywords.cached } });
+      else if (event.stage === 'generate' && event.step !== undefined)
+        report({ stage: 'generate', step: event.step, ...(event.total !== undefined ? { total: event.total } : {}) });
+    },
+    ...(relay.previewEvery > 0 ? { previewEvery: relay.previewEvery, onPreview: previewReporter(report) } : {}),
+  });
+  return { ...encodeResult(result), models: models.ids };
+}
+
+/** A txt2img job of the service on the queue. */
+export interface Txt2ImgUnit {
+  kind: 'txt2img';
+  job: Txt2ImgJob;
+  relay: RelaySettings;
+}
+
+/** A txt2img unit's result: the PNGs as base64. */
+export type Txt2ImgWireResult = Omit<Txt2ImgOutput, 'images'> & { images: { name: string; png: string }[] };
+
+/** What travels on the generation queue, and what comes back. */
+export type QueueUnit = GenerationUnit | Txt2ImgUnit;
+export type QueueUnitResult = WireResult | Txt2ImgWireResult;
+
+/** What `pmg worker` runs: a txt2img unit, or a generation unit (eval's, or a relayed one of the service). */
+export function runQueueUnit(models: ModelSet, unit: QueueUnit, report: (progress: QueueProgress) => void): Promise<QueueUnitResult> {
+  return 'kind' in unit && unit.kind === 'txt2img' ? runTxt2ImgUnit(models, unit, report) : runGenerationUnit(models, unit as GenerationUnit, report);
+}
+
+async function runTxt2ImgUnit(models: ModelSet, unit: Txt2ImgUnit, report: (progress: QueueProgress) => void): Promise<Txt2ImgWireResult> {
+  const every = unit.relay.previewEvery;
+  const out = await runTxt2ImgJob(models, unit.job, {
+    signal: new AbortController().signal,
+    onStep: (event) => report({ stage: 'generate', step: event.stepsDone, total: event.requestedSteps }),
+    onPreview: previewReporter(report),
+    previewWanted: () => every > 0,
+    previewEvery: Math.max(1, every),
+    warn: () => undefined,
+  });
+  return { ...out, images: out.images.map(({ name, png }) => ({ name, png: png.toString('base64') })) };
+}
+
+/** Each x0 preview as one progress message with its PNGs (base64). */
+function previewReporter(report: (progress: QueueProgress) => void): (preview: StepPreview) => Promise<void> {
+  return async (preview) => {
+    const pngs = await encodePreviewPngs(preview);
+    report({
+      stage: 'generate',
+      step: preview.stepsDone,
+      total: preview.requestedSteps,
+      previews: pngs.map(({ candidate, png }) => ({ candidate, png: png.toString('base64') })),
+    });
+  };
+}
