@@ -5,16 +5,20 @@
  * or completed twice, is one job with one result.
  */
 import { createHash } from 'node:crypto';
-import type { ModelSet } from '../providers/model-set.js';
+import { PmgError } from '../errors/pmg-error.js';
+import type { PersonalizeModels } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
 import { canonicalJson } from '../experiments/run-config.js';
 import type { QueueProgress } from './job-queue.js';
 
-/** The JSON fields of a personalize request a worker can run (no callbacks, caches, files or signals). */
+/**
+ * The JSON fields of a personalize request a worker can run (no callbacks, caches, files or signals), and the
+ * fingerprint of the models the unit must run on (model-fingerprint.ts): a worker with other models refuses it.
+ */
 export type GenerationUnit = Pick<
   PersonalizeRequest,
   'scene' | 'history' | 'target' | 'method' | 'alpha' | 'seed' | 'steps' | 'width' | 'height' | 'keywords' | 'promptStyle' | 'finalDecoder' | 'memory'
->;
+> & { fingerprint?: string };
 
 const UNIT_FIELDS = [
   'scene',
@@ -32,8 +36,27 @@ const UNIT_FIELDS = [
   'memory',
 ] as const;
 
-/** A PersonalizeResult as it travels back: each candidate's png as base64. */
-export type WireResult = Omit<PersonalizeResult, 'candidates'> & { candidates: (Omit<PersonalizeResult['candidates'][number], 'png'> & { png: string })[] };
+/** A PersonalizeResult as it travels back: each candidate's png as base64, and which worker with which models made it. */
+export type WireResult = Omit<PersonalizeResult, 'candidates'> & {
+  candidates: (Omit<PersonalizeResult['candidates'][number], 'png'> & { png: string })[];
+  /** The worker's model fingerprint. */
+  fingerprint?: string;
+  /** The worker (host:pid). */
+  worker?: string;
+};
+
+/** Who runs units: the worker's name and model fingerprint (absent: no check, e.g. in process). */
+export interface UnitRunner {
+  worker: string;
+  fingerprint: string;
+}
+
+/** A unit this worker must not run (another model fingerprint): no retry can help, so the queue fails it at once. */
+export class UnitRefused extends PmgError {
+  constructor(message: string) {
+    super('invalid-argument', message, { details: { field: 'fingerprint' } });
+  }
+}
 
 export function generationUnit(request: PersonalizeRequest): GenerationUnit {
   const unit: Record<string, unknown> = {};
@@ -51,17 +74,28 @@ export function encodeResult(result: PersonalizeResult): WireResult {
 }
 
 export function decodeResult(wire: WireResult): PersonalizeResult {
-  return { ...wire, candidates: wire.candidates.map((c) => ({ ...c, png: Buffer.from(c.png, 'base64') })) };
+  const { fingerprint: _fingerprint, worker: _worker, ...result } = wire;
+  return { ...result, candidates: wire.candidates.map((c) => ({ ...c, png: Buffer.from(c.png, 'base64') })) };
 }
 
 /** What `pmg worker` does with a unit: personalize with the models it loaded once, denoising steps as progress. */
-export async function runGenerationUnit(models: ModelSet, unit: GenerationUnit, report: (progress: QueueProgress) => void): Promise<WireResult> {
+export async function runGenerationUnit(
+  models: PersonalizeModels,
+  unit: GenerationUnit,
+  report: (progress: QueueProgress) => void,
+  runner?: UnitRunner,
+): Promise<WireResult> {
+  const { fingerprint: expected, ...request } = unit;
+  if (runner && expected !== undefined && expected !== runner.fingerprint)
+    throw new UnitRefused(
+      `worker ${runner.worker} has models ${runner.fingerprint}, the run needs ${expected}; start the worker with the run's --models (and --generator)`,
+    );
   const result = await personalize(models, {
-    ...unit,
+    ...request,
     onProgress: (event) => {
       if (event.stage === 'generate' && event.step !== undefined)
         report({ stage: 'generate', step: event.step, ...(event.total !== undefined ? { total: event.total } : {}) });
     },
   });
-  return encodeResult(result);
+  return { ...encodeResult(result), ...(runner ? { fingerprint: runner.fingerprint, worker: runner.worker } : {}) };
 }

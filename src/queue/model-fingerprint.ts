@@ -1,0 +1,78 @@
+/**
+ * The fingerprint of a model set (issue 14): what a queue worker and the eval that enqueues its units compare, so a
+ * run's results come from the run's models. It is computed from the spec (no model loads) and is host-independent:
+ * - a local folder (a `--models` folder's llm/, clip/, sd/, taesd/, or a folder given for one part) counts by its
+ *   contents, not its absolute path: every JSON/text file's bytes (configs, tokenizers) and every other file's
+ *   size (ONNX weights, external-data sidecars) under its path relative to the folder;
+ * - anything else by its spec text: a hub id (with its revision when given), an API LLM, a remote generator's id.
+ * The fingerprint is `mf-` and 16 hex digits of the sha256 over those parts (and the LLM model and final decoder).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { canonicalJson } from '../experiments/run-config.js';
+import { resolveModelSpecs, type GeneratorModelSetSpec } from '../providers/model-set.js';
+
+/** Files whose bytes count (small, and they say which weights these are); the others count by size. */
+const CONTENT_FILE = /\.(json|txt|model|yaml|yml)$/i;
+
+/** The parts of a model set's fingerprint: each model by its folder digest or its spec (for messages and tests). */
+export interface FingerprintParts {
+  llm: string;
+  llmModel?: string;
+  clip: string;
+  sd: string;
+  decoder?: string;
+  finalDecoder: string;
+}
+
+export function fingerprintParts(spec: GeneratorModelSetSpec, cwd: string): FingerprintParts {
+  const specs = resolveModelSpecs(spec, cwd);
+  return {
+    llm: partOf(specs.llm, cwd),
+    ...(specs.llmModel ? { llmModel: specs.llmModel } : {}),
+    clip: partOf(specs.clip, cwd),
+    sd: partOf(specs.sd, cwd),
+    ...(specs.decoder ? { decoder: partOf(specs.decoder, cwd) } : {}),
+    finalDecoder: spec.generator ? (spec.finalDecoder ?? 'vae') : specs.finalDecoder,
+  };
+}
+
+/** The fingerprint of the models a spec names (what `pmg worker` and `pmg eval --queue` compare). */
+export function modelFingerprint(spec: GeneratorModelSetSpec, cwd: string): string {
+  return (
+    'mf-' +
+    createHash('sha256')
+      .update(canonicalJson(fingerprintParts(spec, cwd)))
+      .digest('hex')
+      .slice(0, 16)
+  );
+}
+
+/** A part's folder digest when its spec (or its `onnx:` target) is a folder here, else the spec itself. */
+function partOf(spec: string, cwd: string): string {
+  const target = /^onnx:/.test(spec) ? spec.slice(5) : spec;
+  const dir = resolve(cwd, target);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return spec;
+  return `${spec === target ? '' : 'onnx:'}folder:${folderDigest(dir)}`;
+}
+
+/** sha256 over the folder's files: relative path and bytes (config-like files) or size (weights). */
+export function folderDigest(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (folder: string): void => {
+    for (const name of readdirSync(folder).sort()) {
+      const path = join(folder, name);
+      const stat = statSync(path);
+      if (stat.isDirectory()) walk(path);
+      else if (stat.isFile()) {
+        const rel = relative(dir, path).split('\\').join('/');
+        hash.update(`${rel}\0`);
+        hash.update(CONTENT_FILE.test(name) ? readFileSync(path) : `size:${stat.size}`);
+        hash.update('\0');
+      }
+    }
+  };
+  walk(dir);
+  return hash.digest('hex').slice(0, 16);
+}
