@@ -192,11 +192,7 @@ async function evaluate(context: CommandContext): Promise<number> {
   if (!queue) resolveModelSpecs(modelSpec, io.cwd);
   else if (fingerprint === undefined)
     io.stderr.write(`pmg: note: --models ${modelsText} is not a folder here; the run takes the model fingerprint of the first worker result\n`);
-  const soft = softChoice(context, modelsFolderOf(context, modelsText));
-  if (methods.includes('soft') && !soft) throw new PmgError('invalid-argument', '--methods soft needs --soft DIR (a soft module)');
-  if (soft && !methods.some((m) => softMethods.includes(m)))
-    throw new PmgError('invalid-argument', `--soft is used by the methods ${softMethods.join(' and ')}; add one of them to --methods`);
-  if (generator && soft)
+  if (generator && stringOption(context, 'soft') !== undefined)
     throw new PmgError(
       'invalid-argument',
       `soft: the image generator ${generator} cannot take soft preference tokens; use another method than soft (e.g. pmg)`,
@@ -208,6 +204,10 @@ async function evaluate(context: CommandContext): Promise<number> {
     throw new PmgError('invalid-argument', `finalDecoder: the image generator ${generator} cannot decode with ${decoders.finalDecoder}; use vae`, {
       details: { field: 'finalDecoder' },
     });
+  const soft = softChoice(context, modelsFolderOf(context, modelsText));
+  if (methods.includes('soft') && !soft) throw new PmgError('invalid-argument', '--methods soft needs --soft DIR (a soft module)');
+  if (soft && !methods.some((m) => softMethods.includes(m)))
+    throw new PmgError('invalid-argument', `--soft is used by the methods ${softMethods.join(' and ')}; add one of them to --methods`);
   if (queue && soft)
     throw new PmgError(
       'invalid-argument',
