@@ -1,7 +1,7 @@
 /** `pmg bench queue`: the BullMQ queue's cost per job against in-process, and throughput with 1 and 2 workers (fixture models, own redis-server). */
-import { PmgError } from '../../errors/pmg-error.js';
 import { QUEUE_BENCH_DEFAULTS, benchQueue, formatQueueBench } from '../../bench/queue.js';
 import { booleanOption, type Command } from '../command.js';
+import { fixtureBenchOptions, fixtureJobSettings } from '../fixture-bench-options.js';
 import { intOption } from '../option-values.js';
 
 const d = QUEUE_BENCH_DEFAULTS;
@@ -13,15 +13,7 @@ export const benchQueueCommand: Command = {
   options: {
     jobs: { type: 'string', value: 'N', description: 'timed units per path (medians)', default: String(d.jobs) },
     units: { type: 'string', value: 'N', description: 'units per throughput run (1, then 2 workers)', default: String(d.units) },
-    steps: { type: 'string', value: 'N', description: 'denoising steps of a unit', default: String(d.steps) },
-    size: { type: 'string', value: 'PX', description: 'image side (multiple of 8)', default: String(d.size) },
-    'unet-scale': {
-      type: 'string',
-      value: 'S',
-      description: 'width of the fixture UNet (8 -> tens of ms per call; 1 = the test model)',
-      default: String(d.unetScale),
-    },
-    json: { type: 'boolean', description: 'print JSON' },
+    ...fixtureBenchOptions(d, 'a unit'),
   },
   details: [
     "Starts its own redis-server on a free loopback port (persistence off; Debian's redis-server, or PMG_REDIS_SERVER=PATH).",
@@ -29,17 +21,13 @@ export const benchQueueCommand: Command = {
     'Figures and how to read them: docs/scale-out.md "What the queue costs".',
   ].join('\n'),
   async run(context) {
-    const size = intOption(context, 'size', { min: 8, max: 512, fallback: d.size });
-    if (size % 8 !== 0) throw new PmgError('invalid-argument', `--size must be a multiple of 8, got ${size}`);
     const options = {
       jobs: intOption(context, 'jobs', { min: 1, max: 200, fallback: d.jobs }),
       units: intOption(context, 'units', { min: 1, max: 1000, fallback: d.units }),
-      steps: intOption(context, 'steps', { min: 1, max: 200, fallback: d.steps }),
-      size,
-      unetScale: intOption(context, 'unet-scale', { min: 1, max: 64, fallback: d.unetScale }),
+      ...fixtureJobSettings(context, d),
     };
     const result = await benchQueue(options, (line) => void context.io.stderr.write(`${line}\n`));
-    const command = `pmg bench queue --jobs ${options.jobs} --units ${options.units} --steps ${options.steps} --size ${size} --unet-scale ${options.unetScale}`;
+    const command = `pmg bench queue --jobs ${options.jobs} --units ${options.units} --steps ${options.steps} --size ${options.size} --unet-scale ${options.unetScale}`;
     context.io.stdout.write(booleanOption(context, 'json') ? `${JSON.stringify({ command, ...result }, null, 2)}\n` : formatQueueBench(result, command));
     return 0;
   },
