@@ -23,12 +23,24 @@ describe('modelFingerprint', () => {
     assert.notEqual(modelFingerprint({ models: 'models' }, join(tmp, 'b')), a);
   });
 
-  it('counts weights by size: a weight file of another size changes the folder digest', () => {
+  it('counts weights by size, head and tail: another size, or other bytes at either end, changes the folder digest', () => {
     const dir = join(tmp, 'weights');
     cpSync(join(tmp, 'a', 'fx', 'clip'), dir, { recursive: true });
-    const before = folderDigest(dir);
-    writeFileSync(join(dir, 'onnx', 'extra.onnx_data'), Buffer.alloc(3));
-    assert.notEqual(folderDigest(dir), before);
+    const sidecar = join(dir, 'onnx', 'extra.onnx_data');
+    const weights = Buffer.alloc(300 * 1024);
+    writeFileSync(sidecar, weights);
+    const digests = [folderDigest(dir)];
+    writeFileSync(sidecar, Buffer.alloc(weights.length + 4));
+    digests.push(folderDigest(dir));
+    for (const at of [0, weights.length - 1]) {
+      const tuned = Buffer.from(weights);
+      tuned[at] = 1;
+      writeFileSync(sidecar, tuned);
+      digests.push(folderDigest(dir));
+    }
+    assert.equal(new Set(digests).size, 4);
+    writeFileSync(sidecar, weights);
+    assert.equal(folderDigest(dir), digests[0]);
   });
 
   it('names hub ids, API LLMs and remote generators by their spec; the decoder choice counts', () => {
