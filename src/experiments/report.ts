@@ -166,7 +166,7 @@ function describeRun(data: ReportData): string[] {
         ]
       : []),
     `methods: ${c.methods.join(', ')}; α (pmg): ${c.alphas.join(', ')}; seed ${c.seed}${c.steps !== undefined ? `; ${c.steps} steps` : ''}${c.size !== undefined ? `; ${c.size}x${c.size} px` : ''}`,
-    `models: ${c.models.models ?? 'default preset'}${c.models.llm ? `, llm ${c.models.llm}` : ''}; metric networks: ${c.models.metricsModels ?? 'defaults'}`,
+    `models: ${c.models.models ?? 'default preset'}${c.models.llm ? `, llm ${c.models.llm}` : ''}${c.models.generator ? `, generator ${c.models.generator}` : ''}; metric networks: ${c.models.metricsModels ?? 'defaults'}`,
     ...(c.soft
       ? [
           `soft module: ${c.soft.module} (fingerprint ${c.soft.fingerprint.slice(0, 12)}…, P ${c.soft.P}, N ${c.soft.N}, w_s ${c.soft.weight}; LLM body ${c.soft.llmBody}): its N tokens condition the soft rows (target + soft) and the pmg rows (keywords + soft)`,

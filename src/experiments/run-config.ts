@@ -34,6 +34,8 @@ export interface EvalModelConfig {
   llmModel?: string;
   /** `--decoder`: a tiny autoencoder decoder (folder or hub id), or 'none'. */
   decoder?: string;
+  /** `--generator`: the remote image generator (a1111:URL, comfyui:URL) that made the images. */
+  generator?: string;
   /** `--metrics-models`: a folder with lpips/, clip/ (and dino/) sub-folders. */
   metricsModels?: string;
 }

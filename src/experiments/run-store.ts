@@ -203,6 +203,15 @@ export class RunStore {
     return row ? (JSON.parse(row.value) as Record<string, number>) : {};
   }
 
+  /** The model fingerprint the run's generations must come from (`pmg eval --queue`), once pinned. */
+  pinnedFingerprint(): string | undefined {
+    return this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?').get('fingerprint')?.value;
+  }
+
+  pinFingerprint(fingerprint: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run('fingerprint', fingerprint);
+  }
+
   close(): void {
     this.db.close();
   }

@@ -15,7 +15,7 @@ import { readImageRgb, type RgbImage } from '../core/image-io.js';
 import { silentProgress, type ProgressSink } from '../core/progress.js';
 import { PmgError } from '../errors/pmg-error.js';
 import type { KeywordCache } from '../personalize/keyword-cache.js';
-import type { ModelSet } from '../providers/model-set.js';
+import type { PersonalizeModels } from '../providers/model-set.js';
 import type { CaptionImage } from '../personalize/verbalize.js';
 import type { MemoryOptions } from '../pipeline/memory-plan.js';
 import {
@@ -36,7 +36,7 @@ import { resultKey, type ResultRow, type RunStore, type StoredKeywords, type Sto
 
 export { writeAtomic } from '../core/atomic-write.js';
 
-export type PersonalizeFn = (models: ModelSet, request: PersonalizeRequest) => Promise<PersonalizeResult>;
+export type PersonalizeFn = (models: PersonalizeModels, request: PersonalizeRequest) => Promise<PersonalizeResult>;
 
 export interface EvalRunOptions {
   store: RunStore;
@@ -46,7 +46,7 @@ export interface EvalRunOptions {
   samples: readonly Sample[];
   skipped?: Record<string, number>;
   /** The generation models; not needed when `generate` runs the generations elsewhere. */
-  models?: ModelSet;
+  models?: PersonalizeModels;
   scorer: EvalScorer;
   /**
    * Runs a (sample, method) generation elsewhere (`pmg eval --queue`: a worker) instead of `personalize` here. A

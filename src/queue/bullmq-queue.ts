@@ -7,7 +7,7 @@
  * - A worker that dies mid-job loses its lock; BullMQ's stalled-job check (in every worker) puts the job back.
  * - Progress goes through `job.updateProgress` and reaches the producer as QueueEvents 'progress'.
  */
-import { Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { PmgError } from '../errors/pmg-error.js';
 import {
@@ -108,6 +108,9 @@ export class BullJobQueue<In, Out> implements JobQueue<In, Out> {
       this.listeners.set(key, set);
     }
     try {
+      // A key that failed on every try in an earlier run is tried again; one that fails now is not (its state is read before the add).
+      const earlier = await Job.fromId(this.queue, key);
+      const failedBefore = earlier !== undefined && (await earlier.getState()) === 'failed';
       const job = await this.queue.add('unit', data, {
         jobId: key,
         attempts: this.retry.attempts,
@@ -115,7 +118,7 @@ export class BullJobQueue<In, Out> implements JobQueue<In, Out> {
         removeOnComplete: { age: this.ttl },
         removeOnFail: { age: this.ttl },
       });
-      if ((await job.getState()) === 'failed') await job.retry('failed', { resetAttemptsMade: true });
+      if (failedBefore) await job.retry('failed', { resetAttemptsMade: true });
       try {
         const finished = job.waitUntilFinished(this.events) as Promise<Out>;
         return await (options.signal ? untilAborted(finished, options.signal, () => this.withdraw(key, options)) : finished);
@@ -161,6 +164,8 @@ export interface QueueWorkerOptions {
   /** Stalls a job may survive before it fails (default 2). */
   maxStalledCount?: number;
   onError?: (error: Error) => void;
+  /** Failures no retry can mend (e.g. a unit for other models): the job fails at once, its tries left unused. */
+  unrecoverable?: (error: unknown) => boolean;
   /** A job started / ended (logs). */
   onJob?: (event: { key: string; state: 'started' | 'done' | 'failed'; reason?: string; attempt: number }) => void;
 }
@@ -182,6 +187,8 @@ export async function startQueueWorker<In, Out>(
       let written: Promise<unknown> = Promise.resolve();
       const result = await handler(job.data, (progress) => {
         written = written.then(() => job.updateProgress(progress as unknown as object)).catch(() => undefined);
+      }).catch((error: unknown) => {
+        throw options.unrecoverable?.(error) ? new UnrecoverableError(failureReason(error)) : error;
       });
       await written;
       return result;

@@ -6,17 +6,22 @@
  * `pmg serve --queue` sends its jobs as units too (with `relay`: relayed-unit.ts).
  */
 import { createHash } from 'node:crypto';
-import type { ModelSet } from '../providers/model-set.js';
+import { PmgError } from '../errors/pmg-error.js';
+import type { PersonalizeModels } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
 import { canonicalJson } from '../experiments/run-config.js';
 import { jobKeys, type JobRequestFields } from '../jobs/generation-job.js';
 import type { QueueProgress } from './job-queue.js';
 import { runRelayedUnit } from './relayed-unit.js';
 
-/** The JSON fields of a personalize request a worker can run (no callbacks, caches, files or signals). */
+/**
+ * The JSON fields of a personalize request a worker can run (no callbacks, caches, files or signals), and the
+ * fingerprint of the models the unit must run on (model-fingerprint.ts): a worker with other models refuses it.
+ */
 export type GenerationUnit = Pick<PersonalizeRequest, JobRequestFields | 'keywords' | 'memory'> & {
   /** A job of `pmg serve --queue` (relayed-unit.ts): report keywords and previews, return the model ids too. */
   relay?: RelaySettings;
+  fingerprint?: string;
 };
 
 /** What a relayed unit asks of the worker: x0 previews every `previewEvery` steps (0: none). */
@@ -27,8 +32,27 @@ export interface RelaySettings {
 /** A job's data fields (not its model choices or soft module), the eval's keywords, the memory plan. */
 const UNIT_FIELDS = [...jobKeys.filter((key) => key !== 'decoder' && key !== 'generator' && key !== 'soft'), 'keywords', 'memory'] as const;
 
-/** A PersonalizeResult as it travels back: each candidate's png as base64. */
-export type WireResult = Omit<PersonalizeResult, 'candidates'> & { candidates: (Omit<PersonalizeResult['candidates'][number], 'png'> & { png: string })[] };
+/** A PersonalizeResult as it travels back: each candidate's png as base64, and which worker with which models made it. */
+export type WireResult = Omit<PersonalizeResult, 'candidates'> & {
+  candidates: (Omit<PersonalizeResult['candidates'][number], 'png'> & { png: string })[];
+  /** The worker's model fingerprint. */
+  fingerprint?: string;
+  /** The worker (host:pid). */
+  worker?: string;
+};
+
+/** Who runs units: the worker's name and model fingerprint (absent: no check, e.g. in process). */
+export interface UnitRunner {
+  worker: string;
+  fingerprint: string;
+}
+
+/** A unit this worker must not run (another model fingerprint): no retry can help, so the queue fails it at once. */
+export class UnitRefused extends PmgError {
+  constructor(message: string) {
+    super('invalid-argument', message, { details: { field: 'fingerprint' } });
+  }
+}
 
 export function generationUnit(request: PersonalizeRequest): GenerationUnit {
   const unit: Record<string, unknown> = {};
@@ -46,18 +70,35 @@ export function encodeResult(result: PersonalizeResult): WireResult {
 }
 
 export function decodeResult(wire: WireResult): PersonalizeResult {
-  return { ...wire, candidates: wire.candidates.map((c) => ({ ...c, png: Buffer.from(c.png, 'base64') })) };
+  const { fingerprint: _fingerprint, worker: _worker, ...result } = wire;
+  return { ...result, candidates: wire.candidates.map((c) => ({ ...c, png: Buffer.from(c.png, 'base64') })) };
+}
+
+/** Refuses a unit enqueued for models other than this worker's (no check without a fingerprint on either side). */
+export function checkUnitModels(expected: string | undefined, runner: UnitRunner | undefined): void {
+  if (runner && expected !== undefined && expected !== runner.fingerprint)
+    throw new UnitRefused(
+      `worker ${runner.worker} has models ${runner.fingerprint}, the run needs ${expected}; start the worker with the run's --models (and --generator)`,
+    );
 }
 
 /** What `pmg worker` does with a unit: personalize with the models it loaded once, denoising steps as progress. */
-export async function runGenerationUnit(models: ModelSet, unit: GenerationUnit, report: (progress: QueueProgress) => void): Promise<WireResult> {
-  if (unit.relay) return runRelayedUnit(models, unit, unit.relay, report);
+export async function runGenerationUnit(
+  models: PersonalizeModels,
+  unit: GenerationUnit,
+  report: (progress: QueueProgress) => void,
+  runner?: UnitRunner,
+): Promise<WireResult> {
+  const { fingerprint: expected, relay, ...request } = unit;
+  checkUnitModels(expected, runner);
+  const made = runner ? { fingerprint: runner.fingerprint, worker: runner.worker } : {};
+  if (relay) return { ...(await runRelayedUnit(models, request, relay, report)), ...made };
   const result = await personalize(models, {
-    ...unit,
+    ...request,
     onProgress: (event) => {
       if (event.stage === 'generate' && event.step !== undefined)
         report({ stage: 'generate', step: event.step, ...(event.total !== undefined ? { total: event.total } : {}) });
     },
   });
-  return encodeResult(result);
+  return { ...encodeResult(result), ...made };
 }

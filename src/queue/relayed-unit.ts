@@ -9,23 +9,31 @@
 import type { PersonalizeResult } from '../personalize/personalize-request.js';
 import { personalize } from '../personalize/personalize.js';
 import { encodePreviewPngs } from '../pipeline/preview-files.js';
-import type { ModelIds, ModelSet } from '../providers/model-set.js';
+import type { ModelIds, ModelSet, PersonalizeModels } from '../providers/model-set.js';
+import { PmgError } from '../errors/pmg-error.js';
 import { runTxt2ImgJob, type Txt2ImgOutput } from '../service/txt2img-job.js';
 import type { Txt2ImgJob } from '../service/job-types.js';
 import type { StepPreview } from '../pipeline/step-preview.js';
 import type { QueueProgress } from './job-queue.js';
-import { encodeResult, runGenerationUnit, type GenerationUnit, type RelaySettings, type WireResult } from './generation-unit.js';
+import {
+  checkUnitModels,
+  encodeResult,
+  runGenerationUnit,
+  type GenerationUnit,
+  type RelaySettings,
+  type UnitRunner,
+  type WireResult,
+} from './generation-unit.js';
 
 /** A relayed unit's result: the wire result and the ids of the models that made it. */
 export type RelayedResult = WireResult & { models: ModelIds };
 
 export async function runRelayedUnit(
-  models: ModelSet,
-  unit: GenerationUnit,
+  models: PersonalizeModels,
+  request: Omit<GenerationUnit, 'relay' | 'fingerprint'>,
   relay: RelaySettings,
   report: (progress: QueueProgress) => void,
 ): Promise<RelayedResult> {
-  const { relay: _relay, ...request } = unit;
   const result: PersonalizeResult = await personalize(models, {
     ...request,
     onProgress: (event) => {
@@ -44,6 +52,8 @@ export interface Txt2ImgUnit {
   kind: 'txt2img';
   job: Txt2ImgJob;
   relay: RelaySettings;
+  /** The models the unit must run on (model-fingerprint.ts). */
+  fingerprint?: string;
 }
 
 /** A txt2img unit's result: the PNGs as base64. */
@@ -54,8 +64,17 @@ export type QueueUnit = GenerationUnit | Txt2ImgUnit;
 export type QueueUnitResult = WireResult | Txt2ImgWireResult;
 
 /** What `pmg worker` runs: a txt2img unit, or a generation unit (eval's, or a relayed one of the service). */
-export function runQueueUnit(models: ModelSet, unit: QueueUnit, report: (progress: QueueProgress) => void): Promise<QueueUnitResult> {
-  return 'kind' in unit && unit.kind === 'txt2img' ? runTxt2ImgUnit(models, unit, report) : runGenerationUnit(models, unit as GenerationUnit, report);
+export async function runQueueUnit(
+  models: PersonalizeModels,
+  unit: QueueUnit,
+  report: (progress: QueueProgress) => void,
+  runner?: UnitRunner,
+): Promise<QueueUnitResult> {
+  if (!('kind' in unit && unit.kind === 'txt2img')) return runGenerationUnit(models, unit as GenerationUnit, report, runner);
+  checkUnitModels(unit.fingerprint, runner);
+  const { sd } = models;
+  if (!sd) throw new PmgError('invalid-argument', 'txt2img jobs need a worker with a local Stable Diffusion model; this worker sends images to --generator');
+  return runTxt2ImgUnit({ ...models, sd }, unit, report);
 }
 
 async function runTxt2ImgUnit(models: ModelSet, unit: Txt2ImgUnit, report: (progress: QueueProgress) => void): Promise<Txt2ImgWireResult> {

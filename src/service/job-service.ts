@@ -32,6 +32,7 @@ import { checkKeywordInput, checkServiceJob, keywordsRefusal, type InputRules } 
 import { recoverJobs } from './job-recovery.js';
 import { JobRunner, type JobControl, type JobOutcome } from './job-runner.js';
 import { openQueuedExecution, type QueuedExecution } from './queued-execution.js';
+import { localFingerprint } from '../queue/model-fingerprint.js';
 import { JOB_ID, JobStore, newJobId, type StoredJob } from './job-store.js';
 import type { JobKind, JobRecord, JobService, JobServiceOptions, ServiceModels, Txt2ImgJob } from './job-types.js';
 import { StepEvents } from './step-events.js';
@@ -82,7 +83,8 @@ export async function openJobService(options: JobServiceOptions, internals: JobS
   const events = new JobEvents(store, warn);
   let queued: QueuedExecution | undefined;
   try {
-    queued = options.queue && (await openQueuedExecution(options.queue, { events, files, warn }));
+    const fingerprint = options.queue && localFingerprint(modelSpec, cwd);
+    queued = options.queue && (await openQueuedExecution(options.queue, { events, files, warn, ...(fingerprint ? { fingerprint } : {}) }));
   } catch (error) {
     store.close();
     throw error;

@@ -46,7 +46,13 @@ export interface QueuedExecution {
 
 export async function openQueuedExecution(
   target: RedisQueueTarget,
-  deps: { events: JobEvents; files: JobFiles; warn: (message: string) => void },
+  deps: {
+    events: JobEvents;
+    files: JobFiles;
+    warn: (message: string) => void;
+    /** The fingerprint of the server's --models, when this host has them: workers with other models refuse the jobs. */
+    fingerprint?: string;
+  },
 ): Promise<QueuedExecution> {
   const queue = await BullJobQueue.open<QueueUnit, QueueUnitResult>(target);
   let reachable = true;
@@ -64,7 +70,10 @@ export async function openQueuedExecution(
   timer.unref();
 
   const execute = async (stored: StoredJob, control: JobControl): Promise<JobOutcome> => {
-    const unit = stored.kind === 'txt2img' ? txt2imgUnit(stored.job as Txt2ImgJob) : queueUnit(stored.job as GenerationJob);
+    const unit: QueueUnit = {
+      ...(stored.kind === 'txt2img' ? txt2imgUnit(stored.job as Txt2ImgJob) : queueUnit(stored.job as GenerationJob)),
+      ...(deps.fingerprint ? { fingerprint: deps.fingerprint } : {}),
+    };
     const steps = new StepEvents(stored.id, deps.events, deps.files, control);
     let relayed: Promise<void> = Promise.resolve();
     const onProgress = (progress: QueueProgress): void => {

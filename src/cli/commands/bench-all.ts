@@ -4,10 +4,19 @@ import { benchDiffusionCommand } from './bench-diffusion.js';
 import { benchMetricsCommand } from './bench-metrics.js';
 import { benchSearchCommand } from './bench-search.js';
 import { benchSoftCommand } from './bench-soft.js';
+import { benchQueueCommand } from './bench-queue.js';
 import { benchServeCommand } from './bench-serve.js';
 import { benchTrainCommand } from './bench-train.js';
 
-const benches: Command[] = [benchDiffusionCommand, benchSearchCommand, benchMetricsCommand, benchSoftCommand, benchTrainCommand, benchServeCommand];
+const benches: Command[] = [
+  benchDiffusionCommand,
+  benchSearchCommand,
+  benchMetricsCommand,
+  benchSoftCommand,
+  benchTrainCommand,
+  benchServeCommand,
+  benchQueueCommand,
+];
 
 export const benchAllCommand: Command = {
   name: 'bench all',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -34,8 +34,8 @@ describe('pmg eval --queue with pmg worker processes (real redis-server on loopb
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  function startWorker(url = redis.url): WorkerProcess {
-    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'pmg.js'), 'worker', '--queue', url, '--models', 'fx', '--lock-duration', '1000'], {
+  function startWorker(url = redis.url, models = 'fx'): WorkerProcess {
+    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'pmg.js'), 'worker', '--queue', url, '--models', models, '--lock-duration', '1000'], {
       cwd: tmp,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, PMG_OFFLINE: '1', PMG_CACHE_DIR: join(tmp, 'cache') },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -122,6 +122,38 @@ describe('pmg eval --queue with pmg worker processes (real redis-server on loopb
     } finally {
       for (const w of fleet) w.child.kill('SIGKILL');
       await durable.stop();
+    }
+  });
+
+  it("a worker with other models refuses the run's units at once; they are recorded as failed, never mixed into results.csv", async () => {
+    const argv = [...evalArgv(excerpt, { limit: 3 }), '--methods', 'target-only,keywords,pmg', '--alpha', '0.5,0.8'];
+    // The same fixture models with one config changed: another model fingerprint.
+    cpSync(join(tmp, 'fx'), join(tmp, 'fx-other'), { recursive: true });
+    writeFileSync(join(tmp, 'fx-other', 'llm', 'generation_config.json'), '{"other":true}\n');
+    const wrong = startWorker(redis.url, 'fx-other');
+    const right = startWorker();
+    const fleet = [wrong, right];
+    try {
+      await until(() => fleet.every((w) => w.stderr().includes('ready on')), 'the workers are ready');
+      const run = await runCliOffline([...argv, '--queue', redis.url, '--attempts', '3', '--out', 'runs/mixed'], tmp);
+      assert.equal(run.code, 0, run.stderr);
+      const refused = [...wrong.stderr().matchAll(/failed (\S+) \(attempt (\d+)\): worker \S+ has models (mf-\w+), the run needs (mf-\w+);/g)];
+      assert.ok(refused.length >= 1, wrong.stderr());
+      // Refused at once: the first attempt is the last (no pointless retries).
+      assert.ok(
+        refused.every((m) => m[2] === '1' && m[3] !== m[4]),
+        wrong.stderr(),
+      );
+      assert.doesNotMatch(wrong.stderr(), /pmg worker: done /);
+      assert.match(run.stdout, new RegExp(`^${refused.length} generation\\(s\\) failed after every attempt`, 'm'));
+      const local = readFileSync(join(tmp, 'runs/local/results.csv'), 'utf8').trim().split('\n');
+      const mixed = readFileSync(join(tmp, 'runs/mixed/results.csv'), 'utf8').trim().split('\n');
+      assert.ok(mixed.length < local.length);
+      for (const line of mixed) assert.ok(local.includes(line), `a row of the right models: ${line}`);
+      const report = readFileSync(join(tmp, 'runs/mixed/report.md'), 'utf8');
+      assert.match(report, new RegExp(`units failed after every queue attempt: ${refused.length} \\(.*has models mf-`));
+    } finally {
+      for (const w of fleet) w.child.kill('SIGKILL');
     }
   });
 

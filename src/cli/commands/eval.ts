@@ -14,18 +14,17 @@ import { checkDataset, defaultProtocol, EVAL_DATASETS, loadEvalSamples, type Eva
 import { removeOrphanTemporaries } from '../../core/atomic-write.js';
 import { parsePairs, writeHumanSheets } from '../../experiments/human-sheet.js';
 import { writeReport } from '../../experiments/report.js';
-import { canonicalJson, DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
+import { DEFAULT_EVAL_METHODS, EVAL_METHODS, type EvalConfig, type EvalMethod } from '../../experiments/run-config.js';
 import { BullJobQueue } from '../../queue/bullmq-queue.js';
-import { decodeResult, generationUnit, unitKey, type GenerationUnit, type WireResult } from '../../queue/generation-unit.js';
-import { parseQueueUrl } from '../../queue/queue-url.js';
-import type { PersonalizeRequest } from '../../personalize/personalize-request.js';
+import type { GenerationUnit, WireResult } from '../../queue/generation-unit.js';
 import { softMethods } from '../../personalize/personalize-request.js';
 import { modelsFolderOf, openSoftBranch, softChoice, softCommandOptions } from '../soft-options.js';
 import { softModuleRecord } from '../../soft/soft-module.js';
 import { RUN_DB, RunStore } from '../../experiments/run-store.js';
 import { runEval } from '../../experiments/runner.js';
 import { METRICS } from '../../metrics/registry.js';
-import { CLIP_FILES, loadModelSet, resolveModelSpecs } from '../../providers/model-set.js';
+import { checkRemoteGeneratorSpec } from '../../providers/image/remote-spec.js';
+import { CLIP_FILES, loadPersonalizeModels, resolveModelSpecs, type GeneratorModelSetSpec, type PersonalizeModels } from '../../providers/model-set.js';
 import { presetNames } from '../../providers/presets.js';
 import { promptStyle, type PromptStyleName } from '../../personalize/prompt-styles.js';
 import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
@@ -36,6 +35,8 @@ import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings
 import { memoryCommandOptions, memoryOptions, verboseSink } from '../memory-options.js';
 import { intOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
+import { evalQueueOptions, queueChoice, queuedGenerate } from '../eval-queue-options.js';
+import { localFingerprint } from '../../queue/model-fingerprint.js';
 
 const DEFAULT_ALPHAS = '0.5,0.67,0.8';
 
@@ -62,6 +63,12 @@ export const evalCommand: Command = {
     metrics: { type: 'string', value: 'LIST', description: `comma-separated: ${EVAL_METRICS.join(', ')}`, default: DEFAULT_EVAL_METRICS.join(',') },
     'metrics-models': { type: 'string', value: 'DIR', description: "folder with lpips/, clip/ (dino/) networks, as 'pmg models fixtures' writes it" },
     models: { type: 'string', value: 'DIR|PRESET', description: `generation models: a folder with llm/, clip/, sd/ or a preset: ${presetNames.join(', ')}` },
+    generator: {
+      type: 'string',
+      value: 'SPEC',
+      description:
+        "a remote image generator for the diffusion stage: a1111:http://host:port or comfyui:http://host:port[#ckpt=FILE]; keywords and scoring stay here; with --queue the workers' --generator (docs/remote-generators.md)",
+    },
     ...decoderCommandOptions,
     ...llmCommandOptions,
     ...captionerCommandOption,
@@ -78,18 +85,7 @@ export const evalCommand: Command = {
     'human-sheet': { type: 'boolean', description: 'write pairwise A/B pages (HTML + key.csv) from the run in --out' },
     pairs: { type: 'string', value: 'A:B,...', description: 'human sheet pairs, e.g. pmg:target-only or pmg@0.8:keywords', default: 'pmg:target-only' },
     ...keywordCacheOptions,
-    queue: {
-      type: 'string',
-      value: 'URL',
-      description: "in-process (default) or redis://[:password@]host:port[/db] (or env: PMG_REDIS_URL): enqueue every generation for 'pmg worker' processes",
-    },
-    attempts: { type: 'string', value: 'N', description: 'with --queue: tries per generation before it is recorded as failed (default: 3)' },
-    backoff: { type: 'string', value: 'MS', description: 'with --queue: wait before the 2nd try, doubled for each later one (default: 1000)' },
-    'in-flight': {
-      type: 'string',
-      value: 'N',
-      description: "with --queue: samples in flight at once (keep it above the workers' total concurrency; default: 8)",
-    },
+    ...evalQueueOptions,
   },
   details: [
     'Examples:',
@@ -187,13 +183,32 @@ async function evaluate(context: CommandContext): Promise<number> {
   const models = modelsText === undefined ? undefined : existsSync(resolve(io.cwd, modelsText)) ? resolve(io.cwd, modelsText) : modelsText;
   const decoders = decoderSettings(context);
   const decoder = decoders.decoder;
-  const modelSpec = { models, llm: llm.llm, llmModel: llm.llmModel, ...decoders };
-  resolveModelSpecs(modelSpec, io.cwd); // the model and decoder choice, checked before anything loads
+  const generatorText = stringOption(context, 'generator');
+  const generator = generatorText === undefined ? undefined : checkRemoteGeneratorSpec(generatorText);
+  const modelSpec: GeneratorModelSetSpec = { models, llm: llm.llm, llmModel: llm.llmModel, ...decoders, ...(generator ? { generator } : {}) };
+  const queue = queueChoice(context);
+  // The model and decoder choice, checked before anything loads; with --queue a models folder only the workers have
+  // is allowed (the run then takes the first result's model fingerprint).
+  const fingerprint = queue ? localFingerprint(modelSpec, io.cwd) : undefined;
+  if (!queue) resolveModelSpecs(modelSpec, io.cwd);
+  else if (fingerprint === undefined)
+    io.stderr.write(`pmg: note: --models ${modelsText} is not a folder here; the run takes the model fingerprint of the first worker result\n`);
+  if (generator && stringOption(context, 'soft') !== undefined)
+    throw new PmgError(
+      'invalid-argument',
+      `soft: the image generator ${generator} cannot take soft preference tokens; use another method than soft (e.g. pmg)`,
+      {
+        details: { field: 'soft' },
+      },
+    );
+  if (generator && decoders.finalDecoder !== undefined && decoders.finalDecoder !== 'vae')
+    throw new PmgError('invalid-argument', `finalDecoder: the image generator ${generator} cannot decode with ${decoders.finalDecoder}; use vae`, {
+      details: { field: 'finalDecoder' },
+    });
   const soft = softChoice(context, modelsFolderOf(context, modelsText));
   if (methods.includes('soft') && !soft) throw new PmgError('invalid-argument', '--methods soft needs --soft DIR (a soft module)');
   if (soft && !methods.some((m) => softMethods.includes(m)))
     throw new PmgError('invalid-argument', `--soft is used by the methods ${softMethods.join(' and ')}; add one of them to --methods`);
-  const queue = queueChoice(context);
   if (queue && soft)
     throw new PmgError(
       'invalid-argument',
@@ -246,6 +261,7 @@ async function evaluate(context: CommandContext): Promise<number> {
       ...(llm.llm ? { llm: llm.llm } : {}),
       ...(llm.llmModel ? { llmModel: llm.llmModel } : {}),
       ...(decoder !== undefined ? { decoder } : {}),
+      ...(generator ? { generator } : {}),
       ...(metricsModels ? { metricsModels } : {}),
     },
     ...(soft
@@ -265,7 +281,7 @@ async function evaluate(context: CommandContext): Promise<number> {
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
-  let modelSet: Awaited<ReturnType<typeof loadModelSet>> | undefined;
+  let modelSet: PersonalizeModels | undefined;
   let jobQueue: BullJobQueue<GenerationUnit, WireResult> | undefined;
   const cache = openChosenKeywordCache(cacheChoice, commandSettings(context, { config: true }));
   let captioner: Awaited<ReturnType<typeof openCaptioner>> | undefined;
@@ -280,7 +296,7 @@ async function evaluate(context: CommandContext): Promise<number> {
     // With --queue the workers load the generation models; this process only scores.
     if (queue) jobQueue = await BullJobQueue.open<GenerationUnit, WireResult>(queue.target, undefined, { retry: queue.retry });
     else
-      modelSet = await loadModelSet(modelSpec, {
+      modelSet = await loadPersonalizeModels(modelSpec, {
         store: modelStore,
         settings: commandSettings(context, { config: true }),
         offline: context.globals.offline,
@@ -296,7 +312,7 @@ async function evaluate(context: CommandContext): Promise<number> {
       samples: sampleSet.samples,
       skipped: sampleSet.skipped,
       ...(modelSet ? { models: modelSet } : {}),
-      ...(jobQueue ? { generate: queuedGenerate(jobQueue, out, config), parallel: queue!.inFlight } : {}),
+      ...(jobQueue ? { generate: queuedGenerate(jobQueue, out, config, store, fingerprint), parallel: queue!.inFlight } : {}),
       scorer,
       progress: createProgress({ stream: io.stderr }),
       signal: controller.signal,
@@ -340,31 +356,6 @@ async function evaluate(context: CommandContext): Promise<number> {
     await modelSet?.close();
     await jobQueue?.close();
   }
-}
-
-/** --queue and its companions; undefined for the in-process default (whose companions are refused). */
-function queueChoice(context: CommandContext) {
-  const target = parseQueueUrl(stringOption(context, 'queue'), context.io.env);
-  if (target.kind === 'in-process') {
-    for (const flag of ['attempts', 'backoff', 'in-flight'])
-      if (stringOption(context, flag) !== undefined)
-        throw new PmgError('invalid-argument', `--${flag} applies with --queue redis://...; leave it out for an in-process run`);
-    return undefined;
-  }
-  const retry = {
-    attempts: intOption(context, 'attempts', { min: 1, max: 100, fallback: 3 }),
-    backoffMs: intOption(context, 'backoff', { min: 0, fallback: 1000 }),
-  };
-  return { target, retry, inFlight: intOption(context, 'in-flight', { min: 1, fallback: 8 }) };
-}
-
-/** Each (sample, method) generation as a queue job keyed by hash(run, sample, method, unit); the run is its folder and config. */
-function queuedGenerate(queue: BullJobQueue<GenerationUnit, WireResult>, out: string, config: EvalConfig) {
-  const run = canonicalJson({ out, config });
-  return async (sampleId: string, method: string, request: PersonalizeRequest) => {
-    const unit = generationUnit(request);
-    return decodeResult(await queue.run(unitKey(run, sampleId, method, unit), unit));
-  };
 }
 
 async function humanSheet(context: CommandContext): Promise<number> {

@@ -23,6 +23,7 @@ import { benchAllCommand } from './bench-all.js';
 import { benchSoftCommand } from './bench-soft.js';
 import { benchTrainCommand } from './bench-train.js';
 import { benchServeCommand } from './bench-serve.js';
+import { benchQueueCommand } from './bench-queue.js';
 import { softInitCommand } from './soft-init.js';
 import { softImportCommand } from './soft-import.js';
 import { softTrainCommand } from './soft-train.js';
@@ -53,4 +54,5 @@ export const commands: Command[] = [
   benchSoftCommand,
   benchTrainCommand,
   benchServeCommand,
+  benchQueueCommand,
 ];
