@@ -27,6 +27,7 @@ import { softInitCommand } from './soft-init.js';
 import { softImportCommand } from './soft-import.js';
 import { softTrainCommand } from './soft-train.js';
 import { workerCommand } from './worker.js';
+import { recPlanCommand } from './rec-plan.js';
 
 export const commands: Command[] = [
   demoCommand,
@@ -46,6 +47,7 @@ export const commands: Command[] = [
   dataSamplesCommand,
   metricsCommand,
   evalCommand,
+  recPlanCommand,
   benchAllCommand,
   benchDiffusionCommand,
   benchSearchCommand,
