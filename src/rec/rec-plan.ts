@@ -5,7 +5,7 @@
  *
  * One sample per row (rows are distinct (user, item) pairs), id `rec-u<user>-i<item>`:
  * - target: the item (title, genres, keywords) — the same text whatever the label;
- * - history: the user's positive rows strictly before the row's time, the last 5 by time (oldest first). For 'rank'
+ * - history: the user's positive rows strictly before the row's time, the last 5 (`--history`) by time (oldest first). For 'rank'
  *   rows (no time) and rows with no positive before them: the user's train positives other than the item, the last 5.
  *   Every kept user has at least 2 train positives (movielens-rec.ts), so no history is empty.
  * - split: the row's split ('rank' rows are scored with the test users: 'test').
@@ -24,7 +24,7 @@ import type { RecDataset, RecRow, RecSelection } from './rec-types.js';
 
 export const PLAN_FILE = 'plan.json';
 export const PLAN_SAMPLES_FILE = 'samples.jsonl';
-/** History items per sample (the window protocols' 5). */
+/** History items per sample by default (the window protocols' 5). */
 export const PLAN_HISTORY = 5;
 
 export interface RecPlan {
@@ -38,6 +38,8 @@ export interface RecPlan {
   rowsHash: string;
   samples: number;
   samplesFile: string;
+  /** Most history items per sample. */
+  history: number;
 }
 
 /** The id of a row's sample in the plan and in an eval run of it. */
@@ -52,8 +54,8 @@ export function recRowsHash(rows: readonly RecRow[]): string {
   return hash.digest('hex');
 }
 
-/** One sample per row, in row order. */
-export function recPlanSamples(data: MovieLensData, dataset: RecDataset): Sample[] {
+/** One sample per row, in row order, with at most `historyLength` history items. */
+export function recPlanSamples(data: MovieLensData, dataset: RecDataset, historyLength = PLAN_HISTORY): Sample[] {
   const positives = new Map<string, RecRow[]>();
   for (const row of dataset.rows) {
     if (row.label !== 1 || row.split === 'rank') continue;
@@ -66,7 +68,7 @@ export function recPlanSamples(data: MovieLensData, dataset: RecDataset): Sample
     const liked = positives.get(row.user) ?? [];
     let history = row.split === 'rank' ? [] : liked.filter((p) => p.time < row.time && p.item !== row.item);
     if (history.length === 0) history = liked.filter((p) => p.split === 'train' && p.item !== row.item);
-    const items = history.slice(-PLAN_HISTORY).map((p) => movieItem(data, p.item));
+    const items = history.slice(-historyLength).map((p) => movieItem(data, p.item));
     return {
       ...itemSample(recSampleId(row.user, row.item), row.user, 'movie', items, movieItem(data, row.item)),
       split: row.split === 'rank' ? 'test' : row.split,
@@ -74,7 +76,7 @@ export function recPlanSamples(data: MovieLensData, dataset: RecDataset): Sample
   });
 }
 
-export function recPlan(data: MovieLensData, dataset: RecDataset, stats: RecDatasetStats, samples: number): RecPlan {
+export function recPlan(data: MovieLensData, dataset: RecDataset, stats: RecDatasetStats, samples: number, history = PLAN_HISTORY): RecPlan {
   return {
     kind: 'pmg-rec-plan',
     version: 1,
@@ -84,6 +86,7 @@ export function recPlan(data: MovieLensData, dataset: RecDataset, stats: RecData
     rowsHash: recRowsHash(dataset.rows),
     samples,
     samplesFile: PLAN_SAMPLES_FILE,
+    history,
   };
 }
 

@@ -7,7 +7,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
-import { recPlan, recPlanSamples, writeRecPlan } from '../../rec/rec-plan.js';
+import { PLAN_HISTORY, recPlan, recPlanSamples, writeRecPlan } from '../../rec/rec-plan.js';
+import { intOption } from '../option-values.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { stringOption, type Command } from '../command.js';
 import { describeRecData, recDataFromFlags, recSelectionOptions, selectionFlags } from '../rec-options.js';
@@ -15,9 +16,15 @@ import { describeRecData, recDataFromFlags, recSelectionOptions, selectionFlags 
 export const recPlanCommand: Command = {
   name: 'rec plan',
   summary: 'list the (user, item) rows of a recommendation experiment that need generated images, as eval samples',
-  usage: '--dataset movielens --data DIR [--users N] [--items M] [--negatives N] [--seed S] --out PLAN_DIR',
+  usage: '--dataset movielens --data DIR [--users N] [--items M] [--negatives N] [--seed S] [--history N] --out PLAN_DIR',
   options: {
     ...recSelectionOptions,
+    history: {
+      type: 'string',
+      value: 'N',
+      description: "most history items per sample (the LLM's prompt grows with it; tiny fixture LLMs need 2 or 3)",
+      default: String(PLAN_HISTORY),
+    },
     out: { type: 'string', short: 'o', value: 'DIR', description: 'plan folder: plan.json and samples.jsonl (one eval sample per row)' },
   },
   details: [
@@ -34,11 +41,12 @@ export const recPlanCommand: Command = {
     if (outText === undefined) throw new PmgError('invalid-argument', 'missing --out PLAN_DIR (the plan folder)', { details: { field: 'out' } });
     const out = resolve(context.io.cwd, outText);
     checkOutputFolder(out, '--out');
+    const history = intOption(context, 'history', { min: 1, max: 50, fallback: PLAN_HISTORY });
     const { data, rec } = await recDataFromFlags(context);
     if (rec.dataset.rows.length === 0)
       throw new PmgError('invalid-argument', `the selection has no rows (${describeRecData(rec)}); select more users or items`);
-    const samples = recPlanSamples(data, rec.dataset);
-    const plan = recPlan(data, rec.dataset, rec.stats, samples.length);
+    const samples = recPlanSamples(data, rec.dataset, history);
+    const plan = recPlan(data, rec.dataset, rec.stats, samples.length, history);
     const existed = existsSync(out);
     let files;
     try {
