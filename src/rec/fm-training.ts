@@ -1,0 +1,147 @@
+/**
+ * Training a factorization machine: Adagrad (Duchi et al. 2011; per-parameter step lr / √(Σ g²)) on the train rows in
+ * a fresh seeded shuffle each epoch, L2 on the parameters a row touches, and early stopping on the validation log loss:
+ * training stops after `patience` epochs without a new best, and the best epoch's parameters are returned. Without
+ * validation rows every epoch runs and the last one is kept.
+ *
+ * Deterministic for a seed: the initial factors and every shuffle come from one SeededRandom.
+ */
+import { performance } from 'node:perf_hooks';
+import { SeededRandom } from '../core/random.js';
+import { PmgError } from '../errors/pmg-error.js';
+import { FactorizationMachine, logLossOfLogit, rowGradientScratch } from './factorization-machine.js';
+import type { SparseDesign } from './feature-encoding.js';
+
+export interface FmTrainingOptions {
+  factors: number;
+  /** Most epochs to run. */
+  epochs: number;
+  /** Epochs without a better validation loss before stopping. */
+  patience: number;
+  learningRate: number;
+  l2: number;
+  seed: number;
+  /** Standard deviation of the initial factors. Default 0.01. */
+  initStd?: number;
+}
+
+export interface FmEpoch {
+  epoch: number;
+  /** Mean log loss of the train rows during the epoch (each row's loss just before its update). */
+  trainLoss: number;
+  /** Mean log loss of the validation rows after the epoch; null without validation rows. */
+  valLoss: number | null;
+  /** Wall time of the epoch (training pass and validation loss) in milliseconds. */
+  ms: number;
+}
+
+export interface FmTrainingResult {
+  model: FactorizationMachine;
+  epochs: FmEpoch[];
+  /** 1-based epoch whose parameters `model` holds. */
+  bestEpoch: number;
+}
+
+const ADAGRAD_EPSILON = 1e-8;
+
+/** Train on design rows `train` (labels 0/1 by design row), early-stopping on design rows `val`. */
+export async function trainFactorizationMachine(
+  design: SparseDesign,
+  labels: Uint8Array,
+  train: Int32Array,
+  val: Int32Array,
+  options: FmTrainingOptions,
+  onEpoch?: (epoch: FmEpoch) => void,
+): Promise<FmTrainingResult> {
+  checkOptions(options);
+  if (train.length === 0) throw new PmgError('invalid-argument', 'the recommender has no train rows; choose more users or a smaller test/val fraction');
+  const { factors, learningRate: lr, l2 } = options;
+  const random = new SeededRandom(options.seed);
+  const model = FactorizationMachine.initialised(design.columns, factors, random, options.initStd ?? 0.01);
+  const best = model.clone();
+  let bestLoss = Infinity;
+  let bestEpoch = 0;
+  const G0 = new Float64Array(1);
+  const Gw = new Float64Array(design.columns);
+  const Gv = new Float64Array(design.columns * factors);
+  const gradient = rowGradientScratch(design, factors);
+  const order = Int32Array.from(train);
+  const sums = new Float64Array(factors);
+  const epochs: FmEpoch[] = [];
+  const { offsets, indices } = design;
+
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    const started = performance.now();
+    shuffle(order, random);
+    let trainLoss = 0;
+    for (let j = 0; j < order.length; j++) {
+      const r = order[j]!;
+      trainLoss += model.rowGradient(design, r, labels[r]!, l2, gradient);
+      G0[0]! += gradient.w0 * gradient.w0;
+      model.w0 -= (lr * gradient.w0) / (Math.sqrt(G0[0]!) + ADAGRAD_EPSILON);
+      const start = offsets[r]!;
+      const end = offsets[r + 1]!;
+      for (let k = start; k < end; k++) {
+        const i = indices[k]!;
+        const at = k - start;
+        const gw = gradient.w[at]!;
+        Gw[i]! += gw * gw;
+        model.w[i]! -= (lr * gw) / (Math.sqrt(Gw[i]!) + ADAGRAD_EPSILON);
+        const base = i * factors;
+        const vAt = at * factors;
+        for (let f = 0; f < factors; f++) {
+          const gv = gradient.v[vAt + f]!;
+          Gv[base + f]! += gv * gv;
+          model.v[base + f]! -= (lr * gv) / (Math.sqrt(Gv[base + f]!) + ADAGRAD_EPSILON);
+        }
+      }
+    }
+    let valLoss: number | null = null;
+    if (val.length) {
+      let sum = 0;
+      for (let j = 0; j < val.length; j++) sum += logLossOfLogit(model.logit(design, val[j]!, sums), labels[val[j]!]!);
+      valLoss = sum / val.length;
+    }
+    const record: FmEpoch = { epoch, trainLoss: trainLoss / order.length, valLoss, ms: performance.now() - started };
+    epochs.push(record);
+    onEpoch?.(record);
+    if (!Number.isFinite(record.trainLoss))
+      throw new PmgError('invalid-argument', `the recommender diverged in epoch ${epoch} (train loss ${record.trainLoss}); lower the learning rate (${lr})`);
+    const score = valLoss ?? -epoch; // without validation rows the latest epoch is the best
+    if (score < bestLoss) {
+      bestLoss = score;
+      bestEpoch = epoch;
+      best.copyFrom(model);
+    } else if (epoch - bestEpoch >= options.patience) {
+      break;
+    }
+    // Let other work (progress output, an abort) run between epochs.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { model: best, epochs, bestEpoch };
+}
+
+/** Fisher–Yates with the seeded generator. */
+export function shuffle(order: Int32Array, random: SeededRandom): void {
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random.nextFloat() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+}
+
+function checkOptions(options: FmTrainingOptions): void {
+  const positiveInteger: Array<[string, number]> = [
+    ['factors', options.factors],
+    ['epochs', options.epochs],
+    ['patience', options.patience],
+  ];
+  for (const [name, value] of positiveInteger)
+    if (!Number.isInteger(value) || value < 1) throw new PmgError('invalid-argument', `${name} must be a positive integer, got ${value}`);
+  if (!(options.learningRate > 0) || !Number.isFinite(options.learningRate))
+    throw new PmgError('invalid-argument', `learningRate must be a positive number, got ${options.learningRate}`);
+  if (!(options.l2 >= 0) || !Number.isFinite(options.l2)) throw new PmgError('invalid-argument', `l2 must be a number ≥ 0, got ${options.l2}`);
+  if (!Number.isSafeInteger(options.seed) || options.seed < 0)
+    throw new PmgError('invalid-argument', `seed must be a non-negative integer, got ${options.seed}`);
+}
