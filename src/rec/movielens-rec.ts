@@ -31,7 +31,7 @@ export const MIN_TRAIN_POSITIVES = 2;
 export const DEFAULT_REC_SELECTION: Readonly<RecSelection> = { dataset: 'movielens', seed: 0, negatives: 50, valFraction: 0.1, testFraction: 0.2 };
 
 /** What the selection produced, for the plan, the CLI and the report. */
-export interface RecDatasetStats {
+export interface RecSelectionStats {
   users: number;
   items: number;
   rows: Record<RecSplit, number>;
@@ -50,7 +50,7 @@ export interface RecDatasetStats {
 
 export interface RecData {
   dataset: RecDataset;
-  stats: RecDatasetStats;
+  stats: RecSelectionStats;
 }
 
 export function movieLensRecDataset(data: MovieLensData, selection: RecSelection): RecDataset {
@@ -141,7 +141,7 @@ export function movieLensRecData(data: MovieLensData, selection: RecSelection): 
   };
 }
 
-function rowStats(rows: readonly RecRow[]): Pick<RecDatasetStats, 'rows' | 'positives' | 'positiveRate'> {
+function rowStats(rows: readonly RecRow[]): Pick<RecSelectionStats, 'rows' | 'positives' | 'positiveRate'> {
   const counts: Record<RecSplit, number> = { train: 0, val: 0, test: 0, rank: 0 };
   const positives: Record<RecSplit, number> = { train: 0, val: 0, test: 0, rank: 0 };
   for (const row of rows) {

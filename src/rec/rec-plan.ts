@@ -19,7 +19,7 @@ import { jsonFileText, writeFilesAtomicSync } from '../core/atomic-write.js';
 import { movieItem, type MovieLensData } from '../data/movielens.js';
 import { itemSample } from '../data/protocol.js';
 import type { Sample } from '../spec/behaviour.js';
-import type { RecDatasetStats } from './movielens-rec.js';
+import type { RecSelectionStats } from './movielens-rec.js';
 import type { RecDataset, RecRow, RecSelection } from './rec-types.js';
 
 export const PLAN_FILE = 'plan.json';
@@ -33,7 +33,7 @@ export interface RecPlan {
   /** The MovieLens folder the rows come from (absolute). */
   data: string;
   selection: RecSelection;
-  stats: RecDatasetStats;
+  stats: RecSelectionStats;
   /** recRowsHash of the dataset's rows. */
   rowsHash: string;
   samples: number;
@@ -76,7 +76,7 @@ export function recPlanSamples(data: MovieLensData, dataset: RecDataset, history
   });
 }
 
-export function recPlan(data: MovieLensData, dataset: RecDataset, stats: RecDatasetStats, samples: number, history = PLAN_HISTORY): RecPlan {
+export function recPlan(data: MovieLensData, dataset: RecDataset, stats: RecSelectionStats, samples: number, history = PLAN_HISTORY): RecPlan {
   return {
     kind: 'pmg-rec-plan',
     version: 1,
