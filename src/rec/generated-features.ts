@@ -84,8 +84,8 @@ export async function generatedFeatures(
       const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
       for (let k = 0; k < dim; k++) embeddings[(start + j) * dim + k] = e[k]! * scale;
     });
-    options.onProgress?.(`${method}: embedded ${Math.min(start + EMBED_BATCH, rows.length)}/${rows.length} images`);
   }
+  options.onProgress?.(`rec: ${method}: ${rows.length} images embedded with CLIP (${dim} dimensions)`);
   if (components > dim)
     throw new PmgError('invalid-argument', `--pca ${components} is more than the CLIP embedding's ${dim} dimensions; use at most ${dim}`, {
       details: { field: 'pca' },

@@ -152,7 +152,18 @@ async function clipFolder(context: CommandContext, run: RecRun): Promise<string>
 
 function tableText(report: RecReport): string {
   const k = report.options.k;
-  const lines = [`set          AUC     logloss GAUC    R@${k}    N@${k}    ms/epoch  ΔAUC vs none                     ΔAUC vs random`];
+  const head = [
+    'set'.padEnd(12),
+    'AUC   ',
+    'logloss',
+    'GAUC  ',
+    `R@${k}`.padEnd(6),
+    `N@${k}`.padEnd(6),
+    'ms/epoch',
+    ' ' + 'ΔAUC vs none'.padEnd(32),
+    'ΔAUC vs random',
+  ];
+  const lines = [head.join(' ')];
   const f = (v: number | null) => (v === null ? '  n/a ' : v.toFixed(4));
   for (const s of report.sets) {
     const m = s.metrics;
@@ -160,7 +171,7 @@ function tableText(report: RecReport): string {
       [
         s.name.padEnd(12),
         f(m.auc),
-        f(m.logLoss),
+        f(m.logLoss).padEnd(7),
         f(m.gauc),
         f(m.recall),
         f(m.ndcg),
