@@ -37,7 +37,7 @@ export const DEFAULT_REC_OPTIONS: RecModelOptions = {
   epochs: 40,
   patience: 3,
   learningRate: 0.05,
-  l2: 1e-4,
+  l2: 3e-3,
   k: 10,
   bootstrap: DEFAULT_BOOTSTRAP_RESAMPLES,
 };
