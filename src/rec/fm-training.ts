@@ -4,7 +4,7 @@
  * training stops after `patience` epochs without a new best, and the best epoch's parameters are returned. Without
  * validation rows every epoch runs and the last one is kept.
  *
- * Deterministic for a seed: the initial factors and every shuffle come from one SeededRandom.
+ * Deterministic for a seed: the initial factors come from SeededRandom(seed), the shuffles from a second generator.
  */
 import { performance } from 'node:perf_hooks';
 import { SeededRandom } from '../core/random.js';
@@ -56,8 +56,10 @@ export async function trainFactorizationMachine(
   checkOptions(options);
   if (train.length === 0) throw new PmgError('invalid-argument', 'the recommender has no train rows; choose more users or a smaller test/val fraction');
   const { factors, learningRate: lr, l2 } = options;
-  const random = new SeededRandom(options.seed);
-  const model = FactorizationMachine.initialised(design.columns, factors, random, options.initStd ?? 0.01);
+  // Factors are drawn column by column, so the columns every feature set shares (users, items, genres come first) start
+  // equal in every set; the shuffles come from a second stream, so every set sees the rows in the same order.
+  const model = FactorizationMachine.initialised(design.columns, factors, new SeededRandom(options.seed), options.initStd ?? 0.01);
+  const random = new SeededRandom(shuffleSeed(options.seed));
   const best = model.clone();
   let bestLoss = Infinity;
   let bestEpoch = 0;
@@ -150,6 +152,11 @@ function meanLoss(model: FactorizationMachine, design: SparseDesign, labels: Uin
   let sum = 0;
   for (let j = 0; j < rows.length; j++) sum += logLossOfLogit(model.logit(design, rows[j]!, sums), labels[rows[j]!]!);
   return sum / rows.length;
+}
+
+/** The seed of the shuffle stream: far from the small seeds people pick, so it does not repeat another run's init. */
+export function shuffleSeed(seed: number): number {
+  return (seed + 0x9e3779b9) % Number.MAX_SAFE_INTEGER;
 }
 
 /** Fisher–Yates with the seeded generator. */
