@@ -35,7 +35,7 @@ export interface RecExperimentOptions extends RecModelOptions {
   onProgress?: (line: string) => void;
 }
 
-/** Defaults chosen on the validation rows of ml-latest-small (docs/recommendation.md). */
+/** Defaults chosen on the validation log loss of ml-latest-small (src/rec/README.md). */
 export const DEFAULT_REC_OPTIONS: Required<RecModelOptions> = {
   seed: 0,
   factors: 16,
