@@ -28,7 +28,7 @@ export async function writeRecReport(outDir: string, report: RecReport): Promise
       [files.html, recReportHtml(report)],
     ]);
   } catch (error) {
-    throw new PmgError('file-system', `cannot write the rec report to ${outDir}: ${(error as Error).message}; choose another --out folder`, { cause: error });
+    throw new PmgError('file-system', `cannot write the rec report to ${outDir}: ${(error as Error).message}; choose another output folder`, { cause: error });
   }
   return files;
 }
