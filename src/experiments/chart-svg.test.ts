@@ -61,4 +61,7 @@ test('interval chart: a dot and a bar per value, a dashed zero line, escaped lab
   assert.equal((svg.match(/stroke-dasharray/g) ?? []).length, 1);
   assert.ok(svg.includes('>random &amp; co<') && svg.includes('Δ &lt;vs&gt; none'));
   assert.equal(svg, intervalChartSvg(structuredClone(options)));
+  // Ticks from −0.3 in steps of 0.1 (summed in floating point, 0 comes out as −2.8e-17) read 0.00, never −0.00.
+  const wide = intervalChartSvg({ ...options, rows: [{ label: 'x', values: [{ value: 0.1, low: -0.2137, high: 0.28 }, null] }] });
+  assert.ok(!wide.includes('>-0.00<') && wide.includes('>0.00<'), wide);
 });

@@ -110,7 +110,8 @@ export function niceScale(values: readonly number[]): { min: number; max: number
 
 function tickText(value: number, step: number): string {
   const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step)) + 1));
-  return value.toFixed(decimals);
+  // A tick that is 0 up to rounding (−5.6e-17) reads 0.00, not −0.00.
+  return (Math.abs(value) < step * 1e-9 ? 0 : value).toFixed(decimals);
 }
 
 function f(value: number): string {

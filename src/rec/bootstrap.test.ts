@@ -18,16 +18,16 @@ function scores(skill: number, seed: number): Float64Array {
 
 test('identical scores give a difference of exactly 0 and the interval [0, 0]', () => {
   const s = scores(1, 5);
-  const a = bootstrapSamples(frame, scoreFrame(frame, s), { resamples: 200, seed: 9 });
-  const b = bootstrapSamples(frame, scoreFrame(frame, Float64Array.from(s)), { resamples: 200, seed: 9 });
+  const a = bootstrapSamples(frame, [scoreFrame(frame, s)], { resamples: 200, seed: 9 });
+  const b = bootstrapSamples(frame, [scoreFrame(frame, Float64Array.from(s))], { resamples: 200, seed: 9 });
   for (const [metric, d] of Object.entries(pairedDifference(a, b))) {
     assert.deepEqual([d.observed, d.low, d.high, d.resamples], [0, 0, 0, 200], metric);
   }
 });
 
 test('a clearly better model gets intervals above 0 (AUC, GAUC, Recall, NDCG) and below 0 for log loss', () => {
-  const good = bootstrapSamples(frame, scoreFrame(frame, scores(3, 5)), { resamples: 300, seed: 9 });
-  const weak = bootstrapSamples(frame, scoreFrame(frame, scores(0.2, 6)), { resamples: 300, seed: 9 });
+  const good = bootstrapSamples(frame, [scoreFrame(frame, scores(3, 5))], { resamples: 300, seed: 9 });
+  const weak = bootstrapSamples(frame, [scoreFrame(frame, scores(0.2, 6))], { resamples: 300, seed: 9 });
   const d = pairedDifference(good, weak);
   for (const m of ['auc', 'gauc', 'recall', 'ndcg'] as const)
     assert.ok(d[m].low > 0 && d[m].observed > d[m].low && d[m].high > d[m].observed, `${m}: ${JSON.stringify(d[m])}`);
@@ -79,11 +79,28 @@ test('percentiles interpolate linearly between order statistics like numpy.perce
 });
 
 test('the resamples depend only on the seed: equal seeds give equal samples', () => {
-  const scored = scoreFrame(frame, scores(1, 5));
+  const scored = [scoreFrame(frame, scores(1, 5))];
   const a = bootstrapSamples(frame, scored, { resamples: 50, seed: 1 });
   const b = bootstrapSamples(frame, scored, { resamples: 50, seed: 1 });
   const c = bootstrapSamples(frame, scored, { resamples: 50, seed: 2 });
   assert.deepEqual(a.resamples.auc, b.resamples.auc);
   assert.notDeepEqual(a.resamples.auc, c.resamples.auc);
   assert.throws(() => bootstrapSamples(frame, scored, { resamples: 0, seed: 1 }), /resamples must be a positive integer/);
+});
+
+test('replicates: the observed value is their mean, and their spread widens the interval', () => {
+  const replicates = [scoreFrame(frame, scores(1, 5)), scoreFrame(frame, scores(1, 15)), scoreFrame(frame, scores(1, 25))];
+  const one = bootstrapSamples(frame, [replicates[0]!], { resamples: 300, seed: 9 });
+  const three = bootstrapSamples(frame, replicates, { resamples: 300, seed: 9, replicateSeed: 4 });
+  const mean = replicates.reduce((a, r) => a + frameMetrics(frame, r).auc, 0) / 3;
+  assert.ok(Math.abs(three.observed.auc - mean) < 1e-15);
+  // Against a baseline that is the same three replicates drawn from another stream: centred on 0, but not [0, 0].
+  const other = bootstrapSamples(frame, replicates, { resamples: 300, seed: 9, replicateSeed: 5 });
+  const d = pairedDifference(three, other).auc;
+  assert.equal(d.observed, 0);
+  assert.ok(d.low < 0 && d.high > 0, JSON.stringify(d));
+  // The same replicates drawn from the same stream are identical: [0, 0].
+  const same = pairedDifference(three, bootstrapSamples(frame, replicates, { resamples: 300, seed: 9, replicateSeed: 4 })).auc;
+  assert.deepEqual([same.low, same.high], [0, 0]);
+  assert.ok(one.resamples.auc.length === 300);
 });

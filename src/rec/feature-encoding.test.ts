@@ -56,26 +56,27 @@ test('ids and genres: train users and items get a column each, genres are multi-
   assert.deepEqual(rowFeatures(design, 4), [[1, 1]]);
 });
 
-test('the dense block is standardised with the train rows’ mean and sd; a constant train column becomes 0', () => {
+test('the dense block is standardised with the train rows’ mean and sd and scaled by 1/√width; a constant train column becomes 0', () => {
   // Column 0: train values 1 and 3 (mean 2, sd 1). Column 1: constant 5 in train.
   const values = Float32Array.from([1, 5, 3, 5, 2, 9, 4, 5, 0, 5]);
   const design = encodeRecFeatures(dataset, { name: 'img', width: 2, values });
   assert.deepEqual(design.fields.at(-1), { name: 'dense', start: 6, size: 2 });
+  const s = Math.SQRT1_2; // 1/√width
   const dense = (r: number) => rowFeatures(design, r).filter(([c]) => c >= 6);
   assert.deepEqual(dense(0), [
-    [6, -1],
+    [6, Math.fround(-1 * s)],
     [7, 0],
   ]);
   assert.deepEqual(dense(1), [
-    [6, 1],
+    [6, Math.fround(1 * s)],
     [7, 0],
   ]);
   assert.deepEqual(dense(3), [
-    [6, 2],
+    [6, Math.fround(2 * s)],
     [7, 0],
   ]);
   assert.deepEqual(dense(4), [
-    [6, -2],
+    [6, Math.fround(-2 * s)],
     [7, 0],
   ]);
 });

@@ -7,7 +7,9 @@
  * - one per item seen in a train row (value 1);
  * - one per genre of the train rows' items (multi-hot, each 1/√n for an item with n such genres);
  * - the dense block of the feature set (when given), standardised column by column with the mean and standard deviation
- *   (population, n) of the train rows; a column whose train sd is 0 is all 0.
+ *   (population, n) of the train rows (a column whose train sd is 0 is all 0), then scaled by 1/√width so the block, like
+ *   a one-hot field, has an expected squared norm of 1. Without that scale a 66-wide block of random vectors cost the
+ *   ids + genres model 0.020 of validation log loss on ml-latest-small (0.5835 vs 0.5634); with it 0.002.
  *
  * A user, item or genre that never occurs in a train row has no column: its model weights would only be their random
  * initialisation, so such rows fall back to the features they do have (w0, genres, dense block).
@@ -111,7 +113,7 @@ export function encodeRecFeatures(dataset: RecDataset, dense?: DenseFeatures): S
   return { rows: rows.length, columns: denseStart + width, offsets, indices, values, fields };
 }
 
-/** Per-column mean and 1/sd of the dense block over the train rows (1/sd = 0 where sd is 0). */
+/** Per-column mean of the dense block over the train rows, and the scale 1/(sd·√width) (0 where sd is 0). */
 function trainStandardisation(dataset: RecDataset, dense: DenseFeatures): { mean: Float64Array; scale: Float64Array } {
   const width = dense.width;
   const mean = new Float64Array(width);
@@ -134,7 +136,7 @@ function trainStandardisation(dataset: RecDataset, dense: DenseFeatures): { mean
   for (let c = 0; c < width; c++) {
     const sd = Math.sqrt(squares[c]! / n);
     // A column constant up to float32 rounding carries no signal: treat it as sd 0.
-    scale[c] = sd > 1e-6 * Math.max(1, Math.abs(mean[c]!)) ? 1 / sd : 0;
+    scale[c] = sd > 1e-6 * Math.max(1, Math.abs(mean[c]!)) ? 1 / (sd * Math.sqrt(width)) : 0;
   }
   return { mean, scale };
 }

@@ -13,7 +13,15 @@ const options: RecExperimentOptions = { ...DEFAULT_REC_OPTIONS, factors: 8, epoc
 function withoutTimings(report: RecReport): unknown {
   return {
     ...report,
-    sets: report.sets.map((s) => ({ ...s, training: { ...s.training, msPerEpoch: 0, epochs: s.training.epochs.map((e) => ({ ...e, ms: 0 })) } })),
+    sets: report.sets.map((s) => ({
+      ...s,
+      training: {
+        ...s.training,
+        msPerEpoch: 0,
+        epochs: s.training.epochs.map((e) => ({ ...e, ms: 0 })),
+        replicates: s.training.replicates.map((r) => ({ ...r, msPerEpoch: 0 })),
+      },
+    })),
   };
 }
 
@@ -45,8 +53,14 @@ test('a feature that carries label information beats none and the random control
   assert.equal(report.stats.rows.rank, 120 * 20);
   assert.equal(report.stats.evaluatedUsers, 120);
   assert.ok(report.sets.every((s) => s.training.bestEpoch >= 1 && s.training.epochsRun <= 15 && s.training.msPerEpoch > 0));
+  // Three training runs per set (the default), seeds 1, 2, 3; the set's AUC is their mean.
+  assert.deepEqual(
+    pmg!.training.replicates.map((r) => r.seed),
+    [1, 2, 3],
+  );
+  assert.ok(Math.abs(pmg!.metrics.auc! - pmg!.training.replicates.reduce((a, r) => a + r.auc!, 0) / 3) < 1e-12);
   assert.ok(
-    lines.some((l) => /^rec: pmg: epoch 1\/15 train loss \d\.\d{4} val loss \d\.\d{4} \(\d+ ms\)$/.test(l)),
+    lines.some((l) => /^rec: pmg run 2\/3: epoch 1\/15 train loss \d\.\d{4} val loss \d\.\d{4} \(\d+ ms\)$/.test(l)),
     lines.join('\n'),
   );
   // Plain JSON: survives a round trip unchanged.
@@ -93,4 +107,8 @@ test('the feature sets must include none and have distinct names', async () => {
     /'none' is listed twice/,
   );
   await assert.rejects(runRecExperiment(dataset, [{ name: 'none', description: '' }], { ...options, k: 0 }), /k must be a positive integer/);
+  await assert.rejects(
+    runRecExperiment(dataset, [{ name: 'none', description: '' }], { ...options, replicates: 0 }),
+    /replicates must be a positive integer, got 0/,
+  );
 });

@@ -10,7 +10,7 @@ import { PmgError } from '../errors/pmg-error.js';
 import { bootstrapSamples, DEFAULT_BOOTSTRAP_RESAMPLES, pairedDifference, type BootstrapSamples, type DifferenceInterval } from './bootstrap.js';
 import { encodeRecFeatures } from './feature-encoding.js';
 import { trainFactorizationMachine, type FmEpoch } from './fm-training.js';
-import { evaluationFrame, HIGHER_IS_BETTER, REC_METRICS, scoreFrame, type RecMetricName } from './rec-evaluation.js';
+import { evaluationFrame, frameMetrics, HIGHER_IS_BETTER, REC_METRICS, scoreFrame, type RecMetricName, type ScoredFrame } from './rec-evaluation.js';
 import type { FeatureSet, RecDataset, RecSelection, RecSplit } from './rec-types.js';
 
 export interface RecModelOptions {
@@ -24,22 +24,28 @@ export interface RecModelOptions {
   k: number;
   /** Bootstrap resamples. */
   bootstrap: number;
+  /**
+   * Training runs per feature set (seeds seed … seed + replicates − 1). Metrics are their mean; the intervals resample
+   * them too, so training noise cannot pass for a gain. Default 3.
+   */
+  replicates?: number;
 }
 
 export interface RecExperimentOptions extends RecModelOptions {
   onProgress?: (line: string) => void;
 }
 
-/** Defaults chosen on the validation rows of ml-latest-small (docs/recommendation.md). */
-export const DEFAULT_REC_OPTIONS: RecModelOptions = {
+/** Defaults chosen on the validation log loss of ml-latest-small (src/rec/README.md). */
+export const DEFAULT_REC_OPTIONS: Required<RecModelOptions> = {
   seed: 0,
   factors: 16,
   epochs: 40,
   patience: 3,
   learningRate: 0.05,
-  l2: 1e-4,
+  l2: 3e-3,
   k: 10,
   bootstrap: DEFAULT_BOOTSTRAP_RESAMPLES,
+  replicates: 3,
 };
 
 export const BASELINE_SET = 'none';
@@ -66,12 +72,23 @@ export interface RecSetResult {
   denseWidth: number;
   /** Columns of the set's design (users + items + genres + dense). */
   columns: number;
-  training: { epochsRun: number; bestEpoch: number; msPerEpoch: number; epochs: FmEpoch[] };
+  /** The first run's epochs (epochsRun, bestEpoch, epochs), ms per epoch over all runs, and every run in `replicates`. */
+  training: { epochsRun: number; bestEpoch: number; msPerEpoch: number; epochs: FmEpoch[]; replicates: RecReplicate[] };
   metrics: RecMetricValues;
   /** Against the 'none' set (null for 'none' itself). */
   vsNone: RecDeltas | null;
   /** Against the 'random' control (null for the control itself, and when there is none). */
   vsRandom: RecDeltas | null;
+}
+
+/** One training run of a feature set. */
+export interface RecReplicate {
+  seed: number;
+  epochsRun: number;
+  bestEpoch: number;
+  msPerEpoch: number;
+  /** Test AUC of this run alone. */
+  auc: number | null;
 }
 
 export interface RecDatasetStats {
@@ -91,7 +108,7 @@ export interface RecReport {
   kind: 'pmg-rec-report';
   version: 1;
   selection: RecSelection;
-  options: RecModelOptions;
+  options: Required<RecModelOptions>;
   stats: RecDatasetStats;
   baseline: string;
   control: string | null;
@@ -113,33 +130,58 @@ export async function runRecExperiment(dataset: RecDataset, sets: FeatureSet[], 
   if (frame.testRows.length === 0) throw new PmgError('invalid-argument', 'the dataset has no test rows; choose more users or a larger test fraction');
   const modelOptions = pickModelOptions(options);
 
+  const replicates = options.replicates ?? DEFAULT_REC_OPTIONS.replicates;
+  if (!Number.isInteger(replicates) || replicates < 1) throw new PmgError('invalid-argument', `replicates must be a positive integer, got ${replicates}`);
   const results: RecSetResult[] = [];
   const samples = new Map<string, BootstrapSamples>();
-  for (const set of sets) {
+  for (const [setIndex, set] of sets.entries()) {
     const design = encodeRecFeatures(dataset, set.dense);
-    progress(`rec: ${set.name}: ${design.columns} columns (dense ${set.dense?.width ?? 0}), ${train.length} train rows`);
-    const trained = await trainFactorizationMachine(design, labels, train, val, modelOptions, (e) =>
-      progress(
-        `rec: ${set.name}: epoch ${e.epoch}/${options.epochs} train loss ${e.trainLoss.toFixed(4)}${e.valLoss === null ? '' : ` val loss ${e.valLoss.toFixed(4)}`} (${Math.round(e.ms)} ms)`,
-      ),
-    );
-    const probabilities = new Float64Array(rows.length).fill(NaN);
-    const predicted = trained.model.predict(design, scored);
-    scored.forEach((r, j) => (probabilities[r] = predicted[j]!));
-    const sample = bootstrapSamples(frame, scoreFrame(frame, probabilities), { resamples: options.bootstrap, seed: options.seed });
+    progress(`rec: ${set.name}: ${design.columns} columns (dense ${set.dense?.width ?? 0}), ${train.length} train rows, ${replicates} training run(s)`);
+    const runs: RecReplicate[] = [];
+    const scoredRuns: ScoredFrame[] = [];
+    let first: FmEpoch[] = [];
+    for (let replicate = 0; replicate < replicates; replicate++) {
+      const seed = options.seed + replicate;
+      const run = replicates > 1 ? ` run ${replicate + 1}/${replicates}` : '';
+      const trained = await trainFactorizationMachine(design, labels, train, val, { ...modelOptions, seed }, (e) =>
+        progress(
+          `rec: ${set.name}${run}: epoch ${e.epoch}/${options.epochs} train loss ${e.trainLoss.toFixed(4)}${e.valLoss === null ? '' : ` val loss ${e.valLoss.toFixed(4)}`} (${Math.round(e.ms)} ms)`,
+        ),
+      );
+      const probabilities = new Float64Array(rows.length).fill(NaN);
+      const predicted = trained.model.predict(design, scored);
+      scored.forEach((r, j) => (probabilities[r] = predicted[j]!));
+      const scoredRun = scoreFrame(frame, probabilities);
+      scoredRuns.push(scoredRun);
+      if (replicate === 0) first = trained.epochs;
+      runs.push({
+        seed,
+        epochsRun: trained.epochs.length,
+        bestEpoch: trained.bestEpoch,
+        msPerEpoch: trained.epochs.reduce((a, e) => a + e.ms, 0) / trained.epochs.length,
+        auc: finite(frameMetrics(frame, scoredRun).auc),
+      });
+    }
+    const sample = bootstrapSamples(frame, scoredRuns, {
+      resamples: options.bootstrap,
+      seed: options.seed,
+      replicateSeed: options.seed + 7919 * (setIndex + 1),
+    });
     samples.set(set.name, sample);
-    const msPerEpoch = trained.epochs.reduce((a, e) => a + e.ms, 0) / trained.epochs.length;
+    const msPerEpoch = runs.reduce((a, r) => a + r.msPerEpoch, 0) / runs.length;
     results.push({
       name: set.name,
       description: set.description,
       denseWidth: set.dense?.width ?? 0,
       columns: design.columns,
-      training: { epochsRun: trained.epochs.length, bestEpoch: trained.bestEpoch, msPerEpoch, epochs: trained.epochs },
+      training: { epochsRun: runs[0]!.epochsRun, bestEpoch: runs[0]!.bestEpoch, msPerEpoch, epochs: first, replicates: runs },
       metrics: Object.fromEntries(REC_METRICS.map((m) => [m, finite(sample.observed[m])])) as RecMetricValues,
       vsNone: null,
       vsRandom: null,
     });
-    progress(`rec: ${set.name}: AUC ${sample.observed.auc.toFixed(4)} (best epoch ${trained.bestEpoch}, ${Math.round(msPerEpoch)} ms/epoch)`);
+    progress(
+      `rec: ${set.name}: AUC ${sample.observed.auc.toFixed(4)} (runs: ${runs.map((r) => r.auc?.toFixed(4) ?? 'n/a').join(', ')}; best epoch ${runs[0]!.bestEpoch}, ${Math.round(msPerEpoch)} ms/epoch)`,
+    );
   }
   const control = sets.some((s) => s.name === CONTROL_SET) ? CONTROL_SET : null;
   for (const result of results) {
@@ -228,9 +270,9 @@ function indicesOf(dataset: RecDataset, split: RecSplit): Int32Array {
   return Int32Array.from(out);
 }
 
-function pickModelOptions(options: RecExperimentOptions): RecModelOptions {
+function pickModelOptions(options: RecExperimentOptions): Required<RecModelOptions> {
   const { seed, factors, epochs, patience, learningRate, l2, k, bootstrap } = options;
-  return { seed, factors, epochs, patience, learningRate, l2, k, bootstrap };
+  return { seed, factors, epochs, patience, learningRate, l2, k, bootstrap, replicates: options.replicates ?? DEFAULT_REC_OPTIONS.replicates };
 }
 
 function finite(value: number): number | null {

@@ -28,7 +28,7 @@ export async function writeRecReport(outDir: string, report: RecReport): Promise
       [files.html, recReportHtml(report)],
     ]);
   } catch (error) {
-    throw new PmgError('file-system', `cannot write the rec report to ${outDir}: ${(error as Error).message}; choose another --out folder`, { cause: error });
+    throw new PmgError('file-system', `cannot write the rec report to ${outDir}: ${(error as Error).message}; choose another output folder`, { cause: error });
   }
   return files;
 }
@@ -52,6 +52,16 @@ export function deltaText(d: RecDelta | undefined): string {
   return `${signed(d.observed)}${interval}${d.significance === 'none' ? '' : ` (${d.significance})`}`;
 }
 
+function runs(options: RecReport['options']): string {
+  return options.replicates > 1
+    ? `${options.replicates} training runs per set (seeds ${options.seed}–${options.seed + options.replicates - 1}), metrics are their mean`
+    : `one training run per set (seed ${options.seed})`;
+}
+
+function runAucs(s: RecSetResult): string {
+  return s.training.replicates.length > 1 ? `; test AUC per run ${s.training.replicates.map((r) => value(r.auc)).join(', ')}` : '';
+}
+
 function describe(report: RecReport): string[] {
   const { stats, selection, options } = report;
   const subsample = [selection.users === undefined ? '' : `${selection.users} users`, selection.items === undefined ? '' : `${selection.items} items`]
@@ -60,9 +70,9 @@ function describe(report: RecReport): string[] {
   return [
     `Dataset: ${selection.dataset}, ${stats.users} users, ${stats.items} items${subsample ? ` (subsample: ${subsample})` : ''}; per-user time split, val ${selection.valFraction}, test ${selection.testFraction}; ${selection.negatives} sampled unrated items per test user; selection seed ${selection.seed}.`,
     `Rows: train ${stats.rows.train} (${stats.positives.train} liked), val ${stats.rows.val} (${stats.positives.val}), test ${stats.rows.test} (${stats.positives.test}), rank ${stats.rows.rank}.`,
-    `Model: factorization machine, ${options.factors} factors, Adagrad lr ${options.learningRate}, L2 ${options.l2}, at most ${options.epochs} epochs, early stopping on val log loss (patience ${options.patience}), seed ${options.seed}; the same for every set.`,
+    `Model: factorization machine, ${options.factors} factors, Adagrad lr ${options.learningRate}, L2 ${options.l2}, at most ${options.epochs} epochs, early stopping on val log loss (patience ${options.patience}); ${runs(options)}; the same for every set.`,
     `Metrics: AUC, log loss and GAUC (${stats.gaucUsers} users with both labels) on the test rows; Recall@${options.k} and NDCG@${options.k} over each user's test rows + sampled rows (${stats.rankingUsers} users with a liked test row).`,
-    `Intervals: 95% percentile intervals of the paired difference, ${options.bootstrap} bootstrap resamples of the ${stats.evaluatedUsers} test users.`,
+    `Intervals: 95% percentile intervals of the difference, ${options.bootstrap} bootstrap resamples of the ${stats.evaluatedUsers} test users (paired: every set on the same users)${options.replicates > 1 ? ` and of each set's ${options.replicates} training runs, so training noise widens them` : ''}.`,
   ];
 }
 
@@ -168,7 +178,7 @@ export function recReportMarkdown(report: RecReport): string {
   for (const line of describe(report)) lines.push(`- ${line}`);
   for (const section of sections(report)) lines.push('', `## ${section.title}`, '', section.note, '', ...markdownTable(section.table));
   lines.push('', '## Feature sets', '');
-  for (const s of report.sets) lines.push(`- **${s.name}** (${s.columns} columns): ${s.description}`);
+  for (const s of report.sets) lines.push(`- **${s.name}** (${s.columns} columns${runAucs(s)}): ${s.description}`);
   lines.push('', 'The plot of ΔAUC and ΔGAUC with their intervals is in report.html; every number is in report.json.', '');
   return lines.join('\n');
 }
@@ -188,7 +198,12 @@ export function recReportHtml(report: RecReport): string {
   ];
   for (const section of sections(report)) h.push(`<h2>${esc(section.title)}</h2>`, `<p>${esc(section.note)}</p>`, htmlTable(section.table));
   if (svg) h.push('<h2>Plot</h2>', `<figure>${svg}</figure>`);
-  h.push('<h2>Feature sets</h2>', '<ul>', ...report.sets.map((s) => `<li><b>${esc(s.name)}</b> (${s.columns} columns): ${esc(s.description)}</li>`), '</ul>');
+  h.push(
+    '<h2>Feature sets</h2>',
+    '<ul>',
+    ...report.sets.map((s) => `<li><b>${esc(s.name)}</b> (${s.columns} columns${esc(runAucs(s))}): ${esc(s.description)}</li>`),
+    '</ul>',
+  );
   h.push('<p>Every number: <a href="report.json">report.json</a>.</p>', '</body></html>', '');
   return h.join('\n');
 }
