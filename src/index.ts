@@ -426,3 +426,11 @@ export {
 } from './rec/rec-experiment.js';
 export { writeRecReport, type RecReportFiles } from './rec/rec-report.js';
 export { auc, logLoss, gauc, recallAtK, ndcgAtK } from './rec/rec-metrics.js';
+// ... and its data side: the rows, the plan of images they need, the generated and random feature blocks.
+export { movieLensRecDataset, movieLensRecData, DEFAULT_REC_SELECTION, type RecData, type RecSelectionStats } from './rec/movielens-rec.js';
+export { recPlanSamples, recPlan, writeRecPlan, recRowsHash, recSampleId, type RecPlan } from './rec/rec-plan.js';
+export { readRecRun, type RecRun } from './rec/rec-run.js';
+export { generatedFeatures, type GeneratedFeatures, type GeneratedFeatureOptions, type ImageEmbedder } from './rec/generated-features.js';
+export { randomFeatures } from './rec/random-features.js';
+export { fitPca, pcaTransform, type PcaModel } from './rec/pca.js';
+export { readSampleFile } from './data/sample-file.js';
