@@ -106,6 +106,14 @@ export const recCommand: Command = {
           details: { field: 'features' },
         });
       const clip = await loadClip(await clipFolder(context, run));
+      if (pca > clip.projectionDim)
+        throw new PmgError(
+          'invalid-argument',
+          `--pca ${pca} is more than the ${clip.projectionDim} dimensions of the CLIP in ${clip.dir}; use at most ${clip.projectionDim}`,
+          {
+            details: { field: 'pca' },
+          },
+        );
       const generated: GeneratedFeatures[] = [];
       for (const method of methods)
         generated.push(await generatedFeatures(dataset, run, method, clip, { pca, ...(alpha !== undefined ? { alpha } : {}), onProgress: progress }));
