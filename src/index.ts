@@ -413,3 +413,24 @@ export { lineChartSvg, type ChartOptions, type ChartSeries, type ChartPoint } fr
 export { writeHumanSheets, parsePairs, type PairSide, type HumanSheetResult } from './experiments/human-sheet.js';
 export { summarize, tQuantile975, relativeChange, type Summary } from './experiments/stats.js';
 export { benchEvalStages, formatEvalStages, type EvalStagesResult, type EvalStageShare } from './bench/eval-stages.js';
+// Downstream recommendation (issue 15): the model, metrics, intervals and report behind `pmg rec`.
+export type { RecRow, RecSplit, RecItem, RecSelection, RecDataset, DenseFeatures, FeatureSet } from './rec/rec-types.js';
+export {
+  runRecExperiment,
+  DEFAULT_REC_OPTIONS,
+  type RecExperimentOptions,
+  type RecModelOptions,
+  type RecReport,
+  type RecSetResult,
+  type RecDelta,
+} from './rec/rec-experiment.js';
+export { writeRecReport, type RecReportFiles } from './rec/rec-report.js';
+export { auc, logLoss, gauc, recallAtK, ndcgAtK } from './rec/rec-metrics.js';
+// ... and its data side: the rows, the plan of images they need, the generated and random feature blocks.
+export { movieLensRecDataset, movieLensRecData, DEFAULT_REC_SELECTION, type RecData, type RecSelectionStats } from './rec/movielens-rec.js';
+export { recPlanSamples, recPlan, writeRecPlan, recRowsHash, recSampleId, type RecPlan } from './rec/rec-plan.js';
+export { readRecRun, type RecRun } from './rec/rec-run.js';
+export { generatedFeatures, type GeneratedFeatures, type GeneratedFeatureOptions, type ImageEmbedder } from './rec/generated-features.js';
+export { randomFeatures } from './rec/random-features.js';
+export { fitPca, pcaTransform, type PcaModel } from './rec/pca.js';
+export { readSampleFile } from './data/sample-file.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lineChartSvg, niceScale, type ChartOptions } from './chart-svg.js';
+import { intervalChartSvg, lineChartSvg, niceScale, type ChartOptions } from './chart-svg.js';
 
 test('trade-off chart: a line per curve, merged labels for equal points, escaped text', () => {
   const options: ChartOptions = {
@@ -34,4 +34,34 @@ test('nice axis scale covers the values with round ticks', () => {
   assert.ok(s.min <= 0.7634 && s.max >= 0.7717);
   assert.equal(s.step, 0.002);
   assert.deepEqual(niceScale([3, 3]).ticks.length > 1, true);
+});
+
+test('interval chart: a dot and a bar per value, a dashed zero line, escaped labels, deterministic', () => {
+  const options = {
+    title: 'Δ <vs> none',
+    xLabel: 'model − none',
+    series: [
+      { name: 'ΔAUC', color: '#111' },
+      { name: 'ΔGAUC', color: '#222' },
+    ],
+    rows: [
+      {
+        label: 'pmg',
+        values: [
+          { value: 0.01, low: 0.002, high: 0.02 },
+          { value: 0.005, low: -0.001, high: 0.01 },
+        ],
+      },
+      { label: 'random & co', values: [{ value: -0.003, low: -0.01, high: 0.004 }, null] },
+    ],
+  };
+  const svg = intervalChartSvg(options);
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.equal((svg.match(/<circle /g) ?? []).length, 3 + 2, 'three values and two legend dots');
+  assert.equal((svg.match(/stroke-dasharray/g) ?? []).length, 1);
+  assert.ok(svg.includes('>random &amp; co<') && svg.includes('Δ &lt;vs&gt; none'));
+  assert.equal(svg, intervalChartSvg(structuredClone(options)));
+  // Ticks from −0.3 in steps of 0.1 (summed in floating point, 0 comes out as −2.8e-17) read 0.00, never −0.00.
+  const wide = intervalChartSvg({ ...options, rows: [{ label: 'x', values: [{ value: 0.1, low: -0.2137, high: 0.28 }, null] }] });
+  assert.ok(!wide.includes('>-0.00<') && wide.includes('>0.00<'), wide);
 });

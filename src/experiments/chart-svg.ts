@@ -110,7 +110,8 @@ export function niceScale(values: readonly number[]): { min: number; max: number
 
 function tickText(value: number, step: number): string {
   const decimals = Math.max(0, Math.min(6, -Math.floor(Math.log10(step)) + 1));
-  return value.toFixed(decimals);
+  // A tick that is 0 up to rounding (−5.6e-17) reads 0.00, not −0.00.
+  return (Math.abs(value) < step * 1e-9 ? 0 : value).toFixed(decimals);
 }
 
 function f(value: number): string {
@@ -119,4 +120,74 @@ function f(value: number): string {
 
 export function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** One point estimate with its interval. */
+export interface IntervalValue {
+  value: number;
+  low: number;
+  high: number;
+}
+
+export interface IntervalChartOptions {
+  title: string;
+  xLabel: string;
+  /** One entry per quantity drawn on each row (e.g. ΔAUC, ΔGAUC). */
+  series: Array<{ name: string; color: string }>;
+  /** One row per item (e.g. a feature set); `values[s]` belongs to series s (null: not drawn). */
+  rows: Array<{ label: string; values: Array<IntervalValue | null> }>;
+  width?: number;
+}
+
+/**
+ * A horizontal dot-and-whisker chart: a row per item, a dot per series at its value with a bar from low to high, and a
+ * dashed line at 0 (no difference). Deterministic output, like lineChartSvg.
+ */
+export function intervalChartSvg(options: IntervalChartOptions): string {
+  const width = options.width ?? 560;
+  const band = 14 * Math.max(1, options.series.length) + 14;
+  const margin = { left: 130, right: 24, top: 36, bottom: 58 };
+  const plotW = width - margin.left - margin.right;
+  const plotH = band * Math.max(1, options.rows.length);
+  const height = margin.top + plotH + margin.bottom;
+  const finite = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v);
+  const all = options.rows.flatMap((r) => r.values.flatMap((v) => (v ? [v.value, v.low, v.high] : []))).filter(finite);
+  const xs = niceScale([0, ...all]);
+  const px = (x: number) => margin.left + ((x - xs.min) / (xs.max - xs.min)) * plotW;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11" role="img" aria-label="${esc(options.title)}">`,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${margin.left + plotW / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(options.title)}</text>`,
+    `<rect x="${margin.left}" y="${margin.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`,
+  ];
+  for (const t of xs.ticks) {
+    const x = f(px(t));
+    out.push(`<line x1="${x}" y1="${margin.top}" x2="${x}" y2="${margin.top + plotH}" stroke="#eee"/>`);
+    out.push(`<text x="${x}" y="${margin.top + plotH + 16}" text-anchor="middle">${tickText(t, xs.step)}</text>`);
+  }
+  out.push(`<line x1="${f(px(0))}" y1="${margin.top}" x2="${f(px(0))}" y2="${margin.top + plotH}" stroke="#444" stroke-dasharray="4 3"/>`);
+  options.rows.forEach((row, i) => {
+    const top = margin.top + i * band;
+    out.push(`<text x="${margin.left - 8}" y="${f(top + band / 2 + 4)}" text-anchor="end">${esc(row.label)}</text>`);
+    row.values.forEach((v, s) => {
+      if (!v || !finite(v.value)) return;
+      const y = f(top + 14 + s * 14);
+      const color = options.series[s]?.color ?? '#000';
+      if (finite(v.low) && finite(v.high)) {
+        out.push(`<line x1="${f(px(v.low))}" y1="${y}" x2="${f(px(v.high))}" y2="${y}" stroke="${color}" stroke-width="2"/>`);
+        for (const end of [v.low, v.high])
+          out.push(`<line x1="${f(px(end))}" y1="${f(Number(y) - 4)}" x2="${f(px(end))}" y2="${f(Number(y) + 4)}" stroke="${color}"/>`);
+      }
+      out.push(`<circle cx="${f(px(v.value))}" cy="${y}" r="4" fill="${color}"/>`);
+    });
+  });
+  out.push(`<text x="${margin.left + plotW / 2}" y="${margin.top + plotH + 34}" text-anchor="middle">${esc(options.xLabel)}</text>`);
+  options.series.forEach((series, s) => {
+    const lx = margin.left + s * 120;
+    const ly = margin.top + plotH + 50;
+    out.push(`<circle cx="${lx}" cy="${ly - 4}" r="4" fill="${series.color}"/>`);
+    out.push(`<text x="${lx + 9}" y="${ly}">${esc(series.name)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
 }

@@ -1,21 +1,23 @@
 /**
  * The samples of an eval run, built by the dataset protocols (src/data/): MovieLens, POG or stickers,
- * in protocol order, with the protocol's skipped counts (a sample is never dropped silently).
+ * in protocol order, with the protocol's skipped counts (a sample is never dropped silently); or read from a
+ * samples file (`samples`: samples.jsonl as `pmg rec plan` writes it, protocol 'file').
  */
 import { loadMovieLens, movieLensProtocols, movieLensSamples, type MovieLensProtocol } from '../data/movielens.js';
+import { readSampleFile, sampleFileProtocols } from '../data/sample-file.js';
 import { loadPog, pogProtocols, pogSamples, type PogProtocol } from '../data/pog.js';
 import { dataSplits, type DataSplit, type SampleSet } from '../data/protocol.js';
 import { loadStickers, stickerSamples } from '../data/stickers.js';
 import { PmgError } from '../errors/pmg-error.js';
 
-export const EVAL_DATASETS = ['movielens', 'pog', 'stickers'] as const;
+export const EVAL_DATASETS = ['movielens', 'pog', 'stickers', 'samples'] as const;
 export type EvalDataset = (typeof EVAL_DATASETS)[number];
 
 /** Where an eval's samples come from; a run's config (run-config.ts) records the same fields. */
 export interface EvalSampleSource {
-  /** 'movielens' | 'pog' | 'stickers' (a run config may say 'custom' for samples given in code: bench, tests). */
+  /** 'movielens' | 'pog' | 'stickers' | 'samples' (a run config may say 'custom' for samples given in code: bench, tests). */
   dataset: string;
-  /** Absolute dataset folder (empty for custom samples). */
+  /** Absolute dataset folder, or the samples file (empty for custom samples). */
   data: string;
   posters?: string;
   images?: string;
@@ -29,9 +31,9 @@ export interface EvalSampleQuery extends EvalSampleSource {
   seed: number;
 }
 
-/** The protocol used when none is given: official, except stickers (window only). */
+/** The protocol used when none is given: official, except stickers (window only) and samples files ('file'). */
 export function defaultProtocol(dataset: string): string {
-  return dataset === 'stickers' ? 'window' : 'official';
+  return dataset === 'stickers' ? 'window' : dataset === 'samples' ? 'file' : 'official';
 }
 
 export function checkDataset(dataset: string): EvalDataset {
@@ -56,6 +58,11 @@ export async function loadEvalSamples(query: EvalSampleQuery): Promise<SampleSet
     ...(query.limit !== undefined ? { limit: query.limit } : {}),
     seed: query.seed,
   };
+  if (dataset === 'samples') {
+    if (!(sampleFileProtocols as readonly string[]).includes(protocol))
+      throw new PmgError('invalid-argument', `protocol: a samples file has only the 'file' protocol, got '${protocol}'`, { details: { field: 'protocol' } });
+    return readSampleFile(query.data, sampleQuery);
+  }
   if (dataset === 'movielens') {
     if (!(movieLensProtocols as readonly string[]).includes(protocol))
       throw new PmgError('invalid-argument', `protocol: unknown protocol '${protocol}' for movielens; use one of ${movieLensProtocols.join(', ')}`, {

@@ -63,7 +63,7 @@ test('window protocol with a split', async () => {
 
 test('bad input gives one line and a non-zero exit', async () => {
   const cases: [string[], number, RegExp][] = [
-    [['--dataset', 'imdb', '--data', excerpt], 2, /^pmg: unknown dataset 'imdb'; use one of movielens, pog, stickers\n$/],
+    [['--dataset', 'imdb', '--data', excerpt], 2, /^pmg: unknown dataset 'imdb'; use one of movielens, pog, stickers, samples\n$/],
     [['--dataset', 'movielens', '--data', join(tmp, 'nope')], 3, /^pmg: --data: MovieLens folder not found: .*nope\n$/],
     [['--dataset', 'movielens'], 2, /^pmg: --data DIR is required/],
     [['--dataset', 'movielens', '--data', excerpt, '--protocol', 'x'], 2, /^pmg: --protocol: unknown protocol 'x' for movielens/],

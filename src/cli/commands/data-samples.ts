@@ -11,11 +11,13 @@ import { intOption } from '../option-values.js';
 export const dataSamplesCommand: Command = {
   name: 'data samples',
   summary: 'print the evaluation samples a dataset protocol builds (history + target per sample)',
-  usage: '--dataset movielens|pog|stickers --data DIR [--posters DIR] [--protocol official|window] [--split train|val|test] [--limit N] [--seed S] [--json]',
+  usage:
+    '--dataset movielens|pog|stickers|samples --data DIR [--posters DIR] [--protocol official|window] [--split train|val|test] [--limit N] [--seed S] [--json]',
   details: [
     "Protocols: official = PMG's (MovieLens: ratings >= 4, rating then time descending, history = first min(3, n-1), target = next;",
     'POG: first 1000 users, last 5 clicked items with images, a seeded random outfit item as target);',
-    "window = 5 history + 1 target over each user's time-ordered items, split 8:1:1 by --seed (stickers: window only).",
+    "window = 5 history + 1 target over each user's time-ordered items, split 8:1:1 by --seed (stickers: window only);",
+    "file = the samples of a samples.jsonl (--dataset samples --data DIR|FILE, e.g. a 'pmg rec plan' folder).",
     'Samples whose images are missing are skipped; the counts per reason are printed on stderr.',
     'Example: pmg data samples --dataset movielens --data ml-latest-small --limit 5 --json',
   ].join('\n'),

@@ -43,10 +43,15 @@ const DEFAULT_ALPHAS = '0.5,0.67,0.8';
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate target-only, keywords, soft and pmg on a dataset (resumable), write report.md/html and results.csv',
-  usage: '--dataset movielens|pog|stickers --data DIR [--posters DIR] --methods LIST --alpha LIST --limit N --out DIR | --human-sheet --out DIR [--pairs A:B]',
+  usage:
+    '--dataset movielens|pog|stickers|samples --data DIR [--posters DIR] --methods LIST --alpha LIST --limit N --out DIR | --human-sheet --out DIR [--pairs A:B]',
   options: {
     dataset: { type: 'string', value: 'NAME', description: `dataset: ${EVAL_DATASETS.join(', ')}` },
-    data: { type: 'string', value: 'DIR', description: 'folder of the dataset files' },
+    data: {
+      type: 'string',
+      value: 'DIR',
+      description: "folder of the dataset files (samples: a folder with samples.jsonl, e.g. from 'pmg rec plan', or a .jsonl file)",
+    },
     posters: { type: 'string', value: 'DIR', description: 'MovieLens: folder of <movieId>.jpg|png posters (needed for the image metrics)' },
     images: { type: 'string', value: 'DIR', description: 'POG: folder of <itemId>.jpg|png images (default: <data>/images)' },
     protocol: { type: 'string', value: 'NAME', description: 'official or window (default: official; stickers: window)' },
@@ -93,6 +98,9 @@ export const evalCommand: Command = {
     '  pmg models fixtures fx && pmg eval --dataset movielens --data ml --posters p --models fx --metrics-models fx --steps 2 --size 64 --limit 5 --out runs/tiny',
     '  pmg eval --human-sheet --out runs/ml50 --pairs pmg:target-only,pmg:keywords',
     'A killed run continues where it stopped when started again with the same flags and --out (another config is refused).',
+    "Samples files (--dataset samples): one sample object a line, e.g. every row of a recommendation experiment from 'pmg rec plan' (docs/rec.md);",
+    '  they have no reference images, so use --metrics clip-t:',
+    '  pmg eval --dataset samples --data plan --methods pmg,target-only --metrics clip-t --limit 1837 --models fx --metrics-models fx --out run',
     'The paper\'s "keywords vs embeddings vs both" ablation: --methods target-only,keywords,soft,pmg --soft DIR (the soft rows are target +',
     "soft tokens, the pmg rows keywords + soft tokens, labelled pmg+soft; each sample's soft tokens are computed once; docs/soft.md).",
     '  pmg models fixtures fx && pmg eval --dataset movielens --data ml --posters p --models fx --metrics-models fx --steps 2 --size 64 --limit 5 --methods target-only,keywords,soft,pmg --soft fx/soft --out runs/ablation',

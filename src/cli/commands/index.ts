@@ -28,6 +28,8 @@ import { softInitCommand } from './soft-init.js';
 import { softImportCommand } from './soft-import.js';
 import { softTrainCommand } from './soft-train.js';
 import { workerCommand } from './worker.js';
+import { recPlanCommand } from './rec-plan.js';
+import { recCommand } from './rec.js';
 
 export const commands: Command[] = [
   demoCommand,
@@ -47,6 +49,8 @@ export const commands: Command[] = [
   dataSamplesCommand,
   metricsCommand,
   evalCommand,
+  recCommand,
+  recPlanCommand,
   benchAllCommand,
   benchDiffusionCommand,
   benchSearchCommand,
