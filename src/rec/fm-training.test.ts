@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SeededRandom } from '../core/random.js';
 import { PmgError } from '../errors/pmg-error.js';
 import { encodeRecFeatures } from './feature-encoding.js';
-import { trainFactorizationMachine, type FmTrainingOptions } from './fm-training.js';
+import { FactorizationMachine, rowGradientScratch } from './factorization-machine.js';
+import { adagradStep, trainFactorizationMachine, type FmTrainingOptions } from './fm-training.js';
 import { auc } from './rec-metrics.js';
 import { syntheticRecDataset } from './synthetic-rec-dataset.js';
 
@@ -75,4 +77,41 @@ test('bad hyperparameters and an empty train split are refused with one line nam
     );
   }
   await assert.rejects(trainFactorizationMachine(design, labels, new Int32Array(0), val, options), /no train rows/);
+});
+
+test('an Adagrad step equals the update built from rowGradient (the gradient the finite-difference test checks), to the bit', () => {
+  const lr = 0.07;
+  const l2 = 0.01;
+  const model = FactorizationMachine.initialised(design.columns, 4, new SeededRandom(5), 0.3);
+  model.w.forEach((_, i) => (model.w[i] = Math.sin(i)));
+  const state = {
+    G0: Float64Array.of(0.5),
+    Gw: new Float64Array(design.columns).fill(0.25),
+    Gv: new Float64Array(design.columns * 4).fill(0.125),
+    gradient: rowGradientScratch(design, 4),
+  };
+  const expected = model.clone();
+  const G = { G0: state.G0[0]!, Gw: Float64Array.from(state.Gw), Gv: Float64Array.from(state.Gv) };
+  for (const r of [train[0]!, train[1]!, train[2]!]) {
+    const gradient = rowGradientScratch(design, 4);
+    const lossBefore = expected.rowGradient(design, r, labels[r]!, l2, gradient);
+    G.G0 += gradient.w0 ** 2;
+    expected.w0 -= (lr * gradient.w0) / (Math.sqrt(G.G0) + 1e-8);
+    for (let k = design.offsets[r]!; k < design.offsets[r + 1]!; k++) {
+      const i = design.indices[k]!;
+      const at = k - design.offsets[r]!;
+      G.Gw[i]! += gradient.w[at]! ** 2;
+      expected.w[i]! -= (lr * gradient.w[at]!) / (Math.sqrt(G.Gw[i]!) + 1e-8);
+      for (let f = 0; f < 4; f++) {
+        const gv = gradient.v[at * 4 + f]!;
+        G.Gv[i * 4 + f]! += gv * gv;
+        expected.v[i * 4 + f]! -= (lr * gv) / (Math.sqrt(G.Gv[i * 4 + f]!) + 1e-8);
+      }
+    }
+    assert.equal(adagradStep(model, design, r, labels[r]!, lr, l2, state), lossBefore);
+    assert.equal(model.w0, expected.w0);
+    assert.deepEqual(model.w, expected.w);
+    assert.deepEqual(model.v, expected.v);
+    assert.deepEqual(state.Gv, G.Gv);
+  }
 });

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PmgError } from '../errors/pmg-error.js';
-import { DEFAULT_REC_OPTIONS, runRecExperiment, type RecExperimentOptions, type RecReport } from './rec-experiment.js';
+import { REC_METRICS } from './rec-evaluation.js';
+import {
+  DEFAULT_REC_OPTIONS,
+  recConclusion,
+  runRecExperiment,
+  type RecDeltas,
+  type RecExperimentOptions,
+  type RecReport,
+  type RecSetResult,
+  type Significance,
+} from './rec-experiment.js';
 import type { FeatureSet } from './rec-types.js';
 import { randomDense, syntheticRecDataset } from './synthetic-rec-dataset.js';
 
@@ -48,7 +58,8 @@ test('a feature that carries label information beats none and the random control
   assert.equal(pmg!.vsRandom!.auc.significance, 'better');
   assert.ok(pmg!.metrics.auc! > none!.metrics.auc!);
   assert.deepEqual(report.conclusion.beatsControl, ['pmg']);
-  assert.match(report.conclusion.sentence, /^'pmg' beats the 'random' control on AUC/);
+  assert.deepEqual(report.conclusion.helps, ['pmg']);
+  assert.match(report.conclusion.sentence, /^'pmg' beats both 'none' and the 'random' control on AUC/);
   assert.equal(report.control, 'random');
   assert.equal(report.stats.rows.rank, 120 * 20);
   assert.equal(report.stats.evaluatedUsers, 120);
@@ -78,6 +89,7 @@ test('with random-weight "generated" features there is no significant gain over 
   assert.notEqual(pmg.vsRandom!.auc.significance, 'better', JSON.stringify(pmg.vsRandom!.auc));
   assert.ok(pmg.vsRandom!.auc.low! < 0 && pmg.vsRandom!.auc.high! > 0, JSON.stringify(pmg.vsRandom!.auc));
   assert.deepEqual(report.conclusion.beatsControl, []);
+  assert.deepEqual(report.conclusion.helps, []);
   assert.match(report.conclusion.sentence, /^No feature set beats the 'random' control on AUC/);
   const again = await runRecExperiment(dataset, sets, options);
   assert.deepEqual(withoutTimings(again), withoutTimings(report));
@@ -111,4 +123,19 @@ test('the feature sets must include none and have distinct names', async () => {
     runRecExperiment(dataset, [{ name: 'none', description: '' }], { ...options, replicates: 0 }),
     /replicates must be a positive integer, got 0/,
   );
+});
+
+test('a set that beats the control but not none is not called helpful; one that beats both is', () => {
+  const delta = (significance: Significance): RecDeltas =>
+    Object.fromEntries(REC_METRICS.map((m) => [m, { observed: 0, low: 0, high: 0, resamples: 1, significance }])) as RecDeltas;
+  const set = (name: string, vsNone: Significance | null, vsRandom: Significance | null) =>
+    ({ name, vsNone: vsNone && delta(vsNone), vsRandom: vsRandom && delta(vsRandom) }) as RecSetResult;
+  const none = set('none', null, 'better');
+  const random = set('random', 'worse', null);
+  const partial = recConclusion([none, set('pmg', 'none', 'better'), set('target-only', 'none', 'none'), random], 'random');
+  assert.deepEqual([partial.helps, partial.beatsControl, partial.beatsBaseline], [[], ['pmg'], []]);
+  assert.match(partial.sentence, /^'pmg' beats the 'random' control on AUC but not 'none': .*no gain over ids \+ genres\.$/);
+  const both = recConclusion([none, set('pmg', 'better', 'better'), set('target-only', 'none', 'better'), random], 'random');
+  assert.deepEqual([both.helps, both.beatsControl, both.beatsBaseline], [['pmg'], ['pmg', 'target-only'], ['pmg']]);
+  assert.match(both.sentence, /^'pmg' beats both 'none' and the 'random' control on AUC .*; 'target-only' beats the 'random' control on AUC but not 'none'/);
 });

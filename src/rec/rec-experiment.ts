@@ -113,8 +113,11 @@ export interface RecReport {
   baseline: string;
   control: string | null;
   sets: RecSetResult[];
-  /** The sets whose AUC beats the random control (95% interval above 0), and the sentence the report prints. */
-  conclusion: { beatsControl: string[]; beatsBaseline: string[]; sentence: string };
+  /**
+   * On AUC (95% interval of the difference above 0): the sets that beat the random control, those that beat 'none',
+   * `helps` = those that beat both (the only evidence that features help), and the sentence the report prints.
+   */
+  conclusion: { helps: string[]; beatsControl: string[]; beatsBaseline: string[]; sentence: string };
 }
 
 export async function runRecExperiment(dataset: RecDataset, sets: FeatureSet[], options: RecExperimentOptions): Promise<RecReport> {
@@ -198,27 +201,41 @@ export async function runRecExperiment(dataset: RecDataset, sets: FeatureSet[], 
     baseline: BASELINE_SET,
     control,
     sets: results,
-    conclusion: conclusion(results, control),
+    conclusion: recConclusion(results, control),
   };
 }
 
-function conclusion(results: RecSetResult[], control: string | null): RecReport['conclusion'] {
+/** The conclusion of a set of results, on AUC (exported for tests). */
+export function recConclusion(results: RecSetResult[], control: string | null): RecReport['conclusion'] {
   const candidates = results.filter((r) => r.name !== BASELINE_SET && r.name !== control);
   const beatsBaseline = candidates.filter((r) => r.vsNone?.auc.significance === 'better').map((r) => r.name);
   const beatsControl = control ? candidates.filter((r) => r.vsRandom?.auc.significance === 'better').map((r) => r.name) : [];
+  const helps = beatsControl.filter((name) => beatsBaseline.includes(name));
+  const onlyControl = beatsControl.filter((name) => !helps.includes(name));
+  const names = (list: string[]) => list.map((n) => `'${n}'`).join(', ');
+  const verb = (list: string[], one: string, many: string) => (list.length === 1 ? one : many);
   let sentence: string;
   if (!control) {
     sentence =
       `There is no '${CONTROL_SET}' control in this run, so a gain over '${BASELINE_SET}' cannot be told apart from the effect of extra feature width` +
       (beatsBaseline.length ? ` (AUC above '${BASELINE_SET}': ${beatsBaseline.join(', ')}).` : '.');
-  } else if (beatsControl.length) {
-    sentence = `${beatsControl.map((n) => `'${n}'`).join(', ')} beat${beatsControl.length === 1 ? 's' : ''} the '${control}' control on AUC (95% paired-bootstrap interval of the difference above 0).`;
   } else if (candidates.length === 0) {
     sentence = `No feature set besides '${BASELINE_SET}' and the '${control}' control was run.`;
+  } else if (helps.length || onlyControl.length) {
+    const parts: string[] = [];
+    if (helps.length)
+      parts.push(
+        `${names(helps)} ${verb(helps, 'beats', 'beat')} both '${BASELINE_SET}' and the '${control}' control on AUC (95% paired-bootstrap intervals of both differences above 0)`,
+      );
+    if (onlyControl.length)
+      parts.push(
+        `${names(onlyControl)} ${verb(onlyControl, 'beats', 'beat')} the '${control}' control on AUC but not '${BASELINE_SET}': extra width costs accuracy here and the features only win part of it back, which is no gain over ids + genres`,
+      );
+    sentence = `${parts.join('; ')}.`;
   } else {
     sentence = `No feature set beats the '${control}' control on AUC: every 95% interval of the difference includes 0 or lies below it, so no gain can be credited to the generated features.`;
   }
-  return { beatsControl, beatsBaseline, sentence };
+  return { helps, beatsControl, beatsBaseline, sentence };
 }
 
 function deltas(intervals: Record<RecMetricName, DifferenceInterval>): RecDeltas {
