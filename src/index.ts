@@ -385,52 +385,7 @@ export {
 export { promptStyles, promptStyle, promptStyleNames, DEFAULT_PROMPT_STYLE, type PromptStyle, type PromptStyleName } from './personalize/prompt-styles.js';
 export { validateRequestShape } from './personalize/request-validation.js';
 export { readableMovieTitle } from './data/movie-title.js';
-export { runEval, plannedRows, sampleFolder, writeAtomic, type EvalRunOptions, type EvalRunSummary, type PersonalizeFn } from './experiments/runner.js';
-export { RunStore, RUN_DB, resultKey, type ResultRow, type StoredSample, type StoredKeywords } from './experiments/run-store.js';
-export {
-  EVAL_METHODS,
-  DEFAULT_EVAL_METHODS,
-  configDifferences,
-  type EvalConfig,
-  type EvalMethod,
-  type EvalModelConfig,
-  type EvalSoftConfig,
-} from './experiments/run-config.js';
-export {
-  EvalScorer,
-  EVAL_METRICS,
-  DEFAULT_EVAL_METRICS,
-  checkEvalMetrics,
-  metricColumns,
-  targetText,
-  type EvalMetricName,
-  type EvalReferences,
-} from './experiments/eval-metrics.js';
-export { loadEvalSamples, EVAL_DATASETS, type EvalSampleQuery, type EvalSampleSource } from './experiments/eval-samples.js';
-export { writeReport, reportData, type ReportData, type ReportFiles, type GroupStats } from './experiments/report.js';
-export { resultsCsv } from './experiments/results-csv.js';
-export { lineChartSvg, type ChartOptions, type ChartSeries, type ChartPoint } from './experiments/chart-svg.js';
-export { writeHumanSheets, parsePairs, type PairSide, type HumanSheetResult } from './experiments/human-sheet.js';
-export { summarize, tQuantile975, relativeChange, type Summary } from './experiments/stats.js';
+export * from './experiments/index.js';
 export { benchEvalStages, formatEvalStages, type EvalStagesResult, type EvalStageShare } from './bench/eval-stages.js';
-// Downstream recommendation (issue 15): the model, metrics, intervals and report behind `pmg rec`.
-export type { RecRow, RecSplit, RecItem, RecSelection, RecDataset, DenseFeatures, FeatureSet } from './rec/rec-types.js';
-export {
-  runRecExperiment,
-  DEFAULT_REC_OPTIONS,
-  type RecExperimentOptions,
-  type RecModelOptions,
-  type RecReport,
-  type RecSetResult,
-  type RecDelta,
-} from './rec/rec-experiment.js';
-export { writeRecReport, type RecReportFiles } from './rec/rec-report.js';
-export { auc, logLoss, gauc, recallAtK, ndcgAtK } from './rec/rec-metrics.js';
-// ... and its data side: the rows, the plan of images they need, the generated and random feature blocks.
-export { movieLensRecDataset, movieLensRecData, DEFAULT_REC_SELECTION, type RecData, type RecSelectionStats } from './rec/movielens-rec.js';
-export { recPlanSamples, recPlan, writeRecPlan, recRowsHash, recSampleId, type RecPlan } from './rec/rec-plan.js';
-export { readRecRun, type RecRun } from './rec/rec-run.js';
-export { generatedFeatures, type GeneratedFeatures, type GeneratedFeatureOptions, type ImageEmbedder } from './rec/generated-features.js';
-export { randomFeatures } from './rec/random-features.js';
-export { fitPca, pcaTransform, type PcaModel } from './rec/pca.js';
+export * from './rec/index.js';
 export { readSampleFile } from './data/sample-file.js';

@@ -29,7 +29,9 @@ test('bench soft: per user, the soft stage and keyword extraction timed without 
   assert.equal(body.forwardCalls, 1 + 2 * 2, 'one warm-up pass, then one per user and repeat: the cached runs make none');
   for (const row of result.rows) {
     assert.ok(row.keywordsMs > 0 && row.softMs > 0 && row.promptTokens > 20);
-    assert.ok(row.softCachedMs < row.softMs, 'a cache hit costs less than a pass');
+    // The cache hit's cost is the bench's figure; the test holds it to no time (timings flake on a busy machine), the
+    // forward-call count above already shows that a hit runs no pass.
+    assert.ok(row.softCachedMs >= 0 && Number.isFinite(row.softCachedMs));
   }
   assert.equal(lines.length, 2);
   const text = formatSoftBench(result, 'pmg bench soft --repeats 2 --users 2');
