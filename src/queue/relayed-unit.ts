@@ -32,18 +32,20 @@ export async function runRelayedUnit(
   models: PersonalizeModels,
   request: Omit<GenerationUnit, 'relay' | 'fingerprint'>,
   relay: RelaySettings,
-  report: (progress: QueueProgress) => void,
+  reportNow: (progress: QueueProgress) => void,
 ): Promise<RelayedResult> {
+  const report = new OrderedReports(reportNow);
   const result: PersonalizeResult = await personalize(models, {
     ...request,
     onProgress: (event) => {
       if (event.keywords)
-        report({ stage: 'keywords', keywords: { preference: event.keywords.preference, target: event.keywords.target, cached: event.keywords.cached } });
+        report.now({ stage: 'keywords', keywords: { preference: event.keywords.preference, target: event.keywords.target, cached: event.keywords.cached } });
       else if (event.stage === 'generate' && event.step !== undefined)
-        report({ stage: 'generate', step: event.step, ...(event.total !== undefined ? { total: event.total } : {}) });
+        report.now({ stage: 'generate', step: event.step, ...(event.total !== undefined ? { total: event.total } : {}) });
     },
-    ...(relay.previewEvery > 0 ? { previewEvery: relay.previewEvery, onPreview: previewReporter(report) } : {}),
+    ...(relay.previewEvery > 0 ? { previewEvery: relay.previewEvery, onPreview: (preview: StepPreview) => report.preview(preview) } : {}),
   });
+  await report.settled();
   return { ...encodeResult(result), models: models.ids };
 }
 
@@ -77,28 +79,51 @@ export async function runQueueUnit(
   return runTxt2ImgUnit({ ...models, sd }, unit, report);
 }
 
-async function runTxt2ImgUnit(models: ModelSet, unit: Txt2ImgUnit, report: (progress: QueueProgress) => void): Promise<Txt2ImgWireResult> {
+async function runTxt2ImgUnit(models: ModelSet, unit: Txt2ImgUnit, reportNow: (progress: QueueProgress) => void): Promise<Txt2ImgWireResult> {
   const every = unit.relay.previewEvery;
+  const report = new OrderedReports(reportNow);
   const out = await runTxt2ImgJob(models, unit.job, {
     signal: new AbortController().signal,
-    onStep: (event) => report({ stage: 'generate', step: event.stepsDone, total: event.requestedSteps }),
-    onPreview: previewReporter(report),
+    onStep: (event) => report.now({ stage: 'generate', step: event.stepsDone, total: event.requestedSteps }),
+    onPreview: (preview) => report.preview(preview),
     previewWanted: () => every > 0,
     previewEvery: Math.max(1, every),
     warn: () => undefined,
   });
+  await report.settled();
   return { ...out, images: out.images.map(({ name, png }) => ({ name, png: png.toString('base64') })) };
 }
 
-/** Each x0 preview as one progress message with its PNGs (base64). */
-function previewReporter(report: (progress: QueueProgress) => void): (preview: StepPreview) => Promise<void> {
-  return async (preview) => {
-    const pngs = await encodePreviewPngs(preview);
-    report({
-      stage: 'generate',
-      step: preview.stepsDone,
-      total: preview.requestedSteps,
-      previews: pngs.map(({ candidate, png }) => ({ candidate, png: png.toString('base64') })),
-    });
-  };
+/**
+ * Progress messages in the order the run made them: a preview's PNGs are encoded at once, but its message waits for
+ * those before it, and a later step's message waits for it. (Out of order, the service would send a step's event
+ * twice, once without and once with its previews.)
+ */
+class OrderedReports {
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly report: (progress: QueueProgress) => void) {}
+
+  now(progress: QueueProgress): void {
+    this.chain = this.chain.then(() => this.report(progress));
+  }
+
+  /** Each x0 preview as one progress message with its PNGs (base64). */
+  preview(preview: StepPreview): Promise<void> {
+    const encoded = encodePreviewPngs(preview);
+    this.chain = this.chain.then(async () =>
+      this.report({
+        stage: 'generate',
+        step: preview.stepsDone,
+        total: preview.requestedSteps,
+        previews: (await encoded).map(({ candidate, png }) => ({ candidate, png: png.toString('base64') })),
+      }),
+    );
+    return encoded.then(() => undefined);
+  }
+
+  /** Every message handed on (before the unit's result). */
+  settled(): Promise<void> {
+    return this.chain;
+  }
 }
