@@ -31,7 +31,7 @@ export const recCommand: Command = {
   name: 'rec',
   summary: 'do generated images help a recommender? FM with none / pmg / target-only / random features, bootstrap intervals, report',
   usage:
-    '--dataset movielens --data DIR --features RUN_DIR|none [--users N] [--items M] [--negatives N] [--seed S] [--pca K] [--alpha A] [--clip DIR|ID] [--epochs N] [--factors N] [--k N] [--bootstrap N] --out DIR',
+    '--dataset movielens --data DIR --features RUN_DIR|none [--users N] [--items M] [--negatives N] [--seed S] [--pca K] [--alpha A] [--clip DIR|ID] [--epochs N] [--factors N] [--k N] [--bootstrap N] [--replicates N] --out DIR',
   options: {
     ...recSelectionOptions,
     features: {
@@ -49,7 +49,18 @@ export const recCommand: Command = {
     epochs: { type: 'string', value: 'N', description: 'most training epochs (early stopping on the val rows)', default: String(DEFAULT_REC_OPTIONS.epochs) },
     factors: { type: 'string', value: 'N', description: 'factorization machine factors', default: String(DEFAULT_REC_OPTIONS.factors) },
     k: { type: 'string', value: 'N', description: 'ranking cutoff of Recall@K and NDCG@K', default: String(DEFAULT_REC_OPTIONS.k) },
-    bootstrap: { type: 'string', value: 'N', description: 'paired bootstrap resamples over users', default: String(DEFAULT_REC_OPTIONS.bootstrap) },
+    bootstrap: {
+      type: 'string',
+      value: 'N',
+      description: "paired bootstrap resamples (over users, and over each set's training runs)",
+      default: String(DEFAULT_REC_OPTIONS.bootstrap),
+    },
+    replicates: {
+      type: 'string',
+      value: 'N',
+      description: 'training runs per feature set (seeds S..S+N-1): metrics are their mean, so training noise cannot pass for a gain',
+      default: String(DEFAULT_REC_OPTIONS.replicates),
+    },
     out: { type: 'string', short: 'o', value: 'DIR', description: 'report folder: report.md, report.html, report.json' },
   },
   details: [
@@ -84,6 +95,7 @@ export const recCommand: Command = {
       factors: intOption(context, 'factors', { min: 1, max: 1024, fallback: DEFAULT_REC_OPTIONS.factors }),
       k: intOption(context, 'k', { min: 1, max: 10_000, fallback: DEFAULT_REC_OPTIONS.k }),
       bootstrap: intOption(context, 'bootstrap', { min: 1, max: 1_000_000, fallback: DEFAULT_REC_OPTIONS.bootstrap }),
+      replicates: intOption(context, 'replicates', { min: 1, max: 100, fallback: DEFAULT_REC_OPTIONS.replicates }),
     };
     const none = featuresText === 'none';
     for (const flag of ['pca', 'alpha', 'clip'])
