@@ -3,7 +3,7 @@
  * loopback port (persistence off):
  * (a) per job: the same generation unit run in this process (runGenerationUnit, its result encoded and decoded as a
  *     worker's is) and through BullJobQueue with a worker in this process (startQueueWorker): the difference is the
- *     queue's own cost — Redis round trips, the unit and the base64 PNGs as JSON, one progress event per step. Every
+ *     queue's own cost — Redis round trips, the unit and the base64 PNGs as JSON (an eval's unit reports no steps). Every
  *     run has its own key, so idempotency never short-cuts one.
  * (b) throughput: M units through 1, then 2 spawned `pmg worker` processes (jobs per minute, enqueue to last result).
  *     The workers are CPU-bound: on a machine with few cores two workers share them, so they cannot double it.
@@ -52,7 +52,7 @@ export interface QueueBenchResult {
   inProcessMs: number;
   /** Median ms of the same unit through the queue (enqueue to decoded result) with a worker in this process. */
   queuedMs: number;
-  /** queuedMs − inProcessMs. */
+  /** The median of the rounds' paired differences (queued − in process, each round runs both back to back). */
   overheadMs: number;
   /** overheadMs / inProcessMs. */
   overhead: number;
@@ -102,11 +102,10 @@ export async function benchQueue(options: QueueBenchOptions, log: (line: string)
       // Round-robin, so that both paths see the same machine (other processes come and go).
       for (let round = 0; round < WARM_UP + options.jobs; round++) {
         const timed = round >= WARM_UP;
-        let steps = 0;
         const t0 = performance.now();
-        decodeResult(await runGenerationUnit(models, unit, () => void steps++));
+        decodeResult(await runGenerationUnit(models, unit, () => undefined));
         const t1 = performance.now();
-        decodeResult(await queue.run(unitKey(`bench-${process.pid}`, 'sample', String(key++), unit), unit, { onProgress: () => void steps++ }));
+        decodeResult(await queue.run(unitKey(`bench-${process.pid}`, 'sample', String(key++), unit), unit));
         const t2 = performance.now();
         if (timed) {
           inProcess.push(t1 - t0);
@@ -142,13 +141,15 @@ export async function benchQueue(options: QueueBenchOptions, log: (line: string)
     }
     const inProcessMs = median(inProcess);
     const queuedMs = median(queued);
+    // Paired by round, so the machine's drift between rounds cancels (a difference of medians wanders by more).
+    const overheadMs = median(queued.map((q, i) => q - inProcess[i]!));
     return {
       options,
       machine: machineInfo(),
       inProcessMs,
       queuedMs,
-      overheadMs: queuedMs - inProcessMs,
-      overhead: (queuedMs - inProcessMs) / inProcessMs,
+      overheadMs,
+      overhead: overheadMs / inProcessMs,
       throughput,
     };
   } finally {
@@ -193,8 +194,8 @@ export function formatQueueBench(result: QueueBenchResult, command: string): str
     `(a) per job, ${o.jobs} timed units per path (medians):`,
     `  in process (runGenerationUnit)          ${ms(result.inProcessMs)}`,
     `  through the queue (worker in-process)   ${ms(result.queuedMs)}`,
-    `  queue cost per job                      ${ms(result.overheadMs)} = ${(result.overhead * 100).toFixed(2)}% of a fixture generation (goal <= 2%)`,
-    `  the cost is a fixed time per job (Redis round trips, the PNGs as base64, one progress event per step), not a share: it is <= 2% of a generation of ${(Math.max(result.overheadMs, 0) / 0.02).toFixed(0)} ms or longer`,
+    `  ${'queue cost per job (paired median)'.padEnd(40)}${ms(result.overheadMs)} = ${(result.overhead * 100).toFixed(2)}% of a fixture generation (goal <= 2%)`,
+    `  the cost is a fixed time per job (Redis round trips, the unit and the PNGs as JSON), not a share: it is <= 2% of a generation of ${(Math.max(result.overheadMs, 0) / 0.02).toFixed(0)} ms or longer`,
     `(b) throughput, ${o.units} units, enqueue to last result, spawned pmg worker processes (concurrency 1 each):`,
     ...result.throughput.map((t) => `  ${t.workers} worker(s)  ${t.jobsPerMinute.toFixed(1).padStart(8)} jobs/min  (${(t.ms / 1000).toFixed(2)} s)`),
     `  the workers are CPU-bound: on this ${cores}-core machine ${cores <= 2 ? 'two workers compete for the same cores (and with onnxruntime threads), so they cannot double it' : 'each worker still runs multi-threaded onnxruntime, so two do not double it unless the cores are free'}`,

@@ -96,6 +96,9 @@ export class BullJobQueue<In, Out> implements JobQueue<In, Out> {
     // Redis going away later is waited out (ioredis reconnects); the errors it logs meanwhile are not fatal.
     queue.on('error', () => undefined);
     events.on('error', () => undefined);
+    // Every job waited for adds a 'closing' listener to the queue (BullMQ's waitUntilFinished): as many as jobs in flight.
+    queue.setMaxListeners(0);
+    events.setMaxListeners(0);
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     return new BullJobQueue<In, Out>(target, queue, events, options);
   }

@@ -1,7 +1,7 @@
 /**
  * `pmg worker --queue redis://... --models ...`: a generation worker (issue 14). It loads the models once, takes
  * generation units from the BullMQ queue (`pmg eval --queue` enqueues them), runs each as `pmg eval` would in process,
- * reports denoising steps through `job.updateProgress`, and returns the result with the PNG bytes inside (no shared
+ * reports the progress of a service's jobs (steps, keywords, previews) through `job.updateProgress`, and returns the result with the PNG bytes inside (no shared
  * disk). SIGTERM or SIGINT: finish the running job(s), then stop with exit 0. A killed worker's job goes back to the
  * queue after its lock lapses (`--lock-duration`). `--generator a1111:URL|comfyui:URL` sends the diffusion stage to
  * that server. Every result carries the worker's model fingerprint (queue/model-fingerprint.ts); a unit enqueued for
