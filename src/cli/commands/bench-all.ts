@@ -8,7 +8,8 @@ import { benchQueueCommand } from './bench-queue.js';
 import { benchServeCommand } from './bench-serve.js';
 import { benchTrainCommand } from './bench-train.js';
 
-const benches: Command[] = [
+/** Every `pmg bench X` command, in the order `pmg bench all` runs them (the CLI lists them from here too). */
+export const benchCommands: Command[] = [
   benchDiffusionCommand,
   benchSearchCommand,
   benchMetricsCommand,
@@ -20,11 +21,11 @@ const benches: Command[] = [
 
 export const benchAllCommand: Command = {
   name: 'bench all',
-  summary: `run every benchmark with its defaults (${benches.map((b) => b.name).join(', ')}); what npm run bench runs`,
+  summary: `run every benchmark with its defaults (${benchCommands.map((b) => b.name).join(', ')}); what npm run bench runs`,
   usage: '',
   options: {},
   async run(context) {
-    for (const bench of benches) {
+    for (const bench of benchCommands) {
       context.io.stdout.write(`\n== pmg ${bench.name} ==\n`);
       const values = Object.fromEntries(Object.entries(bench.options).flatMap(([name, spec]) => (spec.default === undefined ? [] : [[name, spec.default]])));
       const code = await bench.run({ ...context, values, positionals: [] });

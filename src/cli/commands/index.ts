@@ -11,19 +11,12 @@ import { modelsPullCommand } from './models-pull.js';
 import { modelsPrepareSoftCommand } from './models-prepare-soft.js';
 import { modelsGradCheckCommand } from './models-grad-check.js';
 import { txt2imgCommand } from './txt2img.js';
-import { benchDiffusionCommand } from './bench-diffusion.js';
 import { metricsCommand } from './metrics.js';
-import { benchMetricsCommand } from './bench-metrics.js';
 import { demoCommand } from './demo.js';
 import { generateCommand } from './generate.js';
 import { serveCommand } from './serve.js';
-import { benchSearchCommand } from './bench-search.js';
 import { evalCommand } from './eval.js';
-import { benchAllCommand } from './bench-all.js';
-import { benchSoftCommand } from './bench-soft.js';
-import { benchTrainCommand } from './bench-train.js';
-import { benchServeCommand } from './bench-serve.js';
-import { benchQueueCommand } from './bench-queue.js';
+import { benchAllCommand, benchCommands } from './bench-all.js';
 import { softInitCommand } from './soft-init.js';
 import { softImportCommand } from './soft-import.js';
 import { softTrainCommand } from './soft-train.js';
@@ -52,11 +45,5 @@ export const commands: Command[] = [
   recCommand,
   recPlanCommand,
   benchAllCommand,
-  benchDiffusionCommand,
-  benchSearchCommand,
-  benchMetricsCommand,
-  benchSoftCommand,
-  benchTrainCommand,
-  benchServeCommand,
-  benchQueueCommand,
+  ...benchCommands,
 ];
