@@ -78,7 +78,7 @@ export async function benchQueue(options: QueueBenchOptions, log: (line: string)
     const store = new ModelStore(modelStoreOptionsFromEnv(env, { offline: true, cwd: root }));
     const models = await loadModelSet({ models: fx }, { store, env, offline: true });
     const queue = await BullJobQueue.open<GenerationUnit, WireResult>(target, 'pmg-bench', { retry: { attempts: 1 } });
-    const worker = await startQueueWorker<GenerationUnit, WireResult>(target, (unit, report) => runGenerationUnit(models, unit, report), {}, 'pmg-bench');
+    const worker = await startQueueWorker<GenerationUnit, WireResult>(target, (unit) => runGenerationUnit(models, unit), {}, 'pmg-bench');
     const request: PersonalizeRequest = {
       scene: 'movie',
       history: { items: [{ title: 'Alien', genres: ['Horror'] }, { title: 'Heat' }] },
@@ -96,14 +96,14 @@ export async function benchQueue(options: QueueBenchOptions, log: (line: string)
     let key = 0;
     try {
       // The keywords once, then carried by the unit (as pmg eval does after a sample's first method): generation only.
-      const first = decodeResult(await runGenerationUnit(models, unit, () => undefined));
+      const first = decodeResult(await runGenerationUnit(models, unit));
       unit = { ...unit, keywords: JSON.parse(JSON.stringify({ ...first.keywords, scene: request.scene })) as GenerationUnit['keywords'] };
       log(`timing ${WARM_UP} + ${options.jobs} rounds of two paths`);
       // Round-robin, so that both paths see the same machine (other processes come and go).
       for (let round = 0; round < WARM_UP + options.jobs; round++) {
         const timed = round >= WARM_UP;
         const t0 = performance.now();
-        decodeResult(await runGenerationUnit(models, unit, () => undefined));
+        decodeResult(await runGenerationUnit(models, unit));
         const t1 = performance.now();
         decodeResult(await queue.run(unitKey(`bench-${process.pid}`, 'sample', String(key++), unit), unit));
         const t2 = performance.now();

@@ -11,8 +11,6 @@ import type { PersonalizeModels } from '../providers/model-set.js';
 import { personalize, type PersonalizeRequest, type PersonalizeResult } from '../personalize/personalize.js';
 import { canonicalJson } from '../experiments/run-config.js';
 import { jobKeys, type JobRequestFields } from '../jobs/generation-job.js';
-import type { QueueProgress } from './job-queue.js';
-import { runRelayedUnit } from './relayed-unit.js';
 
 /**
  * The JSON fields of a personalize request a worker can run (no callbacks, caches, files or signals), and the
@@ -82,19 +80,19 @@ export function checkUnitModels(expected: string | undefined, runner: UnitRunner
     );
 }
 
-/** What `pmg worker` does with a unit: personalize with the models it loaded once (a relayed unit reports its progress). */
-export async function runGenerationUnit(
-  models: PersonalizeModels,
-  unit: GenerationUnit,
-  report: (progress: QueueProgress) => void,
-  runner?: UnitRunner,
-): Promise<WireResult> {
-  const { fingerprint: expected, relay, ...request } = unit;
+/** Which worker with which models made a result (nothing in process). */
+export function madeBy(runner: UnitRunner | undefined): Pick<WireResult, 'fingerprint' | 'worker'> {
+  return runner ? { fingerprint: runner.fingerprint, worker: runner.worker } : {};
+}
+
+/**
+ * What `pmg worker` does with an eval's unit: personalize with the models it loaded once. It reports no steps: the
+ * coordinator shows none, and one Redis write per step was most of the queue's cost per job (pmg bench queue: 13.9 →
+ * 2.7 ms). A service's relayed units, which report every step, go through relayed-unit.ts.
+ */
+export async function runGenerationUnit(models: PersonalizeModels, unit: GenerationUnit, runner?: UnitRunner): Promise<WireResult> {
+  const { fingerprint: expected, relay: _relay, ...request } = unit;
   checkUnitModels(expected, runner);
-  const made = runner ? { fingerprint: runner.fingerprint, worker: runner.worker } : {};
-  if (relay) return { ...(await runRelayedUnit(models, request, relay, report)), ...made };
-  // An eval's unit reports no steps: its coordinator shows none, and one Redis write per step was most of the queue's
-  // cost per job (pmg bench queue: 13.9 → 5.1 ms). Relayed units (a service's jobs) report every step.
   const result = await personalize(models, request);
-  return { ...encodeResult(result), ...made };
+  return { ...encodeResult(result), ...madeBy(runner) };
 }

@@ -18,6 +18,7 @@ import type { QueueProgress } from './job-queue.js';
 import {
   checkUnitModels,
   encodeResult,
+  madeBy,
   runGenerationUnit,
   type GenerationUnit,
   type RelaySettings,
@@ -72,7 +73,12 @@ export async function runQueueUnit(
   report: (progress: QueueProgress) => void,
   runner?: UnitRunner,
 ): Promise<QueueUnitResult> {
-  if (!('kind' in unit && unit.kind === 'txt2img')) return runGenerationUnit(models, unit as GenerationUnit, report, runner);
+  if (!('kind' in unit && unit.kind === 'txt2img')) {
+    const { relay, fingerprint, ...request } = unit as GenerationUnit;
+    if (!relay) return runGenerationUnit(models, unit as GenerationUnit, runner);
+    checkUnitModels(fingerprint, runner);
+    return { ...(await runRelayedUnit(models, request, relay, report)), ...madeBy(runner) };
+  }
   checkUnitModels(unit.fingerprint, runner);
   const { sd } = models;
   if (!sd) throw new PmgError('invalid-argument', 'txt2img jobs need a worker with a local Stable Diffusion model; this worker sends images to --generator');
