@@ -77,7 +77,7 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
   }
 
   async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-    for (let i = 0; i < 400 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 2400 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(await condition(), what);
   }
 

@@ -49,7 +49,7 @@ describe('pmg eval --queue with pmg worker processes (real redis-server on loopb
   }
 
   async function until(condition: () => boolean, what: string): Promise<void> {
-    for (let i = 0; i < 600 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 2400 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(condition(), what);
   }
 
