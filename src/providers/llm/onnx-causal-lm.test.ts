@@ -45,6 +45,25 @@ describe('onnx causal LM provider on the tiny LLM fixture (real transformers.js 
     assert.equal(result.text, ' 1. vintage 2. noir 3.');
   });
 
+  it("never runs past the model's window: generation stops at it, and a prompt that fills it is one line", async () => {
+    const lm = await loadCausalLm(join(root, 'tiny-llm'));
+    const window = lm.config.max_position_embeddings as number;
+    const tokens = (text: string): number => (lm.tokenizer(text) as { input_ids: { size: number } }).input_ids.size;
+    // The longest filler whose prompt leaves 3 positions free (before the fix: onnxruntime's Gather failed at 512).
+    let words = 0;
+    while (tokens('word '.repeat(words + 1) + keywordPrompt) <= window - 3) words++;
+    const nearlyFull = 'word '.repeat(words) + keywordPrompt;
+    assert.ok(tokens(nearlyFull) > window - 10, `the prompt fills the window (${tokens(nearlyFull)} of ${window})`);
+    const result = await llm.generate(nearlyFull, { maxNewTokens: 100 });
+    assert.ok((result.usage?.promptTokens ?? 0) + (result.usage?.completionTokens ?? 0) <= window);
+    assert.equal(result.finishReason, 'length');
+    await assert.rejects(llm.generate('word '.repeat(words + 20) + keywordPrompt), (error: unknown) => {
+      assert.equal((error as { code?: string }).code, 'invalid-input');
+      assert.match((error as Error).message, new RegExp(`the prompt is \\d+ tokens, and .+ has a window of ${window}; give a shorter history`));
+      return true;
+    });
+  });
+
   it('cuts at the first stop string and halts generation early', async () => {
     const result = await llm.generate(keywordPrompt, { stop: ['neon', 'noir'] });
     assert.equal(result.text, ' 1. vintage 2. ');

@@ -4,7 +4,9 @@
  *
  * - The prompt is continued as raw text (the PMG prompts carry their own `### Human:` / `### Assistant:`
  *   turns; the model's chat template is not applied). The tokenizer adds BOS as it normally does.
- * - Greedy decoding, at most maxNewTokens (default 100, the official PMG setting) new tokens.
+ * - Greedy decoding, at most maxNewTokens (default 100, the official PMG setting) new tokens, and never past the
+ *   model's window (config.json max_position_embeddings / n_positions): a prompt that fills the window is refused in one
+ *   line (a learned position table would fail deep in onnxruntime with 'indices element out of data bounds').
  * - Stop strings: the caller's plus `###` (the next Vicuna turn); generation halts as soon as one appears
  *   in the decoded continuation, which is then cut at the first one. EOS also stops.
  * - The model is loaded once per process (runtime/transformers-models caches it); calls on one
@@ -94,6 +96,8 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
     const stops = effectiveStopStrings(options.stop, false);
     const inputs = lm.tokenizer(prompt) as { input_ids: Tensor; attention_mask: Tensor };
     const promptIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+    const window = this.checkWindow(lm, promptIds.length);
+    const newTokens = window === undefined ? maxNewTokens : Math.min(maxNewTokens, window - promptIds.length);
     const promptText = lm.tokenizer.decode(promptIds, { skip_special_tokens: true });
     const continuation = (all: readonly (number | bigint)[]): string => {
       const ids = all.map(Number);
@@ -113,7 +117,7 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
       output = (await lm.model.generate({
         input_ids: inputs.input_ids,
         attention_mask: inputs.attention_mask,
-        max_new_tokens: maxNewTokens,
+        max_new_tokens: newTokens,
         do_sample: false,
         num_beams: 1,
         stopping_criteria: [stopCriterion] as never,
@@ -128,7 +132,7 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
     const cut = cutAtStop(continuation(allIds), stops);
     const eos = eosIds(lm);
     const endedWithEos = generatedIds.length > 0 && eos.has(generatedIds[generatedIds.length - 1]!);
-    const finishReason = cut.stopped || endedWithEos ? 'stop' : generatedIds.length >= maxNewTokens ? 'length' : 'other';
+    const finishReason = cut.stopped || endedWithEos ? 'stop' : generatedIds.length >= newTokens ? 'length' : 'other';
     return { text: cut.text, finishReason, usage: { promptTokens: promptIds.length, completionTokens: generatedIds.length } };
   }
 
@@ -137,6 +141,7 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
     const lm = await this.loaded();
     const inputs = lm.tokenizer(prompt) as { input_ids: Tensor; attention_mask: Tensor };
     const tokenIds = Array.from(inputs.input_ids.data as BigInt64Array, Number);
+    this.checkWindow(lm, tokenIds.length - 1);
     let outputs: Record<string, Tensor>;
     try {
       outputs = (await lm.model({ input_ids: inputs.input_ids, attention_mask: inputs.attention_mask })) as Record<string, Tensor>;
@@ -169,6 +174,20 @@ export class OnnxCausalLanguageModel implements HiddenStateLanguageModel {
     const out = new Float32Array(positions.length * width);
     positions.forEach((at, row) => out.set(data.subarray(at * width, (at + 1) * width), row * width));
     return { tokenIds, tokens: tokenIds.map((id) => this.tokenString(lm, id)), positions, lastHiddenState: { data: out, dims: [positions.length, width] } };
+  }
+
+  /** The model's window (positions), when its config says; refuses a prompt with no room left for one more token. */
+  private checkWindow(lm: CausalLm, promptTokens: number): number | undefined {
+    const window = [lm.config.max_position_embeddings, lm.config.n_positions, lm.config.n_ctx].find(
+      (v): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0,
+    );
+    if (window !== undefined && promptTokens >= window)
+      throw new PmgError(
+        'invalid-input',
+        `the prompt is ${promptTokens} tokens, and ${this.id} has a window of ${window}; give a shorter history (fewer or shorter items) or an LLM with a longer window`,
+        { details: { promptTokens, window } },
+      );
+    return window;
   }
 
   private tokenString(lm: CausalLm, id: number): string {
