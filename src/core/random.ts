@@ -72,6 +72,17 @@ export class SeededRandom {
     return out;
   }
 
+  /** Fisher–Yates in place: from the last index down to 1, swap item i with the item at a uniform j in [0, i]. */
+  shuffle<T extends { length: number; [index: number]: unknown }>(items: T): T {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = Math.floor(this.nextFloat() * (i + 1));
+      const item = items[i];
+      items[i] = items[j];
+      items[j] = item;
+    }
+    return items;
+  }
+
   /** Fill `out` with uniform samples in [low, high). */
   fillUniform(out: Float32Array, low: number, high: number): Float32Array {
     const span = high - low;

@@ -60,12 +60,7 @@ export function slidingWindows<T>(items: readonly T[], history = WINDOW_HISTORY)
  * The assignment depends only on the set of ids and the seed, not on their input order.
  */
 export function splitEightOneOne(ids: readonly string[], seed = 0): Map<string, DataSplit> {
-  const order = [...new Set(ids)].sort();
-  const random = new SeededRandom(seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(random.nextFloat() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
+  const order = new SeededRandom(seed).shuffle([...new Set(ids)].sort());
   const train = Math.floor(order.length * 0.8);
   const val = Math.floor(order.length * 0.1);
   const result = new Map<string, DataSplit>();

@@ -74,7 +74,7 @@ export async function trainFactorizationMachine(
 
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
     const started = performance.now();
-    shuffle(order, random);
+    random.shuffle(order);
     const trainLoss = adagradEpoch(model, design, labels, order, lr, l2, state);
     const valLoss = val.length ? meanLoss(model, design, labels, val) : null;
     const record: FmEpoch = { epoch, trainLoss, valLoss, ms: performance.now() - started };
@@ -167,16 +167,6 @@ function meanLoss(model: FactorizationMachine, design: SparseDesign, labels: Uin
 /** The seed of the shuffle stream: far from the small seeds people pick, so it does not repeat another run's init. */
 export function shuffleSeed(seed: number): number {
   return (seed + 0x9e3779b9) % Number.MAX_SAFE_INTEGER;
-}
-
-/** Fisher–Yates with the seeded generator. */
-export function shuffle(order: Int32Array, random: SeededRandom): void {
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(random.nextFloat() * (i + 1));
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
-  }
 }
 
 function checkOptions(options: FmTrainingOptions): void {

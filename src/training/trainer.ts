@@ -175,11 +175,5 @@ export async function validationLoss(input: Pick<TrainerInput, 'val' | 'settings
 }
 
 function shuffled(n: number, seed: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  const random = new SeededRandom(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random.nextFloat() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
+  return new SeededRandom(seed).shuffle(Array.from({ length: n }, (_, i) => i));
 }
