@@ -23,15 +23,15 @@ import { softModuleRecord } from '../../soft/soft-module.js';
 import { RUN_DB, RunStore } from '../../experiments/run-store.js';
 import { runEval } from '../../experiments/runner.js';
 import { METRICS } from '../../metrics/registry.js';
-import { checkRemoteGeneratorSpec } from '../../providers/image/remote-spec.js';
-import { CLIP_FILES, loadPersonalizeModels, resolveModelSpecs, type GeneratorModelSetSpec, type PersonalizeModels } from '../../providers/model-set.js';
+import { CLIP_FILES, loadPersonalizeModels, resolveModelSpecs, type PersonalizeModels } from '../../providers/model-set.js';
 import { presetNames } from '../../providers/presets.js';
 import { promptStyle, type PromptStyleName } from '../../personalize/prompt-styles.js';
 import { captionerCommandOption, openCaptioner } from '../captioner-option.js';
-import { decoderCommandOptions, decoderSettings } from '../decoder-options.js';
+import { decoderCommandOptions } from '../decoder-options.js';
+import { generationModelFlags } from '../generation-model-flags.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { booleanOption, stringOption, type Command, type CommandContext } from '../command.js';
-import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, llmSettings, openChosenKeywordCache } from '../llm-options.js';
+import { keywordCacheChoice, keywordCacheOptions, llmCommandOptions, openChosenKeywordCache } from '../llm-options.js';
 import { memoryCommandOptions, memoryOptions, verboseSink } from '../memory-options.js';
 import { intOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
@@ -183,17 +183,11 @@ async function evaluate(context: CommandContext): Promise<number> {
   const metricsModels = folderFlag(context, 'metrics-models');
   const posters = stringOption(context, 'posters');
   const images = stringOption(context, 'images');
-  const llm = llmSettings(context);
   const cacheChoice = keywordCacheChoice(context);
   const memory = memoryOptions(context);
   const info = verboseSink(context);
-  const modelsText = stringOption(context, 'models');
-  const models = modelsText === undefined ? undefined : existsSync(resolve(io.cwd, modelsText)) ? resolve(io.cwd, modelsText) : modelsText;
-  const decoders = decoderSettings(context);
+  const { spec: modelSpec, modelsText, models, llm, decoders, generator } = generationModelFlags(context);
   const decoder = decoders.decoder;
-  const generatorText = stringOption(context, 'generator');
-  const generator = generatorText === undefined ? undefined : checkRemoteGeneratorSpec(generatorText);
-  const modelSpec: GeneratorModelSetSpec = { models, llm: llm.llm, llmModel: llm.llmModel, ...decoders, ...(generator ? { generator } : {}) };
   const queue = queueChoice(context);
   // The model and decoder choice, checked before anything loads; with --queue a models folder only the workers have
   // is allowed (the run then takes the first result's model fingerprint).

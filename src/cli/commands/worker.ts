@@ -7,12 +7,9 @@
  * that server. Every result carries the worker's model fingerprint (queue/model-fingerprint.ts); a unit enqueued for
  * other models is refused at once (no retries), and the eval records it as failed.
  */
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import { PmgError } from '../../errors/pmg-error.js';
-import { checkRemoteGeneratorSpec } from '../../providers/image/remote-spec.js';
-import { loadPersonalizeModels, resolveModelSpecs, type GeneratorModelSetSpec } from '../../providers/model-set.js';
+import { loadPersonalizeModels, resolveModelSpecs } from '../../providers/model-set.js';
 import { presetNames } from '../../providers/presets.js';
 import { checkRedis, startQueueWorker } from '../../queue/bullmq-queue.js';
 import { runQueueUnit, type QueueUnit, type QueueUnitResult } from '../../queue/relayed-unit.js';
@@ -20,8 +17,9 @@ import { modelFingerprint } from '../../queue/model-fingerprint.js';
 import { describeQueue, parseQueueUrl } from '../../queue/queue-url.js';
 import { commandSettings } from '../command-settings.js';
 import { stringOption, type Command } from '../command.js';
-import { decoderCommandOptions, decoderSettings } from '../decoder-options.js';
-import { llmCommandOptions, llmSettings } from '../llm-options.js';
+import { decoderCommandOptions } from '../decoder-options.js';
+import { generationModelFlags } from '../generation-model-flags.js';
+import { llmCommandOptions } from '../llm-options.js';
 import { intOption } from '../option-values.js';
 import { modelStoreForCommand } from '../store-from-context.js';
 
@@ -66,12 +64,7 @@ export const workerCommand: Command = {
     if (target.kind !== 'redis') throw new PmgError('invalid-argument', '--queue: a worker needs redis://host:port[/db]; in-process work needs no worker');
     const concurrency = intOption(context, 'concurrency', { min: 1, fallback: 1 });
     const lockDurationMs = intOption(context, 'lock-duration', { min: 100, fallback: 30_000 });
-    const llm = llmSettings(context);
-    const modelsText = stringOption(context, 'models');
-    const models = modelsText === undefined ? undefined : existsSync(resolve(io.cwd, modelsText)) ? resolve(io.cwd, modelsText) : modelsText;
-    const generatorText = stringOption(context, 'generator');
-    const generator = generatorText === undefined ? undefined : checkRemoteGeneratorSpec(generatorText);
-    const modelSpec: GeneratorModelSetSpec = { models, llm: llm.llm, llmModel: llm.llmModel, ...decoderSettings(context), ...(generator ? { generator } : {}) };
+    const { spec: modelSpec, generator } = generationModelFlags(context);
     resolveModelSpecs(modelSpec, io.cwd);
     const runner = { worker: `${hostname()}:${process.pid}`, fingerprint: modelFingerprint(modelSpec, io.cwd) };
     // Listen from the start: a SIGTERM while the models load stops the worker cleanly once it is up.
