@@ -13,6 +13,7 @@ import { freePort, redisSkip, startRedis, type RedisServer } from '../testing/re
 import { runCli } from '../testing/run-cli.js';
 import { modelsSchema, readySchema } from './response-schemas.js';
 import { errorOf, readEvents, serveFixtureModels, startServeFixture, tinyJob, type ServeFixture } from '../testing/serve-fixture.js';
+import { until } from '../testing/until.js';
 
 interface Result {
   chosen: number;
@@ -74,11 +75,6 @@ describe('pmg serve --queue: jobs run on pmg worker processes, SSE relays their 
     });
     worker.stderr!.on('data', (chunk) => (workerLog += String(chunk)));
     workers.push(worker);
-  }
-
-  async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-    for (let i = 0; i < 2400 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 25));
-    assert.ok(await condition(), what);
   }
 
   it('a generation job ends done with the bytes, scores and event sequence of the same job in process', async () => {

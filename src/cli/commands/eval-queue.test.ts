@@ -8,6 +8,7 @@ import { assetPath, packageRoot } from '../../core/package-root.js';
 import { evalArgv, writeEvalModels, writePosters } from '../../testing/eval-fixture.js';
 import { redisSkip, startRedis, type RedisServer } from '../../testing/redis-server.js';
 import { runCliOffline } from '../../testing/run-cli.js';
+import { until } from '../../testing/until.js';
 
 const excerpt = assetPath('test-data', 'movielens-excerpt');
 
@@ -46,11 +47,6 @@ describe('pmg eval --queue with pmg worker processes (real redis-server on loopb
     const worker = { child, stderr: () => err, exited };
     workers.push(worker);
     return worker;
-  }
-
-  async function until(condition: () => boolean, what: string): Promise<void> {
-    for (let i = 0; i < 2400 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
-    assert.ok(condition(), what);
   }
 
   it('3 workers, one SIGKILLed mid-job and one restarted: results.csv byte-identical to the in-process eval', async () => {
